@@ -1,0 +1,1 @@
+"""The `eventreplay` command line."""

@@ -1,0 +1,53 @@
+"""Where the local stack lives: ports, folders and cached build outputs.
+
+Every component binds to 127.0.0.1 on a fixed port so a second `up`, a test session and
+`make demo` all find the same stack. The state folder (data, logs, pid files, kubeconfig)
+defaults to `<repo>/.stack`; heavy build outputs live under ~/.cache/eventreplay, keyed by version.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Ports:
+    kafka: int = 19092
+    kafka_controller: int = 19093
+    redis: int = 16379
+    etcd: int = 12379
+    etcd_peer: int = 12380
+    apiserver: int = 16443
+    controller_manager: int = 17257
+
+
+PORTS = Ports()
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("EVENTREPLAY_CACHE", Path.home() / ".cache" / "eventreplay"))
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("EVENTREPLAY_STACK_DIR", REPO / ".stack"))
+
+
+def log_dir() -> Path:
+    return state_dir() / "logs"
+
+
+def kubeconfig_path() -> Path:
+    return state_dir() / "kubeconfig"
+
+
+def kafka_bootstrap() -> str:
+    return f"{HOST}:{PORTS.kafka}"
+
+
+def redis_url() -> str:
+    return f"redis://{HOST}:{PORTS.redis}/0"

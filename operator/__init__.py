@@ -1,0 +1,1 @@
+"""The EventReplay operator (kopf): plans replays, runs worker Jobs, reports status."""

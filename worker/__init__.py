@@ -1,0 +1,1 @@
+"""The replay worker: replays one partition exactly once into the sandbox topic."""
