@@ -1,0 +1,120 @@
+"""Exactly once under SIGKILL and fencing, against real Kafka and Redis."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from typing import Any
+
+import pytest
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from support.kafka_tools import create_topic, produce, read_partition
+from support.oracle import replay
+from support.worker_run import make_task, run_worker, start_worker
+
+from eventreplay.datagen import ORDER_SCHEMA, generate
+from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
+from eventreplay.worker.errors import EXIT_FENCED
+from eventreplay.worker.ledger import replay_prefix
+
+pytestmark = pytest.mark.stack
+
+
+def _committed(kafka_admin: Any, group: str, topic: str) -> int:
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, 0)])
+    result = kafka_admin.list_consumer_group_offsets([request])[group].result()
+    return int(result.topic_partitions[0].offset)
+
+
+def _max_mark(redis_client: Any, ledger: str, uid: str) -> int:
+    """The highest source offset carried by a ledger mark of this replay (hash is 8 bytes)."""
+    best = -1
+    for key in redis_client.scan_iter(match=f"{replay_prefix(ledger, uid, 0)}*", count=1000):
+        for value in redis_client.hvals(key):
+            best = max(best, int(value[8:]))
+    return best
+
+
+def _progress(redis_client: Any, uid: str) -> int:
+    raw = redis_client.get(checkpoint_key(uid, 0))
+    return -1 if raw is None else Checkpoint.from_json(raw).committed_offset
+
+
+def test_sigkill_many_times_gives_the_uninterrupted_output(kafka_admin: Any, kafka_bootstrap: str,
+                                                           redis_client: Any, unique: str) -> None:
+    topic = f"crash-{unique}"
+    create_topic(kafka_admin, topic, 1)
+    records = list(generate(100_000, seed=23))
+    produce(kafka_bootstrap, topic, records)
+    tuning = {"batch_size": 500, "transaction_max_records": 2000, "transaction_max_seconds": 0.5}
+
+    reference = make_task(kafka_bootstrap, topic, f"ref{unique}", len(records), schema=ORDER_SCHEMA, **tuning)
+    assert run_worker(reference).returncode == 0
+    expected = [(r.key, r.value) for r in read_partition(kafka_bootstrap, reference.output.sandbox_topic)]
+    truth = replay(list(enumerate(r.value for r in records)), ORDER_SCHEMA)
+    assert expected == truth.emitted
+
+    task = make_task(kafka_bootstrap, topic, unique, len(records), schema=ORDER_SCHEMA, **tuning)
+    rng = random.Random(1234)
+    kills = marked_past_commit = 0
+    deadline = time.monotonic() + 600
+    while kills < 24:
+        assert time.monotonic() < deadline, "crash loop took too long"
+        before = _progress(redis_client, unique)
+        proc = start_worker(task)
+        if rng.random() < 0.25:
+            time.sleep(rng.uniform(0.05, 0.8))  # during start-up: init, fencing, resume
+        else:
+            # Mid-run: once this attempt has committed something, at a random point after it.
+            while _progress(redis_client, unique) == before and proc.poll() is None:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.3))
+        if proc.poll() is not None:
+            assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+            break  # finished before this kill; the output check below still applies
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        try:
+            committed = _committed(kafka_admin, task.group_id, topic)
+        except Exception:  # noqa: BLE001 - nothing committed yet
+            committed = -1
+        if _max_mark(redis_client, task.dedup.ledger, task.replay.uid) >= max(committed, 0):
+            marked_past_commit += 1  # killed after marking the ledger, before the commit
+    assert kills >= 20, f"only {kills} kills landed before the worker finished; slow the run down"
+    assert marked_past_commit >= 1, "no kill fell between a ledger mark and its transaction commit"
+
+    final = run_worker(task)
+    assert final.returncode == 0, final.stderr
+    got = [(r.key, r.value) for r in read_partition(kafka_bootstrap, task.output.sandbox_topic)]
+    assert len(got) == len(expected), f"{len(got) - len(expected):+d} records vs the uninterrupted run"
+    assert len({key for key, _ in got}) == len(got), "an event id appears twice in the sandbox"
+    assert got == expected
+    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
+    assert ckpt.digest == truth.digest
+    assert ckpt.records == len(records)
+    assert ckpt.reasons == dict(truth.reasons)
+
+
+def test_a_second_worker_fences_the_first(kafka_admin: Any, kafka_bootstrap: str, redis_client: Any,
+                                          unique: str) -> None:
+    topic = f"fence-{unique}"
+    create_topic(kafka_admin, topic, 1)
+    records = list(generate(150_000, seed=31))
+    produce(kafka_bootstrap, topic, records)
+    task = make_task(kafka_bootstrap, topic, unique, len(records), schema=ORDER_SCHEMA, batch_size=200,
+                     transaction_max_records=1000)
+    first = start_worker(task)
+    deadline = time.monotonic() + 60
+    while redis_client.get(checkpoint_key(unique, 0)) is None:  # the first worker has committed
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.05)
+    second = run_worker(task)
+    first_code = first.wait(timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert first_code == EXIT_FENCED, first.stderr.read() if first.stderr else ""
+
+    truth = replay(list(enumerate(r.value for r in records)), ORDER_SCHEMA)
+    got = [(r.key, r.value) for r in read_partition(kafka_bootstrap, task.output.sandbox_topic)]
+    assert got == truth.emitted

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: seeding topics, reading them back, the reference oracle."""

@@ -1,0 +1,118 @@
+"""`python -m eventreplay.worker run [--task FILE]` and `... ledger mark` (the production API's CLI).
+
+`run` reads the task from FILE or from $EVENTREPLAY_TASK, replays the partition and exits
+0 (done), 10 (permanent failure), 11 (retriable failure) or 12 (fenced by a newer worker),
+with one clear line on stderr when it fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .errors import EXIT_PERMANENT, WorkerFailure
+from .task import TASK_ENV, Task
+
+
+def _load_task(path: str | None) -> Task:
+    raw = Path(path).read_text() if path else os.environ.get(TASK_ENV)
+    if not raw:
+        raise SystemExit(f"eventreplay-worker: permanent: no task (give --task FILE or set {TASK_ENV})")
+    return Task.model_validate_json(raw)
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        task = _load_task(args.task)
+    except (ValidationError, OSError, ValueError) as err:
+        first = str(err).splitlines()
+        print(f"eventreplay-worker: permanent: bad task: {' '.join(first[:3])}", file=sys.stderr)
+        return EXIT_PERMANENT
+    logging.basicConfig(
+        level=os.environ.get("EVENTREPLAY_LOG_LEVEL", "INFO"),
+        format=f"%(asctime)s %(levelname)s replay={task.replay.namespace}/{task.replay.name} "
+        f"partition={task.source.topic}/{task.source.partition} %(message)s",
+    )
+    from .engine import Engine
+
+    try:
+        ckpt = Engine(task).run()
+    except WorkerFailure as err:
+        kind = type(err).__name__.replace("Failure", "").lower()
+        print(f"eventreplay-worker: {kind}: {err}", file=sys.stderr)
+        return err.exit_code
+    print(
+        json.dumps(
+            {
+                "state": ckpt.state,
+                "committedOffset": ckpt.committed_offset,
+                "emitted": ckpt.emitted,
+                "duplicate": ckpt.duplicate,
+                "processed": ckpt.processed,
+                "deadLettered": ckpt.dead_lettered,
+                "digest": ckpt.digest,
+            }
+        )
+    )
+    return 0
+
+
+def _mark(args: argparse.Namespace) -> int:
+    import orjson
+    import redis
+
+    from .ledger import ProductionLedger
+
+    password = os.environ.get(args.password_env) if args.password_env else None
+    ledger = ProductionLedger(
+        redis.Redis.from_url(args.redis_url, password=password), args.ledger, args.ttl_seconds
+    )
+    stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    skipped = 0
+
+    def events() -> object:
+        nonlocal skipped
+        for line in stream:
+            raw = line.rstrip(b"\r\n")
+            if not raw:
+                continue
+            try:
+                event_id = orjson.loads(raw)[args.id_field]
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                skipped += 1
+                continue
+            yield str(event_id), raw
+
+    count = ledger.mark(events())  # type: ignore[arg-type]
+    print(f"marked {count} event(s) in ledger {args.ledger!r}; skipped {skipped} line(s) without an id")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="eventreplay-worker", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="replay one partition (the Job's entry point)")
+    run.add_argument("--task", help=f"task JSON file (default: ${TASK_ENV})")
+    ledger = sub.add_parser("ledger", help="the production ledger")
+    lsub = ledger.add_subparsers(dest="ledger_command", required=True)
+    mark = lsub.add_parser("mark", help="mark processed events (JSON lines, exactly the Kafka value bytes)")
+    mark.add_argument("file", nargs="?", default="-", help="JSON lines; - for stdin")
+    mark.add_argument("--redis-url", required=True)
+    mark.add_argument("--password-env", help="env var holding the Redis password")
+    mark.add_argument("--ledger", required=True)
+    mark.add_argument("--id-field", default="event_id")
+    mark.add_argument("--ttl-seconds", type=int, default=7 * 24 * 3600)
+    args = parser.parse_args(argv)
+    return _run(args) if args.command == "run" else _mark(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

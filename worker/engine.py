@@ -1,0 +1,279 @@
+"""Replay one partition's frozen range exactly once into the sandbox topic.
+
+Loop: consume a batch -> validate -> transform -> classify against the ledger (one Redis round
+trip) -> produce sandbox / dead-letter records -> every N records or T seconds commit the
+transaction with the consumer position and the checkpoint as its commit metadata -> mirror the
+checkpoint to Redis. A crash anywhere resumes from the last committed transaction: the ledger
+marks left by the aborted attempt carry their offset, so they are recognised as our own.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis
+from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from . import digest, kafka_io
+from .checkpoint import Checkpoint, now
+from .errors import Fenced, PermanentFailure, RetriableFailure
+from .ledger import Candidate, ReplayLedger
+from .progress import ProgressMirror, connect_redis
+from .task import Task
+from .transform import build, check_deterministic
+from .validate import Rejected, Validator
+
+log = logging.getLogger("eventreplay.worker")
+
+_STATUS_BUCKET = {"D": "duplicate", "P": "processed"}
+_CONFLICT = {
+    "C": "same id with other content earlier in this replay",
+    "X": "same id with other content in the production ledger",
+}
+
+
+_FENCED_CODES = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
+
+
+def kafka_failure(err: KafkaException, what: str, producer: Producer | None = None) -> Exception:
+    """Map a Kafka client error to the worker's failure classes."""
+    kerr: KafkaError = err.args[0]
+    if kerr.code() == KafkaError._FATAL and producer is not None:
+        # produce() only says "fatal"; the transactional API reports the underlying cause.
+        try:
+            producer.abort_transaction(5)
+        except KafkaException as cause:
+            kerr = cause.args[0]
+    if kerr.code() in _FENCED_CODES:
+        return Fenced(f"{what}: fenced by a newer worker for this partition ({kerr.str()})")
+    return RetriableFailure(f"{what}: {kerr.str()}")
+
+
+class Engine:
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        self.src = task.source
+        self.validator = Validator(task.validation, task.as_of)
+        self.transform, self.user_transform = build(task.transform)
+        self.redis = connect_redis(task.dedup)
+        self.mirror = ProgressMirror(self.redis, task)
+        self.ledger = ReplayLedger(
+            self.redis,
+            ledger=task.dedup.ledger,
+            uid=task.replay.uid,
+            partition=self.src.partition,
+            span=self.src.end_offset - self.src.start_offset,
+            mode=task.dedup.mode,
+            ttl_seconds=task.dedup.ttl_seconds,
+            hash_content=task.dedup.hash_content,
+        )
+        self.admin, self.consumer, self.producer = kafka_io.new_clients(task)
+        self.headers_base: list[tuple[str, str | bytes | None]] = [
+            ("er-source-topic", self.src.topic.encode()),
+            ("er-replay-uid", task.replay.uid.encode()),
+        ]
+        self.partition_header = ("er-source-partition", str(self.src.partition).encode())
+        self._where = f"{self.src.topic}/{self.src.partition}"
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _prepare(self) -> Checkpoint:
+        servers = self.task.kafka.bootstrap_servers
+        count = kafka_io.partition_count(self.admin, self.src.topic, servers)
+        if self.src.partition >= count:
+            raise PermanentFailure(
+                f"topic {self.src.topic!r} has no partition {self.src.partition} ({count} partitions)"
+            )
+        kafka_io.ensure_topics(
+            self.admin, [self.task.output.sandbox_topic, self.task.output.dead_letter_topic], count, servers
+        )
+        try:
+            # Fences any earlier worker with our transactional.id and aborts its open transaction.
+            self.producer.init_transactions(60)
+            committed = self.consumer.committed(
+                [TopicPartition(self.src.topic, self.src.partition)], timeout=30
+            )[0]
+        except KafkaException as err:
+            raise kafka_failure(err, "initialising the transactional producer") from err
+        ckpt = self._restore(committed)
+        if ckpt.committed_offset >= self.src.end_offset:
+            return ckpt
+        low, high = kafka_io.watermarks(self.consumer, self.src.topic, self.src.partition, servers)
+        if ckpt.committed_offset < low:
+            raise PermanentFailure(
+                f"retention expired: offset {ckpt.committed_offset} of {self._where} is below the log "
+                f"start offset {low}; events {ckpt.committed_offset}..{low - 1} are gone"
+            )
+        if high < self.src.end_offset:
+            raise PermanentFailure(
+                f"end offset {self.src.end_offset} is beyond the log end {high} of {self._where}"
+                " (was the topic recreated?)"
+            )
+        return ckpt
+
+    def _restore(self, committed: TopicPartition) -> Checkpoint:
+        start, end = self.src.start_offset, self.src.end_offset
+        if committed.offset >= 0 and committed.metadata:
+            ckpt = Checkpoint.from_json(committed.metadata)
+            if (ckpt.start_offset, ckpt.end_offset) != (start, end):
+                raise PermanentFailure(
+                    f"the replay group committed range [{ckpt.start_offset}, {ckpt.end_offset}) for this "
+                    f"partition; the task asks for [{start}, {end}): a frozen plan must not change"
+                )
+            log.info("resuming at offset %d (%d records done)", ckpt.committed_offset, ckpt.records)
+            return ckpt
+        stamp = now()
+        return Checkpoint(
+            partition=self.src.partition,
+            start_offset=start,
+            end_offset=end,
+            committed_offset=start,
+            started_at=stamp,
+            updated_at=stamp,
+        )
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self) -> Checkpoint:
+        ckpt = self._prepare()
+        if ckpt.committed_offset < self.src.end_offset:
+            self.consumer.assign([TopicPartition(self.src.topic, self.src.partition, ckpt.committed_offset)])
+            while ckpt.committed_offset < self.src.end_offset:
+                ckpt = self._transaction(ckpt)
+        ckpt.state, ckpt.updated_at = "done", now()
+        self.mirror.write(ckpt)
+        self.consumer.close()
+        return ckpt
+
+    def _transaction(self, ckpt: Checkpoint) -> Checkpoint:
+        tuning = self.task.tuning
+        end = self.src.end_offset
+        state = digest.ZERO if not ckpt.digest else bytes.fromhex(ckpt.digest)
+        nxt = ckpt.committed_offset
+        records = 0
+        began = last_progress = time.monotonic()
+        try:
+            self.producer.begin_transaction()
+            while (
+                nxt < end
+                and records < tuning.transaction_max_records
+                and time.monotonic() - began < tuning.transaction_max_seconds
+            ):
+                batch, nxt = self._next_batch(nxt)
+                if batch:
+                    state = self._process(batch, ckpt, state)
+                    records += len(batch)
+                    last_progress = time.monotonic()
+                elif time.monotonic() - last_progress > tuning.stall_timeout_seconds:
+                    raise RetriableFailure(
+                        f"no progress for {tuning.stall_timeout_seconds:.0f}s at offset {nxt} (< end {end}): "
+                        "an open transaction on the source may hold back the last stable offset"
+                    )
+            ckpt.committed_offset, ckpt.digest = nxt, state.hex()
+            ckpt.transactions += 1
+            ckpt.updated_at = now()
+            position = TopicPartition(
+                self.src.topic, self.src.partition, nxt, metadata=ckpt.to_json().decode()
+            )
+            self.producer.send_offsets_to_transaction([position], self.consumer.consumer_group_metadata(), 60)
+            self.producer.commit_transaction(60)
+        except KafkaException as err:
+            raise kafka_failure(err, f"transaction ending at offset {nxt}", self.producer) from err
+        self.mirror.write(ckpt)
+        return ckpt
+
+    def _next_batch(self, nxt: int) -> tuple[list[Message], int]:
+        """Records in [nxt, end) from one consume call, and the next offset to read."""
+        end = self.src.end_offset
+        out: list[Message] = []
+        for msg in self.consumer.consume(self.task.tuning.batch_size, timeout=0.5):
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    # The fetch position passed every record and control marker up to here.
+                    if (msg.offset() or 0) >= end:
+                        nxt = end
+                    continue
+                if err.code() in (KafkaError.OFFSET_OUT_OF_RANGE, KafkaError._AUTO_OFFSET_RESET):
+                    raise PermanentFailure(f"retention expired while replaying at offset {nxt}: {err.str()}")
+                if err.fatal():
+                    raise RetriableFailure(f"consumer: {err.str()}")
+                log.warning("consumer: %s", err.str())
+                continue
+            offset = msg.offset() or 0
+            if offset >= end:
+                nxt = end
+                break
+            if offset >= nxt:
+                out.append(msg)
+                nxt = offset + 1
+        return out, nxt
+
+    def _process(self, batch: list[Message], ckpt: Checkpoint, state: bytes) -> bytes:
+        outcomes: list[tuple[Message, str, Any]] = []
+        candidates: list[Candidate] = []
+        user_samples: list[tuple[dict[str, Any], bytes]] = []
+        for msg in batch:
+            value = msg.value()
+            ckpt.bytes_in += len(value) if value else 0
+            res = self.validator.check(value, msg.timestamp()[1])
+            if isinstance(res, Rejected):
+                outcomes.append((msg, "dead", res))
+                continue
+            assert value is not None
+            if self.user_transform and len(user_samples) < 50:
+                user_samples.append((res.doc, value))
+            try:
+                out = self.transform(res.doc, value)
+            except Exception as err:  # noqa: BLE001 - user code: the event is dead-lettered with the error
+                outcomes.append((msg, "dead", Rejected("transform", f"{type(err).__name__}: {err}"[:300])))
+                continue
+            outcomes.append((msg, "candidate", (res.event_id, out)))
+            candidates.append(Candidate(res.event_id, value, msg.offset() or 0))
+        if user_samples and ckpt.transactions == 0 and ckpt.records == 0:
+            check_deterministic(self.transform, self.task.transform.function, user_samples)
+        try:
+            statuses = iter(self.ledger.classify(candidates))
+        except redis.RedisError as err:
+            raise RetriableFailure(f"dedup ledger: {err}") from err
+        for msg, kind, payload in outcomes:
+            if kind == "candidate":
+                status = next(statuses)
+                if status == "N":
+                    event_id, out = payload
+                    key = event_id.encode()
+                    self._produce(self.task.output.sandbox_topic, key, out, msg, None)
+                    state = digest.step(state, key, out)
+                    ckpt.emitted += 1
+                    ckpt.bytes_out += len(out)
+                    continue
+                if status in _STATUS_BUCKET:
+                    bucket = _STATUS_BUCKET[status]
+                    setattr(ckpt, bucket, getattr(ckpt, bucket) + 1)
+                    continue
+                rejected = Rejected("conflict", f"event id {payload[0]!r}: {_CONFLICT[status]}")
+            else:
+                rejected = payload
+            ckpt.dead_lettered += 1
+            ckpt.reasons[rejected.reason] = ckpt.reasons.get(rejected.reason, 0) + 1
+            self._produce(self.task.output.dead_letter_topic, msg.key(), msg.value(), msg, rejected)
+        return state
+
+    def _produce(
+        self, topic: str, key: bytes | None, value: bytes | None, msg: Message, rejected: Rejected | None
+    ) -> None:
+        headers = [
+            *self.headers_base,
+            self.partition_header,
+            ("er-source-offset", str(msg.offset()).encode()),
+        ]
+        if rejected is not None:
+            headers += [("er-reason", rejected.reason.encode()), ("er-error", rejected.message.encode())]
+        while True:
+            try:
+                self.producer.produce(
+                    topic, value=value, key=key, partition=self.src.partition, headers=headers
+                )
+                return
+            except BufferError:
+                self.producer.poll(0.05)

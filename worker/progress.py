@@ -1,0 +1,51 @@
+"""Redis connection for a worker and the progress mirror of its checkpoints."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+import redis
+
+from .checkpoint import Checkpoint, checkpoint_key
+from .errors import PermanentFailure, RetriableFailure
+from .task import Dedup, Task
+
+
+def redis_location(url: str) -> str:
+    """host:port/db for messages: never the password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 6379}{parts.path or ''}"
+
+
+def connect_redis(spec: Dedup) -> redis.Redis:
+    password = None
+    if spec.password_env:
+        password = os.environ.get(spec.password_env)
+        if password is None:
+            raise PermanentFailure(f"env var {spec.password_env} (Redis password from a Secret) is not set")
+    try:
+        client = redis.Redis.from_url(
+            spec.redis_url, password=password, socket_timeout=30, socket_connect_timeout=10
+        )
+        client.ping()
+    except redis.AuthenticationError as err:
+        raise PermanentFailure(f"Redis at {redis_location(spec.redis_url)} refused the credentials") from err
+    except (redis.ConnectionError, redis.TimeoutError) as err:
+        raise RetriableFailure(f"cannot reach Redis at {redis_location(spec.redis_url)}: {err}") from err
+    return client
+
+
+class ProgressMirror:
+    def __init__(self, client: redis.Redis, task: Task) -> None:
+        self._client = client
+        self._key = checkpoint_key(task.replay.uid, task.source.partition)
+        self._ttl = task.dedup.ttl_seconds
+        self._where = redis_location(task.dedup.redis_url)
+
+    def write(self, ckpt: Checkpoint) -> None:
+        try:
+            self._client.set(self._key, ckpt.to_json(), ex=self._ttl)
+        except (redis.ConnectionError, redis.TimeoutError) as err:
+            # The output is committed in Kafka; a retried worker resumes from there.
+            raise RetriableFailure(f"cannot reach Redis at {self._where}: {err}") from err

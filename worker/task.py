@@ -1,0 +1,136 @@
+"""The task a worker is given: one partition's frozen range and how to replay it.
+
+This is the worker's contract with whoever runs it (the operator's Jobs, `eventreplay run`,
+tests). The operator imports it; the worker never imports the operator. JSON uses camelCase
+(as the CRD does); Python uses snake_case. Secrets never appear in a task: it names the
+environment variables that carry them (filled from Secrets by the Job's secretKeyRef).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+TASK_ENV = "EVENTREPLAY_TASK"
+"""The environment variable that may carry the task as JSON (instead of `--task FILE`)."""
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, exclude_none=True)
+
+
+class ReplayIdentity(Contract):
+    namespace: str
+    name: str
+    uid: str = Field(min_length=1, description="The EventReplay's metadata.uid: scopes ledgers and fencing.")
+
+
+class KafkaConnection(Contract):
+    bootstrap_servers: str = Field(min_length=1)
+    settings_env: str | None = Field(
+        default=None,
+        description="Name of an environment variable holding librdkafka settings as `key=value` lines "
+        "(security.protocol, sasl.*, ssl.*), filled from a Secret; never inline.",
+    )
+
+
+class SourceRange(Contract):
+    topic: str = Field(min_length=1)
+    partition: int = Field(ge=0)
+    start_offset: int = Field(ge=0, description="First offset to replay (inclusive).")
+    end_offset: int = Field(ge=0, description="Offset where the replay stops (exclusive).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SourceRange:
+        if self.end_offset < self.start_offset:
+            raise ValueError(f"endOffset {self.end_offset} is before startOffset {self.start_offset}")
+        return self
+
+
+class Validation(Contract):
+    event_id_field: str = Field(default="event_id", min_length=1)
+    json_schema: dict[str, Any] | None = Field(default=None, description="Inline JSON Schema for the event.")
+    model: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="`module:Class` of a pydantic model or msgspec Struct importable in the image.",
+    )
+    max_event_bytes: int = Field(default=1_048_576, gt=0)
+    timestamp_field: str | None = Field(
+        default=None, description="Event-time field (RFC 3339 or epoch ms); default: the Kafka record time."
+    )
+    max_future_skew_seconds: float | None = Field(
+        default=None, ge=0, description="Events later than asOf plus this skew are invalid."
+    )
+
+
+class Dedup(Contract):
+    redis_url: str = Field(min_length=1, description="redis://host:port/db (no password in it).")
+    password_env: str | None = Field(default=None, description="Env var holding the Redis password.")
+    ledger: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
+    mode: Literal["skipProcessed", "withinReplay"] = "withinReplay"
+    ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    hash_content: bool = Field(
+        default=True, description="Store a content hash so a repeated id with other content is a conflict."
+    )
+
+
+class Transform(Contract):
+    function: str = Field(
+        default="identity",
+        description="`identity`, `project`, or `module:function` (deterministic: dict -> dict).",
+    )
+    fields: list[str] | None = Field(default=None, description="For `project`: the fields to keep.")
+
+    @model_validator(mode="after")
+    def _known(self) -> Transform:
+        if self.function == "project" and not self.fields:
+            raise ValueError("transform `project` needs `fields`")
+        if self.function not in ("identity", "project") and ":" not in self.function:
+            raise ValueError(f"transform {self.function!r} is neither a built-in nor `module:function`")
+        return self
+
+
+class Output(Contract):
+    sandbox_topic: str = Field(min_length=1)
+    dead_letter_topic: str = Field(min_length=1)
+
+
+class Tuning(Contract):
+    batch_size: int = Field(default=1000, gt=0, le=100_000)
+    transaction_max_records: int = Field(default=20_000, gt=0)
+    transaction_max_seconds: float = Field(default=2.0, gt=0)
+    stall_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="Give up (retriably) when no offset advances for this long."
+    )
+
+
+class Task(Contract):
+    """Everything one worker needs to replay one partition exactly once."""
+
+    version: Literal[1] = 1
+    replay: ReplayIdentity
+    kafka: KafkaConnection
+    source: SourceRange
+    as_of: datetime = Field(description="When the plan was frozen; invariants compare against it, not now().")
+    validation: Validation = Validation()
+    dedup: Dedup
+    transform: Transform = Transform()
+    output: Output
+    tuning: Tuning = Tuning()
+
+    @property
+    def transactional_id(self) -> str:
+        """Stable per (replay, partition): a restarted worker fences its zombie predecessor."""
+        return f"eventreplay-{self.replay.uid}-{self.source.topic}-{self.source.partition}"
+
+    @property
+    def group_id(self) -> str:
+        """Replay-private consumer group: live groups are never touched."""
+        return f"eventreplay-{self.replay.uid}"
