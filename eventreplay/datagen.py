@@ -27,8 +27,13 @@ ORDER_SCHEMA = {
     },
 }
 KINDS = ("ok", "dup", "conflict", "malformed", "schema", "missing_id", "tombstone")
-DEAD_REASON = {"conflict": "conflict", "malformed": "malformed_json", "schema": "schema",
-               "missing_id": "missing_id", "tombstone": "tombstone"}
+DEAD_REASON = {
+    "conflict": "conflict",
+    "malformed": "malformed_json",
+    "schema": "schema",
+    "missing_id": "missing_id",
+    "tombstone": "tombstone",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +59,11 @@ CLEAN = Mix(0, 0, 0, 0, 0, 0)
 
 def _order(rng: random.Random, event_id: str, when: datetime) -> dict[str, object]:
     items = [
-        {"sku": f"SKU-{rng.randrange(10_000):05d}", "qty": rng.randrange(1, 4),
-         "price": round(rng.uniform(2, 120), 2)}
+        {
+            "sku": f"SKU-{rng.randrange(10_000):05d}",
+            "qty": rng.randrange(1, 4),
+            "price": round(rng.uniform(2, 120), 2),
+        }
         for _ in range(rng.randrange(1, 3))
     ]
     return {
@@ -71,8 +79,9 @@ def _order(rng: random.Random, event_id: str, when: datetime) -> dict[str, objec
     }
 
 
-def generate(count: int, seed: int = 7, mix: Mix = Mix(), start: datetime | None = None,
-             step_ms: int = 10) -> Iterator[Record]:
+def generate(
+    count: int, seed: int = 7, mix: Mix = Mix(), start: datetime | None = None, step_ms: int = 10
+) -> Iterator[Record]:
     rng = random.Random(seed)
     when = start or datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     seen: list[tuple[str, bytes]] = []
@@ -101,7 +110,9 @@ def generate(count: int, seed: int = 7, mix: Mix = Mix(), start: datetime | None
             event_id, _ = rng.choice(seen)
             yield Record(event_id.encode(), orjson.dumps(_order(rng, event_id, when)), kind, event_id)
         elif kind == "malformed":
-            yield Record(None, b'{"event_id": "' + uuid.uuid4().hex.encode()[:8] + b'", "amount": ', kind, None)
+            yield Record(
+                None, b'{"event_id": "' + uuid.uuid4().hex.encode()[:8] + b'", "amount": ', kind, None
+            )
         elif kind == "schema":
             event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             bad = _order(rng, event_id, when)

@@ -9,8 +9,10 @@ marks left by the aborted attempt carry their offset, so they are recognised as 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -19,15 +21,24 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer, Topic
 from . import digest, kafka_io
 from .checkpoint import Checkpoint, now
 from .errors import Fenced, PermanentFailure, RetriableFailure
-from .ledger import Candidate, ReplayLedger
+from .ledger import ReplayLedger, pack
 from .progress import ProgressMirror, connect_redis
 from .task import Task
 from .transform import build, check_deterministic
 from .validate import Rejected, Validator
 
 log = logging.getLogger("eventreplay.worker")
+Headers = list[tuple[str, str | bytes | None]]
 
-_STATUS_BUCKET = {"D": "duplicate", "P": "processed"}
+
+@dataclass(slots=True)
+class Prepared:
+    """A batch validated and transformed, its ledger verdicts requested but not yet read."""
+
+    outcomes: list[tuple[Message, Rejected | tuple[str, bytes]]]
+    sent: bool
+
+
 _CONFLICT = {
     "C": "same id with other content earlier in this replay",
     "X": "same id with other content in the production ledger",
@@ -69,16 +80,17 @@ class Engine:
             ttl_seconds=task.dedup.ttl_seconds,
             hash_content=task.dedup.hash_content,
         )
+        self._determinism_checked = False
         self.admin, self.consumer, self.producer = kafka_io.new_clients(task)
-        self.headers_base: list[tuple[str, str | bytes | None]] = [
+        self.headers_base: Headers = [
             ("er-source-topic", self.src.topic.encode()),
+            ("er-source-partition", str(self.src.partition).encode()),
             ("er-replay-uid", task.replay.uid.encode()),
         ]
-        self.partition_header = ("er-source-partition", str(self.src.partition).encode())
         self._where = f"{self.src.topic}/{self.src.partition}"
 
     # -- set-up ---------------------------------------------------------------------------------
-    def _prepare(self) -> Checkpoint:
+    def _setup(self) -> Checkpoint:
         servers = self.task.kafka.bootstrap_servers
         count = kafka_io.partition_count(self.admin, self.src.topic, servers)
         if self.src.partition >= count:
@@ -135,7 +147,7 @@ class Engine:
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> Checkpoint:
-        ckpt = self._prepare()
+        ckpt = self._setup()
         if ckpt.committed_offset < self.src.end_offset:
             self.consumer.assign([TopicPartition(self.src.topic, self.src.partition, ckpt.committed_offset)])
             while ckpt.committed_offset < self.src.end_offset:
@@ -152,6 +164,7 @@ class Engine:
         nxt = ckpt.committed_offset
         records = 0
         began = last_progress = time.monotonic()
+        pending: Prepared | None = None
         try:
             self.producer.begin_transaction()
             while (
@@ -161,7 +174,11 @@ class Engine:
             ):
                 batch, nxt = self._next_batch(nxt)
                 if batch:
-                    state = self._process(batch, ckpt, state)
+                    # Overlap: the ledger classifies this batch while the previous one is produced.
+                    prepared = self._prepare(batch, ckpt)
+                    if pending is not None:
+                        state = self._finish(pending, ckpt, state)
+                    pending = prepared
                     records += len(batch)
                     last_progress = time.monotonic()
                 elif time.monotonic() - last_progress > tuning.stall_timeout_seconds:
@@ -169,6 +186,8 @@ class Engine:
                         f"no progress for {tuning.stall_timeout_seconds:.0f}s at offset {nxt} (< end {end}): "
                         "an open transaction on the source may hold back the last stable offset"
                     )
+            if pending is not None:
+                state = self._finish(pending, ckpt, state)
             ckpt.committed_offset, ckpt.digest = nxt, state.hex()
             ckpt.transactions += 1
             ckpt.updated_at = now()
@@ -209,71 +228,113 @@ class Engine:
                 nxt = offset + 1
         return out, nxt
 
-    def _process(self, batch: list[Message], ckpt: Checkpoint, state: bytes) -> bytes:
-        outcomes: list[tuple[Message, str, Any]] = []
-        candidates: list[Candidate] = []
-        user_samples: list[tuple[dict[str, Any], bytes]] = []
+    def _prepare(self, batch: list[Message], ckpt: Checkpoint) -> Prepared:
+        """Validate and transform a batch, and send its candidates to the ledger."""
+        outcomes: list[tuple[Message, Rejected | tuple[str, bytes]]] = []
+        blob: list[bytes] = []
+        check, transform, hashed = self.validator.check, self.transform, self.ledger.hashed
+        samples: list[tuple[dict[str, Any], bytes]] | None = None
+        if self.user_transform and not self._determinism_checked:
+            samples, self._determinism_checked = [], True
+        bytes_in = 0
+        add, pack_one = outcomes.append, blob.append
         for msg in batch:
             value = msg.value()
-            ckpt.bytes_in += len(value) if value else 0
-            res = self.validator.check(value, msg.timestamp()[1])
-            if isinstance(res, Rejected):
-                outcomes.append((msg, "dead", res))
+            if value:
+                bytes_in += len(value)
+            res = check(value, msg.timestamp()[1])
+            if type(res) is Rejected:
+                add((msg, res))
                 continue
+            event_id, doc = res  # type: ignore[misc]
             assert value is not None
-            if self.user_transform and len(user_samples) < 50:
-                user_samples.append((res.doc, value))
+            if samples is not None and len(samples) < 50:
+                samples.append((doc, value))
             try:
-                out = self.transform(res.doc, value)
+                out = transform(doc, value)
             except Exception as err:  # noqa: BLE001 - user code: the event is dead-lettered with the error
-                outcomes.append((msg, "dead", Rejected("transform", f"{type(err).__name__}: {err}"[:300])))
+                add((msg, Rejected("transform", f"{type(err).__name__}: {err}"[:300])))
                 continue
-            outcomes.append((msg, "candidate", (res.event_id, out)))
-            candidates.append(Candidate(res.event_id, value, msg.offset() or 0))
-        if user_samples and ckpt.transactions == 0 and ckpt.records == 0:
-            check_deterministic(self.transform, self.task.transform.function, user_samples)
+            add((msg, (event_id, out)))
+            pack_one(pack(event_id, value, msg.offset() or 0, hashed))
+        ckpt.bytes_in += bytes_in
+        if samples:
+            check_deterministic(transform, self.task.transform.function, samples)
+        sent = bool(blob)
+        if sent:
+            try:
+                self.ledger.send(b"".join(blob))
+            except redis.RedisError as err:
+                raise RetriableFailure(f"dedup ledger: {err}") from err
+        return Prepared(outcomes, sent)
+
+    def _finish(self, prepared: Prepared, ckpt: Checkpoint, state: bytes) -> bytes:
+        """Receive the ledger's verdicts for a batch and produce its records in offset order."""
         try:
-            statuses = iter(self.ledger.classify(candidates))
+            statuses = self.ledger.receive() if prepared.sent else ""
         except redis.RedisError as err:
             raise RetriableFailure(f"dedup ledger: {err}") from err
-        for msg, kind, payload in outcomes:
-            if kind == "candidate":
-                status = next(statuses)
+        sandbox, partition, produce = self.task.output.sandbox_topic, self.src.partition, self._produce_raw
+        base, sha256 = self.headers_base, hashlib.sha256
+        emitted = duplicate = processed = bytes_out = 0
+        i = 0
+        for msg, payload in prepared.outcomes:
+            if type(payload) is tuple:
+                status = statuses[i]
+                i += 1
                 if status == "N":
-                    event_id, out = payload
-                    key = event_id.encode()
-                    self._produce(self.task.output.sandbox_topic, key, out, msg, None)
-                    state = digest.step(state, key, out)
-                    ckpt.emitted += 1
-                    ckpt.bytes_out += len(out)
+                    key = payload[0].encode()
+                    out = payload[1]
+                    headers = [*base, ("er-source-offset", str(msg.offset()).encode())]
+                    produce(sandbox, out, key, partition, headers)
+                    # digest.step, inlined: this loop runs once per emitted event.
+                    state = sha256(b"".join((state, len(key).to_bytes(4, "big"), key, out))).digest()
+                    emitted += 1
+                    bytes_out += len(out)
                     continue
-                if status in _STATUS_BUCKET:
-                    bucket = _STATUS_BUCKET[status]
-                    setattr(ckpt, bucket, getattr(ckpt, bucket) + 1)
+                if status == "D":
+                    duplicate += 1
+                    continue
+                if status == "P":
+                    processed += 1
                     continue
                 rejected = Rejected("conflict", f"event id {payload[0]!r}: {_CONFLICT[status]}")
             else:
-                rejected = payload
+                rejected = payload  # type: ignore[assignment]
             ckpt.dead_lettered += 1
             ckpt.reasons[rejected.reason] = ckpt.reasons.get(rejected.reason, 0) + 1
             self._produce(self.task.output.dead_letter_topic, msg.key(), msg.value(), msg, rejected)
+        ckpt.emitted += emitted
+        ckpt.duplicate += duplicate
+        ckpt.processed += processed
+        ckpt.bytes_out += bytes_out
         return state
 
-    def _produce(
-        self, topic: str, key: bytes | None, value: bytes | None, msg: Message, rejected: Rejected | None
-    ) -> None:
-        headers = [
-            *self.headers_base,
-            self.partition_header,
-            ("er-source-offset", str(msg.offset()).encode()),
-        ]
-        if rejected is not None:
-            headers += [("er-reason", rejected.reason.encode()), ("er-error", rejected.message.encode())]
+    def _produce_raw(self, topic: str, value: bytes, key: bytes, partition: int, headers: Headers) -> None:
+        try:
+            self.producer.produce(topic, value, key, partition, headers=headers)
+        except BufferError:
+            self._produce_retry(topic, key, value, headers)
+
+    def _produce_retry(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         while True:
+            self.producer.poll(0.05)
             try:
-                self.producer.produce(
-                    topic, value=value, key=key, partition=self.src.partition, headers=headers
-                )
+                self.producer.produce(topic, value, key, self.src.partition, headers=headers)
                 return
             except BufferError:
-                self.producer.poll(0.05)
+                continue
+
+    def _produce(
+        self, topic: str, key: bytes | None, value: bytes | None, msg: Message, rejected: Rejected
+    ) -> None:
+        headers: Headers = [
+            *self.headers_base,
+            ("er-source-offset", str(msg.offset()).encode()),
+            ("er-reason", rejected.reason.encode()),
+            ("er-error", rejected.message.encode()),
+        ]
+        try:
+            self.producer.produce(topic, value, key, self.src.partition, headers=headers)
+        except BufferError:
+            self._produce_retry(topic, key, value, headers)

@@ -1,78 +1,88 @@
 """The dedup ledger in Redis: per event id, a content hash, in small listpack-encoded hashes.
 
-Layout (all keys of one ledger share the hash tag `{ledger}`, so a script touches one slot):
-- production ledger  `er:{<ledger>}:p:<bucket>`  field = id digest, value = content hash
-  (8 bytes) or `-` when the writer recorded no hash. Written by production consumers through
-  `ProductionLedger.mark()` (or `eventreplay-worker ledger mark`); read-only to replays.
-- replay ledger      `er:{<ledger>}:r:<uid>:<partition>:<bucket>`  field = id digest,
-  value = content hash + the source offset that first carried the id. Scoped to one replay
-  and one partition, so "first offset wins" is deterministic, and a retried worker recognises
-  its own earlier mark (same offset) instead of mistaking the event for a duplicate.
-Ids are hashed (BLAKE2b-128): 4 bytes pick the bucket, 10 more are the field (80 bits inside a
-bucket of ~50 entries: no realistic collision). Buckets hold ~48 entries so Redis keeps them as
-listpacks (~25 B per entry instead of ~120 B for a string key with a TTL); the TTL is per bucket.
+Layout (every key of one ledger shares the hash tag `{ledger}`, so one slot holds them):
+- production ledger  `er:{<ledger>}:p:<bucket hex>`  field = id digest (10 bytes), value = content
+  hash (8 bytes) or `-` when the writer kept no hash. Written by production consumers through
+  `ProductionLedger.mark()` (or `eventreplay-worker ledger mark`); only read by replays.
+- replay ledger      `er:{<ledger>}:r:<uid>:<partition>:<bucket hex>`  field = id digest,
+  value = content hash (8 bytes, empty when hashing is off) + the source offset (8 bytes, big
+  endian) that first carried the id. Scoped to one replay and partition: "first offset wins" is
+  deterministic, and a retried worker recognises its own earlier mark (same offset) instead of
+  taking the event for a duplicate — a crash between marking and committing loses nothing.
+Ids are hashed with BLAKE2b: bytes 0-9 are the field, bytes 10-13 pick the bucket. Buckets hold
+~48 entries so Redis keeps them as listpacks (~25-35 B per entry, against ~120 B for a string key
+with its own TTL); the TTL is per bucket, refreshed on every write. Never evicted: the server
+must run with maxmemory-policy noeviction.
+
+One batch is one EVAL whose argument is a packed blob (30 bytes per event), so the client does
+almost no per-event work; `send()` and `receive()` are split so the worker overlaps the round
+trip with preparing the next batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from hashlib import blake2b
-from typing import Any, Literal
+from typing import Literal
 
 import redis
 
-PRODUCTION_BUCKETS = 1 << 16
+PRODUCTION_BITS = 16
 ENTRIES_PER_BUCKET = 48
 NO_HASH = b"-"
+RECORD = 30  # 14 bytes id digest + 8 bytes content hash + 8 bytes offset
 
-# One round trip per batch. Status per event: N new (emit), D duplicate inside the replay,
-# P processed by production (same content), C conflict inside the replay, X conflict with production.
+# Status per event: N new (emit), D duplicate inside the replay, P processed by production with
+# the same content, C conflict inside the replay, X conflict with the production ledger.
 _SCRIPT = """
-local ttl = tonumber(ARGV[1])
-local skip = ARGV[2] == 's'
-local hl = tonumber(ARGV[3])
-local n = (#ARGV - 3) / 3
-local out = {}
-local touched = {}
-for i = 1, n do
-  local f, h, off = ARGV[1 + 3 * i], ARGV[2 + 3 * i], ARGV[3 + 3 * i]
+local blob, rprefix, rmask = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local pprefix, pmask, ttl, hashed = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
+local out, touched = {}, {}
+for i = 0, #blob / 30 - 1 do
+  local base = i * 30
+  local field = string.sub(blob, base + 1, base + 10)
+  local b1, b2, b3, b4 = string.byte(blob, base + 11, base + 14)
+  local bucket = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+  local h = hashed and string.sub(blob, base + 15, base + 22) or ''
+  local off = string.sub(blob, base + 23, base + 30)
   local status = false
-  if skip then
-    local pv = redis.call('HGET', KEYS[n + i], f)
+  if pprefix ~= '' then
+    local pv = redis.call('HGET', pprefix .. string.format('%x', bucket % (pmask + 1)), field)
     if pv then
-      if hl == 0 or pv == '-' or pv == h then status = 'P' else status = 'X' end
+      if (not hashed) or pv == '-' or pv == h then status = 'P' else status = 'X' end
     end
   end
   if not status then
-    local rk = KEYS[i]
-    local rv = redis.call('HGET', rk, f)
+    local rk = rprefix .. string.format('%x', bucket % (rmask + 1))
+    local rv = redis.call('HGET', rk, field)
     if not rv then
-      redis.call('HSET', rk, f, h .. off)
-      touched[rk] = true
       status = 'N'
     else
-      local seen, now = tonumber(string.sub(rv, hl + 1)), tonumber(off)
-      if seen == now then
+      local seen = string.sub(rv, -8)
+      if seen == off then
         status = 'N'
-      elseif now < seen then
-        redis.call('HSET', rk, f, h .. off)
-        touched[rk] = true
+      elseif off < seen then
         status = 'N'
-      elseif hl > 0 and string.sub(rv, 1, hl) ~= h then
+      elseif hashed and string.sub(rv, 1, 8) ~= h then
         status = 'C'
+        rk = false
       else
         status = 'D'
+        rk = false
       end
     end
+    if rk then
+      redis.call('HSET', rk, field, h .. off)
+      touched[rk] = true
+    end
   end
-  out[i] = status
+  out[i + 1] = status
 end
 for k, _ in pairs(touched) do redis.call('EXPIRE', k, ttl) end
 return table.concat(out)
 """
 
-Status = Literal["N", "D", "P", "C", "X"]
+Mode = Literal["skipProcessed", "withinReplay"]
 
 
 def id_digest(event_id: str) -> bytes:
@@ -86,7 +96,7 @@ def content_hash(value: bytes) -> bytes:
 def bucket_count(entries: int) -> int:
     """Power of two so that buckets hold about ENTRIES_PER_BUCKET entries (listpack-sized)."""
     want = max(1, entries // ENTRIES_PER_BUCKET)
-    return 1 << min(20, (want - 1).bit_length())
+    return 1 << min(24, (want - 1).bit_length())
 
 
 def production_prefix(ledger: str) -> str:
@@ -97,15 +107,19 @@ def replay_prefix(ledger: str, uid: str, partition: int) -> str:
     return f"er:{{{ledger}}}:r:{uid}:{partition}:"
 
 
-@dataclass
-class Candidate:
-    event_id: str
-    value: bytes
-    offset: int
+def pack(event_id: str, value: bytes, offset: int, hashed: bool = True) -> bytes:
+    """One event's 30-byte record in a batch blob."""
+    return b"".join(
+        (
+            blake2b(event_id.encode(), digest_size=16).digest()[:14],
+            blake2b(value, digest_size=8).digest() if hashed else bytes(8),
+            offset.to_bytes(8, "big"),
+        )
+    )
 
 
 class ReplayLedger:
-    """What one worker uses: classify a batch of candidates in one scripted round trip."""
+    """What one worker uses: classify batches of events, one scripted round trip each."""
 
     def __init__(
         self,
@@ -115,48 +129,62 @@ class ReplayLedger:
         uid: str,
         partition: int,
         span: int,
-        mode: Literal["skipProcessed", "withinReplay"],
+        mode: Mode,
         ttl_seconds: int,
         hash_content: bool,
     ) -> None:
         self._client = client
-        self._script = client.register_script(_SCRIPT)
-        self._replay_prefix = replay_prefix(ledger, uid, partition)
-        self._replay_mask = bucket_count(span) - 1
-        self._production = production_prefix(ledger)
-        self._skip = mode == "skipProcessed"
-        self._ttl = str(ttl_seconds)
-        self._hash = hash_content
+        self._args = [
+            replay_prefix(ledger, uid, partition),
+            str(bucket_count(span) - 1),
+            production_prefix(ledger) if mode == "skipProcessed" else "",
+            str((1 << PRODUCTION_BITS) - 1),
+            str(ttl_seconds),
+            "1" if hash_content else "0",
+        ]
+        self._route = f"er:{{{ledger}}}"  # declares the slot; every key shares its hash tag
+        self.hashed = hash_content
+        self._conn: redis.connection.Connection | None = None
+        self._pending = 0
 
-    def classify(self, batch: Sequence[Candidate]) -> str:
-        """One status character per candidate, in order."""
-        if not batch:
-            return ""
-        keys: list[str] = []
-        prod_keys: list[str] = []
-        args: list[Any] = [self._ttl, "s" if self._skip else "w", "8" if self._hash else "0"]
-        for cand in batch:
-            digest = id_digest(cand.event_id)
-            bucket = int.from_bytes(digest[:4], "big")
-            keys.append(f"{self._replay_prefix}{bucket & self._replay_mask:x}")
-            if self._skip:
-                prod_keys.append(f"{self._production}{bucket & (PRODUCTION_BUCKETS - 1):x}")
-            args.append(digest[4:14])
-            args.append(content_hash(cand.value) if self._hash else b"")
-            args.append(cand.offset)
-        result = self._script(keys=keys + prod_keys, args=args)
-        return result.decode() if isinstance(result, bytes) else str(result)
+    def send(self, blob: bytes) -> None:
+        """Start classifying a batch (30-byte records from `pack`); `receive()` returns the result."""
+        if self._conn is None:
+            self._conn = self._client.connection_pool.get_connection()
+        self._conn.send_command("EVAL", _SCRIPT, 1, self._route, blob, *self._args)
+        self._pending += 1
+
+    def receive(self) -> str:
+        """Statuses (one character per event) of the oldest batch sent."""
+        assert self._conn is not None and self._pending > 0
+        self._pending -= 1
+        reply = self._conn.read_response()
+        if isinstance(reply, redis.ResponseError):
+            raise reply
+        return reply.decode() if isinstance(reply, bytes) else str(reply)
+
+    def classify(self, blob: bytes) -> str:
+        self.send(blob)
+        return self.receive()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            if self._pending:
+                self._conn.disconnect()  # type: ignore[no-untyped-call] # replies still in flight: the connection cannot be reused
+            self._client.connection_pool.release(self._conn)
+            self._conn = None
 
 
 class ProductionLedger:
     """The public API for production consumers: mark the events they processed.
 
-    `skipProcessed` replays skip exactly the ids marked here with the same content hash, and
-    quarantine ids marked with another hash as conflicts. Mark after your own output is
-    durable (never before): a crash in between must leave the event unmarked, not lost.
+    `skipProcessed` replays skip exactly the ids marked here with the same content hash (the
+    hash of the Kafka value bytes), and dead-letter ids marked with another hash as conflicts.
+    Mark only after your own output is durable: a crash in between must leave the event
+    unmarked (it will be replayed), never marked and lost.
 
         ledger = ProductionLedger(redis.Redis.from_url(url), "orders")
-        ledger.mark([(event["event_id"], raw_value_bytes) for ...])
+        ledger.mark([(event["event_id"], message.value()) for ...])
     """
 
     def __init__(self, client: redis.Redis, ledger: str, ttl_seconds: int = 7 * 24 * 3600) -> None:
@@ -166,11 +194,11 @@ class ProductionLedger:
 
     def _slot(self, event_id: str) -> tuple[str, bytes]:
         digest = id_digest(event_id)
-        bucket = int.from_bytes(digest[:4], "big") & (PRODUCTION_BUCKETS - 1)
-        return f"{self._prefix}{bucket:x}", digest[4:14]
+        bucket = int.from_bytes(digest[10:14], "big") & ((1 << PRODUCTION_BITS) - 1)
+        return f"{self._prefix}{bucket:x}", digest[:10]
 
     def mark(self, events: Iterable[tuple[str, bytes | None]], batch: int = 1000) -> int:
-        """Mark (event id, raw value bytes or None for "no hash") as processed. Returns the count."""
+        """Mark (event id, raw value bytes, or None to keep no hash) as processed. Returns the count."""
         count = 0
         pipe = self._client.pipeline(transaction=False)
         for event_id, value in events:

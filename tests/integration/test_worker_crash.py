@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-from support.kafka_tools import create_topic, produce, read_partition
-from support.oracle import replay
-from support.worker_run import make_task, run_worker, start_worker
 
 from eventreplay.datagen import ORDER_SCHEMA, generate
 from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
 from eventreplay.worker.errors import EXIT_FENCED
 from eventreplay.worker.ledger import replay_prefix
+from support.kafka_tools import create_topic, produce, read_partition
+from support.oracle import replay
+from support.worker_run import make_task, run_worker, start_worker
 
 pytestmark = pytest.mark.stack
 
@@ -41,8 +41,9 @@ def _progress(redis_client: Any, uid: str) -> int:
     return -1 if raw is None else Checkpoint.from_json(raw).committed_offset
 
 
-def test_sigkill_many_times_gives_the_uninterrupted_output(kafka_admin: Any, kafka_bootstrap: str,
-                                                           redis_client: Any, unique: str) -> None:
+def test_sigkill_many_times_gives_the_uninterrupted_output(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+) -> None:
     topic = f"crash-{unique}"
     create_topic(kafka_admin, topic, 1)
     records = list(generate(100_000, seed=23))
@@ -97,14 +98,22 @@ def test_sigkill_many_times_gives_the_uninterrupted_output(kafka_admin: Any, kaf
     assert ckpt.reasons == dict(truth.reasons)
 
 
-def test_a_second_worker_fences_the_first(kafka_admin: Any, kafka_bootstrap: str, redis_client: Any,
-                                          unique: str) -> None:
+def test_a_second_worker_fences_the_first(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+) -> None:
     topic = f"fence-{unique}"
     create_topic(kafka_admin, topic, 1)
     records = list(generate(150_000, seed=31))
     produce(kafka_bootstrap, topic, records)
-    task = make_task(kafka_bootstrap, topic, unique, len(records), schema=ORDER_SCHEMA, batch_size=200,
-                     transaction_max_records=1000)
+    task = make_task(
+        kafka_bootstrap,
+        topic,
+        unique,
+        len(records),
+        schema=ORDER_SCHEMA,
+        batch_size=200,
+        transaction_max_records=1000,
+    )
     first = start_worker(task)
     deadline = time.monotonic() + 60
     while redis_client.get(checkpoint_key(unique, 0)) is None:  # the first worker has committed

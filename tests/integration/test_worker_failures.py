@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 from confluent_kafka import TopicPartition
-from support.kafka_tools import create_topic, produce, read_partition
-from support.worker_run import make_task, run_worker
 
 from eventreplay.datagen import CLEAN, generate
 from eventreplay.worker.errors import EXIT_PERMANENT, EXIT_RETRIABLE
+from support.kafka_tools import create_topic, produce, read_partition
+from support.worker_run import make_task, run_worker
 
 pytestmark = pytest.mark.stack
 
@@ -29,8 +29,9 @@ def _nothing_written(bootstrap: str, kafka_admin: Any, topic: str) -> bool:
     return read_partition(bootstrap, topic) == []
 
 
-def test_retention_expired_start_is_permanent(kafka_admin: Any, kafka_bootstrap: str, seeded: str,
-                                              unique: str) -> None:
+def test_retention_expired_start_is_permanent(
+    kafka_admin: Any, kafka_bootstrap: str, seeded: str, unique: str
+) -> None:
     kafka_admin.delete_records([TopicPartition(seeded, 0, 40)])[TopicPartition(seeded, 0, 40)].result()
     task = make_task(kafka_bootstrap, seeded, unique, 100, start=10)
     done = run_worker(task, timeout=120)
@@ -40,8 +41,9 @@ def test_retention_expired_start_is_permanent(kafka_admin: Any, kafka_bootstrap:
     assert _nothing_written(kafka_bootstrap, kafka_admin, task.output.sandbox_topic)
 
 
-def test_unknown_topic_and_partition_are_permanent(kafka_admin: Any, kafka_bootstrap: str, seeded: str,
-                                                   unique: str) -> None:
+def test_unknown_topic_and_partition_are_permanent(
+    kafka_admin: Any, kafka_bootstrap: str, seeded: str, unique: str
+) -> None:
     missing = run_worker(make_task(kafka_bootstrap, f"nope-{unique}", unique, 10), timeout=120)
     assert missing.returncode == EXIT_PERMANENT
     assert "does not exist" in missing.stderr
@@ -68,7 +70,11 @@ def test_bad_task_is_permanent(unique: str) -> None:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "eventreplay.worker", "run"],
-                          env={"EVENTREPLAY_TASK": '{"version": 1}', "PATH": ""}, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "eventreplay.worker", "run"],
+        env={"EVENTREPLAY_TASK": '{"version": 1}', "PATH": ""},
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == EXIT_PERMANENT
     assert done.stderr.startswith("eventreplay-worker: permanent: bad task")

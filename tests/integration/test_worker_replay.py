@@ -7,31 +7,44 @@ from typing import Any
 
 import orjson
 import pytest
-from support.kafka_tools import create_topic, produce, read_partition
-from support.oracle import replay
-from support.worker_run import make_task, run_worker
 
 from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
 from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
 from eventreplay.worker.ledger import ProductionLedger
+from support.kafka_tools import create_topic, produce, read_partition
+from support.oracle import replay
+from support.worker_run import make_task, run_worker
 
 pytestmark = pytest.mark.stack
 
 
 def _seed(kafka_admin: Any, bootstrap: str, topic: str, count: int, seed: int = 11) -> list[Any]:
     create_topic(kafka_admin, topic, 1)
-    records = list(generate(count, seed=seed, mix=Mix(dup=0.05, conflict=0.01, malformed=0.01, schema=0.01,
-                                                        missing_id=0.01, tombstone=0.01)))
+    records = list(
+        generate(
+            count,
+            seed=seed,
+            mix=Mix(dup=0.05, conflict=0.01, malformed=0.01, schema=0.01, missing_id=0.01, tombstone=0.01),
+        )
+    )
     produce(bootstrap, topic, records)
     return records
 
 
-def test_buckets_and_sandbox_equal_the_known_truth(kafka_admin: Any, kafka_bootstrap: str, redis_client: Any,
-                                                   unique: str) -> None:
+def test_buckets_and_sandbox_equal_the_known_truth(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+) -> None:
     topic = f"orders-{unique}"
     records = _seed(kafka_admin, kafka_bootstrap, topic, 6000)
-    task = make_task(kafka_bootstrap, topic, unique, len(records), schema=ORDER_SCHEMA, batch_size=250,
-                     transaction_max_records=1000)
+    task = make_task(
+        kafka_bootstrap,
+        topic,
+        unique,
+        len(records),
+        schema=ORDER_SCHEMA,
+        batch_size=250,
+        transaction_max_records=1000,
+    )
     done = run_worker(task)
     assert done.returncode == 0, done.stderr
 
@@ -68,8 +81,9 @@ def test_buckets_and_sandbox_equal_the_known_truth(kafka_admin: Any, kafka_boots
     assert by_reason == dict(truth.reasons)
 
 
-def test_skip_processed_uses_the_production_ledger(kafka_admin: Any, kafka_bootstrap: str, redis_client: Any,
-                                                   unique: str) -> None:
+def test_skip_processed_uses_the_production_ledger(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+) -> None:
     topic = f"orders-{unique}"
     records = _seed(kafka_admin, kafka_bootstrap, topic, 3000, seed=5)
     ok = [r for r in records if r.kind == "ok"]
@@ -80,13 +94,17 @@ def test_skip_processed_uses_the_production_ledger(kafka_admin: Any, kafka_boots
     ledger = f"prod-{unique}"
     ProductionLedger(redis_client, ledger).mark((eid, value) for eid, value in production.items())
 
-    task = make_task(kafka_bootstrap, topic, unique, len(records), schema=ORDER_SCHEMA, mode="skipProcessed",
-                     ledger=ledger)
+    task = make_task(
+        kafka_bootstrap, topic, unique, len(records), schema=ORDER_SCHEMA, mode="skipProcessed", ledger=ledger
+    )
     done = run_worker(task)
     assert done.returncode == 0, done.stderr
 
-    truth = replay(list(enumerate(r.value for r in records)), ORDER_SCHEMA,
-                   production={k: v for k, v in production.items() if v is not None})
+    truth = replay(
+        list(enumerate(r.value for r in records)),
+        ORDER_SCHEMA,
+        production={k: v for k, v in production.items() if v is not None},
+    )
     ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
     assert ckpt.processed == truth.processed > 0
     assert ckpt.reasons == dict(truth.reasons)
@@ -97,8 +115,9 @@ def test_skip_processed_uses_the_production_ledger(kafka_admin: Any, kafka_boots
     assert not ProductionLedger(redis_client, ledger).contains(ok[2].event_id or "")
 
 
-def test_a_sub_range_replays_only_its_offsets(kafka_admin: Any, kafka_bootstrap: str, redis_client: Any,
-                                              unique: str) -> None:
+def test_a_sub_range_replays_only_its_offsets(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+) -> None:
     topic = f"orders-{unique}"
     records = _seed(kafka_admin, kafka_bootstrap, topic, 2000, seed=9)
     task = make_task(kafka_bootstrap, topic, unique, 1500, start=700, schema=ORDER_SCHEMA)
@@ -111,8 +130,9 @@ def test_a_sub_range_replays_only_its_offsets(kafka_admin: Any, kafka_bootstrap:
     assert max(int(r.headers["er-source-offset"]) for r in sandbox) < 1500
 
 
-def test_project_transform_and_transactional_source_gaps(kafka_admin: Any, kafka_bootstrap: str,
-                                                         unique: str) -> None:
+def test_project_transform_and_transactional_source_gaps(
+    kafka_admin: Any, kafka_bootstrap: str, unique: str
+) -> None:
     """A source written in transactions (with an aborted one) has offset gaps; the range still ends."""
     from confluent_kafka import Producer
 
@@ -127,7 +147,9 @@ def test_project_transform_and_transactional_source_gaps(kafka_admin: Any, kafka
             doc = {"event_id": f"e-{txn}-{i}", "amount": i, "secret": "x", "currency": "EUR"}
             producer.produce(topic, orjson.dumps(doc), partition=0)
             if txn != 3:
-                expected.append(orjson.dumps({"amount": i, "event_id": f"e-{txn}-{i}"}, option=orjson.OPT_SORT_KEYS))
+                expected.append(
+                    orjson.dumps({"amount": i, "event_id": f"e-{txn}-{i}"}, option=orjson.OPT_SORT_KEYS)
+                )
         if txn == 3:
             producer.flush(30)  # the aborted records reach the log (and take offsets) before the abort
             producer.abort_transaction(30)
@@ -141,8 +163,13 @@ def test_project_transform_and_transactional_source_gaps(kafka_admin: Any, kafka
     assert high == 66  # 60 records + 6 control markers
 
     task = make_task(kafka_bootstrap, topic, unique, high)
-    task = task.model_copy(update={"transform": task.transform.model_copy(
-        update={"function": "project", "fields": ["event_id", "amount"]})})
+    task = task.model_copy(
+        update={
+            "transform": task.transform.model_copy(
+                update={"function": "project", "fields": ["event_id", "amount"]}
+            )
+        }
+    )
     done = run_worker(task, timeout=120)
     assert done.returncode == 0, done.stderr
     sandbox = read_partition(kafka_bootstrap, task.output.sandbox_topic)

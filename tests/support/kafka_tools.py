@@ -13,16 +13,24 @@ from confluent_kafka.cimpl import NewTopic
 from eventreplay.datagen import Record
 
 
-def create_topic(admin: AdminClient, name: str, partitions: int = 1, config: dict[str, str] | None = None) -> None:
+def create_topic(
+    admin: AdminClient, name: str, partitions: int = 1, config: dict[str, str] | None = None
+) -> None:
     futures = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})], operation_timeout=30)
     for future in futures.values():
         future.result()
 
 
-def produce(bootstrap: str, topic: str, records: Iterable[Record], partition: int = 0,
-            timestamp_ms: Iterable[int] | None = None) -> int:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "enable.idempotence": True,
-                         "batch.size": 1_000_000})
+def produce(
+    bootstrap: str,
+    topic: str,
+    records: Iterable[Record],
+    partition: int = 0,
+    timestamp_ms: Iterable[int] | None = None,
+) -> int:
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "linger.ms": 20, "enable.idempotence": True, "batch.size": 1_000_000}
+    )
     stamps = iter(timestamp_ms) if timestamp_ms is not None else None
     count = 0
     for rec in records:
@@ -49,9 +57,16 @@ class Read:
 
 def read_partition(bootstrap: str, topic: str, partition: int = 0, timeout: float = 30.0) -> list[Read]:
     """Every committed record of a partition, in offset order (read_committed)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4().hex}",
-                         "isolation.level": "read_committed", "enable.auto.commit": False,
-                         "enable.partition.eof": True, "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{uuid.uuid4().hex}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
+        }
+    )
     try:
         low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
         out: list[Read] = []
@@ -68,7 +83,8 @@ def read_partition(bootstrap: str, topic: str, partition: int = 0, timeout: floa
                     if err.code() == err._PARTITION_EOF:
                         return out
                     raise KafkaException(err)
-                out.append(Read(msg.offset(), msg.key(), msg.value(),
-                                {k: v for k, v in (msg.headers() or [])}))
+                out.append(
+                    Read(msg.offset(), msg.key(), msg.value(), {k: v for k, v in (msg.headers() or [])})
+                )
     finally:
         consumer.close()

@@ -36,8 +36,12 @@ class Expected:
         return state.hex()
 
 
-def replay(values: Iterable[tuple[int, bytes | None]], schema: dict[str, Any] | None, id_field: str = "event_id",
-           production: dict[str, bytes] | None = None) -> Expected:
+def replay(
+    values: Iterable[tuple[int, bytes | None]],
+    schema: dict[str, Any] | None,
+    id_field: str = "event_id",
+    production: dict[str, bytes] | None = None,
+) -> Expected:
     """values: (offset, raw value) in offset order. production: id -> raw value already processed."""
     out = Expected()
     first: dict[str, bytes] = {}

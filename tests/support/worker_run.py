@@ -12,19 +12,36 @@ from eventreplay.worker.task import Task
 REDIS_URL = "redis://127.0.0.1:16379/0"
 
 
-def make_task(bootstrap: str, topic: str, uid: str, end: int, *, start: int = 0, partition: int = 0,
-              schema: dict[str, Any] | None = None, mode: str = "withinReplay", ledger: str | None = None,
-              sandbox: str | None = None, redis_url: str = REDIS_URL, **tuning: Any) -> Task:
-    return Task.model_validate({
-        "replay": {"namespace": "tests", "name": f"r-{uid}", "uid": uid},
-        "kafka": {"bootstrapServers": bootstrap},
-        "source": {"topic": topic, "partition": partition, "startOffset": start, "endOffset": end},
-        "asOf": "2026-11-21T00:00:00Z",
-        "validation": {"jsonSchema": schema} if schema else {},
-        "dedup": {"redisUrl": redis_url, "ledger": ledger or f"l-{uid}", "mode": mode},
-        "output": {"sandboxTopic": sandbox or f"{topic}-sb-{uid}", "deadLetterTopic": f"{topic}-dlq-{uid}"},
-        "tuning": tuning,
-    })
+def make_task(
+    bootstrap: str,
+    topic: str,
+    uid: str,
+    end: int,
+    *,
+    start: int = 0,
+    partition: int = 0,
+    schema: dict[str, Any] | None = None,
+    mode: str = "withinReplay",
+    ledger: str | None = None,
+    sandbox: str | None = None,
+    redis_url: str = REDIS_URL,
+    **tuning: Any,
+) -> Task:
+    return Task.model_validate(
+        {
+            "replay": {"namespace": "tests", "name": f"r-{uid}", "uid": uid},
+            "kafka": {"bootstrapServers": bootstrap},
+            "source": {"topic": topic, "partition": partition, "startOffset": start, "endOffset": end},
+            "asOf": "2026-11-21T00:00:00Z",
+            "validation": {"jsonSchema": schema} if schema else {},
+            "dedup": {"redisUrl": redis_url, "ledger": ledger or f"l-{uid}", "mode": mode},
+            "output": {
+                "sandboxTopic": sandbox or f"{topic}-sb-{uid}",
+                "deadLetterTopic": f"{topic}-dlq-{uid}",
+            },
+            "tuning": tuning,
+        }
+    )
 
 
 def worker_env(task: Task) -> dict[str, str]:
@@ -32,10 +49,20 @@ def worker_env(task: Task) -> dict[str, str]:
 
 
 def run_worker(task: Task, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "eventreplay.worker", "run"], env=worker_env(task),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "eventreplay.worker", "run"],
+        env=worker_env(task),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start_worker(task: Task) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "eventreplay.worker", "run"], env=worker_env(task),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "eventreplay.worker", "run"],
+        env=worker_env(task),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -1,0 +1,216 @@
+"""One worker on one partition vs the seed's approach vs a bare consume, in one run.
+
+(a) this worker: `python -m eventreplay.worker run`, exactly-once, JSON Schema, ledger, digest;
+(b) the seed document's loop: poll() one message, EXISTS + SET per event, produce per event;
+(c) a bare confluent-kafka consume(1000) of the same partition, and `kcat` reading it to /dev/null.
+Peak RSS of the worker at two window sizes (it must stay flat), Redis bytes per ledger entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import redis
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
+from eventreplay.worker.task import Task
+
+BOOTSTRAP = os.environ.get("EVENTREPLAY_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+REDIS_URL = os.environ.get("EVENTREPLAY_REDIS_URL", "redis://127.0.0.1:16379/0")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def seed(topic: str, count: int) -> None:
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    for future in admin.create_topics([NewTopic(topic, 1, 1)]).values():
+        future.result()
+    producer = Producer(
+        {
+            "bootstrap.servers": BOOTSTRAP,
+            "linger.ms": 50,
+            "batch.size": 1_000_000,
+            "compression.type": "lz4",
+            "queue.buffering.max.kbytes": 262144,
+        }
+    )
+    for rec in generate(
+        count,
+        seed=42,
+        mix=Mix(dup=0.02, conflict=0.002, malformed=0.002, schema=0.002, missing_id=0.001, tombstone=0.001),
+    ):
+        while True:
+            try:
+                producer.produce(topic, rec.value, rec.key, 0)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    producer.flush(120)
+
+
+def task_for(topic: str, count: int, uid: str) -> Task:
+    return Task.model_validate(
+        {
+            "replay": {"namespace": "bench", "name": "bench", "uid": uid},
+            "kafka": {"bootstrapServers": BOOTSTRAP},
+            "source": {"topic": topic, "partition": 0, "startOffset": 0, "endOffset": count},
+            "asOf": "2026-11-21T00:00:00Z",
+            "validation": {"jsonSchema": ORDER_SCHEMA},
+            "dedup": {"redisUrl": REDIS_URL, "ledger": f"bench-{uid}", "mode": "withinReplay"},
+            "output": {"sandboxTopic": f"{topic}-sb-{uid}", "deadLetterTopic": f"{topic}-dlq-{uid}"},
+        }
+    )
+
+
+def run_worker_rss(task: Task) -> tuple[float, int, dict[str, object]]:
+    began = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eventreplay.worker", "run"],
+        env={**os.environ, "EVENTREPLAY_TASK": task.to_json()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - began
+    out, err = proc.stdout.read(), proc.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"worker failed: {err.decode()[-2000:]}")
+    return seconds, usage.ru_maxrss, json.loads(out)
+
+
+def seed_approach(topic: str, count: int, uid: str) -> float:
+    """The seed document's loop, faithfully: one message, one EXISTS, one SET, one produce."""
+    client = redis.Redis.from_url(REDIS_URL)
+    consumer = Consumer(
+        {"bootstrap.servers": BOOTSTRAP, "group.id": f"seed-{uid}", "enable.auto.commit": False}
+    )
+    producer = Producer({"bootstrap.servers": BOOTSTRAP})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    done = 0
+    began = time.perf_counter()
+    while done < count:
+        msg = consumer.poll(1.0)
+        if msg is None or msg.error():
+            continue
+        done += 1
+        try:
+            event = json.loads(msg.value() or b"")
+            event_id = event["event_id"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        key = f"event:{uid}:{event_id}"
+        if client.exists(key):
+            continue
+        producer.produce(f"{topic}-seed-{uid}", json.dumps(event).encode())
+        producer.poll(0)
+        client.set(key, 1, ex=86400)
+    producer.flush(60)
+    consumer.close()
+    return time.perf_counter() - began
+
+
+def raw_consume(topic: str, count: int, uid: str) -> float:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": BOOTSTRAP,
+            "group.id": f"raw-{uid}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    seen = 0
+    began = time.perf_counter()
+    while seen < count:
+        for msg in consumer.consume(1000, timeout=1.0):
+            if msg.error() is None:
+                msg.value()
+                seen += 1
+    seconds = time.perf_counter() - began
+    consumer.close()
+    return seconds
+
+
+def kcat(topic: str) -> float | None:
+    if shutil.which("kcat") is None:
+        return None
+    began = time.perf_counter()
+    subprocess.run(
+        ["kcat", "-C", "-b", BOOTSTRAP, "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q", "-f", "%s\n"],
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    return time.perf_counter() - began
+
+
+def ledger_bytes_per_entry(task: Task, entries: int) -> float:
+    client = redis.Redis.from_url(REDIS_URL)
+    total = 0
+    for key in client.scan_iter(match=f"er:{{{task.dedup.ledger}}}:*", count=5000):
+        total += int(client.memory_usage(key, samples=0) or 0)
+    return total / max(1, entries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--large", type=int, default=4_000_000, help="second window size for the RSS check")
+    parser.add_argument("--seed-events", type=int, default=30_000, help="events for the slow seed approach")
+    args = parser.parse_args()
+    uid = uuid.uuid4().hex[:8]
+    topic, big = f"bench-{uid}", f"bench-big-{uid}"
+    print(f"seeding {args.events:,} events ...", flush=True)
+    seed(topic, args.events)
+
+    used_before = redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"]
+    task = task_for(topic, args.events, uid)
+    secs, rss, summary = run_worker_rss(task)
+    used_after = redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"]
+    marks = int(summary["emitted"])  # type: ignore[call-overload]
+    worker_rate = args.events / secs
+    raw_secs = raw_consume(topic, args.events, uid)
+    kcat_secs = kcat(topic)
+    seed_secs = seed_approach(topic, args.seed_events, uid)
+    seed_rate = args.seed_events / seed_secs
+    raw_rate = args.events / raw_secs
+    rows = {
+        "worker_events_per_s": worker_rate,
+        "seed_events_per_s": seed_rate,
+        "raw_consume_events_per_s": raw_rate,
+        "kcat_events_per_s": args.events / kcat_secs if kcat_secs else None,
+        "worker_vs_seed": worker_rate / seed_rate,
+        "worker_vs_raw_consume": worker_rate / raw_rate,
+        "peak_rss_mib_small": rss / 1024,
+        "redis_bytes_per_entry_info": (used_after - used_before) / max(1, marks),
+        "redis_bytes_per_entry_memory_usage": ledger_bytes_per_entry(task, marks),
+        "summary": summary,
+    }
+    if args.large:
+        print(f"seeding {args.large:,} events for the memory check ...", flush=True)
+        seed(big, args.large)
+        big_secs, big_rss, _ = run_worker_rss(task_for(big, args.large, uid + "b"))
+        rows["peak_rss_mib_large"] = big_rss / 1024
+        rows["worker_events_per_s_large"] = args.large / big_secs
+    print(json.dumps(rows, indent=2))
+    print(
+        f"\nworker {worker_rate:,.0f} ev/s | seed {seed_rate:,.0f} ev/s ({rows['worker_vs_seed']:.1f}x) | "
+        f"raw consume {raw_rate:,.0f} ev/s (worker = {100 * worker_rate / raw_rate:.0f} %)"
+        + (f" | kcat {rows['kcat_events_per_s']:,.0f} ev/s" if kcat_secs else "")
+    )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"bench_worker-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
