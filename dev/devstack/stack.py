@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
+from . import config
 from .component import Component
 from .kafka import Kafka
 from .redis import Redis
@@ -29,8 +32,23 @@ def select(names: Iterable[str] | None) -> list[Component]:
     return [c for c in every if c.name in wanted]
 
 
+@contextlib.contextmanager
+def _exclusive() -> Iterator[None]:
+    """One `up` or `down` at a time across processes (test sessions start the stack concurrently)."""
+    path = config.state_dir() / "run" / "stack.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def up(names: Iterable[str] | None = None, verbose: bool = True) -> dict[str, float]:
     """Bring components up in order; returns seconds spent per component."""
+    with _exclusive():
+        return _up(names, verbose)
+
+
+def _up(names: Iterable[str] | None, verbose: bool) -> dict[str, float]:
     spent: dict[str, float] = {}
     for comp in select(names):
         began = time.monotonic()
@@ -43,6 +61,11 @@ def up(names: Iterable[str] | None = None, verbose: bool = True) -> dict[str, fl
 
 
 def down(names: Iterable[str] | None = None, verbose: bool = True) -> None:
+    with _exclusive():
+        _down(names, verbose)
+
+
+def _down(names: Iterable[str] | None, verbose: bool) -> None:
     for comp in reversed(select(names)):
         stopped = comp.down()
         if verbose:
