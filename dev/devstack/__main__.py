@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"stack up failed: {err}", file=sys.stderr)
             return 1
         print(f"stack up in {sum(spent.values()):.1f}s; state in {config.state_dir()}")
-        print(f"  eval \"$(dev/stack env)\"   # exports KUBECONFIG and the service addresses")
+        print('  eval "$(dev/stack env)"   # exports KUBECONFIG and the service addresses')
         return 0
     if args.command == "down":
         stack.down(args.components)

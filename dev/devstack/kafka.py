@@ -74,17 +74,21 @@ class Kafka(Component):
             from .redis import apt_install
 
             apt_install("openjdk-17-jre-headless", "maven")
-        out = subprocess.run(
-            ["bash", str(HERE / "fetch.sh")], check=True, capture_output=True, text=True
-        )
+        out = subprocess.run(["bash", str(HERE / "fetch.sh")], check=True, capture_output=True, text=True)
         self.libs = Path(out.stdout.strip().splitlines()[-1])
 
     def _java(self, main: str, *args: str, heap: str = "-Xmx256m") -> list[str]:
         assert self.libs is not None
         return [
-            "java", heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            "java",
+            heap,
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile=file:{self.home / 'log4j2.properties'}",
-            "-cp", f"{self.libs}/*", main, *args,
+            "-cp",
+            f"{self.libs}/*",
+            main,
+            *args,
         ]
 
     def launch(self) -> None:
@@ -92,15 +96,29 @@ class Kafka(Component):
         data = home / "data"
         home.mkdir(parents=True, exist_ok=True)
         props = home / "server.properties"
-        props.write_text(SERVER_PROPERTIES.format(
-            host=config.HOST, port=config.PORTS.kafka, cport=config.PORTS.kafka_controller, data=data,
-        ))
+        props.write_text(
+            SERVER_PROPERTIES.format(
+                host=config.HOST,
+                port=config.PORTS.kafka,
+                cport=config.PORTS.kafka_controller,
+                data=data,
+            )
+        )
         (home / "log4j2.properties").write_text(LOG4J2)
         if not (data / "meta.properties").exists():
             subprocess.run(
-                self._java("kafka.tools.StorageTool", "format", "--standalone",
-                           "-t", uuid.uuid4().hex[:22], "-c", str(props)),
-                check=True, capture_output=True, text=True,
+                self._java(
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    uuid.uuid4().hex[:22],
+                    "-c",
+                    str(props),
+                ),
+                check=True,
+                capture_output=True,
+                text=True,
             )
         procs.start(self.name, self._java("kafka.Kafka", str(props), heap="-Xmx768m"))
 

@@ -7,6 +7,7 @@ still name the component, or the file is stale.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -113,11 +114,8 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        # Reap it if it is our child; ignore otherwise.
+    with contextlib.suppress(ChildProcessError):  # reap it if it is our child
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -36,23 +36,35 @@ class Redis(Component):
             self.name,
             [
                 "redis-server",
-                "--bind", config.HOST,
-                "--port", str(config.PORTS.redis),
-                "--dir", str(data),
-                "--appendonly", "yes",
-                "--appendfsync", "everysec",
-                "--maxmemory", "2gb",
-                "--maxmemory-policy", "noeviction",
-                "--save", "",
-                "--protected-mode", "yes",
-                "--daemonize", "no",
+                "--bind",
+                config.HOST,
+                "--port",
+                str(config.PORTS.redis),
+                "--dir",
+                str(data),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--maxmemory",
+                "2gb",
+                "--maxmemory-policy",
+                "noeviction",
+                "--save",
+                "",
+                "--protected-mode",
+                "yes",
+                "--daemonize",
+                "no",
             ],
         )
 
     def healthy(self) -> bool:
         out = subprocess.run(
             ["redis-cli", "-h", config.HOST, "-p", str(config.PORTS.redis), "PING"],
-            capture_output=True, text=True, timeout=5,
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
         return out.stdout.strip() == "PONG"
 
