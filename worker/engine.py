@@ -66,8 +66,10 @@ class Engine:
     def __init__(self, task: Task) -> None:
         self.task = task
         self.src = task.source
-        self.validator = Validator(task.validation, task.as_of)
         self.transform, self.user_transform = build(task.transform)
+        self.validator = Validator(
+            task.validation, task.as_of, needs_doc=task.transform.function != "identity"
+        )
         self.redis = connect_redis(task.dedup)
         self.mirror = ProgressMirror(self.redis, task)
         self.ledger = ReplayLedger(

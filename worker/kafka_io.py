@@ -61,6 +61,7 @@ def consumer_config(task: Task) -> dict[str, Any]:
         # Bound the prefetch queue: memory stays flat whatever the window's size.
         "queued.max.messages.kbytes": 16384,
         "fetch.max.bytes": 16 * 1024 * 1024,
+        "max.partition.fetch.bytes": 8 * 1024 * 1024,
     }
 
 

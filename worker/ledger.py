@@ -151,7 +151,7 @@ class ReplayLedger:
         """Start classifying a batch (30-byte records from `pack`); `receive()` returns the result."""
         if self._conn is None:
             self._conn = self._client.connection_pool.get_connection()
-        self._conn.send_command("EVAL", _SCRIPT, 1, self._route, blob, *self._args)
+        self._conn.send_command("EVAL", _SCRIPT, 1, self._route, blob, *self._args)  # type: ignore[no-untyped-call]
         self._pending += 1
 
     def receive(self) -> str:

@@ -19,6 +19,7 @@ import msgspec
 import orjson
 
 from .errors import PermanentFailure
+from .fastpath import compile_fast_path
 from .task import Validation
 
 REASONS = (
@@ -38,6 +39,9 @@ class Rejected:
     reason: str
     message: str
 
+
+_NO_DOC: dict[str, Any] = {}
+"""Handed to transforms that never read the parsed event (identity): parsing is skipped."""
 
 Valid = tuple[str, dict[str, Any]]
 """(event id as a string, the parsed event)."""
@@ -80,7 +84,7 @@ def _epoch_ms(value: Any) -> float | None:
 
 
 class Validator:
-    def __init__(self, spec: Validation, as_of: datetime) -> None:
+    def __init__(self, spec: Validation, as_of: datetime, needs_doc: bool = True) -> None:
         self._id_field = spec.event_id_field
         self._max_bytes = spec.max_event_bytes
         self._schema: Callable[[Any], Any] | None = None
@@ -90,12 +94,32 @@ class Validator:
             except fastjsonschema.JsonSchemaDefinitionException as err:
                 raise PermanentFailure(f"validation.jsonSchema is not a valid JSON Schema: {err}") from err
         self._model = _model_checker(spec.model) if spec.model else None
+        self._fast: Callable[[bytes], Any] | None = None
+        self._fast_attr = ""
+        self._needs_doc = needs_doc
+        if spec.json_schema is not None and self._model is None and spec.max_future_skew_seconds is None:
+            compiled = compile_fast_path(spec.json_schema, spec.event_id_field)
+            if compiled is not None:
+                self._fast, self._fast_attr = compiled[0].decode, compiled[1]
         self._ts_field = spec.timestamp_field
         self._latest_ms: float | None = None
         if spec.max_future_skew_seconds is not None:
             self._latest_ms = as_of.timestamp() * 1000.0 + spec.max_future_skew_seconds * 1000.0
 
     def check(self, value: bytes | None, record_ts_ms: int) -> Valid | Rejected:
+        fast = self._fast
+        if fast is not None and value is not None and len(value) <= self._max_bytes:
+            try:
+                event = fast(value)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                pass  # the full path below gives the verdict and the reason
+            else:
+                event_id = getattr(event, self._fast_attr)
+                if type(event_id) is str and event_id:
+                    return event_id, (orjson.loads(value) if self._needs_doc else _NO_DOC)
+        return self._check_full(value, record_ts_ms)
+
+    def _check_full(self, value: bytes | None, record_ts_ms: int) -> Valid | Rejected:
         if value is None:
             return Rejected("tombstone", "null value (tombstone)")
         if len(value) > self._max_bytes:

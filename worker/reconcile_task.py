@@ -1,0 +1,160 @@
+"""The contracts of the reconciliation and promotion Jobs (the data-plane half of issue 5).
+
+Like `task.py`, these are the worker's contracts: the operator builds them, the worker never
+imports the operator. JSON is camelCase; secrets are only named (env vars filled by secretKeyRef).
+
+- `ReconcileTask` ($EVENTREPLAY_RECONCILE_TASK, `python -m eventreplay.worker reconcile`):
+  compare the sandbox (read_committed, every partition, low..high watermark at start) with the
+  existing output in a destination window, per event id. Result: the summary JSON in Redis
+  `eventreplay:report:{uid}` (layout in `spill.py`) and the changed/missing ids on a compacted
+  report topic (key = event id, value = `changed` | `missing`, header er-report-hash).
+- `PromoteTask` ($EVENTREPLAY_PROMOTE_TASK, `python -m eventreplay.worker promote`): write the
+  delta (changed + missing) of the report named by `reportHash` from the sandbox to the
+  destination, exactly once per sandbox partition.
+Exit codes are the worker's (`errors.py`): 0 done, 10 permanent, 11 retriable, 12 fenced.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from .task import Contract, KafkaConnection, ReplayIdentity
+
+RECONCILE_TASK_ENV = "EVENTREPLAY_RECONCILE_TASK"
+PROMOTE_TASK_ENV = "EVENTREPLAY_PROMOTE_TASK"
+
+
+class RedisTarget(Contract):
+    redis_url: str = Field(min_length=1, description="redis://host:port/db (no password in it).")
+    password_env: str | None = Field(default=None, description="Env var holding the Redis password.")
+    ttl_seconds: int = Field(
+        default=7 * 24 * 3600, gt=0, description="TTL of the report and of its per-id working set."
+    )
+
+
+class OffsetRange(Contract):
+    partition: int = Field(ge=0)
+    start_offset: int = Field(ge=0, description="First offset (inclusive).")
+    end_offset: int = Field(ge=0, description="End offset (exclusive).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OffsetRange:
+        if self.end_offset < self.start_offset:
+            raise ValueError(f"endOffset {self.end_offset} is before startOffset {self.start_offset}")
+        return self
+
+
+class TimeWindow(Contract):
+    """Resolved at start with offsets_for_times: [from - slack, to + slack) on every partition."""
+
+    from_: datetime = Field(alias="from")
+    to: datetime
+    slack_seconds: int = Field(default=600, ge=0, le=7 * 86400)
+
+    @property
+    def bounds_ms(self) -> tuple[int, int]:
+        slack = timedelta(seconds=self.slack_seconds)
+        return int((self.from_ - slack).timestamp() * 1000), int((self.to + slack).timestamp() * 1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeWindow:
+        if self.to < self.from_:
+            raise ValueError("window `to` is before `from`")
+        return self
+
+
+class ExistingOutput(Contract):
+    """Where the outputs already written live: explicit offsets OR a time window (exactly one)."""
+
+    topic: str = Field(min_length=1, description="The destination, or a comparison topic.")
+    offsets: list[OffsetRange] | None = Field(
+        default=None, description="Explicit [start, end) per partition; partitions not listed are not read."
+    )
+    timestamps: TimeWindow | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ExistingOutput:
+        if (self.offsets is None) == (self.timestamps is None):
+            raise ValueError("existing output: give exactly one of `offsets` and `timestamps`")
+        if self.offsets is not None and len({r.partition for r in self.offsets}) != len(self.offsets):
+            raise ValueError("existing output: a partition is listed twice in `offsets`")
+        return self
+
+
+class EventIdSource(Contract):
+    """How to read the event id of a destination record (sandbox records are keyed by it)."""
+
+    source: Literal["key", "valueField"] = "key"
+    field: str | None = Field(default=None, description="For `valueField`: top-level JSON field.")
+
+    @model_validator(mode="after")
+    def _field(self) -> EventIdSource:
+        if (self.source == "valueField") != bool(self.field):
+            raise ValueError("eventId: `field` is required with source valueField, and only then")
+        return self
+
+
+class Canonical(Contract):
+    """Canonical form compared per id: sorted-key compact JSON of the value (raw bytes if not
+    JSON, a marker for null) plus the listed headers, in name order (see `canonical.py`)."""
+
+    headers: list[str] = Field(default_factory=list, description="Header names that are part of the content.")
+
+
+class ReportOutput(Contract):
+    topic: str = Field(min_length=1, description="Compacted report topic (created if missing).")
+    redis: RedisTarget
+    sample_size: int = Field(default=5, ge=0, le=100, description="Smallest ids kept per class.")
+
+
+class Tuning(Contract):
+    batch_size: int = Field(default=2000, gt=0, le=100_000)
+    stall_timeout_seconds: float = Field(default=120.0, gt=0)
+    transaction_max_records: int = Field(
+        default=5000, gt=0, description="Promotion: records per transaction."
+    )
+
+
+class ReconcileTask(Contract):
+    version: Literal[1] = 1
+    replay: ReplayIdentity
+    kafka: KafkaConnection
+    sandbox_topic: str = Field(min_length=1)
+    existing: ExistingOutput
+    event_id: EventIdSource = EventIdSource()
+    canonical: Canonical = Canonical()
+    report: ReportOutput
+    tuning: Tuning = Tuning()
+
+
+class PromoteTask(Contract):
+    version: Literal[1] = 1
+    replay: ReplayIdentity
+    kafka: KafkaConnection
+    report_hash: str = Field(
+        pattern=r"^[a-f0-9]{64}$", description="The report being promoted; must equal the stored report's."
+    )
+    destination_topic: str = Field(min_length=1)
+    redis: RedisTarget
+    partitions: list[int] | None = Field(
+        default=None, description="Sandbox partitions this Job promotes (default: all of the report's)."
+    )
+    partitioner: Literal["murmur2_random", "murmur2", "consistent_random", "consistent", "fnv1a_random"] = (
+        Field(
+            default="murmur2_random",
+            description="Key partitioner for the destination; murmur2_random matches the Java client.",
+        )
+    )
+    tuning: Tuning = Tuning()
+
+    def transactional_id(self, partition: int) -> str:
+        """Stable per (replay, promote, partition): a restarted promoter fences its zombie."""
+        return f"eventreplay-{self.replay.uid}-promote-{partition}"
+
+    @property
+    def group_id(self) -> str:
+        """Replay- and report-private group: a newer report starts from the sandbox's start."""
+        return f"eventreplay-{self.replay.uid}-promote-{self.report_hash[:16]}"
