@@ -65,9 +65,7 @@ def main() -> None:
     measure("orjson.loads + jsonschema", lambda v: reference.is_valid(orjson.loads(v)), values)
     measure("msgspec decode into a Struct (typed)", struct_decoder.decode, values)
     measure("pydantic model_validate_json", OrderModel.model_validate_json, values)
-    measure(
-        "orjson.loads + pydantic model_validate", lambda v: OrderModel.model_validate(orjson.loads(v)), values
-    )
+    measure("orjson.loads + pydantic model_validate", lambda v: OrderModel.model_validate(orjson.loads(v)), values)
 
 
 if __name__ == "__main__":

@@ -92,9 +92,7 @@ def run_worker_rss(task: Task) -> tuple[float, int, dict[str, object]]:
 def seed_approach(topic: str, count: int, uid: str) -> float:
     """The seed document's loop, faithfully: one message, one EXISTS, one SET, one produce."""
     client = redis.Redis.from_url(REDIS_URL)
-    consumer = Consumer(
-        {"bootstrap.servers": BOOTSTRAP, "group.id": f"seed-{uid}", "enable.auto.commit": False}
-    )
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"seed-{uid}", "enable.auto.commit": False})
     producer = Producer({"bootstrap.servers": BOOTSTRAP})
     consumer.assign([TopicPartition(topic, 0, 0)])
     done = 0

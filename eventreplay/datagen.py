@@ -110,9 +110,7 @@ def generate(
             event_id, _ = rng.choice(seen)
             yield Record(event_id.encode(), orjson.dumps(_order(rng, event_id, when)), kind, event_id)
         elif kind == "malformed":
-            yield Record(
-                None, b'{"event_id": "' + uuid.uuid4().hex.encode()[:8] + b'", "amount": ', kind, None
-            )
+            yield Record(None, b'{"event_id": "' + uuid.uuid4().hex.encode()[:8] + b'", "amount": ', kind, None)
         elif kind == "schema":
             event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             bad = _order(rng, event_id, when)

@@ -70,9 +70,7 @@ def _mark(args: argparse.Namespace) -> int:
     from .ledger import ProductionLedger
 
     password = os.environ.get(args.password_env) if args.password_env else None
-    ledger = ProductionLedger(
-        redis.Redis.from_url(args.redis_url, password=password), args.ledger, args.ttl_seconds
-    )
+    ledger = ProductionLedger(redis.Redis.from_url(args.redis_url, password=password), args.ledger, args.ttl_seconds)
     stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
     skipped = 0
 

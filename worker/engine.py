@@ -67,9 +67,7 @@ class Engine:
         self.task = task
         self.src = task.source
         self.transform, self.user_transform = build(task.transform)
-        self.validator = Validator(
-            task.validation, task.as_of, needs_doc=task.transform.function != "identity"
-        )
+        self.validator = Validator(task.validation, task.as_of, needs_doc=task.transform.function != "identity")
         self.redis = connect_redis(task.dedup)
         self.mirror = ProgressMirror(self.redis, task)
         self.ledger = ReplayLedger(
@@ -105,9 +103,7 @@ class Engine:
         try:
             # Fences any earlier worker with our transactional.id and aborts its open transaction.
             self.producer.init_transactions(60)
-            committed = self.consumer.committed(
-                [TopicPartition(self.src.topic, self.src.partition)], timeout=30
-            )[0]
+            committed = self.consumer.committed([TopicPartition(self.src.topic, self.src.partition)], timeout=30)[0]
         except KafkaException as err:
             raise kafka_failure(err, "initialising the transactional producer") from err
         ckpt = self._restore(committed)
@@ -193,9 +189,7 @@ class Engine:
             ckpt.committed_offset, ckpt.digest = nxt, state.hex()
             ckpt.transactions += 1
             ckpt.updated_at = now()
-            position = TopicPartition(
-                self.src.topic, self.src.partition, nxt, metadata=ckpt.to_json().decode()
-            )
+            position = TopicPartition(self.src.topic, self.src.partition, nxt, metadata=ckpt.to_json().decode())
             self.producer.send_offsets_to_transaction([position], self.consumer.consumer_group_metadata(), 60)
             self.producer.commit_transaction(60)
         except KafkaException as err:
@@ -327,9 +321,7 @@ class Engine:
             except BufferError:
                 continue
 
-    def _produce(
-        self, topic: str, key: bytes | None, value: bytes | None, msg: Message, rejected: Rejected
-    ) -> None:
+    def _produce(self, topic: str, key: bytes | None, value: bytes | None, msg: Message, rejected: Rejected) -> None:
         headers: Headers = [
             *self.headers_base,
             ("er-source-offset", str(msg.offset()).encode()),

@@ -85,11 +85,7 @@ def _struct(schema: dict[str, Any], name: str) -> type[msgspec.Struct]:
     fields: list[Any] = []
     rename: dict[str, str] = {}
     for index, prop in enumerate(sorted(set(props) | set(required))):
-        attr = (
-            prop
-            if prop.isidentifier() and not keyword.iskeyword(prop) and not prop.startswith("_")
-            else f"f{index}"
-        )
+        attr = prop if prop.isidentifier() and not keyword.iskeyword(prop) and not prop.startswith("_") else f"f{index}"
         rename[attr] = prop
         typ = _type_for(props.get(prop, True), f"{name}_{index}")
         if prop in required:

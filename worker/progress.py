@@ -25,9 +25,7 @@ def connect_redis(spec: Dedup) -> redis.Redis:
         if password is None:
             raise PermanentFailure(f"env var {spec.password_env} (Redis password from a Secret) is not set")
     try:
-        client = redis.Redis.from_url(
-            spec.redis_url, password=password, socket_timeout=30, socket_connect_timeout=10
-        )
+        client = redis.Redis.from_url(spec.redis_url, password=password, socket_timeout=30, socket_connect_timeout=10)
         client.ping()
     except redis.AuthenticationError as err:
         raise PermanentFailure(f"Redis at {redis_location(spec.redis_url)} refused the credentials") from err

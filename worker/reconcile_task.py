@@ -113,9 +113,7 @@ class ReportOutput(Contract):
 class Tuning(Contract):
     batch_size: int = Field(default=2000, gt=0, le=100_000)
     stall_timeout_seconds: float = Field(default=120.0, gt=0)
-    transaction_max_records: int = Field(
-        default=5000, gt=0, description="Promotion: records per transaction."
-    )
+    transaction_max_records: int = Field(default=5000, gt=0, description="Promotion: records per transaction.")
 
 
 class ReconcileTask(Contract):
@@ -142,11 +140,9 @@ class PromoteTask(Contract):
     partitions: list[int] | None = Field(
         default=None, description="Sandbox partitions this Job promotes (default: all of the report's)."
     )
-    partitioner: Literal["murmur2_random", "murmur2", "consistent_random", "consistent", "fnv1a_random"] = (
-        Field(
-            default="murmur2_random",
-            description="Key partitioner for the destination; murmur2_random matches the Java client.",
-        )
+    partitioner: Literal["murmur2_random", "murmur2", "consistent_random", "consistent", "fnv1a_random"] = Field(
+        default="murmur2_random",
+        description="Key partitioner for the destination; murmur2_random matches the Java client.",
     )
     tuning: Tuning = Tuning()
 

@@ -29,9 +29,7 @@ def _nothing_written(bootstrap: str, kafka_admin: Any, topic: str) -> bool:
     return read_partition(bootstrap, topic) == []
 
 
-def test_retention_expired_start_is_permanent(
-    kafka_admin: Any, kafka_bootstrap: str, seeded: str, unique: str
-) -> None:
+def test_retention_expired_start_is_permanent(kafka_admin: Any, kafka_bootstrap: str, seeded: str, unique: str) -> None:
     kafka_admin.delete_records([TopicPartition(seeded, 0, 40)])[TopicPartition(seeded, 0, 40)].result()
     task = make_task(kafka_bootstrap, seeded, unique, 100, start=10)
     done = run_worker(task, timeout=120)

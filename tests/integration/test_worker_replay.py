@@ -130,9 +130,7 @@ def test_a_sub_range_replays_only_its_offsets(
     assert max(int(r.headers["er-source-offset"]) for r in sandbox) < 1500
 
 
-def test_project_transform_and_transactional_source_gaps(
-    kafka_admin: Any, kafka_bootstrap: str, unique: str
-) -> None:
+def test_project_transform_and_transactional_source_gaps(kafka_admin: Any, kafka_bootstrap: str, unique: str) -> None:
     """A source written in transactions (with an aborted one) has offset gaps; the range still ends."""
     from confluent_kafka import Producer
 
@@ -147,9 +145,7 @@ def test_project_transform_and_transactional_source_gaps(
             doc = {"event_id": f"e-{txn}-{i}", "amount": i, "secret": "x", "currency": "EUR"}
             producer.produce(topic, orjson.dumps(doc), partition=0)
             if txn != 3:
-                expected.append(
-                    orjson.dumps({"amount": i, "event_id": f"e-{txn}-{i}"}, option=orjson.OPT_SORT_KEYS)
-                )
+                expected.append(orjson.dumps({"amount": i, "event_id": f"e-{txn}-{i}"}, option=orjson.OPT_SORT_KEYS))
         if txn == 3:
             producer.flush(30)  # the aborted records reach the log (and take offsets) before the abort
             producer.abort_transaction(30)
@@ -165,9 +161,7 @@ def test_project_transform_and_transactional_source_gaps(
     task = make_task(kafka_bootstrap, topic, unique, high)
     task = task.model_copy(
         update={
-            "transform": task.transform.model_copy(
-                update={"function": "project", "fields": ["event_id", "amount"]}
-            )
+            "transform": task.transform.model_copy(update={"function": "project", "fields": ["event_id", "amount"]})
         }
     )
     done = run_worker(task, timeout=120)

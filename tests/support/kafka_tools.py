@@ -13,9 +13,7 @@ from confluent_kafka.cimpl import NewTopic
 from eventreplay.datagen import Record
 
 
-def create_topic(
-    admin: AdminClient, name: str, partitions: int = 1, config: dict[str, str] | None = None
-) -> None:
+def create_topic(admin: AdminClient, name: str, partitions: int = 1, config: dict[str, str] | None = None) -> None:
     futures = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})], operation_timeout=30)
     for future in futures.values():
         future.result()
@@ -83,8 +81,6 @@ def read_partition(bootstrap: str, topic: str, partition: int = 0, timeout: floa
                     if err.code() == err._PARTITION_EOF:
                         return out
                     raise KafkaException(err)
-                out.append(
-                    Read(msg.offset(), msg.key(), msg.value(), {k: v for k, v in (msg.headers() or [])})
-                )
+                out.append(Read(msg.offset(), msg.key(), msg.value(), {k: v for k, v in (msg.headers() or [])}))
     finally:
         consumer.close()

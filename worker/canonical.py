@@ -1,0 +1,168 @@
+"""Pure parts of reconciliation: canonical content hash, id order, checksums, classes, report hash.
+
+Canonical form of one record (what "same output" means):
+  value:   null -> b"n"; JSON -> b"j" + compact JSON with keys sorted at every depth (orjson
+           OPT_SORT_KEYS), so key order and whitespace do not matter but types do (1 != 1.0);
+           anything orjson cannot parse (not JSON, NaN, ints beyond 64 bits) -> b"r" + raw bytes.
+  headers: for each chosen name in sorted order: the name and the value of its LAST occurrence
+           (absent and empty are different).
+  Every piece is length-prefixed (4 bytes, big endian; absent = 0xFFFFFFFF), so no two
+  different forms concatenate to the same bytes. Per-id hash = SHA-256(form)[:16].
+
+Id order: ids are ordered by (BLAKE2b-128(id), id). Redis buckets are the top bits of that
+digest, so walking buckets in index order and sorting inside each bucket visits ids in the global
+order whatever the bucket count: checksums do not depend on how the work was spilled.
+
+Checksum of one side = SHA-256 over, for each id in id order: len(id) (4 bytes) || id || per-id
+hash. It depends only on the set of (id, content) pairs (not arrival order, partition or
+duplicates), is collision resistant (unlike a sum or XOR of hashes, which cancel), and needs one
+bucket in memory at a time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Iterable
+from typing import Literal
+
+import orjson
+
+from .reconcile_task import EventIdSource
+
+Class = Literal["unchanged", "changed", "missing", "extra"]
+CLASSES: tuple[Class, ...] = ("unchanged", "changed", "missing", "extra")
+HASH_BYTES = 16
+_ABSENT = b"\xff\xff\xff\xff"
+Headers = Iterable[tuple[str, bytes | str | None]]
+
+
+def _framed(piece: bytes) -> bytes:
+    return len(piece).to_bytes(4, "big") + piece
+
+
+def canonical_value(value: bytes | None) -> bytes:
+    if value is None:
+        return b"n"
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return b"r" + value
+    return b"j" + orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+
+
+def canonical_form(value: bytes | None, headers: Headers | None, names: Iterable[str]) -> bytes:
+    parts = [_framed(canonical_value(value))]
+    wanted = sorted(set(names))
+    if wanted:
+        last: dict[str, bytes | None] = {}
+        for name, raw in headers or ():
+            if name in wanted:
+                last[name] = raw.encode() if isinstance(raw, str) else raw
+        for name in wanted:
+            parts.append(_framed(name.encode()))
+            got = last.get(name)
+            parts.append(_ABSENT if got is None else _framed(got))
+    return b"".join(parts)
+
+
+def canonical_hash(value: bytes | None, headers: Headers | None = None, names: Iterable[str] = ()) -> bytes:
+    return hashlib.sha256(canonical_form(value, headers, names)).digest()[:HASH_BYTES]
+
+
+def id_digest(event_id: str) -> bytes:
+    return hashlib.blake2b(event_id.encode(), digest_size=16).digest()
+
+
+def bucket_bits(entries: int, per_bucket: int = 48) -> int:
+    """Bits of id digest naming a bucket, so a bucket holds ~per_bucket entries (listpack-sized)."""
+    want = max(1, entries // per_bucket)
+    return min(24, (want - 1).bit_length())
+
+
+def bucket_of(event_id: str, bits: int) -> int:
+    return int.from_bytes(id_digest(event_id)[:4], "big") >> (32 - bits)
+
+
+def id_order(event_id: str) -> tuple[bytes, str]:
+    return id_digest(event_id), event_id
+
+
+def event_id_of(key: bytes | None, value: bytes | None, spec: EventIdSource) -> str | None:
+    """The event id of a destination record, or None when it has none (counted as unidentified)."""
+    if spec.source == "key":
+        if not key:
+            return None
+        try:
+            return key.decode()
+        except UnicodeDecodeError:
+            return None
+    if value is None:
+        return None
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    raw = doc.get(spec.field) if isinstance(doc, dict) else None
+    # Same rule as the worker's validator: a non-empty string or an integer (not a bool).
+    if isinstance(raw, bool) or not isinstance(raw, str | int) or raw == "":
+        return None
+    return str(raw)
+
+
+def classify(replayed: bytes | None, existing: bytes | None) -> Class:
+    if replayed is None:
+        if existing is None:
+            raise ValueError("an id must be on at least one side")
+        return "extra"
+    if existing is None:
+        return "missing"
+    return "unchanged" if replayed == existing else "changed"
+
+
+class Checksum:
+    """SHA-256 over (id, per-id hash) in id order; refuses out-of-order input (a bug, not data)."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._last: tuple[bytes, str] | None = None
+        self.count = 0
+
+    def add(self, event_id: str, digest: bytes) -> None:
+        order = id_order(event_id)
+        if self._last is not None and order <= self._last:
+            raise ValueError(f"checksum input out of id order at {event_id!r}")
+        self._last = order
+        raw = event_id.encode()
+        self._sha.update(len(raw).to_bytes(4, "big") + raw + digest)
+        self.count += 1
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+class Samples:
+    """The k smallest ids (by string order) seen for one class: deterministic, O(k) memory."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.ids: list[str] = []
+
+    def add(self, event_id: str) -> None:
+        if self.k == 0 or (len(self.ids) == self.k and event_id >= self.ids[-1]):
+            return
+        bisect.insort(self.ids, event_id)
+        del self.ids[self.k :]
+
+
+def report_hash(report: object) -> str:
+    """SHA-256 (hex) of the report's canonical JSON (sorted keys, compact)."""
+    return hashlib.sha256(orjson.dumps(report, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def combine_digests(per_partition: Iterable[tuple[int, str]]) -> str:
+    """SHA-256 over the per-partition promotion digests (32 bytes each) in partition order."""
+    sha = hashlib.sha256()
+    for _, hexd in sorted(per_partition):
+        sha.update(bytes.fromhex(hexd))
+    return sha.hexdigest()
