@@ -54,9 +54,8 @@ def main() -> None:
     for name, label in STAGES.items():
         print(f"  {label:<42} {spent[name] / args.events * 1e6:6.2f} µs/event  {100 * spent[name] / total:4.0f} %")
     rest = total - sum(spent.values())
-    print(
-        f"  {'transaction commits + checkpoints':<42} {rest / args.events * 1e6:6.2f} µs/event  {100 * rest / total:4.0f} %"
-    )
+    label = "transaction commits + checkpoints"
+    print(f"  {label:<42} {rest / args.events * 1e6:6.2f} µs/event  {100 * rest / total:4.0f} %")
 
 
 if __name__ == "__main__":
