@@ -22,6 +22,7 @@ from . import digest, kafka_io
 from .checkpoint import Checkpoint, now
 from .errors import Fenced, PermanentFailure, RetriableFailure
 from .ledger import ReplayLedger, pack
+from .metrics import WorkerMetrics
 from .progress import ProgressMirror, connect_redis
 from .task import Task
 from .transform import build, check_deterministic
@@ -88,6 +89,7 @@ class Engine:
             ("er-replay-uid", task.replay.uid.encode()),
         ]
         self._where = f"{self.src.topic}/{self.src.partition}"
+        self.metrics = WorkerMetrics(task.replay.namespace, task.replay.name, self.src.topic, self.src.partition)
 
     # -- set-up ---------------------------------------------------------------------------------
     def _setup(self) -> Checkpoint:
@@ -173,10 +175,12 @@ class Engine:
                 batch, nxt = self._next_batch(nxt)
                 if batch:
                     # Overlap: the ledger classifies this batch while the previous one is produced.
+                    batch_began = time.perf_counter()
                     prepared = self._prepare(batch, ckpt)
                     if pending is not None:
                         state = self._finish(pending, ckpt, state)
                     pending = prepared
+                    self.metrics.batch(time.perf_counter() - batch_began)
                     records += len(batch)
                     last_progress = time.monotonic()
                 elif time.monotonic() - last_progress > tuning.stall_timeout_seconds:
@@ -194,6 +198,7 @@ class Engine:
             self.producer.commit_transaction(60)
         except KafkaException as err:
             raise kafka_failure(err, f"transaction ending at offset {nxt}", self.producer) from err
+        self.metrics.committed(ckpt)
         self.mirror.write(ckpt)
         return ckpt
 
