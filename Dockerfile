@@ -1,0 +1,26 @@
+# One image for the operator and the worker (two entry points), built in two stages.
+# The build stage installs exactly what CI installs (constraints.txt); the final stage has no
+# compilers, no pip cache and runs as a numeric non-root user.
+ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN python -m venv /opt/eventreplay
+COPY pyproject.toml constraints.txt README.md ./
+COPY eventreplay ./eventreplay
+COPY operator ./operator
+COPY worker ./worker
+COPY cli ./cli
+RUN /opt/eventreplay/bin/pip install -c constraints.txt . \
+ && find /opt/eventreplay -name '__pycache__' -prune -exec rm -rf {} +
+
+FROM ${PYTHON_IMAGE}
+LABEL org.opencontainers.image.title="eventreplay" \
+      org.opencontainers.image.description="EventReplay operator and worker" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=build /opt/eventreplay /opt/eventreplay
+ENV PATH=/opt/eventreplay/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+USER 65532:65532
+# The operator by default; worker Jobs run `python -m eventreplay.worker run`.
+ENTRYPOINT ["python", "-m", "eventreplay.operator"]
