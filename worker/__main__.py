@@ -108,7 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     mark.add_argument("--ledger", required=True)
     mark.add_argument("--id-field", default="event_id")
     mark.add_argument("--ttl-seconds", type=int, default=7 * 24 * 3600)
+    # Reconciliation and promotion Jobs (contracts in reconcile_task.py, entry points in delta_cli.py).
+    for name, help_text in (
+        ("reconcile", "diff the sandbox against the existing output"),
+        ("promote", "write a report's delta to the destination"),
+    ):
+        sub.add_parser(name, help=help_text).add_argument("--task", help="task JSON file (default: env)")
     args = parser.parse_args(argv)
+    if args.command in ("reconcile", "promote"):
+        from .delta_cli import promote_main, reconcile_main
+
+        return reconcile_main(args.task) if args.command == "reconcile" else promote_main(args.task)
     return _run(args) if args.command == "run" else _mark(args)
 
 

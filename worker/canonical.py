@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import orjson
@@ -34,7 +34,8 @@ Class = Literal["unchanged", "changed", "missing", "extra"]
 CLASSES: tuple[Class, ...] = ("unchanged", "changed", "missing", "extra")
 HASH_BYTES = 16
 _ABSENT = b"\xff\xff\xff\xff"
-Headers = Iterable[tuple[str, bytes | str | None]]
+HeaderValue = bytes | str | None
+Headers = Iterable[tuple[str, HeaderValue]] | Mapping[str, HeaderValue]
 
 
 def _framed(piece: bytes) -> bytes:
@@ -56,7 +57,8 @@ def canonical_form(value: bytes | None, headers: Headers | None, names: Iterable
     wanted = sorted(set(names))
     if wanted:
         last: dict[str, bytes | None] = {}
-        for name, raw in headers or ():
+        pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+        for name, raw in pairs:
             if name in wanted:
                 last[name] = raw.encode() if isinstance(raw, str) else raw
         for name in wanted:

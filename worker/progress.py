@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import os
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import redis
 
 from .checkpoint import Checkpoint, checkpoint_key
 from .errors import PermanentFailure, RetriableFailure
-from .task import Dedup, Task
+from .task import Task
+
+
+class RedisSpec(Protocol):
+    """What a connection needs (the worker's Dedup, reconciliation's RedisTarget)."""
+
+    @property
+    def redis_url(self) -> str: ...
+
+    @property
+    def password_env(self) -> str | None: ...
 
 
 def redis_location(url: str) -> str:
@@ -18,7 +29,7 @@ def redis_location(url: str) -> str:
     return f"{parts.hostname}:{parts.port or 6379}{parts.path or ''}"
 
 
-def connect_redis(spec: Dedup) -> redis.Redis:
+def connect_redis(spec: RedisSpec) -> redis.Redis:
     password = None
     if spec.password_env:
         password = os.environ.get(spec.password_env)
