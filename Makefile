@@ -25,6 +25,7 @@ stack-down:
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	bash dev/mypy_layout.sh
 	$(VENV)/bin/mypy
 
 test: venv lint stack

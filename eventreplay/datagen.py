@@ -58,19 +58,16 @@ CLEAN = Mix(0, 0, 0, 0, 0, 0)
 
 
 def _order(rng: random.Random, event_id: str, when: datetime) -> dict[str, object]:
-    items = [
-        {
-            "sku": f"SKU-{rng.randrange(10_000):05d}",
-            "qty": rng.randrange(1, 4),
-            "price": round(rng.uniform(2, 120), 2),
-        }
+    lines = [
+        (f"SKU-{rng.randrange(10_000):05d}", rng.randrange(1, 4), round(rng.uniform(2, 120), 2))
         for _ in range(rng.randrange(1, 3))
     ]
+    items = [{"sku": sku, "qty": qty, "price": price} for sku, qty, price in lines]
     return {
         "event_id": event_id,
         "order_id": f"ORD-{rng.randrange(10**9):09d}",
         "customer_id": f"CUST-{rng.randrange(10**6):06d}",
-        "amount": round(sum(float(i["price"]) * int(i["qty"]) for i in items), 2),  # type: ignore[call-overload]
+        "amount": round(sum(price * qty for _, qty, price in lines), 2),
         "currency": rng.choice(["EUR", "USD", "GBP"]),
         "status": rng.choice(["created", "paid", "shipped"]),
         "channel": rng.choice(["web", "ios", "android", "store"]),

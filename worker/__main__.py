@@ -16,7 +16,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .errors import EXIT_PERMANENT, WorkerFailure
+from .errors import EXIT_PERMANENT, PermanentFailure, WorkerFailure
+from .progress import report_failure
 from .task import TASK_ENV, Task
 
 
@@ -25,6 +26,16 @@ def _load_task(path: str | None) -> Task:
     if not raw:
         raise SystemExit(f"eventreplay-worker: permanent: no task (give --task FILE or set {TASK_ENV})")
     return Task.model_validate_json(raw)
+
+
+def _termination_message(text: str) -> None:
+    """Kubernetes shows /dev/termination-log as the container's termination message."""
+    path = Path(os.environ.get("EVENTREPLAY_TERMINATION_LOG", "/dev/termination-log"))
+    try:
+        if path.parent.is_dir():
+            path.write_text(text[:4000])
+    except OSError:
+        pass
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -46,6 +57,9 @@ def _run(args: argparse.Namespace) -> int:
     except WorkerFailure as err:
         kind = type(err).__name__.replace("Failure", "").lower()
         print(f"eventreplay-worker: {kind}: {err}", file=sys.stderr)
+        if isinstance(err, PermanentFailure):
+            report_failure(task, f"{kind}: {err}")
+            _termination_message(f"{kind}: {err}")
         return err.exit_code
     print(
         json.dumps(

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import redis
 
-from .checkpoint import Checkpoint, checkpoint_key
+from .checkpoint import Checkpoint, checkpoint_key, now
 from .errors import PermanentFailure, RetriableFailure
 from .task import Task
 
@@ -58,3 +58,30 @@ class ProgressMirror:
         except (redis.ConnectionError, redis.TimeoutError) as err:
             # The output is committed in Kafka; a retried worker resumes from there.
             raise RetriableFailure(f"cannot reach Redis at {self._where}: {err}") from err
+
+
+def report_failure(task: Task, message: str) -> None:
+    """Best effort: mark the partition's progress mirror failed with the reason the operator shows.
+
+    Counts already committed are kept; if Redis itself is the problem, nothing can be written and
+    the operator falls back to the Job's own failure.
+    """
+    try:
+        client = connect_redis(task.dedup)
+        key = checkpoint_key(task.replay.uid, task.source.partition)
+        raw = client.get(key)
+        if raw:
+            ckpt = Checkpoint.from_json(raw)
+        else:
+            src = task.source
+            ckpt = Checkpoint(
+                partition=src.partition,
+                start_offset=src.start_offset,
+                end_offset=src.end_offset,
+                committed_offset=src.start_offset,
+                started_at=now(),
+            )
+        ckpt.state, ckpt.message, ckpt.updated_at = "failed", message[:1000], now()
+        client.set(key, ckpt.to_json(), ex=task.dedup.ttl_seconds)
+    except Exception:  # noqa: BLE001 - reporting must never hide the original failure
+        pass

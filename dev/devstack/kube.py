@@ -55,9 +55,7 @@ def build_binaries() -> Path:
         )
     config.log_dir().mkdir(parents=True, exist_ok=True)
     with open(procs.log_file("k8s-build"), "ab") as log:
-        out = subprocess.run(
-            ["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=log, text=True, check=False
-        )
+        out = subprocess.run(["bash", str(BUILD_SCRIPT)], stdout=subprocess.PIPE, stderr=log, text=True, check=False)
     if out.returncode != 0:
         raise procs.ComponentError(f"dev/k8s/build.sh failed:\n{procs.log_tail('k8s-build')}")
     return Path(out.stdout.strip().splitlines()[-1])

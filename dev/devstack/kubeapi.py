@@ -61,9 +61,7 @@ class Kube:
         if auth:
             headers["authorization"] = auth["value"]
         try:
-            return self._api.rest_client.request(
-                method, url, headers=headers, body=body, _request_timeout=timeout
-            )
+            return self._api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout)
         except ApiException as err:  # raised for transport errors (status 0)
             raise KubeError(int(err.status or 0), str(err.reason)) from err
         except OSError as err:

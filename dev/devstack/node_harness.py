@@ -187,9 +187,7 @@ class Harness:
         meta = pod["metadata"]
         try:
             report_lost(self.kube, pod, "The container could not be located when the pod was terminated")
-            log.info(
-                "pod %s/%s: lost by an earlier harness; reported Failed", meta["namespace"], meta["name"]
-            )
+            log.info("pod %s/%s: lost by an earlier harness; reported Failed", meta["namespace"], meta["name"])
         except KubeError as err:
             log.warning("pod %s/%s: could not report lost: %s", meta["namespace"], meta["name"], err)
             self.deleted.discard(meta["uid"])

@@ -140,9 +140,7 @@ def write_kubeconfig(target: Path | None = None) -> Path:
                 "user": {"client-certificate-data": _b64("admin.crt"), "client-key-data": _b64("admin.key")},
             }
         ],
-        "contexts": [
-            {"name": CONTEXT, "context": {"cluster": CONTEXT, "user": "kube-admin", "namespace": "default"}}
-        ],
+        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": "kube-admin", "namespace": "default"}}],
         "current-context": CONTEXT,
         "preferences": {},
     }

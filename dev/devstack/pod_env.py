@@ -139,9 +139,7 @@ def container_env(kube: Kube, pod: JSON, container: JSON) -> dict[str, str]:
     sources = _Sources(kube, pod["metadata"]["namespace"])
     env: dict[str, str] = {}
     for src in container.get("envFrom") or []:
-        kind, ref = (
-            ("secrets", src["secretRef"]) if "secretRef" in src else ("configmaps", src["configMapRef"])
-        )
+        kind, ref = ("secrets", src["secretRef"]) if "secretRef" in src else ("configmaps", src["configMapRef"])
         data = sources.data(kind, str(ref.get("name", "")))
         if data is None:
             if ref.get("optional"):

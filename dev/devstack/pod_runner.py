@@ -251,7 +251,5 @@ class PodWorker(threading.Thread):
             except KubeError as err:
                 if err.status == 404:
                     return
-                log.warning(
-                    "pod %s/%s: terminal status failed (%s): %s", self.ns, self.pod_name, attempt, err
-                )
+                log.warning("pod %s/%s: terminal status failed (%s): %s", self.ns, self.pod_name, attempt, err)
                 time.sleep(1 + attempt)

@@ -85,8 +85,7 @@ def report_terminal(
         "phase": phase,
         "conditions": conditions(False, "PodCompleted"),
         "containerStatuses": [
-            container_status(c, state, restarts=restarts, last=last, container_id=container_id)
-            for c in containers
+            container_status(c, state, restarts=restarts, last=last, container_id=container_id) for c in containers
         ],
         "hostIP": config.HOST,
         "podIP": config.HOST,
@@ -103,9 +102,7 @@ def report_terminal(
 
 def report_lost(kube: Kube, pod: JSON, message: str) -> None:
     """Failed with exit code 137, as the kubelet reports a container it can no longer find."""
-    report_terminal(
-        kube, pod, "Failed", {"terminated": terminated(137, None, "ContainerStatusUnknown", message)}
-    )
+    report_terminal(kube, pod, "Failed", {"terminated": terminated(137, None, "ContainerStatusUnknown", message)})
 
 
 def delete_now(kube: Kube, pod: JSON) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -71,9 +72,11 @@ def read_partition(bootstrap: str, topic: str, partition: int = 0, timeout: floa
         if high <= low:
             return out
         consumer.assign([TopicPartition(topic, partition, low)])
+        deadline = time.monotonic() + timeout
         while True:
-            msgs = consumer.consume(1000, timeout=timeout)
-            if not msgs:
+            # Short polls: consume() waits its whole timeout when fewer records than asked remain.
+            msgs = consumer.consume(1000, timeout=0.5)
+            if not msgs and time.monotonic() > deadline:
                 raise TimeoutError(f"no EOF reading {topic}/{partition}")
             for msg in msgs:
                 err = msg.error()

@@ -1,0 +1,265 @@
+"""The EventReplay spec, part two: what to do with the events, where they go, and the knobs.
+
+`EventReplaySpec` is the root of `.spec`; `ROOT_RULES` are the CEL rules on the whole object
+(they may read `oldSelf.status`, which is how "immutable once planned" is expressed).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from .api_window import TOPIC_RE, ApiModel, RedisPasswordRef, Source, Window, cel, rule
+
+GROUP = "eventreplay.io"
+VERSION = "v1alpha1"
+KIND = "EventReplay"
+PLURAL = "eventreplays"
+SHORT_NAMES = ["er"]
+MAX_NAME = 100
+"""metadata.name names the sandbox and dead-letter topics (`eventreplay.<ns>.<name>.sandbox`)."""
+
+IMMUTABLE = ("source", "window", "transform")
+
+
+class Validation(ApiModel):
+    """How each event is checked; an event failing any check goes to the dead-letter topic with a reason."""
+
+    event_id_field: str = Field(
+        default="event_id", min_length=1, max_length=253, description="JSON field carrying the event id."
+    )
+    json_schema: dict[str, Any] | None = Field(
+        default=None,
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+        description="Inline JSON Schema every event must satisfy.",
+    )
+    model: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+        description="`module:Class` of a pydantic model or msgspec Struct importable in the worker image.",
+    )
+    max_event_bytes: int = Field(
+        default=1_048_576, gt=0, le=16 * 1_048_576, description="Events larger than this are dead-lettered."
+    )
+    timestamp_field: str | None = Field(
+        default=None,
+        max_length=253,
+        description="Event-time field (RFC 3339 or epoch ms); default: the Kafka record timestamp.",
+    )
+    max_future_skew_seconds: int | None = Field(
+        default=None, ge=0, description="Events later than the plan's as-of time plus this skew are invalid."
+    )
+
+
+class RedisConnection(ApiModel):
+    """The Redis server holding the dedup ledger (and the workers' progress mirror)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            rule(
+                "self.url.startsWith('redis://') || self.url.startsWith('rediss://')",
+                "dedup.redis.url must start with redis:// or rediss://",
+            ),
+            rule("!self.url.contains('@')", "dedup.redis.url must not carry credentials; use passwordSecretRef"),
+        )
+    )
+
+    url: str = Field(
+        min_length=8,
+        max_length=2048,
+        description="`redis://host:port/db` or `rediss://...`, no password in it.",
+    )
+    password_secret_ref: RedisPasswordRef | None = Field(
+        default=None, description="Secret holding the Redis password, in the EventReplay's namespace."
+    )
+
+
+class Dedup(ApiModel):
+    """De-duplication against a Redis ledger keyed by event id (storing a content hash)."""
+
+    redis: RedisConnection = Field(description="Where the ledger lives.")
+    ledger: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$", description="Ledger key prefix.")
+    mode: Literal["withinReplay", "skipProcessed"] = Field(
+        default="withinReplay",
+        description="`withinReplay`: recompute everything, drop repeats inside the window; "
+        "`skipProcessed`: skip ids the production ledger already holds (recover missed events).",
+    )
+    ttl_seconds: int = Field(
+        default=7 * 86400, gt=0, le=366 * 86400, description="TTL of the ledger entries this replay writes."
+    )
+
+
+class Transform(ApiModel):
+    """The deterministic transformation applied to each valid event."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            rule(
+                "self.function != 'project' || (has(self.fields) && size(self.fields) > 0)",
+                "transform: `project` needs a non-empty fields list",
+            ),
+        )
+    )
+
+    function: str = Field(
+        default="identity",
+        max_length=253,
+        json_schema_extra=cel(
+            rule(
+                "self in ['identity', 'project'] || self.matches(r'^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$')",
+                "transform.function must be identity, project or module:function",
+            ),
+        ),
+        description="`identity`, `project`, or `module:function` in the worker image (dict -> dict).",
+    )
+    fields: list[Annotated[str, Field(min_length=1, max_length=253)]] | None = Field(
+        default=None, max_length=256, description="For `project`: the top-level fields to keep."
+    )
+
+    @model_validator(mode="after")
+    def _known(self) -> Transform:
+        if self.function == "project" and not self.fields:
+            raise ValueError("transform: `project` needs a non-empty fields list")
+        if self.function not in ("identity", "project") and ":" not in self.function:
+            raise ValueError("transform.function must be identity, project or module:function")
+        return self
+
+
+class Sink(ApiModel):
+    """The real destination. Replays write to a derived sandbox topic first; only promotion writes here."""
+
+    topic: str = Field(
+        pattern=TOPIC_RE,
+        max_length=249,
+        description="Destination topic for promotion; the sandbox (`eventreplay.<namespace>.<name>.sandbox`) "
+        "and dead-letter (`....dlq`) topics are derived from the replay and shown in status.plan.",
+    )
+
+
+class Reconciliation(ApiModel):
+    """How the replayed output is compared with the existing output (used by the reconciliation step)."""
+
+    slack_seconds: int = Field(
+        default=600,
+        ge=0,
+        le=86400,
+        description="Extra time read on each side of the window in the existing output.",
+    )
+
+
+class Thresholds(ApiModel):
+    """Limits for Automatic promotion; any exceeded ratio keeps the gate closed."""
+
+    max_invalid_ratio: float = Field(default=0.0, ge=0, le=1, description="Max dead-lettered / source records.")
+    max_changed_ratio: float = Field(default=1.0, ge=0, le=1, description="Max (changed + missing) / replayed events.")
+
+
+class Promotion(ApiModel):
+    """The gate in front of the real destination."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            rule(
+                "!has(self.approvedReportHash) || self.policy == 'Manual'",
+                "promotion.approvedReportHash only applies to policy Manual",
+            ),
+            rule(
+                "self.policy != 'Automatic' || has(self.thresholds)",
+                "promotion.policy Automatic needs thresholds",
+            ),
+        )
+    )
+
+    policy: Literal["Manual", "Automatic", "Never"] = Field(
+        default="Manual",
+        description="`Manual`: promote once approvedReportHash equals the reconciliation report hash; "
+        "`Automatic`: promote when the thresholds hold; `Never`: sandbox only.",
+    )
+    approved_report_hash: str | None = Field(
+        default=None,
+        pattern=r"^[a-f0-9]{16,64}$",
+        description="Manual approval: the status.reconciliation.reportHash being approved (GitOps-friendly).",
+    )
+    thresholds: Thresholds | None = Field(default=None, description="Limits for Automatic promotion.")
+
+
+class ResourceAmounts(ApiModel):
+    """CPU and memory quantities."""
+
+    cpu: str | None = Field(
+        default=None, pattern=r"^[0-9]+(\.[0-9]+)?m?$", max_length=16, description="CPU, e.g. `500m` or `2`."
+    )
+    memory: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?$",
+        max_length=16,
+        description="Memory, e.g. `512Mi`.",
+    )
+
+
+class Resources(ApiModel):
+    """Worker container resources."""
+
+    requests: ResourceAmounts | None = Field(default=None, description="Requested CPU and memory.")
+    limits: ResourceAmounts | None = Field(default=None, description="CPU and memory limits.")
+
+
+class Worker(ApiModel):
+    """How the per-partition worker Jobs run."""
+
+    image: str | None = Field(
+        default=None,
+        max_length=512,
+        description="Worker image; must be in the operator's allowlist (default: the operator's image).",
+    )
+    resources: Resources | None = Field(default=None, description="Container resources per worker.")
+    parallelism: int = Field(default=10, ge=1, le=1000, description="At most this many partitions replay at once.")
+    backoff_limit: int = Field(
+        default=3, ge=0, le=50, description="Retries per partition for retriable failures (Job backoffLimit)."
+    )
+    batch_size: int = Field(default=1000, gt=0, le=100_000, description="Records per consumer batch.")
+
+
+class EventReplaySpec(ApiModel):
+    """Desired replay: re-process a window exactly once into a sandbox, then reconcile and promote."""
+
+    source: Source = Field(description="Kafka source. Immutable once planned.")
+    window: Window = Field(description="Which events to replay. Immutable once planned.")
+    validation: Validation = Field(default_factory=Validation, description="Checks applied to every event.")
+    dedup: Dedup = Field(description="De-duplication ledger.")
+    transform: Transform = Field(
+        default_factory=Transform, description="Deterministic transformation. Immutable once planned."
+    )
+    sink: Sink = Field(description="The real destination (written only by promotion).")
+    reconciliation: Reconciliation = Field(default_factory=Reconciliation, description="Reconciliation settings.")
+    promotion: Promotion = Field(default_factory=Promotion, description="Promotion gate.")
+    worker: Worker = Field(default_factory=Worker, description="Worker Job settings.")
+    dry_run: bool = Field(default=False, description="Plan only: resolve offsets and counts, start no Job.")
+    suspend: bool = Field(default=False, description="Suspend the worker Jobs; clearing it resumes them.")
+    retry: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        json_schema_extra=cel(rule("self >= oldSelf", "retry can only increase")),
+        description="Bump to retry the failed partitions (finished ones are not redone).",
+    )
+
+
+_same = " && ".join(
+    f"has(self.spec.{f}) == has(oldSelf.spec.{f}) && (!has(self.spec.{f}) || self.spec.{f} == oldSelf.spec.{f})"
+    for f in IMMUTABLE
+)
+ROOT_RULES = [
+    rule(
+        f"size(self.metadata.name) <= {MAX_NAME}",
+        f"metadata.name: at most {MAX_NAME} characters (it names the sandbox and dead-letter topics)",
+    ),
+    rule(
+        "!has(oldSelf.status) || !has(oldSelf.status.plan) || "
+        f"(has(oldSelf.spec.dryRun) && oldSelf.spec.dryRun) || ({_same})",
+        "spec.source, spec.window and spec.transform are immutable once the replay is planned "
+        "(create a new EventReplay instead)",
+    ),
+]

@@ -1,0 +1,173 @@
+"""The EventReplay status: conditions, the frozen plan, compact per-partition progress, totals.
+
+Every field is declared (the API server prunes undeclared status fields). Per-partition entries
+omit zero counts and defaults so 1,000 partitions stay far below etcd's object limit; the
+reconciliation and promotion objects are placeholders the reconciliation step fills in.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from .api_window import ApiModel
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+PartitionState = Literal["Pending", "Running", "Suspended", "Done", "Failed"]
+PHASES = ("Pending", "Planned", "Replaying", "Suspended", "Replayed", "Stalled")
+"""Derived for humans from the conditions: Pending -> Planned (dry run) | Replaying <-> Suspended
+-> Replayed | Stalled; Stalled -> Replaying again when `retry` is bumped."""
+
+
+class Condition(ApiModel):
+    """A metav1.Condition: the observed state of one aspect of the replay."""
+
+    type: str = Field(max_length=316, description="Condition type: Ready, Reconciling, Stalled, Planned, ...")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(
+        max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", description="CamelCase reason."
+    )
+    message: str = Field(default="", max_length=32768, description="Human-readable details.")
+    last_transition_time: str = Field(description="When the status last changed (RFC 3339).")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The .metadata.generation the condition was computed from."
+    )
+
+
+class PlanPartition(ApiModel):
+    """One partition's frozen range."""
+
+    partition: int = Field(ge=0, description="Partition number.")
+    start_offset: int = Field(ge=0, description="First offset (inclusive).")
+    end_offset: int = Field(ge=0, description="End offset (exclusive).")
+    records: int = Field(
+        ge=0,
+        description="Offsets in [start, end): the record count, or an upper bound when transaction "
+        "markers or compaction leave gaps.",
+    )
+
+
+class Plan(ApiModel):
+    """The window resolved to offsets, frozen once: a retried worker replays exactly this."""
+
+    as_of: str = Field(description="When the plan was made (RFC 3339); relative windows count back from it.")
+    hash: str = Field(description="SHA-256 (hex, 16 chars) over topic, ranges and as-of time.")
+    input_hash: str = Field(description="Hash of the spec inputs (source, window) the plan was made from.")
+    topic: str = Field(description="Source topic.")
+    topic_partitions: int = Field(ge=0, description="Partition count of the source topic at plan time.")
+    sandbox_topic: str = Field(description="Where the replayed events are written.")
+    dead_letter_topic: str = Field(description="Where invalid events are written, with the reason in headers.")
+    records: int = Field(ge=0, description="Total offsets over all planned partitions.")
+    partitions: list[PlanPartition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["partition"]},
+        description="Per-partition ranges.",
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="How the window was resolved (e.g. a time past the last record)."
+    )
+
+
+class PartitionProgress(ApiModel):
+    """One partition's progress (zero counts are omitted)."""
+
+    partition: int = Field(ge=0, description="Partition number.")
+    state: PartitionState = Field(description="Pending, Running, Suspended, Done or Failed.")
+    committed_offset: int | None = Field(default=None, description="Next offset to read (committed).")
+    emitted: int = Field(default=0, ge=0, description="Records written to the sandbox.")
+    duplicate: int = Field(default=0, ge=0, description="Repeats inside the replay, dropped.")
+    processed: int = Field(default=0, ge=0, description="Already in the production ledger (skipProcessed).")
+    dead_lettered: int = Field(default=0, ge=0, description="Records sent to the dead-letter topic.")
+    percent: int = Field(default=0, ge=0, le=100, description="Committed share of the range.")
+    job: str | None = Field(default=None, description="Name of the current worker Job.")
+    attempt: int = Field(default=0, ge=0, description="Retry generation of the current Job.")
+    message: str | None = Field(default=None, max_length=1024, description="Why the partition failed.")
+
+
+class Totals(ApiModel):
+    """Sums over all partitions; the buckets add up to the records read."""
+
+    records: int = Field(default=0, ge=0, description="Planned offsets.")
+    read: int = Field(default=0, ge=0, description="Records read (sum of the four buckets).")
+    emitted: int = Field(default=0, ge=0, description="Records written to the sandbox.")
+    duplicate: int = Field(default=0, ge=0, description="Repeats inside the replay, dropped.")
+    processed: int = Field(default=0, ge=0, description="Already in the production ledger, skipped.")
+    dead_lettered: int = Field(default=0, ge=0, description="Records sent to the dead-letter topic.")
+    dead_letter_reasons: dict[str, int] = Field(
+        default_factory=dict,
+        description="Dead-lettered records per reason (malformed_json, schema, conflict, ...).",
+    )
+    bytes_in: int = Field(default=0, ge=0, description="Source bytes read.")
+    bytes_out: int = Field(default=0, ge=0, description="Bytes written to the sandbox.")
+
+
+class Progress(ApiModel):
+    """Summary for `kubectl get` and dashboards."""
+
+    partitions: str = Field(default="0/0", description="Partitions done / planned, e.g. `2/3`.")
+    partitions_done: int = Field(default=0, ge=0, description="Partitions finished.")
+    partitions_failed: int = Field(default=0, ge=0, description="Partitions failed.")
+    partitions_running: int = Field(default=0, ge=0, description="Partitions with an active Job.")
+    partitions_total: int = Field(default=0, ge=0, description="Partitions planned.")
+    percent: int = Field(default=0, ge=0, le=100, description="Committed offsets / planned offsets.")
+    events_per_second: float = Field(default=0.0, ge=0, description="Records read per second (overall).")
+    eta_seconds: int | None = Field(default=None, ge=0, description="Estimated seconds to finish.")
+    eta: str | None = Field(default=None, description="ETA for humans, e.g. `3m20s`.")
+    updated_at: str | None = Field(default=None, description="Time of the newest checkpoint read (RFC 3339).")
+
+
+class ReconciliationStatus(ApiModel):
+    """Replayed vs existing output over the window (filled by the reconciliation step)."""
+
+    report_hash: str | None = Field(default=None, description="Hash naming this report; approve it by value.")
+    unchanged: int | None = Field(default=None, ge=0, description="Ids with identical output.")
+    changed: int | None = Field(default=None, ge=0, description="Ids whose output differs.")
+    missing: int | None = Field(default=None, ge=0, description="Ids absent from the existing output.")
+    extra: int | None = Field(default=None, ge=0, description="Ids only in the existing output.")
+    replayed_checksum: str | None = Field(default=None, description="SHA-256 over the replayed output.")
+    existing_checksum: str | None = Field(default=None, description="SHA-256 over the existing output.")
+    completed_at: str | None = Field(default=None, description="When the report was made (RFC 3339).")
+
+
+class PromotionStatus(ApiModel):
+    """What promotion wrote to the destination (filled by the promotion step)."""
+
+    report_hash: str | None = Field(default=None, description="The report whose delta was promoted.")
+    written: int | None = Field(default=None, ge=0, description="Events written (missing + changed).")
+    started_at: str | None = Field(default=None, description="When promotion started (RFC 3339).")
+    completed_at: str | None = Field(default=None, description="When promotion finished (RFC 3339).")
+
+
+class EventReplayStatus(ApiModel):
+    """Observed state of the replay."""
+
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="The .metadata.generation this status reflects."
+    )
+    phase: str | None = Field(default=None, description="Derived from the conditions, for humans: " + ", ".join(PHASES))
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+        description="Ready, Reconciling, Stalled (kstatus); steps Planned, Replayed, Reconciled, Promoted.",
+    )
+    observed_retry: int | None = Field(default=None, ge=0, description="The spec.retry last acted on.")
+    plan: Plan | None = Field(default=None, description="The frozen plan.")
+    partitions: list[PartitionProgress] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["partition"]},
+        description="Per-partition progress.",
+    )
+    totals: Totals | None = Field(default=None, description="Counts over all partitions.")
+    progress: Progress | None = Field(default=None, description="Summary: partitions done, percent, rate, ETA.")
+    reconciliation: ReconciliationStatus | None = Field(default=None, description="Reconciliation report.")
+    promotion: PromotionStatus | None = Field(default=None, description="Promotion record.")
+
+    def to_wire(self) -> dict[str, Any]:
+        """Compact JSON-ready dict: defaults in per-partition entries dropped, None dropped."""
+        body = self.model_dump(by_alias=True, exclude_none=True, exclude={"partitions"})
+        body["partitions"] = [p.model_dump(by_alias=True, exclude_defaults=True) for p in self.partitions]
+        # `state` and `partition` are required even when they equal a default.
+        for entry, part in zip(body["partitions"], self.partitions, strict=True):
+            entry["partition"], entry["state"] = part.partition, part.state
+        return body

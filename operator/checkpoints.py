@@ -1,0 +1,88 @@
+"""Reading the workers' progress mirror from Redis (MGET of `eventreplay:ckpt:{uid}:{partition}`).
+
+Redis is an accelerator, not the truth (the truth is the output transaction in Kafka): when it
+cannot be read, the previous status is carried forward instead of reporting progress as lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import msgspec
+import redis
+
+from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
+
+from .api_status import PartitionProgress, Plan
+
+log = logging.getLogger(__name__)
+CHUNK = 500
+
+
+class CheckpointsUnavailable(Exception):
+    """Redis could not be read this time."""
+
+
+class CheckpointReader:
+    """One Redis client per URL, created lazily; the operator's own password, never a tenant Secret."""
+
+    def __init__(self, password: str | None = None, timeout: float = 5.0) -> None:
+        self._password = password
+        self._timeout = timeout
+        self._clients: dict[str, redis.Redis] = {}
+
+    def _client(self, url: str) -> redis.Redis:
+        if url not in self._clients:
+            self._clients[url] = redis.Redis.from_url(
+                url,
+                password=self._password,
+                socket_timeout=self._timeout,
+                socket_connect_timeout=self._timeout,
+            )
+        return self._clients[url]
+
+    def read(self, url: str, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
+        parts = list(partitions)
+        found: dict[int, Checkpoint] = {}
+        try:
+            client = self._client(url)
+            for i in range(0, len(parts), CHUNK):
+                chunk = parts[i : i + CHUNK]
+                values = client.mget([checkpoint_key(uid, p) for p in chunk])
+                for partition, raw in zip(chunk, values, strict=True):
+                    if raw is None:
+                        continue
+                    try:
+                        found[partition] = Checkpoint.from_json(raw)
+                    except msgspec.DecodeError as err:
+                        log.warning("ignoring malformed checkpoint %s/%s: %s", uid, partition, err)
+        except redis.RedisError as err:
+            raise CheckpointsUnavailable(f"reading checkpoints from {url}: {err}") from err
+        return found
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+
+def carried_forward(plan: Plan, previous: list[PartitionProgress]) -> dict[int, Checkpoint]:
+    """Checkpoints rebuilt from the last status, for when Redis is unreachable (rate becomes 0)."""
+    spans = {p.partition: p for p in plan.partitions}
+    result: dict[int, Checkpoint] = {}
+    for entry in previous:
+        span = spans.get(entry.partition)
+        if span is None or entry.committed_offset is None:
+            continue
+        result[entry.partition] = Checkpoint(
+            partition=entry.partition,
+            start_offset=span.start_offset,
+            end_offset=span.end_offset,
+            committed_offset=entry.committed_offset,
+            emitted=entry.emitted,
+            duplicate=entry.duplicate,
+            processed=entry.processed,
+            dead_lettered=entry.dead_lettered,
+        )
+    return result

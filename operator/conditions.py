@@ -1,0 +1,86 @@
+"""Conditions: set one keeping lastTransitionTime unless the status flips; derive the phase.
+
+Semantics follow kstatus (so Argo CD and Flux can wait on a replay):
+- Reconciling=True while the operator is working towards the spec (planning, replaying).
+- Stalled=True when it cannot progress without a person (impossible plan, failed partitions).
+- Ready=True when the desired state is reached (replayed; for a dry run: planned).
+The step conditions Planned and Replayed are set here; Reconciled and Promoted start Unknown and
+belong to the reconciliation/promotion step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .api_status import Condition, ConditionStatus
+
+READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+PLANNED = "Planned"
+REPLAYED = "Replayed"
+RECONCILED = "Reconciled"
+PROMOTED = "Promoted"
+ORDER = (READY, RECONCILING, STALLED, PLANNED, REPLAYED, RECONCILED, PROMOTED)
+
+
+@dataclass(frozen=True)
+class Want:
+    """A condition as computed, before its transition time is decided."""
+
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str = ""
+
+
+def merge(old: Iterable[Condition], wanted: Iterable[Want], *, now: str, generation: int | None) -> list[Condition]:
+    """New conditions list: lastTransitionTime kept from `old` unless the status changed.
+
+    Types not in `wanted` are kept as they are (another step owns them), in a stable order.
+    """
+    previous = {c.type: c for c in old}
+    result = dict(previous)
+    for want in wanted:
+        before = previous.get(want.type)
+        since = before.last_transition_time if before and before.status == want.status else now
+        result[want.type] = Condition(
+            type=want.type,
+            status=want.status,
+            reason=want.reason,
+            message=want.message[:32768],
+            last_transition_time=since,
+            observed_generation=generation,
+        )
+    rank = {name: i for i, name in enumerate(ORDER)}
+    return sorted(result.values(), key=lambda c: (rank.get(c.type, len(ORDER)), c.type))
+
+
+def get(conditions: Iterable[Condition], kind: str) -> Condition | None:
+    return next((c for c in conditions if c.type == kind), None)
+
+
+def is_true(conditions: Iterable[Condition], kind: str) -> bool:
+    found = get(conditions, kind)
+    return found is not None and found.status == "True"
+
+
+def transitions(old: Iterable[Condition], new: Iterable[Condition]) -> list[Condition]:
+    """Conditions whose status or reason changed (each is worth a Kubernetes Event)."""
+    before = {c.type: (c.status, c.reason) for c in old}
+    return [c for c in new if before.get(c.type) != (c.status, c.reason)]
+
+
+def phase(conditions: Iterable[Condition], *, suspended: bool, dry_run: bool) -> str:
+    """The human summary: Pending, Planned, Replaying, Suspended, Replayed or Stalled."""
+    conds = list(conditions)
+    if is_true(conds, STALLED):
+        return "Stalled"
+    if is_true(conds, REPLAYED):
+        return "Replayed"
+    if not is_true(conds, PLANNED):
+        return "Pending"
+    if dry_run:
+        return "Planned"
+    return "Suspended" if suspended else "Replaying"

@@ -1,0 +1,74 @@
+"""Operator configuration: flags and environment (never the CR) decide images, namespaces, commands.
+
+A tenant who can create EventReplays must not gain "create arbitrary pods" through the operator,
+so the worker image comes from this configuration (a CR may only pick an allowlisted one) and
+the command, user and security context are fixed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from dataclasses import dataclass, field
+
+from .kafka import parse_settings
+
+DEFAULT_IMAGE = "ghcr.io/eventreplay/eventreplay:0.1.0"
+DEFAULT_COMMAND = ("python", "-m", "eventreplay.worker", "run")
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to watch; empty means cluster-wide."""
+    worker_image: str = DEFAULT_IMAGE
+    image_allowlist: frozenset[str] = frozenset()
+    """Images a spec.worker.image may name (the default image is always allowed)."""
+    worker_command: tuple[str, ...] = DEFAULT_COMMAND
+    run_as_user: int = 65532
+    kafka_settings: dict[str, str] = field(default_factory=dict)
+    """The operator's own librdkafka settings (for planning), from EVENTREPLAY_OPERATOR_KAFKA_SETTINGS."""
+    redis_password: str | None = None
+    """The operator's own Redis password for reading checkpoints (EVENTREPLAY_OPERATOR_REDIS_PASSWORD)."""
+    liveness: str | None = "http://0.0.0.0:8080/healthz"
+
+    def allowed(self, image: str) -> bool:
+        return image == self.worker_image or image in self.image_allowlist
+
+
+def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) -> OperatorConfig:
+    env = dict(os.environ) if env is None else env
+    parser = argparse.ArgumentParser(prog="python -m eventreplay.operator", description="The EventReplay operator.")
+    parser.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        default=None,
+        help="watch this namespace (repeatable; default EVENTREPLAY_NAMESPACES, comma-separated; "
+        "neither means cluster-wide)",
+    )
+    parser.add_argument("--worker-image", default=env.get("EVENTREPLAY_WORKER_IMAGE", DEFAULT_IMAGE))
+    parser.add_argument(
+        "--worker-command",
+        default=env.get("EVENTREPLAY_WORKER_COMMAND", shlex.join(DEFAULT_COMMAND)),
+        help="the worker container's command (shell-quoted)",
+    )
+    parser.add_argument(
+        "--liveness",
+        default=env.get("EVENTREPLAY_LIVENESS", "http://0.0.0.0:8080/healthz"),
+        help="health endpoint URL; 'none' to disable",
+    )
+    parser.add_argument("--status-interval", type=float, default=float(env.get("EVENTREPLAY_STATUS_INTERVAL", "5")))
+    args = parser.parse_args(argv)
+    namespaces = args.namespace or [n for n in env.get("EVENTREPLAY_NAMESPACES", "").split(",") if n.strip()]
+    allow = {i.strip() for i in env.get("EVENTREPLAY_IMAGE_ALLOWLIST", "").split(",") if i.strip()}
+    return OperatorConfig(
+        namespaces=tuple(n.strip() for n in namespaces),
+        worker_image=args.worker_image,
+        image_allowlist=frozenset(allow),
+        worker_command=tuple(shlex.split(args.worker_command)),
+        kafka_settings=parse_settings(env.get("EVENTREPLAY_OPERATOR_KAFKA_SETTINGS", "")),
+        redis_password=env.get("EVENTREPLAY_OPERATOR_REDIS_PASSWORD") or None,
+        liveness=None if args.liveness == "none" else args.liveness,
+    )

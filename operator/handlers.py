@@ -1,0 +1,92 @@
+"""kopf handlers: thin adapters from kopf's callbacks to `service.reconcile`, plus startup/login/health.
+
+Handlers return nothing and never touch `patch`: the status is ours (written by the service),
+kopf's own bookkeeping lives in annotations under our prefix. Create, resume, update and the
+timer all run the same level-based reconcile, so any of them may run again at any time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import kopf
+
+from .api_spec import GROUP, PLURAL, VERSION
+from .checkpoints import CheckpointReader
+from .config import OperatorConfig
+from .kafka import KafkaAccess
+from .kube import Kube, KubeError, api_client
+from .service import Clients, reconcile
+
+STATUS_INTERVAL = 5.0
+"""Status is recomputed (and patched only if changed) at most this often per replay."""
+RESOURCE = (GROUP, VERSION, PLURAL)
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    settings.persistence.finalizer = f"{GROUP}/finalizer"  # kopf needs one while timers run
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    # Only our explicit kopf.event() calls become Kubernetes Events (INFO = Normal, WARNING = Warning);
+    # handler log lines stay in the operator's log.
+    settings.posting.level = logging.INFO
+    settings.posting.loggers = False
+    settings.peering.standalone = True
+    settings.execution.max_workers = 16
+    settings.watching.server_timeout = 300
+    settings.networking.request_timeout = 60
+    config: OperatorConfig = memo.config
+    memo.clients = Clients(
+        kube=Kube(api_client(os.environ.get("KUBECONFIG") or None)),
+        kafka=KafkaAccess(settings=config.kafka_settings),
+        checkpoints=CheckpointReader(password=config.redis_password),
+        config=config,
+    )
+
+
+@kopf.on.cleanup()
+def close(memo: kopf.Memo, **_: Any) -> None:
+    clients: Clients | None = getattr(memo, "clients", None)
+    if clients is not None:
+        clients.checkpoints.close()
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """The kubeconfig in KUBECONFIG (client certificates included) when set, else the service account."""
+    if os.environ.get("KUBECONFIG"):
+        return kopf.login_with_kubeconfig(**kwargs)
+    return kopf.login_with_service_account(**kwargs)
+
+
+@kopf.on.probe(id="replays")
+def replays_seen(memo: kopf.Memo, **_: Any) -> int:
+    clients: Clients | None = getattr(memo, "clients", None)
+    return len(clients.locks) if clients else 0
+
+
+def _run(memo: Any, body: kopf.Body, namespace: str | None, name: str) -> None:
+    assert namespace is not None, "EventReplay is namespaced"
+    try:
+        outcome = reconcile(memo.clients, namespace, name)
+    except KubeError as err:
+        raise kopf.TemporaryError(f"Kubernetes API: {err}", delay=5) from err
+    for event in outcome.events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+
+
+@kopf.on.create(*RESOURCE)
+@kopf.on.resume(*RESOURCE)
+@kopf.on.update(*RESOURCE, field="spec")
+def replay_changed(memo: Any, body: kopf.Body, namespace: str | None, name: str, **_: Any) -> None:
+    _run(memo, body, namespace, name)
+
+
+@kopf.timer(*RESOURCE, interval=STATUS_INTERVAL, initial_delay=STATUS_INTERVAL)
+def replay_status(memo: Any, body: kopf.Body, namespace: str | None, name: str, **_: Any) -> None:
+    _run(memo, body, namespace, name)

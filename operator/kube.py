@@ -1,0 +1,124 @@
+"""A thin JSON-over-REST Kubernetes client: the few calls the operator makes, plain dicts in and out.
+
+The generated client's typed models validate bodies strictly and pick JSON Patch for dicts;
+plain dicts and explicit content types keep the operator's manifests exactly as built.
+TLS and authentication come from the kubeconfig (or the in-cluster service account).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+from .api_spec import GROUP, PLURAL, VERSION
+
+JSON = dict[str, Any]
+MERGE = "application/merge-patch+json"
+
+
+class KubeError(Exception):
+    """A non-2xx answer; `status` is the HTTP code (0: the request did not complete)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+
+
+def api_client(kubeconfig: str | None = None) -> Any:
+    """A configured `kubernetes.client.ApiClient`: in-cluster when there is no kubeconfig."""
+    from kubernetes import client
+    from kubernetes import config as kconfig
+
+    from_file: Any = kconfig.new_client_from_config  # untyped library functions
+    in_cluster: Any = kconfig.load_incluster_config
+    if kubeconfig:
+        return from_file(config_file=kubeconfig)
+    try:
+        cfg = client.Configuration()
+        in_cluster(client_configuration=cfg)
+        return client.ApiClient(cfg)
+    except kconfig.ConfigException:
+        return from_file()
+
+
+class Kube:
+    def __init__(self, api: Any) -> None:
+        self._api = api
+        self._host: str = api.configuration.host
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: dict[str, str] | None = None,
+        content_type: str = "application/json",
+        timeout: float = 30.0,
+    ) -> JSON:
+        from kubernetes.client.exceptions import ApiException
+
+        url = self._host + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        auth = self._api.configuration.auth_settings().get("BearerToken")
+        if auth:
+            headers["authorization"] = auth["value"]
+        try:
+            resp = self._api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout)
+            data = resp.read()
+        except ApiException as err:
+            raise KubeError(int(err.status or 0), str(err.reason)) from err
+        except Exception as err:
+            raise KubeError(0, repr(err)) from err
+        text = data.decode(errors="replace") if isinstance(data, bytes) else str(data or "")
+        if not 200 <= int(resp.status) <= 299:
+            try:
+                message = json.loads(text).get("message", text)
+            except ValueError:
+                message = text
+            raise KubeError(int(resp.status), str(message))
+        return json.loads(text) if text else {}
+
+    # EventReplays
+    def _replay_path(self, ns: str, name: str = "") -> str:
+        return f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}" + (f"/{name}" if name else "")
+
+    def get_replay(self, ns: str, name: str) -> JSON | None:
+        try:
+            return self.call("GET", self._replay_path(ns, name))
+        except KubeError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def patch_replay_status(self, ns: str, name: str, patch: JSON) -> JSON:
+        return self.call("PATCH", self._replay_path(ns, name) + "/status", {"status": patch}, content_type=MERGE)
+
+    # Jobs
+    def list_jobs(self, ns: str, selector: str) -> list[JSON]:
+        out = self.call("GET", f"/apis/batch/v1/namespaces/{ns}/jobs", query={"labelSelector": selector})
+        return list(out.get("items") or [])
+
+    def list_pods(self, ns: str, selector: str) -> list[JSON]:
+        out = self.call("GET", f"/api/v1/namespaces/{ns}/pods", query={"labelSelector": selector})
+        return list(out.get("items") or [])
+
+    def create_job(self, job: JSON) -> bool:
+        """Create; False when it already exists (409 is success: names are deterministic)."""
+        ns = job["metadata"]["namespace"]
+        try:
+            self.call("POST", f"/apis/batch/v1/namespaces/{ns}/jobs", job)
+        except KubeError as err:
+            if err.status == 409:
+                return False
+            raise
+        return True
+
+    def set_job_suspended(self, ns: str, name: str, suspend: bool) -> None:
+        path = f"/apis/batch/v1/namespaces/{ns}/jobs/{name}"
+        try:
+            self.call("PATCH", path, {"spec": {"suspend": suspend}}, content_type=MERGE)
+        except KubeError as err:
+            if err.status != 404:
+                raise

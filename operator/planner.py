@@ -1,0 +1,207 @@
+"""Planning, pure part: a window + what Kafka reports about the topic -> a frozen Plan, or a refusal.
+
+The Kafka-facing part (`kafka.py`) gathers `Observed` facts per partition (watermarks,
+offsets_for_times answers, the timestamp of the first retained record); everything here is a
+pure function of those facts, so every refusal reason is unit-tested without a broker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from .api_spec import EventReplaySpec
+from .api_status import Plan, PlanPartition
+from .api_window import parse_time
+
+PAST_END = -1
+"""offsets_for_times answer when no record has a timestamp at or after the one asked for."""
+
+
+class PlanRefused(Exception):
+    """An impossible plan: the replay stalls with `reason` (CamelCase) and `message`, and no Job starts."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What Kafka says about one partition at plan time."""
+
+    low: int
+    """Log start offset: offsets below it are gone (retention, delete-records)."""
+    high: int
+    """High watermark (with read_committed, the last stable offset)."""
+    start_at_time: int | None = None
+    """offsets_for_times(window start), or PAST_END."""
+    end_at_time: int | None = None
+    """offsets_for_times(window end), or PAST_END."""
+    first_timestamp_ms: int | None = None
+    """Timestamp of the record at `low` (probed only when the start resolved to `low` > 0)."""
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def output_topics(namespace: str, name: str) -> tuple[str, str]:
+    """(sandbox, dead-letter) topic names: derived, never user-chosen, unique per namespace/name."""
+    base = f"eventreplay.{namespace}.{name}"
+    return f"{base}.sandbox", f"{base}.dlq"
+
+
+def short_hash(payload: object) -> str:
+    blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def input_hash(spec: EventReplaySpec) -> str:
+    """Hash of what the plan depends on: a dry-run plan is remade when it changes."""
+    return short_hash(
+        {
+            "source": spec.source.model_dump(by_alias=True, exclude={"credentials_secret_ref"}),
+            "window": spec.window.model_dump(by_alias=True, exclude_none=True),
+        }
+    )
+
+
+def window_times(spec: EventReplaySpec, as_of: datetime) -> tuple[int, int] | None:
+    """The window as epoch milliseconds [from, to), or None for an offset window."""
+    window = spec.window
+    if window.timestamps is not None:
+        start, end = parse_time(window.timestamps.from_), parse_time(window.timestamps.to)
+        return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    if window.relative is not None:
+        now_ms = int(as_of.timestamp() * 1000)
+        return (
+            now_ms - window.relative.from_seconds_ago * 1000,
+            now_ms - window.relative.to_seconds_ago * 1000,
+        )
+    return None
+
+
+def selected_partitions(spec: EventReplaySpec, count: int) -> list[int]:
+    """The partitions to replay; refuses partitions the topic does not have."""
+    chosen = spec.source.selected(count)
+    per = spec.window.offsets.per_partition if spec.window.offsets else None
+    if per is not None:
+        wanted = sorted(item.partition for item in per)
+        if chosen is not None and not set(wanted) <= set(chosen):
+            extra = ranges_text(sorted(set(wanted) - set(chosen)))
+            raise PlanRefused(
+                "PartitionNotSelected",
+                f"window.offsets.perPartition names partitions {extra} that source.partitions does not select",
+            )
+        chosen = wanted
+    if chosen is None:
+        return list(range(count))
+    missing = [p for p in chosen if p >= count]
+    if missing:
+        raise PlanRefused(
+            "PartitionOutOfRange",
+            f"topic {spec.source.topic} has {count} partitions (0-{count - 1}); "
+            f"partitions {ranges_text(missing)} do not exist",
+        )
+    return chosen
+
+
+def make_plan(
+    spec: EventReplaySpec,
+    *,
+    namespace: str,
+    name: str,
+    topic_partitions: int | None,
+    observed: dict[int, Observed],
+    as_of: datetime,
+) -> Plan:
+    """Resolve the window to [start, end) per partition; raise PlanRefused for an impossible plan."""
+    topic = spec.source.topic
+    if topic_partitions is None:
+        raise PlanRefused("TopicNotFound", f"topic {topic} does not exist on {spec.source.bootstrap_servers}")
+    chosen = selected_partitions(spec, topic_partitions)
+    times = window_times(spec, as_of)
+    notes: dict[str, list[int]] = {}
+    expired: list[str] = []
+    ranges: list[PlanPartition] = []
+    for p in chosen:
+        seen = observed[p]
+        start, end = _bounds(spec, p, seen, times, notes)
+        if start < seen.low or (
+            times is not None
+            and start == seen.low > 0
+            and seen.first_timestamp_ms is not None
+            and seen.first_timestamp_ms > times[0]
+        ):
+            expired.append(_expired(p, start, seen, times))
+        ranges.append(PlanPartition(partition=p, start_offset=start, end_offset=end, records=end - start))
+    if expired:
+        raise PlanRefused("RetentionExpired", "; ".join(expired[:5]) + (" ..." if len(expired) > 5 else ""))
+    total = sum(r.records for r in ranges)
+    if total == 0:
+        raise PlanRefused("EmptyWindow", f"the window selects no record in partitions {ranges_text(chosen)} of {topic}")
+    as_of_text = format_time(as_of)
+    sandbox, dead_letter = output_topics(namespace, name)
+    return Plan(
+        as_of=as_of_text,
+        hash=short_hash([topic, [(r.partition, r.start_offset, r.end_offset) for r in ranges], as_of_text]),
+        input_hash=input_hash(spec),
+        topic=topic,
+        topic_partitions=topic_partitions,
+        sandbox_topic=sandbox,
+        dead_letter_topic=dead_letter,
+        records=total,
+        partitions=ranges,
+        notes=[f"partitions {ranges_text(parts)}: {text}" for text, parts in notes.items()],
+    )
+
+
+def _bounds(
+    spec: EventReplaySpec, p: int, seen: Observed, times: tuple[int, int] | None, notes: dict[str, list[int]]
+) -> tuple[int, int]:
+    offsets = spec.window.offsets
+    if offsets is not None:
+        if offsets.per_partition is not None:
+            item = next(i for i in offsets.per_partition if i.partition == p)
+            start, end = item.from_, item.to
+        else:
+            assert offsets.from_ is not None and offsets.to is not None
+            start, end = offsets.from_, offsets.to
+        if end > seen.high:
+            notes.setdefault("window.offsets.to is past the end offset: resolved to the end", []).append(p)
+            end = seen.high
+        return min(start, end), end
+    assert seen.start_at_time is not None and seen.end_at_time is not None
+    start, end = seen.start_at_time, seen.end_at_time
+    if start == PAST_END:
+        notes.setdefault("the window starts after the last record: nothing to replay", []).append(p)
+        start = seen.high
+    if end == PAST_END:
+        notes.setdefault("the window ends after the last record: resolved to the end offset", []).append(p)
+        end = seen.high
+    return start, max(start, end)
+
+
+def _expired(p: int, start: int, seen: Observed, times: tuple[int, int] | None) -> str:
+    if times is None or start < seen.low:
+        return f"partition {p}: start offset {start} is below the log start offset {seen.low} (events deleted)"
+    first = format_time(datetime.fromtimestamp((seen.first_timestamp_ms or 0) / 1000, UTC))
+    return (
+        f"partition {p}: the earliest retained record (offset {seen.low}, {first}) is later than the window "
+        f"start and {seen.low} earlier records were deleted"
+    )
+
+
+def ranges_text(numbers: list[int]) -> str:
+    """[0, 1, 2, 5] -> '0-2, 5' (keeps messages short for 1,000 partitions)."""
+    parts: list[str] = []
+    for n in numbers:
+        if parts and parts[-1].split("-")[-1] == str(n - 1):
+            parts[-1] = f"{parts[-1].split('-')[0]}-{n}"
+        else:
+            parts.append(str(n))
+    return ", ".join(parts)

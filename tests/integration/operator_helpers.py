@@ -1,0 +1,255 @@
+"""Helpers for the operator's integration tests: the CRD, the operator as a subprocess, waiting.
+
+The operator runs exactly as in production (`python -m eventreplay.operator --namespace NS`),
+logging in with the stack's kubeconfig (client certificates); its Jobs are run by the node harness.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from devstack import config
+from eventreplay.operator import crdgen
+from eventreplay.operator.jobs import LABEL_UID
+from eventreplay.operator.kube import MERGE, Kube, KubeError, api_client
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[2]
+CRD_NAME = "eventreplays.eventreplay.io"
+
+
+def kube() -> Kube:
+    return Kube(api_client(str(config.kubeconfig_path())))
+
+
+def install_crd(k: Kube) -> None:
+    """Server-side apply the generated CRD and wait until it is Established."""
+    body = crdgen.crd()
+    k.call(
+        "PATCH",
+        f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}",
+        body,
+        query={"fieldManager": "eventreplay-tests", "force": "true"},
+        content_type="application/apply-patch+yaml",
+    )
+
+    def established() -> bool:
+        crd = k.call("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}")
+        conds = (crd.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conds)
+
+    wait_for(established, 30, "CRD established")
+
+
+def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except (KubeError, KeyError, AssertionError) as err:
+            last = err
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last})" if last else ""))
+
+
+def replay_manifest(ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "eventreplay.io/v1alpha1",
+        "kind": "EventReplay",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    }
+
+
+def create_replay(k: Kube, manifest: dict[str, Any]) -> dict[str, Any]:
+    ns = manifest["metadata"]["namespace"]
+    return k.call("POST", f"/apis/eventreplay.io/v1alpha1/namespaces/{ns}/eventreplays", manifest)
+
+
+def patch_spec(k: Kube, ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return k.call(
+        "PATCH",
+        f"/apis/eventreplay.io/v1alpha1/namespaces/{ns}/eventreplays/{name}",
+        {"spec": spec},
+        content_type=MERGE,
+    )
+
+
+def get_replay(k: Kube, ns: str, name: str) -> dict[str, Any]:
+    found = k.get_replay(ns, name)
+    assert found is not None, f"{ns}/{name} is gone"
+    return found
+
+
+def condition(replay: dict[str, Any], kind: str) -> dict[str, Any]:
+    for cond in (replay.get("status") or {}).get("conditions") or []:
+        if cond["type"] == kind:
+            return dict(cond)
+    return {}
+
+
+def jobs_of(k: Kube, replay: dict[str, Any]) -> list[dict[str, Any]]:
+    meta = replay["metadata"]
+    return k.list_jobs(meta["namespace"], f"{LABEL_UID}={meta['uid']}")
+
+
+def events_of(k: Kube, replay: dict[str, Any]) -> list[dict[str, Any]]:
+    meta = replay["metadata"]
+    out = k.call(
+        "GET",
+        f"/api/v1/namespaces/{meta['namespace']}/events",
+        query={"fieldSelector": f"involvedObject.uid={meta['uid']}"},
+    )
+    return list(out.get("items") or [])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class OperatorProcess:
+    """`python -m eventreplay.operator --namespace NS` with the stack's kubeconfig; log in a file."""
+
+    def __init__(self, namespace: str, log: Path) -> None:
+        self.namespace, self.log_path = namespace, log
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        env = {**os.environ, "KUBECONFIG": str(config.kubeconfig_path()), "PYTHONUNBUFFERED": "1"}
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "eventreplay.operator",
+                    "--namespace",
+                    self.namespace,
+                    "--liveness",
+                    f"http://127.0.0.1:{self.port}/healthz",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=REPO,
+                start_new_session=True,
+            )
+        wait_for(self.healthy, 30, "the operator's health endpoint")
+        return self
+
+    def healthy(self) -> bool:
+        assert self.proc is not None and self.proc.poll() is None, f"operator exited:\n{self.log()}"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, like a node loss."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
+
+
+@contextmanager
+def running_operator(k: Kube, namespace: str, tmp: Path) -> Iterator[OperatorProcess]:
+    """Run the operator for the block; afterwards delete the namespace's replays while it still runs
+    (kopf holds a finalizer while its timer runs), then stop it."""
+    op = OperatorProcess(namespace, tmp / "operator.log").start()
+    try:
+        yield op
+    finally:
+        if op.proc is None or op.proc.poll() is not None:
+            op = OperatorProcess(namespace, tmp / "operator.log").start()
+        cleanup_replays(k, namespace)
+        op.stop()
+
+
+def cleanup_replays(k: Kube, namespace: str, timeout: float = 30) -> None:
+    base = f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays"
+    for item in k.call("GET", base).get("items") or []:
+        name = item["metadata"]["name"]
+        try:
+            k.call("DELETE", f"{base}/{name}")
+        except KubeError as err:
+            if err.status != 404:
+                raise
+    try:
+        wait_for(lambda: not k.call("GET", base).get("items"), timeout, "replays deleted")
+    except AssertionError:  # the operator is gone: drop kopf's finalizers so the namespace can go
+        for item in k.call("GET", base).get("items") or []:
+            k.call(
+                "PATCH", f"{base}/{item['metadata']['name']}", {"metadata": {"finalizers": None}}, content_type=MERGE
+            )
+
+
+def read_records(bootstrap: str, topic: str, partition: int, timeout: float = 30.0) -> list[tuple[bytes, bytes]]:
+    """(key, value) of every committed record of a partition, stopping at the partition EOF."""
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{os.getpid()}-{time.time_ns()}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        consumer.assign([TopicPartition(topic, partition, 0)])
+        out: list[tuple[bytes, bytes]] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is None:
+                continue
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    return out
+                raise KafkaException(err)
+            out.append((msg.key(), msg.value()))
+        raise TimeoutError(f"no EOF reading {topic}/{partition}")
+    finally:
+        consumer.close()
+
+
+def examples() -> list[Path]:
+    return sorted((REPO / "examples").glob("*.yaml"))
+
+
+def load_example(path: Path, namespace: str) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(path.read_text())
+    doc["metadata"]["namespace"] = namespace
+    return doc

@@ -1,0 +1,163 @@
+"""Planning on the real stack: exact dry-run plans, and impossible plans that stall with no Job."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import TopicPartition
+from operator_helpers import (
+    condition,
+    create_replay,
+    events_of,
+    get_replay,
+    install_crd,
+    jobs_of,
+    kube,
+    replay_manifest,
+    running_operator,
+    wait_for,
+)
+
+from eventreplay.operator.kube import Kube
+from support.kafka_tools import create_topic
+
+pytestmark = pytest.mark.stack
+PER_PARTITION = 20
+STEP_MS = 1000
+
+
+@pytest.fixture(scope="module")
+def k(local_stack: dict[str, str]) -> Kube:
+    client = kube()
+    install_crd(client)
+    return client
+
+
+def seed(admin: Any, bootstrap: str, topic: str, base_ms: int) -> None:
+    """3 partitions x 20 records; record i of each partition has timestamp base + i s."""
+    from confluent_kafka import Producer
+
+    create_topic(admin, topic, partitions=3)
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    for p in range(3):
+        for i in range(PER_PARTITION):
+            value = orjson.dumps({"event_id": f"{p}-{i}", "amount": i})
+            producer.produce(topic, key=f"{p}-{i}".encode(), value=value, partition=p, timestamp=base_ms + i * STEP_MS)
+    assert producer.flush(30) == 0
+
+
+def spec(topic: str, window: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "source": {"bootstrapServers": "127.0.0.1:19092", "topic": topic},
+        "window": window,
+        "dedup": {"redis": {"url": "redis://127.0.0.1:16379/0"}, "ledger": f"plan-{topic}"},
+        "sink": {"topic": f"{topic}-out"},
+        **extra,
+    }
+
+
+def iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+
+def planned(k: Kube, ns: str, name: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: (
+            (r := get_replay(k, ns, name)).get("status", {}).get("plan")
+            and condition(r, "Ready").get("status") == "True"
+            and r
+        ),
+        60,
+        f"plan of {name}",
+    )
+
+
+def test_dry_run_plans_are_exact(
+    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    topic = f"plan-{unique}"
+    base = int(time.time() * 1000) - 3600_000
+    seed(kafka_admin, kafka_bootstrap, topic, base)
+    with running_operator(k, namespace, tmp_path):
+        create_replay(
+            k, replay_manifest(namespace, "by-offset", spec(topic, {"offsets": {"from": 3, "to": 15}}, dryRun=True))
+        )
+        window = {"timestamps": {"from": iso(base + 5 * STEP_MS), "to": iso(base + 12 * STEP_MS)}}
+        create_replay(k, replay_manifest(namespace, "by-time", spec(topic, window, dryRun=True)))
+        window = {"timestamps": {"from": iso(base + 18 * STEP_MS), "to": iso(base + 3600_000 * 2)}}
+        create_replay(k, replay_manifest(namespace, "past-end", spec(topic, window, dryRun=True)))
+        per = {"offsets": {"perPartition": [{"partition": 1, "from": 0, "to": 7}]}}
+        create_replay(k, replay_manifest(namespace, "one-partition", spec(topic, per, dryRun=True)))
+
+        def ranges(name: str) -> list[tuple[int, int, int, int]]:
+            plan = planned(k, namespace, name)["status"]["plan"]
+            return [(p["partition"], p["startOffset"], p["endOffset"], p["records"]) for p in plan["partitions"]]
+
+        assert ranges("by-offset") == [(0, 3, 15, 12), (1, 3, 15, 12), (2, 3, 15, 12)]
+        assert ranges("by-time") == [(0, 5, 12, 7), (1, 5, 12, 7), (2, 5, 12, 7)]
+        assert ranges("past-end") == [(0, 18, 20, 2), (1, 18, 20, 2), (2, 18, 20, 2)]
+        assert ranges("one-partition") == [(1, 0, 7, 7)]
+        past = get_replay(k, namespace, "past-end")
+        assert past["status"]["plan"]["notes"] == [
+            "partitions 0-2: the window ends after the last record: resolved to the end offset"
+        ]
+        dry = get_replay(k, namespace, "by-offset")
+        assert dry["status"]["phase"] == "Planned"
+        assert dry["status"]["plan"]["records"] == 36
+        assert dry["status"]["plan"]["sandboxTopic"] == f"eventreplay.{namespace}.by-offset.sandbox"
+        assert condition(dry, "Planned")["status"] == "True"
+        assert condition(dry, "Reconciling")["status"] == "False"
+        time.sleep(6)  # a timer tick later: still no Job for a dry run
+        for name in ("by-offset", "by-time", "past-end", "one-partition"):
+            assert jobs_of(k, get_replay(k, namespace, name)) == []
+        assert any(e["reason"] == "Planned" for e in events_of(k, dry))
+
+
+def stalled(k: Kube, ns: str, name: str) -> dict[str, Any]:
+    return wait_for(
+        lambda: condition(r := get_replay(k, ns, name), "Stalled").get("status") == "True" and r, 60, f"{name} stalled"
+    )
+
+
+def test_impossible_plans_stall_with_the_reason_and_no_job(
+    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    topic = f"gone-{unique}"
+    seed(kafka_admin, kafka_bootstrap, topic, int(time.time() * 1000) - 3600_000)
+    # Raise the log start offset of partition 1 to 10, as retention would.
+    futures = kafka_admin.delete_records([TopicPartition(topic, 1, 10)], operation_timeout=30)
+    for future in futures.values():
+        future.result()
+    with running_operator(k, namespace, tmp_path):
+        create_replay(k, replay_manifest(namespace, "expired", spec(topic, {"offsets": {"from": 5, "to": 15}})))
+        create_replay(
+            k, replay_manifest(namespace, "missing", spec(f"nope-{unique}", {"offsets": {"from": 0, "to": 5}}))
+        )
+        bad_partition = spec(topic, {"offsets": {"from": 0, "to": 5}})
+        bad_partition["source"]["partitions"] = ["2-4"]
+        create_replay(k, replay_manifest(namespace, "no-partition", bad_partition))
+        create_replay(k, replay_manifest(namespace, "empty", spec(topic, {"offsets": {"from": 50, "to": 60}})))
+        expected = {
+            "expired": ("RetentionExpired", "partition 1: start offset 5 is below the log start offset 10"),
+            "missing": ("TopicNotFound", f"topic nope-{unique} does not exist"),
+            "no-partition": ("PartitionOutOfRange", "partitions 3-4 do not exist"),
+            "empty": ("EmptyWindow", "the window selects no record"),
+        }
+        for name, (reason, message) in expected.items():
+            replay = stalled(k, namespace, name)
+            cond = condition(replay, "Stalled")
+            assert cond["reason"] == reason, (name, cond)
+            assert message in cond["message"], (name, cond)
+            assert condition(replay, "Planned")["status"] == "False"
+            assert condition(replay, "Ready")["status"] == "False"
+            assert replay["status"]["phase"] == "Stalled"
+            assert "plan" not in replay["status"]
+        time.sleep(6)
+        for name in expected:
+            replay = get_replay(k, namespace, name)
+            assert jobs_of(k, replay) == [], name
+            assert any(e["reason"] == expected[name][0] and e["type"] == "Warning" for e in events_of(k, replay))

@@ -1,0 +1,34 @@
+"""Shared builders for the operator's unit tests (plain functions, no cluster)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventreplay.operator.api_spec import EventReplaySpec
+from eventreplay.operator.api_status import Plan, PlanPartition
+
+
+def spec(**overrides: Any) -> EventReplaySpec:
+    body: dict[str, Any] = {
+        "source": {"bootstrapServers": "k:9092", "topic": "orders"},
+        "window": {"offsets": {"from": 0, "to": 100}},
+        "dedup": {"redis": {"url": "redis://r:6379/0"}, "ledger": "orders"},
+        "sink": {"topic": "orders-out"},
+    }
+    body.update(overrides)
+    return EventReplaySpec.model_validate(body)
+
+
+def plan(ranges: list[tuple[int, int, int]], as_of: str = "2026-11-20T12:00:00.000Z") -> Plan:
+    parts = [PlanPartition(partition=p, start_offset=s, end_offset=e, records=e - s) for p, s, e in ranges]
+    return Plan(
+        as_of=as_of,
+        hash="0" * 16,
+        input_hash="1" * 16,
+        topic="orders",
+        topic_partitions=max(p for p, _, _ in ranges) + 1,
+        sandbox_topic="eventreplay.ns.r.sandbox",
+        dead_letter_topic="eventreplay.ns.r.dlq",
+        records=sum(p.records for p in parts),
+        partitions=parts,
+    )

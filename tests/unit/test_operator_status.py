@@ -1,0 +1,186 @@
+"""Status aggregation, conditions (kstatus), events, merge patches, and size at 1,000 partitions."""
+
+from __future__ import annotations
+
+import json
+
+from operator_fixtures import plan, spec
+
+from eventreplay.operator import aggregate
+from eventreplay.operator import conditions as cond
+from eventreplay.operator.api_status import EventReplayStatus
+from eventreplay.operator.events import condition_events, partition_events
+from eventreplay.operator.schedule import JobView
+from eventreplay.operator.service import merge_diff
+from eventreplay.worker.checkpoint import Checkpoint
+
+PLAN = plan([(0, 0, 100), (1, 100, 200), (2, 0, 0)])
+
+
+def ckpt(p: int, start: int, end: int, committed: int, **kw: object) -> Checkpoint:
+    return Checkpoint(partition=p, start_offset=start, end_offset=end, committed_offset=committed, **kw)  # type: ignore[arg-type]
+
+
+def test_progress_totals_rate_and_eta() -> None:
+    jobs = {0: JobView("r-0", 0, 0, "Succeeded"), 1: JobView("r-1", 1, 0, "Running")}
+    ckpts = {
+        0: ckpt(
+            0,
+            0,
+            100,
+            100,
+            emitted=90,
+            duplicate=5,
+            dead_lettered=5,
+            reasons={"schema": 5},
+            started_at=1000.0,
+            updated_at=1010.0,
+        ),
+        1: ckpt(1, 100, 200, 150, emitted=50, started_at=1000.0, updated_at=1015.0),
+    }
+    parts = aggregate.partitions(PLAN, jobs, ckpts)
+    assert [(p.state, p.percent) for p in parts] == [("Done", 100), ("Running", 50), ("Done", 100)]
+    totals = aggregate.totals(PLAN, ckpts)
+    assert (totals.read, totals.emitted, totals.dead_lettered, totals.records) == (150, 140, 5, 200)
+    assert totals.dead_letter_reasons == {"schema": 5}
+    progress = aggregate.progress(PLAN, parts, ckpts)
+    assert progress.partitions == "2/3" and progress.percent == 75
+    assert progress.events_per_second == 10.0  # 150 offsets in 15 s
+    assert progress.eta_seconds == 5 and progress.eta == "5s"
+
+
+def test_stale_checkpoint_of_another_range_is_ignored() -> None:
+    parts = aggregate.partitions(PLAN, {}, {0: ckpt(0, 5, 100, 50)})
+    assert parts[0].committed_offset is None
+
+
+def test_failed_partition_uses_the_workers_message() -> None:
+    jobs = {
+        0: JobView("r-0", 0, 0, "Failed", "PodFailurePolicy: exit 10"),
+        1: JobView("r-1", 1, 0, "Succeeded"),
+    }
+    ckpts = {0: ckpt(0, 0, 100, 10, state="failed", message="retention expired at offset 10")}
+    parts = aggregate.partitions(PLAN, jobs, ckpts)
+    assert parts[0].message == "retention expired at offset 10"
+    wants = aggregate.replay_conditions(spec(), PLAN, parts, aggregate.totals(PLAN, ckpts))
+    stalled = next(w for w in wants if w.type == cond.STALLED)
+    assert (stalled.status, stalled.reason) == ("True", "PartitionsFailed")
+    assert "partitions 0 failed (0: retention expired at offset 10)" in stalled.message
+
+
+def test_kstatus_conditions_while_running_suspended_and_done() -> None:
+    running = aggregate.partitions(PLAN, {0: JobView("r-0", 0, 0, "Running")}, {})
+    t = aggregate.totals(PLAN, {})
+    by_type = {w.type: w for w in aggregate.replay_conditions(spec(), PLAN, running, t)}
+    assert (by_type["Reconciling"].status, by_type["Ready"].status, by_type["Stalled"].status) == (
+        "True",
+        "False",
+        "False",
+    )
+    by_type = {w.type: w for w in aggregate.replay_conditions(spec(suspend=True), PLAN, running, t)}
+    assert by_type["Ready"].reason == "Suspended"
+    done = aggregate.partitions(PLAN, {0: JobView("a", 0, 0, "Succeeded"), 1: JobView("b", 1, 0, "Succeeded")}, {})
+    by_type = {w.type: w for w in aggregate.replay_conditions(spec(), PLAN, done, t)}
+    assert (by_type["Ready"].status, by_type["Replayed"].status, by_type["Reconciling"].status) == (
+        "True",
+        "True",
+        "False",
+    )
+
+
+def test_transition_time_only_changes_with_status() -> None:
+    first = cond.merge([], [cond.Want("Ready", "False", "Replaying")], now="t1", generation=1)
+    second = cond.merge(first, [cond.Want("Ready", "False", "Suspended")], now="t2", generation=2)
+    third = cond.merge(second, [cond.Want("Ready", "True", "Replayed")], now="t3", generation=2)
+    assert [c.last_transition_time for c in (first[0], second[0], third[0])] == ["t1", "t1", "t3"]
+    assert second[0].observed_generation == 2
+    kept = cond.merge(
+        [*third, *cond.merge([], [cond.Want("Reconciled", "True", "Done")], now="t0", generation=1)],
+        [],
+        now="t4",
+        generation=3,
+    )
+    assert [c.type for c in kept] == ["Ready", "Reconciled"]
+
+
+def test_phase() -> None:
+    def phase(*wants: cond.Want, **kw: bool) -> str:
+        return cond.phase(
+            cond.merge([], wants, now="t", generation=1),
+            suspended=kw.get("suspended", False),
+            dry_run=kw.get("dry_run", False),
+        )
+
+    assert phase() == "Pending"
+    assert phase(cond.Want("Planned", "True", "Planned"), dry_run=True) == "Planned"
+    assert phase(cond.Want("Planned", "True", "Planned")) == "Replaying"
+    assert phase(cond.Want("Planned", "True", "Planned"), suspended=True) == "Suspended"
+    assert phase(cond.Want("Stalled", "True", "TopicNotFound")) == "Stalled"
+    assert phase(cond.Want("Replayed", "True", "Replayed")) == "Replayed"
+
+
+def test_events_on_transitions() -> None:
+    old = aggregate.partitions(PLAN, {0: JobView("r-0", 0, 0, "Running")}, {})
+    new = aggregate.partitions(PLAN, {0: JobView("r-0", 0, 0, "Succeeded"), 1: JobView("r-1", 1, 0, "Failed", "x")}, {})
+    reasons = [e.reason for e in partition_events(PLAN, old, new)]
+    assert reasons == ["PartitionFinished", "PartitionFailed"]
+    assert partition_events(PLAN, new, new) == []
+    before = cond.merge([], [cond.Want("Planned", "False", "Planning")], now="t", generation=1)
+    after = cond.merge(
+        before,
+        [
+            cond.Want("Planned", "True", "Planned", "3 partitions"),
+            cond.Want("Stalled", "True", "RetentionExpired", "gone"),
+        ],
+        now="t",
+        generation=1,
+    )
+    assert [(e.type, e.reason) for e in condition_events(before, after)] == [
+        ("Warning", "RetentionExpired"),
+        ("Normal", "Planned"),
+    ]
+
+
+def test_merge_diff_nulls_removed_fields_and_skips_equal_ones() -> None:
+    old = {"a": 1, "b": {"c": 2, "d": 3}, "e": [1]}
+    new = {"a": 1, "b": {"c": 2}, "e": [1, 2]}
+    assert merge_diff(old, new) == {"b": {"d": None}, "e": [1, 2]}
+    assert merge_diff(new, new) == {}
+
+
+def test_status_for_1000_partitions_stays_small() -> None:
+    big = plan([(p, 10_000_000, 10_100_000) for p in range(1000)])
+    jobs = {p: JobView(f"orders-2026-11-20-{p}", p, 0, "Running") for p in range(1000)}
+    ckpts = {
+        p: ckpt(
+            p,
+            10_000_000,
+            10_100_000,
+            10_050_000,
+            emitted=49_000,
+            duplicate=500,
+            dead_lettered=500,
+            reasons={"schema": 400, "conflict": 100},
+            started_at=1.0,
+            updated_at=100.0,
+        )
+        for p in range(1000)
+    }
+    parts = aggregate.partitions(big, jobs, ckpts)
+    totals = aggregate.totals(big, ckpts)
+    conds = cond.merge(
+        [], aggregate.replay_conditions(spec(), big, parts, totals), now="2026-11-20T12:00:00Z", generation=1
+    )
+    status = EventReplayStatus(
+        observed_generation=1,
+        phase="Replaying",
+        conditions=conds,
+        plan=big,
+        partitions=parts,
+        totals=totals,
+        progress=aggregate.progress(big, parts, ckpts),
+    )
+    size = len(json.dumps(status.to_wire(), separators=(",", ":")))
+    print(f"status size for 1,000 partitions: {size} bytes")
+    assert size < 256 * 1024
+    EventReplayStatus.model_validate(status.to_wire())
