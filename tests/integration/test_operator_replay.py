@@ -218,7 +218,8 @@ def test_permanent_failure_stalls_and_retry_reruns_only_failed_partitions(
         got = wait_for(stalled, 120, "stalled on failed partitions", interval=1)
         cond = condition(got, "Stalled")
         assert cond["reason"] == "PartitionsFailed"
-        assert "partitions 0-1 failed" in cond["message"] and "exit code 10" in cond["message"], cond
+        assert "partitions 0-1 failed" in cond["message"], cond
+        assert "cannot import transform 'no_such_module_xyz:fn'" in cond["message"], "the worker's own reason"
         assert [p["state"] for p in got["status"]["partitions"]] == ["Failed", "Failed"]
         jobs = jobs_of(k, got)
         assert sorted(j["metadata"]["name"] for j in jobs) == ["broken-0", "broken-1"]
@@ -246,11 +247,6 @@ def test_permanent_failure_stalls_and_retry_reruns_only_failed_partitions(
         assert any(e["reason"] == "PartitionFailed" for e in events_of(k, again))
 
 
-@pytest.mark.xfail(
-    reason="the worker's own reason reaches the operator through the pod's terminated.message "
-    "(FallbackToLogsOnError) or a failed checkpoint; the node harness and the worker provide neither yet",
-    strict=False,
-)
 def test_failed_partition_carries_the_workers_message(
     k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
