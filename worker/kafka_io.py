@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
@@ -117,9 +118,19 @@ def ensure_topics(admin: AdminClient, topics: list[str], partitions: int, server
             if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise RetriableFailure(f"cannot create topic {topic!r}: {err.args[0].str()}") from err
     for topic in topics:
-        have = partition_count(admin, topic, servers)
+        have = _partition_count_after_create(admin, topic, servers)
         if have < partitions:
             raise PermanentFailure(f"topic {topic!r} has {have} partitions; the source has {partitions}")
+
+
+def _partition_count_after_create(admin: AdminClient, topic: str, servers: str) -> int:
+    """A topic another worker just created may take a moment to appear in metadata."""
+    for _ in range(50):
+        try:
+            return partition_count(admin, topic, servers)
+        except PermanentFailure:
+            time.sleep(0.2)
+    return partition_count(admin, topic, servers)
 
 
 def watermarks(consumer: Consumer, topic: str, partition: int, servers: str) -> tuple[int, int]:

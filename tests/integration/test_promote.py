@@ -1,0 +1,157 @@
+"""Promotion against real Kafka and Redis: the delta, exactly once, under SIGKILL; nothing twice."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from collections import Counter, defaultdict
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import TopicPartition
+
+from eventreplay.worker import digest
+from eventreplay.worker.canonical import canonical_hash, combine_digests
+from eventreplay.worker.errors import EXIT_PERMANENT
+from eventreplay.worker.promote_state import promotion_key
+from support.delta_scenario import (
+    DEST_PARTITIONS,
+    SOURCE_PARTITIONS,
+    Scenario,
+    build,
+    promote_task,
+    read_topic,
+    reconcile_task,
+    run_job,
+    start_job,
+)
+
+pytestmark = pytest.mark.stack
+
+
+def _reconcile(sc: Scenario) -> dict[str, Any]:
+    done = run_job(reconcile_task(sc))
+    assert done.returncode == 0, done.stderr
+    return dict(orjson.loads(done.stdout))
+
+
+def _high_watermarks(kafka_admin: Any, kafka_bootstrap: str, topic: str) -> list[int]:
+    from confluent_kafka import Consumer
+
+    c = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": "hw"})
+    try:
+        return [c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(DEST_PARTITIONS)]
+    finally:
+        c.close()
+
+
+def _check_destination(kafka_bootstrap: str, sc: Scenario, promoted_summary: dict[str, Any]) -> None:
+    """Per id the last record is the correct output; the promoted records are the delta, once each."""
+    records = read_topic(kafka_bootstrap, sc.destination, DEST_PARTITIONS)
+    last: dict[str, bytes] = {}
+    home: dict[str, set[int]] = defaultdict(set)
+    promoted: list[tuple[int, Any]] = []
+    for p, rec in records:
+        if rec.key is None:
+            continue
+        last[rec.key.decode()] = rec.value
+        if "er-promoted-by" in rec.headers:
+            promoted.append((p, rec))
+        else:
+            home[rec.key.decode()].add(p)
+    for event_id, right in sc.truth.items():
+        assert canonical_hash(last[event_id]) == canonical_hash(right), event_id
+    ids = Counter(rec.key.decode() for _, rec in promoted)
+    assert [i for i, n in ids.items() if n > 1] == [], "an id was promoted twice"
+    assert set(ids) == sc.delta
+    chains: dict[int, list[tuple[int, bytes, bytes]]] = defaultdict(list)
+    for p, rec in promoted:
+        event_id = rec.key.decode()
+        assert rec.value == sc.truth[event_id]  # the sandbox's winning copy, byte for byte
+        assert rec.headers["er-promoted-by"] == f"tests/r-{sc.uid}".encode()
+        assert rec.headers["er-replay-uid"] == sc.uid.encode()
+        assert rec.headers["er-report-hash"] == promoted_summary["reportHash"].encode()
+        if home[event_id]:
+            assert home[event_id] == {p}, "promoted record landed away from the key's partition"
+        src = int(rec.headers["er-source-partition"])
+        chains[src].append((int(rec.headers["er-source-offset"]), rec.key, rec.value))
+    per_partition = [(p, digest.chain((k, v) for _, k, v in sorted(chains[p])).hex()) for p in range(SOURCE_PARTITIONS)]
+    assert promoted_summary["sha256"] == combine_digests(per_partition)
+    assert promoted_summary["written"] == len(sc.delta)
+
+
+def test_promotion_writes_the_delta_once_and_reruns_write_nothing(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+) -> None:
+    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=2000, seed=17)
+    summary = _reconcile(sc)
+    counts = summary["report"]["counts"]
+    before = _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination)
+
+    refused = run_job(promote_task(sc, "0" * 64))
+    assert refused.returncode == EXIT_PERMANENT, refused.stderr
+    assert "report hash mismatch" in refused.stderr
+    assert _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination) == before
+
+    done = run_job(promote_task(sc, summary["reportHash"]))
+    assert done.returncode == 0, done.stderr
+    result = orjson.loads(done.stdout)
+    assert result["written"] == counts["changed"] + counts["missing"]
+    assert result["skippedIdentical"] == counts["unchanged"]
+    assert result["skippedDuplicate"] == counts["duplicates"]
+    _check_destination(kafka_bootstrap, sc, result)
+    mirror = orjson.loads(redis_client.get(promotion_key(sc.uid, 0)))
+    assert mirror["state"] == "done" and mirror["reportHash"] == summary["reportHash"]
+
+    after = _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination)
+    again = run_job(promote_task(sc, summary["reportHash"]))
+    assert again.returncode == 0, again.stderr
+    assert orjson.loads(again.stdout) == result  # the same cumulative result
+    assert _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination) == after  # not even a marker
+
+    # Reconciling again over the window now including the promoted records closes the delta.
+    plan = summary["report"]["plan"]["existing"]
+    extended = [{**r, "endOffset": after[r["partition"]]} for r in plan]
+    closed = run_job(reconcile_task(sc, offsets=extended))
+    assert closed.returncode == 0, closed.stderr
+    closed_counts = orjson.loads(closed.stdout)["report"]["counts"]
+    assert (closed_counts["changed"], closed_counts["missing"]) == (0, 0)
+    assert closed_counts["unchanged"] == counts["replayedIds"]
+
+
+def test_sigkill_promotion_many_times_leaves_the_delta_exactly_once(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+) -> None:
+    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=6000, seed=29)
+    summary = _reconcile(sc)
+    task = promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
+    keys = [promotion_key(sc.uid, p) for p in range(SOURCE_PARTITIONS)]
+    rng = random.Random(77)
+    kills = 0
+    deadline = time.monotonic() + 300
+    while kills < 8:
+        assert time.monotonic() < deadline, "kill loop took too long"
+        progress = redis_client.mget(keys)
+        proc = start_job(task)
+        if rng.random() < 0.25:
+            time.sleep(rng.uniform(0.05, 0.8))  # during start-up: fencing, resume
+        else:
+            while redis_client.mget(keys) == progress and proc.poll() is None:
+                time.sleep(0.01)  # this attempt committed a transaction: kill at a random point after
+            time.sleep(rng.uniform(0.0, 0.3))
+        if proc.poll() is not None:
+            assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+    assert kills >= 5, f"only {kills} kills landed before promotion finished"
+    final = run_job(task)
+    assert final.returncode == 0, final.stderr
+    _check_destination(kafka_bootstrap, sc, orjson.loads(final.stdout))
+    # Some kills landed inside an open transaction: its records exist, aborted, invisible above.
+    uncommitted = read_topic(kafka_bootstrap, sc.destination, DEST_PARTITIONS, isolation="read_uncommitted")
+    attempts = sum(1 for _, rec in uncommitted if "er-promoted-by" in rec.headers)
+    assert attempts > len(sc.delta), "no kill fell inside an open promotion transaction"

@@ -1,0 +1,219 @@
+"""Promote the delta of a reconciliation report from the sandbox to the destination, exactly once.
+
+Per sandbox partition: a transactional read-process-write loop. Consume the sandbox
+(read_committed, the report's frozen [start, end)) -> ask Redis, one scripted round trip per
+batch, whether each record is its id's winning copy and in the delta (`spill.Verdicts`) ->
+produce the delta records keyed by event id with the configured key partitioner (they land
+where the destination's own producer puts that key) -> commit the transaction with the sandbox
+position and the checkpoint as commit metadata -> mirror the checkpoint to Redis.
+A crash aborts the open transaction (the restarted promoter's init_transactions fences the
+zombie with the same transactional.id) and resumes from the committed checkpoint; a finished
+partition resumes at its end and writes nothing.
+Refuses (permanent) when the stored report is missing, is another report than the task's
+reportHash, or lost part of its working set.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import redis
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from . import digest, kafka_io
+from .canonical import bucket_of, combine_digests, report_hash
+from .checkpoint import now
+from .engine import kafka_failure
+from .errors import PermanentFailure, RetriableFailure
+from .progress import connect_redis
+from .promote_state import PromotionCheckpoint, fresh, mirror
+from .range_reader import RangeReader, admin_client, base_config, reader_config
+from .reconcile_task import OffsetRange, PromoteTask
+from .spill import Verdicts, coords, load_summary
+
+log = logging.getLogger("eventreplay.promote")
+TRANSACTION_MAX_SECONDS = 2.0
+Headers = list[tuple[str, str | bytes | None]]
+
+
+class Promoter:
+    def __init__(self, task: PromoteTask) -> None:
+        self.task = task
+        self.uid = task.replay.uid
+        self.redis = connect_redis(task.redis)
+        self.admin = admin_client(task.kafka)
+        self.extra_headers: Headers = [
+            ("er-promoted-by", f"{task.replay.namespace}/{task.replay.name}".encode()),
+            ("er-replay-uid", self.uid.encode()),
+            ("er-report-hash", task.report_hash.encode()),
+        ]
+
+    def _report(self) -> dict[str, Any]:
+        try:
+            summary = load_summary(self.redis, self.uid)
+        except redis.RedisError as err:
+            raise RetriableFailure(f"Redis (reconciliation report): {err}") from err
+        if summary is None:
+            raise PermanentFailure(f"no reconciliation report for replay {self.uid} (expired?): reconcile again")
+        if summary["reportHash"] != self.task.report_hash:
+            raise PermanentFailure(
+                f"report hash mismatch: asked to promote {self.task.report_hash}, the current report is "
+                f"{summary['reportHash']}: approve the current report"
+            )
+        if report_hash(summary["report"]) != self.task.report_hash:
+            raise PermanentFailure("the stored report does not match its own hash: reconcile again")
+        return summary
+
+    def run(self) -> dict[str, Any]:
+        summary = self._report()
+        plan = summary["report"]["plan"]
+        kafka_io.partition_count(self.admin, self.task.destination_topic, self.task.kafka.bootstrap_servers)
+        ranges = {
+            r["partition"]: OffsetRange(
+                partition=r["partition"], start_offset=r["startOffset"], end_offset=r["endOffset"]
+            )
+            for r in plan["sandbox"]
+        }
+        wanted = self.task.partitions if self.task.partitions is not None else sorted(ranges)
+        unknown = sorted(set(wanted) - set(ranges))
+        if unknown:
+            raise PermanentFailure(f"the report has no sandbox partition(s) {unknown}")
+        verdicts = Verdicts(self.redis, self.uid, summary["run"])
+        done = []
+        for p in sorted(wanted):
+            expected = int(summary["report"]["deltaByPartition"].get(str(p), 0))
+            part = _Partition(self, plan["sandboxTopic"], ranges[p], verdicts, int(summary["bucketBits"]))
+            done.append(part.run(expected))
+        return {
+            "reportHash": self.task.report_hash,
+            "written": sum(c.written for c in done),
+            "skippedIdentical": sum(c.skipped_identical for c in done),
+            "skippedDuplicate": sum(c.skipped_duplicate for c in done),
+            "sha256": combine_digests((c.partition, c.digest or digest.ZERO.hex()) for c in done),
+            "partitions": [c.summary() for c in done],
+        }
+
+
+class _Partition:
+    def __init__(self, owner: Promoter, sandbox: str, r: OffsetRange, verdicts: Verdicts, bits: int) -> None:
+        task = owner.task
+        self.owner, self.task, self.sandbox, self.range = owner, task, sandbox, r
+        self.verdicts, self.bits = verdicts, bits
+        self.consumer = Consumer(reader_config(task.kafka, task.group_id))
+        self.producer = Producer(
+            {
+                **base_config(task.kafka),
+                "transactional.id": task.transactional_id(r.partition),
+                "enable.idempotence": True,
+                "transaction.timeout.ms": 60000,
+                "partitioner": task.partitioner,
+                "linger.ms": 20,
+                "compression.type": "lz4",
+            }
+        )
+        tuning = task.tuning
+        self.reader = RangeReader(self.consumer, sandbox, r, tuning.batch_size, tuning.stall_timeout_seconds)
+
+    def run(self, expected: int) -> PromotionCheckpoint:
+        p, where = self.range.partition, f"{self.sandbox}/{self.range.partition}"
+        try:
+            # Fences any earlier promoter of this partition and aborts its open transaction.
+            self.producer.init_transactions(60)
+            committed = self.consumer.committed([TopicPartition(self.sandbox, p)], timeout=30)[0]
+        except KafkaException as err:
+            raise kafka_failure(err, f"initialising the promoter of {where}") from err
+        ckpt = self._restore(committed)
+        self.reader.start(ckpt.committed_offset)
+        while not self.reader.done:
+            ckpt = self._transaction(ckpt)
+        if ckpt.written != expected:
+            raise PermanentFailure(
+                f"{where}: wrote {ckpt.written} delta records, the report counts {expected}: reconcile again"
+            )
+        ckpt.state, ckpt.updated_at = "done", now()
+        mirror(self.owner.redis, self.owner.uid, ckpt, self.task.redis.ttl_seconds)
+        self.consumer.close()
+        return ckpt
+
+    def _restore(self, committed: TopicPartition) -> PromotionCheckpoint:
+        r = self.range
+        if committed.offset >= 0 and committed.metadata:
+            ckpt = PromotionCheckpoint.from_json(committed.metadata)
+            if (ckpt.report_hash, ckpt.start_offset, ckpt.end_offset) != (
+                self.task.report_hash,
+                r.start_offset,
+                r.end_offset,
+            ):
+                raise PermanentFailure(f"the promotion group of partition {r.partition} committed another plan")
+            log.info("partition %d: resuming at %d (%d written)", r.partition, ckpt.committed_offset, ckpt.written)
+            return ckpt
+        return fresh(r.partition, self.task.report_hash, r.start_offset, r.end_offset)
+
+    def _transaction(self, ckpt: PromotionCheckpoint) -> PromotionCheckpoint:
+        reader, producer, p = self.reader, self.producer, self.range.partition
+        state = bytes.fromhex(ckpt.digest) if ckpt.digest else digest.ZERO
+        records, began = 0, time.monotonic()
+        try:
+            producer.begin_transaction()
+            while (
+                not reader.done
+                and records < self.task.tuning.transaction_max_records
+                and time.monotonic() - began < TRANSACTION_MAX_SECONDS
+            ):
+                batch = reader.next_batch()
+                records += len(batch)
+                state = self._batch(batch, ckpt, state)
+            ckpt.committed_offset, ckpt.digest = reader.next, state.hex()
+            ckpt.transactions += 1
+            ckpt.updated_at = now()
+            position = TopicPartition(self.sandbox, p, reader.next, metadata=ckpt.to_json().decode())
+            producer.send_offsets_to_transaction([position], self.consumer.consumer_group_metadata(), 60)
+            producer.commit_transaction(60)
+        except KafkaException as err:
+            raise kafka_failure(
+                err, f"promotion transaction ending at {self.sandbox}/{p}@{reader.next}", producer
+            ) from err
+        mirror(self.owner.redis, self.owner.uid, ckpt, self.task.redis.ttl_seconds)
+        return ckpt
+
+    def _batch(self, batch: list[Any], ckpt: PromotionCheckpoint, state: bytes) -> bytes:
+        keyed = [m for m in batch if m.key()]
+        if len(keyed) != len(batch):
+            log.warning("skipping %d sandbox record(s) without a key", len(batch) - len(keyed))
+        triples = []
+        for msg in keyed:
+            event_id = msg.key().decode()
+            triples.append(
+                (f"{bucket_of(event_id, self.bits):x}", event_id, coords(self.range.partition, msg.offset()))
+            )
+        try:
+            statuses = self.verdicts.classify(triples)
+        except redis.RedisError as err:
+            raise RetriableFailure(f"Redis (reconciliation working set): {err}") from err
+        topic, extra = self.task.destination_topic, self.owner.extra_headers
+        for msg, status in zip(keyed, statuses, strict=True):
+            if status == "W":
+                key, value = msg.key(), msg.value()
+                headers = [(k, v) for k, v in (msg.headers() or []) if k != "er-replay-uid"] + extra
+                self._produce(topic, key, value, headers)
+                state = digest.step(state, key, value)
+                ckpt.written += 1
+            elif status == "I":
+                ckpt.skipped_identical += 1
+            elif status == "D":
+                ckpt.skipped_duplicate += 1
+            else:
+                raise PermanentFailure(
+                    f"event {msg.key()!r} is not in the reconciliation working set (expired?): reconcile again"
+                )
+        return state
+
+    def _produce(self, topic: str, key: bytes, value: bytes, headers: Headers) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, value, key, headers=headers)
+                return
+            except BufferError:
+                self.producer.poll(0.05)

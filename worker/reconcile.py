@@ -1,0 +1,241 @@
+"""Reconcile the replayed output (sandbox) with the existing output (destination window) per id.
+
+Four passes, memory flat whatever the window (per-id state lives in Redis, `spill.py`):
+1. sandbox, every partition in ascending order, read_committed, [low, high) at start -> the
+   replayed side (first copy of an id wins; later copies are counted as duplicates);
+2. destination window, partitions ascending -> the existing side (the last record of an id in
+   (partition, offset) order is "the existing output"; earlier ones are counted as superseded;
+   records without an id are counted as unidentified);
+3. bucket by bucket in id order: classify (unchanged / changed / missing / extra), both
+   checksums, the smallest sample ids, the delta (changed + missing) per winning partition;
+4. the delta to the compacted report topic (key = id, value = class, header er-report-hash),
+   then the summary to Redis (last: its presence means the report is complete).
+A crash anywhere is recovered by running again: a new run id, the same data, the same report
+hash; partial working sets expire by TTL and report-topic records are overwritten in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from .canonical import (
+    CLASSES,
+    Checksum,
+    Samples,
+    bucket_bits,
+    bucket_of,
+    canonical_hash,
+    classify,
+    event_id_of,
+    id_order,
+    report_hash,
+)
+from .errors import RetriableFailure
+from .progress import connect_redis, redis_location
+from .range_reader import RangeReader, admin_client, base_config, check_ranges, full_ranges, reader_config
+from .range_reader import resolve_window as resolve_times
+from .reconcile_task import OffsetRange, ReconcileTask
+from .spill import Spill, coords, store_summary
+
+log = logging.getLogger("eventreplay.reconcile")
+CHUNK = 256  # buckets per pipelined read: ~12k ids in memory at a time
+
+
+def _ranges_json(ranges: list[OffsetRange]) -> list[dict[str, int]]:
+    return [{"partition": r.partition, "startOffset": r.start_offset, "endOffset": r.end_offset} for r in ranges]
+
+
+class Reconciler:
+    def __init__(self, task: ReconcileTask) -> None:
+        self.task = task
+        self.uid = task.replay.uid
+        self.redis = connect_redis(task.report.redis)
+        self.admin: AdminClient = admin_client(task.kafka)
+        # Never commits: the group id only names the reader in broker logs.
+        self.consumer = Consumer(reader_config(task.kafka, f"eventreplay-{self.uid}-reconcile"))
+        self.run_id = uuid.uuid4().hex[:12]
+        self.counts: Counter[str] = Counter()
+        self.names = tuple(task.canonical.headers)
+
+    def run(self) -> dict[str, Any]:
+        try:
+            return self._run()
+        except redis.RedisError as err:
+            where = redis_location(self.task.report.redis.redis_url)
+            raise RetriableFailure(f"Redis at {where}: {err}") from err
+        finally:
+            self.consumer.close()
+
+    def _run(self) -> dict[str, Any]:
+        task, servers = self.task, self.task.kafka.bootstrap_servers
+        sandbox = full_ranges(self.consumer, self.admin, task.sandbox_topic, servers)
+        ex = task.existing
+        if ex.offsets is not None:
+            existing = check_ranges(self.consumer, self.admin, ex.topic, list(ex.offsets), servers)
+        else:
+            assert ex.timestamps is not None
+            existing = resolve_times(self.consumer, self.admin, ex.topic, ex.timestamps, servers)
+        spans = [sum(r.end_offset - r.start_offset for r in side) for side in (sandbox, existing)]
+        bits = bucket_bits(max(spans))
+        spill = Spill(self.redis, self.uid, self.run_id, task.report.redis.ttl_seconds)
+        log.info("run %s: sandbox %d records, existing %d records, %d buckets", self.run_id, *spans, 1 << bits)
+        self._spill_sandbox(spill, sandbox, bits)
+        self._spill_existing(spill, existing, bits)
+        report = self._compare(spill, bits)
+        report["plan"] = {
+            "replay": {"namespace": task.replay.namespace, "name": task.replay.name, "uid": self.uid},
+            "sandboxTopic": task.sandbox_topic,
+            "sandbox": _ranges_json(sandbox),
+            "existingTopic": ex.topic,
+            "existing": _ranges_json(existing),
+            "eventId": task.event_id.model_dump(by_alias=True, exclude_none=True),
+            "canonical": {"form": "sorted-key-json+headers/v1", "headers": sorted(set(self.names))},
+        }
+        digest = report_hash(report)
+        self._publish(spill, bits, digest, len(sandbox))
+        summary = {
+            "version": 1,
+            "reportHash": digest,
+            "report": report,
+            "run": self.run_id,
+            "bucketBits": bits,
+            "reportTopic": task.report.topic,
+            "completedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        store_summary(self.redis, self.uid, summary, task.report.redis.ttl_seconds)
+        return summary
+
+    # -- passes 1 and 2 -------------------------------------------------------------------------
+    def _reader(self, topic: str, r: OffsetRange) -> RangeReader:
+        t = self.task.tuning
+        return RangeReader(self.consumer, topic, r, t.batch_size, t.stall_timeout_seconds)
+
+    def _spill_sandbox(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
+        names, counts = self.names, self.counts
+        for r in ranges:  # ascending partitions, then offsets: the first copy is the winner
+            for batch in self._reader(self.task.sandbox_topic, r).batches():
+                triples = []
+                for msg in batch:
+                    key = msg.key()
+                    if not key:
+                        counts["replayedUnidentified"] += 1  # never written by the worker
+                        continue
+                    event_id = key.decode()
+                    value = canonical_hash(msg.value(), msg.headers(), names) + coords(r.partition, msg.offset() or 0)
+                    triples.append((f"{bucket_of(event_id, bits):x}", event_id, value))
+                counts["replayedRecords"] += len(triples)
+                counts["duplicates"] += spill.write("s", "first", triples)
+
+    def _spill_existing(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
+        names, counts, spec = self.names, self.counts, self.task.event_id
+        for r in ranges:  # ascending (partition, offset): the last write is the existing output
+            for batch in self._reader(self.task.existing.topic, r).batches():
+                triples = []
+                for msg in batch:
+                    value = msg.value()
+                    event_id = event_id_of(msg.key(), value, spec)
+                    if event_id is None:
+                        counts["unidentified"] += 1
+                        continue
+                    triples.append(
+                        (f"{bucket_of(event_id, bits):x}", event_id, canonical_hash(value, msg.headers(), names))
+                    )
+                counts["existingRecords"] += len(triples)
+                counts["superseded"] += spill.write("e", "last", triples)
+
+    # -- pass 3 ---------------------------------------------------------------------------------
+    def _compare(self, spill: Spill, bits: int) -> dict[str, Any]:
+        replayed, existing = Checksum(), Checksum()
+        samples = {cls: Samples(self.task.report.sample_size) for cls in CLASSES}
+        per_partition: Counter[int] = Counter()
+        counts = self.counts
+        total = 1 << bits
+        for first in range(0, total, CHUNK):
+            delta: list[tuple[int, str, str]] = []
+            for i, (side_s, side_e) in enumerate(spill.read_buckets(first, min(CHUNK, total - first))):
+                ids = sorted({raw.decode() for raw in (*side_s, *side_e)}, key=id_order)
+                for event_id in ids:
+                    raw = event_id.encode()
+                    sv, ev = side_s.get(raw), side_e.get(raw)
+                    mine = None if sv is None else sv[:16]
+                    if mine is not None:
+                        replayed.add(event_id, mine)
+                    if ev is not None:
+                        existing.add(event_id, ev)
+                    cls = classify(mine, ev)
+                    counts[cls] += 1
+                    samples[cls].add(event_id)
+                    if cls in ("changed", "missing"):
+                        assert sv is not None
+                        delta.append((first + i, event_id, cls))
+                        per_partition[int.from_bytes(sv[16:20], "big")] += 1
+            spill.write_delta(delta)
+        counts["replayedIds"], counts["existingIds"] = replayed.count, existing.count
+        keys = (
+            "replayedRecords",
+            "replayedIds",
+            "duplicates",
+            "replayedUnidentified",
+            "existingRecords",
+            "existingIds",
+            "superseded",
+            "unidentified",
+            *CLASSES,
+        )
+        return {
+            "version": 1,
+            "counts": {k: counts[k] for k in keys},
+            "replayedChecksum": replayed.hexdigest(),
+            "existingChecksum": existing.hexdigest(),
+            "samples": {cls: s.ids for cls, s in samples.items()},
+            "deltaByPartition": {str(p): n for p, n in sorted(per_partition.items())},
+        }
+
+    # -- pass 4 ---------------------------------------------------------------------------------
+    def _publish(self, spill: Spill, bits: int, digest: str, partitions: int) -> None:
+        topic = self.task.report.topic
+        self._ensure_compacted(topic, max(1, partitions))
+        producer = Producer(
+            {**base_config(self.task.kafka), "enable.idempotence": True, "linger.ms": 20, "compression.type": "lz4"}
+        )
+        failed: list[str] = []
+
+        def delivered(err: KafkaError | None, _msg: object) -> None:
+            if err is not None:
+                failed.append(err.str())
+
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("er-report-hash", digest.encode()),
+            ("er-replay-uid", self.uid.encode()),
+        ]
+        total = 1 << bits
+        for first in range(0, total, CHUNK):
+            for bucket in spill.delta_buckets(first, min(CHUNK, total - first)):
+                for event_id, cls in bucket.items():
+                    while True:
+                        try:
+                            producer.produce(topic, cls, event_id, headers=headers, on_delivery=delivered)
+                            break
+                        except BufferError:
+                            producer.poll(0.05)
+            producer.poll(0)
+        if producer.flush(120) or failed:
+            raise RetriableFailure(f"report topic {topic!r}: {failed[0] if failed else 'records still queued'}")
+
+    def _ensure_compacted(self, topic: str, partitions: int) -> None:
+        new = NewTopic(topic, num_partitions=partitions, replication_factor=-1, config={"cleanup.policy": "compact"})
+        for name, future in self.admin.create_topics([new], operation_timeout=30, request_timeout=30).items():
+            try:
+                future.result()
+            except KafkaException as err:
+                if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise RetriableFailure(f"cannot create report topic {name!r}: {err.args[0].str()}") from err

@@ -1,0 +1,157 @@
+"""Redis layout of reconciliation: the per-id working set, the delta, and the summary report.
+
+One reconciliation run (a random `run` id, so a re-run never mixes with a crashed or older one;
+both expire by TTL) spills into bucketed hashes sharing the hash tag `{rc:<uid>}`:
+- `er:{rc:<uid>}:<run>:s:<bucket hex>`  replayed side. field = event id, value = per-id hash
+  (16 B) + sandbox partition (4 B) + sandbox offset (8 B) of the copy that wins (HSETNX while
+  reading partitions in ascending order, offsets ascending: lowest partition, then lowest
+  offset wins; the worker writes sandbox p in source-offset order, so this is the source rule).
+- `er:{rc:<uid>}:<run>:e:<bucket hex>`  existing side. field = event id, value = per-id hash of
+  the LAST record in (partition, offset) order (HSET while reading in that order). Deleted
+  once compared.
+- `er:{rc:<uid>}:<run>:d:<bucket hex>`  the delta. field = event id, value = `changed` | `missing`.
+Buckets are the top `bits` of BLAKE2b-128(id) (`canonical.bucket_of`), ~48 entries each so
+Redis keeps them as listpacks; every write refreshes the bucket's TTL.
+
+Summary: `eventreplay:report:{uid}` = JSON string (TTL = report ttlSeconds):
+  {"reportHash", "report": {plan, counts, replayedChecksum, existingChecksum, samples,
+   deltaByPartition}, "run", "bucketBits", "reportTopic", "completedAt"}
+`reportHash` = SHA-256 of the canonical JSON of "report" (nothing run-specific is hashed, so a
+re-run over the same data gives the same hash). Written last: its presence means complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+import redis
+
+REPORT_KEY = "eventreplay:report:{uid}"
+SIDES = ("s", "e", "d")
+
+# ARGV: ttl, mode ("first": keep the first value, "last": overwrite), prefix, then triples
+# (bucket hex, field, value). Returns how many fields already existed (duplicates / superseded).
+_SPILL = """
+local ttl, first, prefix = tonumber(ARGV[1]), ARGV[2] == 'first', ARGV[3]
+local existed, touched = 0, {}
+for i = 4, #ARGV, 3 do
+  local key = prefix .. ARGV[i]
+  local added
+  if first then added = redis.call('HSETNX', key, ARGV[i + 1], ARGV[i + 2])
+  else added = redis.call('HSET', key, ARGV[i + 1], ARGV[i + 2]) end
+  if added == 0 then existed = existed + 1 end
+  touched[key] = true
+end
+for k, _ in pairs(touched) do redis.call('EXPIRE', k, ttl) end
+return existed
+"""
+
+# Promotion verdict per sandbox record. ARGV: replayed prefix, delta prefix, then triples
+# (bucket hex, event id, partition+offset 12 B). W write (delta winner), I identical (not in
+# the delta), D duplicate (another copy wins), U unknown (the working set lost it: refuse).
+_VERDICT = """
+local sp, dp, out = ARGV[1], ARGV[2], {}
+for i = 3, #ARGV, 3 do
+  local v = redis.call('HGET', sp .. ARGV[i], ARGV[i + 1])
+  local status
+  if not v then status = 'U'
+  elseif string.sub(v, 17, 28) ~= ARGV[i + 2] then status = 'D'
+  elseif redis.call('HEXISTS', dp .. ARGV[i], ARGV[i + 1]) == 1 then status = 'W'
+  else status = 'I' end
+  out[#out + 1] = status
+end
+return table.concat(out)
+"""
+
+
+def report_key(uid: str) -> str:
+    return REPORT_KEY.format(uid=uid)
+
+
+def prefix(uid: str, run: str, side: str) -> str:
+    return f"er:{{rc:{uid}}}:{run}:{side}:"
+
+
+def coords(partition: int, offset: int) -> bytes:
+    return partition.to_bytes(4, "big") + offset.to_bytes(8, "big")
+
+
+class Spill:
+    """One run's working set: batched scripted writes (one round trip per batch), bucket reads."""
+
+    def __init__(self, client: redis.Redis, uid: str, run: str, ttl: int) -> None:
+        self.client, self.uid, self.run, self.ttl = client, uid, run, ttl
+        self._route = f"er:{{rc:{uid}}}"  # declares the slot; every key shares its hash tag
+        self._spill = client.register_script(_SPILL)
+
+    def write(self, side: str, mode: str, triples: Sequence[tuple[str, str, bytes]]) -> int:
+        """Write (bucket hex, id, value) triples to one side; returns how many ids already existed."""
+        if not triples:
+            return 0
+        args: list[Any] = [self.ttl, mode, prefix(self.uid, self.run, side)]
+        for triple in triples:
+            args.extend(triple)
+        return int(self._spill(keys=[self._route], args=args))
+
+    def read_buckets(self, first: int, count: int) -> list[tuple[dict[bytes, bytes], dict[bytes, bytes]]]:
+        """(replayed, existing) hashes of buckets [first, first + count); existing ones are deleted."""
+        pipe = self.client.pipeline(transaction=False)
+        sp, ep = prefix(self.uid, self.run, "s"), prefix(self.uid, self.run, "e")
+        for bucket in range(first, first + count):
+            pipe.hgetall(f"{sp}{bucket:x}")
+            pipe.hgetall(f"{ep}{bucket:x}")
+            pipe.expire(f"{sp}{bucket:x}", self.ttl)  # promotion reads it: keep it as long as the report
+            pipe.delete(f"{ep}{bucket:x}")
+        replies = pipe.execute()
+        return [(replies[i], replies[i + 1]) for i in range(0, len(replies), 4)]
+
+    def write_delta(self, entries: Sequence[tuple[int, str, str]]) -> None:
+        """(bucket, id, class) for changed and missing ids."""
+        if not entries:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        dp = prefix(self.uid, self.run, "d")
+        touched: set[str] = set()
+        for bucket, event_id, cls in entries:
+            key = f"{dp}{bucket:x}"
+            pipe.hset(key, event_id, cls)
+            touched.add(key)
+        for key in touched:
+            pipe.expire(key, self.ttl)
+        pipe.execute()
+
+    def delta_buckets(self, first: int, count: int) -> list[dict[bytes, bytes]]:
+        pipe = self.client.pipeline(transaction=False)
+        dp = prefix(self.uid, self.run, "d")
+        for bucket in range(first, first + count):
+            pipe.hgetall(f"{dp}{bucket:x}")
+        return list(pipe.execute())
+
+
+class Verdicts:
+    """What promotion asks per sandbox record: one scripted round trip per batch."""
+
+    def __init__(self, client: redis.Redis, uid: str, run: str) -> None:
+        self._script = client.register_script(_VERDICT)
+        self._route = f"er:{{rc:{uid}}}"
+        self._prefixes = [prefix(uid, run, "s"), prefix(uid, run, "d")]
+
+    def classify(self, triples: Sequence[tuple[str, str, bytes]]) -> str:
+        if not triples:
+            return ""
+        args: list[Any] = list(self._prefixes)
+        for triple in triples:
+            args.extend(triple)
+        reply = self._script(keys=[self._route], args=args)
+        return reply.decode() if isinstance(reply, bytes) else str(reply)
+
+
+def load_summary(client: redis.Redis, uid: str) -> dict[str, Any] | None:
+    raw = client.get(report_key(uid))
+    return None if raw is None else dict(orjson.loads(raw))
+
+
+def store_summary(client: redis.Redis, uid: str, summary: dict[str, Any], ttl: int) -> None:
+    client.set(report_key(uid), orjson.dumps(summary, option=orjson.OPT_SORT_KEYS), ex=ttl)
