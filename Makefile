@@ -32,8 +32,13 @@ test: venv lint stack
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 demo: stack
-	@echo "stack is up; the full demo arrives with the packaging issue"
-	@dev/stack env
+	$(PY) examples/demo.py
+
+# The CRD from the pydantic models, and the chart's copy of it (tests compare both byte for byte).
+crds: venv
+	$(PY) -m eventreplay.operator.crdgen
+	$(PY) -m eventreplay.operator.apidoc
+	cp crds/eventreplay.io_eventreplays.yaml charts/eventreplay-operator/crds/eventreplay.io_eventreplays.yaml
 
 lock: venv
 	(echo "# Pinned versions for reproducible installs: pip install -c constraints.txt -e '.[dev]'"; \
