@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from .api_delta import Promotion, Reconciliation
 from .api_window import TOPIC_RE, ApiModel, RedisPasswordRef, Source, Window, cel, rule
 
 GROUP = "eventreplay.io"
@@ -136,53 +137,6 @@ class Sink(ApiModel):
         description="Destination topic for promotion; the sandbox (`eventreplay.<namespace>.<name>.sandbox`) "
         "and dead-letter (`....dlq`) topics are derived from the replay and shown in status.plan.",
     )
-
-
-class Reconciliation(ApiModel):
-    """How the replayed output is compared with the existing output (used by the reconciliation step)."""
-
-    slack_seconds: int = Field(
-        default=600,
-        ge=0,
-        le=86400,
-        description="Extra time read on each side of the window in the existing output.",
-    )
-
-
-class Thresholds(ApiModel):
-    """Limits for Automatic promotion; any exceeded ratio keeps the gate closed."""
-
-    max_invalid_ratio: float = Field(default=0.0, ge=0, le=1, description="Max dead-lettered / source records.")
-    max_changed_ratio: float = Field(default=1.0, ge=0, le=1, description="Max (changed + missing) / replayed events.")
-
-
-class Promotion(ApiModel):
-    """The gate in front of the real destination."""
-
-    model_config = ConfigDict(
-        json_schema_extra=cel(
-            rule(
-                "!has(self.approvedReportHash) || self.policy == 'Manual'",
-                "promotion.approvedReportHash only applies to policy Manual",
-            ),
-            rule(
-                "self.policy != 'Automatic' || has(self.thresholds)",
-                "promotion.policy Automatic needs thresholds",
-            ),
-        )
-    )
-
-    policy: Literal["Manual", "Automatic", "Never"] = Field(
-        default="Manual",
-        description="`Manual`: promote once approvedReportHash equals the reconciliation report hash; "
-        "`Automatic`: promote when the thresholds hold; `Never`: sandbox only.",
-    )
-    approved_report_hash: str | None = Field(
-        default=None,
-        pattern=r"^[a-f0-9]{16,64}$",
-        description="Manual approval: the status.reconciliation.reportHash being approved (GitOps-friendly).",
-    )
-    thresholds: Thresholds | None = Field(default=None, description="Limits for Automatic promotion.")
 
 
 class ResourceAmounts(ApiModel):
