@@ -1,0 +1,162 @@
+"""eventreplay: plan and run replays locally, follow and approve them in a cluster.
+
+commands:
+  plan MANIFEST        resolve the window to offsets per partition, straight against Kafka (no cluster)
+  run MANIFEST         replay locally without Kubernetes: one worker process per partition, the same
+                       worker code and checkpoints as the operator's Jobs, with live progress
+  status NAME          an EventReplay in the cluster: conditions, progress, reconciliation report
+  watch NAME           follow it until Ready (exit 0) or Stalled (exit 1)
+  approve NAME         approve the current reconciliation report (policy Manual)
+
+local runs (plan, run) have no Secrets; they read instead:
+  EVENTREPLAY_KAFKA_SETTINGS   librdkafka key=value lines (security.protocol, sasl.*, ssl.*)
+  EVENTREPLAY_REDIS_PASSWORD   the password of the ledger's Redis
+`run` freezes its plan in that Redis and derives the replay uid from it (local-<hash of
+namespace/name/plan hash>): running the same manifest again resumes the same replay (exactly once;
+a finished replay is a no-op). `run --fresh` plans again with a new uid and recreates the sandbox.
+Cluster commands use --kubeconfig, else $KUBECONFIG, else ~/.kube/config (or in-cluster credentials).
+More in docs/cli.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import cluster, local, manifest, planning, table
+from .bars import LiveDisplay
+from .errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError
+from .runner import Runner
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="eventreplay",
+        description=__doc__,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    kafka = argparse.ArgumentParser(add_help=False)
+    kafka.add_argument("manifest", help="YAML file with one EventReplay (- for stdin)")
+    kafka.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for Kafka (default 10)")
+    kafka.add_argument("-v", "--verbose", action="store_true", help="show the Kafka client's own log lines")
+
+    plan = sub.add_parser("plan", parents=[kafka], help="the plan as a table, straight against Kafka")
+    plan.add_argument("-o", "--output", choices=["table", "json"], default="table")
+
+    run = sub.add_parser("run", parents=[kafka], help="run the replay locally (no Kubernetes)")
+    run.add_argument("--fresh", action="store_true", help="plan again with a new uid and recreate the sandbox")
+    run.add_argument("-o", "--output", choices=["text", "json"], default="text", help="summary format")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--log-dir", type=Path, help="worker logs (default: a folder in the temp dir, per uid)")
+
+    kube = argparse.ArgumentParser(add_help=False)
+    kube.add_argument("name", help="the EventReplay's name")
+    kube.add_argument("-n", "--namespace", help="namespace (default: the kubeconfig context's, else default)")
+    kube.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    kube.add_argument("--context", help="kubeconfig context (default: the current one)")
+
+    status = sub.add_parser("status", parents=[kube], help="show an EventReplay's status")
+    status.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    watch = sub.add_parser("watch", parents=[kube], help="follow until Ready (0) or Stalled (1)")
+    watch.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes (default 2)")
+    watch.add_argument("--timeout", type=float, default=0.0, help="give up (exit 1) after this many seconds")
+    approve = sub.add_parser("approve", parents=[kube], help="approve the current reconciliation report")
+    approve.add_argument("--report-hash", help="approve only if the current report has this hash")
+    return parser
+
+
+def _plan(args: argparse.Namespace) -> int:
+    found = manifest.load(args.manifest)
+    plan = planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
+    if args.output == "json":
+        print(json.dumps(table.plan_json(plan, found.namespace, found.name), indent=2))
+    else:
+        print(table.plan_table(plan, found.namespace, found.name))
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    found = manifest.load(args.manifest)
+    spec = found.spec
+    quiet = args.output == "json"
+    if spec.dry_run or spec.suspend:
+        # As in the cluster: a dry run only plans, a suspended replay starts no worker.
+        plan = planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
+        print(table.plan_table(plan, found.namespace, found.name))
+        field = "spec.dryRun" if spec.dry_run else "spec.suspend"
+        print(f"{field} is true: nothing replayed (set it to false to run the replay)")
+        return EXIT_OK
+    for note in planning.local_secret_notes(spec):
+        print(f"eventreplay: note: {note}", file=sys.stderr)
+    client = planning.redis_client(spec)
+    access = planning.kafka_access(args.timeout, args.verbose)
+    prepared = local.prepare(found, access, client, fresh=args.fresh)
+    plan, uid = prepared.plan, prepared.uid
+    log_dir = args.log_dir or Path(tempfile.gettempdir()) / f"eventreplay-{uid}"
+    if not quiet:
+        how = "resuming the frozen plan" if prepared.resumed else "new plan"
+        print(
+            f"{found.namespace}/{found.name}: {how} {plan.hash} (as of {plan.as_of}), uid {uid}: "
+            f"{len(plan.partitions)} partitions, {plan.records} records of {plan.topic}, "
+            f"{min(spec.worker.parallelism, len(plan.partitions))} workers at a time; logs in {log_dir}",
+            flush=True,
+        )
+    runner = Runner(
+        plan,
+        uid,
+        local.tasks(found, prepared),
+        client,
+        parallelism=spec.worker.parallelism,
+        backoff_limit=spec.worker.backoff_limit,
+        log_dir=log_dir,
+        display=LiveDisplay(enabled=not (quiet or args.no_progress)),
+    )
+    began = time.monotonic()
+    checkpoints, failures = runner.run()
+    data = table.summary_json(plan, uid, checkpoints, failures, time.monotonic() - began)
+    print(json.dumps(data, indent=2) if quiet else table.summary_text(data))
+    if failures:
+        first = min(failures)
+        raise CliError(
+            f"{len(failures)} of {len(plan.partitions)} partitions failed (partition {first}: {failures[first]}); "
+            f"worker logs in {log_dir}; fix the cause and re-run to resume",
+            EXIT_FAILED,
+        )
+    return EXIT_OK
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    found = cluster.connect(args.kubeconfig, args.context)
+    namespace = args.namespace or found.namespace
+    display = LiveDisplay()
+    if args.command == "status":
+        return cluster.status(found, namespace, args.name, display, args.output)
+    if args.command == "watch":
+        return cluster.watch(found, namespace, args.name, display, interval=args.interval, timeout=args.timeout)
+    return cluster.approve(found, namespace, args.name, args.report_hash)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "plan":
+            return _plan(args)
+        if args.command == "run":
+            return _run(args)
+        return _cluster(args)
+    except CliError as err:
+        print(f"eventreplay: {err.message}", file=sys.stderr)
+        return err.code
+    except KeyboardInterrupt:
+        print("eventreplay: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""`status`, `watch` and `approve`: the EventReplay resource in the cluster, through the kubeconfig."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from eventreplay.operator.api_spec import GROUP, PLURAL, VERSION
+from eventreplay.operator.kube import MERGE, Kube, KubeError, api_client
+
+from . import status_view
+from .bars import LiveDisplay, RateTracker
+from .errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, CliError, unreachable
+
+_ERRNO = re.compile(r"(\[Errno -?\d+\][^'\")]*)")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    kube: Kube
+    host: str
+    namespace: str
+    """The kubeconfig context's namespace: the default for -n."""
+
+
+def connect(kubeconfig: str | None, context: str | None) -> Cluster:
+    """A client and the context's default namespace, from --kubeconfig / $KUBECONFIG / ~/.kube/config."""
+    import logging
+
+    from kubernetes import config as kconfig
+
+    # urllib3 logs every retry of an unreachable server; the one-line error says it all.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    from_file: Any = kconfig.new_client_from_config
+    contexts: Any = kconfig.list_kube_config_contexts
+    try:
+        api = from_file(config_file=kubeconfig, context=context) if kubeconfig or context else api_client(None)
+    except (kconfig.ConfigException, OSError, ValueError, TypeError) as err:
+        where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+        raise CliError(f"cannot load the kubeconfig ({where}): {err}", EXIT_UNREACHABLE) from err
+    namespace = "default"
+    try:
+        _all, active = contexts(config_file=kubeconfig)
+        chosen = next((c for c in _all if c.get("name") == context), active) if context else active
+        namespace = (chosen.get("context") or {}).get("namespace") or "default"
+    except (kconfig.ConfigException, OSError, ValueError, TypeError):
+        pass  # in-cluster: no kubeconfig context
+    return Cluster(Kube(api), str(api.configuration.host), namespace)
+
+
+def _path(namespace: str, name: str) -> str:
+    return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}"
+
+
+def kube_failure(host: str, err: KubeError) -> CliError:
+    if err.status == 0:
+        found = _ERRNO.search(str(err))
+        return unreachable("the Kubernetes API", host, found.group(1) if found else str(err))
+    if err.status in (401, 403):
+        return CliError(f"the Kubernetes API at {host} refused the request: {err}", EXIT_UNREACHABLE)
+    return CliError(f"Kubernetes API: {err}", EXIT_FAILED)
+
+
+def fetch(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
+    try:
+        return cluster.kube.call("GET", _path(namespace, name), timeout=15)
+    except KubeError as err:
+        if err.status == 404:
+            hint = "" if "not found" in str(err) else " (is the EventReplay CRD installed?)"
+            raise CliError(f"EventReplay {namespace}/{name} not found{hint}", EXIT_NOT_FOUND) from err
+        raise kube_failure(cluster.host, err) from err
+
+
+def status(cluster: Cluster, namespace: str, name: str, display: LiveDisplay, output: str = "text") -> int:
+    obj = fetch(cluster, namespace, name)
+    if output == "json":
+        print(json.dumps(obj, indent=2, sort_keys=True))
+    else:
+        print(status_view.render(obj, unicode=display.unicode, max_rows=display.max_rows()))
+    return EXIT_OK
+
+
+def watch(cluster: Cluster, namespace: str, name: str, display: LiveDisplay, *, interval: float, timeout: float) -> int:
+    """Redraw until Ready (exit 0) or Stalled (exit 1); a pipe gets a new frame when status changes."""
+    rates = RateTracker()
+    deadline = time.monotonic() + timeout if timeout > 0 else None
+    last_version = None
+    while True:
+        obj = fetch(cluster, namespace, name)
+        # Conditions and the report take ~20 lines: the bars get the rest, so a frame fits the screen.
+        rows = max(3, display.max_rows() - 20)
+        text = status_view.render(obj, rates=rates, unicode=display.unicode, max_rows=rows)
+        version = (obj.get("metadata") or {}).get("resourceVersion")
+        if display.tty:
+            display.show(text.splitlines(), "")
+        elif version != last_version:
+            print(text + "\n", flush=True)
+        last_version = version
+        result = status_view.outcome(obj)
+        if result is not None:
+            display.close()
+            print(f"{namespace}/{name} is {result}")
+            return EXIT_OK if result == "Ready" else EXIT_FAILED
+        if deadline is not None and time.monotonic() > deadline:
+            raise CliError(f"{namespace}/{name} is neither Ready nor Stalled after {timeout:.0f}s", EXIT_FAILED)
+        time.sleep(interval)
+
+
+def approve(cluster: Cluster, namespace: str, name: str, expected: str | None) -> int:
+    """spec.promotion.approvedReportHash := status.reconciliation.reportHash (a merge patch)."""
+    obj = fetch(cluster, namespace, name)
+    spec, meta = obj.get("spec") or {}, obj.get("metadata") or {}
+    promotion = spec.get("promotion") or {}
+    policy = promotion.get("policy", "Manual")
+    if policy != "Manual":
+        raise CliError(
+            f"{namespace}/{name} has promotion policy {policy}: approval only applies to Manual", EXIT_REFUSED
+        )
+    report = ((obj.get("status") or {}).get("reconciliation") or {}).get("reportHash")
+    if not report:
+        raise CliError(
+            f"{namespace}/{name} has no reconciliation report yet (status.reconciliation.reportHash is empty); "
+            "wait until it is Reconciled",
+            EXIT_REFUSED,
+        )
+    if expected and expected != report:
+        raise CliError(
+            f"the current report of {namespace}/{name} is {report}, not {expected}: review it again", EXIT_REFUSED
+        )
+    if promotion.get("approvedReportHash") == report:
+        print(f"{namespace}/{name}: report {report} is already approved")
+        return EXIT_OK
+    # resourceVersion makes the patch conditional: approve exactly the report that was read.
+    patch = {
+        "metadata": {"resourceVersion": meta.get("resourceVersion")},
+        "spec": {"promotion": {"approvedReportHash": report}},
+    }
+    try:
+        cluster.kube.call("PATCH", _path(namespace, name), patch, content_type=MERGE, timeout=15)
+    except KubeError as err:
+        if err.status == 409:
+            raise CliError(f"{namespace}/{name} changed while approving; run approve again", EXIT_FAILED) from err
+        if err.status == 422:
+            raise CliError(f"the API server refused the approval: {err}", EXIT_REFUSED) from err
+        raise kube_failure(cluster.host, err) from err
+    print(f"{namespace}/{name}: approved report {report} (spec.promotion.approvedReportHash)")
+    annotations = meta.get("annotations") or {}
+    labels = meta.get("labels") or {}
+    if any("argocd.argoproj.io" in k for k in annotations) or any("fluxcd.io" in k for k in labels):
+        print("note: this replay is managed by GitOps: commit the same approvedReportHash to Git, or it is reverted")
+    return EXIT_OK

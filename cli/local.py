@@ -1,0 +1,155 @@
+"""`eventreplay run`, preparation: the frozen plan, the local replay uid, the output topics, the tasks.
+
+The local uid is deterministic: `local-` + SHA-256(namespace/name/plan hash). A plan carries its
+as-of time, so the plan itself is frozen the way the operator freezes it in `status.plan`: in
+Redis (next to the workers' checkpoints), at `eventreplay:local:plan:{namespace}/{name}`, with the
+ledger's TTL. Re-running the same manifest finds that plan, hence the same uid, hence the same
+replay-private consumer group and transactional ids: every worker resumes from its committed
+checkpoint (a finished partition is a no-op), so exactly-once holds across runs.
+`--fresh` plans again now, which gives a new uid; the derived sandbox and dead-letter topics are
+then deleted and re-created so they hold only the new run's output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+
+import redis
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+from eventreplay.operator.api_spec import IMMUTABLE
+from eventreplay.operator.api_status import Plan
+from eventreplay.operator.jobs import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, Owner, build_task
+from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
+from eventreplay.operator.planner import short_hash
+from eventreplay.worker.task import Task
+
+from . import planning
+from .errors import EXIT_PLAN_REFUSED, CliError, unreachable
+from .manifest import Manifest
+
+PLAN_KEY = "eventreplay:local:plan:{namespace}/{name}"
+
+
+def local_uid(namespace: str, name: str, plan_hash: str) -> str:
+    return "local-" + sha256(f"{namespace}/{name}/{plan_hash}".encode()).hexdigest()[:20]
+
+
+def immutable_hash(manifest: Manifest) -> str:
+    """What a frozen plan may not change under (the fields the CRD makes immutable once planned)."""
+    spec = manifest.spec
+    return short_hash({f: getattr(spec, f).model_dump(by_alias=True, exclude_none=True) for f in IMMUTABLE})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    plan: Plan
+    uid: str
+    resumed: bool
+
+
+def prepare(manifest: Manifest, access: KafkaAccess, client: redis.Redis, *, fresh: bool) -> Prepared:
+    """Reuse the frozen plan (resume) or make a new one; output topics exist afterwards."""
+    key = PLAN_KEY.format(namespace=manifest.namespace, name=manifest.name)
+    frozen = None if fresh else _load(client, key)
+    wanted = immutable_hash(manifest)
+    if frozen is not None and frozen["immutableHash"] == wanted:
+        plan = Plan.model_validate(frozen["plan"])
+        prepared = Prepared(plan, str(frozen["uid"]), resumed=True)
+    else:
+        plan = planning.plan(manifest, access)
+        prepared = Prepared(plan, local_uid(manifest.namespace, manifest.name, plan.hash), resumed=False)
+        outputs = [plan.sandbox_topic, plan.dead_letter_topic]
+        if fresh:
+            _delete_topics(access, manifest.spec.source.bootstrap_servers, outputs)
+        else:
+            _refuse_foreign_output(access, manifest.spec.source.bootstrap_servers, plan, frozen is not None)
+        body = {"immutableHash": wanted, "uid": prepared.uid, "plan": plan.model_dump(by_alias=True)}
+        # Frozen before any worker starts, as the operator pins status.plan before any Job.
+        client.set(key, json.dumps(body), ex=manifest.spec.dedup.ttl_seconds)
+    try:
+        access.ensure_topics(
+            manifest.spec.source.bootstrap_servers, [plan.sandbox_topic, plan.dead_letter_topic], plan.topic_partitions
+        )
+    except KafkaUnavailable as err:
+        raise unreachable("Kafka", manifest.spec.source.bootstrap_servers, str(err)) from err
+    return prepared
+
+
+def _load(client: redis.Redis, key: str) -> dict[str, Any] | None:
+    raw = client.get(key)
+    if not raw:
+        return None
+    try:
+        found: dict[str, Any] = json.loads(raw)
+        return found if {"immutableHash", "uid", "plan"} <= set(found) else None
+    except ValueError:
+        return None
+
+
+def _refuse_foreign_output(access: KafkaAccess, bootstrap: str, plan: Plan, changed: bool) -> None:
+    """A new uid must not append to a sandbox another run already wrote (that would duplicate)."""
+    consumer = access.consumer(bootstrap)
+    try:
+        meta = consumer.list_topics(timeout=access.timeout).topics
+        held = 0
+        for topic in (plan.sandbox_topic, plan.dead_letter_topic):
+            if topic not in meta:
+                continue
+            for part in plan.partitions:
+                if part.partition in meta[topic].partitions:
+                    low, high = consumer.get_watermark_offsets(
+                        TopicPartition(topic, part.partition), timeout=access.timeout
+                    )
+                    held += high - low
+    except KafkaException as err:
+        raise unreachable("Kafka", bootstrap, str(err)) from err
+    finally:
+        consumer.close()
+    if held:
+        why = "source, window or transform changed since the frozen plan" if changed else "no frozen plan found"
+        raise CliError(
+            f"{plan.sandbox_topic} / {plan.dead_letter_topic} already hold {held} records from an earlier "
+            f"replay ({why}); re-run with --fresh to delete them and replay from scratch",
+            EXIT_PLAN_REFUSED,
+        )
+
+
+def _delete_topics(access: KafkaAccess, bootstrap: str, names: list[str]) -> None:
+    admin = access.admin(bootstrap)
+    try:
+        for name, future in admin.delete_topics(names, operation_timeout=access.timeout).items():
+            try:
+                future.result(timeout=access.timeout + 5)
+            except KafkaException as err:
+                if err.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    raise unreachable("Kafka", bootstrap, f"deleting {name}: {err}") from err
+        # Deletion is asynchronous: creating too early would find the old topic still "existing".
+        deadline = time.monotonic() + 60
+        while set(names) & set(admin.list_topics(timeout=access.timeout).topics):
+            if time.monotonic() > deadline:
+                raise CliError(f"topics {', '.join(names)} were not deleted within 60s")
+            time.sleep(0.5)
+    except KafkaException as err:
+        raise unreachable("Kafka", bootstrap, str(err)) from err
+
+
+def tasks(manifest: Manifest, prepared: Prepared) -> dict[int, Task]:
+    """The workers' tasks, as the operator builds them, with local env vars instead of Secrets."""
+    owner = Owner(manifest.namespace, manifest.name, prepared.uid)
+    out: dict[int, Task] = {}
+    for part in prepared.plan.partitions:
+        task = build_task(manifest.spec, prepared.plan, part, owner)
+        kafka = task.kafka.model_copy(
+            update={"settings_env": KAFKA_SETTINGS_ENV if KAFKA_SETTINGS_ENV in os.environ else None}
+        )
+        dedup = task.dedup.model_copy(
+            update={"password_env": REDIS_PASSWORD_ENV if os.environ.get(REDIS_PASSWORD_ENV) else None}
+        )
+        out[part.partition] = task.model_copy(update={"kafka": kafka, "dedup": dedup})
+    return out

@@ -1,0 +1,89 @@
+"""Plan straight against Kafka (no cluster), with the operator's own planner, and the local settings.
+
+Without a cluster there are no Secrets: Kafka client settings and the Redis password come from
+environment variables (the same names the worker Jobs use, so the worker reads them unchanged):
+- EVENTREPLAY_KAFKA_SETTINGS: librdkafka `key=value` lines (security.protocol, sasl.*, ssl.*)
+- EVENTREPLAY_REDIS_PASSWORD: the Redis password
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import redis
+
+from eventreplay.operator.api_spec import EventReplaySpec
+from eventreplay.operator.api_status import Plan
+from eventreplay.operator.jobs import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV
+from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable, parse_settings
+from eventreplay.operator.planner import PlanRefused, make_plan
+from eventreplay.worker.progress import redis_location
+
+from .errors import EXIT_PLAN_REFUSED, EXIT_UNREACHABLE, CliError, unreachable
+from .manifest import Manifest
+
+
+def kafka_settings(verbose: bool = False) -> dict[str, str]:
+    """Settings from EVENTREPLAY_KAFKA_SETTINGS; librdkafka's own log lines are silenced unless
+    verbose, so an unreachable broker is reported once, by us, on one line."""
+    quiet = {} if verbose else {"log_level": "0"}
+    return {**quiet, **parse_settings(os.environ.get(KAFKA_SETTINGS_ENV, ""))}
+
+
+def kafka_access(timeout: float, verbose: bool = False) -> KafkaAccess:
+    return KafkaAccess(settings=kafka_settings(verbose), timeout=timeout)
+
+
+def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None) -> Plan:
+    """The frozen plan, exactly as the operator would make it for this namespace/name."""
+    spec = manifest.spec
+    when = as_of or datetime.now(UTC)
+    try:
+        count, observed = access.observe(spec, when)
+    except KafkaUnavailable as err:
+        raise unreachable("Kafka", spec.source.bootstrap_servers, str(err)) from err
+    try:
+        return make_plan(
+            spec,
+            namespace=manifest.namespace,
+            name=manifest.name,
+            topic_partitions=count,
+            observed=observed,
+            as_of=when,
+        )
+    except PlanRefused as refused:
+        raise CliError(f"plan refused ({refused.reason}): {refused.message}", EXIT_PLAN_REFUSED) from refused
+
+
+def redis_client(spec: EventReplaySpec) -> redis.Redis:
+    """A pinged client for the ledger's Redis (where the workers mirror their checkpoints)."""
+    url = spec.dedup.redis.url
+    password = os.environ.get(REDIS_PASSWORD_ENV) or None
+    try:
+        client = redis.Redis.from_url(url, password=password, socket_timeout=10, socket_connect_timeout=5)
+        client.ping()
+    except redis.AuthenticationError as err:
+        hint = "" if password else f" (set {REDIS_PASSWORD_ENV})"
+        raise CliError(
+            f"Redis at {redis_location(url)} refused the credentials{hint}: {err}", EXIT_UNREACHABLE
+        ) from err
+    except redis.RedisError as err:
+        raise unreachable("Redis", redis_location(url), str(err)) from err
+    return client
+
+
+def local_secret_notes(spec: EventReplaySpec) -> list[str]:
+    """Secret references mean nothing without a cluster: say which env var replaces each one."""
+    notes: list[str] = []
+    if spec.source.credentials_secret_ref is not None and KAFKA_SETTINGS_ENV not in os.environ:
+        notes.append(
+            f"spec.source.credentialsSecretRef is not read locally; set {KAFKA_SETTINGS_ENV} to the "
+            "librdkafka key=value lines it holds (connecting without them)"
+        )
+    if spec.dedup.redis.password_secret_ref is not None and REDIS_PASSWORD_ENV not in os.environ:
+        notes.append(
+            f"spec.dedup.redis.passwordSecretRef is not read locally; set {REDIS_PASSWORD_ENV} "
+            "(connecting without a password)"
+        )
+    return notes
