@@ -2,7 +2,7 @@
 
 Every field is declared (the API server prunes undeclared status fields). Per-partition entries
 omit zero counts and defaults so 1,000 partitions stay far below etcd's object limit; the
-reconciliation and promotion objects are placeholders the reconciliation step fills in.
+reconciliation and promotion objects are filled in from the reconciliation and promotion Jobs.
 """
 
 from __future__ import annotations
@@ -15,9 +15,20 @@ from .api_window import ApiModel
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 PartitionState = Literal["Pending", "Running", "Suspended", "Done", "Failed"]
-PHASES = ("Pending", "Planned", "Replaying", "Suspended", "Replayed", "Stalled")
+PHASES = (
+    "Pending",
+    "Planned",
+    "Replaying",
+    "Suspended",
+    "Replayed",
+    "Reconciled",
+    "Promoting",
+    "Promoted",
+    "Stalled",
+)
 """Derived for humans from the conditions: Pending -> Planned (dry run) | Replaying <-> Suspended
--> Replayed | Stalled; Stalled -> Replaying again when `retry` is bumped."""
+-> Replayed (being reconciled) -> Reconciled (gate closed, or policy Never) -> Promoting -> Promoted; any step
+-> Stalled, and back when `retry` is bumped."""
 
 
 class Condition(ApiModel):
@@ -117,24 +128,48 @@ class Progress(ApiModel):
     updated_at: str | None = Field(default=None, description="Time of the newest checkpoint read (RFC 3339).")
 
 
+class ReportSamples(ApiModel):
+    """A few event ids per class (the smallest ones), to look at by hand."""
+
+    unchanged: list[str] = Field(default_factory=list, description="Ids with identical output.")
+    changed: list[str] = Field(default_factory=list, description="Ids whose output differs.")
+    missing: list[str] = Field(default_factory=list, description="Ids absent from the existing output.")
+    extra: list[str] = Field(default_factory=list, description="Ids only in the existing output.")
+
+
 class ReconciliationStatus(ApiModel):
-    """Replayed vs existing output over the window (filled by the reconciliation step)."""
+    """Replayed vs existing output over the window (from the reconciliation Job's report)."""
 
     report_hash: str | None = Field(default=None, description="Hash naming this report; approve it by value.")
     unchanged: int | None = Field(default=None, ge=0, description="Ids with identical output.")
     changed: int | None = Field(default=None, ge=0, description="Ids whose output differs.")
     missing: int | None = Field(default=None, ge=0, description="Ids absent from the existing output.")
     extra: int | None = Field(default=None, ge=0, description="Ids only in the existing output.")
+    replayed_ids: int | None = Field(default=None, ge=0, description="Distinct ids in the sandbox.")
+    existing_ids: int | None = Field(default=None, ge=0, description="Distinct ids in the existing output read.")
+    duplicates: int | None = Field(default=None, ge=0, description="Sandbox records of an id already seen.")
+    superseded: int | None = Field(default=None, ge=0, description="Existing records overwritten by a later one.")
+    unidentified: int | None = Field(default=None, ge=0, description="Existing records without an event id.")
     replayed_checksum: str | None = Field(default=None, description="SHA-256 over the replayed output.")
     existing_checksum: str | None = Field(default=None, description="SHA-256 over the existing output.")
+    existing_topic: str | None = Field(default=None, description="The topic compared with.")
+    report_topic: str | None = Field(
+        default=None, description="Compacted topic with every changed/missing id (key: id, value: class)."
+    )
+    samples: ReportSamples | None = Field(default=None, description="A few ids per class.")
+    job: str | None = Field(default=None, description="The reconciliation Job.")
     completed_at: str | None = Field(default=None, description="When the report was made (RFC 3339).")
 
 
 class PromotionStatus(ApiModel):
-    """What promotion wrote to the destination (filled by the promotion step)."""
+    """What promotion wrote to the destination (from the promotion Job's checkpoints)."""
 
     report_hash: str | None = Field(default=None, description="The report whose delta was promoted.")
     written: int | None = Field(default=None, ge=0, description="Events written (missing + changed).")
+    skipped_identical: int | None = Field(default=None, ge=0, description="Already identical in the destination.")
+    skipped_duplicate: int | None = Field(default=None, ge=0, description="Sandbox copies of an id that lost.")
+    sha256: str | None = Field(default=None, description="SHA-256 over what was written (per-partition chains).")
+    job: str | None = Field(default=None, description="The promotion Job.")
     started_at: str | None = Field(default=None, description="When promotion started (RFC 3339).")
     completed_at: str | None = Field(default=None, description="When promotion finished (RFC 3339).")
 

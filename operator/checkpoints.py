@@ -1,4 +1,5 @@
-"""Reading the workers' progress mirror from Redis (MGET of `eventreplay:ckpt:{uid}:{partition}`).
+"""Reading the workers' progress mirrors from Redis (MGET of `eventreplay:ckpt:{uid}:{partition}`),
+the reconciliation report and the promotion checkpoints.
 
 Redis is an accelerator, not the truth (the truth is the output transaction in Kafka): when it
 cannot be read, the previous status is carried forward instead of reporting progress as lost.
@@ -13,6 +14,7 @@ import msgspec
 import redis
 
 from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
+from eventreplay.worker.promote_state import PromotionCheckpoint, promotion_key
 
 from .api_status import PartitionProgress, Plan
 
@@ -59,6 +61,30 @@ class CheckpointReader:
                         log.warning("ignoring malformed checkpoint %s/%s: %s", uid, partition, err)
         except redis.RedisError as err:
             raise CheckpointsUnavailable(f"reading checkpoints from {url}: {err}") from err
+        return found
+
+    def get(self, url: str, key: str) -> bytes | None:
+        """One key (the reconciliation report, a worker's failure message); None when absent."""
+        try:
+            raw = self._client(url).get(key)
+        except redis.RedisError as err:
+            raise CheckpointsUnavailable(f"reading {key} from {url}: {err}") from err
+        return raw if isinstance(raw, bytes) or raw is None else str(raw).encode()
+
+    def promotions(self, url: str, uid: str, partitions: Iterable[int]) -> dict[int, PromotionCheckpoint]:
+        """The promotion Job's per-partition checkpoint mirrors."""
+        parts = list(partitions)
+        try:
+            values = self._client(url).mget([promotion_key(uid, p) for p in parts]) if parts else []
+        except redis.RedisError as err:
+            raise CheckpointsUnavailable(f"reading promotion checkpoints from {url}: {err}") from err
+        found: dict[int, PromotionCheckpoint] = {}
+        for partition, raw in zip(parts, values, strict=True):
+            if raw is not None:
+                try:
+                    found[partition] = PromotionCheckpoint.from_json(raw)
+                except msgspec.DecodeError as err:
+                    log.warning("ignoring malformed promotion checkpoint %s/%s: %s", uid, partition, err)
         return found
 
     def close(self) -> None:

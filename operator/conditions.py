@@ -3,9 +3,11 @@
 Semantics follow kstatus (so Argo CD and Flux can wait on a replay):
 - Reconciling=True while the operator is working towards the spec (planning, replaying).
 - Stalled=True when it cannot progress without a person (impossible plan, failed partitions).
-- Ready=True when the desired state is reached (replayed; for a dry run: planned).
-The step conditions Planned and Replayed are set here; Reconciled and Promoted start Unknown and
-belong to the reconciliation/promotion step.
+- Ready=True when the desired state is reached: promoted; reconciled with policy Never; for a
+  dry run: planned. A closed gate (AwaitingApproval, ThresholdExceeded) is Ready=False with
+  Reconciling=False and Stalled=False: waiting for a person, neither working nor broken.
+The step conditions Planned and Replayed come from `aggregate`, Reconciled and Promoted from
+`delta` (the reconciliation/promotion stage).
 """
 
 from __future__ import annotations
@@ -73,12 +75,17 @@ def transitions(old: Iterable[Condition], new: Iterable[Condition]) -> list[Cond
 
 
 def phase(conditions: Iterable[Condition], *, suspended: bool, dry_run: bool) -> str:
-    """The human summary: Pending, Planned, Replaying, Suspended, Replayed or Stalled."""
+    """The human summary (see api_status.PHASES), from the furthest step reached."""
     conds = list(conditions)
     if is_true(conds, STALLED):
         return "Stalled"
+    if is_true(conds, PROMOTED):
+        return "Promoted"
+    if is_true(conds, RECONCILED):
+        promoted = get(conds, PROMOTED)
+        return "Promoting" if promoted is not None and promoted.reason == "Promoting" else "Reconciled"
     if is_true(conds, REPLAYED):
-        return "Replayed"
+        return "Replayed"  # and being reconciled
     if not is_true(conds, PLANNED):
         return "Pending"
     if dry_run:

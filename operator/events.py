@@ -1,7 +1,8 @@
 """Kubernetes Events worth posting, derived purely from the old and the new status.
 
 One Event per transition: planned, partition started/finished/failed, suspended/resumed,
-replayed, stalled. With 1,000 partitions a single pass may see many transitions; past
+replayed, reconciled, gate closed (AwaitingApproval, ThresholdExceeded) or opened (Promoting),
+promoted, stalled. With 1,000 partitions a single pass may see many transitions; past
 `MAX_PARTITION_EVENTS` they are folded into one summary Event.
 """
 
@@ -15,6 +16,11 @@ from .api_status import Condition, PartitionProgress, Plan
 from .planner import ranges_text
 
 MAX_PARTITION_EVENTS = 20
+GATE_EVENTS: dict[str, Literal["Normal", "Warning"]] = {
+    "AwaitingApproval": "Normal",
+    "ThresholdExceeded": "Warning",
+    "Promoting": "Normal",
+}
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,29 @@ def partition_events(plan: Plan, old: list[PartitionProgress], new: list[Partiti
 def condition_events(old: list[Condition], new: list[Condition]) -> list[Event]:
     events: list[Event] = []
     previous = {c.type: c for c in old}
+    for c in new:  # a closed gate with a new message (e.g. a stale approval) is news too
+        was = previous.get(c.type)
+        same = was is not None and (was.status, was.reason) == (c.status, c.reason)
+        if (
+            c.type == cond.PROMOTED
+            and c.reason in GATE_EVENTS
+            and same
+            and was is not None
+            and was.message != c.message
+        ):
+            events.append(Event(GATE_EVENTS[c.reason], c.reason, c.message))
     for c in cond.transitions(old, new):
         was = previous.get(c.type)
         if c.type == cond.PLANNED and c.status == "True":
             events.append(Event("Normal", "Planned", c.message))
         elif c.type == cond.REPLAYED and c.status == "True":
             events.append(Event("Normal", "Replayed", c.message))
+        elif c.type == cond.RECONCILED and c.status == "True":
+            events.append(Event("Normal", "Reconciled", c.message))
+        elif c.type == cond.PROMOTED and c.status == "True":
+            events.append(Event("Normal", "Promoted", c.message))
+        elif c.type == cond.PROMOTED and c.reason in GATE_EVENTS:
+            events.append(Event(GATE_EVENTS[c.reason], c.reason, c.message))
         elif c.type == cond.STALLED and c.status == "True":
             events.append(Event("Warning", c.reason, c.message))
         elif c.type == cond.RECONCILING and c.reason == "Suspended":

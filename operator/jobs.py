@@ -111,9 +111,10 @@ def build_task(spec: EventReplaySpec, plan: Plan, part: PlanPartition, owner: Ow
     )
 
 
-def _env(spec: EventReplaySpec, task: wt.Task) -> list[dict[str, Any]]:
+def worker_env(spec: EventReplaySpec, task_env: str, task_json: str) -> list[dict[str, Any]]:
+    """The task inline, and credentials only by secretKeyRef (never copied into the Job)."""
     env: list[dict[str, Any]] = [
-        {"name": wt.TASK_ENV, "value": task.to_json()},
+        {"name": task_env, "value": task_json},
         {"name": "HOME", "value": "/tmp"},
         {"name": "PYTHONUNBUFFERED", "value": "1"},
     ]
@@ -146,13 +147,38 @@ def build_job(
 ) -> dict[str, Any]:
     """The Job manifest for one partition (pure: same inputs, same bytes)."""
     task = build_task(spec, plan, part, owner)
-    job_labels = labels(owner, part.partition, attempt)
+    return job_manifest(
+        spec,
+        owner,
+        config,
+        name=job_name(owner.name, part.partition, attempt),
+        job_labels=labels(owner, part.partition, attempt),
+        annotations={ANNOTATION_PLAN: plan.hash},
+        command=list(config.worker_command),
+        env=worker_env(spec, wt.TASK_ENV, task.to_json()),
+        suspend=suspend,
+    )
+
+
+def job_manifest(
+    spec: EventReplaySpec,
+    owner: Owner,
+    config: OperatorConfig,
+    *,
+    name: str,
+    job_labels: dict[str, str],
+    annotations: dict[str, str],
+    command: list[str],
+    env: list[dict[str, Any]],
+    suspend: bool = False,
+) -> dict[str, Any]:
+    """A worker-image Job owned by the replay: restricted pod security, exit 10 fails the Job."""
     container = {
         "name": CONTAINER,
         "image": spec.worker.image or config.worker_image,
         "imagePullPolicy": "IfNotPresent",
-        "command": list(config.worker_command),
-        "env": _env(spec, task),
+        "command": command,
+        "env": env,
         "resources": _resources(spec),
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -167,10 +193,10 @@ def build_job(
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": job_name(owner.name, part.partition, attempt),
+            "name": name,
             "namespace": owner.namespace,
             "labels": job_labels,
-            "annotations": {ANNOTATION_PLAN: plan.hash},
+            "annotations": annotations,
             "ownerReferences": [
                 {
                     "apiVersion": f"{GROUP}/{VERSION}",

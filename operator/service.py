@@ -1,4 +1,5 @@
-"""Reconcile one EventReplay: plan once, start/suspend/resume Jobs, write status. Safe to re-run.
+"""Reconcile one EventReplay: plan once, start/suspend/resume Jobs, then (once replayed) the
+reconciliation and promotion stage (`delta_run`), write status. Safe to re-run.
 
 Every handler and the status timer call `reconcile()`. It reads the object fresh (never a
 stale handler body), serialises per replay with a lock, pins the plan in status *before* any
@@ -24,6 +25,7 @@ from .api_spec import EventReplaySpec
 from .api_status import EventReplayStatus, Plan
 from .checkpoints import CheckpointReader, CheckpointsUnavailable, carried_forward
 from .config import OperatorConfig
+from .delta_run import DeltaStage
 from .events import Event, condition_events, partition_events
 from .jobs import LABEL_UID, Owner, build_job
 from .kafka import KafkaAccess, KafkaUnavailable
@@ -122,7 +124,8 @@ class _Pass:
         image = spec.worker.image
         if image and not self.c.config.allowed(image):
             return self._stall("ImageNotAllowed", f"worker image {image} is not in the operator's allowlist", None)
-        jobs = current_jobs(v for v in map(job_view, self._jobs()) if v is not None)
+        self.raw_jobs = self._jobs()
+        jobs = current_jobs(v for v in map(job_view, self.raw_jobs) if v is not None)
         plan = self.old.plan
         if plan is None or (plan.input_hash != input_hash(spec) and (spec.dry_run or not jobs)):
             if plan is None and self._refused_already():
@@ -192,6 +195,13 @@ class _Pass:
         parts = aggregate.partitions(plan, jobs, ckpts)
         totals = totals or aggregate.totals(plan, ckpts)
         wants = aggregate.replay_conditions(spec, plan, parts, totals) + self._placeholders(spec)
+        reconciliation, promotion = self.old.reconciliation, self.old.promotion
+        if not spec.dry_run and all(p.state == "Done" for p in parts):
+            # Replayed: reconcile, then promote through the gate (these wants override Ready & co.).
+            stage = DeltaStage(self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp)
+            result = stage.run(spec, plan, totals, self.old, self.raw_jobs)
+            wants += result.wants
+            reconciliation, promotion = result.reconciliation, result.promotion
         conds = cond.merge(self.old.conditions, wants, now=self.stamp, generation=self.generation)
         new = EventReplayStatus(
             observed_generation=self.generation,
@@ -202,8 +212,8 @@ class _Pass:
             partitions=parts,
             totals=totals,
             progress=aggregate.progress(plan, parts, ckpts),
-            reconciliation=self.old.reconciliation,
-            promotion=self.old.promotion,
+            reconciliation=reconciliation,
+            promotion=promotion,
         )
         self._write(new)
         events = condition_events(self.old.conditions, conds) + partition_events(plan, self.old.partitions, parts)

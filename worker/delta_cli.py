@@ -4,7 +4,7 @@ The task comes from FILE or from $EVENTREPLAY_RECONCILE_TASK / $EVENTREPLAY_PROM
 success the summary is printed as one JSON line on stdout (reconcile: the report summary that
 is also in Redis `eventreplay:report:{uid}`; promote: written, skippedIdentical,
 skippedDuplicate, sha256, per partition). Exit codes: 0 done, 10 permanent, 11 retriable,
-12 fenced, with one clear line on stderr.
+12 fenced, with one clear line on stderr (also kept in Redis `eventreplay:failure:{uid}:{job}`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from .errors import EXIT_PERMANENT, WorkerFailure
 from .reconcile_task import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, PromoteTask, ReconcileTask
 
 M = TypeVar("M", bound=BaseModel)
+FAILURE_KEY = "eventreplay:failure:{uid}:{job}"
+"""The last failure of a reconcile/promote Job (`job` = reconcile | promote), for the operator."""
+FAILURE_TTL = 7 * 24 * 3600
 
 
 def _load(model: type[M], path: str | None, env: str) -> M:
@@ -50,9 +53,37 @@ def _main(model: type[M], path: str | None, env: str, job: str, run: Callable[[M
     except WorkerFailure as err:
         kind = type(err).__name__.replace("Failure", "").lower()
         print(f"eventreplay-{job}: {kind}: {err}", file=sys.stderr)
+        _record_failure(task, job, f"{kind}: {err}")
         return err.exit_code
     sys.stdout.write(orjson.dumps(summary, option=orjson.OPT_SORT_KEYS).decode() + "\n")
     return 0
+
+
+def failure_key(uid: str, job: str) -> str:
+    return FAILURE_KEY.format(uid=uid, job=job)
+
+
+def _record_failure(task: BaseModel, job: str, text: str) -> None:
+    """Best effort: the operator shows this as the Stalled message (a local node has no
+    termination messages); also /dev/termination-log for a real kubelet."""
+    path = Path(os.environ.get("EVENTREPLAY_TERMINATION_LOG", "/dev/termination-log"))
+    try:
+        if path.parent.is_dir():
+            path.write_text(text[:4000])
+    except OSError:
+        pass
+    target = getattr(task, "redis", None) or getattr(getattr(task, "report", None), "redis", None)
+    replay = getattr(task, "replay", None)
+    if target is None or replay is None:
+        return
+    try:
+        import redis
+
+        password = os.environ.get(target.password_env) if target.password_env else None
+        client = redis.Redis.from_url(target.redis_url, password=password, socket_timeout=5, socket_connect_timeout=5)
+        client.set(failure_key(replay.uid, job), text[:2000], ex=FAILURE_TTL)
+    except Exception:  # noqa: BLE001 - the exit code already says it failed
+        pass
 
 
 def _reconcile(task: ReconcileTask) -> dict[str, Any]:

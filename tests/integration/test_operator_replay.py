@@ -48,6 +48,8 @@ def k(local_stack: dict[str, str]) -> Kube:
 def seed(admin: Any, bootstrap: str, topic: str, per_partition: int) -> dict[int, Expected]:
     """Seed a mixed workload (duplicates, conflicts, malformed, schema, missing id, tombstones)."""
     create_topic(admin, topic, partitions=PARTITIONS)
+    # The destination (`spec.sink`): after the replay, reconciliation compares the sandbox with it.
+    create_topic(admin, "out-" + topic.removeprefix("orders-"), partitions=1)
     start = datetime.now(UTC) - timedelta(hours=1)
     for p in range(PARTITIONS):
         produce(bootstrap, topic, generate(per_partition, seed=100 + p, start=start), partition=p)
@@ -79,6 +81,17 @@ def replayed(k: Kube, ns: str, name: str, timeout: float = 240) -> dict[str, Any
     return wait_for(done, timeout, f"{name} replayed", interval=1)
 
 
+def finished(k: Kube, ns: str, name: str, timeout: float = 240) -> dict[str, Any]:
+    """Replayed and reconciled (policy Never: the end state, Ready)."""
+
+    def done() -> dict[str, Any] | None:
+        got = get_replay(k, ns, name)
+        assert condition(got, "Stalled").get("status") != "True", condition(got, "Stalled")
+        return got if condition(got, "Ready").get("status") == "True" else None
+
+    return wait_for(done, timeout, f"{name} ready", interval=1)
+
+
 def check_output(bootstrap: str, got: dict[str, Any], truth: dict[int, Expected]) -> None:
     status = got["status"]
     totals = status["totals"]
@@ -103,10 +116,10 @@ def test_replay_runs_to_completion(
     truth = seed(kafka_admin, kafka_bootstrap, topic, 400)
     with running_operator(k, namespace, tmp_path) as op:
         create_replay(k, replay_manifest(namespace, "full", spec(topic, unique)))
-        got = replayed(k, namespace, "full")
+        got = finished(k, namespace, "full")
         check_output(kafka_bootstrap, got, truth)
         status = got["status"]
-        assert status["phase"] == "Replayed"
+        assert status["phase"] == "Reconciled"
         assert status["observedGeneration"] == got["metadata"]["generation"]
         assert status["progress"]["partitions"] == "3/3" and status["progress"]["percent"] == 100
         assert [p["state"] for p in status["partitions"]] == ["Done"] * 3
@@ -116,15 +129,21 @@ def test_replay_runs_to_completion(
             ("Stalled", "False"),
             ("Planned", "True"),
             ("Replayed", "True"),
+            ("Reconciled", "True"),
         ):
             assert condition(got, kind)["status"] == value, kind
         assert condition(got, "Promoted")["reason"] == "PolicyNever"
         jobs = jobs_of(k, got)
-        assert sorted(j["metadata"]["name"] for j in jobs) == ["full-0", "full-1", "full-2"]
+        assert sorted(j["metadata"]["name"] for j in jobs) == ["full-0", "full-1", "full-2", "full-reconcile"]
+        # The destination is empty: every replayed id is missing there; Never promotes nothing.
+        report = status["reconciliation"]
+        assert report["missing"] == report["replayedIds"] > 0 and report["unchanged"] == report["changed"] == 0
+        assert len(report["reportHash"]) == 64 and condition(got, "Promoted")["status"] == "False"
         for job in jobs:
             assert job["metadata"]["ownerReferences"][0]["uid"] == got["metadata"]["uid"]
         reasons = [e["reason"] for e in events_of(k, got)]
         assert "Planned" in reasons and "Replayed" in reasons and reasons.count("PartitionFinished") == 3
+        assert "Reconciled" in reasons
         columns = subprocess.run(
             [
                 "kubectl",
@@ -142,7 +161,7 @@ def test_replay_runs_to_completion(
             timeout=60,
             check=True,
         ).stdout.split()
-        assert columns[:5] == ["full", "Replayed", topic, "3/3", "100"], columns
+        assert columns[:5] == ["full", "Reconciled", topic, "3/3", "100"], columns
         assert "Traceback" not in op.log()
 
 
@@ -160,7 +179,7 @@ def test_operator_killed_mid_replay_converges(
         op.start()
         got = replayed(k, namespace, "restart")
         check_output(kafka_bootstrap, got, truth)
-        names = sorted(j["metadata"]["name"] for j in jobs_of(k, got))
+        names = sorted(j["metadata"]["name"] for j in jobs_of(k, got) if "-reconcile" not in j["metadata"]["name"])
         assert names == ["restart-0", "restart-1", "restart-2"]
 
 
@@ -196,7 +215,7 @@ def test_suspend_then_resume(
         patch_spec(k, namespace, "pause", {"suspend": False})
         got = replayed(k, namespace, "pause")
         check_output(kafka_bootstrap, got, truth)
-        assert len(jobs_of(k, got)) == 3
+        assert len([j for j in jobs_of(k, got) if "-reconcile" not in j["metadata"]["name"]]) == 3
         reasons = [e["reason"] for e in events_of(k, got)]
         assert "Suspended" in reasons and "Resumed" in reasons
 

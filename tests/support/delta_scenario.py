@@ -64,10 +64,15 @@ def _reordered(value: bytes) -> bytes:
     return b"{" + b", ".join(orjson.dumps(k) + b": " + orjson.dumps(doc[k]) for k in reversed(doc)) + b"}"
 
 
-def _fill_sandbox(bootstrap: str, admin: Any, sc: Scenario, per_partition: int, seed: int) -> Counter[str]:
+def _fill_sandbox(
+    bootstrap: str, admin: Any, sc: Scenario, per_partition: int, seed: int, *, run_workers: bool
+) -> Counter[str]:
+    """Seed the source and the truth; with `run_workers`, replay it into the sandbox here (else the
+    operator's Jobs will)."""
     create_topic(admin, sc.source, SOURCE_PARTITIONS)
-    # Created up front: parallel workers racing to create it can see "exists" before its metadata.
-    create_topic(admin, sc.sandbox, SOURCE_PARTITIONS)
+    if run_workers:
+        # Created up front: parallel workers racing to create it can see "exists" before its metadata.
+        create_topic(admin, sc.sandbox, SOURCE_PARTITIONS)
     parts = [list(generate(per_partition, seed=seed + p, mix=Mix(conflict=0.0))) for p in range(SOURCE_PARTITIONS)]
     ok0 = [r for r in parts[0] if r.kind == "ok"]
     parts[2].extend(ok0[:40])  # identical copies in a higher partition: partition 0 wins
@@ -80,19 +85,27 @@ def _fill_sandbox(bootstrap: str, admin: Any, sc: Scenario, per_partition: int, 
         emitted += len(truth.emitted)
         for key, value in truth.emitted:
             sc.truth.setdefault(key.decode(), value)
-    procs = [
-        start_worker(
-            make_task(bootstrap, sc.source, sc.uid, len(records), partition=p, schema=ORDER_SCHEMA, sandbox=sc.sandbox)
-        )
-        for p, records in enumerate(parts)
-    ]
+    procs = (
+        []
+        if not run_workers
+        else [
+            start_worker(
+                make_task(
+                    bootstrap, sc.source, sc.uid, len(records), partition=p, schema=ORDER_SCHEMA, sandbox=sc.sandbox
+                )
+            )
+            for p, records in enumerate(parts)
+        ]
+    )
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     return Counter(replayedRecords=emitted, duplicates=emitted - len(sc.truth))
 
 
-def build(bootstrap: str, admin: Any, unique: str, per_partition: int = 4000, seed: int = 11) -> Scenario:
+def build(
+    bootstrap: str, admin: Any, unique: str, per_partition: int = 4000, seed: int = 11, *, run_workers: bool = True
+) -> Scenario:
     now_ms = int(time.time() * 1000)
     sc = Scenario(
         uid=unique,
@@ -102,7 +115,7 @@ def build(bootstrap: str, admin: Any, unique: str, per_partition: int = 4000, se
         from_ms=now_ms - 3 * 3600_000,
         to_ms=now_ms - 2 * 3600_000,
     )
-    sc.expected.update(_fill_sandbox(bootstrap, admin, sc, per_partition, seed))
+    sc.expected.update(_fill_sandbox(bootstrap, admin, sc, per_partition, seed, run_workers=run_workers))
     create_topic(admin, sc.destination, DEST_PARTITIONS)
     rng = random.Random(seed)
     fates = ["correct"] * 50 + ["missed"] * 15 + ["wrong"] * 15 + ["wrong_then_right"] * 10 + ["right_then_wrong"] * 10
