@@ -1,0 +1,147 @@
+"""The EventReplay spec, part three: how the replayed output is reconciled and promoted (issue 5).
+
+`spec.reconciliation` says where the existing output lives and how an output is identified and
+compared; `spec.promotion` is the gate in front of the real destination. The operator turns them
+into the worker's `ReconcileTask` / `PromoteTask` (`delta_jobs.py`); the gate itself is `gate.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from .api_window import TOPIC_RE, ApiModel, TimestampWindow, cel, rule
+
+
+class DestinationOffsets(ApiModel):
+    """An explicit offset range of one partition of the destination (or comparison) topic."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(rule("self.to >= self.from", "existingOffsets: to must be >= from"))
+    )
+
+    partition: int = Field(ge=0, le=1_000_000, description="Destination partition.")
+    from_: int = Field(alias="from", ge=0, description="First offset (inclusive).")
+    to: int = Field(ge=0, description="End offset (exclusive).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DestinationOffsets:
+        if self.to < self.from_:
+            raise ValueError(f"existingOffsets[{self.partition}]: to must be >= from")
+        return self
+
+
+class EventIdSource(ApiModel):
+    """Where a destination record carries its event id (replayed records are keyed by it)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            rule(
+                "(self.source == 'valueField') == has(self.field)",
+                "eventId: field is required with source valueField, and only then",
+            )
+        )
+    )
+
+    source: Literal["key", "valueField"] = Field(default="key", description="`key` or a JSON `valueField`.")
+    field: str | None = Field(default=None, max_length=253, description="For `valueField`: top-level JSON field.")
+
+    @model_validator(mode="after")
+    def _field(self) -> EventIdSource:
+        if (self.source == "valueField") != bool(self.field):
+            raise ValueError("eventId: field is required with source valueField, and only then")
+        return self
+
+
+class Reconciliation(ApiModel):
+    """How the replayed output is compared with the existing output, per event id.
+
+    The existing output is read from `comparisonTopic` (default: `sink.topic`) over, in order of
+    precedence: `existingOffsets`; `existingTimestamps` plus the slack; the replay window's times
+    plus the slack (timestamp and relative windows); else (an offset window) the whole retained topic.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            rule(
+                "!(has(self.existingOffsets) && has(self.existingTimestamps))",
+                "reconciliation: give at most one of existingOffsets and existingTimestamps",
+            )
+        )
+    )
+
+    slack_seconds: int = Field(
+        default=600,
+        ge=0,
+        le=86400,
+        description="Extra time read on each side of the window in the existing output.",
+    )
+    comparison_topic: str | None = Field(
+        default=None,
+        pattern=TOPIC_RE,
+        max_length=249,
+        description="Compare with this topic instead of sink.topic (promotion still writes to sink.topic).",
+    )
+    existing_offsets: list[DestinationOffsets] | None = Field(
+        default=None,
+        max_length=10_000,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["partition"]},
+        description="Explicit [from, to) per destination partition holding the existing output.",
+    )
+    existing_timestamps: TimestampWindow | None = Field(
+        default=None, description="Explicit time window of the existing output (the slack is added)."
+    )
+    event_id: EventIdSource = Field(default_factory=EventIdSource, description="How destination records name their id.")
+    canonical_headers: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Header names compared along with the value (sorted-key JSON); others are ignored.",
+    )
+    sample_size: int = Field(default=5, ge=0, le=20, description="Sample ids kept per class in status.")
+
+    @model_validator(mode="after")
+    def _one(self) -> Reconciliation:
+        if self.existing_offsets is not None and self.existing_timestamps is not None:
+            raise ValueError("reconciliation: give at most one of existingOffsets and existingTimestamps")
+        return self
+
+
+class Thresholds(ApiModel):
+    """Limits for Automatic promotion; any exceeded limit keeps the gate closed."""
+
+    max_invalid_ratio: float = Field(default=0.0, ge=0, le=1, description="Max dead-lettered / records read.")
+    max_changed_ratio: float = Field(default=1.0, ge=0, le=1, description="Max changed / replayed event ids.")
+    max_missing_ratio: float = Field(default=1.0, ge=0, le=1, description="Max missing / replayed event ids.")
+    allow_conflicts: bool = Field(
+        default=False, description="Promote even if some ids had conflicting contents (dead-lettered as conflict)."
+    )
+
+
+class Promotion(ApiModel):
+    """The gate in front of the real destination."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            rule(
+                "!has(self.approvedReportHash) || self.policy == 'Manual'",
+                "promotion.approvedReportHash only applies to policy Manual",
+            ),
+            rule(
+                "self.policy != 'Automatic' || has(self.thresholds)",
+                "promotion.policy Automatic needs thresholds",
+            ),
+        )
+    )
+
+    policy: Literal["Manual", "Automatic", "Never"] = Field(
+        default="Manual",
+        description="`Manual`: promote once approvedReportHash equals the reconciliation report hash; "
+        "`Automatic`: promote when the thresholds hold; `Never`: sandbox only.",
+    )
+    approved_report_hash: str | None = Field(
+        default=None,
+        pattern=r"^[a-f0-9]{16,64}$",
+        description="Manual approval: the full status.reconciliation.reportHash being approved (GitOps-friendly).",
+    )
+    thresholds: Thresholds | None = Field(default=None, description="Limits for Automatic promotion.")

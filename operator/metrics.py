@@ -1,0 +1,61 @@
+"""The operator's Prometheus metrics, served on $EVENTREPLAY_METRICS_PORT (default 9090, the chart's
+`metrics` port): replays by phase, reconcile errors, handler latency, and the workers' progress per
+replay and partition (read from their checkpoints, so nothing is lost when worker pods are not scraped).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+REPLAYS = Gauge("eventreplay_replays", "EventReplays by phase", ["phase"])
+RECONCILE_ERRORS = Counter("eventreplay_reconcile_errors_total", "Reconcile passes that failed", ["reason"])
+HANDLER_SECONDS = Histogram(
+    "eventreplay_handler_seconds", "Time of one reconcile pass", buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+)
+EVENTS = Gauge(
+    "eventreplay_partition_events",
+    "Source records per bucket (from checkpoints)",
+    ["namespace", "replay", "partition", "bucket"],
+)
+REMAINING = Gauge(
+    "eventreplay_partition_remaining_offsets", "Offsets left per partition", ["namespace", "replay", "partition"]
+)
+
+_phases: dict[tuple[str, str], str] = {}
+_seen: set[str] = set()
+
+
+def _recount() -> None:
+    for value in _seen:
+        REPLAYS.labels(value).set(sum(1 for p in _phases.values() if p == value))
+
+
+def serve() -> None:
+    port = int(os.environ.get("EVENTREPLAY_METRICS_PORT", "9090"))
+    if port:
+        start_http_server(port)
+
+
+def observe_status(namespace: str, name: str, status: dict[str, Any]) -> None:
+    """Record what a status says: the replay's phase and its partitions' counts."""
+    phase = str(status.get("phase") or "Pending")
+    _phases[(namespace, name)] = phase
+    _seen.add(phase)
+    _recount()
+    ends = {p["partition"]: p for p in (status.get("plan") or {}).get("partitions") or []}
+    for part in status.get("partitions") or []:
+        labels = (namespace, name, str(part.get("partition")))
+        for bucket in ("emitted", "duplicate", "processed", "deadLettered"):
+            EVENTS.labels(*labels, bucket).set(float(part.get(bucket) or 0))
+        planned = ends.get(part.get("partition"))
+        if planned is not None:
+            committed = part.get("committedOffset", planned["startOffset"])
+            REMAINING.labels(*labels).set(max(0, int(planned["endOffset"]) - int(committed)))
+
+
+def forget(namespace: str, name: str) -> None:
+    _phases.pop((namespace, name), None)
+    _recount()

@@ -1,0 +1,215 @@
+"""Reconciliation and promotion driven by the operator, end to end on the real stack.
+
+The seeded scenario (tests/support/delta_scenario.py: a destination written by a processor that
+missed events and wrote wrong values in a failure window) is replayed by the operator's Jobs;
+the report must equal the seeded truth, and the gate must keep the destination untouched until
+it opens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from operator_helpers import (
+    condition,
+    create_replay,
+    events_of,
+    get_replay,
+    install_crd,
+    jobs_of,
+    kube,
+    patch_spec,
+    replay_manifest,
+    running_operator,
+    wait_for,
+)
+
+from devstack import config
+from eventreplay.datagen import ORDER_SCHEMA
+from eventreplay.operator.kube import Kube
+from eventreplay.worker.canonical import canonical_hash
+from support.delta_scenario import DEST_PARTITIONS, SLACK, Scenario, build, read_topic
+
+pytestmark = pytest.mark.stack
+COUNTS = ("unchanged", "changed", "missing", "extra", "duplicates", "superseded", "unidentified")
+
+
+@pytest.fixture(scope="module")
+def k(local_stack: dict[str, str]) -> Kube:
+    client = kube()
+    install_crd(client)
+    return client
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def spec(sc: Scenario, unique: str, promotion: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": sc.source},
+        "window": {"offsets": {"from": 0, "to": 1_000_000}},
+        "validation": {"eventIdField": "event_id", "jsonSchema": ORDER_SCHEMA},
+        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"ledger-{unique}"},
+        "sink": {"topic": sc.destination},
+        # The existing output is where the faulty processor wrote: the failure window (+ slack).
+        "reconciliation": {
+            "slackSeconds": SLACK,
+            "existingTimestamps": {"from": _iso(sc.from_ms), "to": _iso(sc.to_ms)},
+        },
+        "promotion": promotion,
+    }
+
+
+def high_watermarks(bootstrap: str, topic: str) -> list[int]:
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "hw"})
+    try:
+        return [c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(DEST_PARTITIONS)]
+    finally:
+        c.close()
+
+
+def when(k: Kube, ns: str, name: str, what: str, test: Any, *, timeout: float = 300) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        got = get_replay(k, ns, name)
+        if what != "stalled":
+            assert condition(got, "Stalled").get("status") != "True", condition(got, "Stalled")
+        return got if test(got) else None
+
+    return wait_for(check, timeout, f"{name}: {what}", interval=1)
+
+
+def reconciled(k: Kube, ns: str, name: str) -> dict[str, Any]:
+    return when(k, ns, name, "reconciled", lambda r: condition(r, "Reconciled").get("status") == "True")
+
+
+def check_report(got: dict[str, Any], sc: Scenario) -> dict[str, Any]:
+    report = got["status"]["reconciliation"]
+    assert {c: report[c] for c in COUNTS} == {c: sc.expected[c] for c in COUNTS}
+    assert report["replayedIds"] == sc.expected["replayedIds"]
+    assert len(report["reportHash"]) == 64 and len(report["replayedChecksum"]) == 64
+    assert report["existingTopic"] == sc.destination
+    assert report["reportTopic"].endswith(".report")
+    assert set(report["samples"]["missing"]) <= {i for i, f in sc.fate.items() if f == "missed"}
+    assert report["samples"]["changed"], "samples of changed ids"
+    return dict(report)
+
+
+def promote_jobs(k: Kube, got: dict[str, Any]) -> list[str]:
+    return [j["metadata"]["name"] for j in jobs_of(k, got) if "-promote-" in j["metadata"]["name"]]
+
+
+def check_destination(bootstrap: str, sc: Scenario, ns: str, name: str, report_hash: str) -> None:
+    """Per id the last committed record is the correct output; the delta was promoted once each."""
+    last: dict[str, bytes] = {}
+    promoted: Counter[str] = Counter()
+    for _, rec in read_topic(bootstrap, sc.destination, DEST_PARTITIONS):
+        if rec.key is None:
+            continue
+        last[rec.key.decode()] = rec.value
+        if "er-promoted-by" in rec.headers:
+            promoted[rec.key.decode()] += 1
+            assert rec.headers["er-promoted-by"] == f"{ns}/{name}".encode()
+            assert rec.headers["er-report-hash"] == report_hash.encode()
+    for event_id, right in sc.truth.items():
+        assert canonical_hash(last[event_id]) == canonical_hash(right), event_id
+    assert [i for i, n in promoted.items() if n > 1] == [], "an id was promoted twice"
+    assert set(promoted) == sc.delta
+
+
+def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
+    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1500, seed=23, run_workers=False)
+    untouched = high_watermarks(kafka_bootstrap, sc.destination)
+    with running_operator(k, namespace, tmp_path) as op:
+        create_replay(k, replay_manifest(namespace, "manual", spec(sc, unique, {"policy": "Manual"})))
+        got = reconciled(k, namespace, "manual")
+        report = check_report(got, sc)
+        digest = report["reportHash"]
+        gate = condition(got, "Promoted")
+        assert (gate["status"], gate["reason"]) == ("False", "AwaitingApproval") and digest in gate["message"]
+        assert condition(got, "Ready")["status"] == "False" and condition(got, "Reconciling")["status"] == "False"
+        assert got["status"]["phase"] == "Reconciled"
+        assert "AwaitingApproval" in [e["reason"] for e in events_of(k, got)]
+
+        # A wrong (stale) approval names another report: the gate stays shut.
+        patch_spec(k, namespace, "manual", {"promotion": {"approvedReportHash": "0" * 64}})
+        stale = when(
+            k,
+            namespace,
+            "manual",
+            "stale approval seen",
+            lambda r: (
+                r["status"].get("observedGeneration") == r["metadata"]["generation"]
+                and "0" * 64 in condition(r, "Promoted").get("message", "")
+            ),
+        )
+        time.sleep(6)  # a few more passes
+        stale = get_replay(k, namespace, "manual")
+        assert condition(stale, "Promoted")["reason"] == "AwaitingApproval"
+        assert promote_jobs(k, stale) == []
+        assert high_watermarks(kafka_bootstrap, sc.destination) == untouched, "written before approval"
+
+        patch_spec(k, namespace, "manual", {"promotion": {"approvedReportHash": digest}})
+        done = when(k, namespace, "manual", "promoted", lambda r: condition(r, "Ready").get("status") == "True")
+        assert condition(done, "Promoted")["status"] == "True" and done["status"]["phase"] == "Promoted"
+        promotion = done["status"]["promotion"]
+        assert promotion["reportHash"] == digest
+        assert promotion["written"] == len(sc.delta) == report["changed"] + report["missing"]
+        assert promotion["skippedIdentical"] == report["unchanged"]
+        assert len(promotion["sha256"]) == 64
+        check_destination(kafka_bootstrap, sc, namespace, "manual", digest)
+        assert "Promoted" in [e["reason"] for e in events_of(k, done)]
+
+        # Re-applying the approved replay (no change) promotes nothing more.
+        after = high_watermarks(kafka_bootstrap, sc.destination)
+        jobs_before = sorted(j["metadata"]["name"] for j in jobs_of(k, done))
+        patch_spec(k, namespace, "manual", spec(sc, unique, {"policy": "Manual", "approvedReportHash": digest}))
+        op.kill()  # and the operator forgets everything it held in memory
+        op.start()
+        time.sleep(12)
+        again = get_replay(k, namespace, "manual")
+        assert again["status"]["promotion"] == promotion
+        assert condition(again, "Ready")["status"] == "True"
+        assert sorted(j["metadata"]["name"] for j in jobs_of(k, again)) == jobs_before
+        assert high_watermarks(kafka_bootstrap, sc.destination) == after
+
+
+def test_automatic_over_threshold_and_never_leave_the_destination_untouched(
+    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1000, seed=31, run_workers=False)
+    untouched = high_watermarks(kafka_bootstrap, sc.destination)
+    strict = {"policy": "Automatic", "thresholds": {"maxInvalidRatio": 1.0, "maxChangedRatio": 0.01}}
+    with running_operator(k, namespace, tmp_path):
+        create_replay(k, replay_manifest(namespace, "auto", spec(sc, unique, strict)))
+        create_replay(k, replay_manifest(namespace, "never", spec(sc, unique, {"policy": "Never"})))
+
+        auto = when(
+            k, namespace, "auto", "gate closed", lambda r: condition(r, "Promoted").get("reason") == "ThresholdExceeded"
+        )
+        report = check_report(auto, sc)
+        message = condition(auto, "Promoted")["message"]
+        assert "maxChangedRatio 0.01" in message and f"{report['changed']}/{report['replayedIds']}" in message
+        assert "maxInvalidRatio" not in message and "maxMissingRatio" not in message
+        assert condition(auto, "Ready")["reason"] == "ThresholdExceeded"
+        assert condition(auto, "Stalled")["status"] == "False"
+        assert "ThresholdExceeded" in [e["reason"] for e in events_of(k, auto)]
+
+        never = when(k, namespace, "never", "ready", lambda r: condition(r, "Ready").get("status") == "True")
+        check_report(never, sc)
+        assert condition(never, "Promoted")["reason"] == "PolicyNever"
+        assert never["status"]["phase"] == "Reconciled"
+
+        time.sleep(6)
+        for got in (get_replay(k, namespace, "auto"), get_replay(k, namespace, "never")):
+            assert promote_jobs(k, got) == []
+            assert "promotion" not in got["status"]
+        assert high_watermarks(kafka_bootstrap, sc.destination) == untouched

@@ -1,0 +1,133 @@
+"""The promotion gate and the post-replay stage, as pure functions (no cluster)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from operator_fixtures import spec
+
+from eventreplay.operator import delta
+from eventreplay.operator.api_delta import Promotion
+from eventreplay.operator.api_status import PromotionStatus, ReconciliationStatus, Totals
+from eventreplay.operator.delta import Facts, StepJob
+from eventreplay.operator.gate import decide
+
+HASH = "ab" * 32
+REPORT = ReconciliationStatus(report_hash=HASH, unchanged=80, changed=10, missing=10, extra=3, replayed_ids=100)
+TOTALS = Totals(read=200, emitted=190, dead_lettered=10, dead_letter_reasons={"schema": 8, "conflict": 2})
+
+
+def test_manual_opens_only_on_the_exact_current_hash() -> None:
+    assert decide(Promotion(policy="Manual", approved_report_hash=HASH), REPORT, TOTALS).open
+    closed = decide(Promotion(policy="Manual"), REPORT, TOTALS)
+    assert (closed.open, closed.reason) == (False, "AwaitingApproval") and HASH in closed.message
+    stale = decide(Promotion(policy="Manual", approved_report_hash="cd" * 32), REPORT, TOTALS)
+    assert stale.reason == "AwaitingApproval" and "cd" * 32 in stale.message and HASH in stale.message
+    prefix = decide(Promotion(policy="Manual", approved_report_hash=HASH[:16]), REPORT, TOTALS)
+    assert not prefix.open, "a prefix does not name the report"
+
+
+def test_never_stays_closed() -> None:
+    assert decide(Promotion(policy="Never"), REPORT, TOTALS).reason == "PolicyNever"
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "named"),
+    [
+        ({"maxInvalidRatio": 0.01, "allowConflicts": True}, ["invalid ratio 0.0500 (10/200 dead-lettered)"]),
+        ({"maxInvalidRatio": 1, "maxChangedRatio": 0.05, "allowConflicts": True}, ["changed ratio 0.1000 (10/100"]),
+        ({"maxInvalidRatio": 1, "maxMissingRatio": 0.0, "allowConflicts": True}, ["maxMissingRatio 0"]),
+        ({"maxInvalidRatio": 1}, ["2 conflicting event(s)"]),
+        ({"maxInvalidRatio": 1, "maxChangedRatio": 0.1, "maxMissingRatio": 0.1, "allowConflicts": True}, []),
+    ],
+)
+def test_automatic_names_each_exceeded_threshold_with_figures(thresholds: dict[str, Any], named: list[str]) -> None:
+    gate = decide(Promotion.model_validate({"policy": "Automatic", "thresholds": thresholds}), REPORT, TOTALS)
+    if not named:
+        assert gate.open and gate.reason == "ThresholdsHeld"
+        return
+    assert gate.reason == "ThresholdExceeded" and not gate.open
+    for text in named:
+        assert text in gate.message, gate.message
+
+
+def facts(policy: dict[str, Any], **kw: Any) -> Facts:
+    base: dict[str, Any] = {
+        "spec": spec(promotion=policy),
+        "totals": TOTALS,
+        "reconciliation": None,
+        "promotion": None,
+        "reconcile_job": None,
+        "promote_job": None,
+    }
+    return Facts(**{**base, **kw})
+
+
+def by_type(decision: delta.Decision) -> dict[str, tuple[str, str]]:
+    return {w.type: (w.status, w.reason) for w in decision.wants}
+
+
+def job(step: str, state: Any, attempt: int = 0) -> StepJob:
+    return StepJob(f"r-{step}", step, attempt, state, "BackoffLimitExceeded", HASH if step == "promote" else "")
+
+
+def test_the_stage_reconciles_first_and_reports_progress() -> None:
+    first = delta.decide(facts({"policy": "Manual"}))
+    assert (first.create, by_type(first)["Reconciling"]) == ("reconcile", ("True", "Reconciling"))
+    running = delta.decide(facts({"policy": "Manual"}, reconcile_job=job("reconcile", "Running")))
+    assert running.create is None and by_type(running)["Ready"] == ("False", "Reconciling")
+
+
+def test_a_failed_reconciliation_stalls_with_the_workers_message_until_retry() -> None:
+    failed = job("reconcile", "Failed")
+    stalled = delta.decide(facts({"policy": "Manual"}, reconcile_job=failed, failure="permanent: topic 'x' missing"))
+    assert by_type(stalled)["Stalled"] == ("True", "ReconciliationFailed") and stalled.create is None
+    assert "topic 'x' missing" in next(w.message for w in stalled.wants if w.type == "Stalled")
+    retried = delta.decide(facts({"policy": "Manual"}, spec=spec(retry=1), reconcile_job=failed))
+    assert (retried.create, retried.attempt) == ("reconcile", 1)
+
+
+def test_the_gate_decides_whether_a_promotion_job_is_created() -> None:
+    waiting = delta.decide(facts({"policy": "Manual"}, reconciliation=REPORT))
+    assert waiting.create is None
+    assert by_type(waiting) | {} == {
+        "Ready": ("False", "AwaitingApproval"),
+        "Reconciling": ("False", "AwaitingApproval"),
+        "Stalled": ("False", "AwaitingApproval"),
+        "Reconciled": ("True", "Reconciled"),
+        "Promoted": ("False", "AwaitingApproval"),
+    }
+    approved = delta.decide(facts({"policy": "Manual", "approvedReportHash": HASH}, reconciliation=REPORT))
+    assert approved.create == "promote" and by_type(approved)["Promoted"] == ("False", "Promoting")
+    never = delta.decide(facts({"policy": "Never"}, reconciliation=REPORT))
+    assert never.create is None and by_type(never)["Ready"] == ("True", "Reconciled")
+
+
+def test_a_recorded_promotion_is_final_and_creates_nothing() -> None:
+    done = PromotionStatus(report_hash=HASH, written=20, completed_at="2026-11-20T12:00:00Z", sha256="0" * 64)
+    final = delta.decide(facts({"policy": "Manual", "approvedReportHash": HASH}, reconciliation=REPORT, promotion=done))
+    assert final.create is None
+    assert by_type(final)["Ready"] == ("True", "Promoted") and by_type(final)["Promoted"] == ("True", "Promoted")
+
+
+def test_a_running_or_failed_promotion_is_tracked_even_if_the_approval_is_withdrawn() -> None:
+    running = delta.decide(facts({"policy": "Manual"}, reconciliation=REPORT, promote_job=job("promote", "Running")))
+    assert running.create is None and by_type(running)["Reconciling"] == ("True", "Promoting")
+    failed = delta.decide(facts({"policy": "Manual"}, reconciliation=REPORT, promote_job=job("promote", "Failed")))
+    assert by_type(failed)["Stalled"] == ("True", "PromotionFailed") and failed.create is None
+
+
+def test_step_jobs_reads_labels_state_and_report_hash() -> None:
+    raw = {
+        "metadata": {
+            "name": "r-promote-abab",
+            "labels": {"eventreplay.io/step": "promote", "eventreplay.io/attempt": "2"},
+            "annotations": {"eventreplay.io/report-hash": HASH},
+        },
+        "status": {"conditions": [{"type": "Complete", "status": "True"}]},
+    }
+    partition_job = {"metadata": {"name": "r-0", "labels": {"eventreplay.io/partition": "0"}}}
+    (seen,) = delta.step_jobs([raw, partition_job])
+    assert (seen.step, seen.attempt, seen.state, seen.report_hash) == ("promote", 2, "Succeeded", HASH)
+    assert delta.newest([seen], "promote", HASH) == seen and delta.newest([seen], "promote", "x") is None
