@@ -173,7 +173,13 @@ def main() -> int:
             args.timeout,
         )
         report = obj["status"]["reconciliation"]
-        print("    " + json.dumps(report, indent=2).replace("\n", "\n    "))
+        counts = report.get("counts", report)
+        for key in ("unchanged", "changed", "missing", "extra", "duplicates", "superseded", "unidentified"):
+            if key in counts:
+                print(f"    {key:<14}{counts[key]:>10,}")
+        for key, value in report.items():
+            if isinstance(value, str):
+                print(f"    {key:<14}{value}")
 
         step(5, "approving the report (eventreplay approve)")
         approve = subprocess.run(
@@ -191,7 +197,6 @@ def main() -> int:
 
         step(6, "promotion summary")
         print("    " + json.dumps(promotion))
-        counts = report.get("counts", report)
         checks = {
             "emitted": (truth.emitted, totals.get("emitted")),
             "duplicate": (truth.duplicate, totals.get("duplicate")),

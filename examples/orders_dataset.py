@@ -85,6 +85,8 @@ def seed(
     producer = Producer(
         {"bootstrap.servers": bootstrap, "linger.ms": 20, "enable.idempotence": True, "partitioner": "murmur2_random"}
     )
+    # The processor writes in time order (as a live one does), so the destination's timestamps grow.
+    writes: list[tuple[datetime, bytes | None, bytes]] = []
     outside = per_partition // 4
     inside = per_partition - 2 * outside
     for p in range(partitions):
@@ -132,7 +134,9 @@ def seed(
                         truth.unchanged += 1
                 elif start - slack <= written < end + slack:
                     truth.extra += 1
-                _produce(producer, destination, out, rec.key, partition=None, when=written)
+                writes.append((written, rec.key, out))
+    for written, key, out in sorted(writes, key=lambda w: w[0]):
+        _produce(producer, destination, out, key, partition=None, when=written)
     if producer.flush(120) != 0:
         raise RuntimeError("records still queued after flush")
     return truth

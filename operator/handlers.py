@@ -13,6 +13,7 @@ from typing import Any
 
 import kopf
 
+from . import metrics
 from .api_spec import GROUP, PLURAL, VERSION
 from .checkpoints import CheckpointReader
 from .config import OperatorConfig
@@ -40,6 +41,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.execution.max_workers = 16
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
+    try:
+        metrics.serve()
+    except OSError as err:  # a second operator on one machine (tests): keep running without metrics
+        logging.getLogger(__name__).warning("metrics endpoint not started: %s", err)
     config: OperatorConfig = memo.config
     memo.clients = Clients(
         kube=Kube(api_client(os.environ.get("KUBECONFIG") or None)),
@@ -75,7 +80,11 @@ def _run(memo: Any, body: kopf.Body, namespace: str | None, name: str) -> None:
     try:
         outcome = reconcile(memo.clients, namespace, name)
     except KubeError as err:
+        metrics.RECONCILE_ERRORS.labels("kubernetes").inc()
         raise kopf.TemporaryError(f"Kubernetes API: {err}", delay=5) from err
+    except Exception:
+        metrics.RECONCILE_ERRORS.labels("unexpected").inc()
+        raise
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
 

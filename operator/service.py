@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from eventreplay.worker.checkpoint import Checkpoint
 
-from . import aggregate
+from . import aggregate, metrics
 from . import conditions as cond
 from .api_spec import EventReplaySpec
 from .api_status import EventReplayStatus, Plan
@@ -97,8 +97,14 @@ def pod_message(pods: list[JSON]) -> str:
 
 
 def reconcile(clients: Clients, namespace: str, name: str, *, now: datetime | None = None) -> Outcome:
-    with clients.lock(f"{namespace}/{name}"):
-        return _Pass(clients, namespace, name, now or datetime.now(UTC)).run()
+    with clients.lock(f"{namespace}/{name}"), metrics.HANDLER_SECONDS.time():
+        run = _Pass(clients, namespace, name, now or datetime.now(UTC))
+        outcome = run.run()
+        if getattr(run, "obj", None) is None:
+            metrics.forget(namespace, name)
+        else:
+            metrics.observe_status(namespace, name, run.raw_status)
+        return outcome
 
 
 class _Pass:
