@@ -27,6 +27,7 @@ class NodeHarness(Component):
             self.name,
             [sys.executable, "-m", self.marker, "--kubeconfig", str(config.kubeconfig_path())],
             cwd=config.REPO / "dev",
+            env={"PYTHONPATH": str(config.REPO / "dev")},  # works with PYTHONSAFEPATH set (make does)
         )
 
     def healthy(self) -> bool:
