@@ -118,6 +118,11 @@ def events_of(k: Kube, replay: dict[str, Any]) -> list[dict[str, Any]]:
     return list(out.get("items") or [])
 
 
+def wait_for_event(k: Kube, replay: dict[str, Any], reason: str, timeout: float = 30) -> None:
+    """Events are posted after the status that caused them: poll, do not read once."""
+    wait_for(lambda: reason in [e["reason"] for e in events_of(k, replay)], timeout, f"a {reason} Event")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -19,7 +19,6 @@ from confluent_kafka import Consumer, TopicPartition
 from operator_helpers import (
     condition,
     create_replay,
-    events_of,
     get_replay,
     install_crd,
     jobs_of,
@@ -28,6 +27,7 @@ from operator_helpers import (
     replay_manifest,
     running_operator,
     wait_for,
+    wait_for_event,
 )
 
 from devstack import config
@@ -137,7 +137,7 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
         assert (gate["status"], gate["reason"]) == ("False", "AwaitingApproval") and digest in gate["message"]
         assert condition(got, "Ready")["status"] == "False" and condition(got, "Reconciling")["status"] == "False"
         assert got["status"]["phase"] == "Reconciled"
-        assert "AwaitingApproval" in [e["reason"] for e in events_of(k, got)]
+        wait_for_event(k, got, "AwaitingApproval")
 
         # A wrong (stale) approval names another report: the gate stays shut.
         patch_spec(k, namespace, "manual", {"promotion": {"approvedReportHash": "0" * 64}})
@@ -166,7 +166,7 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
         assert promotion["skippedIdentical"] == report["unchanged"]
         assert len(promotion["sha256"]) == 64
         check_destination(kafka_bootstrap, sc, namespace, "manual", digest)
-        assert "Promoted" in [e["reason"] for e in events_of(k, done)]
+        wait_for_event(k, done, "Promoted")
 
         # Re-applying the approved replay (no change) promotes nothing more.
         after = high_watermarks(kafka_bootstrap, sc.destination)
@@ -201,7 +201,7 @@ def test_automatic_over_threshold_and_never_leave_the_destination_untouched(
         assert "maxInvalidRatio" not in message and "maxMissingRatio" not in message
         assert condition(auto, "Ready")["reason"] == "ThresholdExceeded"
         assert condition(auto, "Stalled")["status"] == "False"
-        assert "ThresholdExceeded" in [e["reason"] for e in events_of(k, auto)]
+        wait_for_event(k, auto, "ThresholdExceeded")
 
         never = when(k, namespace, "never", "ready", lambda r: condition(r, "Ready").get("status") == "True")
         check_report(never, sc)
