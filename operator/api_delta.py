@@ -145,3 +145,12 @@ class Promotion(ApiModel):
         description="Manual approval: the full status.reconciliation.reportHash being approved (GitOps-friendly).",
     )
     thresholds: Thresholds | None = Field(default=None, description="Limits for Automatic promotion.")
+
+    @model_validator(mode="after")
+    def _policy(self) -> Promotion:
+        # Mirrors the CEL rules, so local commands refuse what admission refuses.
+        if self.approved_report_hash is not None and self.policy != "Manual":
+            raise ValueError("promotion.approvedReportHash only applies to policy Manual")
+        if self.policy == "Automatic" and self.thresholds is None:
+            raise ValueError("promotion.policy Automatic needs thresholds")
+        return self

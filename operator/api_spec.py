@@ -76,6 +76,15 @@ class RedisConnection(ApiModel):
         default=None, description="Secret holding the Redis password, in the EventReplay's namespace."
     )
 
+    @model_validator(mode="after")
+    def _url(self) -> RedisConnection:
+        # The same rules as the CEL above, so `eventreplay plan/run` refuses what admission refuses.
+        if not self.url.startswith(("redis://", "rediss://")):
+            raise ValueError("dedup.redis.url must start with redis:// or rediss://")
+        if "@" in self.url:
+            raise ValueError("dedup.redis.url must not carry credentials; use passwordSecretRef")
+        return self
+
 
 class Dedup(ApiModel):
     """De-duplication against a Redis ledger keyed by event id (storing a content hash)."""

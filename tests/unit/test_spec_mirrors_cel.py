@@ -1,0 +1,29 @@
+"""Rules that admission checks with CEL are also checked by the models (the CLI validates locally)."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from eventreplay.operator.api_delta import Promotion
+from eventreplay.operator.api_spec import RedisConnection
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://redis:6379/0", "must start with redis://"),
+        ("redis://user:secret@redis:6379/0", "must not carry credentials"),
+    ],
+)
+def test_redis_url_rules(url: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        RedisConnection.model_validate({"url": url})
+
+
+def test_promotion_rules() -> None:
+    with pytest.raises(ValidationError, match="only applies to policy Manual"):
+        Promotion.model_validate({"policy": "Never", "approvedReportHash": "a" * 64})
+    with pytest.raises(ValidationError, match="Automatic needs thresholds"):
+        Promotion.model_validate({"policy": "Automatic"})
+    assert Promotion.model_validate({"policy": "Manual", "approvedReportHash": "a" * 64}).policy == "Manual"
