@@ -168,3 +168,32 @@ def test_project_transform_and_transactional_source_gaps(kafka_admin: Any, kafka
     assert done.returncode == 0, done.stderr
     sandbox = read_partition(kafka_bootstrap, task.output.sandbox_topic)
     assert [r.value for r in sandbox] == expected
+
+
+def test_ledger_mark_cli_writes_the_production_ledger(redis_client: Any, unique: str) -> None:
+    import subprocess
+    import sys
+
+    lines = [orjson.dumps({"event_id": f"id-{i}", "amount": i}) for i in range(50)] + [b"not json", b'{"x": 1}']
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "eventreplay.worker",
+            "ledger",
+            "mark",
+            "--redis-url",
+            "redis://127.0.0.1:16379/0",
+            "--ledger",
+            f"cli-{unique}",
+            "-",
+        ],
+        input=b"\n".join(lines) + b"\n",
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"marked 50 event(s)" in done.stdout and b"skipped 2 line(s)" in done.stdout
+    ledger = ProductionLedger(redis_client, f"cli-{unique}")
+    assert ledger.contains("id-0") and ledger.contains("id-49") and not ledger.contains("id-50")
