@@ -86,7 +86,9 @@ def run_worker_rss(task: Task) -> tuple[float, int, dict[str, object]]:
     out, err = proc.stdout.read(), proc.stderr.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"worker failed: {err.decode()[-2000:]}")
-    return seconds, usage.ru_maxrss, json.loads(out)
+    summary = json.loads(out)
+    # The worker's own VmHWM: ru_maxrss of a forked child also counts this (large) parent's pages.
+    return seconds, int(summary.get("peakRssKiB") or usage.ru_maxrss), summary
 
 
 def seed_approach(topic: str, count: int, uid: str) -> float:

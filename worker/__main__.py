@@ -28,6 +28,17 @@ def _load_task(path: str | None) -> Task:
     return Task.model_validate_json(raw)
 
 
+def _peak_rss_kib() -> int:
+    """This process's own peak RSS (VmHWM: getrusage would also count the parent's pages from before exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _termination_message(text: str) -> None:
     """Kubernetes shows /dev/termination-log as the container's termination message."""
     path = Path(os.environ.get("EVENTREPLAY_TERMINATION_LOG", "/dev/termination-log"))
@@ -71,6 +82,7 @@ def _run(args: argparse.Namespace) -> int:
                 "processed": ckpt.processed,
                 "deadLettered": ckpt.dead_lettered,
                 "digest": ckpt.digest,
+                "peakRssKiB": _peak_rss_kib(),
             }
         )
     )

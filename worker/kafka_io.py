@@ -60,9 +60,10 @@ def consumer_config(task: Task) -> dict[str, Any]:
         "auto.offset.reset": "error",
         "enable.partition.eof": True,
         # Bound the prefetch queue: memory stays flat whatever the window's size.
-        "queued.max.messages.kbytes": 8192,
-        "fetch.max.bytes": 8 * 1024 * 1024,
-        "max.partition.fetch.bytes": 4 * 1024 * 1024,
+        "queued.max.messages.kbytes": 24576,
+        "queued.min.messages": 20000,  # the count cap: per-message overhead doubles small payloads
+        "fetch.max.bytes": 16 * 1024 * 1024,
+        "max.partition.fetch.bytes": 16 * 1024 * 1024,
     }
 
 
@@ -75,7 +76,7 @@ def producer_config(task: Task) -> dict[str, Any]:
         "linger.ms": 20,
         "batch.size": 1_000_000,
         "compression.type": "lz4",
-        "queue.buffering.max.kbytes": 16384,  # bounded: RSS stays flat as the window grows
+        "queue.buffering.max.kbytes": 24576,  # bounded (one transaction is ~6 MB): flat RSS
     }
 
 
