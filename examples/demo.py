@@ -34,15 +34,7 @@ NAMESPACE = "eventreplay-demo"
 
 
 def kubectl(*args: str, stdin: str | None = None, check: bool = True) -> str:
-    out = subprocess.run(
-        [str(kube.kubectl_path()), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KUBECONFIG": str(config.kubeconfig_path())},
-        check=False,
-        timeout=120,
-    )
+    out = kube.kubectl(*args, stdin=stdin, timeout=120)
     if check and out.returncode != 0:
         raise SystemExit(f"kubectl {' '.join(args)} failed: {out.stderr.strip()}")
     return out.stdout

@@ -45,6 +45,19 @@ def kubectl_path() -> Path:
     return bin_dir() / "kubectl"
 
 
+def kubectl(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run the built kubectl against the stack's admin kubeconfig (callers judge the exit code)."""
+    return subprocess.run(
+        [str(kubectl_path()), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "KUBECONFIG": str(config.kubeconfig_path())},
+        check=False,
+    )
+
+
 def build_binaries() -> Path:
     """Run dev/k8s/build.sh (a no-op when cached); its last stdout line is the bin folder."""
     if not (bin_dir() / "kube-apiserver").exists():

@@ -9,7 +9,6 @@ service-account token carries) for what it must and must not be able to do.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from devstack import config, kube
+from devstack import kube
 
 pytestmark = pytest.mark.stack
 
@@ -207,14 +206,7 @@ def test_the_schema_rejects_wrong_values(helm: Path, values: list[str], message:
 
 
 def kubectl(*args: str, stdin: str | None = None, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [str(kube.kubectl_path()), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "KUBECONFIG": str(config.kubeconfig_path())},
-    )
+    out = kube.kubectl(*args, stdin=stdin)
     if ok:
         assert out.returncode == 0, f"kubectl {' '.join(args)}: {out.stderr}"
     return out

@@ -39,15 +39,7 @@ def wait_for(probe: Callable[[], T | None], what: str, timeout: float = TIMEOUT)
 
 
 def kubectl(*args: str, stdin: str | None = None) -> str:
-    out = subprocess.run(
-        [str(kube.kubectl_path()), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "KUBECONFIG": str(config.kubeconfig_path())},
-        check=False,
-    )
+    out = kube.kubectl(*args, stdin=stdin)
     assert out.returncode == 0, f"kubectl {' '.join(args)} failed: {out.stderr}"
     return out.stdout
 
