@@ -13,6 +13,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Any
 
 import redis
@@ -21,12 +22,12 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer, Topic
 from . import digest, kafka_io
 from .checkpoint import Checkpoint, now
 from .errors import Fenced, PermanentFailure, RetriableFailure
-from .ledger import ReplayLedger, pack
+from .ledger import ReplayLedger
 from .metrics import WorkerMetrics
 from .progress import ProgressMirror, connect_redis
 from .task import Task
 from .transform import build, check_deterministic
-from .validate import Rejected, Validator
+from .validate import Rejected, Valid, Validator
 
 log = logging.getLogger("eventreplay.worker")
 Headers = list[tuple[str, str | bytes | None]]
@@ -36,7 +37,7 @@ Headers = list[tuple[str, str | bytes | None]]
 class Prepared:
     """A batch validated and transformed, its ledger verdicts requested but not yet read."""
 
-    outcomes: list[tuple[Message, Rejected | tuple[str, bytes]]]
+    outcomes: list[Any]  # (message, key, output) or (message, Rejected); see Engine._prepare
     sent: bool
 
 
@@ -68,6 +69,7 @@ class Engine:
         self.task = task
         self.src = task.source
         self.transform, self.user_transform = build(task.transform)
+        self.identity = task.transform.function == "identity"
         self.validator = Validator(task.validation, task.as_of, needs_doc=task.transform.function != "identity")
         self.redis = connect_redis(task.dedup)
         self.mirror = ProgressMirror(self.redis, task)
@@ -205,8 +207,20 @@ class Engine:
     def _next_batch(self, nxt: int) -> tuple[list[Message], int]:
         """Records in [nxt, end) from one consume call, and the next offset to read."""
         end = self.src.end_offset
+        msgs = self.consumer.consume(self.task.tuning.batch_size, timeout=0.5)
+        if not msgs:
+            return msgs, nxt
+        last = msgs[-1].offset()
+        # The common batch: only records, all inside the range (one partition: offsets ascend).
+        if (
+            last is not None
+            and nxt <= (msgs[0].offset() or 0)
+            and last < end
+            and not [m for m in msgs if m.error() is not None]
+        ):
+            return msgs, last + 1
         out: list[Message] = []
-        for msg in self.consumer.consume(self.task.tuning.batch_size, timeout=0.5):
+        for msg in msgs:
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
@@ -230,37 +244,54 @@ class Engine:
         return out, nxt
 
     def _prepare(self, batch: list[Message], ckpt: Checkpoint) -> Prepared:
-        """Validate and transform a batch, and send its candidates to the ledger."""
-        outcomes: list[tuple[Message, Rejected | tuple[str, bytes]]] = []
+        """Validate and transform a batch, and send its candidates to the ledger.
+
+        Outcomes are (message, key, output) for ledger candidates and (message, Rejected) for
+        dead letters. This loop and `_finish` run once per event: the ledger record (`ledger.pack`)
+        is built inline and the record timestamp is only read when the full validation path runs.
+        """
+        outcomes: list[Any] = []
         blob: list[bytes] = []
-        check, transform, hashed = self.validator.check, self.transform, self.ledger.hashed
+        fast, full = self.validator.check_fast, self.validator.check_full
+        transform = None if self.identity else self.transform
         samples: list[tuple[dict[str, Any], bytes]] | None = None
         if self.user_transform and not self._determinism_checked:
             samples, self._determinism_checked = [], True
+        hashed, no_hash, b2 = self.ledger.hashed, bytes(8), blake2b
         bytes_in = 0
         add, pack_one = outcomes.append, blob.append
         for msg in batch:
             value = msg.value()
-            if value:
-                bytes_in += len(value)
-            res = check(value, msg.timestamp()[1])
-            if type(res) is Rejected:
-                add((msg, res))
-                continue
+            res: Valid | Rejected | None = fast(value)
+            if res is None:
+                res = full(value, msg.timestamp()[1])
+                if type(res) is Rejected:
+                    if value:
+                        bytes_in += len(value)
+                    add((msg, res))
+                    continue
             event_id, doc = res  # type: ignore[misc]
             assert value is not None
-            if samples is not None and len(samples) < 50:
-                samples.append((doc, value))
-            try:
-                out = transform(doc, value)
-            except Exception as err:  # noqa: BLE001 - user code: the event is dead-lettered with the error
-                add((msg, Rejected("transform", f"{type(err).__name__}: {err}"[:300])))
-                continue
-            add((msg, (event_id, out)))
-            pack_one(pack(event_id, value, msg.offset() or 0, hashed))
+            bytes_in += len(value)
+            if transform is None:
+                out = value
+            else:
+                if samples is not None and len(samples) < 50:
+                    samples.append((doc, value))
+                try:
+                    out = transform(doc, value)
+                except Exception as err:  # noqa: BLE001 - user code: the event is dead-lettered with the error
+                    add((msg, Rejected("transform", f"{type(err).__name__}: {err}"[:300])))
+                    continue
+            key = event_id.encode()
+            add((msg, key, out))
+            # ledger.pack, inlined: id digest (14 bytes), content hash (8), source offset (8).
+            pack_one(b2(key, digest_size=16).digest()[:14])
+            pack_one(b2(value, digest_size=8).digest() if hashed else no_hash)
+            pack_one(msg.offset().to_bytes(8, "big"))  # type: ignore[union-attr]
         ckpt.bytes_in += bytes_in
         if samples:
-            check_deterministic(transform, self.task.transform.function, samples)
+            check_deterministic(self.transform, self.task.transform.function, samples)
         sent = bool(blob)
         if sent:
             try:
@@ -275,20 +306,22 @@ class Engine:
             statuses = self.ledger.receive() if prepared.sent else ""
         except redis.RedisError as err:
             raise RetriableFailure(f"dedup ledger: {err}") from err
-        sandbox, partition, produce = self.task.output.sandbox_topic, self.src.partition, self._produce_raw
-        base, sha256 = self.headers_base, hashlib.sha256
+        sandbox, partition, produce = self.task.output.sandbox_topic, self.src.partition, self.producer.produce
+        base, sha256, offset_header = self.headers_base, hashlib.sha256, "er-source-offset"
         emitted = duplicate = processed = bytes_out = 0
         i = 0
-        for msg, payload in prepared.outcomes:
-            if type(payload) is tuple:
+        for item in prepared.outcomes:
+            if len(item) == 3:
+                msg, key, out = item
                 status = statuses[i]
                 i += 1
                 if status == "N":
-                    key = payload[0].encode()
-                    out = payload[1]
-                    headers = [*base, ("er-source-offset", str(msg.offset()).encode())]
-                    produce(sandbox, out, key, partition, headers)
-                    # digest.step, inlined: this loop runs once per emitted event.
+                    headers = [*base, (offset_header, b"%d" % msg.offset())]
+                    try:
+                        produce(sandbox, out, key, partition, headers=headers)
+                    except BufferError:
+                        self._produce_retry(sandbox, key, out, headers)
+                    # digest.step, inlined.
                     state = sha256(b"".join((state, len(key).to_bytes(4, "big"), key, out))).digest()
                     emitted += 1
                     bytes_out += len(out)
@@ -299,9 +332,9 @@ class Engine:
                 if status == "P":
                     processed += 1
                     continue
-                rejected = Rejected("conflict", f"event id {payload[0]!r}: {_CONFLICT[status]}")
+                rejected = Rejected("conflict", f"event id {key.decode()!r}: {_CONFLICT[status]}")
             else:
-                rejected = payload  # type: ignore[assignment]
+                msg, rejected = item
             ckpt.dead_lettered += 1
             ckpt.reasons[rejected.reason] = ckpt.reasons.get(rejected.reason, 0) + 1
             self._produce(self.task.output.dead_letter_topic, msg.key(), msg.value(), msg, rejected)
@@ -310,12 +343,6 @@ class Engine:
         ckpt.processed += processed
         ckpt.bytes_out += bytes_out
         return state
-
-    def _produce_raw(self, topic: str, value: bytes, key: bytes, partition: int, headers: Headers) -> None:
-        try:
-            self.producer.produce(topic, value, key, partition, headers=headers)
-        except BufferError:
-            self._produce_retry(topic, key, value, headers)
 
     def _produce_retry(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         while True:

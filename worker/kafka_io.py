@@ -59,11 +59,15 @@ def consumer_config(task: Task) -> dict[str, Any]:
         "isolation.level": "read_committed",
         "auto.offset.reset": "error",
         "enable.partition.eof": True,
-        # Bound the prefetch queue: memory stays flat whatever the window's size.
-        "queued.max.messages.kbytes": 24576,
-        "queued.min.messages": 20000,  # the count cap: per-message overhead doubles small payloads
-        "fetch.max.bytes": 16 * 1024 * 1024,
-        "max.partition.fetch.bytes": 16 * 1024 * 1024,
+        # Bound the prefetch queue so memory stays flat whatever the window's size (measured in
+        # bench/bench_worker.py: peak RSS ~100 MiB). The count cap matters because per-message
+        # overhead doubles small payloads. librdkafka backs off fetching for
+        # fetch.queue.backoff.ms once a cap is hit; its default (1 s) starves the worker.
+        "queued.max.messages.kbytes": 8192,
+        "queued.min.messages": 20000,
+        "fetch.queue.backoff.ms": 10,
+        "fetch.max.bytes": 2 * 1024 * 1024,
+        "max.partition.fetch.bytes": 2 * 1024 * 1024,
     }
 
 

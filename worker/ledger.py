@@ -11,7 +11,8 @@ Layout (every key of one ledger shares the hash tag `{ledger}`, so one slot hold
   taking the event for a duplicate — a crash between marking and committing loses nothing.
 Ids are hashed with BLAKE2b: bytes 0-9 are the field, bytes 10-13 pick the bucket. Buckets hold
 ~48 entries so Redis keeps them as listpacks (~25-35 B per entry, against ~120 B for a string key
-with its own TTL); the TTL is per bucket, refreshed on every write. Never evicted: the server
+with its own TTL); the TTL is per bucket, set on its first write and refreshed by a write once
+it has fallen below 90 % (`ttlSeconds` must outlast the replay). Never evicted: the server
 must run with maxmemory-policy noeviction.
 
 One batch is one EVAL whose argument is a packed blob (30 bytes per event), so the client does
@@ -35,50 +36,53 @@ RECORD = 30  # 14 bytes id digest + 8 bytes content hash + 8 bytes offset
 # Status per event: N new (emit), D duplicate inside the replay, P processed by production with
 # the same content, C conflict inside the replay, X conflict with the production ledger.
 _SCRIPT = """
-local blob, rprefix, rmask = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local pprefix, pmask, ttl, hashed = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
+local blob, rprefix, rbuckets = ARGV[1], ARGV[2], tonumber(ARGV[3]) + 1
+local pprefix, pbuckets, ttl, hashed = ARGV[4], tonumber(ARGV[5]) + 1, tonumber(ARGV[6]), ARGV[7] == '1'
+local floor = ttl * 900  -- milliseconds: refresh a bucket's TTL once it has fallen below 90 %
+local sub, byte, fmt, call = string.sub, string.byte, string.format, redis.call
 local out, touched = {}, {}
 for i = 0, #blob / 30 - 1 do
   local base = i * 30
-  local field = string.sub(blob, base + 1, base + 10)
-  local b1, b2, b3, b4 = string.byte(blob, base + 11, base + 14)
+  local field = sub(blob, base + 1, base + 10)
+  local b1, b2, b3, b4 = byte(blob, base + 11, base + 14)
   local bucket = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-  local h = hashed and string.sub(blob, base + 15, base + 22) or ''
-  local off = string.sub(blob, base + 23, base + 30)
+  local h = hashed and sub(blob, base + 15, base + 22) or ''
+  local off = sub(blob, base + 23, base + 30)
   local status = false
   if pprefix ~= '' then
-    local pv = redis.call('HGET', pprefix .. string.format('%x', bucket % (pmask + 1)), field)
+    local pv = call('HGET', pprefix .. fmt('%x', bucket % pbuckets), field)
     if pv then
       if (not hashed) or pv == '-' or pv == h then status = 'P' else status = 'X' end
     end
   end
   if not status then
-    local rk = rprefix .. string.format('%x', bucket % (rmask + 1))
-    local rv = redis.call('HGET', rk, field)
-    if not rv then
+    local rk = rprefix .. fmt('%x', bucket % rbuckets)
+    -- One command for the common case (a new id); the rest read the mark that is there.
+    if call('HSETNX', rk, field, h .. off) == 1 then
       status = 'N'
+      touched[rk] = true
     else
-      local seen = string.sub(rv, -8)
+      local rv = call('HGET', rk, field)
+      local seen = sub(rv, -8)
       if seen == off then
-        status = 'N'
+        status = 'N'  -- our own mark from an attempt that did not commit
       elseif off < seen then
-        status = 'N'
-      elseif hashed and string.sub(rv, 1, 8) ~= h then
+        status = 'N'  -- an attempt got further before crashing: the first offset wins
+        call('HSET', rk, field, h .. off)
+        touched[rk] = true
+      elseif hashed and sub(rv, 1, 8) ~= h then
         status = 'C'
-        rk = false
       else
         status = 'D'
-        rk = false
       end
-    end
-    if rk then
-      redis.call('HSET', rk, field, h .. off)
-      touched[rk] = true
     end
   end
   out[i + 1] = status
 end
-for k, _ in pairs(touched) do redis.call('EXPIRE', k, ttl) end
+-- PTTL is a read (not written to the AOF): refreshing only below 90 % saves an EXPIRE per write.
+for k, _ in pairs(touched) do
+  if call('PTTL', k) < floor then call('EXPIRE', k, ttl) end
+end
 return table.concat(out)
 """
 
@@ -145,13 +149,16 @@ class ReplayLedger:
         self._route = f"er:{{{ledger}}}"  # declares the slot; every key shares its hash tag
         self.hashed = hash_content
         self._conn: redis.connection.Connection | None = None
+        self._sha: str | None = None
         self._pending = 0
 
     def send(self, blob: bytes) -> None:
         """Start classifying a batch (30-byte records from `pack`); `receive()` returns the result."""
         if self._conn is None:
             self._conn = self._client.connection_pool.get_connection()
-        self._conn.send_command("EVAL", _SCRIPT, 1, self._route, blob, *self._args)  # type: ignore[no-untyped-call]
+        if self._sha is None:
+            self._sha = self._client.script_load(_SCRIPT)
+        self._conn.send_command("EVALSHA", self._sha, 1, self._route, blob, *self._args)  # type: ignore[no-untyped-call]
         self._pending += 1
 
     def receive(self) -> str:

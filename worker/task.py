@@ -104,7 +104,7 @@ class Output(Contract):
 
 class Tuning(Contract):
     batch_size: int = Field(default=1000, gt=0, le=100_000)
-    transaction_max_records: int = Field(default=20_000, gt=0)
+    transaction_max_records: int = Field(default=50_000, gt=0)
     transaction_max_seconds: float = Field(default=2.0, gt=0)
     stall_timeout_seconds: float = Field(
         default=300.0, gt=0, description="Give up (retriably) when no offset advances for this long."

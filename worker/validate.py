@@ -107,19 +107,27 @@ class Validator:
             self._latest_ms = as_of.timestamp() * 1000.0 + spec.max_future_skew_seconds * 1000.0
 
     def check(self, value: bytes | None, record_ts_ms: int) -> Valid | Rejected:
-        fast = self._fast
-        if fast is not None and value is not None and len(value) <= self._max_bytes:
-            try:
-                event = fast(value)
-            except (msgspec.ValidationError, msgspec.DecodeError):
-                pass  # the full path below gives the verdict and the reason
-            else:
-                event_id = getattr(event, self._fast_attr)
-                if type(event_id) is str and event_id:
-                    return event_id, (orjson.loads(value) if self._needs_doc else _NO_DOC)
-        return self._check_full(value, record_ts_ms)
+        return self.check_fast(value) or self.check_full(value, record_ts_ms)
 
-    def _check_full(self, value: bytes | None, record_ts_ms: int) -> Valid | Rejected:
+    def check_fast(self, value: bytes | None) -> Valid | None:
+        """The verdict for an event the fast path accepts, else None (then `check_full` decides).
+
+        Needs no record timestamp: the fast path only exists when no invariant reads it, so the
+        hot loop skips fetching it for the common case.
+        """
+        fast = self._fast
+        if fast is None or value is None or len(value) > self._max_bytes:
+            return None
+        try:
+            event = fast(value)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return None  # the full path gives the verdict and the reason
+        event_id = getattr(event, self._fast_attr)
+        if type(event_id) is str and event_id:
+            return event_id, (orjson.loads(value) if self._needs_doc else _NO_DOC)
+        return None
+
+    def check_full(self, value: bytes | None, record_ts_ms: int) -> Valid | Rejected:
         if value is None:
             return Rejected("tombstone", "null value (tombstone)")
         if len(value) > self._max_bytes:

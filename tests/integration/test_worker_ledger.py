@@ -1,0 +1,72 @@
+"""The ledger script against real Redis: every verdict, first offset wins, bucket TTLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from eventreplay.worker.ledger import ProductionLedger, ReplayLedger, pack, replay_prefix
+
+pytestmark = pytest.mark.stack
+
+TTL = 3600
+
+
+def _ledger(redis_client: Any, unique: str, mode: str = "withinReplay") -> ReplayLedger:
+    return ReplayLedger(
+        redis_client,
+        ledger=unique,
+        uid=f"uid-{unique}",
+        partition=0,
+        span=10_000,
+        mode=mode,  # type: ignore[arg-type]
+        ttl_seconds=TTL,
+        hash_content=True,
+    )
+
+
+def _buckets(redis_client: Any, unique: str) -> list[bytes]:
+    return list(redis_client.scan_iter(match=f"{replay_prefix(unique, f'uid-{unique}', 0)}*", count=1000))
+
+
+def test_verdicts_first_offset_wins_and_own_marks(redis_client: Any, unique: str) -> None:
+    ledger = _ledger(redis_client, unique)
+    # a new, a repeat (same content), a conflict (other content), another new id.
+    batch = [("a", b"1", 10), ("a", b"1", 11), ("a", b"2", 12), ("b", b"1", 13)]
+    assert ledger.classify(b"".join(pack(i, v, o) for i, v, o in batch)) == "NDCN"
+    # A retried attempt replays the same offsets: its own marks are recognised, not duplicates.
+    assert ledger.classify(b"".join(pack(i, v, o) for i, v, o in batch)) == "NDCN"
+    # An attempt that got further (offset 20 marked, never committed) loses to an earlier offset,
+    # and the mark then carries the earlier offset: the later one becomes the duplicate.
+    assert ledger.classify(pack("c", b"1", 20)) == "N"
+    assert ledger.classify(pack("c", b"1", 15)) == "N"
+    assert ledger.classify(pack("c", b"1", 20)) == "D"
+    assert ledger.classify(pack("c", b"1", 15)) == "N"
+
+
+def test_production_ledger_verdicts(redis_client: Any, unique: str) -> None:
+    ProductionLedger(redis_client, unique).mark([("p", b"same"), ("q", b"old"), ("r", None)])
+    ledger = _ledger(redis_client, unique, mode="skipProcessed")
+    events = [("p", b"same", 1), ("q", b"new", 2), ("r", b"any", 3), ("s", b"x", 4)]
+    blob = b"".join(pack(i, v, o) for i, v, o in events)
+    assert ledger.classify(blob) == "PXPN"
+
+
+def test_every_bucket_expires_and_a_low_ttl_is_refreshed(redis_client: Any, unique: str) -> None:
+    ledger = _ledger(redis_client, unique)
+    ledger.classify(b"".join(pack(f"id-{n}", b"v", n) for n in range(2000)))
+    buckets = _buckets(redis_client, unique)
+    assert len(buckets) > 100
+    ttls = [redis_client.pttl(key) for key in buckets]
+    assert all(0.99 * TTL * 1000 < ttl <= TTL * 1000 for ttl in ttls), sorted(ttls)[:3]
+
+    # Age every bucket: one to 50 % of its TTL (below the 90 % floor), the rest to 95 %.
+    low, high = buckets[0], buckets[1:]
+    redis_client.pexpire(low, TTL * 500)
+    for key in high:
+        redis_client.pexpire(key, TTL * 950)
+    ledger.classify(b"".join(pack(f"more-{n}", b"v", 5000 + n) for n in range(4000)))
+    assert redis_client.pttl(low) > TTL * 990, "a write refreshes a TTL that fell below 90 %"
+    assert all(0 < redis_client.pttl(key) <= TTL * 950 for key in high), "above the floor: no EXPIRE"
+    assert all(redis_client.pttl(key) > 0 for key in _buckets(redis_client, unique))
