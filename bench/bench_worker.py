@@ -9,9 +9,11 @@ Peak RSS of the worker at two window sizes (it must stay flat), Redis bytes per 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -162,51 +164,92 @@ def ledger_bytes_per_entry(task: Task, entries: int) -> float:
     return total / max(1, entries)
 
 
+def cleanup(tasks: list[Task], topics: list[str]) -> None:
+    """Drop what the runs wrote: ledger buckets (SCAN + UNLINK, never KEYS) and the topics."""
+    client = redis.Redis.from_url(REDIS_URL)
+    for task in tasks:
+        batch = []
+        for key in client.scan_iter(match=f"er:{{{task.dedup.ledger}}}:*", count=5000):
+            batch.append(key)
+            if len(batch) == 5000:
+                client.unlink(*batch)
+                batch = []
+        if batch:
+            client.unlink(*batch)
+    admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
+    for future in admin.delete_topics(topics).values():
+        with contextlib.suppress(Exception):  # best effort: a topic the run never created
+            future.result()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--large", type=int, default=4_000_000, help="second window size for the RSS check")
     parser.add_argument("--seed-events", type=int, default=30_000, help="events for the slow seed approach")
+    parser.add_argument("--rounds", type=int, default=3, help="worker and raw consume, interleaved; medians")
     args = parser.parse_args()
     uid = uuid.uuid4().hex[:8]
     topic, big = f"bench-{uid}", f"bench-big-{uid}"
     print(f"seeding {args.events:,} events ...", flush=True)
     seed(topic, args.events)
+    tasks: list[Task] = []
+    topics = [topic, f"{topic}-seed-{uid}"]
 
-    used_before = redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"]
-    task = task_for(topic, args.events, uid)
-    secs, rss, summary = run_worker_rss(task)
-    used_after = redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"]
-    marks = int(summary["emitted"])  # type: ignore[call-overload]
-    worker_rate = args.events / secs
-    raw_secs = raw_consume(topic, args.events, uid)
+    # Rounds interleave the worker and the bare consume so that the machine's noise hits both.
+    worker_rates, raw_rates, rss_small = [], [], []
+    summary: dict[str, object] = {}
+    marks, used = 0, 0
+    for round_no in range(args.rounds):
+        task = task_for(topic, args.events, f"{uid}r{round_no}")
+        tasks.append(task)
+        topics += [task.output.sandbox_topic, task.output.dead_letter_topic]
+        used_before = redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"]
+        secs, rss, summary = run_worker_rss(task)
+        if round_no == 0:
+            used = redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"] - used_before
+            marks = int(summary["emitted"])  # type: ignore[call-overload]
+        worker_rates.append(args.events / secs)
+        rss_small.append(rss / 1024)
+        raw_rates.append(args.events / raw_consume(topic, args.events, f"{uid}r{round_no}"))
+        print(f"round {round_no + 1}: worker {worker_rates[-1]:,.0f} ev/s, raw consume {raw_rates[-1]:,.0f} ev/s")
     kcat_secs = kcat(topic)
     seed_secs = seed_approach(topic, args.seed_events, uid)
     seed_rate = args.seed_events / seed_secs
-    raw_rate = args.events / raw_secs
-    rows = {
+    worker_rate, raw_rate = statistics.median(worker_rates), statistics.median(raw_rates)
+    rows: dict[str, object] = {
         "worker_events_per_s": worker_rate,
+        "worker_events_per_s_rounds": worker_rates,
         "seed_events_per_s": seed_rate,
         "raw_consume_events_per_s": raw_rate,
+        "raw_consume_events_per_s_rounds": raw_rates,
         "kcat_events_per_s": args.events / kcat_secs if kcat_secs else None,
         "worker_vs_seed": worker_rate / seed_rate,
         "worker_vs_raw_consume": worker_rate / raw_rate,
-        "peak_rss_mib_small": rss / 1024,
-        "redis_bytes_per_entry_info": (used_after - used_before) / max(1, marks),
-        "redis_bytes_per_entry_memory_usage": ledger_bytes_per_entry(task, marks),
+        "worker_vs_raw_consume_rounds": [w / r for w, r in zip(worker_rates, raw_rates, strict=True)],
+        "peak_rss_mib_small": max(rss_small),
+        "redis_bytes_per_entry_info": used / max(1, marks),
+        "redis_bytes_per_entry_memory_usage": ledger_bytes_per_entry(tasks[0], marks),
         "summary": summary,
     }
     if args.large:
         print(f"seeding {args.large:,} events for the memory check ...", flush=True)
         seed(big, args.large)
-        big_secs, big_rss, _ = run_worker_rss(task_for(big, args.large, uid + "b"))
+        large_task = task_for(big, args.large, uid + "b")
+        tasks.append(large_task)
+        topics += [big, large_task.output.sandbox_topic, large_task.output.dead_letter_topic]
+        big_secs, big_rss, _ = run_worker_rss(large_task)
         rows["peak_rss_mib_large"] = big_rss / 1024
         rows["worker_events_per_s_large"] = args.large / big_secs
+    cleanup(tasks, topics)
     print(json.dumps(rows, indent=2))
     print(
-        f"\nworker {worker_rate:,.0f} ev/s | seed {seed_rate:,.0f} ev/s ({rows['worker_vs_seed']:.1f}x) | "
+        f"\nworker {worker_rate:,.0f} ev/s | seed {seed_rate:,.0f} ev/s ({worker_rate / seed_rate:.1f}x) | "
         f"raw consume {raw_rate:,.0f} ev/s (worker = {100 * worker_rate / raw_rate:.0f} %)"
         + (f" | kcat {rows['kcat_events_per_s']:,.0f} ev/s" if kcat_secs else "")
+        + f" | peak RSS {rows['peak_rss_mib_small']:.0f} MiB"
+        + (f" / {rows['peak_rss_mib_large']:.0f} MiB at {args.large:,}" if args.large else "")
+        + f" (medians of {args.rounds} interleaved rounds)"
     )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"bench_worker-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(rows, indent=2))

@@ -1,4 +1,6 @@
-"""Where a worker's time goes: the engine's stages timed in-process over one partition.
+"""Where a worker's time goes: the engine's stages timed in-process over one partition, and
+the CPU each party spends per event (the worker's threads, Redis, the Kafka broker): on a 2-core
+machine that runs all three, their sum bounds the throughput.
 
 .venv/bin/python bench/profile_worker.py --events 300000
 """
@@ -7,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from bench_worker import seed, task_for
+import redis
+from bench_worker import REDIS_URL, seed, task_for
 
 from eventreplay.worker import engine
 
@@ -21,6 +26,35 @@ STAGES = {
     "_prepare": "validate + transform + ledger request",
     "_finish": "ledger verdicts + produce + digest",
 }
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+KAFKA_PID = Path(__file__).resolve().parent.parent / ".stack" / "run" / "kafka.pid"
+
+
+def cpu_seconds(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds per thread name of this process (librdkafka names its threads rdk:*)."""
+    out: dict[str, float] = collections.defaultdict(float)
+    for task in Path("/proc/self/task").iterdir():
+        text = (task / "stat").read_text()
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        out["worker main thread" if name.startswith("python") else f"worker {name}"] += cpu_seconds(task / "stat")
+    return out
+
+
+def party_cpu() -> dict[str, float]:
+    """CPU seconds of this process's threads, Redis, and the broker when the local stack runs it."""
+    out = thread_cpu()
+    redis_pid = redis.Redis.from_url(REDIS_URL).info("server")["process_id"]
+    out["redis-server"] = cpu_seconds(Path(f"/proc/{redis_pid}/stat"))
+    if KAFKA_PID.exists():
+        out["kafka broker"] = cpu_seconds(Path(f"/proc/{KAFKA_PID.read_text().strip()}/stat"))
+    return out
 
 
 def main() -> None:
@@ -47,15 +81,24 @@ def main() -> None:
     for name in STAGES:
         timed(name)
     worker = engine.Engine(task_for(topic, args.events, uid))
+    cpu_before = party_cpu()
     began = time.perf_counter()
     worker.run()
     total = time.perf_counter() - began
+    cpu_after = party_cpu()
     print(f"{args.events / total:,.0f} events/s in-process ({total:.1f} s)")
     for name, label in STAGES.items():
         print(f"  {label:<42} {spent[name] / args.events * 1e6:6.2f} µs/event  {100 * spent[name] / total:4.0f} %")
     rest = total - sum(spent.values())
     label = "transaction commits + checkpoints"
     print(f"  {label:<42} {rest / args.events * 1e6:6.2f} µs/event  {100 * rest / total:4.0f} %")
+    print("CPU per event (the machine has 2 cores: the sum bounds events/s)")
+    spent_cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+    for name, seconds in sorted(spent_cpu.items(), key=lambda item: -item[1]):
+        if seconds / args.events * 1e6 >= 0.05:
+            print(f"  {name:<42} {seconds / args.events * 1e6:6.2f} µs/event")
+    per_event = sum(spent_cpu.values()) / args.events
+    print(f"  {'total':<42} {per_event * 1e6:6.2f} µs/event -> at most {2 / per_event:,.0f} events/s on 2 cores")
 
 
 if __name__ == "__main__":

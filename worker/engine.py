@@ -47,6 +47,9 @@ _CONFLICT = {
 }
 
 
+# ledger.id_digest and ledger.content_hash (BLAKE2b-128 and -64), as prototypes to copy.
+_ID_HASH, _CONTENT_HASH = blake2b(digest_size=16), blake2b(digest_size=8)
+
 _FENCED_CODES = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
 
 
@@ -257,7 +260,8 @@ class Engine:
         samples: list[tuple[dict[str, Any], bytes]] | None = None
         if self.user_transform and not self._determinism_checked:
             samples, self._determinism_checked = [], True
-        hashed, no_hash, b2 = self.ledger.hashed, bytes(8), blake2b
+        # Copying a keyed-size prototype is cheaper than blake2b(..., digest_size=n) per call.
+        hashed, no_hash, id_proto, content_proto = self.ledger.hashed, bytes(8), _ID_HASH, _CONTENT_HASH
         bytes_in = 0
         add, pack_one = outcomes.append, blob.append
         for msg in batch:
@@ -286,8 +290,15 @@ class Engine:
             key = event_id.encode()
             add((msg, key, out))
             # ledger.pack, inlined: id digest (14 bytes), content hash (8), source offset (8).
-            pack_one(b2(key, digest_size=16).digest()[:14])
-            pack_one(b2(value, digest_size=8).digest() if hashed else no_hash)
+            h = id_proto.copy()
+            h.update(key)
+            pack_one(h.digest()[:14])
+            if hashed:
+                h = content_proto.copy()
+                h.update(value)
+                pack_one(h.digest())
+            else:
+                pack_one(no_hash)
             pack_one(msg.offset().to_bytes(8, "big"))  # type: ignore[union-attr]
         ckpt.bytes_in += bytes_in
         if samples:
