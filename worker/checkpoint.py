@@ -40,7 +40,7 @@ class Checkpoint(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel
     bytes_in: int = 0
     bytes_out: int = 0
     digest: str = ""
-    """Running SHA-256 chain over the emitted records in offset order (see `digest.py`)."""
+    """SHA-256 chain over the emitted records in offset order, by blocks of source offsets (`digest.py`)."""
     transactions: int = 0
     started_at: float = 0.0
     updated_at: float = 0.0

@@ -87,6 +87,7 @@ class Engine:
             hash_content=task.dedup.hash_content,
         )
         self._determinism_checked = False
+        self._carry: list[Message] = []  # consumed past a transaction's limit, for the next one
         self.admin, self.consumer, self.producer = kafka_io.new_clients(task)
         self.headers_base: Headers = [
             ("er-source-topic", self.src.topic.encode()),
@@ -165,25 +166,22 @@ class Engine:
     def _transaction(self, ckpt: Checkpoint) -> Checkpoint:
         tuning = self.task.tuning
         end = self.src.end_offset
-        state = digest.ZERO if not ckpt.digest else bytes.fromhex(ckpt.digest)
+        chain = digest.BlockDigest(bytes.fromhex(ckpt.digest) if ckpt.digest else digest.ZERO)
         nxt = ckpt.committed_offset
+        limit = end  # lowered to a digest block boundary once the transaction is big or old enough
         records = 0
         began = last_progress = time.monotonic()
         pending: Prepared | None = None
         try:
             self.producer.begin_transaction()
-            while (
-                nxt < end
-                and records < tuning.transaction_max_records
-                and time.monotonic() - began < tuning.transaction_max_seconds
-            ):
-                batch, nxt = self._next_batch(nxt)
+            while nxt < limit:
+                batch, nxt = self._next_batch(nxt, limit)
                 if batch:
                     # Overlap: the ledger classifies this batch while the previous one is produced.
                     batch_began = time.perf_counter()
                     prepared = self._prepare(batch, ckpt)
                     if pending is not None:
-                        state = self._finish(pending, ckpt, state)
+                        self._finish(pending, ckpt, chain)
                     pending = prepared
                     self.metrics.batch(time.perf_counter() - batch_began)
                     records += len(batch)
@@ -193,9 +191,15 @@ class Engine:
                         f"no progress for {tuning.stall_timeout_seconds:.0f}s at offset {nxt} (< end {end}): "
                         "an open transaction on the source may hold back the last stable offset"
                     )
+                if limit == end and (
+                    records >= tuning.transaction_max_records
+                    or time.monotonic() - began >= tuning.transaction_max_seconds
+                ):
+                    # Commit on a block boundary: a checkpoint never falls inside a digest block.
+                    limit = min(end, digest.block_end(nxt))
             if pending is not None:
-                state = self._finish(pending, ckpt, state)
-            ckpt.committed_offset, ckpt.digest = nxt, state.hex()
+                self._finish(pending, ckpt, chain)
+            ckpt.committed_offset, ckpt.digest = nxt, chain.close().hex()
             ckpt.transactions += 1
             ckpt.updated_at = now()
             position = TopicPartition(self.src.topic, self.src.partition, nxt, metadata=ckpt.to_json().decode())
@@ -207,29 +211,35 @@ class Engine:
         self.mirror.write(ckpt)
         return ckpt
 
-    def _next_batch(self, nxt: int) -> tuple[list[Message], int]:
-        """Records in [nxt, end) from one consume call, and the next offset to read."""
-        end = self.src.end_offset
-        msgs = self.consumer.consume(self.task.tuning.batch_size, timeout=0.5)
+    def _next_batch(self, nxt: int, limit: int) -> tuple[list[Message], int]:
+        """Records in [nxt, limit) and the next offset to read (at most `limit`).
+
+        Messages at or past a limit below the end were consumed already: they are kept, in
+        order, for the next transaction.
+        """
+        msgs = self._carry or self.consumer.consume(self.task.tuning.batch_size, timeout=0.5)
+        self._carry = []
         if not msgs:
             return msgs, nxt
         last = msgs[-1].offset()
-        # The common batch: only records, all inside the range (one partition: offsets ascend).
+        # The common batch: only records, all below the limit (one partition: offsets ascend).
         if (
             last is not None
             and nxt <= (msgs[0].offset() or 0)
-            and last < end
+            and last < limit
             and not [m for m in msgs if m.error() is not None]
         ):
             return msgs, last + 1
         out: list[Message] = []
-        for msg in msgs:
+        for index, msg in enumerate(msgs):
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
-                    # The fetch position passed every record and control marker up to here.
-                    if (msg.offset() or 0) >= end:
-                        nxt = end
+                    # The fetch position passed every record and control marker below this offset.
+                    if (msg.offset() or 0) >= limit:
+                        if limit < self.src.end_offset:
+                            self._carry = msgs[index:]
+                        return out, limit
                     continue
                 if err.code() in (KafkaError.OFFSET_OUT_OF_RANGE, KafkaError._AUTO_OFFSET_RESET):
                     raise PermanentFailure(f"retention expired while replaying at offset {nxt}: {err.str()}")
@@ -238,9 +248,10 @@ class Engine:
                 log.warning("consumer: %s", err.str())
                 continue
             offset = msg.offset() or 0
-            if offset >= end:
-                nxt = end
-                break
+            if offset >= limit:
+                if limit < self.src.end_offset:
+                    self._carry = msgs[index:]
+                return out, limit
             if offset >= nxt:
                 out.append(msg)
                 nxt = offset + 1
@@ -311,14 +322,16 @@ class Engine:
                 raise RetriableFailure(f"dedup ledger: {err}") from err
         return Prepared(outcomes, sent)
 
-    def _finish(self, prepared: Prepared, ckpt: Checkpoint, state: bytes) -> bytes:
+    def _finish(self, prepared: Prepared, ckpt: Checkpoint, chain: digest.BlockDigest) -> None:
         """Receive the ledger's verdicts for a batch and produce its records in offset order."""
         try:
             statuses = self.ledger.receive() if prepared.sent else ""
         except redis.RedisError as err:
             raise RetriableFailure(f"dedup ledger: {err}") from err
         sandbox, partition, produce = self.task.output.sandbox_topic, self.src.partition, self.producer.produce
-        base, sha256, offset_header = self.headers_base, hashlib.sha256, "er-source-offset"
+        base, offset_header = self.headers_base, "er-source-offset"
+        # digest.BlockDigest.add, inlined: this loop runs once per emitted event.
+        block, running, bits, sha256, fold = chain.block, chain.running, digest.BLOCK_BITS, hashlib.sha256, digest.fold
         emitted = duplicate = processed = bytes_out = 0
         i = 0
         for item in prepared.outcomes:
@@ -327,13 +340,19 @@ class Engine:
                 status = statuses[i]
                 i += 1
                 if status == "N":
-                    headers = [*base, (offset_header, b"%d" % msg.offset())]
+                    offset = msg.offset()
+                    headers = [*base, (offset_header, b"%d" % offset)]
                     try:
                         produce(sandbox, out, key, partition, headers=headers)
                     except BufferError:
                         self._produce_retry(sandbox, key, out, headers)
-                    # digest.step, inlined.
-                    state = sha256(b"".join((state, len(key).to_bytes(4, "big"), key, out))).digest()
+                    if offset >> bits != block:
+                        if running is not None:
+                            chain.state = fold(chain.state, running.digest())
+                        block, running = offset >> bits, sha256()
+                    running.update(  # type: ignore[union-attr]
+                        b"".join((len(key).to_bytes(4, "big"), key, len(out).to_bytes(4, "big"), out))
+                    )
                     emitted += 1
                     bytes_out += len(out)
                     continue
@@ -353,7 +372,7 @@ class Engine:
         ckpt.duplicate += duplicate
         ckpt.processed += processed
         ckpt.bytes_out += bytes_out
-        return state
+        chain.block, chain.running = block, running
 
     def _produce_retry(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers) -> None:
         while True:

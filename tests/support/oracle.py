@@ -19,6 +19,7 @@ import orjson
 @dataclass
 class Expected:
     emitted: list[tuple[bytes, bytes]] = field(default_factory=list)
+    emitted_offsets: list[int] = field(default_factory=list)
     duplicate: int = 0
     processed: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
@@ -30,9 +31,15 @@ class Expected:
 
     @property
     def digest(self) -> str:
+        """Emitted records grouped by blocks of 1024 source offsets; per block one SHA-256 over
+        the length-prefixed keys and values, chained in block order."""
+        blocks: dict[int, Any] = {}
+        for offset, (key, value) in zip(self.emitted_offsets, self.emitted, strict=True):
+            record = len(key).to_bytes(4, "big") + key + len(value).to_bytes(4, "big") + value
+            blocks.setdefault(offset // 1024, hashlib.sha256()).update(record)
         state = bytes(32)
-        for key, value in self.emitted:
-            state = hashlib.sha256(state + len(key).to_bytes(4, "big") + key + value).digest()
+        for number in sorted(blocks):
+            state = hashlib.sha256(state + blocks[number].digest()).digest()
         return state.hex()
 
 
@@ -85,4 +92,5 @@ def replay(
             continue
         first[key] = raw
         out.emitted.append((key.encode(), raw))
+        out.emitted_offsets.append(offset)
     return out
