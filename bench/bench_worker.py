@@ -164,18 +164,20 @@ def ledger_bytes_per_entry(task: Task, entries: int) -> float:
     return total / max(1, entries)
 
 
-def cleanup(tasks: list[Task], topics: list[str]) -> None:
-    """Drop what the runs wrote: ledger buckets (SCAN + UNLINK, never KEYS) and the topics."""
+def drop_ledger(task: Task) -> None:
+    """Remove one run's ledger buckets (SCAN + UNLINK, never KEYS), so rounds start alike."""
     client = redis.Redis.from_url(REDIS_URL)
-    for task in tasks:
-        batch = []
-        for key in client.scan_iter(match=f"er:{{{task.dedup.ledger}}}:*", count=5000):
-            batch.append(key)
-            if len(batch) == 5000:
-                client.unlink(*batch)
-                batch = []
-        if batch:
+    batch = []
+    for key in client.scan_iter(match=f"er:{{{task.dedup.ledger}}}:*", count=5000):
+        batch.append(key)
+        if len(batch) == 5000:
             client.unlink(*batch)
+            batch = []
+    if batch:
+        client.unlink(*batch)
+
+
+def drop_topics(topics: list[str]) -> None:
     admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
     for future in admin.delete_topics(topics).values():
         with contextlib.suppress(Exception):  # best effort: a topic the run never created
@@ -193,16 +195,14 @@ def main() -> None:
     topic, big = f"bench-{uid}", f"bench-big-{uid}"
     print(f"seeding {args.events:,} events ...", flush=True)
     seed(topic, args.events)
-    tasks: list[Task] = []
     topics = [topic, f"{topic}-seed-{uid}"]
 
     # Rounds interleave the worker and the bare consume so that the machine's noise hits both.
     worker_rates, raw_rates, rss_small = [], [], []
     summary: dict[str, object] = {}
-    marks, used = 0, 0
+    marks, used, bytes_per_entry = 0, 0, 0.0
     for round_no in range(args.rounds):
         task = task_for(topic, args.events, f"{uid}r{round_no}")
-        tasks.append(task)
         topics += [task.output.sandbox_topic, task.output.dead_letter_topic]
         used_before = redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"]
         secs, rss, summary = run_worker_rss(task)
@@ -211,6 +211,9 @@ def main() -> None:
             marks = int(summary["emitted"])  # type: ignore[call-overload]
         worker_rates.append(args.events / secs)
         rss_small.append(rss / 1024)
+        if round_no == 0:
+            bytes_per_entry = ledger_bytes_per_entry(task, marks)
+        drop_ledger(task)
         raw_rates.append(args.events / raw_consume(topic, args.events, f"{uid}r{round_no}"))
         print(f"round {round_no + 1}: worker {worker_rates[-1]:,.0f} ev/s, raw consume {raw_rates[-1]:,.0f} ev/s")
     kcat_secs = kcat(topic)
@@ -229,19 +232,19 @@ def main() -> None:
         "worker_vs_raw_consume_rounds": [w / r for w, r in zip(worker_rates, raw_rates, strict=True)],
         "peak_rss_mib_small": max(rss_small),
         "redis_bytes_per_entry_info": used / max(1, marks),
-        "redis_bytes_per_entry_memory_usage": ledger_bytes_per_entry(tasks[0], marks),
+        "redis_bytes_per_entry_memory_usage": bytes_per_entry,
         "summary": summary,
     }
     if args.large:
         print(f"seeding {args.large:,} events for the memory check ...", flush=True)
         seed(big, args.large)
         large_task = task_for(big, args.large, uid + "b")
-        tasks.append(large_task)
         topics += [big, large_task.output.sandbox_topic, large_task.output.dead_letter_topic]
         big_secs, big_rss, _ = run_worker_rss(large_task)
+        drop_ledger(large_task)
         rows["peak_rss_mib_large"] = big_rss / 1024
         rows["worker_events_per_s_large"] = args.large / big_secs
-    cleanup(tasks, topics)
+    drop_topics(topics)
     print(json.dumps(rows, indent=2))
     print(
         f"\nworker {worker_rate:,.0f} ev/s | seed {seed_rate:,.0f} ev/s ({worker_rate / seed_rate:.1f}x) | "
