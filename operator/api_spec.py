@@ -97,7 +97,11 @@ class Dedup(ApiModel):
         "`skipProcessed`: skip ids the production ledger already holds (recover missed events).",
     )
     ttl_seconds: int = Field(
-        default=7 * 86400, gt=0, le=366 * 86400, description="TTL of the ledger entries this replay writes."
+        default=7 * 86400,
+        gt=0,
+        le=366 * 86400,
+        description="TTL of the ledger buckets this replay writes: set on a bucket's first write and "
+        "refreshed by a write once it has fallen below 90 %. Must outlast the replay.",
     )
 
 
