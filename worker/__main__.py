@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .errors import EXIT_PERMANENT, PermanentFailure, WorkerFailure
-from .progress import report_failure
+from .progress import report_failure, write_termination_message
 from .task import TASK_ENV, Task
 
 
@@ -38,16 +38,6 @@ def _peak_rss_kib() -> int:
     except OSError:
         pass
     return 0
-
-
-def _termination_message(text: str) -> None:
-    """Kubernetes shows /dev/termination-log as the container's termination message."""
-    path = Path(os.environ.get("EVENTREPLAY_TERMINATION_LOG", "/dev/termination-log"))
-    try:
-        if path.parent.is_dir():
-            path.write_text(text[:4000])
-    except OSError:
-        pass
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -77,7 +67,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"eventreplay-worker: {kind}: {err}", file=sys.stderr)
         if isinstance(err, PermanentFailure):
             report_failure(task, f"{kind}: {err}")
-            _termination_message(f"{kind}: {err}")
+            write_termination_message(f"{kind}: {err}")
         return err.exit_code
     print(
         json.dumps(

@@ -20,6 +20,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from .errors import EXIT_PERMANENT, WorkerFailure
+from .progress import write_termination_message
 from .reconcile_task import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, PromoteTask, ReconcileTask
 
 M = TypeVar("M", bound=BaseModel)
@@ -66,12 +67,7 @@ def failure_key(uid: str, job: str) -> str:
 def _record_failure(task: BaseModel, job: str, text: str) -> None:
     """Best effort: the operator shows this as the Stalled message (a local node has no
     termination messages); also /dev/termination-log for a real kubelet."""
-    path = Path(os.environ.get("EVENTREPLAY_TERMINATION_LOG", "/dev/termination-log"))
-    try:
-        if path.parent.is_dir():
-            path.write_text(text[:4000])
-    except OSError:
-        pass
+    write_termination_message(text)
     target = getattr(task, "redis", None) or getattr(getattr(task, "report", None), "redis", None)
     replay = getattr(task, "replay", None)
     if target is None or replay is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -58,6 +59,16 @@ class ProgressMirror:
         except (redis.ConnectionError, redis.TimeoutError) as err:
             # The output is committed in Kafka; a retried worker resumes from there.
             raise RetriableFailure(f"cannot reach Redis at {self._where}: {err}") from err
+
+
+def write_termination_message(text: str) -> None:
+    """Kubernetes shows /dev/termination-log as the container's termination message (best effort)."""
+    path = Path(os.environ.get("EVENTREPLAY_TERMINATION_LOG", "/dev/termination-log"))
+    try:
+        if path.parent.is_dir():
+            path.write_text(text[:4000])
+    except OSError:
+        pass
 
 
 def report_failure(task: Task, message: str) -> None:
