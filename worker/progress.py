@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Protocol
@@ -12,6 +13,8 @@ import redis
 from .checkpoint import Checkpoint, checkpoint_key, now
 from .errors import PermanentFailure, RetriableFailure
 from .task import Task
+
+log = logging.getLogger("eventreplay.worker")
 
 
 class RedisSpec(Protocol):
@@ -30,7 +33,7 @@ def redis_location(url: str) -> str:
     return f"{parts.hostname}:{parts.port or 6379}{parts.path or ''}"
 
 
-def connect_redis(spec: RedisSpec) -> redis.Redis:
+def connect_redis(spec: RedisSpec, *, check_eviction: bool = True) -> redis.Redis:
     password = None
     if spec.password_env:
         password = os.environ.get(spec.password_env)
@@ -43,7 +46,29 @@ def connect_redis(spec: RedisSpec) -> redis.Redis:
         raise PermanentFailure(f"Redis at {redis_location(spec.redis_url)} refused the credentials") from err
     except (redis.ConnectionError, redis.TimeoutError) as err:
         raise RetriableFailure(f"cannot reach Redis at {redis_location(spec.redis_url)}: {err}") from err
+    if check_eviction:
+        check_no_eviction(client, redis_location(spec.redis_url))
     return client
+
+
+def check_no_eviction(client: redis.Redis, where: str) -> None:
+    """Refuse a Redis that may evict keys: an evicted ledger bucket silently lets duplicates through.
+
+    `volatile-*` policies evict exactly the keys that carry a TTL, and every ledger bucket does; only
+    `noeviction` (or no memory limit at all) is safe. Where INFO is not allowed (managed Redis, ACLs),
+    the worker cannot tell and says so in its log.
+    """
+    try:
+        memory = client.info("memory")
+    except redis.ResponseError as err:
+        log.warning("cannot check the eviction policy of Redis at %s (%s): it must be noeviction", where, err)
+        return
+    policy = str(memory.get("maxmemory_policy", "noeviction"))
+    if policy != "noeviction" and int(memory.get("maxmemory", 0) or 0) > 0:
+        raise PermanentFailure(
+            f"Redis at {where} evicts keys under memory pressure (maxmemory-policy {policy}): an evicted "
+            "ledger bucket would let duplicates through; set maxmemory-policy noeviction"
+        )
 
 
 class ProgressMirror:
@@ -78,7 +103,7 @@ def report_failure(task: Task, message: str) -> None:
     the operator falls back to the Job's own failure.
     """
     try:
-        client = connect_redis(task.dedup)
+        client = connect_redis(task.dedup, check_eviction=False)  # the failure may be that very check
         key = checkpoint_key(task.replay.uid, task.source.partition)
         raw = client.get(key)
         if raw:

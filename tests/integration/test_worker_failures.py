@@ -8,6 +8,7 @@ import pytest
 from confluent_kafka import TopicPartition
 
 from eventreplay.datagen import CLEAN, generate
+from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
 from eventreplay.worker.errors import EXIT_PERMANENT, EXIT_RETRIABLE
 from support.kafka_tools import create_topic, produce, read_partition
 from support.worker_run import make_task, run_worker
@@ -56,6 +57,27 @@ def test_redis_down_is_retriable(kafka_admin: Any, kafka_bootstrap: str, seeded:
     assert done.returncode == EXIT_RETRIABLE
     assert "cannot reach Redis at 127.0.0.1:1" in done.stderr
     assert _nothing_written(kafka_bootstrap, kafka_admin, task.output.sandbox_topic)
+
+
+def test_an_evicting_redis_is_refused(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, seeded: str, unique: str
+) -> None:
+    """volatile-* and allkeys-* policies would evict ledger buckets (duplicates let through)."""
+    before = redis_client.config_get("maxmemory-policy")["maxmemory-policy"]
+    assert int(redis_client.config_get("maxmemory")["maxmemory"]) > 0
+    task = make_task(kafka_bootstrap, seeded, unique, 100)
+    try:
+        redis_client.config_set("maxmemory-policy", "volatile-lru")
+        done = run_worker(task, timeout=120)
+    finally:
+        redis_client.config_set("maxmemory-policy", before)
+    assert done.returncode == EXIT_PERMANENT, done.stderr
+    assert "evicts keys under memory pressure (maxmemory-policy volatile-lru)" in done.stderr
+    assert _nothing_written(kafka_bootstrap, kafka_admin, task.output.sandbox_topic)
+    # The failure is mirrored for the operator's status, although the check refused the ledger.
+    mirrored = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
+    assert mirrored.state == "failed" and "noeviction" in mirrored.message
+    assert run_worker(task, timeout=120).returncode == 0, "with noeviction back, the same task runs"
 
 
 def test_broker_down_is_retriable(kafka_bootstrap: str, unique: str) -> None:
