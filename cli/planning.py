@@ -16,11 +16,12 @@ import redis
 from eventreplay.operator.api_spec import EventReplaySpec
 from eventreplay.operator.api_status import Plan
 from eventreplay.operator.jobs import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV
-from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable, parse_settings
+from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
 from eventreplay.operator.planner import PlanRefused, make_plan
+from eventreplay.worker.kafka_io import parse_settings
 from eventreplay.worker.progress import redis_location
 
-from .errors import EXIT_PLAN_REFUSED, EXIT_UNREACHABLE, CliError, unreachable
+from .errors import EXIT_PLAN_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE, CliError, unreachable
 from .manifest import Manifest
 
 
@@ -28,7 +29,10 @@ def kafka_settings(verbose: bool = False) -> dict[str, str]:
     """Settings from EVENTREPLAY_KAFKA_SETTINGS; librdkafka's own log lines are silenced unless
     verbose, so an unreachable broker is reported once, by us, on one line."""
     quiet = {} if verbose else {"log_level": "0"}
-    return {**quiet, **parse_settings(os.environ.get(KAFKA_SETTINGS_ENV, ""))}
+    try:
+        return {**quiet, **parse_settings(os.environ.get(KAFKA_SETTINGS_ENV, ""), KAFKA_SETTINGS_ENV)}
+    except ValueError as err:
+        raise CliError(str(err), EXIT_USAGE) from err
 
 
 def kafka_access(timeout: float, verbose: bool = False) -> KafkaAccess:

@@ -51,7 +51,8 @@ class KafkaCredentialsRef(SecretKeyRef):
         default="client.properties",
         min_length=1,
         max_length=253,
-        description="Key inside the Secret whose value is librdkafka `key=value` lines.",
+        description="Key inside the Secret whose value is librdkafka `key=value` lines (a PEM value such "
+        "as `ssl.ca.pem` may span lines, from `-----BEGIN` to `-----END`).",
     )
 
 

@@ -12,7 +12,7 @@ import os
 import shlex
 from dataclasses import dataclass, field
 
-from .kafka import parse_settings
+from eventreplay.worker.kafka_io import parse_settings
 
 DEFAULT_IMAGE = "ghcr.io/eventreplay/eventreplay:0.1.0"
 DEFAULT_COMMAND = ("python", "-m", "eventreplay.worker", "run")
@@ -63,12 +63,18 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
     args = parser.parse_args(argv)
     namespaces = args.namespace or [n for n in env.get("EVENTREPLAY_NAMESPACES", "").split(",") if n.strip()]
     allow = {i.strip() for i in env.get("EVENTREPLAY_IMAGE_ALLOWLIST", "").split(",") if i.strip()}
+    try:
+        kafka_settings = parse_settings(
+            env.get("EVENTREPLAY_OPERATOR_KAFKA_SETTINGS", ""), "EVENTREPLAY_OPERATOR_KAFKA_SETTINGS"
+        )
+    except ValueError as err:
+        parser.error(str(err))
     return OperatorConfig(
         namespaces=tuple(n.strip() for n in namespaces),
         worker_image=args.worker_image,
         image_allowlist=frozenset(allow),
         worker_command=tuple(shlex.split(args.worker_command)),
-        kafka_settings=parse_settings(env.get("EVENTREPLAY_OPERATOR_KAFKA_SETTINGS", "")),
+        kafka_settings=kafka_settings,
         redis_password=env.get("EVENTREPLAY_OPERATOR_REDIS_PASSWORD") or None,
         liveness=None if args.liveness == "none" else args.liveness,
     )

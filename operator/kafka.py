@@ -26,17 +26,6 @@ class KafkaUnavailable(Exception):
     """The cluster did not answer in time: retry later (not a reason to stall)."""
 
 
-def parse_settings(text: str) -> dict[str, str]:
-    """librdkafka `key=value` lines (blank lines and `#` comments ignored)."""
-    settings: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            settings[key.strip()] = value.strip()
-    return settings
-
-
 @dataclass(frozen=True)
 class KafkaAccess:
     """How the operator reaches a cluster: its own settings plus the replay's bootstrap servers."""

@@ -25,25 +25,54 @@ _PROTECTED = {
 }
 
 
+def parse_settings(text: str, source: str) -> dict[str, str]:
+    """librdkafka `key=value` lines (blank lines and `#` comments ignored); ValueError says which line.
+
+    A PEM value (`ssl.ca.pem`, `ssl.certificate.pem`, `ssl.key.pem`) may span lines: from its
+    `-----BEGIN ...` line through the `-----END ...-----` line, and on through the blocks that
+    follow it directly (a CA bundle). Shared by the worker, the operator and the CLI.
+    """
+    lines = text.splitlines()
+    out: dict[str, str] = {}
+    index = 0
+    while index < len(lines):
+        number, line = index + 1, lines[index].strip()
+        index += 1
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise ValueError(f"Kafka settings line {number} in {source} is not key=value")
+        if value.startswith("-----BEGIN "):
+            block = [value]
+            while not block[-1].startswith("-----END ") or (
+                index < len(lines) and lines[index].strip().startswith("-----BEGIN ")
+            ):
+                if index >= len(lines):
+                    raise ValueError(f"Kafka setting {key!r} in {source}: the PEM block from line {number} has no END")
+                block.append(lines[index].strip())
+                index += 1
+            value = "\n".join(block) + "\n"
+        out[key] = value
+    return out
+
+
 def security_settings(env_name: str | None) -> dict[str, str]:
-    """librdkafka `key=value` lines from the env var a Secret filled. Values are never logged."""
+    """The settings in the env var a Secret filled (`parse_settings`). Values are never logged."""
     if not env_name:
         return {}
     raw = os.environ.get(env_name)
     if raw is None:
         raise PermanentFailure(f"env var {env_name} (Kafka client settings from a Secret) is not set")
-    out: dict[str, str] = {}
-    for number, text in enumerate(raw.splitlines(), 1):
-        line = text.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep:
-            raise PermanentFailure(f"Kafka settings line {number} in {env_name} is not key=value")
-        if key.strip() in _PROTECTED:
-            raise PermanentFailure(f"Kafka setting {key.strip()!r} may not be overridden by {env_name}")
-        out[key.strip()] = value.strip()
-    return out
+    try:
+        settings = parse_settings(raw, env_name)
+    except ValueError as err:
+        raise PermanentFailure(str(err)) from err
+    for key in settings:
+        if key in _PROTECTED:
+            raise PermanentFailure(f"Kafka setting {key!r} may not be overridden by {env_name}")
+    return settings
 
 
 def base_config(task: Task) -> dict[str, Any]:
