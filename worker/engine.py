@@ -154,6 +154,7 @@ class Engine:
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> Checkpoint:
         ckpt = self._setup()
+        self.metrics.resumed(ckpt)
         if ckpt.committed_offset < self.src.end_offset:
             self.consumer.assign([TopicPartition(self.src.topic, self.src.partition, ckpt.committed_offset)])
             while ckpt.committed_offset < self.src.end_offset:
@@ -270,7 +271,7 @@ class Engine:
         transform = None if self.identity else self.transform
         samples: list[tuple[dict[str, Any], bytes]] | None = None
         if self.user_transform and not self._determinism_checked:
-            samples, self._determinism_checked = [], True
+            samples = []
         # Copying a keyed-size prototype is cheaper than blake2b(..., digest_size=n) per call.
         hashed, no_hash, id_proto, content_proto = self.ledger.hashed, bytes(8), _ID_HASH, _CONTENT_HASH
         bytes_in = 0
@@ -312,8 +313,9 @@ class Engine:
                 pack_one(no_hash)
             pack_one(msg.offset().to_bytes(8, "big"))  # type: ignore[union-attr]
         ckpt.bytes_in += bytes_in
-        if samples:
+        if samples:  # checked on the first batch that has valid events, not merely the first batch
             check_deterministic(self.transform, self.task.transform.function, samples)
+            self._determinism_checked = True
         sent = bool(blob)
         if sent:
             try:

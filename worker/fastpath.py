@@ -86,6 +86,8 @@ def _struct(schema: dict[str, Any], name: str) -> type[msgspec.Struct]:
     rename: dict[str, str] = {}
     for index, prop in enumerate(sorted(set(props) | set(required))):
         attr = prop if prop.isidentifier() and not keyword.iskeyword(prop) and not prop.startswith("_") else f"f{index}"
+        if attr in rename:  # a made-up name equal to a real property: one rule would be lost
+            raise NoFastPath(f"field name clash on {prop!r}")
         rename[attr] = prop
         typ = _type_for(props.get(prop, True), f"{name}_{index}")
         if prop in required:

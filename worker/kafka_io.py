@@ -176,4 +176,7 @@ def watermarks(consumer: Consumer, topic: str, partition: int, servers: str) -> 
 
 
 def new_clients(task: Task) -> tuple[AdminClient, Consumer, Producer]:
-    return AdminClient(base_config(task)), Consumer(consumer_config(task)), Producer(producer_config(task))
+    try:
+        return AdminClient(base_config(task)), Consumer(consumer_config(task)), Producer(producer_config(task))
+    except KafkaException as err:  # e.g. an unknown property in the settings Secret: retrying cannot help
+        raise PermanentFailure(f"Kafka client settings: {err.args[0].str()}") from err

@@ -66,7 +66,8 @@ for i = 0, #blob / 30 - 1 do
       local seen = sub(rv, -8)
       if seen == off then
         status = 'N'  -- our own mark from an attempt that did not commit
-      elseif off < seen then
+      elseif struct.unpack('>I8', off) < struct.unpack('>I8', seen) then
+        -- numbers, not strings: Lua compares strings with strcoll, which follows Redis's locale
         status = 'N'  -- an attempt got further before crashing: the first offset wins
         call('HSET', rk, field, h .. off)
         touched[rk] = true

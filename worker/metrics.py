@@ -34,6 +34,12 @@ class WorkerMetrics:
         if port:
             start_http_server(int(port))
 
+    def resumed(self, ckpt: Checkpoint) -> None:
+        """Start from the restored checkpoint: a retried worker counts only the events it processes
+        (its counter starts at zero again; adding the restored totals would count them twice)."""
+        self._seen = {bucket: int(getattr(ckpt, bucket)) for bucket in BUCKETS}
+        REMAINING.labels(*self._labels).set(ckpt.remaining)
+
     def batch(self, seconds: float) -> None:
         BATCH_SECONDS.labels(*self._labels).observe(seconds)
 

@@ -81,9 +81,9 @@ class ProgressMirror:
     def write(self, ckpt: Checkpoint) -> None:
         try:
             self._client.set(self._key, ckpt.to_json(), ex=self._ttl)
-        except (redis.ConnectionError, redis.TimeoutError) as err:
+        except redis.RedisError as err:
             # The output is committed in Kafka; a retried worker resumes from there.
-            raise RetriableFailure(f"cannot reach Redis at {self._where}: {err}") from err
+            raise RetriableFailure(f"progress mirror in Redis at {self._where}: {err}") from err
 
 
 def write_termination_message(text: str) -> None:

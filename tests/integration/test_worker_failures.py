@@ -80,6 +80,18 @@ def test_an_evicting_redis_is_refused(
     assert run_worker(task, timeout=120).returncode == 0, "with noeviction back, the same task runs"
 
 
+def test_an_unknown_kafka_setting_is_permanent(
+    kafka_admin: Any, kafka_bootstrap: str, seeded: str, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task = make_task(kafka_bootstrap, seeded, unique, 100)
+    task = task.model_copy(update={"kafka": task.kafka.model_copy(update={"settings_env": "TEST_KAFKA_SETTINGS"})})
+    monkeypatch.setenv("TEST_KAFKA_SETTINGS", "no.such.property=1\n")
+    done = run_worker(task, timeout=120)
+    assert done.returncode == EXIT_PERMANENT, done.stderr
+    assert "Kafka client settings" in done.stderr and "no.such.property" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
 def test_broker_down_is_retriable(kafka_bootstrap: str, unique: str) -> None:
     done = run_worker(make_task("127.0.0.1:1", "any", unique, 100), timeout=120)
     assert done.returncode == EXIT_RETRIABLE

@@ -9,7 +9,9 @@ from eventreplay.worker.metrics import WorkerMetrics
 
 
 def _value(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+    value = REGISTRY.get_sample_value(name, labels)
+    assert value is not None, f"no sample {name} {labels}"
+    return value
 
 
 def test_counts_follow_checkpoints() -> None:
@@ -27,3 +29,15 @@ def test_counts_follow_checkpoints() -> None:
     assert _value("eventreplay_worker_transaction_commits_total", **labels) == 2
     metrics.batch(0.004)
     assert _value("eventreplay_worker_batch_seconds_count", **labels) == 1
+
+
+def test_a_resumed_worker_counts_only_its_own_events() -> None:
+    metrics = WorkerMetrics("ns", "r-resumed", "orders", 1)
+    labels = {"namespace": "ns", "replay": "r-resumed", "topic": "orders", "partition": "1"}
+    restored = Checkpoint(partition=1, start_offset=0, end_offset=100, committed_offset=60, emitted=50, duplicate=10)
+    metrics.resumed(restored)
+    assert _value("eventreplay_worker_remaining_offsets", **labels) == 40
+    restored.committed_offset, restored.emitted = 100, 88
+    metrics.committed(restored)
+    assert _value("eventreplay_worker_events_total", bucket="emitted", **labels) == 38
+    assert REGISTRY.get_sample_value("eventreplay_worker_events_total", {**labels, "bucket": "duplicate"}) in (None, 0)

@@ -123,3 +123,16 @@ def test_integer_ids_and_future_skew() -> None:
     assert isinstance(late, Rejected) and late.reason == "invariant"
     record_time = Validator(Validation(max_future_skew_seconds=0), AS_OF)
     assert isinstance(record_time.check(b'{"event_id": "x"}', int(AS_OF.timestamp() * 1000) + 1), Rejected)
+
+
+def test_a_made_up_field_name_never_hides_a_rule() -> None:
+    """Properties that are not identifiers get names f<index>; one equal to a real property
+    must not let the fast path drop a rule: such a schema gets no fast path at all."""
+    schema = {
+        "type": "object",
+        "required": ["event_id", "_a"],
+        "properties": {"_a": {"type": "string"}, "event_id": {"type": "string"}, "f0": {"type": "string"}},
+    }
+    assert compile_fast_path(schema, "event_id") is None
+    verdict = Validator(Validation(json_schema=schema), AS_OF).check(b'{"event_id": "x", "_a": 1}', 0)
+    assert isinstance(verdict, Rejected) and verdict.reason == "schema"
