@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from eventreplay.worker import digest
 from eventreplay.worker.canonical import combine_digests
 from eventreplay.worker.promote_state import PromotionCheckpoint
 
@@ -98,7 +97,7 @@ def promotion_from(report_hash: str, mirrors: dict[int, PromotionCheckpoint], jo
         written=sum(c.written for c in mine),
         skipped_identical=sum(c.skipped_identical for c in mine),
         skipped_duplicate=sum(c.skipped_duplicate for c in mine),
-        sha256=combine_digests((c.partition, c.digest or digest.ZERO.hex()) for c in mine),
+        sha256=combine_digests((c.partition, c.digest) for c in mine),
         job=job,
         completed_at=now,
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .errors import EXIT_PERMANENT, PermanentFailure, WorkerFailure
+from .errors import EXIT_DONE, EXIT_PERMANENT, PermanentFailure, WorkerFailure
 from .progress import report_failure, write_termination_message
 from .task import TASK_ENV, Task
 
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
             }
         )
     )
-    return 0
+    return EXIT_DONE
 
 
 def _mark(args: argparse.Namespace) -> int:

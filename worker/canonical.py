@@ -28,6 +28,7 @@ from typing import Literal
 
 import orjson
 
+from .ledger import id_digest
 from .reconcile_task import EventIdSource
 
 Class = Literal["unchanged", "changed", "missing", "extra"]
@@ -70,10 +71,6 @@ def canonical_form(value: bytes | None, headers: Headers | None, names: Iterable
 
 def canonical_hash(value: bytes | None, headers: Headers | None = None, names: Iterable[str] = ()) -> bytes:
     return hashlib.sha256(canonical_form(value, headers, names)).digest()[:HASH_BYTES]
-
-
-def id_digest(event_id: str) -> bytes:
-    return hashlib.blake2b(event_id.encode(), digest_size=16).digest()
 
 
 def bucket_bits(entries: int, per_bucket: int = 48) -> int:
@@ -163,8 +160,8 @@ def report_hash(report: object) -> str:
 
 
 def combine_digests(per_partition: Iterable[tuple[int, str]]) -> str:
-    """SHA-256 over the per-partition promotion digests (32 bytes each) in partition order."""
+    """SHA-256 over the per-partition digests (32 bytes each; none yet counts as zeros) in partition order."""
     sha = hashlib.sha256()
     for _, hexd in sorted(per_partition):
-        sha.update(bytes.fromhex(hexd))
+        sha.update(bytes.fromhex(hexd) if hexd else bytes(32))
     return sha.hexdigest()

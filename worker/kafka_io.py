@@ -11,7 +11,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from .errors import PermanentFailure, RetriableFailure
-from .task import Task
+from .task import KafkaConnection, Task
 
 # Settings a Secret may not override: they carry the exactly-once guarantees.
 _PROTECTED = {
@@ -75,13 +75,14 @@ def security_settings(env_name: str | None) -> dict[str, str]:
     return settings
 
 
-def base_config(task: Task) -> dict[str, Any]:
-    return {"bootstrap.servers": task.kafka.bootstrap_servers, **security_settings(task.kafka.settings_env)}
+def base_config(kafka: KafkaConnection) -> dict[str, Any]:
+    """Bootstrap servers and the settings from the Secret: every Kafka client of every Job starts here."""
+    return {"bootstrap.servers": kafka.bootstrap_servers, **security_settings(kafka.settings_env)}
 
 
 def consumer_config(task: Task) -> dict[str, Any]:
     return {
-        **base_config(task),
+        **base_config(task.kafka),
         "group.id": task.group_id,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
@@ -102,7 +103,7 @@ def consumer_config(task: Task) -> dict[str, Any]:
 
 def producer_config(task: Task) -> dict[str, Any]:
     return {
-        **base_config(task),
+        **base_config(task.kafka),
         "transactional.id": task.transactional_id,
         "enable.idempotence": True,
         "transaction.timeout.ms": 60000,
@@ -177,6 +178,6 @@ def watermarks(consumer: Consumer, topic: str, partition: int, servers: str) -> 
 
 def new_clients(task: Task) -> tuple[AdminClient, Consumer, Producer]:
     try:
-        return AdminClient(base_config(task)), Consumer(consumer_config(task)), Producer(producer_config(task))
+        return AdminClient(base_config(task.kafka)), Consumer(consumer_config(task)), Producer(producer_config(task))
     except KafkaException as err:  # e.g. an unknown property in the settings Secret: retrying cannot help
         raise PermanentFailure(f"Kafka client settings: {err.args[0].str()}") from err

@@ -166,21 +166,12 @@ class ReplayLedger:
         """Statuses (one character per event) of the oldest batch sent."""
         assert self._conn is not None and self._pending > 0
         self._pending -= 1
-        reply = self._conn.read_response()
-        if isinstance(reply, redis.ResponseError):
-            raise reply
+        reply = self._conn.read_response()  # raises ResponseError for an error reply
         return reply.decode() if isinstance(reply, bytes) else str(reply)
 
     def classify(self, blob: bytes) -> str:
         self.send(blob)
         return self.receive()
-
-    def close(self) -> None:
-        if self._conn is not None:
-            if self._pending:
-                self._conn.disconnect()  # type: ignore[no-untyped-call] # replies still in flight: the connection cannot be reused
-            self._client.connection_pool.release(self._conn)
-            self._conn = None
 
 
 class ProductionLedger:

@@ -29,7 +29,7 @@ from .engine import kafka_failure
 from .errors import PermanentFailure, RetriableFailure
 from .progress import connect_redis
 from .promote_state import PromotionCheckpoint, fresh, mirror
-from .range_reader import RangeReader, admin_client, base_config, reader_config
+from .range_reader import RangeReader, admin_client, reader_config
 from .reconcile_task import OffsetRange, PromoteTask
 from .spill import Verdicts, coords, load_summary
 
@@ -91,7 +91,7 @@ class Promoter:
             "written": sum(c.written for c in done),
             "skippedIdentical": sum(c.skipped_identical for c in done),
             "skippedDuplicate": sum(c.skipped_duplicate for c in done),
-            "sha256": combine_digests((c.partition, c.digest or digest.ZERO.hex()) for c in done),
+            "sha256": combine_digests((c.partition, c.digest) for c in done),
             "partitions": [c.summary() for c in done],
         }
 
@@ -104,7 +104,7 @@ class _Partition:
         self.consumer = Consumer(reader_config(task.kafka, task.group_id))
         self.producer = Producer(
             {
-                **base_config(task.kafka),
+                **kafka_io.base_config(task.kafka),
                 "transactional.id": task.transactional_id(r.partition),
                 "enable.idempotence": True,
                 "transaction.timeout.ms": 60000,

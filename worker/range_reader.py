@@ -20,13 +20,9 @@ from .reconcile_task import OffsetRange, TimeWindow
 from .task import KafkaConnection
 
 
-def base_config(kafka: KafkaConnection) -> dict[str, Any]:
-    return {"bootstrap.servers": kafka.bootstrap_servers, **kafka_io.security_settings(kafka.settings_env)}
-
-
 def reader_config(kafka: KafkaConnection, group: str) -> dict[str, Any]:
     return {
-        **base_config(kafka),
+        **kafka_io.base_config(kafka),
         "group.id": group,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,
@@ -35,6 +31,7 @@ def reader_config(kafka: KafkaConnection, group: str) -> dict[str, Any]:
         "enable.partition.eof": True,
         # Bound the prefetch queue: memory stays flat whatever the window's size.
         "queued.max.messages.kbytes": 16384,
+        "fetch.queue.backoff.ms": 10,  # librdkafka's 1 s default stalls reading once the cap is hit
         "fetch.max.bytes": 16 * 1024 * 1024,
         # Ranges are read to their end one after another: do not let the broker park the last
         # fetch of each (default 500 ms) before it reports the end.
@@ -43,7 +40,7 @@ def reader_config(kafka: KafkaConnection, group: str) -> dict[str, Any]:
 
 
 def admin_client(kafka: KafkaConnection) -> AdminClient:
-    return AdminClient(base_config(kafka))
+    return AdminClient(kafka_io.base_config(kafka))
 
 
 def full_ranges(consumer: Consumer, admin: AdminClient, topic: str, servers: str) -> list[OffsetRange]:
@@ -82,17 +79,28 @@ def resolve_window(
     offsets_for_times answers -1 when no record is that late: the bound is then the high watermark.
     """
     full = full_ranges(consumer, admin, topic, servers)
-    lo_ms, hi_ms = window.bounds_ms
-    out = []
-    for r in full:
-        bounds = []
-        for stamp in (lo_ms, hi_ms):
-            try:
-                got = consumer.offsets_for_times([TopicPartition(topic, r.partition, stamp)], timeout=30)[0]
-            except KafkaException as err:
-                raise RetriableFailure(f"offsets_for_times on {topic}/{r.partition}: {err.args[0].str()}") from err
-            bounds.append(r.end_offset if got.offset < 0 else max(got.offset, r.start_offset))
-        out.append(OffsetRange(partition=r.partition, start_offset=bounds[0], end_offset=max(bounds)))
+    bounds = [_offsets_for(consumer, topic, full, stamp) for stamp in window.bounds_ms]
+    return [
+        OffsetRange(
+            partition=r.partition, start_offset=bounds[0][r.partition], end_offset=max(b[r.partition] for b in bounds)
+        )
+        for r in full
+    ]
+
+
+def _offsets_for(consumer: Consumer, topic: str, full: list[OffsetRange], stamp: int) -> dict[int, int]:
+    """One offsets_for_times for every partition; a partition's own error is retriable, never "no record"."""
+    try:
+        answer = consumer.offsets_for_times([TopicPartition(topic, r.partition, stamp) for r in full], timeout=30)
+    except KafkaException as err:
+        raise RetriableFailure(f"offsets_for_times on {topic}: {err.args[0].str()}") from err
+    spans = {r.partition: r for r in full}
+    out: dict[int, int] = {}
+    for tp in answer:
+        if tp.error is not None:
+            raise RetriableFailure(f"offsets_for_times on {topic}/{tp.partition}: {tp.error.str()}")
+        r = spans[tp.partition]
+        out[tp.partition] = r.end_offset if tp.offset < 0 else max(tp.offset, r.start_offset)
     return out
 
 

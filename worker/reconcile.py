@@ -27,6 +27,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from . import kafka_io
 from .canonical import (
     CLASSES,
     Checksum,
@@ -41,7 +42,7 @@ from .canonical import (
 )
 from .errors import RetriableFailure
 from .progress import connect_redis, redis_location
-from .range_reader import RangeReader, admin_client, base_config, check_ranges, full_ranges, reader_config
+from .range_reader import RangeReader, admin_client, check_ranges, full_ranges, reader_config
 from .range_reader import resolve_window as resolve_times
 from .reconcile_task import OffsetRange, ReconcileTask
 from .spill import Spill, coords, store_summary
@@ -205,7 +206,12 @@ class Reconciler:
         topic = self.task.report.topic
         self._ensure_compacted(topic, max(1, partitions))
         producer = Producer(
-            {**base_config(self.task.kafka), "enable.idempotence": True, "linger.ms": 20, "compression.type": "lz4"}
+            {
+                **kafka_io.base_config(self.task.kafka),
+                "enable.idempotence": True,
+                "linger.ms": 20,
+                "compression.type": "lz4",
+            }
         )
         failed: list[str] = []
 

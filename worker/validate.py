@@ -22,17 +22,6 @@ from .errors import PermanentFailure
 from .fastpath import compile_fast_path
 from .task import Validation
 
-REASONS = (
-    "tombstone",
-    "oversized",
-    "malformed_json",
-    "schema",
-    "missing_id",
-    "invariant",
-    "transform",
-    "conflict",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
