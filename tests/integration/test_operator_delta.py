@@ -34,6 +34,7 @@ from devstack import config
 from eventreplay.datagen import ORDER_SCHEMA
 from eventreplay.operator.kube import Kube
 from eventreplay.worker.canonical import canonical_hash
+from eventreplay.worker.checkpoint import checkpoint_key
 from support.delta_scenario import DEST_PARTITIONS, SLACK, Scenario, build, read_topic
 
 pytestmark = pytest.mark.stack
@@ -183,7 +184,7 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
 
 
 def test_automatic_over_threshold_and_never_leave_the_destination_untouched(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path
 ) -> None:
     sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1000, seed=31, run_workers=False)
     untouched = high_watermarks(kafka_bootstrap, sc.destination)
@@ -208,8 +209,13 @@ def test_automatic_over_threshold_and_never_leave_the_destination_untouched(
         assert condition(never, "Promoted")["reason"] == "PolicyNever"
         assert never["status"]["phase"] == "Reconciled"
 
+        # The checkpoints expire with the ledger TTL: the final totals (what the gate judged) stay.
+        auto_uid = auto["metadata"]["uid"]
+        expired = [checkpoint_key(auto_uid, p["partition"]) for p in auto["status"]["partitions"]]
+        assert redis_client.delete(*expired) > 0
         time.sleep(6)
         for got in (get_replay(k, namespace, "auto"), get_replay(k, namespace, "never")):
             assert promote_jobs(k, got) == []
             assert "promotion" not in got["status"]
+        assert get_replay(k, namespace, "auto")["status"]["totals"] == auto["status"]["totals"]
         assert high_watermarks(kafka_bootstrap, sc.destination) == untouched
