@@ -194,6 +194,8 @@ def test_an_interrupted_run_resumes_exactly_once(
         if raw and json.loads(raw)["committedOffset"] > 0:
             break
         time.sleep(0.05)
+    else:
+        pytest.fail("no transaction committed within 120 s")
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -201,6 +203,7 @@ def test_an_interrupted_run_resumes_exactly_once(
     stopped = [
         json.loads(redis_client.get(f"eventreplay:ckpt:{uid}:{p}") or b'{"committedOffset": 0}') for p in range(2)
     ]
+    assert stopped[0]["committedOffset"] > 0, "something was committed before the stop"
     assert any(s["committedOffset"] < 60_000 for s in stopped), "stopped before the end"
 
     resumed = cli("run", path, "--output", "json")

@@ -193,25 +193,26 @@ def test_suspend_then_resume(
         wait_for(lambda: jobs_of(k, get_replay(k, namespace, "pause")), 60, "the first Job")
         patch_spec(k, namespace, "pause", {"suspend": True})
         paused = wait_for(
-            lambda: (r := get_replay(k, namespace, "pause"))["status"].get("phase") in ("Suspended", "Replayed") and r,
+            lambda: (r := get_replay(k, namespace, "pause"))["status"].get("phase") == "Suspended" and r,
             30,
             "suspended",
         )
-        if paused["status"]["phase"] == "Suspended":
-            assert condition(paused, "Ready")["reason"] == "Suspended"
-            before = {j["metadata"]["name"] for j in jobs_of(k, paused)}
-            time.sleep(8)
-            jobs = jobs_of(k, get_replay(k, namespace, "pause"))
-            assert {j["metadata"]["name"] for j in jobs} == before, "no Job may start while suspended"
-            live = [
-                j
-                for j in jobs
-                if not any(
-                    c["type"] in ("Complete", "Failed") and c["status"] == "True"
-                    for c in (j.get("status") or {}).get("conditions") or []
-                )
-            ]
-            assert all(j["spec"]["suspend"] for j in live)
+        # Parallelism 1: the other two partitions wait behind the first Job, so the replay cannot
+        # be finished when the suspension lands.
+        assert condition(paused, "Ready")["reason"] == "Suspended"
+        before = {j["metadata"]["name"] for j in jobs_of(k, paused)}
+        time.sleep(8)
+        jobs = jobs_of(k, get_replay(k, namespace, "pause"))
+        assert {j["metadata"]["name"] for j in jobs} == before, "no Job may start while suspended"
+        live = [
+            j
+            for j in jobs
+            if not any(
+                c["type"] in ("Complete", "Failed") and c["status"] == "True"
+                for c in (j.get("status") or {}).get("conditions") or []
+            )
+        ]
+        assert all(j["spec"]["suspend"] for j in live)
         patch_spec(k, namespace, "pause", {"suspend": False})
         got = replayed(k, namespace, "pause")
         check_output(kafka_bootstrap, got, truth)

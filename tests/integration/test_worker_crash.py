@@ -119,7 +119,12 @@ def test_a_second_worker_fences_the_first(
     while redis_client.get(checkpoint_key(unique, 0)) is None:  # the first worker has committed
         assert time.monotonic() < deadline and first.poll() is None
         time.sleep(0.05)
-    second = run_worker(task)
+    # Hold the first worker so that it cannot finish its range before the second one starts.
+    first.send_signal(signal.SIGSTOP)
+    try:
+        second = run_worker(task)
+    finally:
+        first.send_signal(signal.SIGCONT)
     first_code = first.wait(timeout=120)
     assert second.returncode == 0, second.stderr
     assert first_code == EXIT_FENCED, first.stderr.read() if first.stderr else ""

@@ -39,7 +39,7 @@ def test_types_and_values_matter() -> None:
 
 def test_non_json_is_raw_bytes_and_null_is_its_own_form() -> None:
     assert canonical_form(b"not json {", None, ()) == len(b"rnot json {").to_bytes(4, "big") + b"rnot json {"
-    assert canonical_hash(None) != canonical_hash(b"") != canonical_hash(b"null")
+    assert len({canonical_hash(None), canonical_hash(b""), canonical_hash(b"null")}) == 3
     # A raw value that happens to spell a canonical JSON form does not collide with it.
     assert canonical_hash(b'"x"') != canonical_hash(b'j"x"')
 
