@@ -60,6 +60,19 @@ class Checkpoint(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel
         span = self.end_offset - self.start_offset
         return 100.0 if span <= 0 else 100.0 * (self.committed_offset - self.start_offset) / span
 
+    @classmethod
+    def fresh(cls, partition: int, start_offset: int, end_offset: int) -> Checkpoint:
+        """Nothing committed yet: the range starts at its first offset."""
+        stamp = now()
+        return cls(
+            partition=partition,
+            start_offset=start_offset,
+            end_offset=end_offset,
+            committed_offset=start_offset,
+            started_at=stamp,
+            updated_at=stamp,
+        )
+
     def to_json(self) -> bytes:
         return msgspec.json.encode(self)
 

@@ -20,7 +20,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from .errors import EXIT_PERMANENT, WorkerFailure
-from .progress import write_termination_message
+from .progress import connect_redis, write_termination_message
 from .reconcile_task import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, PromoteTask, ReconcileTask
 
 M = TypeVar("M", bound=BaseModel)
@@ -73,10 +73,7 @@ def _record_failure(task: BaseModel, job: str, text: str) -> None:
     if target is None or replay is None:
         return
     try:
-        import redis
-
-        password = os.environ.get(target.password_env) if target.password_env else None
-        client = redis.Redis.from_url(target.redis_url, password=password, socket_timeout=5, socket_connect_timeout=5)
+        client = connect_redis(target, check_eviction=False)  # the failure may be that very check
         client.set(failure_key(replay.uid, job), text[:2000], ex=FAILURE_TTL)
     except Exception:  # noqa: BLE001 - the exit code already says it failed
         pass

@@ -141,15 +141,7 @@ class Engine:
                 )
             log.info("resuming at offset %d (%d records done)", ckpt.committed_offset, ckpt.records)
             return ckpt
-        stamp = now()
-        return Checkpoint(
-            partition=self.src.partition,
-            start_offset=start,
-            end_offset=end,
-            committed_offset=start,
-            started_at=stamp,
-            updated_at=stamp,
-        )
+        return Checkpoint.fresh(self.src.partition, start, end)
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> Checkpoint:

@@ -200,15 +200,22 @@ class ProductionLedger:
         """Mark (event id, raw value bytes, or None to keep no hash) as processed. Returns the count."""
         count = 0
         pipe = self._client.pipeline(transaction=False)
+        touched: set[str] = set()
         for event_id, value in events:
             key, field = self._slot(event_id)
             pipe.hset(key, field, NO_HASH if value is None else content_hash(value))
-            pipe.expire(key, self._ttl)
+            touched.add(key)
             count += 1
             if count % batch == 0:
-                pipe.execute()
-        pipe.execute()
+                self._flush(pipe, touched)
+        self._flush(pipe, touched)
         return count
+
+    def _flush(self, pipe: redis.client.Pipeline, touched: set[str]) -> None:
+        for key in touched:  # one EXPIRE per bucket written, not one per event
+            pipe.expire(key, self._ttl)
+        pipe.execute()
+        touched.clear()
 
     def contains(self, event_id: str) -> bool:
         key, field = self._slot(event_id)

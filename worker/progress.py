@@ -109,14 +109,7 @@ def report_failure(task: Task, message: str) -> None:
         if raw:
             ckpt = Checkpoint.from_json(raw)
         else:
-            src = task.source
-            ckpt = Checkpoint(
-                partition=src.partition,
-                start_offset=src.start_offset,
-                end_offset=src.end_offset,
-                committed_offset=src.start_offset,
-                started_at=now(),
-            )
+            ckpt = Checkpoint.fresh(task.source.partition, task.source.start_offset, task.source.end_offset)
         ckpt.state, ckpt.message, ckpt.updated_at = "failed", message[:1000], now()
         client.set(key, ckpt.to_json(), ex=task.dedup.ttl_seconds)
     except Exception:  # noqa: BLE001 - reporting must never hide the original failure

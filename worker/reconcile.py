@@ -30,6 +30,7 @@ from confluent_kafka.cimpl import NewTopic
 from . import kafka_io
 from .canonical import (
     CLASSES,
+    HASH_BYTES,
     Checksum,
     Samples,
     bucket_bits,
@@ -167,7 +168,7 @@ class Reconciler:
                 for event_id in ids:
                     raw = event_id.encode()
                     sv, ev = side_s.get(raw), side_e.get(raw)
-                    mine = None if sv is None else sv[:16]
+                    mine = None if sv is None else sv[:HASH_BYTES]
                     if mine is not None:
                         replayed.add(event_id, mine)
                     if ev is not None:
@@ -178,7 +179,7 @@ class Reconciler:
                     if cls in ("changed", "missing"):
                         assert sv is not None
                         delta.append((first + i, event_id, cls))
-                        per_partition[int.from_bytes(sv[16:20], "big")] += 1
+                        per_partition[int.from_bytes(sv[HASH_BYTES : HASH_BYTES + 4], "big")] += 1
             spill.write_delta(delta)
         counts["replayedIds"], counts["existingIds"] = replayed.count, existing.count
         keys = (

@@ -29,7 +29,6 @@ import orjson
 import redis
 
 REPORT_KEY = "eventreplay:report:{uid}"
-SIDES = ("s", "e", "d")
 
 # ARGV: ttl, mode ("first": keep the first value, "last": overwrite), prefix, then triples
 # (bucket hex, field, value). Returns how many fields already existed (duplicates / superseded).
