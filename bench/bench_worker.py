@@ -26,7 +26,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
-from eventreplay.worker.task import Task
+from eventreplay.worker.contract.tasks import Task
 
 BOOTSTRAP = os.environ.get("EVENTREPLAY_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 REDIS_URL = os.environ.get("EVENTREPLAY_REDIS_URL", "redis://127.0.0.1:16379/0")

@@ -2,7 +2,7 @@
 
 The local uid is deterministic: `local-` + SHA-256(namespace/name/plan hash). A plan carries its
 as-of time, so the plan itself is frozen the way the operator freezes it in `status.plan`: in
-Redis (next to the workers' checkpoints), at `eventreplay:local:plan:{namespace}/{name}`, with the
+Redis (next to the workers' checkpoints), at `eventreplay:local:plan:{namespace}/{name}` (`local_plan_key`), with the
 ledger's TTL. Re-running the same manifest finds that plan, hence the same uid, hence the same
 replay-private consumer group and transactional ids: every worker resumes from its committed
 checkpoint (a finished partition is a no-op), so exactly-once holds across runs.
@@ -24,16 +24,15 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from eventreplay.operator.api_spec import IMMUTABLE
 from eventreplay.operator.api_status import Plan
-from eventreplay.operator.jobs import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, Owner, build_task
+from eventreplay.operator.jobs import Owner, build_task
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
 from eventreplay.operator.planner import short_hash
-from eventreplay.worker.task import Task
+from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, local_plan_key
+from eventreplay.worker.contract.tasks import Task
 
 from . import planning
 from .errors import EXIT_PLAN_REFUSED, CliError, unreachable
 from .manifest import Manifest
-
-PLAN_KEY = "eventreplay:local:plan:{namespace}/{name}"
 
 
 def local_uid(namespace: str, name: str, plan_hash: str) -> str:
@@ -55,7 +54,7 @@ class Prepared:
 
 def prepare(manifest: Manifest, access: KafkaAccess, client: redis.Redis, *, fresh: bool) -> Prepared:
     """Reuse the frozen plan (resume) or make a new one; output topics exist afterwards."""
-    key = PLAN_KEY.format(namespace=manifest.namespace, name=manifest.name)
+    key = local_plan_key(manifest.namespace, manifest.name)
     frozen = None if fresh else _load(client, key)
     wanted = immutable_hash(manifest)
     if frozen is not None and frozen["immutableHash"] == wanted:

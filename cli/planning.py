@@ -15,11 +15,10 @@ import redis
 
 from eventreplay.operator.api_spec import EventReplaySpec
 from eventreplay.operator.api_status import Plan
-from eventreplay.operator.jobs import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
 from eventreplay.operator.planner import PlanRefused, make_plan
-from eventreplay.worker.kafka_io import parse_settings
-from eventreplay.worker.progress import redis_location
+from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV
+from eventreplay.worker.contract.settings import parse_settings, redis_location
 
 from .errors import EXIT_PLAN_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE, CliError, unreachable
 from .manifest import Manifest

@@ -23,9 +23,10 @@ from typing import IO
 import redis
 
 from eventreplay.operator.api_status import Plan
-from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
-from eventreplay.worker.errors import EXIT_PERMANENT
-from eventreplay.worker.task import TASK_ENV, Task
+from eventreplay.worker.contract.checkpoints import Checkpoint
+from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
+from eventreplay.worker.contract.names import METRICS_PORT_ENV, TASK_ENV, TERMINATION_LOG_ENV, checkpoint_key
+from eventreplay.worker.contract.tasks import Task
 
 from .bars import LiveDisplay, RateTracker, Row, eta_text, rate_text, render_row, render_rows
 from .errors import EXIT_INTERRUPTED, CliError
@@ -138,8 +139,8 @@ class Runner:
         base = self.log_dir / f"partition-{partition}.attempt-{attempt}"
         out, err = open(f"{base}.out", "wb"), open(f"{base}.log", "wb")  # noqa: SIM115 - closed when reaped
         env = {**os.environ, TASK_ENV: self.tasks[partition].to_json(), "PYTHONUNBUFFERED": "1"}
-        env["EVENTREPLAY_TERMINATION_LOG"] = f"{base}.termination"  # not /dev/termination-log
-        env.pop("EVENTREPLAY_METRICS_PORT", None)  # parallel workers cannot share one port
+        env[TERMINATION_LOG_ENV] = f"{base}.termination"  # not /dev/termination-log
+        env.pop(METRICS_PORT_ENV, None)  # parallel workers cannot share one port
         # A session of its own: Ctrl-C reaches the CLI only, which then stops the workers in order.
         proc = subprocess.Popen(
             self.command,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventreplay.operator.api_status import Plan
-from eventreplay.worker.checkpoint import Checkpoint
+from eventreplay.worker.contract.checkpoints import Checkpoint
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: Sequence[bool] | None = None) -> str:

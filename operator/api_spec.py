@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from eventreplay.worker.contract.defaults import DEFAULT_TTL_SECONDS
+
 from .api_delta import Promotion, Reconciliation
 from .api_window import TOPIC_RE, ApiModel, RedisPasswordRef, Source, Window, cel, rule
 
@@ -97,7 +99,7 @@ class Dedup(ApiModel):
         "`skipProcessed`: skip ids the production ledger already holds (recover missed events).",
     )
     ttl_seconds: int = Field(
-        default=7 * 86400,
+        default=DEFAULT_TTL_SECONDS,
         gt=0,
         le=366 * 86400,
         description="TTL of the ledger buckets this replay writes: set on a bucket's first write and "

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 import msgspec
 import redis
 
-from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
-from eventreplay.worker.promote_state import PromotionCheckpoint, promotion_key
+from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
+from eventreplay.worker.contract.names import checkpoint_key, promotion_key
 
 from .api_status import PartitionProgress, Plan
 

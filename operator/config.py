@@ -12,7 +12,7 @@ import os
 import shlex
 from dataclasses import dataclass, field
 
-from eventreplay.worker.kafka_io import parse_settings
+from eventreplay.worker.contract.settings import parse_settings
 
 DEFAULT_IMAGE = "ghcr.io/eventreplay/eventreplay:0.1.0"
 DEFAULT_COMMAND = ("python", "-m", "eventreplay.worker", "run")

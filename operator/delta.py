@@ -13,8 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from eventreplay.worker.canonical import combine_digests
-from eventreplay.worker.promote_state import PromotionCheckpoint
+from eventreplay.worker.contract.checkpoints import PromotionCheckpoint, combine_digests
 
 from . import conditions as cond
 from .api_spec import EventReplaySpec

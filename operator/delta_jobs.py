@@ -14,19 +14,24 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from eventreplay.worker import reconcile_task as rt
-from eventreplay.worker import task as wt
+from eventreplay.worker.contract import delta_tasks as rt
+from eventreplay.worker.contract import tasks as wt
+from eventreplay.worker.contract.names import (
+    KAFKA_SETTINGS_ENV,
+    PROMOTE_TASK_ENV,
+    RECONCILE_TASK_ENV,
+    REDIS_PASSWORD_ENV,
+    report_topic,
+)
 
 from .api_spec import GROUP, EventReplaySpec
 from .api_status import Plan
 from .api_window import parse_time
 from .config import OperatorConfig
 from .jobs import (
-    KAFKA_SETTINGS_ENV,
     LABEL_ATTEMPT,
     LABEL_REPLAY,
     LABEL_UID,
-    REDIS_PASSWORD_ENV,
     Owner,
     job_manifest,
     label_value,
@@ -56,11 +61,6 @@ def reconcile_job_name(replay: str, attempt: int = 0) -> str:
 
 def promote_job_name(replay: str, report_hash: str, attempt: int = 0) -> str:
     return step_job_name(replay, f"promote-{report_hash[:12]}", attempt)
-
-
-def report_topic(namespace: str, name: str) -> str:
-    """Derived like the sandbox topic: `eventreplay.<namespace>.<name>.report` (compacted)."""
-    return f"eventreplay.{namespace}.{name}.report"
 
 
 def _identity(owner: Owner) -> wt.ReplayIdentity:
@@ -93,7 +93,7 @@ def existing_output(spec: EventReplaySpec, plan: Plan) -> rt.ExistingOutput:
     topic = rc.comparison_topic or spec.sink.topic
     if rc.existing_offsets is not None:
         ranges = [
-            rt.OffsetRange(partition=r.partition, start_offset=r.from_, end_offset=r.to) for r in rc.existing_offsets
+            wt.OffsetRange(partition=r.partition, start_offset=r.from_, end_offset=r.to) for r in rc.existing_offsets
         ]
         return rt.ExistingOutput(topic=topic, offsets=ranges)
     if rc.existing_timestamps is not None:
@@ -121,7 +121,7 @@ def build_reconcile_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> rt.
         report=rt.ReportOutput(
             topic=report_topic(owner.namespace, owner.name), redis=_redis(spec), sample_size=rc.sample_size
         ),
-        tuning=rt.Tuning(batch_size=spec.worker.batch_size),
+        tuning=rt.DeltaTuning(batch_size=spec.worker.batch_size),
     )
 
 
@@ -132,7 +132,7 @@ def build_promote_task(spec: EventReplaySpec, owner: Owner, report_hash: str) ->
         report_hash=report_hash,
         destination_topic=spec.sink.topic,
         redis=_redis(spec),
-        tuning=rt.Tuning(batch_size=spec.worker.batch_size),
+        tuning=rt.DeltaTuning(batch_size=spec.worker.batch_size),
     )
 
 
@@ -167,7 +167,7 @@ def reconcile_job(
         job_labels=step_labels(owner, "reconcile", attempt),
         annotations={f"{GROUP}/plan-hash": plan.hash},
         command=step_command(config, "reconcile"),
-        env=worker_env(spec, rt.RECONCILE_TASK_ENV, task.to_json()),
+        env=worker_env(spec, RECONCILE_TASK_ENV, task.to_json()),
     )
 
 
@@ -183,5 +183,5 @@ def promote_job(
         job_labels=step_labels(owner, "promote", attempt),
         annotations={ANNOTATION_REPORT: report_hash},
         command=step_command(config, "promote"),
-        env=worker_env(spec, rt.PROMOTE_TASK_ENV, task.to_json()),
+        env=worker_env(spec, PROMOTE_TASK_ENV, task.to_json()),
     )

@@ -14,8 +14,7 @@ from typing import Any
 
 import orjson
 
-from eventreplay.worker.delta_cli import failure_key
-from eventreplay.worker.spill import report_key
+from eventreplay.worker.contract.names import failure_key, report_key
 
 from . import delta
 from .api_spec import EventReplaySpec

@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from eventreplay.worker import task as wt
-from eventreplay.worker.errors import EXIT_PERMANENT
+from eventreplay.worker.contract import tasks as wt
+from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
+from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, TASK_ENV
 
 from .api_spec import GROUP, KIND, VERSION, EventReplaySpec
 from .api_status import Plan, PlanPartition
 from .config import OperatorConfig
 
 CONTAINER = "worker"
-KAFKA_SETTINGS_ENV = "EVENTREPLAY_KAFKA_SETTINGS"
-REDIS_PASSWORD_ENV = "EVENTREPLAY_REDIS_PASSWORD"
 LABEL_UID = f"{GROUP}/replay-uid"
 LABEL_REPLAY = f"{GROUP}/replay"
 LABEL_PARTITION = f"{GROUP}/partition"
@@ -155,7 +154,7 @@ def build_job(
         job_labels=labels(owner, part.partition, attempt),
         annotations={ANNOTATION_PLAN: plan.hash},
         command=list(config.worker_command),
-        env=worker_env(spec, wt.TASK_ENV, task.to_json()),
+        env=worker_env(spec, TASK_ENV, task.to_json()),
         suspend=suspend,
     )
 

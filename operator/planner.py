@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from eventreplay.worker.contract.names import dead_letter_topic, sandbox_topic
+
 from .api_spec import EventReplaySpec
 from .api_status import Plan, PlanPartition
 from .api_window import parse_time
@@ -47,12 +49,6 @@ class Observed:
 
 def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def output_topics(namespace: str, name: str) -> tuple[str, str]:
-    """(sandbox, dead-letter) topic names: derived, never user-chosen, unique per namespace/name."""
-    base = f"eventreplay.{namespace}.{name}"
-    return f"{base}.sandbox", f"{base}.dlq"
 
 
 def short_hash(payload: object) -> str:
@@ -145,15 +141,14 @@ def make_plan(
     if total == 0:
         raise PlanRefused("EmptyWindow", f"the window selects no record in partitions {ranges_text(chosen)} of {topic}")
     as_of_text = format_time(as_of)
-    sandbox, dead_letter = output_topics(namespace, name)
     return Plan(
         as_of=as_of_text,
         hash=short_hash([topic, [(r.partition, r.start_offset, r.end_offset) for r in ranges], as_of_text]),
         input_hash=input_hash(spec),
         topic=topic,
         topic_partitions=topic_partitions,
-        sandbox_topic=sandbox,
-        dead_letter_topic=dead_letter,
+        sandbox_topic=sandbox_topic(namespace, name),
+        dead_letter_topic=dead_letter_topic(namespace, name),
         records=total,
         partitions=ranges,
         notes=[f"partitions {ranges_text(parts)}: {text}" for text, parts in notes.items()],

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from eventreplay.worker.checkpoint import Checkpoint
+from eventreplay.worker.contract.checkpoints import Checkpoint
 
 from . import aggregate, metrics
 from . import conditions as cond

@@ -17,9 +17,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .errors import EXIT_DONE, EXIT_PERMANENT, PermanentFailure, WorkerFailure
+from .contract.defaults import DEFAULT_TTL_SECONDS
+from .contract.exit_codes import EXIT_DONE, EXIT_PERMANENT, PermanentFailure, WorkerFailure
+from .contract.names import LOG_LEVEL_ENV, TASK_ENV
+from .contract.tasks import Task
 from .progress import report_failure, write_termination_message
-from .task import TASK_ENV, Task
 
 
 def _load_task(path: str | None) -> Task:
@@ -48,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"eventreplay-worker: permanent: bad task: {' '.join(first[:3])}", file=sys.stderr)
         return EXIT_PERMANENT
     logging.basicConfig(
-        level=os.environ.get("EVENTREPLAY_LOG_LEVEL", "INFO"),
+        level=os.environ.get(LOG_LEVEL_ENV, "INFO"),
         format=f"%(asctime)s %(levelname)s replay={task.replay.namespace}/{task.replay.name} "
         f"partition={task.source.topic}/{task.source.partition} %(message)s",
     )
@@ -130,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     mark.add_argument("--password-env", help="env var holding the Redis password")
     mark.add_argument("--ledger", required=True)
     mark.add_argument("--id-field", default="event_id")
-    mark.add_argument("--ttl-seconds", type=int, default=7 * 24 * 3600)
-    # Reconciliation and promotion Jobs (contracts in reconcile_task.py, entry points in delta_cli.py).
+    mark.add_argument("--ttl-seconds", type=int, default=DEFAULT_TTL_SECONDS)
+    # Reconciliation and promotion Jobs (tasks in contract/delta_tasks.py, entry points in delta_cli.py).
     for name, help_text in (
         ("reconcile", "diff the sandbox against the existing output"),
         ("promote", "write a report's delta to the destination"),

@@ -28,8 +28,8 @@ from typing import Literal
 
 import orjson
 
+from .contract.delta_tasks import EventIdSource
 from .ledger import id_digest
-from .reconcile_task import EventIdSource
 
 Class = Literal["unchanged", "changed", "missing", "extra"]
 CLASSES: tuple[Class, ...] = ("unchanged", "changed", "missing", "extra")
@@ -157,11 +157,3 @@ class Samples:
 def report_hash(report: object) -> str:
     """SHA-256 (hex) of the report's canonical JSON (sorted keys, compact)."""
     return hashlib.sha256(orjson.dumps(report, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def combine_digests(per_partition: Iterable[tuple[int, str]]) -> str:
-    """SHA-256 over the per-partition digests (32 bytes each; none yet counts as zeros) in partition order."""
-    sha = hashlib.sha256()
-    for _, hexd in sorted(per_partition):
-        sha.update(bytes.fromhex(hexd) if hexd else bytes(32))
-    return sha.hexdigest()

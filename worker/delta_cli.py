@@ -2,9 +2,9 @@
 
 The task comes from FILE or from $EVENTREPLAY_RECONCILE_TASK / $EVENTREPLAY_PROMOTE_TASK. On
 success the summary is printed as one JSON line on stdout (reconcile: the report summary that
-is also in Redis `eventreplay:report:{uid}`; promote: written, skippedIdentical,
+is also in Redis (`names.report_key`); promote: written, skippedIdentical,
 skippedDuplicate, sha256, per partition). Exit codes: 0 done, 10 permanent, 11 retriable,
-12 fenced, with one clear line on stderr (also kept in Redis `eventreplay:failure:{uid}:{job}`).
+12 fenced, with one clear line on stderr (also kept in Redis, `names.failure_key`).
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from .errors import EXIT_PERMANENT, WorkerFailure
+from .contract.defaults import DEFAULT_TTL_SECONDS
+from .contract.delta_tasks import PromoteTask, ReconcileTask
+from .contract.exit_codes import EXIT_PERMANENT, WorkerFailure
+from .contract.names import LOG_LEVEL_ENV, PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, failure_key
 from .progress import connect_redis, write_termination_message
-from .reconcile_task import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, PromoteTask, ReconcileTask
 
 M = TypeVar("M", bound=BaseModel)
-FAILURE_KEY = "eventreplay:failure:{uid}:{job}"
-"""The last failure of a reconcile/promote Job (`job` = reconcile | promote), for the operator."""
-FAILURE_TTL = 7 * 24 * 3600
 
 
 def _load(model: type[M], path: str | None, env: str) -> M:
@@ -46,7 +45,7 @@ def _main(model: type[M], path: str | None, env: str, job: str, run: Callable[[M
     replay = getattr(task, "replay", None)
     who = f"{replay.namespace}/{replay.name}" if replay is not None else "?"
     logging.basicConfig(
-        level=os.environ.get("EVENTREPLAY_LOG_LEVEL", "INFO"),
+        level=os.environ.get(LOG_LEVEL_ENV, "INFO"),
         format=f"%(asctime)s %(levelname)s replay={who} {job} %(message)s",
     )
     try:
@@ -60,10 +59,6 @@ def _main(model: type[M], path: str | None, env: str, job: str, run: Callable[[M
     return 0
 
 
-def failure_key(uid: str, job: str) -> str:
-    return FAILURE_KEY.format(uid=uid, job=job)
-
-
 def _record_failure(task: BaseModel, job: str, text: str) -> None:
     """Best effort: the operator shows this as the Stalled message (a local node has no
     termination messages); also /dev/termination-log for a real kubelet."""
@@ -74,7 +69,7 @@ def _record_failure(task: BaseModel, job: str, text: str) -> None:
         return
     try:
         client = connect_redis(target, check_eviction=False)  # the failure may be that very check
-        client.set(failure_key(replay.uid, job), text[:2000], ex=FAILURE_TTL)
+        client.set(failure_key(replay.uid, job), text[:2000], ex=DEFAULT_TTL_SECONDS)
     except Exception:  # noqa: BLE001 - the exit code already says it failed
         pass
 

@@ -20,12 +20,12 @@ import redis
 from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from . import digest, kafka_io
-from .checkpoint import Checkpoint, now
-from .errors import Fenced, PermanentFailure, RetriableFailure
+from .contract.checkpoints import Checkpoint, now
+from .contract.exit_codes import Fenced, PermanentFailure, RetriableFailure
+from .contract.tasks import Task
 from .ledger import ReplayLedger
 from .metrics import WorkerMetrics
 from .progress import ProgressMirror, connect_redis
-from .task import Task
 from .transform import build, check_deterministic
 from .validate import Rejected, Valid, Validator
 

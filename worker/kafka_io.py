@@ -10,8 +10,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from .errors import PermanentFailure, RetriableFailure
-from .task import KafkaConnection, Task
+from .contract.exit_codes import PermanentFailure, RetriableFailure
+from .contract.settings import parse_settings
+from .contract.tasks import KafkaConnection, Task
 
 # Settings a Secret may not override: they carry the exactly-once guarantees.
 _PROTECTED = {
@@ -23,39 +24,6 @@ _PROTECTED = {
     "auto.offset.reset",
     "bootstrap.servers",
 }
-
-
-def parse_settings(text: str, source: str) -> dict[str, str]:
-    """librdkafka `key=value` lines (blank lines and `#` comments ignored); ValueError says which line.
-
-    A PEM value (`ssl.ca.pem`, `ssl.certificate.pem`, `ssl.key.pem`) may span lines: from its
-    `-----BEGIN ...` line through the `-----END ...-----` line, and on through the blocks that
-    follow it directly (a CA bundle). Shared by the worker, the operator and the CLI.
-    """
-    lines = text.splitlines()
-    out: dict[str, str] = {}
-    index = 0
-    while index < len(lines):
-        number, line = index + 1, lines[index].strip()
-        index += 1
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not key:
-            raise ValueError(f"Kafka settings line {number} in {source} is not key=value")
-        if value.startswith("-----BEGIN "):
-            block = [value]
-            while not block[-1].startswith("-----END ") or (
-                index < len(lines) and lines[index].strip().startswith("-----BEGIN ")
-            ):
-                if index >= len(lines):
-                    raise ValueError(f"Kafka setting {key!r} in {source}: the PEM block from line {number} has no END")
-                block.append(lines[index].strip())
-                index += 1
-            value = "\n".join(block) + "\n"
-        out[key] = value
-    return out
 
 
 def security_settings(env_name: str | None) -> dict[str, str]:

@@ -28,6 +28,9 @@ from typing import Literal
 
 import redis
 
+from .contract.defaults import DEFAULT_TTL_SECONDS
+from .contract.names import ledger_route, production_prefix, replay_prefix
+
 PRODUCTION_BITS = 16
 ENTRIES_PER_BUCKET = 48
 NO_HASH = b"-"
@@ -104,14 +107,6 @@ def bucket_count(entries: int) -> int:
     return 1 << min(24, (want - 1).bit_length())
 
 
-def production_prefix(ledger: str) -> str:
-    return f"er:{{{ledger}}}:p:"
-
-
-def replay_prefix(ledger: str, uid: str, partition: int) -> str:
-    return f"er:{{{ledger}}}:r:{uid}:{partition}:"
-
-
 def pack(event_id: str, value: bytes, offset: int, hashed: bool = True) -> bytes:
     """One event's 30-byte record in a batch blob."""
     return b"".join(
@@ -147,7 +142,7 @@ class ReplayLedger:
             str(ttl_seconds),
             "1" if hash_content else "0",
         ]
-        self._route = f"er:{{{ledger}}}"  # declares the slot; every key shares its hash tag
+        self._route = ledger_route(ledger)  # declares the slot; every key shares its hash tag
         self.hashed = hash_content
         self._conn: redis.connection.Connection | None = None
         self._sha: str | None = None
@@ -186,7 +181,7 @@ class ProductionLedger:
         ledger.mark([(event["event_id"], message.value()) for ...])
     """
 
-    def __init__(self, client: redis.Redis, ledger: str, ttl_seconds: int = 7 * 24 * 3600) -> None:
+    def __init__(self, client: redis.Redis, ledger: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
         self._client = client
         self._prefix = production_prefix(ledger)
         self._ttl = ttl_seconds

@@ -11,7 +11,8 @@ import os
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
-from .checkpoint import BUCKETS, Checkpoint
+from .contract.checkpoints import BUCKETS, Checkpoint
+from .contract.names import METRICS_PORT_ENV
 
 LABELS = ("namespace", "replay", "topic", "partition")
 
@@ -30,7 +31,7 @@ class WorkerMetrics:
     def __init__(self, namespace: str, replay: str, topic: str, partition: int) -> None:
         self._labels = (namespace, replay, topic, str(partition))
         self._seen = dict.fromkeys(BUCKETS, 0)
-        port = os.environ.get("EVENTREPLAY_METRICS_PORT")
+        port = os.environ.get(METRICS_PORT_ENV)
         if port:
             start_http_server(int(port))
 

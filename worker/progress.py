@@ -1,4 +1,4 @@
-"""Redis connection for a worker and the progress mirror of its checkpoints."""
+"""Redis connection for a worker, the progress mirror of its checkpoints, and failure reports."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import logging
 import os
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
 
 import redis
 
-from .checkpoint import Checkpoint, checkpoint_key, now
-from .errors import PermanentFailure, RetriableFailure
-from .task import Task
+from .contract.checkpoints import Checkpoint, now, write_mirror
+from .contract.exit_codes import PermanentFailure, RetriableFailure
+from .contract.names import TERMINATION_LOG_ENV, checkpoint_key
+from .contract.settings import redis_location
+from .contract.tasks import Task
 
 log = logging.getLogger("eventreplay.worker")
 
@@ -25,12 +26,6 @@ class RedisSpec(Protocol):
 
     @property
     def password_env(self) -> str | None: ...
-
-
-def redis_location(url: str) -> str:
-    """host:port/db for messages: never the password."""
-    parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or 6379}{parts.path or ''}"
 
 
 def connect_redis(spec: RedisSpec, *, check_eviction: bool = True) -> redis.Redis:
@@ -79,16 +74,12 @@ class ProgressMirror:
         self._where = redis_location(task.dedup.redis_url)
 
     def write(self, ckpt: Checkpoint) -> None:
-        try:
-            self._client.set(self._key, ckpt.to_json(), ex=self._ttl)
-        except redis.RedisError as err:
-            # The output is committed in Kafka; a retried worker resumes from there.
-            raise RetriableFailure(f"progress mirror in Redis at {self._where}: {err}") from err
+        write_mirror(self._client, self._key, ckpt, self._ttl, f"progress mirror in Redis at {self._where}")
 
 
 def write_termination_message(text: str) -> None:
     """Kubernetes shows /dev/termination-log as the container's termination message (best effort)."""
-    path = Path(os.environ.get("EVENTREPLAY_TERMINATION_LOG", "/dev/termination-log"))
+    path = Path(os.environ.get(TERMINATION_LOG_ENV, "/dev/termination-log"))
     try:
         if path.parent.is_dir():
             path.write_text(text[:4000])

@@ -23,14 +23,15 @@ import redis
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from . import digest, kafka_io
-from .canonical import bucket_of, combine_digests, report_hash
-from .checkpoint import now
+from .canonical import bucket_of, report_hash
+from .contract.checkpoints import PromotionCheckpoint, combine_digests, now, write_mirror
+from .contract.delta_tasks import PromoteTask
+from .contract.exit_codes import PermanentFailure, RetriableFailure
+from .contract.names import promotion_key
+from .contract.tasks import OffsetRange
 from .engine import kafka_failure
-from .errors import PermanentFailure, RetriableFailure
 from .progress import connect_redis
-from .promote_state import PromotionCheckpoint, fresh, mirror
 from .range_reader import RangeReader, admin_client, reader_config
-from .reconcile_task import OffsetRange, PromoteTask
 from .spill import Verdicts, coords, load_summary
 
 log = logging.getLogger("eventreplay.promote")
@@ -133,7 +134,7 @@ class _Partition:
                 f"{where}: wrote {ckpt.written} delta records, the report counts {expected}: reconcile again"
             )
         ckpt.state, ckpt.updated_at = "done", now()
-        mirror(self.owner.redis, self.owner.uid, ckpt, self.task.redis.ttl_seconds)
+        self._mirror(ckpt)
         self.consumer.close()
         return ckpt
 
@@ -149,7 +150,11 @@ class _Partition:
                 raise PermanentFailure(f"the promotion group of partition {r.partition} committed another plan")
             log.info("partition %d: resuming at %d (%d written)", r.partition, ckpt.committed_offset, ckpt.written)
             return ckpt
-        return fresh(r.partition, self.task.report_hash, r.start_offset, r.end_offset)
+        return PromotionCheckpoint.fresh(r.partition, r.start_offset, r.end_offset, report_hash=self.task.report_hash)
+
+    def _mirror(self, ckpt: PromotionCheckpoint) -> None:
+        key = promotion_key(self.owner.uid, ckpt.partition)
+        write_mirror(self.owner.redis, key, ckpt, self.task.redis.ttl_seconds, "Redis (promotion progress mirror)")
 
     def _transaction(self, ckpt: PromotionCheckpoint) -> PromotionCheckpoint:
         reader, producer, p = self.reader, self.producer, self.range.partition
@@ -175,7 +180,7 @@ class _Partition:
             raise kafka_failure(
                 err, f"promotion transaction ending at {self.sandbox}/{p}@{reader.next}", producer
             ) from err
-        mirror(self.owner.redis, self.owner.uid, ckpt, self.task.redis.ttl_seconds)
+        self._mirror(ckpt)
         return ckpt
 
     def _batch(self, batch: list[Any], ckpt: PromotionCheckpoint, state: bytes) -> bytes:

@@ -15,9 +15,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from confluent_kafka.admin import AdminClient
 
 from . import kafka_io
-from .errors import PermanentFailure, RetriableFailure
-from .reconcile_task import OffsetRange, TimeWindow
-from .task import KafkaConnection
+from .contract.delta_tasks import TimeWindow
+from .contract.exit_codes import PermanentFailure, RetriableFailure
+from .contract.tasks import KafkaConnection, OffsetRange
 
 
 def reader_config(kafka: KafkaConnection, group: str) -> dict[str, Any]:

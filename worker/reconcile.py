@@ -41,11 +41,13 @@ from .canonical import (
     id_order,
     report_hash,
 )
-from .errors import RetriableFailure
-from .progress import connect_redis, redis_location
+from .contract.delta_tasks import ReconcileTask
+from .contract.exit_codes import RetriableFailure
+from .contract.settings import redis_location
+from .contract.tasks import OffsetRange
+from .progress import connect_redis
 from .range_reader import RangeReader, admin_client, check_ranges, full_ranges, reader_config
 from .range_reader import resolve_window as resolve_times
-from .reconcile_task import OffsetRange, ReconcileTask
 from .spill import Spill, coords, store_summary
 
 log = logging.getLogger("eventreplay.reconcile")
@@ -63,7 +65,7 @@ class Reconciler:
         self.redis = connect_redis(task.report.redis)
         self.admin: AdminClient = admin_client(task.kafka)
         # Never commits: the group id only names the reader in broker logs.
-        self.consumer = Consumer(reader_config(task.kafka, f"eventreplay-{self.uid}-reconcile"))
+        self.consumer = Consumer(reader_config(task.kafka, task.group_id))
         self.run_id = uuid.uuid4().hex[:12]
         self.counts: Counter[str] = Counter()
         self.names = tuple(task.canonical.headers)

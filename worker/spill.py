@@ -1,7 +1,7 @@
 """Redis layout of reconciliation: the per-id working set, the delta, and the summary report.
 
 One reconciliation run (a random `run` id, so a re-run never mixes with a crashed or older one;
-both expire by TTL) spills into bucketed hashes sharing the hash tag `{rc:<uid>}`:
+both expire by TTL) spills into bucketed hashes sharing the hash tag `{rc:<uid>}` (`names.spill_prefix`):
 - `er:{rc:<uid>}:<run>:s:<bucket hex>`  replayed side. field = event id, value = per-id hash
   (16 B) + sandbox partition (4 B) + sandbox offset (8 B) of the copy that wins (HSETNX while
   reading partitions in ascending order, offsets ascending: lowest partition, then lowest
@@ -13,7 +13,7 @@ both expire by TTL) spills into bucketed hashes sharing the hash tag `{rc:<uid>}
 Buckets are the top `bits` of BLAKE2b-128(id) (`canonical.bucket_of`), ~48 entries each so
 Redis keeps them as listpacks; every write refreshes the bucket's TTL.
 
-Summary: `eventreplay:report:{uid}` = JSON string (TTL = report ttlSeconds):
+Summary: `eventreplay:report:{uid}` (`names.report_key`) = JSON string (TTL = report ttlSeconds):
   {"reportHash", "report": {plan, counts, replayedChecksum, existingChecksum, samples,
    deltaByPartition}, "run", "bucketBits", "reportTopic", "completedAt"}
 `reportHash` = SHA-256 of the canonical JSON of "report" (nothing run-specific is hashed, so a
@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 import redis
 
-REPORT_KEY = "eventreplay:report:{uid}"
+from .contract.names import report_key, spill_prefix, spill_route
 
 # ARGV: ttl, mode ("first": keep the first value, "last": overwrite), prefix, then triples
 # (bucket hex, field, value). Returns how many fields already existed (duplicates / superseded).
@@ -65,14 +65,6 @@ return table.concat(out)
 """
 
 
-def report_key(uid: str) -> str:
-    return REPORT_KEY.format(uid=uid)
-
-
-def prefix(uid: str, run: str, side: str) -> str:
-    return f"er:{{rc:{uid}}}:{run}:{side}:"
-
-
 def coords(partition: int, offset: int) -> bytes:
     return partition.to_bytes(4, "big") + offset.to_bytes(8, "big")
 
@@ -82,14 +74,14 @@ class Spill:
 
     def __init__(self, client: redis.Redis, uid: str, run: str, ttl: int) -> None:
         self.client, self.uid, self.run, self.ttl = client, uid, run, ttl
-        self._route = f"er:{{rc:{uid}}}"  # declares the slot; every key shares its hash tag
+        self._route = spill_route(uid)  # declares the slot; every key shares its hash tag
         self._spill = client.register_script(_SPILL)
 
     def write(self, side: str, mode: str, triples: Sequence[tuple[str, str, bytes]]) -> int:
         """Write (bucket hex, id, value) triples to one side; returns how many ids already existed."""
         if not triples:
             return 0
-        args: list[Any] = [self.ttl, mode, prefix(self.uid, self.run, side)]
+        args: list[Any] = [self.ttl, mode, spill_prefix(self.uid, self.run, side)]
         for triple in triples:
             args.extend(triple)
         return int(self._spill(keys=[self._route], args=args))
@@ -97,7 +89,7 @@ class Spill:
     def read_buckets(self, first: int, count: int) -> list[tuple[dict[bytes, bytes], dict[bytes, bytes]]]:
         """(replayed, existing) hashes of buckets [first, first + count); existing ones are deleted."""
         pipe = self.client.pipeline(transaction=False)
-        sp, ep = prefix(self.uid, self.run, "s"), prefix(self.uid, self.run, "e")
+        sp, ep = spill_prefix(self.uid, self.run, "s"), spill_prefix(self.uid, self.run, "e")
         for bucket in range(first, first + count):
             pipe.hgetall(f"{sp}{bucket:x}")
             pipe.hgetall(f"{ep}{bucket:x}")
@@ -111,7 +103,7 @@ class Spill:
         if not entries:
             return
         pipe = self.client.pipeline(transaction=False)
-        dp = prefix(self.uid, self.run, "d")
+        dp = spill_prefix(self.uid, self.run, "d")
         touched: set[str] = set()
         for bucket, event_id, cls in entries:
             key = f"{dp}{bucket:x}"
@@ -123,7 +115,7 @@ class Spill:
 
     def delta_buckets(self, first: int, count: int) -> list[dict[bytes, bytes]]:
         pipe = self.client.pipeline(transaction=False)
-        dp = prefix(self.uid, self.run, "d")
+        dp = spill_prefix(self.uid, self.run, "d")
         for bucket in range(first, first + count):
             pipe.hgetall(f"{dp}{bucket:x}")
         return list(pipe.execute())
@@ -134,8 +126,8 @@ class Verdicts:
 
     def __init__(self, client: redis.Redis, uid: str, run: str) -> None:
         self._script = client.register_script(_VERDICT)
-        self._route = f"er:{{rc:{uid}}}"
-        self._prefixes = [prefix(uid, run, "s"), prefix(uid, run, "d")]
+        self._route = spill_route(uid)
+        self._prefixes = [spill_prefix(uid, run, "s"), spill_prefix(uid, run, "d")]
 
     def classify(self, triples: Sequence[tuple[str, str, bytes]]) -> str:
         if not triples:

@@ -18,9 +18,9 @@ import fastjsonschema
 import msgspec
 import orjson
 
-from .errors import PermanentFailure
+from .contract.exit_codes import PermanentFailure
+from .contract.tasks import Validation
 from .fastpath import compile_fast_path
-from .task import Validation
 
 
 @dataclass(frozen=True, slots=True)

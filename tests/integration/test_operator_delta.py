@@ -34,7 +34,7 @@ from devstack import config
 from eventreplay.datagen import ORDER_SCHEMA
 from eventreplay.operator.kube import Kube
 from eventreplay.worker.canonical import canonical_hash
-from eventreplay.worker.checkpoint import checkpoint_key
+from eventreplay.worker.contract.names import checkpoint_key
 from support.delta_scenario import DEST_PARTITIONS, SLACK, Scenario, build, read_topic
 
 pytestmark = pytest.mark.stack

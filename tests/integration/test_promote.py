@@ -13,9 +13,10 @@ import pytest
 from confluent_kafka import TopicPartition
 
 from eventreplay.worker import digest
-from eventreplay.worker.canonical import canonical_hash, combine_digests
-from eventreplay.worker.errors import EXIT_PERMANENT
-from eventreplay.worker.promote_state import promotion_key
+from eventreplay.worker.canonical import canonical_hash
+from eventreplay.worker.contract.checkpoints import combine_digests
+from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
+from eventreplay.worker.contract.names import promotion_key
 from support.delta_scenario import (
     DEST_PARTITIONS,
     SOURCE_PARTITIONS,

@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from eventreplay.worker.canonical import Checksum, canonical_hash, id_order, report_hash
-from eventreplay.worker.errors import EXIT_PERMANENT
-from eventreplay.worker.spill import report_key
+from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
+from eventreplay.worker.contract.names import report_key
 from support.delta_scenario import build, read_topic, reconcile_task, run_job
 
 pytestmark = pytest.mark.stack

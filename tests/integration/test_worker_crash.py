@@ -11,9 +11,9 @@ import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 
 from eventreplay.datagen import ORDER_SCHEMA, generate
-from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
-from eventreplay.worker.errors import EXIT_FENCED
-from eventreplay.worker.ledger import replay_prefix
+from eventreplay.worker.contract.checkpoints import Checkpoint
+from eventreplay.worker.contract.exit_codes import EXIT_FENCED
+from eventreplay.worker.contract.names import checkpoint_key, replay_prefix
 from support.kafka_tools import create_topic, produce, read_partition
 from support.oracle import replay
 from support.worker_run import make_task, run_worker, start_worker

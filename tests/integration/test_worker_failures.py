@@ -8,8 +8,9 @@ import pytest
 from confluent_kafka import TopicPartition
 
 from eventreplay.datagen import CLEAN, generate
-from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
-from eventreplay.worker.errors import EXIT_PERMANENT, EXIT_RETRIABLE
+from eventreplay.worker.contract.checkpoints import Checkpoint
+from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT, EXIT_RETRIABLE
+from eventreplay.worker.contract.names import checkpoint_key
 from support.kafka_tools import create_topic, produce, read_partition
 from support.worker_run import make_task, run_worker
 

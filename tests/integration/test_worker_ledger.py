@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from eventreplay.worker.ledger import ProductionLedger, ReplayLedger, pack, replay_prefix
+from eventreplay.worker.contract.names import replay_prefix
+from eventreplay.worker.ledger import ProductionLedger, ReplayLedger, pack
 
 pytestmark = pytest.mark.stack
 

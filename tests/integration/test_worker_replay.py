@@ -10,7 +10,8 @@ import pytest
 
 from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
 from eventreplay.worker import digest
-from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
+from eventreplay.worker.contract.checkpoints import Checkpoint
+from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.ledger import ProductionLedger
 from support.kafka_tools import create_topic, produce, read_partition
 from support.oracle import replay

@@ -25,7 +25,7 @@ import orjson
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
-from eventreplay.worker.reconcile_task import PromoteTask, ReconcileTask
+from eventreplay.worker.contract.delta_tasks import PromoteTask, ReconcileTask
 from support.kafka_tools import Read, create_topic, produce
 from support.oracle import replay
 from support.worker_run import REDIS_URL, make_task, start_worker

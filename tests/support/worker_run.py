@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from eventreplay.worker.task import Task
+from eventreplay.worker.contract.tasks import Task
 
 REDIS_URL = "redis://127.0.0.1:16379/0"
 

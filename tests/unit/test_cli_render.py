@@ -8,7 +8,7 @@ from eventreplay.cli import status_view, table
 from eventreplay.cli.bars import RateTracker, Row, bar, eta_text, rate_text, render_row, render_rows
 from eventreplay.cli.errors import one_line
 from eventreplay.operator.api_status import Plan, PlanPartition
-from eventreplay.worker.checkpoint import Checkpoint
+from eventreplay.worker.contract.checkpoints import Checkpoint
 
 PLAN = Plan(
     as_of="2026-11-20T12:00:00.000Z",

@@ -10,7 +10,8 @@ from operator_fixtures import plan, spec
 from eventreplay.operator import delta_jobs
 from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.jobs import LABEL_PARTITION, Owner
-from eventreplay.worker.reconcile_task import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, PromoteTask, ReconcileTask
+from eventreplay.worker.contract.delta_tasks import PromoteTask, ReconcileTask
+from eventreplay.worker.contract.names import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV
 
 OWNER = Owner("ns", "r", "uid-1")
 PLAN = plan([(0, 0, 100), (1, 0, 50)])

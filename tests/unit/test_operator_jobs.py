@@ -9,7 +9,8 @@ from operator_fixtures import plan, spec
 
 from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.jobs import Owner, build_job, job_name, label_value
-from eventreplay.worker.task import TASK_ENV, Task
+from eventreplay.worker.contract.names import TASK_ENV
+from eventreplay.worker.contract.tasks import Task
 
 OWNER = Owner(namespace="payments", name="orders-2026-11-20", uid="uid-1")
 CONFIG = OperatorConfig(worker_image="img@sha256:abc")

@@ -12,7 +12,7 @@ from eventreplay.operator.api_status import EventReplayStatus
 from eventreplay.operator.events import condition_events, partition_events
 from eventreplay.operator.schedule import JobView
 from eventreplay.operator.service import merge_diff
-from eventreplay.worker.checkpoint import Checkpoint
+from eventreplay.worker.contract.checkpoints import Checkpoint
 
 PLAN = plan([(0, 0, 100), (1, 100, 200), (2, 0, 0)])
 

@@ -17,12 +17,12 @@ from eventreplay.worker.canonical import (
     canonical_form,
     canonical_hash,
     classify,
-    combine_digests,
     event_id_of,
     id_order,
     report_hash,
 )
-from eventreplay.worker.reconcile_task import EventIdSource, ExistingOutput, PromoteTask
+from eventreplay.worker.contract.checkpoints import combine_digests
+from eventreplay.worker.contract.delta_tasks import EventIdSource, ExistingOutput, PromoteTask
 
 
 def test_key_order_and_whitespace_do_not_matter_at_any_depth() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY
 
-from eventreplay.worker.checkpoint import Checkpoint
+from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.metrics import WorkerMetrics
 
 

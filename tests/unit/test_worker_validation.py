@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from eventreplay.datagen import ORDER_SCHEMA, generate
+from eventreplay.worker.contract.tasks import Validation
 from eventreplay.worker.fastpath import compile_fast_path
-from eventreplay.worker.task import Validation
 from eventreplay.worker.validate import Rejected, Validator
 
 AS_OF = datetime(2026, 11, 21, tzinfo=UTC)

@@ -1,17 +1,14 @@
-"""The contracts of the reconciliation and promotion Jobs (the data-plane half of issue 5).
-
-Like `task.py`, these are the worker's contracts: the operator builds them, the worker never
-imports the operator. JSON is camelCase; secrets are only named (env vars filled by secretKeyRef).
+"""The tasks of the reconciliation and promotion Jobs (the steps after the replay).
 
 - `ReconcileTask` ($EVENTREPLAY_RECONCILE_TASK, `python -m eventreplay.worker reconcile`):
   compare the sandbox (read_committed, every partition, low..high watermark at start) with the
   existing output in a destination window, per event id. Result: the summary JSON in Redis
-  `eventreplay:report:{uid}` (layout in `spill.py`) and the changed/missing ids on a compacted
+  (`names.report_key`, layout in `worker/spill.py`) and the changed/missing ids on a compacted
   report topic (key = event id, value = `changed` | `missing`, header er-report-hash).
 - `PromoteTask` ($EVENTREPLAY_PROMOTE_TASK, `python -m eventreplay.worker promote`): write the
   delta (changed + missing) of the report named by `reportHash` from the sandbox to the
   destination, exactly once per sandbox partition.
-Exit codes are the worker's (`errors.py`): 0 done, 10 permanent, 11 retriable, 12 fenced.
+Exit codes are in `exit_codes.py`: 0 done, 10 permanent, 11 retriable, 12 fenced.
 """
 
 from __future__ import annotations
@@ -21,30 +18,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .task import Contract, KafkaConnection, ReplayIdentity
+from . import names
+from .defaults import DEFAULT_TTL_SECONDS
+from .tasks import Contract, KafkaConnection, OffsetRange, RedisConnection, ReplayIdentity
 
-RECONCILE_TASK_ENV = "EVENTREPLAY_RECONCILE_TASK"
-PROMOTE_TASK_ENV = "EVENTREPLAY_PROMOTE_TASK"
 
-
-class RedisTarget(Contract):
-    redis_url: str = Field(min_length=1, description="redis://host:port/db (no password in it).")
-    password_env: str | None = Field(default=None, description="Env var holding the Redis password.")
+class RedisTarget(RedisConnection):
     ttl_seconds: int = Field(
-        default=7 * 24 * 3600, gt=0, description="TTL of the report and of its per-id working set."
+        default=DEFAULT_TTL_SECONDS, gt=0, description="TTL of the report and of its per-id working set."
     )
-
-
-class OffsetRange(Contract):
-    partition: int = Field(ge=0)
-    start_offset: int = Field(ge=0, description="First offset (inclusive).")
-    end_offset: int = Field(ge=0, description="End offset (exclusive).")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> OffsetRange:
-        if self.end_offset < self.start_offset:
-            raise ValueError(f"endOffset {self.end_offset} is before startOffset {self.start_offset}")
-        return self
 
 
 class TimeWindow(Contract):
@@ -99,7 +81,7 @@ class EventIdSource(Contract):
 
 class Canonical(Contract):
     """Canonical form compared per id: sorted-key compact JSON of the value (raw bytes if not
-    JSON, a marker for null) plus the listed headers, in name order (see `canonical.py`)."""
+    JSON, a marker for null) plus the listed headers, in name order (see `worker/canonical.py`)."""
 
     headers: list[str] = Field(default_factory=list, description="Header names that are part of the content.")
 
@@ -110,7 +92,7 @@ class ReportOutput(Contract):
     sample_size: int = Field(default=5, ge=0, le=100, description="Smallest ids kept per class.")
 
 
-class Tuning(Contract):
+class DeltaTuning(Contract):
     batch_size: int = Field(default=2000, gt=0, le=100_000)
     stall_timeout_seconds: float = Field(default=120.0, gt=0)
     transaction_max_records: int = Field(default=5000, gt=0, description="Promotion: records per transaction.")
@@ -125,7 +107,11 @@ class ReconcileTask(Contract):
     event_id: EventIdSource = EventIdSource()
     canonical: Canonical = Canonical()
     report: ReportOutput
-    tuning: Tuning = Tuning()
+    tuning: DeltaTuning = DeltaTuning()
+
+    @property
+    def group_id(self) -> str:
+        return names.reconcile_group_id(self.replay.uid)
 
 
 class PromoteTask(Contract):
@@ -144,13 +130,11 @@ class PromoteTask(Contract):
         default="murmur2_random",
         description="Key partitioner for the destination; murmur2_random matches the Java client.",
     )
-    tuning: Tuning = Tuning()
+    tuning: DeltaTuning = DeltaTuning()
 
     def transactional_id(self, partition: int) -> str:
-        """Stable per (replay, promote, partition): a restarted promoter fences its zombie."""
-        return f"eventreplay-{self.replay.uid}-promote-{partition}"
+        return names.promote_transactional_id(self.replay.uid, partition)
 
     @property
     def group_id(self) -> str:
-        """Replay- and report-private group: a newer report starts from the sandbox's start."""
-        return f"eventreplay-{self.replay.uid}-promote-{self.report_hash[:16]}"
+        return names.promote_group_id(self.replay.uid, self.report_hash)

@@ -1,9 +1,10 @@
-"""The task a worker is given: one partition's frozen range and how to replay it.
+"""The task a replay worker is given (one partition's frozen range and how to replay it), and the
+parts every Job's task shares (`Contract`, `ReplayIdentity`, `KafkaConnection`, `RedisConnection`,
+`OffsetRange`).
 
-This is the worker's contract with whoever runs it (the operator's Jobs, `eventreplay run`,
-tests). The operator imports it; the worker never imports the operator. JSON uses camelCase
-(as the CRD does); Python uses snake_case. Secrets never appear in a task: it names the
-environment variables that carry them (filled from Secrets by the Job's secretKeyRef).
+Built by the operator's Jobs, `eventreplay run` and tests; read by `python -m eventreplay.worker`.
+JSON uses camelCase (as the CRD does); Python uses snake_case. Secrets never appear in a task: it
+names the environment variables that carry them (filled from Secrets by the Job's secretKeyRef).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-TASK_ENV = "EVENTREPLAY_TASK"
-"""The environment variable that may carry the task as JSON (instead of `--task FILE`)."""
+from . import names
+from .defaults import DEFAULT_TTL_SECONDS
 
 
 class Contract(BaseModel):
@@ -40,17 +41,29 @@ class KafkaConnection(Contract):
     )
 
 
-class SourceRange(Contract):
-    topic: str = Field(min_length=1)
+class RedisConnection(Contract):
+    """Where a Job's Redis is; the password only by the name of its env var."""
+
+    redis_url: str = Field(min_length=1, description="redis://host:port/db (no password in it).")
+    password_env: str | None = Field(default=None, description="Env var holding the Redis password.")
+
+
+class OffsetRange(Contract):
     partition: int = Field(ge=0)
-    start_offset: int = Field(ge=0, description="First offset to replay (inclusive).")
-    end_offset: int = Field(ge=0, description="Offset where the replay stops (exclusive).")
+    start_offset: int = Field(ge=0, description="First offset (inclusive).")
+    end_offset: int = Field(ge=0, description="End offset (exclusive).")
 
     @model_validator(mode="after")
-    def _ordered(self) -> SourceRange:
+    def _ordered(self) -> OffsetRange:
         if self.end_offset < self.start_offset:
             raise ValueError(f"endOffset {self.end_offset} is before startOffset {self.start_offset}")
         return self
+
+
+class SourceRange(OffsetRange):
+    """The source partition's frozen [start, end) range."""
+
+    topic: str = Field(min_length=1)
 
 
 class Validation(Contract):
@@ -70,12 +83,10 @@ class Validation(Contract):
     )
 
 
-class Dedup(Contract):
-    redis_url: str = Field(min_length=1, description="redis://host:port/db (no password in it).")
-    password_env: str | None = Field(default=None, description="Env var holding the Redis password.")
+class Dedup(RedisConnection):
     ledger: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")
     mode: Literal["skipProcessed", "withinReplay"] = "withinReplay"
-    ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    ttl_seconds: int = Field(default=DEFAULT_TTL_SECONDS, gt=0)
     hash_content: bool = Field(
         default=True, description="Store a content hash so a repeated id with other content is a conflict."
     )
@@ -112,7 +123,7 @@ class Tuning(Contract):
 
 
 class Task(Contract):
-    """Everything one worker needs to replay one partition exactly once."""
+    """Everything one worker needs to replay one partition exactly once ($EVENTREPLAY_TASK)."""
 
     version: Literal[1] = 1
     replay: ReplayIdentity
@@ -127,10 +138,8 @@ class Task(Contract):
 
     @property
     def transactional_id(self) -> str:
-        """Stable per (replay, partition): a restarted worker fences its zombie predecessor."""
-        return f"eventreplay-{self.replay.uid}-{self.source.topic}-{self.source.partition}"
+        return names.replay_transactional_id(self.replay.uid, self.source.topic, self.source.partition)
 
     @property
     def group_id(self) -> str:
-        """Replay-private consumer group: live groups are never touched."""
-        return f"eventreplay-{self.replay.uid}"
+        return names.replay_group_id(self.replay.uid)

@@ -1,7 +1,8 @@
-"""Exit codes and the failures that map to them.
+"""Exit codes of the worker's Jobs and the failures that map to them.
 
 The Job's podFailurePolicy turns EXIT_PERMANENT into a failed partition at once (retrying
-cannot help); EXIT_RETRIABLE and EXIT_FENCED count against the backoff limit.
+cannot help); EXIT_RETRIABLE and EXIT_FENCED count against the backoff limit. The operator and
+the CLI read these codes back from the pods they run.
 """
 
 from __future__ import annotations

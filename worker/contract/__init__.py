@@ -1,0 +1,6 @@
+"""The worker's cross-process contract: everything another process builds, names or reads back.
+
+The operator and the CLI import only this package from the worker; it imports nothing of theirs.
+`names` (topics, groups, transactional ids, Redis keys, env vars), `defaults`, `exit_codes`,
+`tasks` / `delta_tasks` (what a Job is given), `checkpoints` (what it writes back), `settings`.
+"""

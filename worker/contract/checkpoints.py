@@ -1,0 +1,167 @@
+"""The checkpoints a worker writes after each committed transaction, and their Redis mirror.
+
+Truth and mirror:
+- The truth is Kafka: the Job's private group's committed offset on the partition it reads,
+  committed in the same transaction as the output, with the checkpoint (compact JSON) as the
+  offset's commit metadata. A restarted Job resumes from it, counts and digest included.
+- The mirror is Redis, for progress: a JSON string per partition (`names.checkpoint_key`,
+  `names.promotion_key`), written after each commit with the ledger's or report's TTL; the
+  operator and `eventreplay run` read it.
+The JSON is camelCase with defaults omitted, fields in declaration order: other processes (and
+older or newer workers resuming from commit metadata) read it, so the order is part of the format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+import msgspec
+import redis
+
+from .exit_codes import RetriableFailure
+
+State = Literal["running", "done", "failed"]
+
+BUCKETS = ("emitted", "duplicate", "processed", "dead_lettered")
+"""Every source record ends in exactly one bucket:
+emitted (to the sandbox), duplicate (repeat inside the replay), processed (skipProcessed: the
+production ledger already holds it with the same content), dead_lettered (with a reason)."""
+
+
+def now() -> float:
+    return datetime.now(UTC).timestamp()
+
+
+class CheckpointBase:
+    """The fields and logic every checkpoint shares.
+
+    A mixin, not a Struct: a Struct base would put its fields first in the JSON, and each kind of
+    checkpoint has its own (stored) field order, so each subclass declares all of its fields.
+    """
+
+    __slots__ = ()
+    partition: int
+    start_offset: int
+    end_offset: int
+    committed_offset: int
+    """Next offset to read (everything before it is committed)."""
+    digest: str
+    """SHA-256 chain over what was written, in order (`worker/digest.py`)."""
+    transactions: int
+    started_at: float
+    updated_at: float
+    state: State
+
+    if TYPE_CHECKING:
+
+        def __init__(self, **fields: Any) -> None: ...
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.end_offset - self.committed_offset)
+
+    @property
+    def percent(self) -> float:
+        span = self.end_offset - self.start_offset
+        return 100.0 if span <= 0 else 100.0 * (self.committed_offset - self.start_offset) / span
+
+    @classmethod
+    def fresh(cls, partition: int, start_offset: int, end_offset: int, **fields: Any) -> Self:
+        """Nothing committed yet: the range starts at its first offset."""
+        stamp = now()
+        return cls(
+            partition=partition,
+            start_offset=start_offset,
+            end_offset=end_offset,
+            committed_offset=start_offset,
+            started_at=stamp,
+            updated_at=stamp,
+            **fields,
+        )
+
+    def to_json(self) -> bytes:
+        return msgspec.json.encode(self)
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Self:
+        return msgspec.json.decode(raw, type=cls)
+
+
+class Checkpoint(msgspec.Struct, CheckpointBase, kw_only=True, omit_defaults=True, rename="camel"):
+    """A replay worker's progress on its source partition."""
+
+    partition: int
+    start_offset: int
+    end_offset: int
+    committed_offset: int
+    emitted: int = 0
+    duplicate: int = 0
+    processed: int = 0
+    dead_lettered: int = 0
+    reasons: dict[str, int] = msgspec.field(default_factory=dict)
+    """Dead-letter counts per reason class (malformed_json, schema, missing_id, tombstone, ...)."""
+    bytes_in: int = 0
+    bytes_out: int = 0
+    digest: str = ""
+    """Over the emitted records in offset order, by blocks of source offsets."""
+    transactions: int = 0
+    started_at: float = 0.0
+    updated_at: float = 0.0
+    state: State = "running"
+    message: str = ""
+
+    @property
+    def records(self) -> int:
+        return self.emitted + self.duplicate + self.processed + self.dead_lettered
+
+
+class PromotionCheckpoint(msgspec.Struct, CheckpointBase, kw_only=True, omit_defaults=True, rename="camel"):
+    """A promoter's progress on one sandbox partition (its group is `names.promote_group_id`)."""
+
+    partition: int
+    report_hash: str
+    start_offset: int
+    end_offset: int
+    committed_offset: int
+    written: int = 0
+    """Delta records written to the destination."""
+    skipped_identical: int = 0
+    """Sandbox records whose id's existing output already has the same canonical content."""
+    skipped_duplicate: int = 0
+    """Sandbox records of an id whose winning copy is in another partition or earlier offset."""
+    digest: str = ""
+    """Over the (key, value) pairs written, in the order written."""
+    transactions: int = 0
+    started_at: float = 0.0
+    updated_at: float = 0.0
+    state: State = "running"
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "partition": self.partition,
+            "written": self.written,
+            "skippedIdentical": self.skipped_identical,
+            "skippedDuplicate": self.skipped_duplicate,
+            "digest": self.digest,
+            "state": self.state,
+        }
+
+
+def write_mirror(client: redis.Redis, key: str, ckpt: CheckpointBase, ttl: int, what: str) -> None:
+    """SET the checkpoint's mirror with its TTL; `what` names the mirror in the failure."""
+    try:
+        client.set(key, ckpt.to_json(), ex=ttl)
+    except redis.RedisError as err:
+        # The output is committed in Kafka; a retried Job resumes from there.
+        raise RetriableFailure(f"{what}: {err}") from err
+
+
+def combine_digests(per_partition: Iterable[tuple[int, str]]) -> str:
+    """SHA-256 over the per-partition digests (32 bytes each; none yet counts as zeros) in partition order."""
+    sha = hashlib.sha256()
+    for _, hexd in sorted(per_partition):
+        sha.update(bytes.fromhex(hexd) if hexd else bytes(32))
+    return sha.hexdigest()
