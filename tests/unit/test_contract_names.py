@@ -1,0 +1,47 @@
+"""Derived names are stored or shared by other processes (and the production ledger by production
+writers): each string is pinned here as it was before the contract package gathered them."""
+
+from __future__ import annotations
+
+from eventreplay.worker.contract import names
+
+
+def test_topic_group_and_transactional_names() -> None:
+    assert names.sandbox_topic("ns", "r") == "eventreplay.ns.r.sandbox"
+    assert names.dead_letter_topic("ns", "r") == "eventreplay.ns.r.dlq"
+    assert names.report_topic("ns", "r") == "eventreplay.ns.r.report"
+    assert names.replay_group_id("u1") == "eventreplay-u1"
+    assert names.replay_transactional_id("u1", "orders", 3) == "eventreplay-u1-orders-3"
+    assert names.reconcile_group_id("u1") == "eventreplay-u1-reconcile"
+    assert names.promote_group_id("u1", "ab" * 32) == "eventreplay-u1-promote-" + "ab" * 8
+    assert names.promote_transactional_id("u1", 2) == "eventreplay-u1-promote-2"
+
+
+def test_redis_keys() -> None:
+    assert names.checkpoint_key("u1", 4) == "eventreplay:ckpt:u1:4"
+    assert names.promotion_key("u1", 4) == "eventreplay:promotion:u1:4"
+    assert names.report_key("u1") == "eventreplay:report:u1"
+    assert names.failure_key("u1", "promote") == "eventreplay:failure:u1:promote"
+    assert names.local_plan_key("ns", "r") == "eventreplay:local:plan:ns/r"
+    assert names.production_prefix("orders") == "er:{orders}:p:"
+    assert names.replay_prefix("orders", "u1", 2) == "er:{orders}:r:u1:2:"
+    assert names.ledger_route("orders") == "er:{orders}"
+    assert names.spill_prefix("u1", "run7", "d") == "er:{rc:u1}:run7:d:"
+    assert names.spill_route("u1") == "er:{rc:u1}"
+
+
+def test_pod_environment_variables() -> None:
+    assert (names.TASK_ENV, names.RECONCILE_TASK_ENV, names.PROMOTE_TASK_ENV) == (
+        "EVENTREPLAY_TASK",
+        "EVENTREPLAY_RECONCILE_TASK",
+        "EVENTREPLAY_PROMOTE_TASK",
+    )
+    assert (names.KAFKA_SETTINGS_ENV, names.REDIS_PASSWORD_ENV) == (
+        "EVENTREPLAY_KAFKA_SETTINGS",
+        "EVENTREPLAY_REDIS_PASSWORD",
+    )
+    assert (names.TERMINATION_LOG_ENV, names.METRICS_PORT_ENV, names.LOG_LEVEL_ENV) == (
+        "EVENTREPLAY_TERMINATION_LOG",
+        "EVENTREPLAY_METRICS_PORT",
+        "EVENTREPLAY_LOG_LEVEL",
+    )
