@@ -23,6 +23,8 @@ import redis
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from eventreplay.worker.contract.names import report_key, spill_route
+
 BOOTSTRAP = "127.0.0.1:19092"
 REDIS_URL = "redis://127.0.0.1:16379/0"
 
@@ -121,7 +123,8 @@ def run(ids: int) -> None:
 def cleanup(tag: str) -> None:
     """Drop what one run made: its Redis working set and report, its topics."""
     client = redis.Redis.from_url(REDIS_URL)
-    keys = [*client.scan_iter(match=f"er:{{rc:bench-{tag}}}:*", count=5000), f"eventreplay:report:bench-{tag}"]
+    uid = f"bench-{tag}"
+    keys = [*client.scan_iter(match=f"{spill_route(uid)}:*", count=5000), report_key(uid)]
     for i in range(0, len(keys), 1000):
         client.delete(*keys[i : i + 1000])
     admin = AdminClient({"bootstrap.servers": BOOTSTRAP})

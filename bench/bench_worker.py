@@ -26,6 +26,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
+from eventreplay.worker.contract.names import TASK_ENV
 from eventreplay.worker.contract.tasks import Task
 
 BOOTSTRAP = os.environ.get("EVENTREPLAY_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
@@ -78,7 +79,7 @@ def run_worker_rss(task: Task) -> tuple[float, int, dict[str, object]]:
     began = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "eventreplay.worker", "run"],
-        env={**os.environ, "EVENTREPLAY_TASK": task.to_json()},
+        env={**os.environ, TASK_ENV: task.to_json()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -102,6 +102,6 @@ def report_failure(task: Task, message: str) -> None:
         else:
             ckpt = Checkpoint.fresh(task.source.partition, task.source.start_offset, task.source.end_offset)
         ckpt.state, ckpt.message, ckpt.updated_at = "failed", message[:1000], now()
-        client.set(key, ckpt.to_json(), ex=task.dedup.ttl_seconds)
+        write_mirror(client, key, ckpt, task.dedup.ttl_seconds, "progress mirror")
     except Exception:  # noqa: BLE001 - reporting must never hide the original failure
         pass
