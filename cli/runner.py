@@ -22,7 +22,7 @@ from typing import IO
 
 import redis
 
-from eventreplay.operator.api_status import Plan
+from eventreplay.operator.api.v1alpha1 import Plan
 from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
 from eventreplay.worker.errors import EXIT_PERMANENT
 from eventreplay.worker.task import TASK_ENV, Task

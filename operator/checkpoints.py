@@ -16,7 +16,7 @@ import redis
 from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
 from eventreplay.worker.promote_state import PromotionCheckpoint, promotion_key
 
-from .api_status import PartitionProgress, Plan
+from .api.v1alpha1 import PartitionProgress, Plan
 
 log = logging.getLogger(__name__)
 CHUNK = 500

@@ -17,8 +17,7 @@ from eventreplay.worker.canonical import combine_digests
 from eventreplay.worker.promote_state import PromotionCheckpoint
 
 from . import conditions as cond
-from .api_spec import EventReplaySpec
-from .api_status import PromotionStatus, ReconciliationStatus, ReportSamples, Totals
+from .api.v1alpha1 import EventReplaySpec, PromotionStatus, ReconciliationStatus, ReportSamples, Totals
 from .conditions import Want
 from .delta_jobs import ANNOTATION_REPORT, LABEL_STEP, Step
 from .gate import decide as gate_decide

@@ -18,8 +18,7 @@ from eventreplay.worker.delta_cli import failure_key
 from eventreplay.worker.spill import report_key
 
 from . import delta
-from .api_spec import EventReplaySpec
-from .api_status import EventReplayStatus, Plan, PromotionStatus, ReconciliationStatus, Totals
+from .api.v1alpha1 import EventReplaySpec, EventReplayStatus, Plan, PromotionStatus, ReconciliationStatus, Totals
 from .checkpoints import CheckpointReader, CheckpointsUnavailable
 from .conditions import Want
 from .config import OperatorConfig

@@ -18,8 +18,7 @@ from typing import Any
 from eventreplay.worker import task as wt
 from eventreplay.worker.errors import EXIT_PERMANENT
 
-from .api_spec import GROUP, KIND, VERSION, EventReplaySpec
-from .api_status import Plan, PlanPartition
+from .api.v1alpha1 import GROUP, KIND, VERSION, EventReplaySpec, Plan, PlanPartition
 from .config import OperatorConfig
 
 CONTAINER = "worker"
