@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .base import ApiModel, rule
 from .spec import IMMUTABLE, EventReplaySpec
@@ -115,39 +115,38 @@ class EventReplay(ApiModel):
     # Top-level fields beyond these five mean nothing to the API server (it prunes them): ignore them.
     model_config = ConfigDict(extra="ignore")
 
-    # The defaults of None are validated: a missing header field is refused with the same message.
-    api_version: str = Field(default=None, validate_default=True)
-    kind: str = Field(default=None, validate_default=True)
-    metadata: ObjectMeta = Field(default=None, validate_default=True)
-    spec: EventReplaySpec = Field(default=None, validate_default=True)
+    api_version: str
+    kind: str
+    metadata: ObjectMeta
+    spec: EventReplaySpec
     status: EventReplayStatus | None = None
 
-    @field_validator("api_version", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _api_version(cls, value: object) -> object:
-        if value != API_VERSION:
-            raise ValueError(f"must be {API_VERSION} (got {value!r})")
+    def _absent_is_none(cls, data: object) -> object:
+        """A missing part reads as None, so it is refused by the same words as a wrong one, under its wire name."""
+        if not isinstance(data, Mapping):
+            return data
+        absent = {
+            field.alias or name: None
+            for name, field in cls.model_fields.items()
+            if name != "status" and field.alias not in data and name not in data
+        }
+        return {**absent, **data}
+
+    @field_validator("api_version", "kind", mode="before")
+    @classmethod
+    def _header(cls, value: object, info: ValidationInfo) -> object:
+        expected = {"api_version": API_VERSION, "kind": KIND}[str(info.field_name)]
+        if value != expected:
+            raise ValueError(f"must be {expected} (got {value!r})")
         return value
 
-    @field_validator("kind", mode="before")
+    @field_validator("metadata", "spec", mode="before")
     @classmethod
-    def _kind(cls, value: object) -> object:
-        if value != KIND:
-            raise ValueError(f"must be {KIND} (got {value!r})")
-        return value
-
-    @field_validator("metadata", mode="before")
-    @classmethod
-    def _metadata(cls, value: object) -> object:
-        if not isinstance(value, Mapping | ObjectMeta):
-            raise ValueError("required (with a name)")
-        return value
-
-    @field_validator("spec", mode="before")
-    @classmethod
-    def _spec(cls, value: object) -> object:
-        if not isinstance(value, Mapping | EventReplaySpec):
-            raise ValueError("required (a mapping)")
+    def _mapping(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, Mapping | BaseModel):
+            raise ValueError("required (with a name)" if info.field_name == "metadata" else "required (a mapping)")
         return value
 
     @classmethod
