@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from eventreplay.operator.api_spec import GROUP, PLURAL, VERSION
+from eventreplay.operator.api.v1alpha1 import GROUP, PLURAL, VERSION, ObjectMeta
 from eventreplay.operator.kube import MERGE, Kube, KubeError, api_client
 
 from . import status_view
@@ -113,7 +113,7 @@ def watch(cluster: Cluster, namespace: str, name: str, display: LiveDisplay, *, 
 def approve(cluster: Cluster, namespace: str, name: str, expected: str | None) -> int:
     """spec.promotion.approvedReportHash := status.reconciliation.reportHash (a merge patch)."""
     obj = fetch(cluster, namespace, name)
-    spec, meta = obj.get("spec") or {}, obj.get("metadata") or {}
+    spec, meta = obj.get("spec") or {}, ObjectMeta.model_validate(obj.get("metadata") or {})
     promotion = spec.get("promotion") or {}
     policy = promotion.get("policy", "Manual")
     if policy != "Manual":
@@ -136,7 +136,7 @@ def approve(cluster: Cluster, namespace: str, name: str, expected: str | None) -
         return EXIT_OK
     # resourceVersion makes the patch conditional: approve exactly the report that was read.
     patch = {
-        "metadata": {"resourceVersion": meta.get("resourceVersion")},
+        "metadata": {"resourceVersion": meta.resource_version},
         "spec": {"promotion": {"approvedReportHash": report}},
     }
     try:
@@ -148,8 +148,6 @@ def approve(cluster: Cluster, namespace: str, name: str, expected: str | None) -
             raise CliError(f"the API server refused the approval: {err}", EXIT_REFUSED) from err
         raise kube_failure(cluster.host, err) from err
     print(f"{namespace}/{name}: approved report {report} (spec.promotion.approvedReportHash)")
-    annotations = meta.get("annotations") or {}
-    labels = meta.get("labels") or {}
-    if any("argocd.argoproj.io" in k for k in annotations) or any("fluxcd.io" in k for k in labels):
+    if any("argocd.argoproj.io" in k for k in meta.annotations) or any("fluxcd.io" in k for k in meta.labels):
         print("note: this replay is managed by GitOps: commit the same approvedReportHash to Git, or it is reverted")
     return EXIT_OK

@@ -22,8 +22,7 @@ from typing import Any
 import redis
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
-from eventreplay.operator.api_spec import IMMUTABLE
-from eventreplay.operator.api_status import Plan
+from eventreplay.operator.api.v1alpha1 import IMMUTABLE, Plan
 from eventreplay.operator.jobs import Owner, build_task
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
 from eventreplay.operator.planner import short_hash

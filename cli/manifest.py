@@ -16,22 +16,31 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from eventreplay.operator.api_spec import GROUP, KIND, MAX_NAME, VERSION, EventReplaySpec
+from eventreplay.operator.api.v1alpha1 import KIND, EventReplay, EventReplaySpec
 
 from .errors import EXIT_USAGE, CliError
 
-API_VERSION = f"{GROUP}/{VERSION}"
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _PATH_HEAD = re.compile(r"^[A-Za-z][\w.\[\]]*$")
 
 
 @dataclass(frozen=True)
 class Manifest:
+    """An EventReplay read from a file, validated as the API server would."""
+
     path: str
-    namespace: str
-    name: str
-    spec: EventReplaySpec
+    replay: EventReplay
+
+    @property
+    def namespace(self) -> str:
+        return self.replay.metadata.namespace or "default"
+
+    @property
+    def name(self) -> str:
+        return self.replay.metadata.name
+
+    @property
+    def spec(self) -> EventReplaySpec:
+        return self.replay.spec
 
 
 def load(path: str) -> Manifest:
@@ -67,41 +76,21 @@ def from_documents(path: str, docs: Sequence[Any]) -> Manifest:
     if len(replays) > 1:
         raise CliError(f"manifest {path}: {len(replays)} {KIND}s in one file; give exactly one", EXIT_USAGE)
     doc = replays[0]
-    problems = _header_problems(doc)
-    raw_meta = doc.get("metadata")
-    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
-    spec: EventReplaySpec | None = None
-    raw_spec = doc.get("spec")
-    if not isinstance(raw_spec, dict):
-        problems.append("spec: required (a mapping)")
-    else:
-        try:
-            spec = EventReplaySpec.model_validate(raw_spec)
-        except ValidationError as err:
-            problems.extend(format_error(e, raw_spec) for e in err.errors())
-    if problems or spec is None:
-        raise CliError(f"manifest {path} is invalid:\n  " + "\n  ".join(problems), EXIT_USAGE)
-    return Manifest(path=path, namespace=str(meta.get("namespace") or "default"), name=str(meta["name"]), spec=spec)
+    try:
+        replay = EventReplay.desired(doc)
+    except ValidationError as err:
+        raw_spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else None
+        problems = [_problem(e, raw_spec) for e in err.errors()]
+        raise CliError(f"manifest {path} is invalid:\n  " + "\n  ".join(problems), EXIT_USAGE) from err
+    return Manifest(path=path, replay=replay)
 
 
-def _header_problems(doc: dict[str, Any]) -> list[str]:
-    problems: list[str] = []
-    if doc.get("apiVersion") != API_VERSION:
-        problems.append(f"apiVersion: must be {API_VERSION} (got {doc.get('apiVersion')!r})")
-    meta = doc.get("metadata")
-    if not isinstance(meta, dict):
-        return [*problems, "metadata: required (with a name)"]
-    name = meta.get("name")
-    if not isinstance(name, str) or not name:
-        problems.append("metadata.name: required")
-    elif len(name) > MAX_NAME or not DNS_SUBDOMAIN.match(name):
-        problems.append(
-            f"metadata.name: {name!r} must be lower-case letters, digits, '-' or '.', at most {MAX_NAME} characters"
-        )
-    namespace = meta.get("namespace")
-    if namespace is not None and (not isinstance(namespace, str) or not DNS_LABEL.match(namespace)):
-        problems.append(f"metadata.namespace: {namespace!r} is not a valid namespace name")
-    return problems
+def _problem(err: ErrorDetails, raw_spec: dict[str, Any] | None) -> str:
+    """A header problem as `field: why` (the model's own words); a spec problem by `format_error`."""
+    loc = err["loc"]
+    if loc[0] == "spec" and len(loc) > 1:
+        return format_error({**err, "loc": loc[1:]}, raw_spec)
+    return f"{dotted(loc)}: {err['msg'].removeprefix('Value error, ')}"
 
 
 def dotted(loc: Sequence[int | str]) -> str:

@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from eventreplay.operator.api_spec import EventReplaySpec
-from eventreplay.operator.api_status import Plan
+from eventreplay.operator.api.v1alpha1 import EventReplaySpec, Plan
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
 from eventreplay.operator.planner import PlanRefused, make_plan
 from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV

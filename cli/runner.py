@@ -22,7 +22,7 @@ from typing import IO
 
 import redis
 
-from eventreplay.operator.api_status import Plan
+from eventreplay.operator.api.v1alpha1 import Plan
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from eventreplay.worker.contract.names import METRICS_PORT_ENV, TASK_ENV, TERMINATION_LOG_ENV, checkpoint_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventreplay.operator.api_status import Plan
+from eventreplay.operator.api.v1alpha1 import Plan
 from eventreplay.worker.contract.checkpoints import Checkpoint
 
 

@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 from eventreplay.worker.contract.checkpoints import Checkpoint
 
 from . import conditions as cond
-from .api_spec import EventReplaySpec
-from .api_status import PartitionProgress, Plan, Progress, Totals
+from .api.v1alpha1 import EventReplaySpec, PartitionProgress, Plan, Progress, Totals
 from .conditions import Want
 from .planner import format_time, ranges_text
 from .schedule import JobView

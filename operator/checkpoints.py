@@ -16,7 +16,7 @@ import redis
 from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
 from eventreplay.worker.contract.names import checkpoint_key, promotion_key
 
-from .api_status import PartitionProgress, Plan
+from .api.v1alpha1 import PartitionProgress, Plan
 
 log = logging.getLogger(__name__)
 CHUNK = 500

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .api_status import Condition, ConditionStatus
+from .api.v1alpha1 import Condition, ConditionStatus
 
 READY = "Ready"
 RECONCILING = "Reconciling"
@@ -75,7 +75,7 @@ def transitions(old: Iterable[Condition], new: Iterable[Condition]) -> list[Cond
 
 
 def phase(conditions: Iterable[Condition], *, suspended: bool, dry_run: bool) -> str:
-    """The human summary (see api_status.PHASES), from the furthest step reached."""
+    """The human summary (see api.v1alpha1.status.PHASES), from the furthest step reached."""
     conds = list(conditions)
     if is_true(conds, STALLED):
         return "Stalled"

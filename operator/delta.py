@@ -16,8 +16,7 @@ from typing import Any
 from eventreplay.worker.contract.checkpoints import PromotionCheckpoint, combine_digests
 
 from . import conditions as cond
-from .api_spec import EventReplaySpec
-from .api_status import PromotionStatus, ReconciliationStatus, ReportSamples, Totals
+from .api.v1alpha1 import EventReplaySpec, PromotionStatus, ReconciliationStatus, ReportSamples, Totals
 from .conditions import Want
 from .delta_jobs import ANNOTATION_REPORT, LABEL_STEP, Step
 from .gate import decide as gate_decide

@@ -24,9 +24,7 @@ from eventreplay.worker.contract.names import (
     report_topic,
 )
 
-from .api_spec import GROUP, EventReplaySpec
-from .api_status import Plan
-from .api_window import parse_time
+from .api.v1alpha1 import GROUP, EventReplaySpec, Plan, parse_time
 from .config import OperatorConfig
 from .jobs import (
     LABEL_ATTEMPT,
@@ -88,7 +86,7 @@ def _at(ms: int) -> datetime:
 
 
 def existing_output(spec: EventReplaySpec, plan: Plan) -> rt.ExistingOutput:
-    """Where the existing output lives (precedence documented on `api_delta.Reconciliation`)."""
+    """Where the existing output lives (precedence documented on `api.v1alpha1.Reconciliation`)."""
     rc = spec.reconciliation
     topic = rc.comparison_topic or spec.sink.topic
     if rc.existing_offsets is not None:

@@ -17,8 +17,7 @@ import orjson
 from eventreplay.worker.contract.names import failure_key, report_key
 
 from . import delta
-from .api_spec import EventReplaySpec
-from .api_status import EventReplayStatus, Plan, PromotionStatus, ReconciliationStatus, Totals
+from .api.v1alpha1 import EventReplaySpec, EventReplayStatus, Plan, PromotionStatus, ReconciliationStatus, Totals
 from .checkpoints import CheckpointReader, CheckpointsUnavailable
 from .conditions import Want
 from .config import OperatorConfig

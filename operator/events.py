@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from . import conditions as cond
-from .api_status import Condition, PartitionProgress, Plan
+from .api.v1alpha1 import Condition, PartitionProgress, Plan
 from .planner import ranges_text
 
 MAX_PARTITION_EVENTS = 20

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .api_delta import Promotion, Thresholds
-from .api_status import ReconciliationStatus, Totals
+from .api.v1alpha1 import Promotion, ReconciliationStatus, Thresholds, Totals
 
 OPEN_REASONS = frozenset({"Approved", "ThresholdsHeld"})
 

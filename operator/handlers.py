@@ -14,7 +14,7 @@ from typing import Any
 import kopf
 
 from . import metrics
-from .api_spec import GROUP, PLURAL, VERSION
+from .api.v1alpha1 import GROUP, PLURAL, VERSION
 from .checkpoints import CheckpointReader
 from .config import OperatorConfig
 from .kafka import KafkaAccess

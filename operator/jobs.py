@@ -19,8 +19,7 @@ from eventreplay.worker.contract import tasks as wt
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, TASK_ENV
 
-from .api_spec import GROUP, KIND, VERSION, EventReplaySpec
-from .api_status import Plan, PlanPartition
+from .api.v1alpha1 import GROUP, KIND, VERSION, EventReplaySpec, Plan, PlanPartition
 from .config import OperatorConfig
 
 CONTAINER = "worker"

@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from .api_spec import EventReplaySpec
+from .api.v1alpha1 import EventReplaySpec
 from .planner import PAST_END, Observed, PlanRefused, selected_partitions, window_times
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import json
 import urllib.parse
 from typing import Any
 
-from .api_spec import GROUP, PLURAL, VERSION
+from .api.v1alpha1 import GROUP, PLURAL, VERSION
 
 JSON = dict[str, Any]
 MERGE = "application/merge-patch+json"

@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 
 from eventreplay.worker.contract.names import dead_letter_topic, sandbox_topic
 
-from .api_spec import EventReplaySpec
-from .api_status import Plan, PlanPartition
-from .api_window import parse_time
+from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
 
 PAST_END = -1
 """offsets_for_times answer when no record has a timestamp at or after the one asked for."""

@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .api_spec import EventReplaySpec
-from .api_status import Plan
+from .api.v1alpha1 import EventReplaySpec, Plan
 from .jobs import LABEL_ATTEMPT, LABEL_PARTITION
 
 JobState = Literal["Running", "Suspended", "Succeeded", "Failed"]

@@ -21,8 +21,7 @@ from eventreplay.worker.contract.checkpoints import Checkpoint
 
 from . import aggregate, metrics
 from . import conditions as cond
-from .api_spec import EventReplaySpec
-from .api_status import EventReplayStatus, Plan
+from .api.v1alpha1 import EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
 from .checkpoints import CheckpointReader, CheckpointsUnavailable, carried_forward
 from .config import OperatorConfig
 from .delta_run import DeltaStage
@@ -114,17 +113,21 @@ class _Pass:
 
     def run(self) -> Outcome:
         obj = self.c.kube.get_replay(self.ns, self.name)
-        if obj is None or obj["metadata"].get("deletionTimestamp"):
+        if obj is None:
             return Outcome([])
+        meta = ObjectMeta.model_validate(obj["metadata"])
+        if meta.deletion_timestamp:
+            return Outcome([])
+        assert meta.uid is not None, "the API server sets metadata.uid"
         self.obj, self.raw_status = obj, dict(obj.get("status") or {})
-        self.generation: int | None = obj["metadata"].get("generation")
-        self.owner = Owner(self.ns, self.name, obj["metadata"]["uid"])
+        self.generation: int | None = meta.generation
+        self.owner = Owner(self.ns, self.name, meta.uid)
         try:
             self.old = EventReplayStatus.model_validate(self.raw_status)
         except ValidationError:
             self.old = EventReplayStatus()
         try:
-            spec = EventReplaySpec.model_validate(obj.get("spec") or {})
+            spec = EventReplay.desired(obj).spec
         except ValidationError as err:
             return self._stall("InvalidSpec", f"spec is invalid: {err.errors()[0].get('msg', err)}", None)
         image = spec.worker.image

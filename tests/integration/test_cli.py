@@ -18,7 +18,7 @@ from operator_helpers import create_replay, install_crd, kube, replay_manifest
 
 from devstack import config
 from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
-from eventreplay.operator.api_status import (
+from eventreplay.operator.api.v1alpha1 import (
     Condition,
     EventReplayStatus,
     PartitionProgress,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventreplay.operator.api_spec import EventReplaySpec
-from eventreplay.operator.api_status import Plan, PlanPartition
+from eventreplay.operator.api.v1alpha1 import EventReplaySpec, Plan, PlanPartition
 
 
 def spec(**overrides: Any) -> EventReplaySpec:

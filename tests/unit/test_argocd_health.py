@@ -17,7 +17,7 @@ from operator_fixtures import plan, spec
 
 from eventreplay.operator import aggregate
 from eventreplay.operator import conditions as cond
-from eventreplay.operator.api_status import EventReplayStatus, PartitionProgress, PartitionState, Totals
+from eventreplay.operator.api.v1alpha1 import EventReplayStatus, PartitionProgress, PartitionState, Totals
 from eventreplay.operator.conditions import Want
 
 ROOT = Path(__file__).resolve().parents[2]

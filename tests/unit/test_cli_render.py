@@ -7,7 +7,7 @@ from typing import Any
 from eventreplay.cli import status_view, table
 from eventreplay.cli.bars import RateTracker, Row, bar, eta_text, rate_text, render_row, render_rows
 from eventreplay.cli.errors import one_line
-from eventreplay.operator.api_status import Plan, PlanPartition
+from eventreplay.operator.api.v1alpha1 import Plan, PlanPartition
 from eventreplay.worker.contract.checkpoints import Checkpoint
 
 PLAN = Plan(

@@ -12,7 +12,7 @@ import pytest
 
 from eventreplay.cli.bars import LiveDisplay
 from eventreplay.cli.runner import Runner, backoff, worker_message
-from eventreplay.operator.api_status import Plan, PlanPartition
+from eventreplay.operator.api.v1alpha1 import Plan, PlanPartition
 from support.worker_run import make_task
 
 # Exits with the next code of its partition's script, counting attempts in a file; tracks concurrency.

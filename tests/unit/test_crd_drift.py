@@ -11,7 +11,7 @@ from eventreplay.operator import crdgen
 
 def test_committed_crd_matches_the_models() -> None:
     assert crdgen.CRD_PATH.read_text() == crdgen.render(), (
-        "crds/ drifted from operator/api_*.py: run `python -m eventreplay.operator.crdgen`"
+        "crds/ drifted from operator/api/v1alpha1: run `python -m eventreplay.operator.crdgen`"
     )
 
 

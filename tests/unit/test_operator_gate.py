@@ -8,8 +8,7 @@ import pytest
 from operator_fixtures import spec
 
 from eventreplay.operator import delta
-from eventreplay.operator.api_delta import Promotion
-from eventreplay.operator.api_status import PromotionStatus, ReconciliationStatus, Totals
+from eventreplay.operator.api.v1alpha1 import Promotion, PromotionStatus, ReconciliationStatus, Totals
 from eventreplay.operator.delta import Facts, StepJob
 from eventreplay.operator.gate import decide
 

@@ -8,7 +8,7 @@ from operator_fixtures import plan, spec
 
 from eventreplay.operator import aggregate
 from eventreplay.operator import conditions as cond
-from eventreplay.operator.api_status import EventReplayStatus
+from eventreplay.operator.api.v1alpha1 import EventReplayStatus
 from eventreplay.operator.events import condition_events, partition_events
 from eventreplay.operator.schedule import JobView
 from eventreplay.operator.service import merge_diff

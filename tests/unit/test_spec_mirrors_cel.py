@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from eventreplay.operator.api_delta import Promotion
-from eventreplay.operator.api_spec import RedisConnection
+from eventreplay.operator.api.v1alpha1 import Promotion, RedisConnection
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The EventReplay status: conditions, the frozen plan, compact per-partition progress, totals.
+"""`.status` of an EventReplay: conditions, the frozen plan, compact per-partition progress, totals.
 
 Every field is declared (the API server prunes undeclared status fields). Per-partition entries
 omit zero counts and defaults so 1,000 partitions stay far below etcd's object limit; the
@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .api_window import ApiModel
+from .base import ApiModel
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 PartitionState = Literal["Pending", "Running", "Suspended", "Done", "Failed"]
@@ -137,41 +137,49 @@ class ReportSamples(ApiModel):
     extra: list[str] = Field(default_factory=list, description="Ids only in the existing output.")
 
 
+def _count(description: str) -> Any:
+    """An optional counter filled in from a Job's report (absent until the Job reports)."""
+    return Field(default=None, ge=0, description=description)
+
+
+def _text(description: str) -> Any:
+    """An optional string filled in from a Job's report."""
+    return Field(default=None, description=description)
+
+
 class ReconciliationStatus(ApiModel):
     """Replayed vs existing output over the window (from the reconciliation Job's report)."""
 
-    report_hash: str | None = Field(default=None, description="Hash naming this report; approve it by value.")
-    unchanged: int | None = Field(default=None, ge=0, description="Ids with identical output.")
-    changed: int | None = Field(default=None, ge=0, description="Ids whose output differs.")
-    missing: int | None = Field(default=None, ge=0, description="Ids absent from the existing output.")
-    extra: int | None = Field(default=None, ge=0, description="Ids only in the existing output.")
-    replayed_ids: int | None = Field(default=None, ge=0, description="Distinct ids in the sandbox.")
-    existing_ids: int | None = Field(default=None, ge=0, description="Distinct ids in the existing output read.")
-    duplicates: int | None = Field(default=None, ge=0, description="Sandbox records of an id already seen.")
-    superseded: int | None = Field(default=None, ge=0, description="Existing records overwritten by a later one.")
-    unidentified: int | None = Field(default=None, ge=0, description="Existing records without an event id.")
-    replayed_checksum: str | None = Field(default=None, description="SHA-256 over the replayed output.")
-    existing_checksum: str | None = Field(default=None, description="SHA-256 over the existing output.")
-    existing_topic: str | None = Field(default=None, description="The topic compared with.")
-    report_topic: str | None = Field(
-        default=None, description="Compacted topic with every changed/missing id (key: id, value: class)."
-    )
+    report_hash: str | None = _text("Hash naming this report; approve it by value.")
+    unchanged: int | None = _count("Ids with identical output.")
+    changed: int | None = _count("Ids whose output differs.")
+    missing: int | None = _count("Ids absent from the existing output.")
+    extra: int | None = _count("Ids only in the existing output.")
+    replayed_ids: int | None = _count("Distinct ids in the sandbox.")
+    existing_ids: int | None = _count("Distinct ids in the existing output read.")
+    duplicates: int | None = _count("Sandbox records of an id already seen.")
+    superseded: int | None = _count("Existing records overwritten by a later one.")
+    unidentified: int | None = _count("Existing records without an event id.")
+    replayed_checksum: str | None = _text("SHA-256 over the replayed output.")
+    existing_checksum: str | None = _text("SHA-256 over the existing output.")
+    existing_topic: str | None = _text("The topic compared with.")
+    report_topic: str | None = _text("Compacted topic with every changed/missing id (key: id, value: class).")
     samples: ReportSamples | None = Field(default=None, description="A few ids per class.")
-    job: str | None = Field(default=None, description="The reconciliation Job.")
-    completed_at: str | None = Field(default=None, description="When the report was made (RFC 3339).")
+    job: str | None = _text("The reconciliation Job.")
+    completed_at: str | None = _text("When the report was made (RFC 3339).")
 
 
 class PromotionStatus(ApiModel):
     """What promotion wrote to the destination (from the promotion Job's checkpoints)."""
 
-    report_hash: str | None = Field(default=None, description="The report whose delta was promoted.")
-    written: int | None = Field(default=None, ge=0, description="Events written (missing + changed).")
-    skipped_identical: int | None = Field(default=None, ge=0, description="Already identical in the destination.")
-    skipped_duplicate: int | None = Field(default=None, ge=0, description="Sandbox copies of an id that lost.")
-    sha256: str | None = Field(default=None, description="SHA-256 over what was written (per-partition chains).")
-    job: str | None = Field(default=None, description="The promotion Job.")
-    started_at: str | None = Field(default=None, description="When promotion started (RFC 3339).")
-    completed_at: str | None = Field(default=None, description="When promotion finished (RFC 3339).")
+    report_hash: str | None = _text("The report whose delta was promoted.")
+    written: int | None = _count("Events written (missing + changed).")
+    skipped_identical: int | None = _count("Already identical in the destination.")
+    skipped_duplicate: int | None = _count("Sandbox copies of an id that lost.")
+    sha256: str | None = _text("SHA-256 over what was written (per-partition chains).")
+    job: str | None = _text("The promotion Job.")
+    started_at: str | None = _text("When promotion started (RFC 3339).")
+    completed_at: str | None = _text("When promotion finished (RFC 3339).")
 
 
 class EventReplayStatus(ApiModel):

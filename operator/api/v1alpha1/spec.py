@@ -1,7 +1,7 @@
-"""The EventReplay spec, part two: what to do with the events, where they go, and the knobs.
+"""`.spec` of an EventReplay: EventReplaySpec and its parts (validation, dedup, transform, sink, worker).
 
-`EventReplaySpec` is the root of `.spec`; `ROOT_RULES` are the CEL rules on the whole object
-(they may read `oldSelf.status`, which is how "immutable once planned" is expressed).
+The source and window live in `source.py` / `window.py`, reconciliation and promotion in
+`reconciliation.py`; the rules on the whole object (immutability) are in `resource.py`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,13 @@ from pydantic import ConfigDict, Field, model_validator
 
 from eventreplay.worker.contract.defaults import DEFAULT_TTL_SECONDS
 
-from .api_delta import Promotion, Reconciliation
-from .api_window import TOPIC_RE, ApiModel, RedisPasswordRef, Source, Window, cel, rule
-
-GROUP = "eventreplay.io"
-VERSION = "v1alpha1"
-KIND = "EventReplay"
-PLURAL = "eventreplays"
-SHORT_NAMES = ["er"]
-MAX_NAME = 100
-"""metadata.name names the sandbox and dead-letter topics (`eventreplay.<ns>.<name>.sandbox`)."""
+from .base import TOPIC_RE, ApiModel, SecretKeyRef, cel, rule
+from .reconciliation import Promotion, Reconciliation
+from .source import Source
+from .window import Window
 
 IMMUTABLE = ("source", "window", "transform")
+"""Spec fields frozen once the replay is planned (see the root rules in `resource.py`)."""
 
 
 class Validation(ApiModel):
@@ -54,6 +49,12 @@ class Validation(ApiModel):
     max_future_skew_seconds: int | None = Field(
         default=None, ge=0, description="Events later than the plan's as-of time plus this skew are invalid."
     )
+
+
+class RedisPasswordRef(SecretKeyRef):
+    """A Secret key holding the Redis password."""
+
+    key: str = Field(default="password", min_length=1, max_length=253, description="Key inside the Secret.")
 
 
 class RedisConnection(ApiModel):
@@ -214,21 +215,3 @@ class EventReplaySpec(ApiModel):
         json_schema_extra=cel(rule("self >= oldSelf", "retry can only increase")),
         description="Bump to retry the failed partitions (finished ones are not redone).",
     )
-
-
-_same = " && ".join(
-    f"has(self.spec.{f}) == has(oldSelf.spec.{f}) && (!has(self.spec.{f}) || self.spec.{f} == oldSelf.spec.{f})"
-    for f in IMMUTABLE
-)
-ROOT_RULES = [
-    rule(
-        f"size(self.metadata.name) <= {MAX_NAME}",
-        f"metadata.name: at most {MAX_NAME} characters (it names the sandbox and dead-letter topics)",
-    ),
-    rule(
-        "!has(oldSelf.status) || !has(oldSelf.status.plan) || "
-        f"(has(oldSelf.spec.dryRun) && oldSelf.spec.dryRun) || ({_same})",
-        "spec.source, spec.window and spec.transform are immutable once the replay is planned "
-        "(create a new EventReplay instead)",
-    ),
-]

@@ -1,4 +1,4 @@
-"""The EventReplay spec, part three: how the replayed output is reconciled and promoted (issue 5).
+"""How the replayed output is reconciled and promoted: `spec.reconciliation` and `spec.promotion`.
 
 `spec.reconciliation` says where the existing output lives and how an output is identified and
 compared; `spec.promotion` is the gate in front of the real destination. The operator turns them
@@ -11,19 +11,19 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from .api_window import TOPIC_RE, ApiModel, TimestampWindow, cel, rule
+from .base import TOPIC_RE, ApiModel, PartitionRange, cel, described, rule
+from .window import TimestampWindow
 
 
-class DestinationOffsets(ApiModel):
+class DestinationOffsets(PartitionRange):
     """An explicit offset range of one partition of the destination (or comparison) topic."""
 
-    model_config = ConfigDict(
-        json_schema_extra=cel(rule("self.to >= self.from", "existingOffsets: to must be >= from"))
+    model_config = described(
+        "Destination partition.",
+        "First offset (inclusive).",
+        "End offset (exclusive).",
+        rule("self.to >= self.from", "existingOffsets: to must be >= from"),
     )
-
-    partition: int = Field(ge=0, le=1_000_000, description="Destination partition.")
-    from_: int = Field(alias="from", ge=0, description="First offset (inclusive).")
-    to: int = Field(ge=0, description="End offset (exclusive).")
 
     @model_validator(mode="after")
     def _ordered(self) -> DestinationOffsets:

@@ -1,0 +1,77 @@
+"""What every v1alpha1 model shares: the base model config, CEL rule helpers, patterns, time parsing.
+
+CEL rules live next to the model they guard (`x-kubernetes-validations` in `json_schema_extra`);
+`rule`/`cel` keep those declarations short. Pydantic validators mirror the rules the operator
+relies on, so a body admitted under an older CRD still cannot plan nonsense.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+TOPIC_RE = r"^[a-zA-Z0-9._-]{1,249}$"
+PARTITION_RE = r"^[0-9]+(-[0-9]+)?$"
+RFC3339_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+MAX_PARTITIONS = 1000
+
+
+def rule(cel: str, message: str, **extra: str) -> dict[str, str]:
+    """One `x-kubernetes-validations` entry."""
+    return {"rule": cel, "message": message, **extra}
+
+
+def cel(*rules: dict[str, str]) -> dict[str, Any]:
+    """`json_schema_extra` carrying the given CEL rules."""
+    return {"x-kubernetes-validations": list(rules)}
+
+
+class ApiModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields refused (the API server prunes them)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class SecretKeyRef(ApiModel):
+    """A key of a Secret in the EventReplay's own namespace (there is deliberately no namespace field)."""
+
+    name: str = Field(min_length=1, max_length=253, description="Name of the Secret, in the EventReplay's namespace.")
+    key: str = Field(min_length=1, max_length=253, description="Key inside the Secret.")
+
+
+class PartitionRange(ApiModel):
+    """`[from, to)` of one partition; subclasses name whose partition and how `to` relates to `from`.
+
+    Field descriptions come from `described()` so a subclass states only what differs (the CRD
+    shows them per use: a source range and a destination range read differently).
+    """
+
+    partition: int = Field(ge=0, le=1_000_000)
+    from_: int = Field(alias="from", ge=0)
+    to: int = Field(ge=0)
+
+
+def described(partition: str, from_: str, to: str, ordering: dict[str, str]) -> ConfigDict:
+    """A PartitionRange subclass's config: its field descriptions and its CEL ordering rule."""
+
+    def schema(node: dict[str, Any]) -> None:
+        node.setdefault("x-kubernetes-validations", []).append(ordering)
+        for name, text in (("partition", partition), ("from", from_), ("to", to)):
+            node["properties"][name]["description"] = text
+
+    return ConfigDict(json_schema_extra=schema)
+
+
+def _rfc3339(value: str) -> str:
+    if not re.match(RFC3339_RE, value):
+        raise ValueError(f"{value!r} is not RFC 3339 with an explicit zone (e.g. 2026-11-20T10:00:00Z)")
+    return value
+
+
+def parse_time(value: str) -> datetime:
+    """An RFC 3339 string (validated) as an aware datetime."""
+    return datetime.fromisoformat(_rfc3339(value).replace("z", "Z").replace("t", "T"))
