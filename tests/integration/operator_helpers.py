@@ -217,39 +217,6 @@ def cleanup_replays(k: Kube, namespace: str, timeout: float = 30) -> None:
             )
 
 
-def read_records(bootstrap: str, topic: str, partition: int, timeout: float = 30.0) -> list[tuple[bytes, bytes]]:
-    """(key, value) of every committed record of a partition, stopping at the partition EOF."""
-    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"reader-{os.getpid()}-{time.time_ns()}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "auto.offset.reset": "earliest",
-        }
-    )
-    try:
-        consumer.assign([TopicPartition(topic, partition, 0)])
-        out: list[tuple[bytes, bytes]] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = consumer.poll(1.0)
-            if msg is None:
-                continue
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    return out
-                raise KafkaException(err)
-            out.append((msg.key(), msg.value()))
-        raise TimeoutError(f"no EOF reading {topic}/{partition}")
-    finally:
-        consumer.close()
-
-
 def examples() -> list[Path]:
     return sorted((REPO / "examples").glob("*.yaml"))
 

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 import yaml
-from confluent_kafka import Consumer, TopicPartition
-from operator_helpers import create_replay, install_crd, kube, replay_manifest
+from operator_helpers import create_replay, replay_manifest
 
+from datagen.orders import ORDER_SCHEMA, Mix, generate
 from devstack import config
-from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
 from eventreplay.operator.api_status import (
     Condition,
     EventReplayStatus,
@@ -28,7 +27,8 @@ from eventreplay.operator.api_status import (
     ReconciliationStatus,
     Totals,
 )
-from support.kafka_tools import create_topic, produce, read_partition
+from eventreplay.operator.kube import Kube
+from support.kafka_tools import create_topic, produce, read_partition, watermarks
 from support.oracle import replay
 
 pytestmark = pytest.mark.stack
@@ -62,14 +62,6 @@ def spec_for(topic: str, window: dict[str, Any], bootstrap: str = "127.0.0.1:190
         "sink": {"topic": f"{topic}-out"},
         **extra,
     }
-
-
-def watermarks(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, int]]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "cli-tests-watermarks"})
-    try:
-        return [consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in range(partitions)]
-    finally:
-        consumer.close()
 
 
 def test_plan_prints_exact_offsets_and_counts(
@@ -257,8 +249,8 @@ def test_unreachable_kafka_and_redis_give_one_line(tmp_path: Path, local_stack: 
 
 
 @pytest.fixture
-def cluster_env(local_stack: Any) -> dict[str, str]:
-    install_crd(kube())
+def cluster_env(k: Kube) -> dict[str, str]:
+    """The CLI's environment for the local control plane (`k` has installed the CRD)."""
     return {"KUBECONFIG": str(config.kubeconfig_path())}
 
 
@@ -314,9 +306,8 @@ def _status(report_hash: str | None, ready: str = "False", stalled: str = "False
 
 
 def test_status_approve_and_watch_against_a_real_resource(
-    cluster_env: dict[str, str], namespace: str, unique: str
+    k: Kube, cluster_env: dict[str, str], namespace: str, unique: str
 ) -> None:
-    k = kube()
     spec = spec_for("orders", {"offsets": {"from": 0, "to": 150}}, promotion={"policy": "Manual"})
     create_replay(k, replay_manifest(namespace, "manual", spec))
     create_replay(k, replay_manifest(namespace, "never", {**spec, "promotion": {"policy": "Never"}}))

@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from operator_helpers import (
     condition,
     create_replay,
     get_replay,
-    install_crd,
     jobs_of,
-    kube,
     patch_spec,
     replay_manifest,
     running_operator,
@@ -30,22 +27,16 @@ from operator_helpers import (
     wait_for_event,
 )
 
+from datagen.orders import ORDER_SCHEMA
 from devstack import config
-from eventreplay.datagen import ORDER_SCHEMA
 from eventreplay.operator.kube import Kube
 from eventreplay.worker.canonical import canonical_hash
 from eventreplay.worker.checkpoint import checkpoint_key
-from support.delta_scenario import DEST_PARTITIONS, SLACK, Scenario, build, read_topic
+from support.delta_scenario import DEST_PARTITIONS, SLACK, Scenario, build
+from support.kafka_tools import read_topic, watermarks
 
 pytestmark = pytest.mark.stack
 COUNTS = ("unchanged", "changed", "missing", "extra", "duplicates", "superseded", "unidentified")
-
-
-@pytest.fixture(scope="module")
-def k(local_stack: dict[str, str]) -> Kube:
-    client = kube()
-    install_crd(client)
-    return client
 
 
 def _iso(ms: int) -> str:
@@ -69,11 +60,7 @@ def spec(sc: Scenario, unique: str, promotion: dict[str, Any]) -> dict[str, Any]
 
 
 def high_watermarks(bootstrap: str, topic: str) -> list[int]:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "hw"})
-    try:
-        return [c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(DEST_PARTITIONS)]
-    finally:
-        c.close()
+    return [high for _, high in watermarks(bootstrap, topic, DEST_PARTITIONS)]
 
 
 def when(k: Kube, ns: str, name: str, what: str, test: Any, *, timeout: float = 300) -> dict[str, Any]:

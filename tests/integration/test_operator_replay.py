@@ -18,31 +18,21 @@ from operator_helpers import (
     create_replay,
     events_of,
     get_replay,
-    install_crd,
     jobs_of,
-    kube,
     patch_spec,
-    read_records,
     replay_manifest,
     running_operator,
     wait_for,
 )
 
+from datagen.orders import ORDER_SCHEMA, generate
 from devstack import config
-from eventreplay.datagen import ORDER_SCHEMA, generate
 from eventreplay.operator.kube import Kube
-from support.kafka_tools import create_topic, produce
+from support.kafka_tools import create_topic, key_values, produce
 from support.oracle import Expected, replay
 
 pytestmark = pytest.mark.stack
 PARTITIONS = 3
-
-
-@pytest.fixture(scope="module")
-def k(local_stack: dict[str, str]) -> Kube:
-    client = kube()
-    install_crd(client)
-    return client
 
 
 def seed(admin: Any, bootstrap: str, topic: str, per_partition: int) -> dict[int, Expected]:
@@ -55,7 +45,7 @@ def seed(admin: Any, bootstrap: str, topic: str, per_partition: int) -> dict[int
         produce(bootstrap, topic, generate(per_partition, seed=100 + p, start=start), partition=p)
     # Offsets are contiguous from 0 in a fresh topic written by one idempotent, non-transactional producer.
     return {
-        p: replay(list(enumerate(v for _, v in read_records(bootstrap, topic, p))), ORDER_SCHEMA)
+        p: replay(list(enumerate(v for _, v in key_values(bootstrap, topic, p))), ORDER_SCHEMA)
         for p in range(PARTITIONS)
     }
 
@@ -106,7 +96,7 @@ def check_output(bootstrap: str, got: dict[str, Any], truth: dict[int, Expected]
     assert totals["deadLetterReasons"] == reasons
     assert totals["read"] == totals["records"] == status["plan"]["records"]
     for p, t in truth.items():
-        assert read_records(bootstrap, status["plan"]["sandboxTopic"], p) == t.emitted, f"partition {p}"
+        assert key_values(bootstrap, status["plan"]["sandboxTopic"], p) == t.emitted, f"partition {p}"
 
 
 def test_replay_runs_to_completion(

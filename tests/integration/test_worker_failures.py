@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from confluent_kafka import TopicPartition
 
-from eventreplay.datagen import CLEAN, generate
+from datagen.orders import CLEAN, generate
 from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
 from eventreplay.worker.errors import EXIT_PERMANENT, EXIT_RETRIABLE
 from support.kafka_tools import create_topic, produce, read_partition
