@@ -23,8 +23,9 @@ from operator_helpers import (
     patch_spec,
     replay_manifest,
     running_operator,
-    wait_for,
+    wait_for_condition,
     wait_for_event,
+    wait_for_replay,
 )
 
 from datagen.orders import ORDER_SCHEMA
@@ -64,17 +65,11 @@ def high_watermarks(bootstrap: str, topic: str) -> list[int]:
 
 
 def when(k: Kube, ns: str, name: str, what: str, test: Any, *, timeout: float = 300) -> dict[str, Any]:
-    def check() -> dict[str, Any] | None:
-        got = get_replay(k, ns, name)
-        if what != "stalled":
-            assert condition(got, "Stalled").get("status") != "True", condition(got, "Stalled")
-        return got if test(got) else None
-
-    return wait_for(check, timeout, f"{name}: {what}", interval=1)
+    return wait_for_replay(k, ns, name, test, what, timeout=timeout, stalled_fails=what != "stalled")
 
 
 def reconciled(k: Kube, ns: str, name: str) -> dict[str, Any]:
-    return when(k, ns, name, "reconciled", lambda r: condition(r, "Reconciled").get("status") == "True")
+    return wait_for_condition(k, ns, name, "Reconciled", timeout=300)
 
 
 def check_report(got: dict[str, Any], sc: Scenario) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from operator_helpers import (
     replay_manifest,
     running_operator,
     wait_for,
+    wait_for_condition,
 )
 
 from datagen.orders import ORDER_SCHEMA, generate
@@ -62,24 +63,13 @@ def spec(topic: str, unique: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def replayed(k: Kube, ns: str, name: str, timeout: float = 240) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        got = get_replay(k, ns, name)
-        assert condition(got, "Stalled").get("status") != "True", condition(got, "Stalled")
-        return got if condition(got, "Replayed").get("status") == "True" else None
-
-    return wait_for(done, timeout, f"{name} replayed", interval=1)
+def replayed(k: Kube, ns: str, name: str) -> dict[str, Any]:
+    return wait_for_condition(k, ns, name, "Replayed")
 
 
-def finished(k: Kube, ns: str, name: str, timeout: float = 240) -> dict[str, Any]:
+def finished(k: Kube, ns: str, name: str) -> dict[str, Any]:
     """Replayed and reconciled (policy Never: the end state, Ready)."""
-
-    def done() -> dict[str, Any] | None:
-        got = get_replay(k, ns, name)
-        assert condition(got, "Stalled").get("status") != "True", condition(got, "Stalled")
-        return got if condition(got, "Ready").get("status") == "True" else None
-
-    return wait_for(done, timeout, f"{name} ready", interval=1)
+    return wait_for_condition(k, ns, name, "Ready")
 
 
 def check_output(bootstrap: str, got: dict[str, Any], truth: dict[int, Expected]) -> None:
