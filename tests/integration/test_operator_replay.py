@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,20 @@ def seed(admin: Any, bootstrap: str, topic: str, per_partition: int) -> dict[int
     }
 
 
+Seeder = Callable[[int], tuple[str, dict[int, Expected]]]
+
+
+@pytest.fixture
+def seeded(kafka_admin: Any, kafka_bootstrap: str, unique: str) -> Seeder:
+    """seeded(n) seeds topic `orders-<unique>` with n records per partition: (topic, truth per partition)."""
+
+    def seed_topic(per_partition: int) -> tuple[str, dict[int, Expected]]:
+        topic = f"orders-{unique}"
+        return topic, seed(kafka_admin, kafka_bootstrap, topic, per_partition)
+
+    return seed_topic
+
+
 def spec(topic: str, unique: str, **extra: Any) -> dict[str, Any]:
     return {
         "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
@@ -90,10 +105,9 @@ def check_output(bootstrap: str, got: dict[str, Any], truth: dict[int, Expected]
 
 
 def test_replay_runs_to_completion(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, seeded: Seeder, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
-    topic = f"orders-{unique}"
-    truth = seed(kafka_admin, kafka_bootstrap, topic, 400)
+    topic, truth = seeded(400)
     with running_operator(k, namespace, tmp_path) as op:
         create_replay(k, replay_manifest(namespace, "full", spec(topic, unique)))
         got = finished(k, namespace, "full")
@@ -146,10 +160,9 @@ def test_replay_runs_to_completion(
 
 
 def test_operator_killed_mid_replay_converges(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, seeded: Seeder, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
-    topic = f"orders-{unique}"
-    truth = seed(kafka_admin, kafka_bootstrap, topic, 400)
+    topic, truth = seeded(400)
     with running_operator(k, namespace, tmp_path) as op:
         create_replay(k, replay_manifest(namespace, "restart", spec(topic, unique, worker={"parallelism": 1})))
         first = wait_for(lambda: jobs_of(k, get_replay(k, namespace, "restart")), 60, "the first Job")
@@ -164,10 +177,9 @@ def test_operator_killed_mid_replay_converges(
 
 
 def test_suspend_then_resume(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, seeded: Seeder, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
-    topic = f"orders-{unique}"
-    truth = seed(kafka_admin, kafka_bootstrap, topic, 400)
+    topic, truth = seeded(400)
     with running_operator(k, namespace, tmp_path):
         create_replay(k, replay_manifest(namespace, "pause", spec(topic, unique, worker={"parallelism": 1})))
         wait_for(lambda: jobs_of(k, get_replay(k, namespace, "pause")), 60, "the first Job")
@@ -202,10 +214,9 @@ def test_suspend_then_resume(
 
 
 def test_permanent_failure_stalls_and_retry_reruns_only_failed_partitions(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, seeded: Seeder, unique: str, tmp_path: Path
 ) -> None:
-    topic = f"orders-{unique}"
-    seed(kafka_admin, kafka_bootstrap, topic, 50)
+    topic, _ = seeded(50)
     broken = spec(topic, unique, transform={"function": "no_such_module_xyz:fn"}, worker={"backoffLimit": 2})
     broken["source"]["partitions"] = ["0-1"]
     with running_operator(k, namespace, tmp_path):
@@ -248,10 +259,9 @@ def test_permanent_failure_stalls_and_retry_reruns_only_failed_partitions(
 
 
 def test_failed_partition_carries_the_workers_message(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, seeded: Seeder, unique: str, tmp_path: Path
 ) -> None:
-    topic = f"orders-{unique}"
-    seed(kafka_admin, kafka_bootstrap, topic, 10)
+    topic, _ = seeded(10)
     broken = spec(topic, unique, transform={"function": "no_such_module_xyz:fn"})
     broken["source"]["partitions"] = ["0"]
     with running_operator(k, namespace, tmp_path):
