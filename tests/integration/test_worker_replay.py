@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from datagen.orders import ORDER_SCHEMA, Mix
+from datagen.orders import MESSY, ORDER_SCHEMA
 from eventreplay.worker import digest
 from eventreplay.worker.checkpoint import Checkpoint, checkpoint_key
 from eventreplay.worker.ledger import ProductionLedger
@@ -20,8 +20,7 @@ pytestmark = pytest.mark.stack
 
 
 def _seed(kafka_admin: Any, bootstrap: str, topic: str, count: int, seed: int = 11) -> list[Any]:
-    mix = Mix(dup=0.05, conflict=0.01, malformed=0.01, schema=0.01, missing_id=0.01, tombstone=0.01)
-    return seed_orders(kafka_admin, bootstrap, topic, count, seed=seed, mix=mix)
+    return seed_orders(kafka_admin, bootstrap, topic, count, seed=seed, mix=MESSY)
 
 
 def test_buckets_and_sandbox_equal_the_known_truth(
