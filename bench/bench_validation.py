@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import fastjsonschema
@@ -13,7 +15,10 @@ import msgspec
 import orjson
 import pydantic
 
-from eventreplay.datagen import CLEAN, ORDER_SCHEMA, generate
+# The order generator is dev-only (dev/datagen, not in the installed package).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
+
+from datagen.orders import CLEAN, ORDER_SCHEMA, generate
 
 
 class Item(msgspec.Struct):

@@ -25,9 +25,13 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
 from eventreplay.worker.contract.names import TASK_ENV
 from eventreplay.worker.contract.tasks import Task
+
+# The order generator is dev-only (dev/datagen, not in the installed package).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
+
+from datagen.orders import ORDER_SCHEMA, Mix, generate
 
 BOOTSTRAP = os.environ.get("EVENTREPLAY_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 REDIS_URL = os.environ.get("EVENTREPLAY_REDIS_URL", "redis://127.0.0.1:16379/0")

@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO / "examples"))
 
 from orders_dataset import seed  # noqa: E402
 
+from datagen.orders import ORDER_SCHEMA  # noqa: E402
 from devstack import config, kube  # noqa: E402
 
 NAMESPACE = "eventreplay-demo"
@@ -66,15 +67,7 @@ def manifest(name: str, source: str, destination: str, start: datetime, end: dat
             },
             "validation": {
                 "eventIdField": "event_id",
-                "jsonSchema": {
-                    "type": "object",
-                    "required": ["event_id", "order_id", "amount", "currency", "occurred_at"],
-                    "properties": {
-                        "event_id": {"type": "string"},
-                        "amount": {"type": "number", "minimum": 0},
-                        "currency": {"type": "string", "enum": ["EUR", "USD", "GBP"]},
-                    },
-                },
+                "jsonSchema": ORDER_SCHEMA,
             },
             "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"demo-{name}", "mode": "withinReplay"},
             "transform": {"function": "project", "fields": ["event_id", "amount", "currency"]},

@@ -2,7 +2,7 @@
 
 Source (N partitions): order events before, inside and after the failure window [from, to).
 Inside the window the stream is messy (duplicates, conflicts, malformed, schema violations,
-tombstones: eventreplay.datagen); outside it is clean. The processor's output topic holds, per
+tombstones: dev/datagen/orders.py); outside it is clean. The processor's output topic holds, per
 event id keyed by it, the projection {event_id, amount, currency} (sorted keys) — except inside
 the window, where the processor missed some events and wrote a wrong amount for others.
 The truth (what a replay and a reconciliation must find) is known by construction.
@@ -15,16 +15,21 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from eventreplay.datagen import CLEAN, DEAD_REASON, Mix, generate
+# The order generator is dev-only (dev/datagen, not in the installed package).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
+
+from datagen.orders import CLEAN, DEAD_REASON, Mix, generate
 
 FIELDS = ("event_id", "amount", "currency")
 

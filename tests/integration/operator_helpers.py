@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from devstack import config
 from eventreplay.operator import crdgen
 from eventreplay.operator.jobs import LABEL_UID
 from eventreplay.operator.kube import MERGE, Kube, KubeError, api_client
+from support import kube_probes
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
@@ -54,17 +54,8 @@ def install_crd(k: Kube) -> None:
 
 
 def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except (KubeError, KeyError, AssertionError) as err:
-            last = err
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last})" if last else ""))
+    """Poll `check`; an API error or a half-written status (KeyError, AssertionError) means "not yet"."""
+    return kube_probes.wait_for(check, what, timeout, interval=interval, retry_on=(KubeError, KeyError, AssertionError))
 
 
 def replay_manifest(ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +92,32 @@ def condition(replay: dict[str, Any], kind: str) -> dict[str, Any]:
         if cond["type"] == kind:
             return dict(cond)
     return {}
+
+
+def wait_for_replay(
+    k: Kube,
+    ns: str,
+    name: str,
+    test: Callable[[dict[str, Any]], bool],
+    what: str,
+    *,
+    timeout: float = 240,
+    stalled_fails: bool = True,
+) -> dict[str, Any]:
+    """Poll the replay until `test` holds; a Stalled replay fails the wait at once (unless that is awaited)."""
+
+    def check() -> dict[str, Any] | None:
+        got = get_replay(k, ns, name)
+        if stalled_fails:
+            assert condition(got, "Stalled").get("status") != "True", condition(got, "Stalled")
+        return got if test(got) else None
+
+    return wait_for(check, timeout, f"{name}: {what}", interval=1)
+
+
+def wait_for_condition(k: Kube, ns: str, name: str, kind: str, *, timeout: float = 240) -> dict[str, Any]:
+    """The replay once its condition `kind` is True (failing early if it stalls)."""
+    return wait_for_replay(k, ns, name, lambda r: condition(r, kind).get("status") == "True", kind, timeout=timeout)
 
 
 def jobs_of(k: Kube, replay: dict[str, Any]) -> list[dict[str, Any]]:
@@ -215,39 +232,6 @@ def cleanup_replays(k: Kube, namespace: str, timeout: float = 30) -> None:
             k.call(
                 "PATCH", f"{base}/{item['metadata']['name']}", {"metadata": {"finalizers": None}}, content_type=MERGE
             )
-
-
-def read_records(bootstrap: str, topic: str, partition: int, timeout: float = 30.0) -> list[tuple[bytes, bytes]]:
-    """(key, value) of every committed record of a partition, stopping at the partition EOF."""
-    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"reader-{os.getpid()}-{time.time_ns()}",
-            "isolation.level": "read_committed",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "auto.offset.reset": "earliest",
-        }
-    )
-    try:
-        consumer.assign([TopicPartition(topic, partition, 0)])
-        out: list[tuple[bytes, bytes]] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = consumer.poll(1.0)
-            if msg is None:
-                continue
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    return out
-                raise KafkaException(err)
-            out.append((msg.key(), msg.value()))
-        raise TimeoutError(f"no EOF reading {topic}/{partition}")
-    finally:
-        consumer.close()
 
 
 def examples() -> list[Path]:

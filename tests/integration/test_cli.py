@@ -1,9 +1,11 @@
-"""The `eventreplay` command against the real stack: plan, run (twice), errors, status/watch/approve."""
+"""The `eventreplay` command against the real stack, local commands: plan, run (twice), resume, errors.
+
+The cluster commands (status, watch, approve) are in test_cli_cluster.py.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,64 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from confluent_kafka import Consumer, TopicPartition
-from operator_helpers import create_replay, install_crd, kube, replay_manifest
+from cli_helpers import cli, spec_for, write_manifest
 
-from devstack import config
-from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
-from eventreplay.operator.api.v1alpha1 import (
-    Condition,
-    EventReplayStatus,
-    PartitionProgress,
-    Plan,
-    PlanPartition,
-    Progress,
-    ReconciliationStatus,
-    Totals,
-)
-from support.kafka_tools import create_topic, produce, read_partition
+from datagen.orders import MESSY, ORDER_SCHEMA, generate
+from support.kafka_tools import create_topic, produce, read_partition, watermarks
 from support.oracle import replay
 
 pytestmark = pytest.mark.stack
-
-REDIS_URL = "redis://127.0.0.1:16379/0"
-MIX = Mix(dup=0.05, conflict=0.01, malformed=0.01, schema=0.01, missing_id=0.01, tombstone=0.01)
-
-
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "eventreplay.cli", *args],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def write_manifest(tmp_path: Path, name: str, spec: dict[str, Any], namespace: str = "cli-tests") -> str:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(replay_manifest(namespace, name, spec)))
-    return str(path)
-
-
-def spec_for(topic: str, window: dict[str, Any], bootstrap: str = "127.0.0.1:19092", **extra: Any) -> dict[str, Any]:
-    return {
-        "source": {"bootstrapServers": bootstrap, "topic": topic},
-        "window": window,
-        "validation": {"jsonSchema": ORDER_SCHEMA},
-        "dedup": {"redis": {"url": REDIS_URL}, "ledger": f"l-{topic}"},
-        "sink": {"topic": f"{topic}-out"},
-        **extra,
-    }
-
-
-def watermarks(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, int]]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "cli-tests-watermarks"})
-    try:
-        return [consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in range(partitions)]
-    finally:
-        consumer.close()
 
 
 def test_plan_prints_exact_offsets_and_counts(
@@ -127,7 +78,7 @@ def test_run_equals_the_seeded_truth_and_a_rerun_is_a_no_op(
 ) -> None:
     topic = f"cli-run-{unique}"
     create_topic(kafka_admin, topic, 3)
-    seeded = {p: list(generate(n, seed=100 + p, mix=MIX)) for p, n in enumerate((2000, 2500, 1500))}
+    seeded = {p: list(generate(n, seed=100 + p, mix=MESSY)) for p, n in enumerate((2000, 2500, 1500))}
     for p, records in seeded.items():
         produce(kafka_bootstrap, topic, records, partition=p)
     truth = {p: replay(list(enumerate(r.value for r in records)), ORDER_SCHEMA) for p, records in seeded.items()}
@@ -173,7 +124,7 @@ def test_an_interrupted_run_resumes_exactly_once(
 ) -> None:
     topic = f"cli-stop-{unique}"
     create_topic(kafka_admin, topic, 2)
-    seeded = {p: list(generate(60_000, seed=200 + p, mix=MIX)) for p in range(2)}
+    seeded = {p: list(generate(60_000, seed=200 + p, mix=MESSY)) for p in range(2)}
     for p, records in seeded.items():
         produce(kafka_bootstrap, topic, records, partition=p)
     truth = {p: replay(list(enumerate(r.value for r in records)), ORDER_SCHEMA) for p, records in seeded.items()}
@@ -250,138 +201,6 @@ def test_unreachable_kafka_and_redis_give_one_line(tmp_path: Path, local_stack: 
     done = cli("run", write_manifest(tmp_path, "noredis", no_redis))
     assert done.returncode == 5
     assert done.stderr.startswith("eventreplay: cannot reach Redis at 127.0.0.1:1/0: ")
-    assert len(done.stderr.splitlines()) == 1
-
-
-# -- the cluster commands: a real EventReplay, its status written as the operator would -------------
-
-
-@pytest.fixture
-def cluster_env(local_stack: Any) -> dict[str, str]:
-    install_crd(kube())
-    return {"KUBECONFIG": str(config.kubeconfig_path())}
-
-
-def _status(report_hash: str | None, ready: str = "False", stalled: str = "False") -> dict[str, Any]:
-    now = "2026-11-20T12:00:00Z"
-    plan = Plan(
-        as_of=now,
-        hash="0123456789abcdef",
-        input_hash="0123456789abcdef",
-        topic="orders",
-        topic_partitions=2,
-        sandbox_topic="eventreplay.x.sandbox",
-        dead_letter_topic="eventreplay.x.dlq",
-        records=300,
-        partitions=[PlanPartition(partition=p, start_offset=0, end_offset=150, records=150) for p in range(2)],
-    )
-    status = EventReplayStatus(
-        observed_generation=1,
-        phase="Replayed" if ready == "True" else "Replaying",
-        conditions=[
-            Condition(
-                type="Ready",
-                status=ready,
-                reason="Replayed" if ready == "True" else "Replaying",
-                last_transition_time=now,
-            ),
-            Condition(
-                type="Stalled",
-                status=stalled,
-                reason="PartitionsFailed" if stalled == "True" else "Replaying",
-                message="partition 1 failed" if stalled == "True" else "",
-                last_transition_time=now,
-            ),
-        ],
-        plan=plan,
-        partitions=[
-            PartitionProgress(
-                partition=0, state="Done", committed_offset=150, emitted=140, dead_lettered=10, percent=100
-            ),
-            PartitionProgress(partition=1, state="Running", committed_offset=75, emitted=70, duplicate=5, percent=50),
-        ],
-        totals=Totals(
-            records=300, read=225, emitted=210, duplicate=5, dead_lettered=10, dead_letter_reasons={"schema": 10}
-        ),
-        progress=Progress(
-            partitions="1/2", partitions_done=1, partitions_total=2, percent=75, events_per_second=25.0, eta="3s"
-        ),
-        reconciliation=ReconciliationStatus(report_hash=report_hash, changed=3, missing=7, unchanged=200, extra=1)
-        if report_hash
-        else None,
-    )
-    return status.to_wire()
-
-
-def test_status_approve_and_watch_against_a_real_resource(
-    cluster_env: dict[str, str], namespace: str, unique: str
-) -> None:
-    k = kube()
-    spec = spec_for("orders", {"offsets": {"from": 0, "to": 150}}, promotion={"policy": "Manual"})
-    create_replay(k, replay_manifest(namespace, "manual", spec))
-    create_replay(k, replay_manifest(namespace, "never", {**spec, "promotion": {"policy": "Never"}}))
-
-    fresh = cli("status", "manual", "-n", namespace, env=cluster_env)
-    assert fresh.returncode == 0, fresh.stderr
-    assert "no conditions yet" in fresh.stdout
-    refused = cli("approve", "manual", "-n", namespace, env=cluster_env)
-    assert refused.returncode == 6
-    assert "has no reconciliation report yet" in refused.stderr
-
-    k.patch_replay_status(namespace, "manual", _status("aaaabbbbccccdddd"))
-    shown = cli("status", "manual", "-n", namespace, env=cluster_env)
-    assert shown.returncode == 0, shown.stderr
-    out = shown.stdout
-    assert f"EventReplay {namespace}/manual   phase Replaying" in out
-    assert "Ready      False   Replaying" in out
-    assert "1  [" in out and "50%  75/150" in out and "Running  emitted 70, duplicate 5" in out
-    assert "0  [" in out and "100%  150/150  Done" in out
-    assert "overall: 1/2 partitions done, 75%, 25.0 events/s, ETA 3s" in out
-    assert "  reportHash: aaaabbbbccccdddd" in out and "  missing: 7" in out
-    assert "approval: awaiting approval of report aaaabbbbccccdddd" in out
-
-    wrong = cli("approve", "manual", "-n", namespace, "--report-hash", "ffffeeeeddddcccc", env=cluster_env)
-    assert wrong.returncode == 6 and "is aaaabbbbccccdddd, not ffffeeeeddddcccc" in wrong.stderr
-    approved = cli("approve", "manual", "-n", namespace, env=cluster_env)
-    assert approved.returncode == 0, approved.stderr
-    assert k.get_replay(namespace, "manual")["spec"]["promotion"]["approvedReportHash"] == "aaaabbbbccccdddd"
-    assert "already approved" in cli("approve", "manual", "-n", namespace, env=cluster_env).stdout
-
-    k.patch_replay_status(namespace, "never", _status("aaaabbbbccccdddd"))
-    never = cli("approve", "never", "-n", namespace, env=cluster_env)
-    assert never.returncode == 6
-    assert (
-        never.stderr == f"eventreplay: {namespace}/never has promotion policy Never: approval only applies to Manual\n"
-    )
-
-    missing = cli("status", f"absent-{unique}", "-n", namespace, env=cluster_env)
-    assert missing.returncode == 4
-    assert missing.stderr == f"eventreplay: EventReplay {namespace}/absent-{unique} not found\n"
-
-    # approve changed the spec: watch waits until the status observed that generation (kstatus).
-    generation = k.get_replay(namespace, "manual")["metadata"]["generation"]
-    assert generation == 2
-    k.patch_replay_status(namespace, "manual", {"conditions": _status(None, ready="True")["conditions"]})
-    assert cli("watch", "manual", "-n", namespace, "--timeout", "2", env=cluster_env).returncode == 1
-    k.patch_replay_status(namespace, "manual", {"observedGeneration": generation})
-    ready = cli("watch", "manual", "-n", namespace, "--interval", "0.2", env=cluster_env, timeout=60)
-    assert ready.returncode == 0, ready.stderr
-    assert ready.stdout.rstrip().endswith(f"{namespace}/manual is Ready")
-    k.patch_replay_status(namespace, "never", {"conditions": _status(None, stalled="True")["conditions"]})
-    stalled = cli("watch", "never", "-n", namespace, "--interval", "0.2", env=cluster_env, timeout=60)
-    assert stalled.returncode == 1
-    assert "partition 1 failed" in stalled.stdout and stalled.stdout.rstrip().endswith("is Stalled")
-
-
-def test_an_unreachable_cluster_gives_one_line(cluster_env: dict[str, str], tmp_path: Path) -> None:
-    kubeconfig = yaml.safe_load(Path(cluster_env["KUBECONFIG"]).read_text())
-    for entry in kubeconfig["clusters"]:
-        entry["cluster"]["server"] = "https://127.0.0.1:1"
-    path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump(kubeconfig))
-    done = cli("status", "anything", "-n", "default", env={"KUBECONFIG": str(path)}, timeout=120)
-    assert done.returncode == 5
-    assert done.stderr.startswith("eventreplay: cannot reach the Kubernetes API at https://127.0.0.1:1: ")
     assert len(done.stderr.splitlines()) == 1
 
 

@@ -46,6 +46,19 @@ def test_dockerfile_parses_and_keeps_its_promises() -> None:
                 assert (config.REPO / source).exists(), f"COPY source {source} is missing"
 
 
+def test_the_image_copies_no_test_data_generator() -> None:
+    """dev/datagen generates test data: it must stay out of what the build stage copies and installs."""
+    copied = [
+        config.REPO / source
+        for word, rest in instructions()
+        if word == "COPY" and "--from" not in rest
+        for source in rest.split()[:-1]
+    ]
+    shipped = [path for src in copied for path in ([src] if src.is_file() else src.rglob("*.py"))]
+    assert shipped, "the build stage copies no Python sources"
+    assert not [path for path in shipped if "datagen" in path.name], "a data generator is copied into the image"
+
+
 def test_install_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     """Replays the build stage's COPY and RUN steps (same files, same pip command, constraints.txt)."""
     context = tmp_path / "src"
@@ -79,3 +92,13 @@ def test_install_steps_work_in_a_fresh_virtualenv(tmp_path: Path) -> None:
             timeout=60,
         )
         assert probe.returncode == 0, probe.stderr[-2000:]
+    # The test data generator lives under dev/: the installed package has no such module.
+    absent = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import eventreplay.datagen"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        timeout=60,
+    )
+    assert absent.returncode != 0 and "ModuleNotFoundError" in absent.stderr, absent.stderr[-2000:]

@@ -11,8 +11,6 @@ import pytest
 from operator_helpers import (
     create_replay,
     examples,
-    install_crd,
-    kube,
     load_example,
     patch_spec,
     replay_manifest,
@@ -107,13 +105,6 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ("bad policy", _with("promotion", {"policy": "Sometimes"}), "Unsupported value"),
     ("parallelism zero", _with("worker", {"parallelism": 0}), "should be greater than or equal to 1"),
 ]
-
-
-@pytest.fixture(scope="module")
-def k(local_stack: dict[str, str]) -> Kube:
-    client = kube()
-    install_crd(client)
-    return client
 
 
 def test_every_example_applies(k: Kube, namespace: str) -> None:

@@ -15,37 +15,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 from operator_helpers import (
     condition,
     create_replay,
     get_replay,
-    install_crd,
     jobs_of,
-    kube,
     patch_spec,
     replay_manifest,
     running_operator,
-    wait_for,
+    wait_for_condition,
     wait_for_event,
+    wait_for_replay,
 )
 
+from datagen.orders import ORDER_SCHEMA
 from devstack import config
-from eventreplay.datagen import ORDER_SCHEMA
 from eventreplay.operator.kube import Kube
 from eventreplay.worker.canonical import canonical_hash
 from eventreplay.worker.contract.names import checkpoint_key
-from support.delta_scenario import DEST_PARTITIONS, SLACK, Scenario, build, read_topic
+from support.delta_scenario import DEST_PARTITIONS, SLACK, Scenario, build
+from support.kafka_tools import read_topic, watermarks
 
 pytestmark = pytest.mark.stack
 COUNTS = ("unchanged", "changed", "missing", "extra", "duplicates", "superseded", "unidentified")
-
-
-@pytest.fixture(scope="module")
-def k(local_stack: dict[str, str]) -> Kube:
-    client = kube()
-    install_crd(client)
-    return client
 
 
 def _iso(ms: int) -> str:
@@ -69,25 +61,15 @@ def spec(sc: Scenario, unique: str, promotion: dict[str, Any]) -> dict[str, Any]
 
 
 def high_watermarks(bootstrap: str, topic: str) -> list[int]:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "hw"})
-    try:
-        return [c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(DEST_PARTITIONS)]
-    finally:
-        c.close()
+    return [high for _, high in watermarks(bootstrap, topic, DEST_PARTITIONS)]
 
 
 def when(k: Kube, ns: str, name: str, what: str, test: Any, *, timeout: float = 300) -> dict[str, Any]:
-    def check() -> dict[str, Any] | None:
-        got = get_replay(k, ns, name)
-        if what != "stalled":
-            assert condition(got, "Stalled").get("status") != "True", condition(got, "Stalled")
-        return got if test(got) else None
-
-    return wait_for(check, timeout, f"{name}: {what}", interval=1)
+    return wait_for_replay(k, ns, name, test, what, timeout=timeout, stalled_fails=what != "stalled")
 
 
 def reconciled(k: Kube, ns: str, name: str) -> dict[str, Any]:
-    return when(k, ns, name, "reconciled", lambda r: condition(r, "Reconciled").get("status") == "True")
+    return wait_for_condition(k, ns, name, "Reconciled", timeout=300)
 
 
 def check_report(got: dict[str, Any], sc: Scenario) -> dict[str, Any]:

@@ -14,9 +14,7 @@ from operator_helpers import (
     create_replay,
     events_of,
     get_replay,
-    install_crd,
     jobs_of,
-    kube,
     replay_manifest,
     running_operator,
     wait_for,
@@ -28,13 +26,6 @@ from support.kafka_tools import create_topic
 pytestmark = pytest.mark.stack
 PER_PARTITION = 20
 STEP_MS = 1000
-
-
-@pytest.fixture(scope="module")
-def k(local_stack: dict[str, str]) -> Kube:
-    client = kube()
-    install_crd(client)
-    return client
 
 
 def seed(admin: Any, bootstrap: str, topic: str, base_ms: int) -> None:

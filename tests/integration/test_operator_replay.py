@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,31 +19,22 @@ from operator_helpers import (
     create_replay,
     events_of,
     get_replay,
-    install_crd,
     jobs_of,
-    kube,
     patch_spec,
-    read_records,
     replay_manifest,
     running_operator,
     wait_for,
+    wait_for_condition,
 )
 
+from datagen.orders import ORDER_SCHEMA, generate
 from devstack import config
-from eventreplay.datagen import ORDER_SCHEMA, generate
 from eventreplay.operator.kube import Kube
-from support.kafka_tools import create_topic, produce
+from support.kafka_tools import create_topic, key_values, produce
 from support.oracle import Expected, replay
 
 pytestmark = pytest.mark.stack
 PARTITIONS = 3
-
-
-@pytest.fixture(scope="module")
-def k(local_stack: dict[str, str]) -> Kube:
-    client = kube()
-    install_crd(client)
-    return client
 
 
 def seed(admin: Any, bootstrap: str, topic: str, per_partition: int) -> dict[int, Expected]:
@@ -55,9 +47,23 @@ def seed(admin: Any, bootstrap: str, topic: str, per_partition: int) -> dict[int
         produce(bootstrap, topic, generate(per_partition, seed=100 + p, start=start), partition=p)
     # Offsets are contiguous from 0 in a fresh topic written by one idempotent, non-transactional producer.
     return {
-        p: replay(list(enumerate(v for _, v in read_records(bootstrap, topic, p))), ORDER_SCHEMA)
+        p: replay(list(enumerate(v for _, v in key_values(bootstrap, topic, p))), ORDER_SCHEMA)
         for p in range(PARTITIONS)
     }
+
+
+Seeder = Callable[[int], tuple[str, dict[int, Expected]]]
+
+
+@pytest.fixture
+def seeded(kafka_admin: Any, kafka_bootstrap: str, unique: str) -> Seeder:
+    """seeded(n) seeds topic `orders-<unique>` with n records per partition: (topic, truth per partition)."""
+
+    def seed_topic(per_partition: int) -> tuple[str, dict[int, Expected]]:
+        topic = f"orders-{unique}"
+        return topic, seed(kafka_admin, kafka_bootstrap, topic, per_partition)
+
+    return seed_topic
 
 
 def spec(topic: str, unique: str, **extra: Any) -> dict[str, Any]:
@@ -72,24 +78,13 @@ def spec(topic: str, unique: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def replayed(k: Kube, ns: str, name: str, timeout: float = 240) -> dict[str, Any]:
-    def done() -> dict[str, Any] | None:
-        got = get_replay(k, ns, name)
-        assert condition(got, "Stalled").get("status") != "True", condition(got, "Stalled")
-        return got if condition(got, "Replayed").get("status") == "True" else None
-
-    return wait_for(done, timeout, f"{name} replayed", interval=1)
+def replayed(k: Kube, ns: str, name: str) -> dict[str, Any]:
+    return wait_for_condition(k, ns, name, "Replayed")
 
 
-def finished(k: Kube, ns: str, name: str, timeout: float = 240) -> dict[str, Any]:
+def finished(k: Kube, ns: str, name: str) -> dict[str, Any]:
     """Replayed and reconciled (policy Never: the end state, Ready)."""
-
-    def done() -> dict[str, Any] | None:
-        got = get_replay(k, ns, name)
-        assert condition(got, "Stalled").get("status") != "True", condition(got, "Stalled")
-        return got if condition(got, "Ready").get("status") == "True" else None
-
-    return wait_for(done, timeout, f"{name} ready", interval=1)
+    return wait_for_condition(k, ns, name, "Ready")
 
 
 def check_output(bootstrap: str, got: dict[str, Any], truth: dict[int, Expected]) -> None:
@@ -106,14 +101,13 @@ def check_output(bootstrap: str, got: dict[str, Any], truth: dict[int, Expected]
     assert totals["deadLetterReasons"] == reasons
     assert totals["read"] == totals["records"] == status["plan"]["records"]
     for p, t in truth.items():
-        assert read_records(bootstrap, status["plan"]["sandboxTopic"], p) == t.emitted, f"partition {p}"
+        assert key_values(bootstrap, status["plan"]["sandboxTopic"], p) == t.emitted, f"partition {p}"
 
 
 def test_replay_runs_to_completion(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, seeded: Seeder, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
-    topic = f"orders-{unique}"
-    truth = seed(kafka_admin, kafka_bootstrap, topic, 400)
+    topic, truth = seeded(400)
     with running_operator(k, namespace, tmp_path) as op:
         create_replay(k, replay_manifest(namespace, "full", spec(topic, unique)))
         got = finished(k, namespace, "full")
@@ -166,10 +160,9 @@ def test_replay_runs_to_completion(
 
 
 def test_operator_killed_mid_replay_converges(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, seeded: Seeder, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
-    topic = f"orders-{unique}"
-    truth = seed(kafka_admin, kafka_bootstrap, topic, 400)
+    topic, truth = seeded(400)
     with running_operator(k, namespace, tmp_path) as op:
         create_replay(k, replay_manifest(namespace, "restart", spec(topic, unique, worker={"parallelism": 1})))
         first = wait_for(lambda: jobs_of(k, get_replay(k, namespace, "restart")), 60, "the first Job")
@@ -184,10 +177,9 @@ def test_operator_killed_mid_replay_converges(
 
 
 def test_suspend_then_resume(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, seeded: Seeder, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
-    topic = f"orders-{unique}"
-    truth = seed(kafka_admin, kafka_bootstrap, topic, 400)
+    topic, truth = seeded(400)
     with running_operator(k, namespace, tmp_path):
         create_replay(k, replay_manifest(namespace, "pause", spec(topic, unique, worker={"parallelism": 1})))
         wait_for(lambda: jobs_of(k, get_replay(k, namespace, "pause")), 60, "the first Job")
@@ -222,10 +214,9 @@ def test_suspend_then_resume(
 
 
 def test_permanent_failure_stalls_and_retry_reruns_only_failed_partitions(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, seeded: Seeder, unique: str, tmp_path: Path
 ) -> None:
-    topic = f"orders-{unique}"
-    seed(kafka_admin, kafka_bootstrap, topic, 50)
+    topic, _ = seeded(50)
     broken = spec(topic, unique, transform={"function": "no_such_module_xyz:fn"}, worker={"backoffLimit": 2})
     broken["source"]["partitions"] = ["0-1"]
     with running_operator(k, namespace, tmp_path):
@@ -268,10 +259,9 @@ def test_permanent_failure_stalls_and_retry_reruns_only_failed_partitions(
 
 
 def test_failed_partition_carries_the_workers_message(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    k: Kube, *, namespace: str, seeded: Seeder, unique: str, tmp_path: Path
 ) -> None:
-    topic = f"orders-{unique}"
-    seed(kafka_admin, kafka_bootstrap, topic, 10)
+    topic, _ = seeded(10)
     broken = spec(topic, unique, transform={"function": "no_such_module_xyz:fn"})
     broken["source"]["partitions"] = ["0"]
     with running_operator(k, namespace, tmp_path):

@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import TopicPartition
 
 from eventreplay.worker import digest
 from eventreplay.worker.canonical import canonical_hash
@@ -23,11 +22,11 @@ from support.delta_scenario import (
     Scenario,
     build,
     promote_task,
-    read_topic,
     reconcile_task,
     run_job,
     start_job,
 )
+from support.kafka_tools import read_topic, watermarks
 
 pytestmark = pytest.mark.stack
 
@@ -39,13 +38,7 @@ def _reconcile(sc: Scenario) -> dict[str, Any]:
 
 
 def _high_watermarks(kafka_admin: Any, kafka_bootstrap: str, topic: str) -> list[int]:
-    from confluent_kafka import Consumer
-
-    c = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": "hw"})
-    try:
-        return [c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(DEST_PARTITIONS)]
-    finally:
-        c.close()
+    return [high for _, high in watermarks(kafka_bootstrap, topic, DEST_PARTITIONS)]
 
 
 def _check_destination(kafka_bootstrap: str, sc: Scenario, promoted_summary: dict[str, Any]) -> None:

@@ -11,106 +11,28 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from devstack import config, kube, node
+from support.kube_probes import (
+    alive,
+    apply,
+    bare_pod,
+    get,
+    job,
+    job_condition,
+    job_pods,
+    kubectl,
+    pod_gone,
+    running_pid,
+    wait_for,
+)
 
 pytestmark = pytest.mark.stack
-
-T = TypeVar("T")
-TIMEOUT = 120.0
 PY = "python"
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = TIMEOUT) -> T:
-    """Poll until probe() returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
-
-
-def kubectl(*args: str, stdin: str | None = None) -> str:
-    out = kube.kubectl(*args, stdin=stdin)
-    assert out.returncode == 0, f"kubectl {' '.join(args)} failed: {out.stderr}"
-    return out.stdout
-
-
-def apply(doc: dict[str, Any]) -> None:
-    kubectl("apply", "-f", "-", stdin=json.dumps(doc))
-
-
-def job(
-    name: str, ns: str, command: list[str], *, backoff: int = 0, restart: str = "Never", **container: Any
-) -> dict[str, Any]:
-    spec = {"name": "main", "image": "eventreplay:dev", "command": command, **container}
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "backoffLimit": backoff,
-            "template": {
-                "metadata": {"labels": {"app": "probe"}},
-                "spec": {"restartPolicy": restart, "containers": [spec]},
-            },
-        },
-    }
-
-
-def get(kind: str, name: str, ns: str) -> dict[str, Any]:
-    return dict(json.loads(kubectl("get", kind, name, "-n", ns, "-o", "json")))
-
-
-def job_condition(name: str, ns: str) -> str | None:
-    """ "Complete" or "Failed" once the Job controller has decided, else None."""
-    for cond in get("job", name, ns).get("status", {}).get("conditions") or []:
-        if cond["type"] in ("Complete", "Failed") and cond["status"] == "True":
-            return str(cond["type"])
-    return None
-
-
-def job_pods(name: str, ns: str) -> list[dict[str, Any]]:
-    out = json.loads(kubectl("get", "pods", "-n", ns, "-l", f"job-name={name}", "-o", "json"))
-    return list(out["items"])
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def running_pid(name: str, ns: str) -> int:
-    def probe() -> int | None:
-        status = get("pod", name, ns).get("status", {})
-        for cs in status.get("containerStatuses") or []:
-            if status.get("phase") == "Running" and "running" in cs.get("state", {}):
-                return int(cs["containerID"].removeprefix("proc://"))
-        return None
-
-    return wait_for(probe, f"pod {ns}/{name} to run")
-
-
-def pod_gone(name: str, ns: str) -> bool:
-    out = subprocess.run(
-        [str(kube.kubectl_path()), "get", "pod", name, "-n", ns, "--ignore-not-found", "-o", "name"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KUBECONFIG": str(config.kubeconfig_path())},
-        check=False,
-    )
-    return out.returncode == 0 and not out.stdout.strip()
 
 
 def test_node_is_ready(kube_api: Any) -> None:
@@ -144,19 +66,6 @@ def test_job_exit_3_fails_after_two_pods(namespace: str) -> None:
         assert (term["exitCode"], term["reason"]) == (3, "Error")
     reasons = {c["type"]: c.get("reason") for c in get("job", "bad", namespace)["status"]["conditions"]}
     assert reasons["Failed"] == "BackoffLimitExceeded"
-
-
-def bare_pod(name: str, ns: str, command: list[str], **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "restartPolicy": "Never",
-            "containers": [{"name": "main", "image": "eventreplay:dev", "command": command}],
-            **spec,
-        },
-    }
 
 
 def test_deleting_running_pod_kills_process(namespace: str) -> None:

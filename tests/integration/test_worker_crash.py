@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 
-from eventreplay.datagen import ORDER_SCHEMA, generate
+from datagen.orders import ORDER_SCHEMA
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.exit_codes import EXIT_FENCED
 from eventreplay.worker.contract.names import checkpoint_key, replay_prefix
-from support.kafka_tools import create_topic, produce, read_partition
+from support.kafka_tools import read_partition, seed_orders
 from support.oracle import replay
-from support.worker_run import make_task, run_worker, start_worker
+from support.worker_run import orders_task, run_worker, start_worker
 
 pytestmark = pytest.mark.stack
 
@@ -45,18 +45,16 @@ def test_sigkill_many_times_gives_the_uninterrupted_output(
     kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
 ) -> None:
     topic = f"crash-{unique}"
-    create_topic(kafka_admin, topic, 1)
-    records = list(generate(150_000, seed=23))
-    produce(kafka_bootstrap, topic, records)
+    records = seed_orders(kafka_admin, kafka_bootstrap, topic, 150_000, seed=23)
     tuning = {"batch_size": 500, "transaction_max_records": 1000, "transaction_max_seconds": 0.5}
 
-    reference = make_task(kafka_bootstrap, topic, f"ref{unique}", len(records), schema=ORDER_SCHEMA, **tuning)
+    reference = orders_task(kafka_bootstrap, topic, f"ref{unique}", records, **tuning)
     assert run_worker(reference).returncode == 0
     expected = [(r.key, r.value) for r in read_partition(kafka_bootstrap, reference.output.sandbox_topic)]
     truth = replay(list(enumerate(r.value for r in records)), ORDER_SCHEMA)
     assert expected == truth.emitted
 
-    task = make_task(kafka_bootstrap, topic, unique, len(records), schema=ORDER_SCHEMA, **tuning)
+    task = orders_task(kafka_bootstrap, topic, unique, records, **tuning)
     rng = random.Random(1234)
     kills = marked_past_commit = 0
     deadline = time.monotonic() + 600
@@ -102,18 +100,8 @@ def test_a_second_worker_fences_the_first(
     kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
 ) -> None:
     topic = f"fence-{unique}"
-    create_topic(kafka_admin, topic, 1)
-    records = list(generate(150_000, seed=31))
-    produce(kafka_bootstrap, topic, records)
-    task = make_task(
-        kafka_bootstrap,
-        topic,
-        unique,
-        len(records),
-        schema=ORDER_SCHEMA,
-        batch_size=200,
-        transaction_max_records=1000,
-    )
+    records = seed_orders(kafka_admin, kafka_bootstrap, topic, 150_000, seed=31)
+    task = orders_task(kafka_bootstrap, topic, unique, records, batch_size=200, transaction_max_records=1000)
     first = start_worker(task)
     deadline = time.monotonic() + 60
     while redis_client.get(checkpoint_key(unique, 0)) is None:  # the first worker has committed

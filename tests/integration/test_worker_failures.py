@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from confluent_kafka import TopicPartition
 
-from eventreplay.datagen import CLEAN, generate
+from datagen.orders import CLEAN, generate
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT, EXIT_RETRIABLE
 from eventreplay.worker.contract.names import checkpoint_key

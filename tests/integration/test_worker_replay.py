@@ -8,29 +8,20 @@ from typing import Any
 import orjson
 import pytest
 
-from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
+from datagen.orders import MESSY, ORDER_SCHEMA
 from eventreplay.worker import digest
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.ledger import ProductionLedger
-from support.kafka_tools import create_topic, produce, read_partition
+from support.kafka_tools import create_topic, read_partition, seed_orders
 from support.oracle import replay
-from support.worker_run import make_task, run_worker
+from support.worker_run import make_task, orders_task, run_worker
 
 pytestmark = pytest.mark.stack
 
 
 def _seed(kafka_admin: Any, bootstrap: str, topic: str, count: int, seed: int = 11) -> list[Any]:
-    create_topic(kafka_admin, topic, 1)
-    records = list(
-        generate(
-            count,
-            seed=seed,
-            mix=Mix(dup=0.05, conflict=0.01, malformed=0.01, schema=0.01, missing_id=0.01, tombstone=0.01),
-        )
-    )
-    produce(bootstrap, topic, records)
-    return records
+    return seed_orders(kafka_admin, bootstrap, topic, count, seed=seed, mix=MESSY)
 
 
 def test_buckets_and_sandbox_equal_the_known_truth(
@@ -38,15 +29,7 @@ def test_buckets_and_sandbox_equal_the_known_truth(
 ) -> None:
     topic = f"orders-{unique}"
     records = _seed(kafka_admin, kafka_bootstrap, topic, 6000)
-    task = make_task(
-        kafka_bootstrap,
-        topic,
-        unique,
-        len(records),
-        schema=ORDER_SCHEMA,
-        batch_size=250,
-        transaction_max_records=1000,
-    )
+    task = orders_task(kafka_bootstrap, topic, unique, records, batch_size=250, transaction_max_records=1000)
     done = run_worker(task)
     assert done.returncode == 0, done.stderr
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Producer
 
-from eventreplay.datagen import ORDER_SCHEMA, Mix, generate
+from datagen.orders import ORDER_SCHEMA, Mix, generate
 from eventreplay.worker.contract.delta_tasks import PromoteTask, ReconcileTask
-from support.kafka_tools import Read, create_topic, produce
+from support.kafka_tools import create_topic, produce, read_topic
 from support.oracle import replay
 from support.worker_run import REDIS_URL, make_task, start_worker
 
@@ -212,47 +212,6 @@ def run_job(task: ReconcileTask | PromoteTask, timeout: float = 600) -> subproce
 def start_job(task: ReconcileTask | PromoteTask) -> subprocess.Popen[str]:
     cmd, env = _cmd(task)
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def read_partition(
-    bootstrap: str, topic: str, partition: int, timeout: float = 60.0, isolation: str = "read_committed"
-) -> list[Read]:
-    """Committed records of a partition (read_committed). consume() only returns early on a full
-    batch, so short polls until EOF (kafka_tools.read_partition waits its full timeout per call)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"reader-{uuid.uuid4().hex}",
-            "isolation.level": isolation,
-            "enable.partition.eof": True,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
-        out: list[Read] = []
-        if high <= low:
-            return out
-        consumer.assign([TopicPartition(topic, partition, low)])
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for msg in consumer.consume(1000, timeout=0.2):
-                err = msg.error()
-                if err is not None:
-                    if err.code() == err._PARTITION_EOF:
-                        return out
-                    raise KafkaException(err)
-                out.append(Read(msg.offset(), msg.key(), msg.value(), dict(msg.headers() or [])))
-        raise TimeoutError(f"no EOF reading {topic}/{partition}")
-    finally:
-        consumer.close()
-
-
-def read_topic(
-    bootstrap: str, topic: str, partitions: int, isolation: str = "read_committed"
-) -> list[tuple[int, Read]]:
-    return [(p, r) for p in range(partitions) for r in read_partition(bootstrap, topic, p, isolation=isolation)]
 
 
 def last_per_id(bootstrap: str, topic: str) -> dict[str, bytes]:

@@ -1,4 +1,4 @@
-"""Seed topics and read them back (read_committed) with the real broker."""
+"""Seed topics and read them back to their end with the real broker: the tests' one Kafka reader."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from eventreplay.datagen import Record
+from datagen.orders import Mix, Record, generate
 
 
 def create_topic(admin: AdminClient, name: str, partitions: int = 1, config: dict[str, str] | None = None) -> None:
@@ -46,6 +46,25 @@ def produce(
     return count
 
 
+def watermarks(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, int]]:
+    """(low, high) offsets of each of the first `partitions` partitions."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watermarks-{uuid.uuid4().hex}"})
+    try:
+        return [consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in range(partitions)]
+    finally:
+        consumer.close()
+
+
+def seed_orders(
+    admin: AdminClient, bootstrap: str, topic: str, count: int, *, seed: int, mix: Mix | None = None
+) -> list[Record]:
+    """A new one-partition topic holding `count` generated order events; returns what was written."""
+    create_topic(admin, topic, 1)
+    records = list(generate(count, seed=seed, mix=mix or Mix()))
+    produce(bootstrap, topic, records)
+    return records
+
+
 @dataclass(frozen=True)
 class Read:
     offset: int
@@ -54,13 +73,15 @@ class Read:
     headers: dict[str, bytes]
 
 
-def read_partition(bootstrap: str, topic: str, partition: int = 0, timeout: float = 30.0) -> list[Read]:
-    """Every committed record of a partition, in offset order (read_committed)."""
+def read_partition(
+    bootstrap: str, topic: str, partition: int = 0, timeout: float = 60.0, isolation: str = "read_committed"
+) -> list[Read]:
+    """Every record of a partition up to its end, in offset order (read_committed unless told)."""
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
             "group.id": f"reader-{uuid.uuid4().hex}",
-            "isolation.level": "read_committed",
+            "isolation.level": isolation,
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "auto.offset.reset": "earliest",
@@ -73,17 +94,27 @@ def read_partition(bootstrap: str, topic: str, partition: int = 0, timeout: floa
             return out
         consumer.assign([TopicPartition(topic, partition, low)])
         deadline = time.monotonic() + timeout
-        while True:
+        while time.monotonic() < deadline:
             # Short polls: consume() waits its whole timeout when fewer records than asked remain.
-            msgs = consumer.consume(1000, timeout=0.5)
-            if not msgs and time.monotonic() > deadline:
-                raise TimeoutError(f"no EOF reading {topic}/{partition}")
-            for msg in msgs:
+            for msg in consumer.consume(1000, timeout=0.2):
                 err = msg.error()
                 if err is not None:
                     if err.code() == err._PARTITION_EOF:
                         return out
                     raise KafkaException(err)
-                out.append(Read(msg.offset(), msg.key(), msg.value(), {k: v for k, v in (msg.headers() or [])}))
+                out.append(Read(msg.offset(), msg.key(), msg.value(), dict(msg.headers() or [])))
+        raise TimeoutError(f"no EOF reading {topic}/{partition}")
     finally:
         consumer.close()
+
+
+def read_topic(
+    bootstrap: str, topic: str, partitions: int, isolation: str = "read_committed"
+) -> list[tuple[int, Read]]:
+    """(partition, record) for every record of the first `partitions` partitions, partition by partition."""
+    return [(p, r) for p in range(partitions) for r in read_partition(bootstrap, topic, p, isolation=isolation)]
+
+
+def key_values(bootstrap: str, topic: str, partition: int = 0) -> list[tuple[bytes | None, bytes | None]]:
+    """(key, value) of every committed record of a partition, in offset order."""
+    return [(r.key, r.value) for r in read_partition(bootstrap, topic, partition)]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from typing import Any
 
+from datagen.orders import ORDER_SCHEMA, Record
 from eventreplay.worker.contract.tasks import Task
 
 REDIS_URL = "redis://127.0.0.1:16379/0"
@@ -42,6 +44,11 @@ def make_task(
             "tuning": tuning,
         }
     )
+
+
+def orders_task(bootstrap: str, topic: str, uid: str, records: Sequence[Record], **tuning: Any) -> Task:
+    """The task replaying every record of partition 0 with the orders schema."""
+    return make_task(bootstrap, topic, uid, len(records), schema=ORDER_SCHEMA, **tuning)
 
 
 def worker_env(task: Task) -> dict[str, str]:

@@ -48,31 +48,24 @@ def test_plan_table_is_exact() -> None:
     }
 
 
+def _ckpt(part: PlanPartition, committed: int, **counts: Any) -> Checkpoint:
+    """A checkpoint of one of PLAN's partitions, committed up to `committed`."""
+    return Checkpoint(
+        partition=part.partition,
+        start_offset=part.start_offset,
+        end_offset=part.end_offset,
+        committed_offset=committed,
+        **counts,
+    )
+
+
 def test_run_summary_sums_buckets_and_lists_digests_and_failures() -> None:
+    first, third = PLAN.partitions
+    tallies_0 = {"emitted": 90, "duplicate": 5, "dead_lettered": 5, "reasons": {"schema": 3, "tombstone": 2}}
+    tallies_2 = {"emitted": 30, "processed": 8, "dead_lettered": 2, "reasons": {"schema": 2}}
     ckpts = {
-        0: Checkpoint(
-            partition=0,
-            start_offset=0,
-            end_offset=100,
-            committed_offset=100,
-            emitted=90,
-            duplicate=5,
-            dead_lettered=5,
-            reasons={"schema": 3, "tombstone": 2},
-            digest="ab" * 32,
-            state="done",
-        ),
-        2: Checkpoint(
-            partition=2,
-            start_offset=1000,
-            end_offset=1150,
-            committed_offset=1040,
-            emitted=30,
-            processed=8,
-            dead_lettered=2,
-            reasons={"schema": 2},
-            digest="cd" * 32,
-        ),
+        0: _ckpt(first, 100, digest="ab" * 32, state="done", **tallies_0),
+        2: _ckpt(third, 1040, digest="cd" * 32, **tallies_2),
     }
     data = table.summary_json(PLAN, "local-x", ckpts, {2: "permanent: boom"}, 3.25)
     assert data["totals"] == {

@@ -10,7 +10,7 @@ import fastjsonschema
 import orjson
 import pytest
 
-from eventreplay.datagen import ORDER_SCHEMA, generate
+from datagen.orders import ORDER_SCHEMA, generate
 from eventreplay.worker.contract.tasks import Validation
 from eventreplay.worker.fastpath import compile_fast_path
 from eventreplay.worker.validate import Rejected, Validator

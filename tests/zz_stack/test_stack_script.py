@@ -6,25 +6,23 @@ brings the stack back up before it ends, for whoever runs tests next.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devstack import config, kube, stack
+from devstack import config, stack
 from devstack.node import NodeHarness
+from support.kube_probes import alive, apply, bare_pod, get, kubectl, wait_for
 
 pytestmark = pytest.mark.stack
 
 STACK = config.REPO / "dev" / "stack"
-TIMEOUT = 120.0
 
 
 def dev_stack(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
@@ -43,42 +41,8 @@ def markers() -> dict[str, str]:
     return {comp.name: comp.marker for comp in stack.components()}
 
 
-def kubectl(*args: str, stdin: str | None = None) -> str:
-    out = kube.kubectl(*args, stdin=stdin)
-    assert out.returncode == 0, f"kubectl {' '.join(args)}: {out.stderr}"
-    return out.stdout
-
-
 def pod_status(name: str, ns: str) -> dict[str, Any]:
-    return dict(json.loads(kubectl("get", "pod", name, "-n", ns, "-o", "json")).get("status") or {})
-
-
-def wait_for(probe: Any, what: str, timeout: float = TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def pod(name: str, ns: str, command: list[str]) -> str:
-    container = {"name": "main", "image": "eventreplay:dev", "command": command}
-    doc = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"restartPolicy": "Never", "containers": [container]},
-    }
-    return json.dumps(doc)
+    return dict(get("pod", name, ns).get("status") or {})
 
 
 @pytest.fixture
@@ -102,8 +66,8 @@ def test_up_twice_status_harness_restart_down_up(scratch_namespace: str) -> None
         assert status.returncode == 0, status.stdout
 
         # A harness killed outright: terminal pods stay as they are, running pods are lost.
-        kubectl("apply", "-f", "-", stdin=pod("done", ns, ["true"]))
-        kubectl("apply", "-f", "-", stdin=pod("survivor", ns, ["sleep", "300"]))
+        apply(bare_pod("done", ns, ["true"]))
+        apply(bare_pod("survivor", ns, ["sleep", "300"]))
         wait_for(lambda: pod_status("done", ns).get("phase") == "Succeeded", "pod done to succeed")
 
         def running_pid() -> int | None:

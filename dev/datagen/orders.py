@@ -55,6 +55,8 @@ class Mix:
 
 
 CLEAN = Mix(0, 0, 0, 0, 0, 0)
+# Every kind within a few thousand records: for tests that check each outcome.
+MESSY = Mix(dup=0.05, conflict=0.01, malformed=0.01, schema=0.01, missing_id=0.01, tombstone=0.01)
 
 
 def _order(rng: random.Random, event_id: str, when: datetime) -> dict[str, object]:

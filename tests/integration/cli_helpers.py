@@ -1,0 +1,42 @@
+"""Running the `eventreplay` command as a user does, and the manifests the CLI tests feed it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from operator_helpers import replay_manifest
+
+from datagen.orders import ORDER_SCHEMA
+from devstack import config
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "eventreplay.cli", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def write_manifest(tmp_path: Path, name: str, spec: dict[str, Any], namespace: str = "cli-tests") -> str:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(replay_manifest(namespace, name, spec)))
+    return str(path)
+
+
+def spec_for(topic: str, window: dict[str, Any], bootstrap: str = "127.0.0.1:19092", **extra: Any) -> dict[str, Any]:
+    return {
+        "source": {"bootstrapServers": bootstrap, "topic": topic},
+        "window": window,
+        "validation": {"jsonSchema": ORDER_SCHEMA},
+        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"l-{topic}"},
+        "sink": {"topic": f"{topic}-out"},
+        **extra,
+    }
