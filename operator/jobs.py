@@ -68,16 +68,11 @@ def reconciliation_job(
     spec: EventReplaySpec, plan: Plan, owner: Owner, config: OperatorConfig, *, attempt: int = 0
 ) -> dict[str, Any]:
     """The Job comparing the sandbox with the existing output (one per replay and retry)."""
-    task = build_reconcile_task(spec, plan, owner)
-    return job_manifest(
-        spec,
-        owner,
-        config,
-        name=reconciliation_job_name(owner.name, attempt),
-        labels=job_labels(owner, attempt, step="reconcile"),
-        annotations={ANNOTATION_PLAN: plan.hash},
-        command=step_command(config, "reconcile"),
-        env=worker_env(spec, RECONCILE_TASK_ENV, task.to_json()),
+    task = build_reconcile_task(spec, plan, owner).to_json()
+    name = reconciliation_job_name(owner.name, attempt)
+    annotations = {ANNOTATION_PLAN: plan.hash}
+    return step_job(
+        spec, owner, config, "reconcile", name=name, attempt=attempt, annotations=annotations, task_json=task
     )
 
 
@@ -85,16 +80,36 @@ def promotion_job(
     spec: EventReplaySpec, owner: Owner, config: OperatorConfig, report_hash: str, *, attempt: int = 0
 ) -> dict[str, Any]:
     """The Job writing one approved report's delta to the destination (one per report and retry)."""
-    task = build_promote_task(spec, owner, report_hash)
+    task = build_promote_task(spec, owner, report_hash).to_json()
+    name = promotion_job_name(owner.name, report_hash, attempt)
+    annotations = {ANNOTATION_REPORT: report_hash}
+    return step_job(spec, owner, config, "promote", name=name, attempt=attempt, annotations=annotations, task_json=task)
+
+
+STEP_TASK_ENV: dict[Step, str] = {"reconcile": RECONCILE_TASK_ENV, "promote": PROMOTE_TASK_ENV}
+
+
+def step_job(
+    spec: EventReplaySpec,
+    owner: Owner,
+    config: OperatorConfig,
+    step: Step,
+    *,
+    name: str,
+    attempt: int,
+    annotations: dict[str, str],
+    task_json: str,
+) -> dict[str, Any]:
+    """A post-replay step's Job: the step label, the step's verb, its task in the step's variable."""
     return job_manifest(
         spec,
         owner,
         config,
-        name=promotion_job_name(owner.name, report_hash, attempt),
-        labels=job_labels(owner, attempt, step="promote"),
-        annotations={ANNOTATION_REPORT: report_hash},
-        command=step_command(config, "promote"),
-        env=worker_env(spec, PROMOTE_TASK_ENV, task.to_json()),
+        name=name,
+        labels=job_labels(owner, attempt, step=step),
+        annotations=annotations,
+        command=step_command(config, step),
+        env=worker_env(spec, STEP_TASK_ENV[step], task_json),
     )
 
 

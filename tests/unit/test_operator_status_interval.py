@@ -1,11 +1,16 @@
-"""`--status-interval` (EVENTREPLAY_STATUS_INTERVAL) sets the status timer's interval."""
+"""`--status-interval` (EVENTREPLAY_STATUS_INTERVAL, the chart's operator.statusIntervalSeconds) sets the
+status timer's interval."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kopf
 import pytest
+import yaml
 
 from eventreplay.operator import handlers
 from eventreplay.operator.__main__ import main
@@ -37,3 +42,18 @@ def test_main_passes_the_configured_interval_to_the_timer(monkeypatch: pytest.Mo
     monkeypatch.setattr(kopf, "configure", lambda **_: None)
     assert main(["--status-interval", "7", "--liveness", "none"]) == 0
     assert seen["interval"] == 7.0 and seen["liveness_endpoint"] is None
+
+
+def test_the_chart_sets_the_interval_in_whole_seconds() -> None:
+    chart = Path(__file__).resolve().parents[2] / "charts" / "eventreplay-operator"
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    schema = json.loads((chart / "values.schema.json").read_text())
+    assert values["operator"]["statusIntervalSeconds"] == 5
+    jsonschema.Draft7Validator(schema).validate(values)
+    with pytest.raises(jsonschema.ValidationError, match="less than the minimum"):
+        jsonschema.Draft7Validator(schema).validate({**values, "operator": {"statusIntervalSeconds": 0}})
+    deployment = (chart / "templates" / "deployment.yaml").read_text()
+    assert (
+        "- name: EVENTREPLAY_STATUS_INTERVAL\n              value: {{ $ops.statusIntervalSeconds | quote }}"
+        in deployment
+    )
