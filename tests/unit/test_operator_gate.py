@@ -126,7 +126,7 @@ def test_a_running_or_failed_promotion_is_tracked_even_if_the_approval_is_withdr
     assert by_type(failed)["Stalled"] == ("True", "PromotionFailed") and failed.create is None
 
 
-def test_step_jobs_reads_labels_state_and_report_hash() -> None:
+def test_read_jobs_reads_step_labels_state_and_report_hash() -> None:
     raw = {
         "metadata": {
             "name": "r-promote-abab",

@@ -64,7 +64,7 @@ def _job(partition: str, attempt: str, conditions: list[dict[str, str]], suspend
     }
 
 
-def test_job_view_states() -> None:
+def test_read_job_states() -> None:
     done = read_job(_job("1", "0", [{"type": "Complete", "status": "True"}]))
     failed = read_job(
         _job(
