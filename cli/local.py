@@ -23,7 +23,8 @@ import redis
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from eventreplay.operator.api.v1alpha1 import IMMUTABLE, Plan
-from eventreplay.operator.jobs import Owner, build_task
+from eventreplay.operator.job_names import Owner
+from eventreplay.operator.job_tasks import build_task
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
 from eventreplay.operator.planner import short_hash
 from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, local_plan_key

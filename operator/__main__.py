@@ -15,7 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     config = from_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     kopf.configure(verbose=False)
-    assert handlers.RESOURCE  # importing `handlers` registers them with kopf's default registry
+    # Importing `handlers` registers the event handlers with kopf's default registry; the timer
+    # needs the configured interval.
+    handlers.register_status_timer(config.status_interval)
     kopf.run(
         standalone=True,
         clusterwide=not config.namespaces,

@@ -12,9 +12,9 @@ from eventreplay.worker.contract.checkpoints import Checkpoint
 
 from . import conditions as cond
 from .api.v1alpha1 import EventReplaySpec, PartitionProgress, Plan, Progress, Totals
-from .conditions import Want
+from .conditions import Want, kstatus
+from .job_state import JobView
 from .planner import format_time, ranges_text
-from .schedule import JobView
 
 MAX_MESSAGE = 300
 
@@ -125,9 +125,7 @@ def replay_conditions(spec: EventReplaySpec, plan: Plan, parts: list[PartitionPr
     if spec.dry_run:
         msg = "dry run: plan only; set spec.dryRun to false to replay"
         return [
-            Want(cond.READY, "True", "DryRun", msg),
-            Want(cond.RECONCILING, "False", "DryRun", msg),
-            Want(cond.STALLED, "False", "DryRun"),
+            *kstatus("Ready", "DryRun", msg, explain_idle=True),
             planned,
             Want(cond.REPLAYED, "False", "DryRun", msg),
         ]
@@ -138,33 +136,17 @@ def replay_conditions(spec: EventReplaySpec, plan: Plan, parts: list[PartitionPr
                 f"{t.read} records read: {t.emitted} emitted, {t.duplicate} duplicate, {t.processed} "
                 f"already processed, {t.dead_lettered} dead-lettered"
             )
-            return [
-                Want(cond.READY, "True", "Replayed", msg),
-                Want(cond.RECONCILING, "False", "Replayed"),
-                Want(cond.STALLED, "False", "Replayed"),
-                planned,
-                Want(cond.REPLAYED, "True", "Replayed", msg),
-            ]
+            return [*kstatus("Ready", "Replayed", msg), planned, Want(cond.REPLAYED, "True", "Replayed", msg)]
         msg = failure_message(failed) + "; bump spec.retry to retry them"
-        return [
-            Want(cond.READY, "False", "PartitionsFailed", msg),
-            Want(cond.RECONCILING, "False", "PartitionsFailed", msg),
-            Want(cond.STALLED, "True", "PartitionsFailed", msg),
-            planned,
-            Want(cond.REPLAYED, "False", "PartitionsFailed", msg),
-        ]
+        stalled = kstatus("Stalled", "PartitionsFailed", msg)
+        return [*stalled, planned, Want(cond.REPLAYED, "False", "PartitionsFailed", msg)]
     done = sum(1 for p in parts if p.state == "Done")
     reason = "Suspended" if spec.suspend else "Replaying"
     msg = f"{done}/{len(parts)} partitions done" + (f"; {failure_message(failed)}" if failed else "")
     if spec.suspend:
         msg += "; suspended (clear spec.suspend to resume)"
-    return [
-        Want(cond.READY, "False", reason, msg),
-        Want(cond.RECONCILING, "False" if spec.suspend else "True", reason, msg),
-        Want(cond.STALLED, "False", reason),
-        planned,
-        Want(cond.REPLAYED, "False", reason, msg),
-    ]
+    state = kstatus("Waiting" if spec.suspend else "InProgress", reason, msg)
+    return [*state, planned, Want(cond.REPLAYED, "False", reason, msg)]
 
 
 def failure_message(failed: list[PartitionProgress]) -> str:
@@ -175,22 +157,12 @@ def failure_message(failed: list[PartitionProgress]) -> str:
 
 def refused_conditions(reason: str, message: str) -> list[Want]:
     """An impossible plan: Stalled with the planner's reason; no Job will start."""
-    return [
-        Want(cond.READY, "False", reason, message),
-        Want(cond.RECONCILING, "False", reason, message),
-        Want(cond.STALLED, "True", reason, message),
-        Want(cond.PLANNED, "False", reason, message),
-    ]
+    return [*kstatus("Stalled", reason, message), Want(cond.PLANNED, "False", reason, message)]
 
 
 def waiting_conditions(reason: str, message: str) -> list[Want]:
     """Planning could not finish yet (e.g. Kafka unreachable): still reconciling, not stalled."""
-    return [
-        Want(cond.READY, "False", reason, message),
-        Want(cond.RECONCILING, "True", reason, message),
-        Want(cond.STALLED, "False", reason),
-        Want(cond.PLANNED, "False", reason, message),
-    ]
+    return [*kstatus("InProgress", reason, message), Want(cond.PLANNED, "False", reason, message)]
 
 
 def placeholder_conditions(spec: EventReplaySpec) -> list[Want]:

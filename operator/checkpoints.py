@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import msgspec
 import redis
@@ -20,6 +21,8 @@ from .api.v1alpha1 import PartitionProgress, Plan
 
 log = logging.getLogger(__name__)
 CHUNK = 500
+CARRIED_COUNTS = ("emitted", "duplicate", "processed", "dead_lettered")
+"""The per-bucket counts status keeps per partition (same names in PartitionProgress and Checkpoint)."""
 
 
 class CheckpointsUnavailable(Exception):
@@ -101,14 +104,12 @@ def carried_forward(plan: Plan, previous: list[PartitionProgress]) -> dict[int, 
         span = spans.get(entry.partition)
         if span is None or entry.committed_offset is None:
             continue
+        counts: dict[str, Any] = {name: getattr(entry, name) for name in CARRIED_COUNTS}
         result[entry.partition] = Checkpoint(
             partition=entry.partition,
             start_offset=span.start_offset,
             end_offset=span.end_offset,
             committed_offset=entry.committed_offset,
-            emitted=entry.emitted,
-            duplicate=entry.duplicate,
-            processed=entry.processed,
-            dead_lettered=entry.dead_lettered,
+            **counts,
         )
     return result

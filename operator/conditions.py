@@ -6,14 +6,15 @@ Semantics follow kstatus (so Argo CD and Flux can wait on a replay):
 - Ready=True when the desired state is reached: promoted; reconciled with policy Never; for a
   dry run: planned. A closed gate (AwaitingApproval, ThresholdExceeded) is Ready=False with
   Reconciling=False and Stalled=False: waiting for a person, neither working nor broken.
-The step conditions Planned and Replayed come from `aggregate`, Reconciled and Promoted from
-`delta` (the reconciliation/promotion stage).
+`kstatus` writes that triple for every state; the step conditions Planned and Replayed come from
+`aggregate`, Reconciled and Promoted from `stages` (reconciliation and promotion).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from .api.v1alpha1 import Condition, ConditionStatus
 
@@ -25,6 +26,9 @@ REPLAYED = "Replayed"
 RECONCILED = "Reconciled"
 PROMOTED = "Promoted"
 ORDER = (READY, RECONCILING, STALLED, PLANNED, REPLAYED, RECONCILED, PROMOTED)
+KState = Literal["Ready", "InProgress", "Waiting", "Stalled"]
+"""Ready: desired state reached. InProgress: the operator is working on it. Waiting: neither
+working nor broken (suspended, a closed gate waits for a person). Stalled: needs a person."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,23 @@ class Want:
     status: ConditionStatus
     reason: str
     message: str = ""
+
+
+def kstatus(state: KState, reason: str, message: str = "", *, explain_idle: bool = False) -> list[Want]:
+    """The Ready / Reconciling / Stalled triple for one state, all three under one reason.
+
+    The message goes to every condition that is not simply "nothing to report": Ready always,
+    Reconciling and Stalled when they say why (Reconciling=False on a Ready replay only with
+    `explain_idle`, e.g. a dry run that stops by design).
+    """
+    ready = state == "Ready"
+    working = state == "InProgress"
+    stalled = state == "Stalled"
+    return [
+        Want(READY, "True" if ready else "False", reason, message),
+        Want(RECONCILING, "True" if working else "False", reason, "" if ready and not explain_idle else message),
+        Want(STALLED, "True" if stalled else "False", reason, message if stalled else ""),
+    ]
 
 
 def merge(old: Iterable[Condition], wanted: Iterable[Want], *, now: str, generation: int | None) -> list[Condition]:

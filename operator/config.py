@@ -32,6 +32,8 @@ class OperatorConfig:
     redis_password: str | None = None
     """The operator's own Redis password for reading checkpoints (EVENTREPLAY_OPERATOR_REDIS_PASSWORD)."""
     liveness: str | None = "http://0.0.0.0:8080/healthz"
+    status_interval: float = 5.0
+    """Seconds between two status passes per replay (the status timer's interval)."""
 
     def allowed(self, image: str) -> bool:
         return image == self.worker_image or image in self.image_allowlist
@@ -59,8 +61,15 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         default=env.get("EVENTREPLAY_LIVENESS", "http://0.0.0.0:8080/healthz"),
         help="health endpoint URL; 'none' to disable",
     )
-    parser.add_argument("--status-interval", type=float, default=float(env.get("EVENTREPLAY_STATUS_INTERVAL", "5")))
+    parser.add_argument(
+        "--status-interval",
+        type=float,
+        default=float(env.get("EVENTREPLAY_STATUS_INTERVAL", "5")),
+        help="seconds between two status passes per replay (default EVENTREPLAY_STATUS_INTERVAL, else 5)",
+    )
     args = parser.parse_args(argv)
+    if args.status_interval <= 0:
+        parser.error("--status-interval must be positive")
     namespaces = args.namespace or [n for n in env.get("EVENTREPLAY_NAMESPACES", "").split(",") if n.strip()]
     allow = {i.strip() for i in env.get("EVENTREPLAY_IMAGE_ALLOWLIST", "").split(",") if i.strip()}
     try:
@@ -77,4 +86,5 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         kafka_settings=kafka_settings,
         redis_password=env.get("EVENTREPLAY_OPERATOR_REDIS_PASSWORD") or None,
         liveness=None if args.liveness == "none" else args.liveness,
+        status_interval=args.status_interval,
     )

@@ -1,8 +1,9 @@
-"""kopf handlers: thin adapters from kopf's callbacks to `service.reconcile`, plus startup/login/health.
+"""kopf handlers: thin adapters from kopf's callbacks to `sync.sync`, plus startup/login/health.
 
-Handlers return nothing and never touch `patch`: the status is ours (written by the service),
+Handlers return nothing and never touch `patch`: the status is ours (written by `sync`),
 kopf's own bookkeeping lives in annotations under our prefix. Create, resume, update and the
-timer all run the same level-based reconcile, so any of them may run again at any time.
+timer all run the same level-based `sync`, so any of them may run again at any time. The timer is
+registered by `register_status_timer` with the configured `--status-interval`.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import kopf
 from . import metrics
 from .api.v1alpha1 import GROUP, PLURAL, VERSION
 from .checkpoints import CheckpointReader
+from .clients import Clients
 from .config import OperatorConfig
 from .kafka import KafkaAccess
 from .kube import Kube, KubeError, api_client
-from .service import Clients, reconcile
+from .sync import sync
 
-STATUS_INTERVAL = 5.0
-"""Status is recomputed (and patched only if changed) at most this often per replay."""
 RESOURCE = (GROUP, VERSION, PLURAL)
 
 
@@ -78,7 +78,7 @@ def replays_seen(memo: kopf.Memo, **_: Any) -> int:
 def _run(memo: Any, body: kopf.Body, namespace: str | None, name: str) -> None:
     assert namespace is not None, "EventReplay is namespaced"
     try:
-        outcome = reconcile(memo.clients, namespace, name)
+        outcome = sync(memo.clients, namespace, name)
     except KubeError as err:
         metrics.RECONCILE_ERRORS.labels("kubernetes").inc()
         raise kopf.TemporaryError(f"Kubernetes API: {err}", delay=5) from err
@@ -96,6 +96,11 @@ def replay_changed(memo: Any, body: kopf.Body, namespace: str | None, name: str,
     _run(memo, body, namespace, name)
 
 
-@kopf.timer(*RESOURCE, interval=STATUS_INTERVAL, initial_delay=STATUS_INTERVAL)
 def replay_status(memo: Any, body: kopf.Body, namespace: str | None, name: str, **_: Any) -> None:
     _run(memo, body, namespace, name)
+
+
+def register_status_timer(interval: float, registry: kopf.OperatorRegistry | None = None) -> None:
+    """The status timer: each replay's status is recomputed (and patched only if changed) at most
+    every `interval` seconds. Registered at start-up because kopf fixes a timer's interval then."""
+    kopf.timer(*RESOURCE, interval=interval, initial_delay=interval, registry=registry)(replay_status)

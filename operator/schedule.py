@@ -8,64 +8,10 @@ gets a new Job (attempt = spec.retry) only when spec.retry is bumped above its J
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from .api.v1alpha1 import EventReplaySpec, Plan
-from .jobs import LABEL_ATTEMPT, LABEL_PARTITION
-
-JobState = Literal["Running", "Suspended", "Succeeded", "Failed"]
-
-
-@dataclass(frozen=True)
-class JobView:
-    """The facts about one worker Job that matter to the operator."""
-
-    name: str
-    partition: int
-    attempt: int
-    state: JobState
-    message: str = ""
-
-    @property
-    def terminal(self) -> bool:
-        return self.state in ("Succeeded", "Failed")
-
-
-def job_view(job: dict[str, Any]) -> JobView | None:
-    """Read a Job (as a dict from the API); None when it is not one of our worker Jobs."""
-    meta = job.get("metadata") or {}
-    labels = meta.get("labels") or {}
-    try:
-        partition, attempt = int(labels[LABEL_PARTITION]), int(labels.get(LABEL_ATTEMPT, "0"))
-    except (KeyError, ValueError):
-        return None
-    conditions = {
-        c.get("type"): c for c in ((job.get("status") or {}).get("conditions") or []) if c.get("status") == "True"
-    }
-    state: JobState
-    message = ""
-    if "Complete" in conditions or "SuccessCriteriaMet" in conditions:
-        state = "Succeeded"
-    elif "Failed" in conditions or "FailureTarget" in conditions:
-        state = "Failed"
-        found = conditions.get("Failed") or conditions.get("FailureTarget") or {}
-        message = f"{found.get('reason', '')}: {found.get('message', '')}".strip(": ")
-    elif (job.get("spec") or {}).get("suspend"):
-        state = "Suspended"
-    else:
-        state = "Running"
-    return JobView(name=meta.get("name", ""), partition=partition, attempt=attempt, state=state, message=message)
-
-
-def current_jobs(views: Iterable[JobView]) -> dict[int, JobView]:
-    """The newest attempt per partition (older attempts are history)."""
-    current: dict[int, JobView] = {}
-    for view in views:
-        if view.partition not in current or view.attempt > current[view.partition].attempt:
-            current[view.partition] = view
-    return current
+from .job_state import JobView
 
 
 @dataclass(frozen=True)

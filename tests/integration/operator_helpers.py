@@ -21,7 +21,7 @@ import yaml
 
 from devstack import config
 from eventreplay.operator import crdgen
-from eventreplay.operator.jobs import LABEL_UID
+from eventreplay.operator.job_names import LABEL_UID
 from eventreplay.operator.kube import MERGE, Kube, KubeError, api_client
 from support import kube_probes
 

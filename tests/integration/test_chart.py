@@ -51,6 +51,7 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(helm: P
         "EVENTREPLAY_WORKER_IMAGE": "ghcr.io/eventreplay/eventreplay:0.1.0",
         "EVENTREPLAY_IMAGE_ALLOWLIST": "",
         "EVENTREPLAY_LIVENESS": "http://0.0.0.0:8080/healthz",
+        "EVENTREPLAY_STATUS_INTERVAL": "5",
     }
 
 

@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from operator_fixtures import spec
 
-from eventreplay.operator import delta
 from eventreplay.operator.api.v1alpha1 import Promotion, PromotionStatus, ReconciliationStatus, Totals
-from eventreplay.operator.delta import Facts, StepJob
-from eventreplay.operator.gate import decide
+from eventreplay.operator.job_state import JobView, newest_step, read_jobs
+from eventreplay.operator.stages import post_replay
+from eventreplay.operator.stages.facts import Decision, Facts
+from eventreplay.operator.stages.gate import decide
 
 HASH = "ab" * 32
 REPORT = ReconciliationStatus(report_hash=HASH, unchanged=80, changed=10, missing=10, extra=3, replayed_ids=100)
@@ -63,32 +64,34 @@ def facts(policy: dict[str, Any], **kw: Any) -> Facts:
     return Facts(**{**base, **kw})
 
 
-def by_type(decision: delta.Decision) -> dict[str, tuple[str, str]]:
+def by_type(decision: Decision) -> dict[str, tuple[str, str]]:
     return {w.type: (w.status, w.reason) for w in decision.wants}
 
 
-def job(step: str, state: Any, attempt: int = 0) -> StepJob:
-    return StepJob(f"r-{step}", step, attempt, state, "BackoffLimitExceeded", HASH if step == "promote" else "")
+def job(step: Any, state: Any, attempt: int = 0) -> JobView:
+    return JobView(f"r-{step}", None, attempt, state, "BackoffLimitExceeded", step, HASH if step == "promote" else "")
 
 
 def test_the_stage_reconciles_first_and_reports_progress() -> None:
-    first = delta.decide(facts({"policy": "Manual"}))
+    first = post_replay.decide(facts({"policy": "Manual"}))
     assert (first.create, by_type(first)["Reconciling"]) == ("reconcile", ("True", "Reconciling"))
-    running = delta.decide(facts({"policy": "Manual"}, reconcile_job=job("reconcile", "Running")))
+    running = post_replay.decide(facts({"policy": "Manual"}, reconcile_job=job("reconcile", "Running")))
     assert running.create is None and by_type(running)["Ready"] == ("False", "Reconciling")
 
 
 def test_a_failed_reconciliation_stalls_with_the_workers_message_until_retry() -> None:
     failed = job("reconcile", "Failed")
-    stalled = delta.decide(facts({"policy": "Manual"}, reconcile_job=failed, failure="permanent: topic 'x' missing"))
+    stalled = post_replay.decide(
+        facts({"policy": "Manual"}, reconcile_job=failed, failure="permanent: topic 'x' missing")
+    )
     assert by_type(stalled)["Stalled"] == ("True", "ReconciliationFailed") and stalled.create is None
     assert "topic 'x' missing" in next(w.message for w in stalled.wants if w.type == "Stalled")
-    retried = delta.decide(facts({"policy": "Manual"}, spec=spec(retry=1), reconcile_job=failed))
+    retried = post_replay.decide(facts({"policy": "Manual"}, spec=spec(retry=1), reconcile_job=failed))
     assert (retried.create, retried.attempt) == ("reconcile", 1)
 
 
 def test_the_gate_decides_whether_a_promotion_job_is_created() -> None:
-    waiting = delta.decide(facts({"policy": "Manual"}, reconciliation=REPORT))
+    waiting = post_replay.decide(facts({"policy": "Manual"}, reconciliation=REPORT))
     assert waiting.create is None
     assert by_type(waiting) | {} == {
         "Ready": ("False", "AwaitingApproval"),
@@ -97,27 +100,33 @@ def test_the_gate_decides_whether_a_promotion_job_is_created() -> None:
         "Reconciled": ("True", "Reconciled"),
         "Promoted": ("False", "AwaitingApproval"),
     }
-    approved = delta.decide(facts({"policy": "Manual", "approvedReportHash": HASH}, reconciliation=REPORT))
+    approved = post_replay.decide(facts({"policy": "Manual", "approvedReportHash": HASH}, reconciliation=REPORT))
     assert approved.create == "promote" and by_type(approved)["Promoted"] == ("False", "Promoting")
-    never = delta.decide(facts({"policy": "Never"}, reconciliation=REPORT))
+    never = post_replay.decide(facts({"policy": "Never"}, reconciliation=REPORT))
     assert never.create is None and by_type(never)["Ready"] == ("True", "Reconciled")
 
 
 def test_a_recorded_promotion_is_final_and_creates_nothing() -> None:
     done = PromotionStatus(report_hash=HASH, written=20, completed_at="2026-11-20T12:00:00Z", sha256="0" * 64)
-    final = delta.decide(facts({"policy": "Manual", "approvedReportHash": HASH}, reconciliation=REPORT, promotion=done))
+    final = post_replay.decide(
+        facts({"policy": "Manual", "approvedReportHash": HASH}, reconciliation=REPORT, promotion=done)
+    )
     assert final.create is None
     assert by_type(final)["Ready"] == ("True", "Promoted") and by_type(final)["Promoted"] == ("True", "Promoted")
 
 
 def test_a_running_or_failed_promotion_is_tracked_even_if_the_approval_is_withdrawn() -> None:
-    running = delta.decide(facts({"policy": "Manual"}, reconciliation=REPORT, promote_job=job("promote", "Running")))
+    running = post_replay.decide(
+        facts({"policy": "Manual"}, reconciliation=REPORT, promote_job=job("promote", "Running"))
+    )
     assert running.create is None and by_type(running)["Reconciling"] == ("True", "Promoting")
-    failed = delta.decide(facts({"policy": "Manual"}, reconciliation=REPORT, promote_job=job("promote", "Failed")))
+    failed = post_replay.decide(
+        facts({"policy": "Manual"}, reconciliation=REPORT, promote_job=job("promote", "Failed"))
+    )
     assert by_type(failed)["Stalled"] == ("True", "PromotionFailed") and failed.create is None
 
 
-def test_step_jobs_reads_labels_state_and_report_hash() -> None:
+def test_read_jobs_reads_step_labels_state_and_report_hash() -> None:
     raw = {
         "metadata": {
             "name": "r-promote-abab",
@@ -127,6 +136,6 @@ def test_step_jobs_reads_labels_state_and_report_hash() -> None:
         "status": {"conditions": [{"type": "Complete", "status": "True"}]},
     }
     partition_job = {"metadata": {"name": "r-0", "labels": {"eventreplay.io/partition": "0"}}}
-    (seen,) = delta.step_jobs([raw, partition_job])
+    (seen,) = [view for view in read_jobs([raw, partition_job]) if view.step is not None]
     assert (seen.step, seen.attempt, seen.state, seen.report_hash) == ("promote", 2, "Succeeded", HASH)
-    assert delta.newest([seen], "promote", HASH) == seen and delta.newest([seen], "promote", "x") is None
+    assert newest_step([seen], "promote", HASH) == seen and newest_step([seen], "promote", "x") is None

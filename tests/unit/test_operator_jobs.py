@@ -8,7 +8,8 @@ import pytest
 from operator_fixtures import plan, spec
 
 from eventreplay.operator.config import OperatorConfig
-from eventreplay.operator.jobs import Owner, build_job, job_name, label_value
+from eventreplay.operator.job_names import Owner, job_name, label_value
+from eventreplay.operator.jobs import build_job
 from eventreplay.worker.contract.names import TASK_ENV
 from eventreplay.worker.contract.tasks import Task
 

@@ -6,7 +6,8 @@ import copy
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from eventreplay.operator.service import Clients, reconcile
+from eventreplay.operator.clients import Clients
+from eventreplay.operator.sync import sync
 
 OBJ: dict[str, Any] = {
     "apiVersion": "eventreplay.io/v1alpha1",
@@ -45,7 +46,7 @@ class FakeKube:
 def run(obj: dict[str, Any]) -> FakeKube:
     kube = FakeKube(obj)
     clients = Clients(kube=cast(Any, kube), kafka=cast(Any, None), checkpoints=cast(Any, None), config=cast(Any, None))
-    reconcile(clients, "ns", "r", now=datetime(2026, 11, 20, 12, tzinfo=UTC))
+    sync(clients, "ns", "r", now=datetime(2026, 11, 20, 12, tzinfo=UTC))
     return kube
 
 

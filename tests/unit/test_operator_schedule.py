@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from operator_fixtures import plan, spec
 
-from eventreplay.operator.schedule import Actions, JobView, current_jobs, job_view, schedule
+from eventreplay.operator.job_state import JobView, current_jobs, read_job
+from eventreplay.operator.schedule import Actions, schedule
 
 PLAN = plan([(p, 0, 10) for p in range(5)] + [(5, 3, 3)])
 
@@ -63,9 +64,9 @@ def _job(partition: str, attempt: str, conditions: list[dict[str, str]], suspend
     }
 
 
-def test_job_view_states() -> None:
-    done = job_view(_job("1", "0", [{"type": "Complete", "status": "True"}]))
-    failed = job_view(
+def test_read_job_states() -> None:
+    done = read_job(_job("1", "0", [{"type": "Complete", "status": "True"}]))
+    failed = read_job(
         _job(
             "2",
             "1",
@@ -75,9 +76,9 @@ def test_job_view_states() -> None:
     assert done is not None and done.state == "Succeeded"
     assert failed is not None and (failed.state, failed.attempt) == ("Failed", 1)
     assert failed.message == "PodFailurePolicy: exit code 10"
-    suspended = job_view(_job("3", "0", [], suspend=True))
+    suspended = read_job(_job("3", "0", [], suspend=True))
     assert suspended is not None and suspended.state == "Suspended"
-    assert job_view({"metadata": {"name": "x", "labels": {}}}) is None
+    assert read_job({"metadata": {"name": "x", "labels": {}}}) is None
 
 
 def test_current_job_is_the_newest_attempt() -> None:

@@ -10,8 +10,8 @@ from eventreplay.operator import aggregate
 from eventreplay.operator import conditions as cond
 from eventreplay.operator.api.v1alpha1 import EventReplayStatus
 from eventreplay.operator.events import condition_events, partition_events
-from eventreplay.operator.schedule import JobView
-from eventreplay.operator.service import merge_diff
+from eventreplay.operator.job_state import JobView
+from eventreplay.operator.sync import merge_diff
 from eventreplay.worker.contract.checkpoints import Checkpoint
 
 PLAN = plan([(0, 0, 100), (1, 100, 200), (2, 0, 0)])

@@ -2,7 +2,7 @@
 
 `spec.reconciliation` says where the existing output lives and how an output is identified and
 compared; `spec.promotion` is the gate in front of the real destination. The operator turns them
-into the worker's `ReconcileTask` / `PromoteTask` (`delta_jobs.py`); the gate itself is `gate.py`.
+into the worker's `ReconcileTask` / `PromoteTask` (`job_tasks.py`); the gate itself is `stages/gate.py`.
 """
 
 from __future__ import annotations

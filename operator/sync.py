@@ -1,36 +1,36 @@
-"""Reconcile one EventReplay: plan once, start/suspend/resume Jobs, then (once replayed) the
-reconciliation and promotion stage (`delta_run`), write status. Safe to re-run.
+"""One controller pass over one EventReplay (`sync`): plan once, start/suspend/resume the partition
+Jobs, then (once replayed) the post-replay stages (`stages/`), write status. Safe to re-run.
 
-Every handler and the status timer call `reconcile()`. It reads the object fresh (never a
-stale handler body), serialises per replay with a lock, pins the plan in status *before* any
-Job exists (so a restarted operator reuses it), and writes status as a merge patch holding only
+Every handler and the status timer call `sync()`. It reads the object fresh (never a stale
+handler body), serialises per replay with a lock, pins the plan in status *before* any Job
+exists (so a restarted operator reuses it), and writes status as a merge patch holding only
 what changed (explicit nulls for removed fields), so an unchanged replay costs one GET per tick.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from eventreplay.worker.contract.checkpoints import Checkpoint
-
 from . import aggregate, metrics
 from . import conditions as cond
 from .api.v1alpha1 import EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
-from .checkpoints import CheckpointReader, CheckpointsUnavailable, carried_forward
-from .config import OperatorConfig
-from .delta_run import DeltaStage
+from .checkpoints import CheckpointsUnavailable, carried_forward
+from .clients import Clients
 from .events import Event, condition_events, partition_events
-from .jobs import LABEL_UID, Owner, build_job
-from .kafka import KafkaAccess, KafkaUnavailable
-from .kube import JSON, Kube
+from .job_names import Owner, owned_by
+from .job_state import JobView, current_jobs, read_jobs
+from .jobs import build_job
+from .kafka import KafkaUnavailable
+from .kube import JSON
 from .planner import PlanRefused, format_time, input_hash, make_plan
-from .schedule import JobView, current_jobs, job_view, schedule
+from .pod_messages import with_pod_messages
+from .schedule import schedule
+from .stages.post_replay import PostReplayStages
 
 log = logging.getLogger(__name__)
 REFUSALS = frozenset(
@@ -44,25 +44,7 @@ REFUSALS = frozenset(
 )
 """Plan refusals that wait for a spec change. InvalidSpec and ImageNotAllowed are not here: they are
 checked again on every pass, so an operator whose allowlist grows picks the replay up."""
-MAX_POD_LOOKUPS = 20
 PLACEHOLDER_REASONS = frozenset({"AwaitingReplay", "AwaitingReconciliation", "PolicyNever"})
-
-
-@dataclass
-class Clients:
-    """Long-lived clients and per-process memory, kept in kopf's memo."""
-
-    kube: Kube
-    kafka: KafkaAccess
-    checkpoints: CheckpointReader
-    config: OperatorConfig
-    locks: dict[str, threading.Lock] = field(default_factory=dict)
-    ensured_topics: set[str] = field(default_factory=set)
-    guard: threading.Lock = field(default_factory=threading.Lock)
-
-    def lock(self, key: str) -> threading.Lock:
-        with self.guard:
-            return self.locks.setdefault(key, threading.Lock())
 
 
 @dataclass(frozen=True)
@@ -84,59 +66,58 @@ def merge_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return patch
 
 
-def pod_message(pods: list[JSON]) -> str:
-    """The newest terminated container message among a Job's pods ('' when none says anything)."""
-    found: list[tuple[str, str]] = []
-    for pod in pods:
-        for status in (pod.get("status") or {}).get("containerStatuses") or []:
-            done = (status.get("state") or {}).get("terminated") or {}
-            if done.get("message"):
-                found.append((str(done.get("finishedAt") or ""), str(done["message"]).strip()))
-    return max(found)[1][-500:] if found else ""
-
-
-def reconcile(clients: Clients, namespace: str, name: str, *, now: datetime | None = None) -> Outcome:
+def sync(clients: Clients, namespace: str, name: str, *, now: datetime | None = None) -> Outcome:
+    """Bring one replay's Jobs and status in line with its spec; nothing for a gone or deleted one."""
     with clients.lock(f"{namespace}/{name}"), metrics.HANDLER_SECONDS.time():
-        run = _Pass(clients, namespace, name, now or datetime.now(UTC))
-        outcome = run.run()
-        if getattr(run, "obj", None) is None:
+        obj = clients.kube.get_replay(namespace, name)
+        meta = ObjectMeta.model_validate(obj["metadata"]) if obj is not None else None
+        if obj is None or meta is None or meta.deletion_timestamp:
             metrics.forget(namespace, name)
-        else:
-            metrics.observe_status(namespace, name, run.raw_status)
+            return Outcome([])
+        run = SyncPass(clients, namespace, name, obj=obj, meta=meta, now=now or datetime.now(UTC))
+        outcome = run.run()
+        metrics.observe_status(namespace, name, run.raw_status)
         return outcome
 
 
-class _Pass:
-    def __init__(self, clients: Clients, namespace: str, name: str, now: datetime) -> None:
-        self.c, self.ns, self.name, self.now = clients, namespace, name, now
-        self.stamp = format_time(now)
+class SyncPass:
+    """One pass over one fetched replay; everything it reads is fixed here, before it acts."""
 
-    def run(self) -> Outcome:
-        obj = self.c.kube.get_replay(self.ns, self.name)
-        if obj is None:
-            return Outcome([])
-        meta = ObjectMeta.model_validate(obj["metadata"])
-        if meta.deletion_timestamp:
-            return Outcome([])
+    def __init__(
+        self, clients: Clients, namespace: str, name: str, *, obj: JSON, meta: ObjectMeta, now: datetime
+    ) -> None:
         assert meta.uid is not None, "the API server sets metadata.uid"
-        self.obj, self.raw_status = obj, dict(obj.get("status") or {})
-        self.generation: int | None = meta.generation
-        self.owner = Owner(self.ns, self.name, meta.uid)
+        self.c, self.ns, self.name = clients, namespace, name
+        self.stamp = format_time(now)
+        self.now = now
+        self.owner = Owner(namespace, name, meta.uid)
+        self.generation = meta.generation
+        self.raw_status: dict[str, Any] = dict(obj.get("status") or {})
         try:
             self.old = EventReplayStatus.model_validate(self.raw_status)
         except ValidationError:
             self.old = EventReplayStatus()
+        declared = obj.get("spec") or {}
+        # Read from the raw spec: the phase of an invalid spec still says suspended / dry run.
+        self.suspended, self.dry_run = bool(declared.get("suspend")), bool(declared.get("dryRun"))
+        self.spec: EventReplaySpec | None = None
+        self.invalid = ""
         try:
-            spec = EventReplay.desired(obj).spec
+            self.spec = EventReplay.desired(obj).spec
         except ValidationError as err:
-            return self._stall("InvalidSpec", f"spec is invalid: {err.errors()[0].get('msg', err)}", None)
+            self.invalid = f"spec is invalid: {err.errors()[0].get('msg', err)}"
+
+    def run(self) -> Outcome:
+        spec = self.spec
+        if spec is None:
+            return self._stall("InvalidSpec", self.invalid, None)
         image = spec.worker.image
         if image and not self.c.config.allowed(image):
             return self._stall("ImageNotAllowed", f"worker image {image} is not in the operator's allowlist", None)
-        self.raw_jobs = self._jobs()
-        jobs = current_jobs(v for v in map(job_view, self.raw_jobs) if v is not None)
+        jobs = read_jobs(self.c.kube.list_jobs(self.ns, owned_by(self.owner)))
+        partition_jobs = current_jobs(jobs)
         plan = self.old.plan
-        if plan is None or (plan.input_hash != input_hash(spec) and (spec.dry_run or not jobs)):
+        if plan is None or (plan.input_hash != input_hash(spec) and (spec.dry_run or not partition_jobs)):
             if plan is None and self._refused_already():
                 return Outcome([])  # an impossible plan waits for a spec change
             try:
@@ -156,10 +137,7 @@ class _Pass:
             # Pin the plan before any Job is created: a restart or a retry reuses exactly this range.
             pinned = self.old.model_copy(update={"plan": plan, "partitions": [], "totals": None, "progress": None})
             self._write(pinned)
-        return self._run(spec, plan, jobs)
-
-    def _jobs(self) -> list[JSON]:
-        return self.c.kube.list_jobs(self.ns, f"{LABEL_UID}={self.owner.uid}")
+        return self._replay(spec, plan, partition_jobs, jobs)
 
     def _refused_already(self) -> bool:
         planned = cond.get(self.old.conditions, cond.PLANNED)
@@ -170,7 +148,7 @@ class _Pass:
             and self.old.observed_generation == self.generation
         )
 
-    def _run(self, spec: EventReplaySpec, plan: Plan, jobs: dict[int, JobView]) -> Outcome:
+    def _replay(self, spec: EventReplaySpec, plan: Plan, jobs: dict[int, JobView], all_jobs: list[JobView]) -> Outcome:
         actions = schedule(spec, plan, jobs)
         if actions.create and self.owner.uid not in self.c.ensured_topics:
             try:
@@ -187,12 +165,11 @@ class _Pass:
             job = build_job(spec, plan, spans[partition], self.owner, self.c.config, attempt=attempt)
             self.c.kube.create_job(job)
             jobs[partition] = JobView(job["metadata"]["name"], partition, attempt, "Running")
-        for view in [v for v in jobs.values() if v.name in actions.suspend or v.name in actions.resume]:
-            suspend = view.name in actions.suspend
-            self.c.kube.set_job_suspended(self.ns, view.name, suspend)
-            jobs[view.partition] = JobView(
-                view.name, view.partition, view.attempt, "Suspended" if suspend else "Running"
-            )
+        for partition, view in list(jobs.items()):
+            if view.name in actions.suspend or view.name in actions.resume:
+                suspend = view.name in actions.suspend
+                self.c.kube.set_job_suspended(self.ns, view.name, suspend)
+                jobs[partition] = replace(view, state="Suspended" if suspend else "Running")
         live = [p.partition for p in plan.partitions if p.records > 0]
         totals = None
         finished = (
@@ -210,15 +187,15 @@ class _Pass:
             except CheckpointsUnavailable as err:
                 log.warning("%s/%s: %s; carrying the last status forward", self.ns, self.name, err)
                 ckpts, totals = carried_forward(plan, self.old.partitions), self.old.totals
-        jobs = self._with_pod_messages(jobs, ckpts)
+        jobs = with_pod_messages(self.c.kube, self.ns, jobs, ckpts, self.old.partitions)
         parts = aggregate.partitions(plan, jobs, ckpts)
         totals = totals or aggregate.totals(plan, ckpts)
         wants = aggregate.replay_conditions(spec, plan, parts, totals) + self._placeholders(spec)
         reconciliation, promotion = self.old.reconciliation, self.old.promotion
         if not spec.dry_run and all(p.state == "Done" for p in parts):
             # Replayed: reconcile, then promote through the gate (these wants override Ready & co.).
-            stage = DeltaStage(self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp)
-            result = stage.run(spec, plan, totals, self.old, self.raw_jobs)
+            stages = PostReplayStages(self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp)
+            result = stages.run(spec, plan, totals, self.old, all_jobs)
             wants += result.wants
             reconciliation, promotion = result.reconciliation, result.promotion
         conds = cond.merge(self.old.conditions, wants, now=self.stamp, generation=self.generation)
@@ -238,26 +215,6 @@ class _Pass:
         events = condition_events(self.old.conditions, conds) + partition_events(plan, self.old.partitions, parts)
         return Outcome(events)
 
-    def _with_pod_messages(self, jobs: dict[int, JobView], ckpts: dict[int, Checkpoint]) -> dict[int, JobView]:
-        """A failed Job's own message only says which rule fired; the worker's reason is in its pod's
-        termination message (terminationMessagePolicy FallbackToLogsOnError) or a failed checkpoint.
-        Looked up once per failed Job (then kept in status), at most MAX_POD_LOOKUPS per pass."""
-        previous = {p.partition: p for p in self.old.partitions}
-        lookups = 0
-        for partition, view in list(jobs.items()):
-            ckpt = ckpts.get(partition)
-            if view.state != "Failed" or (ckpt is not None and ckpt.state == "failed" and ckpt.message):
-                continue
-            known = previous.get(partition)
-            if known is not None and known.job == view.name and known.state == "Failed" and known.message:
-                jobs[partition] = replace(view, message=known.message)
-            elif lookups < MAX_POD_LOOKUPS:
-                lookups += 1
-                said = pod_message(self.c.kube.list_pods(self.ns, f"job-name={view.name}"))
-                if said:
-                    jobs[partition] = replace(view, message=said)
-        return jobs
-
     def _placeholders(self, spec: EventReplaySpec | None) -> list[cond.Want]:
         if spec is None:
             return []
@@ -276,14 +233,11 @@ class _Pass:
 
     def _conditions_only(self, wants: list[cond.Want]) -> Outcome:
         conds = cond.merge(self.old.conditions, wants, now=self.stamp, generation=self.generation)
-        spec_flags = self.obj.get("spec") or {}
         new = self.old.model_copy(
             update={
                 "observed_generation": self.generation,
                 "conditions": conds,
-                "phase": cond.phase(
-                    conds, suspended=bool(spec_flags.get("suspend")), dry_run=bool(spec_flags.get("dryRun"))
-                ),
+                "phase": cond.phase(conds, suspended=self.suspended, dry_run=self.dry_run),
             }
         )
         self._write(new)

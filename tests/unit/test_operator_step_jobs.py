@@ -7,9 +7,10 @@ from typing import Any
 
 from operator_fixtures import plan, spec
 
-from eventreplay.operator import delta_jobs
 from eventreplay.operator.config import OperatorConfig
-from eventreplay.operator.jobs import LABEL_PARTITION, Owner
+from eventreplay.operator.job_names import LABEL_PARTITION, Owner, promotion_job_name
+from eventreplay.operator.job_tasks import existing_output
+from eventreplay.operator.jobs import promotion_job, reconciliation_job
 from eventreplay.worker.contract.delta_tasks import PromoteTask, ReconcileTask
 from eventreplay.worker.contract.names import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV
 
@@ -25,19 +26,19 @@ def env_of(job: dict[str, Any]) -> dict[str, Any]:
 
 def test_existing_output_follows_the_documented_precedence() -> None:
     ts = spec(window={"timestamps": {"from": "2026-11-20T10:00:00Z", "to": "2026-11-20T11:00:00Z"}})
-    out = delta_jobs.existing_output(ts, PLAN)
+    out = existing_output(ts, PLAN)
     assert out.topic == "orders-out" and out.timestamps is not None
     assert out.timestamps.from_ == datetime(2026, 11, 20, 10, tzinfo=UTC) and out.timestamps.slack_seconds == 600
     rel = spec(window={"relative": {"fromSecondsAgo": 3600}}, reconciliation={"slackSeconds": 5})
-    out = delta_jobs.existing_output(rel, PLAN)
+    out = existing_output(rel, PLAN)
     assert out.timestamps is not None and out.timestamps.to == datetime(2026, 11, 20, 12, tzinfo=UTC)
     assert out.timestamps.slack_seconds == 5
-    whole = delta_jobs.existing_output(spec(), PLAN)  # an offset window: all the destination retains
+    whole = existing_output(spec(), PLAN)  # an offset window: all the destination retains
     assert whole.timestamps is not None and whole.timestamps.from_.year == 1970
     explicit = spec(
         reconciliation={"comparisonTopic": "cmp", "existingOffsets": [{"partition": 3, "from": 5, "to": 9}]}
     )
-    out = delta_jobs.existing_output(explicit, PLAN)
+    out = existing_output(explicit, PLAN)
     assert out.topic == "cmp" and out.offsets is not None
     assert [(r.partition, r.start_offset, r.end_offset) for r in out.offsets] == [(3, 5, 9)]
 
@@ -47,8 +48,8 @@ def test_reconcile_job_carries_the_task_and_the_worker_conventions() -> None:
         reconciliation={"eventId": {"source": "valueField", "field": "id"}, "canonicalHeaders": ["b", "a", "b"]},
         dedup={"redis": {"url": "redis://r:6379/0", "passwordSecretRef": {"name": "redis"}}, "ledger": "l"},
     )
-    job = delta_jobs.reconcile_job(s, PLAN, OWNER, CONFIG)
-    assert job == delta_jobs.reconcile_job(s, PLAN, OWNER, CONFIG), "pure"
+    job = reconciliation_job(s, PLAN, OWNER, CONFIG)
+    assert job == reconciliation_job(s, PLAN, OWNER, CONFIG), "pure"
     meta = job["metadata"]
     assert meta["name"] == "r-reconcile" and meta["ownerReferences"][0]["uid"] == "uid-1"
     assert LABEL_PARTITION not in meta["labels"] and meta["labels"]["eventreplay.io/step"] == "reconcile"
@@ -67,7 +68,7 @@ def test_reconcile_job_carries_the_task_and_the_worker_conventions() -> None:
 
 
 def test_promote_job_is_named_by_the_report_and_promotes_it_to_the_sink() -> None:
-    job = delta_jobs.promote_job(spec(), OWNER, CONFIG, HASH, attempt=2)
+    job = promotion_job(spec(), OWNER, CONFIG, HASH, attempt=2)
     assert job["metadata"]["name"] == f"r-promote-{HASH[:12]}-r2"
     assert job["metadata"]["annotations"]["eventreplay.io/report-hash"] == HASH
     task = PromoteTask.model_validate_json(env_of(job)[PROMOTE_TASK_ENV]["value"])
@@ -75,6 +76,6 @@ def test_promote_job_is_named_by_the_report_and_promotes_it_to_the_sink() -> Non
 
 
 def test_long_names_fit_the_label_limit_and_stay_distinct() -> None:
-    a = delta_jobs.promote_job_name("x" * 100, HASH, 3)
-    b = delta_jobs.promote_job_name("x" * 99 + "y", HASH, 3)
+    a = promotion_job_name("x" * 100, HASH, 3)
+    b = promotion_job_name("x" * 99 + "y", HASH, 3)
     assert len(a) <= 63 and len(b) <= 63 and a != b and a.endswith(f"-promote-{HASH[:12]}-r3")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .api.v1alpha1 import Promotion, ReconciliationStatus, Thresholds, Totals
+from ..api.v1alpha1 import Promotion, ReconciliationStatus, Thresholds, Totals
 
 OPEN_REASONS = frozenset({"Approved", "ThresholdsHeld"})
 

@@ -1,0 +1,131 @@
+"""The workers' tasks (their contract, `worker/contract/`) built from a replay: one per partition,
+one for the reconciliation Job, one per promoted report. Pure: same inputs, same JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from eventreplay.worker.contract import delta_tasks as rt
+from eventreplay.worker.contract import tasks as wt
+from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, report_topic
+
+from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
+from .job_names import Owner
+from .planner import window_times
+
+WHOLE_TOPIC = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
+"""An offset window says nothing about time: compare with everything the destination retains."""
+
+
+def _identity(owner: Owner) -> wt.ReplayIdentity:
+    return wt.ReplayIdentity(namespace=owner.namespace, name=owner.name, uid=owner.uid)
+
+
+def _kafka(spec: EventReplaySpec) -> wt.KafkaConnection:
+    return wt.KafkaConnection(
+        bootstrap_servers=spec.source.bootstrap_servers,
+        settings_env=KAFKA_SETTINGS_ENV if spec.source.credentials_secret_ref else None,
+    )
+
+
+def _as_of(plan: Plan) -> datetime:
+    return datetime.fromisoformat(plan.as_of.replace("Z", "+00:00"))
+
+
+def build_task(spec: EventReplaySpec, plan: Plan, part: PlanPartition, owner: Owner) -> wt.Task:
+    """The worker's contract for one partition: the frozen range and how to replay it."""
+    redis = spec.dedup.redis
+    return wt.Task(
+        replay=_identity(owner),
+        kafka=_kafka(spec),
+        source=wt.SourceRange(
+            topic=plan.topic,
+            partition=part.partition,
+            start_offset=part.start_offset,
+            end_offset=part.end_offset,
+        ),
+        as_of=_as_of(plan),
+        validation=wt.Validation(
+            event_id_field=spec.validation.event_id_field,
+            json_schema=spec.validation.json_schema,
+            model=spec.validation.model,
+            max_event_bytes=spec.validation.max_event_bytes,
+            timestamp_field=spec.validation.timestamp_field,
+            max_future_skew_seconds=spec.validation.max_future_skew_seconds,
+        ),
+        dedup=wt.Dedup(
+            redis_url=redis.url,
+            password_env=REDIS_PASSWORD_ENV if redis.password_secret_ref else None,
+            ledger=spec.dedup.ledger,
+            mode=spec.dedup.mode,
+            ttl_seconds=spec.dedup.ttl_seconds,
+        ),
+        transform=wt.Transform(function=spec.transform.function, fields=spec.transform.fields),
+        output=wt.Output(sandbox_topic=plan.sandbox_topic, dead_letter_topic=plan.dead_letter_topic),
+        tuning=wt.Tuning(batch_size=spec.worker.batch_size),
+    )
+
+
+def _redis(spec: EventReplaySpec) -> rt.RedisTarget:
+    redis = spec.dedup.redis
+    return rt.RedisTarget(
+        redis_url=redis.url,
+        password_env=REDIS_PASSWORD_ENV if redis.password_secret_ref else None,
+        ttl_seconds=spec.dedup.ttl_seconds,
+    )
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def existing_output(spec: EventReplaySpec, plan: Plan) -> rt.ExistingOutput:
+    """Where the existing output lives (precedence documented on `api.v1alpha1.Reconciliation`)."""
+    rc = spec.reconciliation
+    topic = rc.comparison_topic or spec.sink.topic
+    if rc.existing_offsets is not None:
+        ranges = [
+            wt.OffsetRange(partition=r.partition, start_offset=r.from_, end_offset=r.to) for r in rc.existing_offsets
+        ]
+        return rt.ExistingOutput(topic=topic, offsets=ranges)
+    if rc.existing_timestamps is not None:
+        start, end = parse_time(rc.existing_timestamps.from_), parse_time(rc.existing_timestamps.to)
+        return rt.ExistingOutput(
+            topic=topic, timestamps=rt.TimeWindow(from_=start, to=end, slack_seconds=rc.slack_seconds)
+        )
+    times = window_times(spec, _as_of(plan))
+    if times is None:
+        whole = rt.TimeWindow(from_=WHOLE_TOPIC[0], to=WHOLE_TOPIC[1], slack_seconds=0)
+        return rt.ExistingOutput(topic=topic, timestamps=whole)
+    window = rt.TimeWindow(from_=_at(times[0]), to=_at(times[1]), slack_seconds=rc.slack_seconds)
+    return rt.ExistingOutput(topic=topic, timestamps=window)
+
+
+def build_reconcile_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> rt.ReconcileTask:
+    """The reconciliation Job's contract: the sandbox against the existing output, per event id."""
+    rc = spec.reconciliation
+    return rt.ReconcileTask(
+        replay=_identity(owner),
+        kafka=_kafka(spec),
+        sandbox_topic=plan.sandbox_topic,
+        existing=existing_output(spec, plan),
+        event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),
+        canonical=rt.Canonical(headers=sorted(set(rc.canonical_headers))),
+        report=rt.ReportOutput(
+            topic=report_topic(owner.namespace, owner.name), redis=_redis(spec), sample_size=rc.sample_size
+        ),
+        tuning=rt.DeltaTuning(batch_size=spec.worker.batch_size),
+    )
+
+
+def build_promote_task(spec: EventReplaySpec, owner: Owner, report_hash: str) -> rt.PromoteTask:
+    """The promotion Job's contract: one approved report's delta into the destination."""
+    return rt.PromoteTask(
+        replay=_identity(owner),
+        kafka=_kafka(spec),
+        report_hash=report_hash,
+        destination_topic=spec.sink.topic,
+        redis=_redis(spec),
+        tuning=rt.DeltaTuning(batch_size=spec.worker.batch_size),
+    )

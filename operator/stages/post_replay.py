@@ -1,0 +1,99 @@
+"""The stages after the replay, wired: read the facts `decide` needs, create the Job it asks for.
+
+Reads are lazy and few: the report only until it is recorded in status, the promotion
+checkpoints only once the promotion Job succeeded, a worker's failure message only for a failed
+Job. Status is the record: once status.reconciliation names a report (or status.promotion a
+finished promotion), Redis is not read for it again, so an expired report does not unsettle it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from eventreplay.worker.contract.names import failure_key
+
+from ..api.v1alpha1 import EventReplaySpec, EventReplayStatus, Plan, PromotionStatus, ReconciliationStatus, Totals
+from ..checkpoints import CheckpointReader, CheckpointsUnavailable
+from ..conditions import Want
+from ..config import OperatorConfig
+from ..job_names import Owner
+from ..job_state import JobView, newest_step
+from ..jobs import promotion_job, reconciliation_job
+from ..kube import Kube
+from .facts import Decision, Facts
+from .promotion import decide_promotion, read_promotion
+from .reconciliation import decide_reconciliation, read_report
+
+log = logging.getLogger(__name__)
+
+
+def decide(f: Facts) -> Decision:
+    """What the stages want, once every partition is replayed: reconcile, then promote."""
+    rec = f.reconciliation
+    if rec is None or rec.report_hash is None:
+        return decide_reconciliation(f)
+    return decide_promotion(f, rec)
+
+
+@dataclass(frozen=True)
+class StageResult:
+    wants: list[Want]
+    reconciliation: ReconciliationStatus | None
+    promotion: PromotionStatus | None
+
+
+@dataclass
+class PostReplayStages:
+    kube: Kube
+    reader: CheckpointReader
+    config: OperatorConfig
+    owner: Owner
+    now: str
+
+    def run(
+        self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
+    ) -> StageResult:
+        url, uid = spec.dedup.redis.url, self.owner.uid
+        rj = newest_step(jobs, "reconcile")
+        rec = old.reconciliation if old.reconciliation and old.reconciliation.report_hash else None
+        promo = old.promotion
+        unavailable, failure = "", ""
+        try:
+            if rec is None and rj is not None and rj.state == "Succeeded":
+                rec = read_report(self.reader, url, uid, rj.name)
+            pj = newest_step(jobs, "promote", rec.report_hash or "") if rec is not None else None
+            recorded = (
+                promo is not None and rec is not None and promo.report_hash == rec.report_hash and promo.completed_at
+            )
+            if rec is not None and pj is not None and pj.state == "Succeeded" and not recorded:
+                done = read_promotion(
+                    self.reader, url, uid, plan, report_hash=rec.report_hash or "", job=pj.name, old=promo, now=self.now
+                )
+                promo = done or promo
+            failed = pj if pj is not None else (rj if rec is None else None)
+            if failed is not None and failed.state == "Failed" and failed.step is not None:
+                raw = self.reader.get(url, failure_key(uid, failed.step))
+                failure = raw.decode(errors="replace") if raw else ""
+        except CheckpointsUnavailable as err:
+            unavailable = str(err)
+            pj = newest_step(jobs, "promote", rec.report_hash or "") if rec is not None else None
+        decision = decide(Facts(spec, totals, rec, promo, rj, pj, failure, unavailable))
+        if decision.create == "reconcile":
+            job = reconciliation_job(spec, plan, self.owner, self.config, attempt=decision.attempt)
+            self._create(job)
+            rec = ReconciliationStatus(job=job["metadata"]["name"])
+        elif decision.create == "promote" and rec is not None and rec.report_hash:
+            job = promotion_job(spec, self.owner, self.config, rec.report_hash, attempt=decision.attempt)
+            self._create(job)
+            promo = PromotionStatus(report_hash=rec.report_hash, job=job["metadata"]["name"], started_at=self.now)
+        elif rec is None and old.reconciliation is not None:
+            rec = old.reconciliation  # keep the Job name recorded while it runs
+        return StageResult(decision.wants, rec, promo)
+
+    def _create(self, job: dict[str, Any]) -> None:
+        created = self.kube.create_job(job)
+        log.info(
+            "%s Job %s/%s", "created" if created else "found", job["metadata"]["namespace"], job["metadata"]["name"]
+        )

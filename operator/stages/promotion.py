@@ -1,0 +1,86 @@
+"""The promotion stage: the gate (`gate.py`) and the promotion Job, one per approved report.
+
+A recorded promotion of the current report is final: re-applying the replay promotes nothing.
+Nothing here creates a promotion Job unless the gate is open; a Job already running or failed
+is still followed when the approval is withdrawn.
+"""
+
+from __future__ import annotations
+
+from eventreplay.worker.contract.checkpoints import PromotionCheckpoint, combine_digests
+
+from .. import conditions as cond
+from ..api.v1alpha1 import Plan, PromotionStatus, ReconciliationStatus
+from ..checkpoints import CheckpointReader
+from ..conditions import Want, kstatus
+from .facts import Decision, Facts, failed, in_progress, stalled
+from .gate import decide as gate_decide
+from .reconciliation import report_summary
+
+
+def promotion_from(report_hash: str, mirrors: dict[int, PromotionCheckpoint], job: str, now: str) -> PromotionStatus:
+    """status.promotion from the per-partition promotion checkpoints (their digests, combined as the Job does)."""
+    mine = [c for c in mirrors.values() if c.report_hash == report_hash and c.state == "done"]
+    return PromotionStatus(
+        report_hash=report_hash,
+        written=sum(c.written for c in mine),
+        skipped_identical=sum(c.skipped_identical for c in mine),
+        skipped_duplicate=sum(c.skipped_duplicate for c in mine),
+        sha256=combine_digests((c.partition, c.digest) for c in mine),
+        job=job,
+        completed_at=now,
+    )
+
+
+def read_promotion(
+    reader: CheckpointReader,
+    url: str,
+    uid: str,
+    plan: Plan,
+    *,
+    report_hash: str,
+    job: str,
+    old: PromotionStatus | None,
+    now: str,
+) -> PromotionStatus | None:
+    """The finished promotion of `report_hash` from its checkpoints; None until one says done."""
+    # The sandbox has the source's partition count (the operator created it so).
+    mirrors = reader.promotions(url, uid, range(plan.topic_partitions))
+    if not any(c.report_hash == report_hash and c.state == "done" for c in mirrors.values()):
+        return None
+    done = promotion_from(report_hash, mirrors, job, now)
+    started = old.started_at if old is not None and old.report_hash == report_hash else None
+    return done.model_copy(update={"started_at": started})
+
+
+def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
+    """Once the report is recorded: the gate, then the promotion Job of that report."""
+    summary = report_summary(rec)
+    reconciled = Want(cond.RECONCILED, "True", "Reconciled", summary)
+    promo, pj = f.promotion, f.promote_job
+    if promo is not None and promo.report_hash == rec.report_hash and promo.completed_at:
+        msg = (
+            f"{promo.written} written, {promo.skipped_identical} skipped as identical to {f.spec.sink.topic} "
+            f"(sha256 {promo.sha256})"
+        )
+        return Decision([*kstatus("Ready", "Promoted", msg), reconciled, Want(cond.PROMOTED, "True", "Promoted", msg)])
+    gate = gate_decide(f.spec.promotion, rec, f.totals)
+    promoting = Want(cond.PROMOTED, "False", "Promoting", f"promoting the delta of report {rec.report_hash}")
+    if pj is None and not gate.open:
+        closed = Want(cond.PROMOTED, "False", gate.reason, gate.message)
+        if gate.reason == "PolicyNever":
+            return Decision([*kstatus("Ready", "Reconciled", summary), reconciled, closed], gate_reason=gate.reason)
+        # A closed gate waits for a person: neither working (Reconciling) nor broken (Stalled).
+        waiting = kstatus("Waiting", gate.reason, gate.message)
+        return Decision([*waiting, reconciled, closed], gate_reason=gate.reason)
+    if pj is None:
+        return Decision(in_progress("Promoting", gate.message, reconciled, promoting), "promote", 0, gate.reason)
+    if pj.state == "Failed" and pj.attempt < f.spec.retry and gate.open:
+        return Decision(in_progress("Promoting", "promotion retried", reconciled, promoting), "promote", f.spec.retry)
+    if pj.state == "Failed":
+        msg = "promotion " + failed(pj, f.failure)
+        return Decision(stalled("PromotionFailed", msg, reconciled, Want(cond.PROMOTED, "False", "Failed", msg)))
+    if pj.state == "Succeeded":
+        why = f.unavailable or "its checkpoints are not in Redis"
+        return Decision(in_progress("RedisUnavailable", f"cannot read the promotion result yet: {why}", reconciled))
+    return Decision(in_progress("Promoting", f"promotion Job {pj.name} running", reconciled, promoting))

@@ -1,0 +1,193 @@
+"""In-process fakes of what `sync()` talks to: the Kubernetes calls (`operator/kube.py`), Kafka
+(`KafkaAccess.observe/ensure_topics`) and Redis (`CheckpointReader`), plus `World`, which runs
+controller passes against them. No stack, no kopf: every decision path in well under a second.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from eventreplay.operator.checkpoints import CheckpointsUnavailable
+from eventreplay.operator.clients import Clients
+from eventreplay.operator.config import OperatorConfig
+from eventreplay.operator.kafka import KafkaUnavailable
+from eventreplay.operator.planner import Observed
+from eventreplay.operator.sync import Outcome, sync
+from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
+
+JSON = dict[str, Any]
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+SPEC: JSON = {
+    "source": {"bootstrapServers": "k:9092", "topic": "orders"},
+    "window": {"offsets": {"from": 0, "to": 100}},
+    "dedup": {"redis": {"url": "redis://r:6379/0"}, "ledger": "orders"},
+    "sink": {"topic": "orders-out"},
+}
+
+
+def merge_patch(target: JSON, patch: JSON) -> None:
+    """Apply a JSON merge patch in place (RFC 7386), as the API server does for the status."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge_patch(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+class FakeKube:
+    """One replay and its Jobs and pods; records every write."""
+
+    def __init__(self, obj: JSON | None) -> None:
+        self.obj = obj
+        self.jobs: dict[str, JSON] = {}
+        self.pods: dict[str, list[JSON]] = {}
+        self.patches: list[JSON] = []
+        self.created: list[str] = []
+        self.suspended: list[tuple[str, bool]] = []
+        self.pod_lookups: list[str] = []
+
+    def get_replay(self, ns: str, name: str) -> JSON | None:
+        return copy.deepcopy(self.obj)
+
+    def patch_replay_status(self, ns: str, name: str, patch: JSON) -> JSON:
+        assert self.obj is not None
+        self.patches.append(patch)
+        merge_patch(self.obj.setdefault("status", {}), patch)
+        return self.obj
+
+    def list_jobs(self, ns: str, selector: str) -> list[JSON]:
+        key, value = selector.split("=", 1)
+        return [copy.deepcopy(j) for j in self.jobs.values() if j["metadata"]["labels"].get(key) == value]
+
+    def create_job(self, job: JSON) -> bool:
+        name = job["metadata"]["name"]
+        if name in self.jobs:
+            return False
+        self.jobs[name] = copy.deepcopy(job)
+        self.created.append(name)
+        return True
+
+    def set_job_suspended(self, ns: str, name: str, suspend: bool) -> None:
+        self.jobs[name]["spec"]["suspend"] = suspend
+        self.suspended.append((name, suspend))
+
+    def list_pods(self, ns: str, selector: str) -> list[JSON]:
+        job = selector.removeprefix("job-name=")
+        self.pod_lookups.append(job)
+        return self.pods.get(job, [])
+
+    # What the Job controller and the kubelet would do.
+    def finish(self, name: str, *, failed: str = "") -> None:
+        """Mark a Job Complete, or Failed with `failed` as its condition message."""
+        kind = "Failed" if failed else "Complete"
+        condition = {
+            "type": kind,
+            "status": "True",
+            "reason": "BackoffLimitExceeded" if failed else "",
+            "message": failed,
+        }
+        self.jobs[name]["status"] = {"conditions": [condition]}
+
+    def terminated_pod(self, job: str, message: str, at: str = "2026-11-20T12:00:00Z") -> None:
+        state = {"terminated": {"message": message, "finishedAt": at}}
+        self.pods.setdefault(job, []).append({"status": {"containerStatuses": [{"state": state}]}})
+
+
+class FakeKafka:
+    """A topic with `partitions` partitions holding offsets [0, high) each; `down` makes it unreachable."""
+
+    def __init__(self, partitions: int | None = 2, high: int = 100, low: int = 0) -> None:
+        self.partitions, self.high, self.low = partitions, high, low
+        self.down = ""
+        self.observed = 0
+        self.ensured: list[tuple[list[str], int]] = []
+
+    def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
+        self.observed += 1
+        if self.down:
+            raise KafkaUnavailable(self.down)
+        count = self.partitions or 0
+        return self.partitions, {p: Observed(low=self.low, high=self.high) for p in range(count)}
+
+    def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
+        if self.down:
+            raise KafkaUnavailable(self.down)
+        self.ensured.append((names, partitions))
+
+
+class FakeCheckpoints:
+    """The workers' checkpoint mirrors, the report and failure keys, the promotion mirrors."""
+
+    def __init__(self) -> None:
+        self.checkpoints: dict[int, Checkpoint] = {}
+        self.keys: dict[str, bytes] = {}
+        self.promotions_done: dict[int, PromotionCheckpoint] = {}
+        self.down = ""
+
+    def _check(self) -> None:
+        if self.down:
+            raise CheckpointsUnavailable(self.down)
+
+    def read(self, url: str, uid: str, partitions: Any) -> dict[int, Checkpoint]:
+        self._check()
+        return {p: self.checkpoints[p] for p in partitions if p in self.checkpoints}
+
+    def get(self, url: str, key: str) -> bytes | None:
+        self._check()
+        return self.keys.get(key)
+
+    def promotions(self, url: str, uid: str, partitions: Any) -> dict[int, PromotionCheckpoint]:
+        self._check()
+        return {p: self.promotions_done[p] for p in partitions if p in self.promotions_done}
+
+
+def replay(**spec: Any) -> JSON:
+    """An EventReplay as the API server returns it (uid and generation set)."""
+    return {
+        "apiVersion": "eventreplay.io/v1alpha1",
+        "kind": "EventReplay",
+        "metadata": {"name": "r", "namespace": "ns", "uid": "u-1", "generation": 1},
+        "spec": {**copy.deepcopy(SPEC), **spec},
+    }
+
+
+@dataclass
+class World:
+    """One replay, the fakes around it, and clients kept across passes (as kopf's memo keeps them)."""
+
+    kube: FakeKube = field(default_factory=lambda: FakeKube(replay()))
+    kafka: FakeKafka = field(default_factory=FakeKafka)
+    checkpoints: FakeCheckpoints = field(default_factory=FakeCheckpoints)
+    config: OperatorConfig = field(default_factory=OperatorConfig)
+    clients: Clients | None = None
+
+    def sync(self) -> Outcome:
+        if self.clients is None:
+            kafka, checkpoints = cast(Any, self.kafka), cast(Any, self.checkpoints)
+            self.clients = Clients(kube=cast(Any, self.kube), kafka=kafka, checkpoints=checkpoints, config=self.config)
+        return sync(self.clients, "ns", "r", now=NOW)
+
+    def edit(self, **spec: Any) -> None:
+        """A spec change: the API server bumps metadata.generation."""
+        assert self.kube.obj is not None
+        self.kube.obj["spec"].update(spec)
+        self.kube.obj["metadata"]["generation"] += 1
+
+    @property
+    def status(self) -> JSON:
+        assert self.kube.obj is not None
+        return cast(JSON, self.kube.obj.get("status") or {})
+
+    def condition(self, kind: str) -> tuple[str, str]:
+        found = next(c for c in self.status["conditions"] if c["type"] == kind)
+        return found["status"], found["reason"]
+
+    def kstatus(self) -> tuple[str, str, str, str]:
+        """(Ready, Reconciling, Stalled) statuses and the Ready reason."""
+        ready, reason = self.condition("Ready")
+        return ready, self.condition("Reconciling")[0], self.condition("Stalled")[0], reason

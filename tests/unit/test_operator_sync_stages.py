@@ -1,0 +1,144 @@
+"""The controller pass in-process, after the replay: the reconciliation Job and its report, the gate
+(Manual, Automatic, Never), the promotion Job once per report, retries, and the final Ready.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from operator_fakes import FakeKube, World, replay
+
+from eventreplay.worker.contract.checkpoints import PromotionCheckpoint
+from eventreplay.worker.contract.names import failure_key, report_key
+
+HASH = "ab" * 32
+PROMOTE = f"r-promote-{HASH[:12]}"
+SUMMARY = {
+    "reportHash": HASH,
+    "reportTopic": "eventreplay.ns.r.report",
+    "report": {"counts": {"unchanged": 80, "changed": 10, "missing": 10, "extra": 0, "replayedIds": 100}},
+}
+
+
+def replayed(**spec: Any) -> World:
+    """A replay whose partitions are all done: the pass after this one sees it replayed."""
+    world = World(kube=FakeKube(replay(**spec)))
+    world.sync()
+    world.kube.finish("r-0")
+    world.kube.finish("r-1")
+    return world
+
+
+def reconciled(**spec: Any) -> World:
+    """A replay whose reconciliation Job succeeded and left its report."""
+    world = replayed(**spec)
+    world.sync()
+    world.kube.finish("r-reconcile")
+    world.checkpoints.keys[report_key("u-1")] = orjson.dumps(SUMMARY)
+    return world
+
+
+def test_all_partitions_done_starts_the_reconciliation_job_once() -> None:
+    world = replayed()
+    world.sync()
+    assert world.kube.created[-1] == "r-reconcile" and world.status["reconciliation"]["job"] == "r-reconcile"
+    assert world.kstatus() == ("False", "True", "False", "Reconciling")
+    assert world.condition("Replayed") == ("True", "Replayed")
+    world.sync()
+    assert world.kube.created.count("r-reconcile") == 1
+
+
+def test_the_report_is_recorded_and_the_manual_gate_stays_closed() -> None:
+    world = reconciled(promotion={"policy": "Manual"})
+    world.sync()
+    rec = world.status["reconciliation"]
+    assert (rec["reportHash"], rec["changed"], rec["missing"], rec["job"]) == (HASH, 10, 10, "r-reconcile")
+    assert world.condition("Reconciled") == ("True", "Reconciled")
+    assert world.kstatus() == ("False", "False", "False", "AwaitingApproval")
+    assert not any(name.startswith("r-promote") for name in world.kube.jobs)
+    world.checkpoints.keys.clear()  # the report expires: status is the record
+    world.sync()
+    assert world.status["reconciliation"]["reportHash"] == HASH
+
+
+def test_manual_opens_only_on_the_matching_hash_and_promotes_once() -> None:
+    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": "cd" * 32})
+    world.sync()
+    assert world.condition("Promoted") == ("False", "AwaitingApproval") and PROMOTE not in world.kube.jobs
+    world.edit(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    world.sync()
+    assert world.kube.created[-1] == PROMOTE and world.status["promotion"]["job"] == PROMOTE
+    assert world.kstatus() == ("False", "True", "False", "Promoting") and world.status["phase"] == "Promoting"
+    world.sync()
+    assert world.kube.created.count(PROMOTE) == 1
+
+
+def test_automatic_promotes_when_the_thresholds_hold() -> None:
+    held = reconciled(promotion={"policy": "Automatic", "thresholds": {"maxChangedRatio": 0.2, "maxMissingRatio": 0.2}})
+    held.sync()
+    assert held.kube.created[-1] == PROMOTE
+    exceeded = reconciled(promotion={"policy": "Automatic", "thresholds": {"maxChangedRatio": 0.05}})
+    exceeded.sync()
+    assert exceeded.kstatus() == ("False", "False", "False", "ThresholdExceeded")
+    assert PROMOTE not in exceeded.kube.jobs
+
+
+def test_never_ends_ready_with_the_report_in_the_sandbox() -> None:
+    world = reconciled(promotion={"policy": "Never"})
+    world.sync()
+    assert world.kstatus() == ("True", "False", "False", "Reconciled")
+    assert world.condition("Promoted") == ("False", "PolicyNever") and PROMOTE not in world.kube.jobs
+
+
+def test_a_finished_promotion_is_ready_and_final() -> None:
+    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    world.sync()
+    world.kube.finish(PROMOTE)
+    world.checkpoints.promotions_done = {
+        p: PromotionCheckpoint(
+            partition=p, report_hash=HASH, start_offset=0, end_offset=10, committed_offset=10, written=5, state="done"
+        )
+        for p in (0, 1)
+    }
+    world.sync()
+    assert world.kstatus() == ("True", "False", "False", "Promoted") and world.status["phase"] == "Promoted"
+    assert world.status["promotion"]["written"] == 10 and world.status["promotion"]["startedAt"]
+    created = list(world.kube.created)
+    world.checkpoints.promotions_done = {}
+    world.sync()
+    assert world.kube.created == created and world.kstatus()[3] == "Promoted"
+
+
+def test_a_failed_reconciliation_stalls_with_the_workers_message_until_retry() -> None:
+    world = replayed()
+    world.sync()
+    world.kube.finish("r-reconcile", failed="BackoffLimitExceeded")
+    world.checkpoints.keys[failure_key("u-1", "reconcile")] = b"permanent: topic orders-out missing"
+    world.sync()
+    assert world.kstatus() == ("False", "False", "True", "ReconciliationFailed")
+    stalled = next(c for c in world.status["conditions"] if c["type"] == "Stalled")
+    assert "topic orders-out missing" in stalled["message"]
+    world.edit(retry=1)
+    world.sync()
+    assert world.kube.created[-1] == "r-reconcile-r1"
+
+
+def test_a_failed_promotion_is_retried_as_r_n() -> None:
+    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    world.sync()
+    world.kube.finish(PROMOTE, failed="BackoffLimitExceeded")
+    world.sync()
+    assert world.kstatus() == ("False", "False", "True", "PromotionFailed")
+    world.edit(retry=2)
+    world.sync()
+    assert world.kube.created[-1] == f"{PROMOTE}-r2"
+
+
+def test_redis_unavailable_after_the_reconciliation_waits() -> None:
+    world = replayed()
+    world.sync()
+    world.kube.finish("r-reconcile")
+    world.checkpoints.down = "redis down"
+    world.sync()
+    assert world.kstatus() == ("False", "True", "False", "RedisUnavailable")
