@@ -10,23 +10,18 @@ from eventreplay.worker.__main__ import main
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from eventreplay.worker.contract.names import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, TASK_ENV
 
+JOBS = {
+    "run": ("worker", TASK_ENV),
+    "reconcile": ("reconcile", RECONCILE_TASK_ENV),
+    "promote": ("promote", PROMOTE_TASK_ENV),
+}
 
-@pytest.mark.parametrize(
-    ("command", "job", "env"),
-    [
-        ("run", "worker", TASK_ENV),
-        ("reconcile", "reconcile", RECONCILE_TASK_ENV),
-        ("promote", "promote", PROMOTE_TASK_ENV),
-    ],
-)
+
+@pytest.mark.parametrize("command", sorted(JOBS))
 def test_a_missing_or_bad_task_is_permanent(
-    command: str,
-    job: str,
-    env: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    job, env = JOBS[command]
     termination = tmp_path / "termination-log"
     monkeypatch.setenv("EVENTREPLAY_TERMINATION_LOG", str(termination))
     monkeypatch.delenv(env, raising=False)
