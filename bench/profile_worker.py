@@ -19,12 +19,12 @@ from typing import Any
 import redis
 from bench_worker import REDIS_URL, seed, task_for
 
-from eventreplay.worker import engine
+from eventreplay.worker import engine, replay_batch
 
 STAGES = {
-    "_next_batch": "consume (librdkafka + range filter)",
-    "_prepare": "validate + transform + ledger request",
-    "_finish": "ledger verdicts + produce + digest",
+    (engine.Engine, "_next_batch"): "consume (librdkafka + range filter)",
+    (replay_batch.ReplayBatches, "prepare"): "validate + transform + ledger request",
+    (replay_batch.ReplayBatches, "finish"): "ledger verdicts + produce + digest",
 }
 
 
@@ -41,9 +41,13 @@ def thread_cpu() -> dict[str, float]:
     """CPU seconds per thread name of this process (librdkafka names its threads rdk:*)."""
     out: dict[str, float] = collections.defaultdict(float)
     for task in Path("/proc/self/task").iterdir():
-        text = (task / "stat").read_text()
+        try:
+            text = (task / "stat").read_text()
+            seconds = cpu_seconds(task / "stat")
+        except FileNotFoundError:  # a short-lived librdkafka thread ended while we listed them
+            continue
         name = text[text.index("(") + 1 : text.rindex(")")]
-        out["worker main thread" if name.startswith("python") else f"worker {name}"] += cpu_seconds(task / "stat")
+        out["worker main thread" if name.startswith("python") else f"worker {name}"] += seconds
     return out
 
 
@@ -66,20 +70,20 @@ def main() -> None:
     seed(topic, args.events)
     spent: collections.Counter[str] = collections.Counter()
 
-    def timed(name: str) -> None:
-        original: Callable[..., Any] = getattr(engine.Engine, name)
+    def timed(owner: type, name: str) -> None:
+        original: Callable[..., Any] = getattr(owner, name)
 
-        def wrapper(self: engine.Engine, *a: Any, **k: Any) -> Any:
+        def wrapper(self: object, *a: Any, **k: Any) -> Any:
             began = time.perf_counter()
             try:
                 return original(self, *a, **k)
             finally:
                 spent[name] += time.perf_counter() - began
 
-        setattr(engine.Engine, name, wrapper)
+        setattr(owner, name, wrapper)
 
-    for name in STAGES:
-        timed(name)
+    for owner, name in STAGES:
+        timed(owner, name)
     worker = engine.Engine(task_for(topic, args.events, uid))
     cpu_before = party_cpu()
     began = time.perf_counter()
@@ -87,7 +91,7 @@ def main() -> None:
     total = time.perf_counter() - began
     cpu_after = party_cpu()
     print(f"{args.events / total:,.0f} events/s in-process ({total:.1f} s)")
-    for name, label in STAGES.items():
+    for (_owner, name), label in STAGES.items():
         print(f"  {label:<42} {spent[name] / args.events * 1e6:6.2f} µs/event  {100 * spent[name] / total:4.0f} %")
     rest = total - sum(spent.values())
     label = "transaction commits + checkpoints"

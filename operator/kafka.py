@@ -14,7 +14,16 @@ from datetime import datetime
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.cimpl import NewTopic
+
+from eventreplay.worker.contract.exit_codes import RetriableFailure
+from eventreplay.worker.contract.kafka_clients import (
+    Config,
+    client_config,
+    create_topics,
+    offsets_for_times,
+    planner_consumer_config,
+    watermarks,
+)
 
 from .api.v1alpha1 import EventReplaySpec
 from .planner import PAST_END, Observed, PlanRefused, selected_partitions, window_times
@@ -33,21 +42,11 @@ class KafkaAccess:
     settings: dict[str, str] = field(default_factory=dict)
     timeout: float = 10.0
 
-    def _config(self, bootstrap: str) -> dict[str, str | int | float | bool]:
-        return {**self.settings, "bootstrap.servers": bootstrap}
+    def _config(self, bootstrap: str) -> Config:
+        return client_config(bootstrap, self.settings)
 
     def consumer(self, bootstrap: str) -> Consumer:
-        return Consumer(
-            {
-                **self._config(bootstrap),
-                "group.id": "eventreplay-operator-planner",
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "allow.auto.create.topics": False,
-                "isolation.level": "read_committed",
-                "auto.offset.reset": "error",
-            }
-        )
+        return Consumer(planner_consumer_config(self._config(bootstrap), "eventreplay-operator-planner"))
 
     def admin(self, bootstrap: str) -> AdminClient:
         return AdminClient(self._config(bootstrap))
@@ -67,16 +66,14 @@ class KafkaAccess:
                 chosen = selected_partitions(spec, count)
             except PlanRefused:  # the pure planner raises it again, with the reason
                 return count, {}
-            marks = {
-                p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=self.timeout, cached=False)
-                for p in chosen
-            }
+            bootstrap = spec.source.bootstrap_servers
+            marks = {p: watermarks(consumer, topic, p, bootstrap, timeout=self.timeout) for p in chosen}
             observed = {p: Observed(low=low, high=high) for p, (low, high) in marks.items()}
             times = window_times(spec, as_of)
             if times is not None:
                 observed = self._by_time(consumer, topic, observed, times)
             return count, observed
-        except KafkaException as err:
+        except (KafkaException, RetriableFailure) as err:
             raise KafkaUnavailable(str(err)) from err
         finally:
             consumer.close()
@@ -96,13 +93,8 @@ class KafkaAccess:
         return result
 
     def _offsets_for(self, consumer: Consumer, topic: str, parts: list[int], when_ms: int) -> dict[int, int]:
-        answer = consumer.offsets_for_times([TopicPartition(topic, p, when_ms) for p in parts], timeout=self.timeout)
-        offsets: dict[int, int] = {}
-        for tp in answer:
-            if tp.error is not None:
-                raise KafkaUnavailable(f"offsets_for_times {topic}/{tp.partition}: {tp.error}")
-            offsets[tp.partition] = PAST_END if tp.offset < 0 else tp.offset
-        return offsets
+        found = offsets_for_times(consumer, topic, parts, when_ms, timeout=self.timeout)
+        return {p: PAST_END if offset < 0 else offset for p, offset in found.items()}
 
     def _timestamp_at(self, consumer: Consumer, topic: str, partition: int, offset: int) -> int | None:
         """Timestamp of the first record at or after `offset` (None if none arrives in time)."""
@@ -118,17 +110,7 @@ class KafkaAccess:
 
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         """Create the sandbox and dead-letter topics (partitions as the source); existing is fine."""
-        admin = self.admin(bootstrap)
-        futures = admin.create_topics(
-            [NewTopic(name, num_partitions=partitions, replication_factor=-1) for name in names],
-            operation_timeout=self.timeout,
-            request_timeout=self.timeout,
-        )
-        for name, future in futures.items():
-            try:
-                future.result(timeout=self.timeout + 5)
-            except KafkaException as err:
-                if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise KafkaUnavailable(f"creating topic {name}: {err}") from err
-            except Exception as err:
-                raise KafkaUnavailable(f"creating topic {name}: {err}") from err
+        try:
+            create_topics(self.admin(bootstrap), names, partitions, timeout=self.timeout)
+        except RetriableFailure as err:
+            raise KafkaUnavailable(str(err)) from err

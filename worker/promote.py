@@ -16,27 +16,28 @@ reportHash, or lost part of its working set.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import redis
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
 
 from . import digest, kafka_io
 from .canonical import bucket_of, report_hash
-from .contract.checkpoints import PromotionCheckpoint, combine_digests, now, write_mirror
+from .contract.checkpoints import PromotionCheckpoint, combine_digests, write_mirror
 from .contract.delta_tasks import PromoteTask
 from .contract.exit_codes import PermanentFailure, RetriableFailure
+from .contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
 from .contract.names import promotion_key
 from .contract.tasks import OffsetRange
-from .engine import kafka_failure
-from .progress import connect_redis
-from .range_reader import RangeReader, admin_client, reader_config
+from .range_reader import RangeReader
+from .redis_connection import connect_redis
+from .runtime.produce import Headers, produce
+from .runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from .spill import Verdicts, coords, load_summary
 
 log = logging.getLogger("eventreplay.promote")
 TRANSACTION_MAX_SECONDS = 2.0
-Headers = list[tuple[str, str | bytes | None]]
 
 
 class Promoter:
@@ -44,7 +45,7 @@ class Promoter:
         self.task = task
         self.uid = task.replay.uid
         self.redis = connect_redis(task.redis)
-        self.admin = admin_client(task.kafka)
+        self.admin = AdminClient(job_config(task.kafka))
         self.extra_headers: Headers = [
             ("er-promoted-by", f"{task.replay.namespace}/{task.replay.name}".encode()),
             ("er-replay-uid", self.uid.encode()),
@@ -102,86 +103,53 @@ class _Partition:
         task = owner.task
         self.owner, self.task, self.sandbox, self.range = owner, task, sandbox, r
         self.verdicts, self.bits = verdicts, bits
-        self.consumer = Consumer(reader_config(task.kafka, task.group_id))
+        base = job_config(task.kafka)
+        self.consumer = Consumer(range_reader_config(base, task.group_id))
         self.producer = Producer(
-            {
-                **kafka_io.base_config(task.kafka),
-                "transactional.id": task.transactional_id(r.partition),
-                "enable.idempotence": True,
-                "transaction.timeout.ms": 60000,
-                "partitioner": task.partitioner,
-                "linger.ms": 20,
-                "compression.type": "lz4",
-            }
+            transactional_producer_config(base, task.transactional_id(r.partition), partitioner=task.partitioner)
         )
         tuning = task.tuning
         self.reader = RangeReader(self.consumer, sandbox, r, tuning.batch_size, tuning.stall_timeout_seconds)
+        self.loop: TransactionalLoop[PromotionCheckpoint] = TransactionalLoop(
+            self.producer,
+            self.consumer,
+            sandbox,
+            r,
+            budget=lambda: TransactionBudget(tuning.transaction_max_records, TRANSACTION_MAX_SECONDS),
+            mirror=self._mirror,
+            role=f"promoter of {sandbox}/{r.partition}",
+        )
 
     def run(self, expected: int) -> PromotionCheckpoint:
-        p, where = self.range.partition, f"{self.sandbox}/{self.range.partition}"
-        try:
-            # Fences any earlier promoter of this partition and aborts its open transaction.
-            self.producer.init_transactions(60)
-            committed = self.consumer.committed([TopicPartition(self.sandbox, p)], timeout=30)[0]
-        except KafkaException as err:
-            raise kafka_failure(err, f"initialising the promoter of {where}") from err
-        ckpt = self._restore(committed)
+        r, report = self.range, self.task.report_hash
+        ckpt = self.loop.restore(
+            PromotionCheckpoint,
+            lambda c: (c.report_hash, c.start_offset, c.end_offset) == (report, r.start_offset, r.end_offset),
+            report_hash=report,
+        )
         self.reader.start(ckpt.committed_offset)
-        while not self.reader.done:
-            ckpt = self._transaction(ckpt)
+        ckpt = self.loop.run(ckpt, self._fill)
         if ckpt.written != expected:
             raise PermanentFailure(
-                f"{where}: wrote {ckpt.written} delta records, the report counts {expected}: reconcile again"
+                f"{self.sandbox}/{r.partition}: wrote {ckpt.written} delta records, the report counts {expected}: "
+                "reconcile again"
             )
-        ckpt.state, ckpt.updated_at = "done", now()
-        self._mirror(ckpt)
-        self.consumer.close()
-        return ckpt
-
-    def _restore(self, committed: TopicPartition) -> PromotionCheckpoint:
-        r = self.range
-        if committed.offset >= 0 and committed.metadata:
-            ckpt = PromotionCheckpoint.from_json(committed.metadata)
-            if (ckpt.report_hash, ckpt.start_offset, ckpt.end_offset) != (
-                self.task.report_hash,
-                r.start_offset,
-                r.end_offset,
-            ):
-                raise PermanentFailure(f"the promotion group of partition {r.partition} committed another plan")
-            log.info("partition %d: resuming at %d (%d written)", r.partition, ckpt.committed_offset, ckpt.written)
-            return ckpt
-        return PromotionCheckpoint.fresh(r.partition, r.start_offset, r.end_offset, report_hash=self.task.report_hash)
+        return self.loop.finish(ckpt)
 
     def _mirror(self, ckpt: PromotionCheckpoint) -> None:
         key = promotion_key(self.owner.uid, ckpt.partition)
         write_mirror(self.owner.redis, key, ckpt, self.task.redis.ttl_seconds, "Redis (promotion progress mirror)")
 
-    def _transaction(self, ckpt: PromotionCheckpoint) -> PromotionCheckpoint:
-        reader, producer, p = self.reader, self.producer, self.range.partition
+    def _fill(self, ckpt: PromotionCheckpoint, budget: TransactionBudget) -> int:
+        reader = self.reader
         state = bytes.fromhex(ckpt.digest) if ckpt.digest else digest.ZERO
-        records, began = 0, time.monotonic()
-        try:
-            producer.begin_transaction()
-            while (
-                not reader.done
-                and records < self.task.tuning.transaction_max_records
-                and time.monotonic() - began < TRANSACTION_MAX_SECONDS
-            ):
-                batch = reader.next_batch()
-                records += len(batch)
-                state = self._batch(batch, ckpt, state)
-            ckpt.committed_offset, ckpt.digest = reader.next, state.hex()
-            ckpt.transactions += 1
-            ckpt.updated_at = now()
-            position = TopicPartition(self.sandbox, p, reader.next, metadata=ckpt.to_json().decode())
-            producer.send_offsets_to_transaction([position], self.consumer.consumer_group_metadata(), 60)
-            producer.commit_transaction(60)
-        except KafkaException as err:
-            raise kafka_failure(
-                err, f"promotion transaction ending at {self.sandbox}/{p}@{reader.next}", producer
-            ) from err
-        self._mirror(ckpt)
-        return ckpt
+        records = 0
+        while not reader.done and not budget.spent(records):
+            batch = reader.next_batch()
+            records += len(batch)
+            state = self._batch(batch, ckpt, state)
+        ckpt.digest = state.hex()
+        return reader.next
 
     def _batch(self, batch: list[Any], ckpt: PromotionCheckpoint, state: bytes) -> bytes:
         keyed = [m for m in batch if m.key()]
@@ -202,7 +170,7 @@ class _Partition:
             if status == "W":
                 key, value = msg.key(), msg.value()
                 headers = [(k, v) for k, v in (msg.headers() or []) if k != "er-replay-uid"] + extra
-                self._produce(topic, key, value, headers)
+                produce(self.producer, topic, value, key, headers=headers)
                 state = digest.step(state, key, value)
                 ckpt.written += 1
             elif status == "I":
@@ -214,11 +182,3 @@ class _Partition:
                     f"event {msg.key()!r} is not in the reconciliation working set (expired?): reconcile again"
                 )
         return state
-
-    def _produce(self, topic: str, key: bytes, value: bytes, headers: Headers) -> None:
-        while True:
-            try:
-                self.producer.produce(topic, value, key, headers=headers)
-                return
-            except BufferError:
-                self.producer.poll(0.05)

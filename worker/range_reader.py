@@ -1,4 +1,4 @@
-"""Kafka reading for reconciliation and promotion: clients, range planning, bounded range reads.
+"""Kafka reading for reconciliation and promotion: range planning and bounded range reads.
 
 Ranges are [start, end) offsets resolved once at start (D4): the end is reached when the fetch
 position passes it (EOF or a record at/after it), never by waiting for a record at end - 1,
@@ -9,38 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from . import kafka_io
 from .contract.delta_tasks import TimeWindow
 from .contract.exit_codes import PermanentFailure, RetriableFailure
-from .contract.tasks import KafkaConnection, OffsetRange
-
-
-def reader_config(kafka: KafkaConnection, group: str) -> dict[str, Any]:
-    return {
-        **kafka_io.base_config(kafka),
-        "group.id": group,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "isolation.level": "read_committed",
-        "auto.offset.reset": "error",
-        "enable.partition.eof": True,
-        # Bound the prefetch queue: memory stays flat whatever the window's size.
-        "queued.max.messages.kbytes": 16384,
-        "fetch.queue.backoff.ms": 10,  # librdkafka's 1 s default stalls reading once the cap is hit
-        "fetch.max.bytes": 16 * 1024 * 1024,
-        # Ranges are read to their end one after another: do not let the broker park the last
-        # fetch of each (default 500 ms) before it reports the end.
-        "fetch.wait.max.ms": 50,
-    }
-
-
-def admin_client(kafka: KafkaConnection) -> AdminClient:
-    return AdminClient(kafka_io.base_config(kafka))
+from .contract.kafka_clients import offsets_for_times, watermarks
+from .contract.tasks import OffsetRange
 
 
 def full_ranges(consumer: Consumer, admin: AdminClient, topic: str, servers: str) -> list[OffsetRange]:
@@ -48,7 +25,7 @@ def full_ranges(consumer: Consumer, admin: AdminClient, topic: str, servers: str
     count = kafka_io.partition_count(admin, topic, servers)
     out = []
     for p in range(count):
-        low, high = kafka_io.watermarks(consumer, topic, p, servers)
+        low, high = watermarks(consumer, topic, p, servers)
         out.append(OffsetRange(partition=p, start_offset=low, end_offset=high))
     return out
 
@@ -61,7 +38,7 @@ def check_ranges(
     for r in ranges:
         if r.partition >= count:
             raise PermanentFailure(f"topic {topic!r} has no partition {r.partition} ({count} partitions)")
-        low, high = kafka_io.watermarks(consumer, topic, r.partition, servers)
+        low, high = watermarks(consumer, topic, r.partition, servers)
         if r.start_offset < low and r.end_offset > r.start_offset:
             raise PermanentFailure(
                 f"retention expired: {topic}/{r.partition} starts at {low}, the range at {r.start_offset}"
@@ -79,29 +56,17 @@ def resolve_window(
     offsets_for_times answers -1 when no record is that late: the bound is then the high watermark.
     """
     full = full_ranges(consumer, admin, topic, servers)
-    bounds = [_offsets_for(consumer, topic, full, stamp) for stamp in window.bounds_ms]
+    spans = {r.partition: r for r in full}
+    bounds = []
+    for stamp in window.bounds_ms:
+        found = offsets_for_times(consumer, topic, list(spans), stamp)
+        bounds.append({p: spans[p].end_offset if o < 0 else max(o, spans[p].start_offset) for p, o in found.items()})
     return [
         OffsetRange(
             partition=r.partition, start_offset=bounds[0][r.partition], end_offset=max(b[r.partition] for b in bounds)
         )
         for r in full
     ]
-
-
-def _offsets_for(consumer: Consumer, topic: str, full: list[OffsetRange], stamp: int) -> dict[int, int]:
-    """One offsets_for_times for every partition; a partition's own error is retriable, never "no record"."""
-    try:
-        answer = consumer.offsets_for_times([TopicPartition(topic, r.partition, stamp) for r in full], timeout=30)
-    except KafkaException as err:
-        raise RetriableFailure(f"offsets_for_times on {topic}: {err.args[0].str()}") from err
-    spans = {r.partition: r for r in full}
-    out: dict[int, int] = {}
-    for tp in answer:
-        if tp.error is not None:
-            raise RetriableFailure(f"offsets_for_times on {topic}/{tp.partition}: {tp.error.str()}")
-        r = spans[tp.partition]
-        out[tp.partition] = r.end_offset if tp.offset < 0 else max(tp.offset, r.start_offset)
-    return out
 
 
 class RangeReader:

@@ -23,11 +23,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient
-from confluent_kafka.cimpl import NewTopic
 
-from . import kafka_io
 from .canonical import (
     CLASSES,
     HASH_BYTES,
@@ -43,11 +41,18 @@ from .canonical import (
 )
 from .contract.delta_tasks import ReconcileTask
 from .contract.exit_codes import RetriableFailure
+from .contract.kafka_clients import (
+    create_topics,
+    idempotent_producer_config,
+    job_config,
+    range_reader_config,
+)
 from .contract.settings import redis_location
 from .contract.tasks import OffsetRange
-from .progress import connect_redis
-from .range_reader import RangeReader, admin_client, check_ranges, full_ranges, reader_config
+from .range_reader import RangeReader, check_ranges, full_ranges
 from .range_reader import resolve_window as resolve_times
+from .redis_connection import connect_redis
+from .runtime.produce import produce
 from .spill import Spill, coords, store_summary
 
 log = logging.getLogger("eventreplay.reconcile")
@@ -63,9 +68,10 @@ class Reconciler:
         self.task = task
         self.uid = task.replay.uid
         self.redis = connect_redis(task.report.redis)
-        self.admin: AdminClient = admin_client(task.kafka)
+        base = job_config(task.kafka)
+        self.admin = AdminClient(base)
         # Never commits: the group id only names the reader in broker logs.
-        self.consumer = Consumer(reader_config(task.kafka, task.group_id))
+        self.consumer = Consumer(range_reader_config(base, task.group_id))
         self.run_id = uuid.uuid4().hex[:12]
         self.counts: Counter[str] = Counter()
         self.names = tuple(task.canonical.headers)
@@ -207,15 +213,9 @@ class Reconciler:
     # -- pass 4 ---------------------------------------------------------------------------------
     def _publish(self, spill: Spill, bits: int, digest: str, partitions: int) -> None:
         topic = self.task.report.topic
-        self._ensure_compacted(topic, max(1, partitions))
-        producer = Producer(
-            {
-                **kafka_io.base_config(self.task.kafka),
-                "enable.idempotence": True,
-                "linger.ms": 20,
-                "compression.type": "lz4",
-            }
-        )
+        compacted = {"cleanup.policy": "compact"}
+        create_topics(self.admin, [topic], max(1, partitions), config=compacted, what="report topic")
+        producer = Producer(idempotent_producer_config(job_config(self.task.kafka)))
         failed: list[str] = []
 
         def delivered(err: KafkaError | None, _msg: object) -> None:
@@ -230,21 +230,7 @@ class Reconciler:
         for first in range(0, total, CHUNK):
             for bucket in spill.delta_buckets(first, min(CHUNK, total - first)):
                 for event_id, cls in bucket.items():
-                    while True:
-                        try:
-                            producer.produce(topic, cls, event_id, headers=headers, on_delivery=delivered)
-                            break
-                        except BufferError:
-                            producer.poll(0.05)
+                    produce(producer, topic, cls, event_id, headers=headers, on_delivery=delivered)
             producer.poll(0)
         if producer.flush(120) or failed:
             raise RetriableFailure(f"report topic {topic!r}: {failed[0] if failed else 'records still queued'}")
-
-    def _ensure_compacted(self, topic: str, partitions: int) -> None:
-        new = NewTopic(topic, num_partitions=partitions, replication_factor=-1, config={"cleanup.policy": "compact"})
-        for name, future in self.admin.create_topics([new], operation_timeout=30, request_timeout=30).items():
-            try:
-                future.result()
-            except KafkaException as err:
-                if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise RetriableFailure(f"cannot create report topic {name!r}: {err.args[0].str()}") from err

@@ -8,6 +8,7 @@ bytes or str. Determinism is checked on the first batch (each event transformed 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -27,17 +28,35 @@ def _encode(result: Any) -> bytes:
     return orjson.dumps(result, option=orjson.OPT_SORT_KEYS)
 
 
-def build(spec: Transform) -> tuple[Fn, bool]:
-    """The transform, and whether it is user code (whose determinism must be checked)."""
+@dataclass(frozen=True, slots=True)
+class BuiltTransform:
+    """A transform ready to run, and what the replay may skip because of it."""
+
+    fn: Fn
+    identity: bool
+    """The output is the input bytes: the engine does not call `fn`."""
+    user_code: bool
+    """Imported from `module:function`: its determinism must be checked."""
+
+    @property
+    def needs_doc(self) -> bool:
+        """Whether the validator must hand over the parsed event (the identity never reads it)."""
+        return not self.identity
+
+
+def build(spec: Transform) -> BuiltTransform:
+    """The transform of a task; the one place that decides whether it is the identity."""
     if spec.function == "identity":
-        return (lambda _doc, raw: raw), False
+        return BuiltTransform(lambda _doc, raw: raw, identity=True, user_code=False)
     if spec.function == "project":
         fields = tuple(spec.fields or ())
-        return (lambda doc, _raw: _encode({k: doc[k] for k in fields if k in doc})), False
+        return BuiltTransform(
+            lambda doc, _raw: _encode({k: doc[k] for k in fields if k in doc}), identity=False, user_code=False
+        )
     user = load_object(spec.function, "transform")
     if not callable(user):
         raise PermanentFailure(f"transform {spec.function!r} is not callable")
-    return (lambda doc, _raw: _encode(user(doc))), True
+    return BuiltTransform(lambda doc, _raw: _encode(user(doc)), identity=False, user_code=True)
 
 
 def check_deterministic(fn: Fn, name: str, samples: list[tuple[dict[str, Any], bytes]]) -> None:

@@ -11,8 +11,8 @@ from confluent_kafka import Consumer, KafkaException
 
 from eventreplay.operator.config import from_args
 from eventreplay.worker.contract.exit_codes import PermanentFailure
+from eventreplay.worker.contract.kafka_clients import security_settings
 from eventreplay.worker.contract.settings import parse_settings
-from eventreplay.worker.kafka_io import security_settings
 
 
 def _pem(tmp_path: Path, name: str) -> str:

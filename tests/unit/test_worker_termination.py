@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from eventreplay.worker.progress import write_termination_message
+from eventreplay.worker.runtime.entry import write_termination_message
 
 
 def test_written_and_truncated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,178 @@
+"""How every process of this project connects to Kafka and resolves offsets.
+
+One place for the client configurations (base settings + the security settings a Secret put in
+an env var; the replay consumer, the range reader, the planner's consumer, the transactional
+and the idempotent producer), creating topics that may be absent, watermarks and
+`offsets_for_times`. Used by the worker's Jobs, the operator's planning and the CLI, so it holds
+no worker logic: failures are `RetriableFailure` / `PermanentFailure` from `exit_codes`, which
+the operator maps to its own "Kafka unavailable".
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from .exit_codes import PermanentFailure, RetriableFailure
+from .settings import parse_settings
+from .tasks import KafkaConnection
+
+Config = dict[str, Any]
+
+# Settings a Secret may not override: they carry the exactly-once guarantees.
+_PROTECTED = {
+    "transactional.id",
+    "enable.idempotence",
+    "isolation.level",
+    "group.id",
+    "enable.auto.commit",
+    "auto.offset.reset",
+    "bootstrap.servers",
+}
+
+
+def security_settings(env_name: str | None) -> dict[str, str]:
+    """The settings in the env var a Secret filled (`parse_settings`). Values are never logged."""
+    if not env_name:
+        return {}
+    raw = os.environ.get(env_name)
+    if raw is None:
+        raise PermanentFailure(f"env var {env_name} (Kafka client settings from a Secret) is not set")
+    try:
+        settings = parse_settings(raw, env_name)
+    except ValueError as err:
+        raise PermanentFailure(str(err)) from err
+    for key in settings:
+        if key in _PROTECTED:
+            raise PermanentFailure(f"Kafka setting {key!r} may not be overridden by {env_name}")
+    return settings
+
+
+def client_config(bootstrap: str, settings: dict[str, str]) -> Config:
+    """Bootstrap servers over the given settings: every Kafka client of every process starts here."""
+    return {**settings, "bootstrap.servers": bootstrap}
+
+
+def job_config(kafka: KafkaConnection) -> Config:
+    """A Job's base: its bootstrap servers and the settings from its Secret."""
+    return client_config(kafka.bootstrap_servers, security_settings(kafka.settings_env))
+
+
+def _assigning_reader(base: Config, group: str) -> Config:
+    """Consumers here `assign` and commit only inside transactions (or never): no auto anything."""
+    return {
+        **base,
+        "group.id": group,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "isolation.level": "read_committed",
+        "auto.offset.reset": "error",
+    }
+
+
+def replay_consumer_config(base: Config, group: str) -> Config:
+    """The replay worker's consumer: one partition, read_committed, memory flat."""
+    return {
+        **_assigning_reader(base, group),
+        "enable.partition.eof": True,
+        # Bound the prefetch queue so memory stays flat whatever the window's size (measured in
+        # bench/bench_worker.py: peak RSS ~100 MiB). The count cap matters because per-message
+        # overhead doubles small payloads. librdkafka backs off fetching for
+        # fetch.queue.backoff.ms once a cap is hit; its default (1 s) starves the worker.
+        "queued.max.messages.kbytes": 8192,
+        "queued.min.messages": 20000,
+        "fetch.queue.backoff.ms": 10,
+        "fetch.max.bytes": 2 * 1024 * 1024,
+        "max.partition.fetch.bytes": 2 * 1024 * 1024,
+    }
+
+
+def range_reader_config(base: Config, group: str) -> Config:
+    """Reconciliation's and promotion's reader of [start, end) ranges, one after another."""
+    return {
+        **_assigning_reader(base, group),
+        "enable.partition.eof": True,
+        # Bound the prefetch queue: memory stays flat whatever the window's size.
+        "queued.max.messages.kbytes": 16384,
+        "fetch.queue.backoff.ms": 10,  # librdkafka's 1 s default stalls reading once the cap is hit
+        "fetch.max.bytes": 16 * 1024 * 1024,
+        # Ranges are read to their end one after another: do not let the broker park the last
+        # fetch of each (default 500 ms) before it reports the end.
+        "fetch.wait.max.ms": 50,
+    }
+
+
+def planner_consumer_config(base: Config, group: str) -> Config:
+    """The operator's and the CLI's consumer: metadata, watermarks, timestamps; never creates topics."""
+    return {**_assigning_reader(base, group), "allow.auto.create.topics": False}
+
+
+def transactional_producer_config(base: Config, transactional_id: str, **extra: Any) -> Config:
+    """Exactly-once output: a stable transactional.id per (job, partition) fences zombies."""
+    return {
+        **base,
+        "transactional.id": transactional_id,
+        "enable.idempotence": True,
+        "transaction.timeout.ms": 60000,
+        "linger.ms": 20,
+        "compression.type": "lz4",
+        **extra,
+    }
+
+
+def idempotent_producer_config(base: Config) -> Config:
+    """At-least-once without duplicates from retries (the report topic is compacted anyway)."""
+    return {**base, "enable.idempotence": True, "linger.ms": 20, "compression.type": "lz4"}
+
+
+def create_topics(
+    admin: AdminClient,
+    names: list[str],
+    partitions: int,
+    *,
+    timeout: float = 30,
+    config: dict[str, str] | None = None,
+    what: str = "topic",
+) -> None:
+    """Create the topics that are absent (an existing one is fine); RetriableFailure otherwise."""
+    new = [NewTopic(name, num_partitions=partitions, replication_factor=-1, config=config or {}) for name in names]
+    for name, future in admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout).items():
+        try:
+            future.result(timeout=timeout + 5)
+        except KafkaException as err:
+            if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise RetriableFailure(f"cannot create {what} {name!r}: {err.args[0].str()}") from err
+        except Exception as err:  # a timed-out future: the broker did not answer in time
+            raise RetriableFailure(f"cannot create {what} {name!r}: {err}") from err
+
+
+def watermarks(consumer: Consumer, topic: str, partition: int, servers: str, timeout: float = 15) -> tuple[int, int]:
+    """(low, high) watermarks of a partition, asked of the broker (never the cached ones)."""
+    try:
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout, cached=False)
+    except KafkaException as err:
+        raise RetriableFailure(f"cannot reach Kafka at {servers}: {err.args[0].str()}") from err
+    return int(low), int(high)
+
+
+def offsets_for_times(
+    consumer: Consumer, topic: str, partitions: list[int], stamp_ms: int, timeout: float = 30
+) -> dict[int, int]:
+    """The first offset with a timestamp >= stamp_ms per partition (-1: no record that late).
+
+    One request for every partition; a partition's own error is retriable, never "no record".
+    """
+    try:
+        answer = consumer.offsets_for_times([TopicPartition(topic, p, stamp_ms) for p in partitions], timeout=timeout)
+    except KafkaException as err:
+        raise RetriableFailure(f"offsets_for_times on {topic}: {err.args[0].str()}") from err
+    out: dict[int, int] = {}
+    for tp in answer:
+        if tp.error is not None:
+            raise RetriableFailure(f"offsets_for_times on {topic}/{tp.partition}: {tp.error.str()}")
+        out[tp.partition] = int(tp.offset)
+    return out

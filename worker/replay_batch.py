@@ -1,0 +1,184 @@
+"""One batch of the replay: validate, transform, classify against the ledger, produce.
+
+`prepare` validates and transforms a batch and sends its ledger request (one Redis round trip,
+answered while the previous batch is produced); `finish` reads the ledger's verdicts and produces
+the batch in offset order: emitted records to the sandbox (and into the output digest),
+duplicates and processed ones counted, everything else dead-lettered with its reason. These two
+loops run once per event: keep them inlined and free of per-event calls that are not needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from hashlib import blake2b
+from typing import Any
+
+import redis
+from confluent_kafka import Message, Producer
+
+from . import digest
+from .contract.checkpoints import Checkpoint
+from .contract.exit_codes import RetriableFailure
+from .contract.tasks import Task
+from .ledger import ReplayLedger
+from .runtime.produce import Headers, produce
+from .transform import BuiltTransform, check_deterministic
+from .validate import Rejected, Valid, Validator
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A batch validated and transformed, its ledger verdicts requested but not yet read."""
+
+    outcomes: list[Any]  # (message, key, output) or (message, Rejected); see ReplayBatches.prepare
+    sent: bool
+
+
+_CONFLICT = {
+    "C": "same id with other content earlier in this replay",
+    "X": "same id with other content in the production ledger",
+}
+
+
+# ledger.id_digest and ledger.content_hash (BLAKE2b-128 and -64), as prototypes to copy.
+_ID_HASH, _CONTENT_HASH = blake2b(digest_size=16), blake2b(digest_size=8)
+
+
+class ReplayBatches:
+    def __init__(self, task: Task, producer: Producer, ledger: ReplayLedger, transform: BuiltTransform) -> None:
+        self.task, self.producer, self.ledger, self.transform = task, producer, ledger, transform
+        self.validator = Validator(task.validation, task.as_of, needs_doc=transform.needs_doc)
+        self.partition = task.source.partition
+        self._determinism_checked = False
+        self.headers_base: Headers = [
+            ("er-source-topic", task.source.topic.encode()),
+            ("er-source-partition", str(task.source.partition).encode()),
+            ("er-replay-uid", task.replay.uid.encode()),
+        ]
+
+    def prepare(self, batch: list[Message], ckpt: Checkpoint) -> Prepared:
+        """Validate and transform a batch, and send its candidates to the ledger.
+
+        Outcomes are (message, key, output) for ledger candidates and (message, Rejected) for
+        dead letters. This loop and `_finish` run once per event: the ledger record (`ledger.pack`)
+        is built inline and the record timestamp is only read when the full validation path runs.
+        """
+        outcomes: list[Any] = []
+        blob: list[bytes] = []
+        fast, full = self.validator.check_fast, self.validator.check_full
+        transform = None if self.transform.identity else self.transform.fn
+        samples: list[tuple[dict[str, Any], bytes]] | None = None
+        if self.transform.user_code and not self._determinism_checked:
+            samples = []
+        # Copying a keyed-size prototype is cheaper than blake2b(..., digest_size=n) per call.
+        hashed, no_hash, id_proto, content_proto = self.ledger.hashed, bytes(8), _ID_HASH, _CONTENT_HASH
+        bytes_in = 0
+        add, pack_one = outcomes.append, blob.append
+        for msg in batch:
+            value = msg.value()
+            res: Valid | Rejected | None = fast(value)
+            if res is None:
+                res = full(value, msg.timestamp()[1])
+                if type(res) is Rejected:
+                    if value:
+                        bytes_in += len(value)
+                    add((msg, res))
+                    continue
+            event_id, doc = res  # type: ignore[misc]
+            assert value is not None
+            bytes_in += len(value)
+            if transform is None:
+                out = value
+            else:
+                if samples is not None and len(samples) < 50:
+                    samples.append((doc, value))
+                try:
+                    out = transform(doc, value)
+                except Exception as err:  # noqa: BLE001 - user code: the event is dead-lettered with the error
+                    add((msg, Rejected("transform", f"{type(err).__name__}: {err}"[:300])))
+                    continue
+            key = event_id.encode()
+            add((msg, key, out))
+            # ledger.pack, inlined: id digest (14 bytes), content hash (8), source offset (8).
+            h = id_proto.copy()
+            h.update(key)
+            pack_one(h.digest()[:14])
+            if hashed:
+                h = content_proto.copy()
+                h.update(value)
+                pack_one(h.digest())
+            else:
+                pack_one(no_hash)
+            pack_one(msg.offset().to_bytes(8, "big"))  # type: ignore[union-attr]
+        ckpt.bytes_in += bytes_in
+        if samples:  # checked on the first batch that has valid events, not merely the first batch
+            check_deterministic(self.transform.fn, self.task.transform.function, samples)
+            self._determinism_checked = True
+        sent = bool(blob)
+        if sent:
+            try:
+                self.ledger.send(b"".join(blob))
+            except redis.RedisError as err:
+                raise RetriableFailure(f"dedup ledger: {err}") from err
+        return Prepared(outcomes, sent)
+
+    def finish(self, prepared: Prepared, ckpt: Checkpoint, chain: digest.BlockDigest) -> None:
+        """Receive the ledger's verdicts for a batch and produce its records in offset order."""
+        try:
+            statuses = self.ledger.receive() if prepared.sent else ""
+        except redis.RedisError as err:
+            raise RetriableFailure(f"dedup ledger: {err}") from err
+        sandbox, partition, producer = self.task.output.sandbox_topic, self.partition, self.producer
+        base, offset_header = self.headers_base, "er-source-offset"
+        # digest.BlockDigest.add, inlined: this loop runs once per emitted event.
+        block, running, bits, sha256, fold = chain.block, chain.running, digest.BLOCK_BITS, hashlib.sha256, digest.fold
+        emitted = duplicate = processed = bytes_out = 0
+        i = 0
+        for item in prepared.outcomes:
+            if len(item) == 3:
+                msg, key, out = item
+                status = statuses[i]
+                i += 1
+                if status == "N":
+                    offset = msg.offset()
+                    headers = [*base, (offset_header, b"%d" % offset)]
+                    produce(producer, sandbox, out, key, partition, headers=headers)
+                    if offset >> bits != block:
+                        if running is not None:
+                            chain.state = fold(chain.state, running.digest())
+                        block, running = offset >> bits, sha256()
+                    running.update(  # type: ignore[union-attr]
+                        b"".join((len(key).to_bytes(4, "big"), key, len(out).to_bytes(4, "big"), out))
+                    )
+                    emitted += 1
+                    bytes_out += len(out)
+                    continue
+                if status == "D":
+                    duplicate += 1
+                    continue
+                if status == "P":
+                    processed += 1
+                    continue
+                rejected = Rejected("conflict", f"event id {key.decode()!r}: {_CONFLICT[status]}")
+            else:
+                msg, rejected = item
+            ckpt.dead_lettered += 1
+            ckpt.reasons[rejected.reason] = ckpt.reasons.get(rejected.reason, 0) + 1
+            self._dead_letter(msg, rejected)
+        ckpt.emitted += emitted
+        ckpt.duplicate += duplicate
+        ckpt.processed += processed
+        ckpt.bytes_out += bytes_out
+        chain.block, chain.running = block, running
+
+    def _dead_letter(self, msg: Message, rejected: Rejected) -> None:
+        headers: Headers = [
+            *self.headers_base,
+            ("er-source-offset", str(msg.offset()).encode()),
+            ("er-reason", rejected.reason.encode()),
+            ("er-error", rejected.message.encode()),
+        ]
+        produce(
+            self.producer, self.task.output.dead_letter_topic, msg.value(), msg.key(), self.partition, headers=headers
+        )
