@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from eventreplay.worker.contract import delta_tasks as rt
+from eventreplay.worker.contract import step_tasks as rt
 from eventreplay.worker.contract import tasks as wt
-from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, report_topic
+from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, ReplayTopics
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
 from .job_names import Owner
@@ -113,9 +113,9 @@ def build_reconcile_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> rt.
         event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),
         canonical=rt.Canonical(headers=sorted(set(rc.canonical_headers))),
         report=rt.ReportOutput(
-            topic=report_topic(owner.namespace, owner.name), redis=_redis(spec), sample_size=rc.sample_size
+            topic=ReplayTopics.of(owner.namespace, owner.name).report, redis=_redis(spec), sample_size=rc.sample_size
         ),
-        tuning=rt.DeltaTuning(batch_size=spec.worker.batch_size),
+        tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )
 
 
@@ -127,5 +127,5 @@ def build_promote_task(spec: EventReplaySpec, owner: Owner, report_hash: str) ->
         report_hash=report_hash,
         destination_topic=spec.sink.topic,
         redis=_redis(spec),
-        tuning=rt.DeltaTuning(batch_size=spec.worker.batch_size),
+        tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )

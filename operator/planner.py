@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from eventreplay.worker.contract.names import dead_letter_topic, sandbox_topic
+from eventreplay.worker.contract.names import ReplayTopics
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
 
@@ -139,14 +139,15 @@ def make_plan(
     if total == 0:
         raise PlanRefused("EmptyWindow", f"the window selects no record in partitions {ranges_text(chosen)} of {topic}")
     as_of_text = format_time(as_of)
+    topics = ReplayTopics.of(namespace, name)
     return Plan(
         as_of=as_of_text,
         hash=short_hash([topic, [(r.partition, r.start_offset, r.end_offset) for r in ranges], as_of_text]),
         input_hash=input_hash(spec),
         topic=topic,
         topic_partitions=topic_partitions,
-        sandbox_topic=sandbox_topic(namespace, name),
-        dead_letter_topic=dead_letter_topic(namespace, name),
+        sandbox_topic=topics.sandbox,
+        dead_letter_topic=topics.dead_letter,
         records=total,
         partitions=ranges,
         notes=[f"partitions {ranges_text(parts)}: {text}" for text, parts in notes.items()],

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     mark.add_argument("--ledger", required=True)
     mark.add_argument("--id-field", default="event_id")
     mark.add_argument("--ttl-seconds", type=int, default=DEFAULT_TTL_SECONDS)
-    # Reconciliation and promotion Jobs (tasks in contract/delta_tasks.py).
+    # Reconciliation and promotion Jobs (tasks in contract/step_tasks.py).
     for name, help_text in (
         ("reconcile", "diff the sandbox against the existing output"),
         ("promote", "write a report's delta to the destination"),

@@ -28,7 +28,7 @@ from typing import Literal
 
 import orjson
 
-from .contract.delta_tasks import EventIdSource
+from .contract.step_tasks import EventIdSource
 from .ledger import id_digest
 
 Class = Literal["unchanged", "changed", "missing", "extra"]

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .contract.defaults import DEFAULT_TTL_SECONDS
-from .contract.delta_tasks import PromoteTask, ReconcileTask
 from .contract.exit_codes import PermanentFailure, WorkerFailure
 from .contract.names import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, TASK_ENV, failure_key
+from .contract.step_tasks import PromoteTask, ReconcileTask
 from .contract.tasks import Task
 from .redis_connection import RedisSpec, connect_redis
 from .runtime.entry import Job

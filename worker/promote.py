@@ -25,10 +25,10 @@ from confluent_kafka.admin import AdminClient
 from . import digest, kafka_io
 from .canonical import bucket_of, report_hash
 from .contract.checkpoints import PromotionCheckpoint, combine_digests, write_mirror
-from .contract.delta_tasks import PromoteTask
 from .contract.exit_codes import PermanentFailure, RetriableFailure
 from .contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
 from .contract.names import promotion_key
+from .contract.step_tasks import PromoteTask
 from .contract.tasks import OffsetRange
 from .range_reader import RangeReader
 from .redis_connection import connect_redis

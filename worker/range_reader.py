@@ -14,9 +14,9 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from . import kafka_io
-from .contract.delta_tasks import TimeWindow
 from .contract.exit_codes import PermanentFailure, RetriableFailure
 from .contract.kafka_clients import offsets_for_times, watermarks
+from .contract.step_tasks import TimeWindow
 from .contract.tasks import OffsetRange
 
 

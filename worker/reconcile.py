@@ -39,7 +39,6 @@ from .canonical import (
     id_order,
     report_hash,
 )
-from .contract.delta_tasks import ReconcileTask
 from .contract.exit_codes import RetriableFailure
 from .contract.kafka_clients import (
     create_topics,
@@ -48,6 +47,7 @@ from .contract.kafka_clients import (
     range_reader_config,
 )
 from .contract.settings import redis_location
+from .contract.step_tasks import ReconcileTask
 from .contract.tasks import OffsetRange
 from .range_reader import RangeReader, check_ranges, full_ranges
 from .range_reader import resolve_window as resolve_times

@@ -16,7 +16,8 @@ from eventreplay.worker.canonical import canonical_hash
 from eventreplay.worker.contract.checkpoints import combine_digests
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from eventreplay.worker.contract.names import promotion_key
-from support.delta_scenario import (
+from support.kafka_tools import read_topic, watermarks
+from support.reconciliation_scenario import (
     DEST_PARTITIONS,
     SOURCE_PARTITIONS,
     Scenario,
@@ -26,7 +27,6 @@ from support.delta_scenario import (
     run_job,
     start_job,
 )
-from support.kafka_tools import read_topic, watermarks
 
 pytestmark = pytest.mark.stack
 

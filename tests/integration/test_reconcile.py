@@ -10,8 +10,8 @@ import pytest
 from eventreplay.worker.canonical import Checksum, canonical_hash, id_order, report_hash
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from eventreplay.worker.contract.names import report_key
-from support.delta_scenario import build, reconcile_task, run_job
 from support.kafka_tools import read_topic
+from support.reconciliation_scenario import build, reconcile_task, run_job
 
 pytestmark = pytest.mark.stack
 

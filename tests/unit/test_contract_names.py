@@ -7,9 +7,10 @@ from eventreplay.worker.contract import names
 
 
 def test_topic_group_and_transactional_names() -> None:
-    assert names.sandbox_topic("ns", "r") == "eventreplay.ns.r.sandbox"
-    assert names.dead_letter_topic("ns", "r") == "eventreplay.ns.r.dlq"
-    assert names.report_topic("ns", "r") == "eventreplay.ns.r.report"
+    topics = names.ReplayTopics.of("ns", "r")
+    assert topics.sandbox == "eventreplay.ns.r.sandbox"
+    assert topics.dead_letter == "eventreplay.ns.r.dlq"
+    assert topics.report == "eventreplay.ns.r.report"
     assert names.replay_group_id("u1") == "eventreplay-u1"
     assert names.replay_transactional_id("u1", "orders", 3) == "eventreplay-u1-orders-3"
     assert names.reconcile_group_id("u1") == "eventreplay-u1-reconcile"

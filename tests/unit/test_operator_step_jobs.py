@@ -11,8 +11,8 @@ from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import LABEL_PARTITION, Owner, promotion_job_name
 from eventreplay.operator.job_tasks import existing_output
 from eventreplay.operator.jobs import promotion_job, reconciliation_job
-from eventreplay.worker.contract.delta_tasks import PromoteTask, ReconcileTask
 from eventreplay.worker.contract.names import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV
+from eventreplay.worker.contract.step_tasks import PromoteTask, ReconcileTask
 
 OWNER = Owner("ns", "r", "uid-1")
 PLAN = plan([(0, 0, 100), (1, 0, 50)])

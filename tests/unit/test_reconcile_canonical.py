@@ -22,7 +22,7 @@ from eventreplay.worker.canonical import (
     report_hash,
 )
 from eventreplay.worker.contract.checkpoints import combine_digests
-from eventreplay.worker.contract.delta_tasks import EventIdSource, ExistingOutput, PromoteTask
+from eventreplay.worker.contract.step_tasks import EventIdSource, ExistingOutput, PromoteTask
 
 
 def test_key_order_and_whitespace_do_not_matter_at_any_depth() -> None:

@@ -2,6 +2,6 @@
 
 The operator and the CLI import only this package from the worker; it imports nothing of theirs.
 `names` (topics, groups, transactional ids, Redis keys, env vars), `defaults`, `exit_codes`,
-`tasks` / `delta_tasks` (what a Job is given), `checkpoints` (what it writes back), `settings`,
+`tasks` / `step_tasks` (what a Job is given), `checkpoints` (what it writes back), `settings`,
 `kafka_clients` (how every process connects to Kafka and resolves offsets).
 """

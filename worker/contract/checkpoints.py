@@ -7,8 +7,8 @@ Truth and mirror:
 - The mirror is Redis, for progress: a JSON string per partition (`names.checkpoint_key`,
   `names.promotion_key`), written after each commit with the ledger's or report's TTL; the
   operator and `eventreplay run` read it.
-The JSON is camelCase with defaults omitted, fields in declaration order: other processes (and
-older or newer workers resuming from commit metadata) read it, so the order is part of the format.
+The JSON is camelCase with defaults omitted. Other processes (and older or newer workers resuming
+from commit metadata) decode it by field name: the names and values are the format, not the order.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import Any, Literal, Self
 
 import msgspec
 import redis
@@ -35,29 +35,21 @@ def now() -> float:
     return datetime.now(UTC).timestamp()
 
 
-class CheckpointBase:
-    """The fields and logic every checkpoint shares.
+class CheckpointBase(msgspec.Struct, kw_only=True, omit_defaults=True, rename="camel"):
+    """The fields and logic every checkpoint shares: a partition's [start, end) range, how far it is
+    committed, the digest chain so far, and the Job's state."""
 
-    A mixin, not a Struct: a Struct base would put its fields first in the JSON, and each kind of
-    checkpoint has its own (stored) field order, so each subclass declares all of its fields.
-    """
-
-    __slots__ = ()
     partition: int
     start_offset: int
     end_offset: int
     committed_offset: int
     """Next offset to read (everything before it is committed)."""
-    digest: str
+    digest: str = ""
     """SHA-256 chain over what was written, in order (`worker/digest.py`)."""
-    transactions: int
-    started_at: float
-    updated_at: float
-    state: State
-
-    if TYPE_CHECKING:
-
-        def __init__(self, **fields: Any) -> None: ...
+    transactions: int = 0
+    started_at: float = 0.0
+    updated_at: float = 0.0
+    state: State = "running"
 
     @property
     def remaining(self) -> int:
@@ -90,13 +82,10 @@ class CheckpointBase:
         return msgspec.json.decode(raw, type=cls)
 
 
-class Checkpoint(msgspec.Struct, CheckpointBase, kw_only=True, omit_defaults=True, rename="camel"):
-    """A replay worker's progress on its source partition."""
+class Checkpoint(CheckpointBase, kw_only=True, omit_defaults=True, rename="camel"):
+    """A replay worker's progress on its source partition (digest: over the emitted records in
+    offset order, by blocks of source offsets)."""
 
-    partition: int
-    start_offset: int
-    end_offset: int
-    committed_offset: int
     emitted: int = 0
     duplicate: int = 0
     processed: int = 0
@@ -105,12 +94,6 @@ class Checkpoint(msgspec.Struct, CheckpointBase, kw_only=True, omit_defaults=Tru
     """Dead-letter counts per reason class (malformed_json, schema, missing_id, tombstone, ...)."""
     bytes_in: int = 0
     bytes_out: int = 0
-    digest: str = ""
-    """Over the emitted records in offset order, by blocks of source offsets."""
-    transactions: int = 0
-    started_at: float = 0.0
-    updated_at: float = 0.0
-    state: State = "running"
     message: str = ""
 
     @property
@@ -118,26 +101,17 @@ class Checkpoint(msgspec.Struct, CheckpointBase, kw_only=True, omit_defaults=Tru
         return self.emitted + self.duplicate + self.processed + self.dead_lettered
 
 
-class PromotionCheckpoint(msgspec.Struct, CheckpointBase, kw_only=True, omit_defaults=True, rename="camel"):
-    """A promoter's progress on one sandbox partition (its group is `names.promote_group_id`)."""
+class PromotionCheckpoint(CheckpointBase, kw_only=True, omit_defaults=True, rename="camel"):
+    """A promoter's progress on one sandbox partition (its group is `names.promote_group_id`;
+    digest: over the (key, value) pairs written, in the order written)."""
 
-    partition: int
     report_hash: str
-    start_offset: int
-    end_offset: int
-    committed_offset: int
     written: int = 0
     """Delta records written to the destination."""
     skipped_identical: int = 0
     """Sandbox records whose id's existing output already has the same canonical content."""
     skipped_duplicate: int = 0
     """Sandbox records of an id whose winning copy is in another partition or earlier offset."""
-    digest: str = ""
-    """Over the (key, value) pairs written, in the order written."""
-    transactions: int = 0
-    started_at: float = 0.0
-    updated_at: float = 0.0
-    state: State = "running"
 
     def summary(self) -> dict[str, object]:
         return {

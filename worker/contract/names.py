@@ -7,6 +7,8 @@ workers wrote (and the production ledger's layout is also written by production 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # --- Environment variables of worker, reconcile and promote pods (set by the operator's Jobs and
 # by `eventreplay run`, read by `python -m eventreplay.worker`).
 
@@ -31,23 +33,21 @@ LOG_LEVEL_ENV = "EVENTREPLAY_LOG_LEVEL"
 # them in the tasks; the worker writes them.
 
 
-def _topic_base(namespace: str, name: str) -> str:
-    return f"eventreplay.{namespace}.{name}"
+@dataclass(frozen=True)
+class ReplayTopics:
+    """The topics of one replay, named from its namespace and name."""
 
-
-def sandbox_topic(namespace: str, name: str) -> str:
+    sandbox: str
     """Where replay workers write; reconciliation and promotion read it."""
-    return f"{_topic_base(namespace, name)}.sandbox"
-
-
-def dead_letter_topic(namespace: str, name: str) -> str:
+    dead_letter: str
     """Where replay workers write invalid events (headers er-reason, er-error)."""
-    return f"{_topic_base(namespace, name)}.dlq"
-
-
-def report_topic(namespace: str, name: str) -> str:
+    report: str
     """Compacted: reconciliation writes the changed/missing ids (key = event id)."""
-    return f"{_topic_base(namespace, name)}.report"
+
+    @classmethod
+    def of(cls, namespace: str, name: str) -> ReplayTopics:
+        base = f"eventreplay.{namespace}.{name}"
+        return cls(sandbox=f"{base}.sandbox", dead_letter=f"{base}.dlq", report=f"{base}.report")
 
 
 # --- Consumer groups and transactional ids: replay-private, so live groups are never touched and a

@@ -92,7 +92,7 @@ class ReportOutput(Contract):
     sample_size: int = Field(default=5, ge=0, le=100, description="Smallest ids kept per class.")
 
 
-class DeltaTuning(Contract):
+class StepTuning(Contract):
     batch_size: int = Field(default=2000, gt=0, le=100_000)
     stall_timeout_seconds: float = Field(default=120.0, gt=0)
     transaction_max_records: int = Field(default=5000, gt=0, description="Promotion: records per transaction.")
@@ -107,7 +107,7 @@ class ReconcileTask(Contract):
     event_id: EventIdSource = EventIdSource()
     canonical: Canonical = Canonical()
     report: ReportOutput
-    tuning: DeltaTuning = DeltaTuning()
+    tuning: StepTuning = StepTuning()
 
     @property
     def group_id(self) -> str:
@@ -130,7 +130,7 @@ class PromoteTask(Contract):
         default="murmur2_random",
         description="Key partitioner for the destination; murmur2_random matches the Java client.",
     )
-    tuning: DeltaTuning = DeltaTuning()
+    tuning: StepTuning = StepTuning()
 
     def transactional_id(self, partition: int) -> str:
         return names.promote_transactional_id(self.replay.uid, partition)

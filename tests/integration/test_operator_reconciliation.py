@@ -1,6 +1,6 @@
 """Reconciliation and promotion driven by the operator, end to end on the real stack.
 
-The seeded scenario (tests/support/delta_scenario.py: a destination written by a processor that
+The seeded scenario (tests/support/reconciliation_scenario.py: a destination written by a processor that
 missed events and wrote wrong values in a failure window) is replayed by the operator's Jobs;
 the report must equal the seeded truth, and the gate must keep the destination untouched until
 it opens.
@@ -33,8 +33,8 @@ from devstack import config
 from eventreplay.operator.kube import Kube
 from eventreplay.worker.canonical import canonical_hash
 from eventreplay.worker.contract.names import checkpoint_key
-from support.delta_scenario import DEST_PARTITIONS, SLACK, Scenario, build
 from support.kafka_tools import read_topic, watermarks
+from support.reconciliation_scenario import DEST_PARTITIONS, SLACK, Scenario, build
 
 pytestmark = pytest.mark.stack
 COUNTS = ("unchanged", "changed", "missing", "extra", "duplicates", "superseded", "unidentified")

@@ -25,7 +25,7 @@ import orjson
 from confluent_kafka import Producer
 
 from datagen.orders import ORDER_SCHEMA, Mix, generate
-from eventreplay.worker.contract.delta_tasks import PromoteTask, ReconcileTask
+from eventreplay.worker.contract.step_tasks import PromoteTask, ReconcileTask
 from support.kafka_tools import create_topic, produce, read_topic
 from support.oracle import replay
 from support.worker_run import REDIS_URL, make_task, start_worker
