@@ -134,6 +134,19 @@ def ctr(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def has_image(tag: str) -> bool:
+    return tag in ctr("images", "list", "--quiet").stdout.split()
+
+
+def import_image(tag: str) -> None:
+    """Put a locally built image where the CRI finds it (pods use imagePullPolicy: Never)."""
+    if has_image(tag):
+        return
+    done = ctr("images", "import", str(images.archive_path(tag)), timeout=600)
+    if done.returncode != 0 or not has_image(tag):
+        raise procs.ComponentError(f"ctr images import {tag} failed: {done.stderr[-2000:]}")
+
+
 class Containerd(Component):
     """Not in `dev/stack up`'s default list yet: nothing schedules pods onto it until a kubelet runs."""
 
@@ -144,20 +157,19 @@ class Containerd(Component):
 
     def install(self) -> None:
         images.install_tools()
-        self.sandbox_image = images.pause_image()
-        write_config(self.sandbox_image)
+        write_config(images.pause_image())
 
     def launch(self) -> None:
         procs.start(self.name, ["containerd", "--config", str(home_dir() / "config.toml")])
 
     def healthy(self) -> bool:
-        if ctr("version", timeout=5).returncode != 0:
-            return False
-        # The sandbox image must be where the CRI looks for it (imported once per key).
-        archive = images.images_dir() / f"pause-{self.sandbox_image.rsplit(':', 1)[1]}.oci.tar"
-        if ctr("images", "check", f"name=={self.sandbox_image}").stdout.count("\n") < 2:
-            ctr("images", "import", str(archive))
-        return ctr("images", "check", f"name=={self.sandbox_image}").stdout.count("\n") >= 2
+        return ctr("version", timeout=5).returncode == 0
+
+    def up(self) -> bool:
+        """Start (or find) it, then make sure the sandbox image is imported (once per key)."""
+        started = super().up()
+        import_image(images.pause_image())
+        return started
 
     def env(self) -> dict[str, str]:
         return {"CONTAINER_RUNTIME_ENDPOINT": f"unix://{socket_path()}"}

@@ -112,16 +112,18 @@ def _debootstrap(rootfs_tar: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.parent.mkdir(parents=True, exist_ok=True)
     argv = ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}"]
-    run_logged("base-image", [*argv, DEBIAN_RELEASE, str(work), debian_mirror()])
-    # Package caches and lists are build leftovers: the image never runs apt.
-    for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
-        for entry in (work / leftover).glob("*"):
-            if entry.is_file():
-                entry.unlink()
-    partial = rootfs_tar.with_suffix(".partial")
-    run_logged("base-image", ["tar", "--numeric-owner", "-C", str(work), "-cf", str(partial), "."])
-    partial.rename(rootfs_tar)
-    shutil.rmtree(work)
+    try:
+        run_logged("base-image", [*argv, DEBIAN_RELEASE, str(work), debian_mirror()])
+        # Package caches and lists are build leftovers: the image never runs apt.
+        for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for entry in (work / leftover).glob("*"):
+                if entry.is_file():
+                    entry.unlink()
+        partial = rootfs_tar.with_suffix(".partial")
+        run_logged("base-image", ["tar", "--numeric-owner", "-C", str(work), "-cf", str(partial), "."])
+        partial.rename(rootfs_tar)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def dockerfile_sources() -> list[str]:
@@ -172,7 +174,7 @@ def project_image() -> str:
                     "-t", tag, str(context),
                 ],
             )  # fmt: skip
-        save_archive(tag, images_dir() / f"eventreplay-{key}.oci.tar")
+        save_archive(tag)
     return tag
 
 
@@ -187,7 +189,7 @@ def pause_image() -> str:
     with _build_lock("pause"):
         if not image_exists(tag):
             _build_pause(tag)
-        save_archive(tag, images_dir() / f"pause-{tag.rsplit(':', 1)[1]}.oci.tar")
+        save_archive(tag)
     return tag
 
 
@@ -201,8 +203,15 @@ def _build_pause(tag: str) -> None:
         run_logged("pause-image", ["podman", "build", "-t", tag, str(context)])
 
 
-def save_archive(tag: str, archive: Path) -> Path:
+def archive_path(tag: str) -> Path:
+    """Where the image's OCI archive is cached: localhost/eventreplay:KEY -> images/eventreplay-KEY.oci.tar."""
+    name, _, key = tag.removeprefix("localhost/").partition(":")
+    return images_dir() / f"{name}-{key}.oci.tar"
+
+
+def save_archive(tag: str) -> Path:
     """An OCI archive of the image (what `ctr images import` reads), written once per key."""
+    archive = archive_path(tag)
     if not archive.exists():
         partial = archive.with_suffix(".partial")
         partial.unlink(missing_ok=True)
