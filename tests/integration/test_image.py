@@ -121,3 +121,23 @@ def test_the_container_has_a_read_only_root_and_no_capabilities(
     assert root == "EROFS", f"a write to / gave {root}, not EROFS"
     assert no_new_privs == "1"
     assert caps == [NO_CAPABILITIES] * 5, f"capability sets (inh, prm, eff, bnd, amb): {caps}"
+
+
+IMPORT_ALL = """
+import pkgutil, eventreplay
+names = [m.name for m in pkgutil.walk_packages(eventreplay.__path__, "eventreplay.")]
+for name in names:
+    __import__(name)
+print(len(names))
+"""
+
+
+def test_every_shipped_module_imports_in_the_image(rootfs: Path, image_config: dict[str, Any], tmp_path: Path) -> None:
+    """A sub-package missing from pyproject's package list is absent from a regular install (an
+    editable one hides it): the image must import every module the source tree has."""
+    done = run_in_container(rootfs, image_config, ["python", "-c", IMPORT_ALL], tmp_path)
+    assert done.returncode == 0, _explain(done)
+    root = Path(__file__).resolve().parents[2]
+    shipped = sum(1 for folder in ("operator", "worker", "cli", "eventreplay") for _ in (root / folder).rglob("*.py"))
+    # Every .py file is a module (an __init__.py stands for its package), plus the top package.
+    assert int(done.stdout.split()[-1]) == shipped - 1, _explain(done)
