@@ -25,8 +25,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from eventreplay.worker.contract.names import report_key, spill_route
 
-BOOTSTRAP = "127.0.0.1:19092"
-REDIS_URL = "redis://127.0.0.1:16379/0"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
+from devstack import config
+
+BOOTSTRAP = config.kafka_bootstrap()
+REDIS_URL = config.redis_url()
 
 
 def _produce(topic: str, rows: list[tuple[int, bytes, bytes]]) -> None:

@@ -32,9 +32,10 @@ from eventreplay.worker.contract.tasks import Task
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
 
 from datagen.orders import ORDER_SCHEMA, Mix, generate
+from devstack import config
 
-BOOTSTRAP = os.environ.get("EVENTREPLAY_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
-REDIS_URL = os.environ.get("EVENTREPLAY_REDIS_URL", "redis://127.0.0.1:16379/0")
+BOOTSTRAP = os.environ.get("EVENTREPLAY_KAFKA_BOOTSTRAP", config.kafka_bootstrap())
+REDIS_URL = os.environ.get("EVENTREPLAY_REDIS_URL", config.redis_url())
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -8,7 +8,7 @@ defaults to `<repo>/.stack`; heavy build outputs live under ~/.cache/eventreplay
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,8 +25,13 @@ class Ports:
     apiserver: int = 16443
     controller_manager: int = 17257
 
+    def shifted(self, offset: int) -> Ports:
+        return Ports(*(port + offset for port in astuple(self)))
 
-PORTS = Ports()
+
+# EVENTREPLAY_PORT_OFFSET shifts every port, so a second stack (another worktree, with its own
+# EVENTREPLAY_STACK_DIR) can run beside the first without sharing Kafka, Redis or the API server.
+PORTS = Ports().shifted(int(os.environ.get("EVENTREPLAY_PORT_OFFSET", "0")))
 
 
 def cache_dir() -> Path:

@@ -31,7 +31,9 @@ def write_manifest(tmp_path: Path, name: str, spec: dict[str, Any], namespace: s
     return str(path)
 
 
-def spec_for(topic: str, window: dict[str, Any], bootstrap: str = "127.0.0.1:19092", **extra: Any) -> dict[str, Any]:
+def spec_for(
+    topic: str, window: dict[str, Any], bootstrap: str = config.kafka_bootstrap(), **extra: Any
+) -> dict[str, Any]:
     return {
         "source": {"bootstrapServers": bootstrap, "topic": topic},
         "window": window,

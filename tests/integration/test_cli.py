@@ -17,6 +17,7 @@ import pytest
 from cli_helpers import cli, spec_for, write_manifest
 
 from datagen.orders import MESSY, ORDER_SCHEMA, generate
+from devstack import config
 from support.kafka_tools import create_topic, produce, read_partition, watermarks
 from support.oracle import replay
 
@@ -66,8 +67,8 @@ def test_plan_prints_exact_offsets_and_counts(
     )
     assert missing.returncode == 3
     assert (
-        missing.stderr
-        == f"eventreplay: plan refused (TopicNotFound): topic nope-{unique} does not exist on 127.0.0.1:19092\n"
+        missing.stderr == "eventreplay: plan refused (TopicNotFound): "
+        f"topic nope-{unique} does not exist on {config.kafka_bootstrap()}\n"
     )
     empty = cli("plan", write_manifest(tmp_path, "empty", spec_for(topic, {"offsets": {"from": 900, "to": 999}})))
     assert empty.returncode == 3 and "(EmptyWindow)" in empty.stderr

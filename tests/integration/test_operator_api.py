@@ -22,9 +22,9 @@ from eventreplay.operator.kube import MERGE, Kube, KubeError
 pytestmark = pytest.mark.stack
 
 GOOD: dict[str, Any] = {
-    "source": {"bootstrapServers": "127.0.0.1:19092", "topic": "orders"},
+    "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": "orders"},
     "window": {"offsets": {"from": 0, "to": 10}},
-    "dedup": {"redis": {"url": "redis://127.0.0.1:16379/0"}, "ledger": "orders"},
+    "dedup": {"redis": {"url": config.redis_url()}, "ledger": "orders"},
     "sink": {"topic": "orders-out"},
 }
 

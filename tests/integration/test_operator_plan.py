@@ -20,6 +20,7 @@ from operator_helpers import (
     wait_for,
 )
 
+from devstack import config
 from eventreplay.operator.kube import Kube
 from support.kafka_tools import create_topic
 
@@ -43,9 +44,9 @@ def seed(admin: Any, bootstrap: str, topic: str, base_ms: int) -> None:
 
 def spec(topic: str, window: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {
-        "source": {"bootstrapServers": "127.0.0.1:19092", "topic": topic},
+        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
         "window": window,
-        "dedup": {"redis": {"url": "redis://127.0.0.1:16379/0"}, "ledger": f"plan-{topic}"},
+        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"plan-{topic}"},
         "sink": {"topic": f"{topic}-out"},
         **extra,
     }

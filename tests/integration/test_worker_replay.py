@@ -15,7 +15,7 @@ from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.ledger import ProductionLedger
 from support.kafka_tools import create_topic, read_partition, seed_orders
 from support.oracle import replay
-from support.worker_run import make_task, orders_task, run_worker
+from support.worker_run import REDIS_URL, make_task, orders_task, run_worker
 
 pytestmark = pytest.mark.stack
 
@@ -171,7 +171,7 @@ def test_ledger_mark_cli_writes_the_production_ledger(redis_client: Any, unique:
             "ledger",
             "mark",
             "--redis-url",
-            "redis://127.0.0.1:16379/0",
+            REDIS_URL,
             "--ledger",
             f"cli-{unique}",
             "-",

@@ -25,6 +25,7 @@ import orjson
 from confluent_kafka import Producer
 
 from datagen.orders import ORDER_SCHEMA, Mix, generate
+from devstack import config
 from eventreplay.worker.contract.step_tasks import PromoteTask, ReconcileTask
 from support.kafka_tools import create_topic, produce, read_topic
 from support.oracle import replay
@@ -174,7 +175,7 @@ def reconcile_task(sc: Scenario, **existing: Any) -> ReconcileTask:
     return ReconcileTask.model_validate(
         {
             "replay": {"namespace": "tests", "name": f"r-{sc.uid}", "uid": sc.uid},
-            "kafka": {"bootstrapServers": "127.0.0.1:19092"},
+            "kafka": {"bootstrapServers": config.kafka_bootstrap()},
             "sandboxTopic": sc.sandbox,
             "existing": {"topic": sc.destination, **window},
             "report": {"topic": f"rc-report-{sc.uid}", "redis": {"redisUrl": REDIS_URL, "ttlSeconds": 3600}},
@@ -186,7 +187,7 @@ def promote_task(sc: Scenario, report_hash: str, **tuning: Any) -> PromoteTask:
     return PromoteTask.model_validate(
         {
             "replay": {"namespace": "tests", "name": f"r-{sc.uid}", "uid": sc.uid},
-            "kafka": {"bootstrapServers": "127.0.0.1:19092"},
+            "kafka": {"bootstrapServers": config.kafka_bootstrap()},
             "reportHash": report_hash,
             "destinationTopic": sc.destination,
             "redis": {"redisUrl": REDIS_URL, "ttlSeconds": 3600},

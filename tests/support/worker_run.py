@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from datagen.orders import ORDER_SCHEMA, Record
+from devstack import config
 from eventreplay.worker.contract.tasks import Task
 
-REDIS_URL = "redis://127.0.0.1:16379/0"
+REDIS_URL = config.redis_url()
 
 
 def make_task(
