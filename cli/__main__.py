@@ -4,6 +4,9 @@ commands:
   plan MANIFEST        resolve the window to offsets per partition, straight against Kafka (no cluster)
   run MANIFEST         replay locally without Kubernetes: one worker process per partition, the same
                        worker code and checkpoints as the operator's Jobs, with live progress
+  gaps MANIFEST        which source events of the window never reached the destination (by event id),
+                       grouped into failure windows, and the EventReplays that would recover them;
+                       writes nothing
   status NAME          an EventReplay in the cluster: conditions, progress, reconciliation report
   watch NAME           follow it until Ready (exit 0) or Stalled (exit 1)
   approve NAME         approve the current reconciliation report (policy Manual)
@@ -27,9 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cluster, local, manifest, planning, table
+from . import cluster, gaps, local, manifest, planning, table
 from .bars import LiveDisplay
-from .errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError
+from .errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError
 from .runner import Runner
 
 
@@ -54,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-o", "--output", choices=["text", "json"], default="text", help="summary format")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--log-dir", type=Path, help="worker logs (default: a folder in the temp dir, per uid)")
+
+    find = sub.add_parser("gaps", parents=[kafka], help="source events missing from the destination")
+    find.add_argument(
+        "--join-seconds",
+        type=int,
+        default=60,
+        help="missing events closer than this in time form one failure window (default 60)",
+    )
+    find.add_argument("-o", "--output", choices=["text", "json", "manifests"], default="text")
 
     kube = argparse.ArgumentParser(add_help=False)
     kube.add_argument("name", help="the EventReplay's name")
@@ -131,6 +143,21 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _gaps(args: argparse.Namespace) -> int:
+    found = manifest.load(args.manifest)
+    if args.join_seconds < 0:
+        raise CliError("--join-seconds must be >= 0", EXIT_USAGE)
+    plan = planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
+    result = gaps.find(found, plan, args.join_seconds)
+    if args.output == "json":
+        print(json.dumps(result, indent=2))
+    elif args.output == "manifests":
+        print(gaps.render_manifests(found, result), end="")
+    else:
+        print(gaps.render_text(found, result))
+    return EXIT_OK
+
+
 def _cluster(args: argparse.Namespace) -> int:
     found = cluster.connect(args.kubeconfig, args.context)
     namespace = args.namespace or found.namespace
@@ -149,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             return _plan(args)
         if args.command == "run":
             return _run(args)
+        if args.command == "gaps":
+            return _gaps(args)
         return _cluster(args)
     except CliError as err:
         print(f"eventreplay: {err.message}", file=sys.stderr)

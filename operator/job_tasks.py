@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from eventreplay.worker.contract import step_tasks as rt
 from eventreplay.worker.contract import tasks as wt
+from eventreplay.worker.contract.gap_task import GapTask
 from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, ReplayTopics
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
@@ -128,4 +129,22 @@ def build_promote_task(spec: EventReplaySpec, owner: Owner, report_hash: str) ->
         destination_topic=spec.sink.topic,
         redis=_redis(spec),
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
+    )
+
+
+def build_gap_task(spec: EventReplaySpec, plan: Plan, join_seconds: int) -> GapTask:
+    """The gap finder's contract: the planned source ranges against the output a replay would compare with."""
+    rc = spec.reconciliation
+    return GapTask(
+        kafka=_kafka(spec),
+        source_topic=plan.topic,
+        source_ranges=[
+            wt.OffsetRange(partition=p.partition, start_offset=p.start_offset, end_offset=p.end_offset)
+            for p in plan.partitions
+        ],
+        source_event_id_field=spec.validation.event_id_field,
+        existing=existing_output(spec, plan),
+        event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),
+        join_seconds=join_seconds,
+        sample_size=rc.sample_size,
     )

@@ -1,4 +1,4 @@
-"""`python -m eventreplay.worker run|reconcile|promote [--task FILE]` and `... ledger mark`.
+"""`python -m eventreplay.worker run|reconcile|promote|gaps [--task FILE]` and `... ledger mark`.
 
 `run` replays one partition (task from FILE or $EVENTREPLAY_TASK); `reconcile` and `promote` are
 the two Jobs after the replay (tasks from $EVENTREPLAY_RECONCILE_TASK / $EVENTREPLAY_PROMOTE_TASK).
@@ -69,17 +69,20 @@ def main(argv: list[str] | None = None) -> int:
     for name, help_text in (
         ("reconcile", "diff the sandbox against the existing output"),
         ("promote", "write a report's delta to the destination"),
+        ("gaps", "find source events missing from the destination (writes nothing)"),
     ):
         sub.add_parser(name, help=help_text).add_argument("--task", help="task JSON file (default: env)")
     args = parser.parse_args(argv)
     if args.command == "ledger":
         return run_command("worker", f"ledger={args.ledger}", lambda: _mark(args))
-    from .jobs import PROMOTE, RECONCILE, REPLAY
+    from .jobs import GAPS, PROMOTE, RECONCILE, REPLAY
 
     if args.command == "reconcile":
         return run_job(RECONCILE, args.task)
     if args.command == "promote":
         return run_job(PROMOTE, args.task)
+    if args.command == "gaps":
+        return run_job(GAPS, args.task)
     return run_job(REPLAY, args.task)
 
 

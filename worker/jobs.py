@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 
 from .contract.defaults import DEFAULT_TTL_SECONDS
 from .contract.exit_codes import PermanentFailure, WorkerFailure
-from .contract.names import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, TASK_ENV, failure_key
+from .contract.gap_task import GapTask
+from .contract.names import GAP_TASK_ENV, PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, TASK_ENV, failure_key
 from .contract.step_tasks import PromoteTask, ReconcileTask
 from .contract.tasks import Task
 from .redis_connection import RedisSpec, connect_redis
@@ -117,3 +118,18 @@ REPLAY = Job(
 )
 RECONCILE = _after_replay("reconcile", ReconcileTask, RECONCILE_TASK_ENV, _reconcile, lambda t: t.report.redis)
 PROMOTE = _after_replay("promote", PromoteTask, PROMOTE_TASK_ENV, _promote, lambda t: t.redis)
+
+
+def _gaps(task: GapTask) -> Mapping[str, Any]:
+    from .gaps import GapFinder
+
+    return GapFinder(task).run()
+
+
+GAPS = Job(
+    name="gaps",
+    task_model=GapTask,
+    task_env=GAP_TASK_ENV,
+    run=_gaps,
+    log_context=lambda t: f"gaps={t.source_topic}->{t.existing.topic}",
+)

@@ -16,7 +16,7 @@ from confluent_kafka.admin import AdminClient
 from . import kafka_io
 from .contract.exit_codes import PermanentFailure, RetriableFailure
 from .contract.kafka_clients import offsets_for_times, watermarks
-from .contract.step_tasks import TimeWindow
+from .contract.step_tasks import ExistingOutput, TimeWindow
 from .contract.tasks import OffsetRange
 
 
@@ -67,6 +67,16 @@ def resolve_window(
         )
         for r in full
     ]
+
+
+def existing_ranges(
+    consumer: Consumer, admin: AdminClient, existing: ExistingOutput, servers: str
+) -> list[OffsetRange]:
+    """The existing output's ranges: explicit offsets (checked) or a time window (resolved)."""
+    if existing.offsets is not None:
+        return check_ranges(consumer, admin, existing.topic, list(existing.offsets), servers)
+    assert existing.timestamps is not None
+    return resolve_window(consumer, admin, existing.topic, existing.timestamps, servers)
 
 
 class RangeReader:

@@ -49,8 +49,7 @@ from .contract.kafka_clients import (
 from .contract.settings import redis_location
 from .contract.step_tasks import ReconcileTask
 from .contract.tasks import OffsetRange
-from .range_reader import RangeReader, check_ranges, full_ranges
-from .range_reader import resolve_window as resolve_times
+from .range_reader import RangeReader, existing_ranges, full_ranges
 from .redis_connection import connect_redis
 from .runtime.produce import produce
 from .spill import Spill, coords, store_summary
@@ -89,11 +88,7 @@ class Reconciler:
         task, servers = self.task, self.task.kafka.bootstrap_servers
         sandbox = full_ranges(self.consumer, self.admin, task.sandbox_topic, servers)
         ex = task.existing
-        if ex.offsets is not None:
-            existing = check_ranges(self.consumer, self.admin, ex.topic, list(ex.offsets), servers)
-        else:
-            assert ex.timestamps is not None
-            existing = resolve_times(self.consumer, self.admin, ex.topic, ex.timestamps, servers)
+        existing = existing_ranges(self.consumer, self.admin, ex, servers)
         spans = [sum(r.end_offset - r.start_offset for r in side) for side in (sandbox, existing)]
         bits = bucket_bits(max(spans))
         spill = Spill(self.redis, self.uid, self.run_id, task.report.redis.ttl_seconds)

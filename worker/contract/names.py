@@ -18,6 +18,8 @@ RECONCILE_TASK_ENV = "EVENTREPLAY_RECONCILE_TASK"
 """The reconciliation task as JSON (instead of `reconcile --task FILE`)."""
 PROMOTE_TASK_ENV = "EVENTREPLAY_PROMOTE_TASK"
 """The promotion task as JSON (instead of `promote --task FILE`)."""
+GAP_TASK_ENV = "EVENTREPLAY_GAP_TASK"
+"""The gap finder's task as JSON (`eventreplay gaps` runs `python -m eventreplay.worker gaps`)."""
 KAFKA_SETTINGS_ENV = "EVENTREPLAY_KAFKA_SETTINGS"
 """librdkafka `key=value` lines from the replay's credentials Secret (a task's `settingsEnv`)."""
 REDIS_PASSWORD_ENV = "EVENTREPLAY_REDIS_PASSWORD"
@@ -67,6 +69,10 @@ def replay_transactional_id(uid: str, topic: str, partition: int) -> str:
 def reconcile_group_id(uid: str) -> str:
     """Never commits: it only names the reconciliation reader in broker logs."""
     return f"eventreplay-{uid}-reconcile"
+
+
+GAP_FINDER_GROUP_ID = "eventreplay-gap-finder"
+"""Never commits: it only names the gap finder's readers in broker logs."""
 
 
 def promote_group_id(uid: str, report_hash: str) -> str:

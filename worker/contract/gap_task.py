@@ -1,0 +1,30 @@
+"""The gap finder's task: which source records should have reached which destination.
+
+Built by `eventreplay gaps` from a manifest (the same plan and existing-output window as a replay
+of it would use); read by `python -m eventreplay.worker gaps`, which reads both sides and writes
+nothing: no sandbox, no ledger, no consumer group offsets.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from .step_tasks import EventIdSource, ExistingOutput, StepTuning
+from .tasks import Contract, KafkaConnection, OffsetRange
+
+
+class GapTask(Contract):
+    version: Literal[1] = 1
+    kafka: KafkaConnection
+    source_topic: str = Field(min_length=1)
+    source_ranges: list[OffsetRange] = Field(min_length=1, description="The planned [start, end) per partition.")
+    source_event_id_field: str = Field(min_length=1, description="JSON field of a source value carrying its id.")
+    existing: ExistingOutput
+    event_id: EventIdSource = EventIdSource()
+    join_seconds: int = Field(
+        default=60, ge=0, description="Missing records closer than this in time belong to one failure window."
+    )
+    sample_size: int = Field(default=5, ge=0, le=100, description="Missing ids listed per gap.")
+    tuning: StepTuning = StepTuning()
