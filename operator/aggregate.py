@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from eventreplay.worker.contract.checkpoints import Checkpoint
+from eventreplay.worker.contract.exit_codes import POISON_RATIO_EXCEEDED
 
 from . import conditions as cond
 from .api.v1alpha1 import EventReplaySpec, PartitionProgress, Plan, Progress, Totals
@@ -137,9 +138,11 @@ def replay_conditions(spec: EventReplaySpec, plan: Plan, parts: list[PartitionPr
                 f"already processed, {t.dead_lettered} dead-lettered"
             )
             return [*kstatus("Ready", "Replayed", msg), planned, Want(cond.REPLAYED, "True", "Replayed", msg)]
-        msg = failure_message(failed) + "; bump spec.retry to retry them"
-        stalled = kstatus("Stalled", "PartitionsFailed", msg)
-        return [*stalled, planned, Want(cond.REPLAYED, "False", "PartitionsFailed", msg)]
+        # The poison breaker's own reason: retrying the same window would stop the same way.
+        poisoned = any(POISON_RATIO_EXCEEDED in (p.message or "") for p in failed)
+        reason = POISON_RATIO_EXCEEDED if poisoned else "PartitionsFailed"
+        msg = failure_message(failed) + ("" if poisoned else "; bump spec.retry to retry them")
+        return [*kstatus("Stalled", reason, msg), planned, Want(cond.REPLAYED, "False", reason, msg)]
     done = sum(1 for p in parts if p.state == "Done")
     reason = "Suspended" if spec.suspend else "Replaying"
     msg = f"{done}/{len(parts)} partitions done" + (f"; {failure_message(failed)}" if failed else "")

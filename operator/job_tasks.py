@@ -30,6 +30,13 @@ def _kafka(spec: EventReplaySpec) -> wt.KafkaConnection:
     )
 
 
+def _poison_breaker(spec: EventReplaySpec) -> wt.PoisonBreaker | None:
+    breaker = spec.validation.poison_breaker
+    if breaker is None:
+        return None
+    return wt.PoisonBreaker(max_invalid_ratio=breaker.max_invalid_ratio, min_records=breaker.min_records)
+
+
 def _as_of(plan: Plan) -> datetime:
     return datetime.fromisoformat(plan.as_of.replace("Z", "+00:00"))
 
@@ -54,6 +61,7 @@ def build_task(spec: EventReplaySpec, plan: Plan, part: PlanPartition, owner: Ow
             max_event_bytes=spec.validation.max_event_bytes,
             timestamp_field=spec.validation.timestamp_field,
             max_future_skew_seconds=spec.validation.max_future_skew_seconds,
+            poison_breaker=_poison_breaker(spec),
         ),
         dedup=wt.Dedup(
             redis_url=redis.url,

@@ -15,7 +15,7 @@ import time
 
 from confluent_kafka import KafkaError, Message, TopicPartition
 
-from . import digest, kafka_io
+from . import digest, kafka_io, poison
 from .contract.checkpoints import Checkpoint
 from .contract.exit_codes import PermanentFailure, RetriableFailure
 from .contract.kafka_clients import watermarks
@@ -118,6 +118,7 @@ class Engine:
                 prepared = batches.prepare(batch, ckpt)
                 if pending is not None:
                     batches.finish(pending, ckpt, chain)
+                    self._check_poison(ckpt)
                 pending = prepared
                 self.metrics.batch(time.perf_counter() - batch_began)
                 records += len(batch)
@@ -132,8 +133,14 @@ class Engine:
                 limit = min(end, digest.block_end(nxt))
         if pending is not None:
             batches.finish(pending, ckpt, chain)
+            self._check_poison(ckpt)
         ckpt.digest = chain.close().hex()
         return nxt
+
+    def _check_poison(self, ckpt: Checkpoint) -> None:
+        why = poison.tripped(ckpt, self.task.validation.poison_breaker)
+        if why is not None:
+            raise PermanentFailure(why)
 
     def _next_batch(self, nxt: int, limit: int) -> tuple[list[Message], int]:
         """Records in [nxt, limit) and the next offset to read (at most `limit`).

@@ -68,6 +68,20 @@ def test_failed_partition_uses_the_workers_message() -> None:
     assert "partitions 0 failed (0: retention expired at offset 10)" in stalled.message
 
 
+def test_a_partition_stopped_by_the_poison_breaker_stalls_with_its_own_reason() -> None:
+    jobs = {0: JobView("r-0", 0, 0, "Failed", "PodFailurePolicy: exit 10"), 1: JobView("r-1", 1, 0, "Succeeded")}
+    why = "permanent: PoisonRatioExceeded: 180 of 200 records read were dead-lettered (90.0% > 50.0%)"
+    ckpts = {0: ckpt(0, 0, 100, 10, state="failed", message=why)}
+    parts = aggregate.partitions(PLAN, jobs, ckpts)
+    wants = aggregate.replay_conditions(spec(), PLAN, parts, aggregate.totals(PLAN, ckpts))
+    stalled = next(w for w in wants if w.type == cond.STALLED)
+    assert (stalled.status, stalled.reason) == ("True", "PoisonRatioExceeded")
+    assert "180 of 200 records read were dead-lettered" in stalled.message
+    assert "bump spec.retry" not in stalled.message  # the same window would stop the same way
+    replayed = next(w for w in wants if w.type == cond.REPLAYED)
+    assert (replayed.status, replayed.reason) == ("False", "PoisonRatioExceeded")
+
+
 def test_kstatus_conditions_while_running_suspended_and_done() -> None:
     running = aggregate.partitions(PLAN, {0: JobView("r-0", 0, 0, "Running")}, {})
     t = aggregate.totals(PLAN, {})

@@ -13,6 +13,10 @@ EXIT_RETRIABLE = 11
 EXIT_FENCED = 12
 
 
+POISON_RATIO_EXCEEDED = "PoisonRatioExceeded"
+"""Starts the message of a replay stopped by its poison breaker; the operator's Stalled reason."""
+
+
 class WorkerFailure(Exception):
     exit_code = EXIT_RETRIABLE
 

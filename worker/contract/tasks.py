@@ -66,6 +66,13 @@ class SourceRange(OffsetRange):
     topic: str = Field(min_length=1)
 
 
+class PoisonBreaker(Contract):
+    """Stop a partition once this share of what it read went to the dead-letter topic."""
+
+    max_invalid_ratio: float = Field(gt=0, le=1)
+    min_records: int = Field(default=100, ge=1, description="Records read before the ratio is judged.")
+
+
 class Validation(Contract):
     event_id_field: str = Field(default="event_id", min_length=1)
     json_schema: dict[str, Any] | None = Field(default=None, description="Inline JSON Schema for the event.")
@@ -81,6 +88,7 @@ class Validation(Contract):
     max_future_skew_seconds: float | None = Field(
         default=None, ge=0, description="Events later than asOf plus this skew are invalid."
     )
+    poison_breaker: PoisonBreaker | None = None
 
 
 class Dedup(RedisConnection):

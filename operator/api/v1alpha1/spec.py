@@ -21,6 +21,17 @@ IMMUTABLE = ("source", "window", "transform")
 """Spec fields frozen once the replay is planned (see the root rules in `resource.py`)."""
 
 
+class PoisonBreaker(ApiModel):
+    """Stop a partition early when most of what it reads is invalid (a wrong topic, schema or window)."""
+
+    max_invalid_ratio: float = Field(
+        gt=0, le=1, description="Dead-lettered / records read above which the partition stops (e.g. 0.5)."
+    )
+    min_records: int = Field(
+        default=100, ge=1, le=10_000_000, description="Records a partition reads before the ratio is judged."
+    )
+
+
 class Validation(ApiModel):
     """How each event is checked; an event failing any check goes to the dead-letter topic with a reason."""
 
@@ -48,6 +59,11 @@ class Validation(ApiModel):
     )
     max_future_skew_seconds: int | None = Field(
         default=None, ge=0, description="Events later than the plan's as-of time plus this skew are invalid."
+    )
+    poison_breaker: PoisonBreaker | None = Field(
+        default=None,
+        description="Stop a partition (Stalled, reason PoisonRatioExceeded) once its dead-letter ratio "
+        "exceeds maxInvalidRatio after minRecords; default: replay to the end whatever is invalid.",
     )
 
 
