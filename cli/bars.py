@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TextIO
 
-from eventreplay.operator.aggregate import duration
+from eventreplay.operator.planner import duration
 
 RATE_WINDOW = 15.0
 """Seconds of samples the rate is averaged over: recent enough to react, long enough to be stable."""

@@ -16,6 +16,7 @@ import redis
 from eventreplay.operator.api.v1alpha1 import EventReplaySpec, Plan
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
 from eventreplay.operator.planner import PlanRefused, make_plan
+from eventreplay.operator.retention import with_retention_notes
 from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV
 from eventreplay.worker.contract.settings import parse_settings, redis_location
 
@@ -43,10 +44,7 @@ def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None)
     when = as_of or datetime.now(UTC)
     try:
         count, observed = access.observe(spec, when)
-    except KafkaUnavailable as err:
-        raise unreachable("Kafka", spec.source.bootstrap_servers, str(err)) from err
-    try:
-        return make_plan(
+        found = make_plan(
             spec,
             namespace=manifest.namespace,
             name=manifest.name,
@@ -54,6 +52,9 @@ def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None)
             observed=observed,
             as_of=when,
         )
+        return with_retention_notes(found, spec, access.retention(spec), when)
+    except KafkaUnavailable as err:
+        raise unreachable("Kafka", spec.source.bootstrap_servers, str(err)) from err
     except PlanRefused as refused:
         raise CliError(f"plan refused ({refused.reason}): {refused.message}", EXIT_PLAN_REFUSED) from refused
 

@@ -15,7 +15,8 @@ from . import conditions as cond
 from .api.v1alpha1 import EventReplaySpec, PartitionProgress, Plan, Progress, Totals
 from .conditions import Want, kstatus
 from .job_state import JobView
-from .planner import format_time, ranges_text
+from .planner import duration, format_time, ranges_text
+from .retention import RETENTION_RISK
 
 MAX_MESSAGE = 300
 
@@ -69,16 +70,6 @@ def totals(plan: Plan, checkpoints: dict[int, Checkpoint]) -> Totals:
     return t
 
 
-def duration(seconds: float) -> str:
-    """3725 -> '1h2m', 200 -> '3m20s', 7 -> '7s'."""
-    s = round(seconds)
-    hours, rest = divmod(s, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m"
-    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
-
-
 def progress(plan: Plan, parts: list[PartitionProgress], checkpoints: dict[int, Checkpoint]) -> Progress:
     spans = {p.partition: p for p in plan.partitions}
     advanced = 0
@@ -121,7 +112,7 @@ def replay_conditions(spec: EventReplaySpec, plan: Plan, parts: list[PartitionPr
         "True",
         "Planned",
         f"{len(plan.partitions)} partitions, {plan.records} records of {plan.topic} as of {plan.as_of} "
-        f"(plan {plan.hash})",
+        f"(plan {plan.hash})" + "".join(f"; {note}" for note in plan.notes if note.startswith(RETENTION_RISK)),
     )
     if spec.dry_run:
         msg = "dry run: plan only; set spec.dryRun to false to replay"

@@ -14,6 +14,7 @@ from typing import Literal
 from . import conditions as cond
 from .api.v1alpha1 import Condition, PartitionProgress, Plan
 from .planner import ranges_text
+from .retention import RETENTION_RISK
 
 MAX_PARTITION_EVENTS = 20
 GATE_EVENTS: dict[str, Literal["Normal", "Warning"]] = {
@@ -87,6 +88,8 @@ def condition_events(old: list[Condition], new: list[Condition]) -> list[Event]:
         was = previous.get(c.type)
         if c.type == cond.PLANNED and c.status == "True":
             events.append(Event("Normal", "Planned", c.message))
+            if RETENTION_RISK in c.message:
+                events.append(Event("Warning", "RetentionRisk", c.message[c.message.index(RETENTION_RISK) :]))
         elif c.type == cond.REPLAYED and c.status == "True":
             events.append(Event("Normal", "Replayed", c.message))
         elif c.type == cond.RECONCILED and c.status == "True":

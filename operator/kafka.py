@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from eventreplay.worker.contract.exit_codes import RetriableFailure
 from eventreplay.worker.contract.kafka_clients import (
@@ -27,6 +27,7 @@ from eventreplay.worker.contract.kafka_clients import (
 
 from .api.v1alpha1 import EventReplaySpec
 from .planner import PAST_END, Observed, PlanRefused, selected_partitions, window_times
+from .retention import TopicRetention
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,21 @@ class KafkaAccess:
             return int(stamp) if stamp >= 0 else None
         finally:
             consumer.unassign()
+
+    def retention(self, spec: EventReplaySpec) -> TopicRetention:
+        """The source topic's time-based retention (describe_configs; one request)."""
+        topic = spec.source.topic
+        resource = ConfigResource(ResourceType.TOPIC, topic)
+        admin = self.admin(spec.source.bootstrap_servers)  # referenced until the answer: a dropped client aborts it
+        try:
+            found = admin.describe_configs([resource], request_timeout=self.timeout)
+            entries = found[resource].result(timeout=self.timeout)
+        except KafkaException as err:
+            raise KafkaUnavailable(f"configs of {topic}: {err}") from err
+        policy = entries["cleanup.policy"].value if "cleanup.policy" in entries else "delete"
+        ms = int(entries["retention.ms"].value) if "retention.ms" in entries else -1
+        deletes = "delete" in (policy or "delete").split(",")
+        return TopicRetention(retention_ms=ms if deletes and ms >= 0 else None)
 
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         """Create the sandbox and dead-letter topics (partitions as the source); existing is fine."""

@@ -29,6 +29,7 @@ from .kafka import KafkaUnavailable
 from .kube import JSON
 from .planner import PlanRefused, format_time, input_hash, make_plan
 from .pod_messages import with_pod_messages
+from .retention import with_retention_notes
 from .schedule import schedule
 from .stages.post_replay import PostReplayStages
 
@@ -130,6 +131,7 @@ class SyncPass:
                     observed=observed,
                     as_of=self.now,
                 )
+                plan = with_retention_notes(plan, spec, self.c.kafka.retention(spec), self.now)
             except PlanRefused as refused:
                 return self._stall(refused.reason, refused.message, spec)
             except KafkaUnavailable as err:

@@ -153,3 +153,38 @@ def test_impossible_plans_stall_with_the_reason_and_no_job(
             replay = get_replay(k, namespace, name)
             assert jobs_of(k, replay) == [], name
             assert any(e["reason"] == expected[name][0] and e["type"] == "Warning" for e in events_of(k, replay))
+
+
+def test_a_window_about_to_leave_retention_is_planned_with_a_warning(
+    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    from cli_helpers import cli, write_manifest
+
+    topic = f"plan-retention-{unique}"
+    # Records from 90 minutes ago on a topic keeping 2 hours: gone in ~30 min, inside the 1 h margin.
+    base = int(time.time() * 1000) - 90 * 60_000
+    create_topic(kafka_admin, topic, 1, config={"retention.ms": str(2 * 3600_000)})
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for i in range(10):
+        producer.produce(topic, orjson.dumps({"event_id": f"e-{i}"}), partition=0, timestamp=base + i * STEP_MS)
+    assert producer.flush(30) == 0
+    window = {"timestamps": {"from": iso(base), "to": iso(base + 60_000)}}
+    manifest = replay_manifest(namespace, "soon-gone", spec(topic, window, dryRun=True))
+    with running_operator(k, namespace, tmp_path):
+        create_replay(k, manifest)
+        replay = planned(k, namespace, "soon-gone")
+        notes = [n for n in replay["status"]["plan"]["notes"] if n.startswith("retention risk")]
+        assert len(notes) == 1 and notes[0].startswith(f"retention risk: {topic} keeps records 2h0m (retention.ms)")
+        assert "retention risk: " in condition(replay, "Planned")["message"]
+        warned = wait_for(
+            lambda: [e for e in events_of(k, get_replay(k, namespace, "soon-gone")) if e["reason"] == "RetentionRisk"],
+            30,
+            "RetentionRisk event",
+        )
+        assert warned[0]["type"] == "Warning"
+    # The CLI plans the same way and prints the note.
+    shown = cli("plan", write_manifest(tmp_path, "soon-gone", manifest["spec"], namespace=namespace))
+    assert shown.returncode == 0, shown.stderr
+    assert f"note: retention risk: {topic} keeps records 2h0m" in shown.stdout

@@ -15,6 +15,7 @@ from eventreplay.operator.clients import Clients
 from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.kafka import KafkaUnavailable
 from eventreplay.operator.planner import Observed
+from eventreplay.operator.retention import TopicRetention
 from eventreplay.operator.sync import Outcome, sync
 from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
 
@@ -106,6 +107,7 @@ class FakeKafka:
         self.down = ""
         self.observed = 0
         self.ensured: list[tuple[list[str], int]] = []
+        self.retention_ms: int | None = None
 
     def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
         self.observed += 1
@@ -113,6 +115,11 @@ class FakeKafka:
             raise KafkaUnavailable(self.down)
         count = self.partitions or 0
         return self.partitions, {p: Observed(low=self.low, high=self.high) for p in range(count)}
+
+    def retention(self, spec: Any) -> TopicRetention:
+        if self.down:
+            raise KafkaUnavailable(self.down)
+        return TopicRetention(retention_ms=self.retention_ms)
 
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         if self.down:
