@@ -90,6 +90,24 @@ class CheckpointReader:
                     log.warning("ignoring malformed promotion checkpoint %s/%s: %s", uid, partition, err)
         return found
 
+    def delete_matching(self, url: str, patterns: Iterable[str]) -> int:
+        """Delete every key matching the SCAN patterns; how many were deleted."""
+        deleted = 0
+        try:
+            client = self._client(url)
+            for pattern in patterns:
+                batch: list[bytes] = []
+                for key in client.scan_iter(match=pattern, count=1000):
+                    batch.append(key)
+                    if len(batch) >= CHUNK:
+                        deleted += int(client.unlink(*batch))
+                        batch = []
+                if batch:
+                    deleted += int(client.unlink(*batch))
+        except redis.RedisError as err:
+            raise CheckpointsUnavailable(f"deleting keys on {url}: {err}") from err
+        return deleted
+
     def close(self) -> None:
         for client in self._clients.values():
             client.close()

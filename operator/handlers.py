@@ -16,10 +16,11 @@ import kopf
 
 from . import metrics
 from .api.v1alpha1 import GROUP, PLURAL, VERSION
-from .checkpoints import CheckpointReader
+from .checkpoints import CheckpointReader, CheckpointsUnavailable
+from .cleanup import clean_up, leftovers
 from .clients import Clients
 from .config import OperatorConfig
-from .kafka import KafkaAccess
+from .kafka import KafkaAccess, KafkaUnavailable
 from .kube import Kube, KubeError, api_client
 from .sync import sync
 
@@ -87,6 +88,22 @@ def _run(memo: Any, body: kopf.Body, namespace: str | None, name: str) -> None:
         raise
     for event in outcome.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+
+
+def _deletes_leftovers(spec: kopf.Spec, **_: Any) -> bool:
+    return spec.get("deletionPolicy") == "Delete"
+
+
+@kopf.on.delete(*RESOURCE, when=_deletes_leftovers)
+def replay_deleted(
+    memo: Any, spec: kopf.Spec, status: kopf.Status, uid: str | None, logger: kopf.Logger, **_: Any
+) -> None:
+    """deletionPolicy Delete: remove the replay's topics, groups and Redis keys, then let it go."""
+    assert uid is not None
+    try:
+        logger.info(clean_up(memo.clients, leftovers(dict(spec), dict(status), uid)))
+    except (KafkaUnavailable, CheckpointsUnavailable) as err:
+        raise kopf.TemporaryError(f"cleanup (deletionPolicy Delete) waits: {err}", delay=10) from err
 
 
 @kopf.on.create(*RESOURCE)

@@ -124,6 +124,33 @@ class KafkaAccess:
         deletes = "delete" in (policy or "delete").split(",")
         return TopicRetention(retention_ms=ms if deletes and ms >= 0 else None)
 
+    def delete_topics(self, bootstrap: str, names: list[str]) -> None:
+        """Delete topics; one already gone is fine."""
+        admin = self.admin(bootstrap)
+        for name, future in admin.delete_topics(names, operation_timeout=self.timeout).items():
+            try:
+                future.result(timeout=self.timeout)
+            except KafkaException as err:
+                if err.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    raise KafkaUnavailable(f"deleting topic {name}: {err}") from err
+
+    def delete_groups(self, bootstrap: str, prefix: str) -> int:
+        """Delete the consumer groups named `prefix` or `prefix-...`; how many there were."""
+        admin = self.admin(bootstrap)
+        try:
+            listed = admin.list_consumer_groups(request_timeout=self.timeout).result(timeout=self.timeout)
+            names = [g.group_id for g in listed.valid if g.group_id == prefix or g.group_id.startswith(f"{prefix}-")]
+            futures = admin.delete_consumer_groups(names, request_timeout=self.timeout) if names else {}
+            for future in futures.values():
+                try:
+                    future.result(timeout=self.timeout)
+                except KafkaException as err:
+                    if err.args[0].code() != KafkaError.GROUP_ID_NOT_FOUND:
+                        raise
+        except KafkaException as err:
+            raise KafkaUnavailable(f"deleting consumer groups {prefix}*: {err}") from err
+        return len(names)
+
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         """Create the sandbox and dead-letter topics (partitions as the source); existing is fine."""
         try:

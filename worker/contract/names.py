@@ -112,6 +112,20 @@ def failure_key(uid: str, job: str) -> str:
     return f"eventreplay:failure:{uid}:{job}"
 
 
+def replay_key_patterns(uid: str, ledger: str) -> list[str]:
+    """SCAN MATCH patterns covering every Redis key one replay writes (checkpoints, promotion
+    mirrors, report, failures, its replay ledger, reconciliation working sets): what a
+    `deletionPolicy: Delete` removes. Every key builder above and below keyed by uid belongs here."""
+    return [
+        checkpoint_key(uid, 0)[:-1] + "*",
+        promotion_key(uid, 0)[:-1] + "*",
+        report_key(uid),
+        failure_key(uid, "*"),
+        f"{ledger_route(ledger)}:r:{uid}:*",
+        f"{spill_route(uid)}:*",
+    ]
+
+
 def local_plan_key(namespace: str, name: str) -> str:
     """The plan `eventreplay run` froze for a manifest (JSON), so a rerun replays the same range."""
     return f"eventreplay:local:plan:{namespace}/{name}"

@@ -231,3 +231,8 @@ class EventReplaySpec(ApiModel):
         json_schema_extra=cel(rule("self >= oldSelf", "retry can only increase")),
         description="Bump to retry the failed partitions (finished ones are not redone).",
     )
+    deletion_policy: Literal["Keep", "Delete"] = Field(
+        default="Keep",
+        description="On delete: `Keep` the sandbox, dead-letter and report topics and this replay's Redis keys "
+        "(evidence; no finalizer for it), or `Delete` them (the operator holds a finalizer until they are gone).",
+    )

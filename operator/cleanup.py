@@ -1,0 +1,60 @@
+"""`spec.deletionPolicy: Delete`: what a deleted replay leaves behind, removed before kopf lets the
+object go (its on.delete handler only runs for that policy, so `Keep` replays carry no finalizer
+for it).
+
+Only what this replay's status recorded is removed: its sandbox, dead-letter and report topics
+(`status.plan`, `status.reconciliation`), its consumer groups (all named `eventreplay-<uid>...`)
+and its Redis keys (`names.replay_key_patterns`: checkpoints, promotion mirrors, report, failures,
+its replay ledger, reconciliation working sets). The production ledger and the destination are
+never touched. Each step tolerates "already gone", so a retried cleanup converges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eventreplay.worker.contract.names import replay_group_id, replay_key_patterns
+
+from .clients import Clients
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What a deleted replay owns outside Kubernetes."""
+
+    bootstrap: str
+    topics: list[str]
+    group_prefix: str
+    redis_url: str
+    key_patterns: list[str]
+
+
+def leftovers(spec: dict[str, Any], status: dict[str, Any], uid: str) -> Leftovers:
+    """Pure: from the object's raw spec and status (a deleted object may hold an invalid spec)."""
+    plan = status.get("plan") or {}
+    report = status.get("reconciliation") or {}
+    topics = [plan.get("sandboxTopic"), plan.get("deadLetterTopic"), report.get("reportTopic")]
+    dedup = spec.get("dedup") or {}
+    return Leftovers(
+        bootstrap=str((spec.get("source") or {}).get("bootstrapServers") or ""),
+        topics=sorted({t for t in topics if t}),
+        group_prefix=replay_group_id(uid),
+        redis_url=str((dedup.get("redis") or {}).get("url") or ""),
+        key_patterns=replay_key_patterns(uid, str(dedup.get("ledger") or "")),
+    )
+
+
+def clean_up(clients: Clients, found: Leftovers) -> str:
+    """Remove it all; KafkaUnavailable / CheckpointsUnavailable propagate (kopf retries)."""
+    done = []
+    if found.bootstrap and found.topics:
+        clients.kafka.delete_topics(found.bootstrap, found.topics)
+        done.append(f"topics {', '.join(found.topics)}")
+    if found.bootstrap:
+        groups = clients.kafka.delete_groups(found.bootstrap, found.group_prefix)
+        done.append(f"{groups} consumer groups")
+    if found.redis_url:
+        keys = clients.checkpoints.delete_matching(found.redis_url, found.key_patterns)
+        done.append(f"{keys} Redis keys")
+    return "deleted " + "; ".join(done) if done else "nothing to delete"

@@ -1,0 +1,81 @@
+"""spec.deletionPolicy on the real stack: `Delete` removes the replay's topics, consumer groups and
+Redis keys before the object goes; `Keep` (the default) leaves them as evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from operator_helpers import create_replay, replay_manifest, running_operator, wait_for, wait_for_condition
+from test_operator_replay import seed, spec
+
+from eventreplay.operator.kube import Kube, KubeError
+from eventreplay.worker.contract.names import replay_group_id, replay_key_patterns
+
+pytestmark = pytest.mark.stack
+
+
+def _topics(admin: Any) -> set[str]:
+    return set(admin.list_topics(timeout=10).topics)
+
+
+def _groups(admin: Any, uid: str) -> list[str]:
+    prefix = replay_group_id(uid)
+    listed = admin.list_consumer_groups(request_timeout=10).result()
+    return [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
+
+
+def _keys(redis_client: Any, uid: str, ledger: str) -> list[bytes]:
+    return [key for pattern in replay_key_patterns(uid, ledger) for key in redis_client.scan_iter(match=pattern)]
+
+
+def _gone(k: Kube, ns: str, name: str) -> bool:
+    try:
+        k.call("GET", f"/apis/eventreplay.io/v1alpha1/namespaces/{ns}/eventreplays/{name}")
+    except KubeError as err:
+        if err.status == 404:
+            return True
+        raise
+    return False
+
+
+def test_delete_policy_removes_what_the_replay_left_and_keep_leaves_it(
+    k: Kube,
+    *,
+    namespace: str,
+    kafka_admin: Any,
+    kafka_bootstrap: str,
+    redis_client: Any,
+    unique: str,
+    tmp_path: Path,
+) -> None:
+    topic = f"orders-{unique}"
+    seed(kafka_admin, kafka_bootstrap, topic, 200)
+    ledger = f"ledger-{unique}"
+    with running_operator(k, namespace, tmp_path):
+        create_replay(k, replay_manifest(namespace, "kept", spec(topic, unique)))
+        create_replay(k, replay_manifest(namespace, "gone", spec(topic, unique, deletionPolicy="Delete")))
+        done = {name: wait_for_condition(k, namespace, name, "Ready") for name in ("kept", "gone")}
+        left = {}
+        for name, replay in done.items():
+            status, uid = replay["status"], replay["metadata"]["uid"]
+            topics = {status["plan"]["sandboxTopic"], status["plan"]["deadLetterTopic"]}
+            topics.add(status["reconciliation"]["reportTopic"])
+            assert topics <= _topics(kafka_admin), name
+            assert _groups(kafka_admin, uid), name
+            assert _keys(redis_client, uid, ledger), name
+            left[name] = (uid, topics)
+        for name in ("kept", "gone"):
+            k.call("DELETE", f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/{name}")
+        for name in ("kept", "gone"):
+            wait_for(lambda n=name: _gone(k, namespace, n), 60, f"{name} deleted")
+
+    uid, topics = left["gone"]
+    wait_for(lambda: not (topics & _topics(kafka_admin)), 30, "topics of 'gone' deleted")
+    assert _groups(kafka_admin, uid) == []
+    assert _keys(redis_client, uid, ledger) == []
+    uid, topics = left["kept"]
+    assert topics <= _topics(kafka_admin)
+    assert _groups(kafka_admin, uid)
+    assert _keys(redis_client, uid, ledger)

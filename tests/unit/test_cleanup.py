@@ -1,0 +1,47 @@
+"""What a deleted replay owns outside Kubernetes (pure): only what its own status recorded."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from eventreplay.operator.cleanup import leftovers
+from eventreplay.worker.contract import names
+
+UID = "0d6c8a9e-1111-2222-3333-444455556666"
+SPEC = {"source": {"bootstrapServers": "k:9092"}, "dedup": {"redis": {"url": "redis://r:6379/0"}, "ledger": "orders"}}
+
+
+def test_topics_come_from_the_status_only() -> None:
+    status = {
+        "plan": {"sandboxTopic": "eventreplay.ns.r.sandbox", "deadLetterTopic": "eventreplay.ns.r.dlq"},
+        "reconciliation": {"reportTopic": "eventreplay.ns.r.report"},
+    }
+    found = leftovers(SPEC, status, UID)
+    assert found.topics == ["eventreplay.ns.r.dlq", "eventreplay.ns.r.report", "eventreplay.ns.r.sandbox"]
+    assert (found.bootstrap, found.redis_url, found.group_prefix) == (
+        "k:9092",
+        "redis://r:6379/0",
+        f"eventreplay-{UID}",
+    )
+    assert leftovers(SPEC, {}, UID).topics == []  # never planned: no topic is this replay's
+
+
+def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay() -> None:
+    patterns = leftovers(SPEC, {}, UID).key_patterns
+    mine = [
+        names.checkpoint_key(UID, 17),
+        names.promotion_key(UID, 3),
+        names.report_key(UID),
+        names.failure_key(UID, "reconcile"),
+        names.replay_prefix("orders", UID, 2) + "00af",
+        names.spill_prefix(UID, "run1", "s") + "1f",
+    ]
+    theirs = [
+        names.checkpoint_key("other", 17),
+        names.production_prefix("orders") + "00af",
+        names.replay_prefix("orders", "other", 2) + "00af",
+        names.spill_prefix("other", "run1", "s") + "1f",
+    ]
+    # Redis MATCH is glob-style; braces are literal there as in fnmatch.
+    assert all(any(fnmatch.fnmatchcase(key, p) for p in patterns) for key in mine)
+    assert not any(fnmatch.fnmatchcase(key, p) for p in patterns for key in theirs)
