@@ -15,8 +15,8 @@ from typing import Literal
 
 from .api.v1alpha1 import GROUP
 
-Step = Literal["reconcile", "promote"]
-STEPS: tuple[Step, ...] = ("reconcile", "promote")
+Step = Literal["combine", "reconcile", "promote"]
+STEPS: tuple[Step, ...] = ("combine", "reconcile", "promote")
 LABEL_UID = f"{GROUP}/replay-uid"
 LABEL_REPLAY = f"{GROUP}/replay"
 LABEL_PARTITION = f"{GROUP}/partition"
@@ -59,10 +59,6 @@ def job_name(replay: str, partition: int, attempt: int = 0) -> str:
 def step_job_name(replay: str, step: str, attempt: int = 0) -> str:
     """`<replay>-<step>[-r<attempt>]`: a Job after the replay."""
     return fitted_name(replay, f"-{step}{_retry(attempt)}")
-
-
-def reconciliation_job_name(replay: str, attempt: int = 0) -> str:
-    return step_job_name(replay, "reconcile", attempt)
 
 
 def promotion_job_name(replay: str, report_hash: str, attempt: int = 0) -> str:

@@ -79,5 +79,5 @@ def current_jobs(views: Iterable[JobView]) -> dict[int, JobView]:
 
 def newest_step(views: Iterable[JobView], step: Step, report_hash: str = "") -> JobView | None:
     """The newest attempt of a step's Job (of the promotion of `report_hash`, for `promote`)."""
-    found = [v for v in views if v.step == step and (step == "reconcile" or v.report_hash == report_hash)]
+    found = [v for v in views if v.step == step and (step != "promote" or v.report_hash == report_hash)]
     return max(found, key=lambda v: v.attempt) if found else None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from eventreplay.worker.contract import step_tasks as rt
 from eventreplay.worker.contract import tasks as wt
+from eventreplay.worker.contract.combine_task import Aggregate, CombineTask
 from eventreplay.worker.contract.gap_task import GapTask
 from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, ReplayTopics
 
@@ -111,13 +112,35 @@ def existing_output(spec: EventReplaySpec, plan: Plan) -> rt.ExistingOutput:
     return rt.ExistingOutput(topic=topic, timestamps=window)
 
 
+def replayed_output(spec: EventReplaySpec, plan: Plan, owner: Owner) -> str:
+    """What reconcile and promote read: the sandbox, or the combined results of an aggregate replay."""
+    if spec.transform.aggregate is None:
+        return plan.sandbox_topic
+    return ReplayTopics.of(owner.namespace, owner.name).results
+
+
+def build_combine_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> CombineTask:
+    """The combine Job's contract: the sandbox's events -> one result per (window, key)."""
+    aggregate = spec.transform.aggregate
+    assert aggregate is not None
+    return CombineTask(
+        replay=_identity(owner),
+        kafka=_kafka(spec),
+        sandbox_topic=plan.sandbox_topic,
+        results_topic=replayed_output(spec, plan, owner),
+        aggregate=Aggregate.model_validate(aggregate.model_dump(by_alias=True, exclude_none=True)),
+        redis=_redis(spec),
+        tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
+    )
+
+
 def build_reconcile_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> rt.ReconcileTask:
     """The reconciliation Job's contract: the sandbox against the existing output, per event id."""
     rc = spec.reconciliation
     return rt.ReconcileTask(
         replay=_identity(owner),
         kafka=_kafka(spec),
-        sandbox_topic=plan.sandbox_topic,
+        sandbox_topic=replayed_output(spec, plan, owner),
         existing=existing_output(spec, plan),
         event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),
         canonical=rt.Canonical(headers=sorted(set(rc.canonical_headers))),

@@ -10,10 +10,11 @@ from starting while the first is still terminating (the transactional id fences 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from eventreplay.worker.contract.names import (
+    COMBINE_TASK_ENV,
     KAFKA_SETTINGS_ENV,
     PROMOTE_TASK_ENV,
     RECONCILE_TASK_ENV,
@@ -31,9 +32,9 @@ from .job_names import (
     job_labels,
     job_name,
     promotion_job_name,
-    reconciliation_job_name,
+    step_job_name,
 )
-from .job_tasks import build_promote_task, build_reconcile_task, build_task
+from .job_tasks import build_combine_task, build_promote_task, build_reconcile_task, build_task
 
 CONTAINER = "worker"
 DEFAULT_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
@@ -64,16 +65,28 @@ def build_job(
     )
 
 
+def plan_step_job(
+    step: Literal["combine", "reconcile"],
+    spec: EventReplaySpec,
+    plan: Plan,
+    owner: Owner,
+    config: OperatorConfig,
+    *,
+    attempt: int = 0,
+) -> dict[str, Any]:
+    """A Job over the whole replayed plan (one per replay and retry): `combine` merges an aggregate
+    replay's sandbox into window results, `reconcile` compares the replayed output with the existing."""
+    build = build_combine_task if step == "combine" else build_reconcile_task
+    task = build(spec, plan, owner).to_json()
+    name = step_job_name(owner.name, step, attempt)
+    annotations = {ANNOTATION_PLAN: plan.hash}
+    return step_job(spec, owner, config, step, name=name, attempt=attempt, annotations=annotations, task_json=task)
+
+
 def reconciliation_job(
     spec: EventReplaySpec, plan: Plan, owner: Owner, config: OperatorConfig, *, attempt: int = 0
 ) -> dict[str, Any]:
-    """The Job comparing the sandbox with the existing output (one per replay and retry)."""
-    task = build_reconcile_task(spec, plan, owner).to_json()
-    name = reconciliation_job_name(owner.name, attempt)
-    annotations = {ANNOTATION_PLAN: plan.hash}
-    return step_job(
-        spec, owner, config, "reconcile", name=name, attempt=attempt, annotations=annotations, task_json=task
-    )
+    return plan_step_job("reconcile", spec, plan, owner, config, attempt=attempt)
 
 
 def promotion_job(
@@ -86,7 +99,11 @@ def promotion_job(
     return step_job(spec, owner, config, "promote", name=name, attempt=attempt, annotations=annotations, task_json=task)
 
 
-STEP_TASK_ENV: dict[Step, str] = {"reconcile": RECONCILE_TASK_ENV, "promote": PROMOTE_TASK_ENV}
+STEP_TASK_ENV: dict[Step, str] = {
+    "combine": COMBINE_TASK_ENV,
+    "reconcile": RECONCILE_TASK_ENV,
+    "promote": PROMOTE_TASK_ENV,
+}
 
 
 def step_job(

@@ -193,13 +193,13 @@ class SyncPass:
         parts = aggregate.partitions(plan, jobs, ckpts)
         totals = totals or aggregate.totals(plan, ckpts)
         wants = aggregate.replay_conditions(spec, plan, parts, totals) + self._placeholders(spec)
-        reconciliation, promotion = self.old.reconciliation, self.old.promotion
+        reconciliation, promotion, aggregation = self.old.reconciliation, self.old.promotion, self.old.aggregation
         if not spec.dry_run and all(p.state == "Done" for p in parts):
             # Replayed: reconcile, then promote through the gate (these wants override Ready & co.).
             stages = PostReplayStages(self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp)
             result = stages.run(spec, plan, totals, self.old, all_jobs)
             wants += result.wants
-            reconciliation, promotion = result.reconciliation, result.promotion
+            reconciliation, promotion, aggregation = result.reconciliation, result.promotion, result.aggregation
         conds = cond.merge(self.old.conditions, wants, now=self.stamp, generation=self.generation)
         new = EventReplayStatus(
             observed_generation=self.generation,
@@ -210,6 +210,7 @@ class SyncPass:
             partitions=parts,
             totals=totals,
             progress=aggregate.progress(plan, parts, ckpts),
+            aggregation=aggregation,
             reconciliation=reconciliation,
             promotion=promotion,
         )

@@ -1,4 +1,4 @@
-"""`python -m eventreplay.worker run|reconcile|promote|gaps [--task FILE]` and `... ledger mark`.
+"""`python -m eventreplay.worker run|reconcile|promote|combine|gaps [--task FILE]` and `... ledger mark`.
 
 `run` replays one partition (task from FILE or $EVENTREPLAY_TASK); `reconcile` and `promote` are
 the two Jobs after the replay (tasks from $EVENTREPLAY_RECONCILE_TASK / $EVENTREPLAY_PROMOTE_TASK).
@@ -70,12 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         ("reconcile", "diff the sandbox against the existing output"),
         ("promote", "write a report's delta to the destination"),
         ("gaps", "find source events missing from the destination (writes nothing)"),
+        ("combine", "windowed-aggregate replays: merge the sandbox into one result per window and key"),
     ):
         sub.add_parser(name, help=help_text).add_argument("--task", help="task JSON file (default: env)")
     args = parser.parse_args(argv)
     if args.command == "ledger":
         return run_command("worker", f"ledger={args.ledger}", lambda: _mark(args))
-    from .jobs import GAPS, PROMOTE, RECONCILE, REPLAY
+    from .jobs import COMBINE, GAPS, PROMOTE, RECONCILE, REPLAY
 
     if args.command == "reconcile":
         return run_job(RECONCILE, args.task)
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_job(PROMOTE, args.task)
     if args.command == "gaps":
         return run_job(GAPS, args.task)
+    if args.command == "combine":
+        return run_job(COMBINE, args.task)
     return run_job(REPLAY, args.task)
 
 

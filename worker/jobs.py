@@ -13,16 +13,24 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .contract.combine_task import CombineTask
 from .contract.defaults import DEFAULT_TTL_SECONDS
 from .contract.exit_codes import PermanentFailure, WorkerFailure
 from .contract.gap_task import GapTask
-from .contract.names import GAP_TASK_ENV, PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, TASK_ENV, failure_key
+from .contract.names import (
+    COMBINE_TASK_ENV,
+    GAP_TASK_ENV,
+    PROMOTE_TASK_ENV,
+    RECONCILE_TASK_ENV,
+    TASK_ENV,
+    failure_key,
+)
 from .contract.step_tasks import PromoteTask, ReconcileTask
 from .contract.tasks import Task
 from .redis_connection import RedisSpec, connect_redis
 from .runtime.entry import Job
 
-T = TypeVar("T", ReconcileTask, PromoteTask)
+T = TypeVar("T", ReconcileTask, PromoteTask, CombineTask)
 
 
 def _peak_rss_kib() -> int:
@@ -72,6 +80,12 @@ def _reconcile(task: ReconcileTask) -> Mapping[str, Any]:
     return Reconciler(task).run()
 
 
+def _combine(task: CombineTask) -> Mapping[str, Any]:
+    from .combine import Combiner
+
+    return Combiner(task).run()
+
+
 def _promote(task: PromoteTask) -> Mapping[str, Any]:
     from .promote import Promoter
 
@@ -118,6 +132,7 @@ REPLAY = Job(
 )
 RECONCILE = _after_replay("reconcile", ReconcileTask, RECONCILE_TASK_ENV, _reconcile, lambda t: t.report.redis)
 PROMOTE = _after_replay("promote", PromoteTask, PROMOTE_TASK_ENV, _promote, lambda t: t.redis)
+COMBINE = _after_replay("combine", CombineTask, COMBINE_TASK_ENV, _combine, lambda t: t.redis)
 
 
 def _gaps(task: GapTask) -> Mapping[str, Any]:

@@ -56,7 +56,8 @@ def _model_checker(ref: str) -> Callable[[dict[str, Any]], object]:
     return checker
 
 
-def _epoch_ms(value: Any) -> float | None:
+def epoch_ms(value: Any) -> float | None:
+    """An event-time value (epoch ms number, or RFC 3339 with a zone) as epoch ms; None if neither."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -143,7 +144,7 @@ class Validator:
             except (ValueError, TypeError, msgspec.ValidationError) as err:
                 return Rejected("schema", str(err)[:300])
         if self._latest_ms is not None:
-            stamp = _epoch_ms(doc.get(self._ts_field)) if self._ts_field else float(record_ts_ms)
+            stamp = epoch_ms(doc.get(self._ts_field)) if self._ts_field else float(record_ts_ms)
             if stamp is None:
                 return Rejected("invariant", f"timestamp field {self._ts_field!r} missing or unparsable")
             if stamp > self._latest_ms:

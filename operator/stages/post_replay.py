@@ -14,14 +14,23 @@ from typing import Any
 
 from eventreplay.worker.contract.names import failure_key
 
-from ..api.v1alpha1 import EventReplaySpec, EventReplayStatus, Plan, PromotionStatus, ReconciliationStatus, Totals
+from ..api.v1alpha1 import (
+    AggregationStatus,
+    EventReplaySpec,
+    EventReplayStatus,
+    Plan,
+    PromotionStatus,
+    ReconciliationStatus,
+    Totals,
+)
 from ..checkpoints import CheckpointReader, CheckpointsUnavailable
 from ..conditions import Want
 from ..config import OperatorConfig
 from ..job_names import Owner
 from ..job_state import JobView, newest_step
-from ..jobs import promotion_job, reconciliation_job
+from ..jobs import plan_step_job, promotion_job, reconciliation_job
 from ..kube import Kube
+from .combine import decide_combine, read_aggregation
 from .facts import Decision, Facts
 from .promotion import decide_promotion, read_promotion
 from .reconciliation import decide_reconciliation, read_report
@@ -42,6 +51,7 @@ class StageResult:
     wants: list[Want]
     reconciliation: ReconciliationStatus | None
     promotion: PromotionStatus | None
+    aggregation: AggregationStatus | None = None
 
 
 @dataclass
@@ -56,6 +66,8 @@ class PostReplayStages:
         self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
     ) -> StageResult:
         url, uid = spec.dedup.redis.url, self.owner.uid
+        if spec.transform.aggregate is not None and not (old.aggregation and old.aggregation.completed_at):
+            return self._combine(spec, plan, totals, old, jobs)
         rj = newest_step(jobs, "reconcile")
         rec = old.reconciliation if old.reconciliation and old.reconciliation.report_hash else None
         promo = old.promotion
@@ -90,7 +102,31 @@ class PostReplayStages:
             promo = PromotionStatus(report_hash=rec.report_hash, job=job["metadata"]["name"], started_at=self.now)
         elif rec is None and old.reconciliation is not None:
             rec = old.reconciliation  # keep the Job name recorded while it runs
-        return StageResult(decision.wants, rec, promo)
+        return StageResult(decision.wants, rec, promo, old.aggregation)
+
+    def _combine(
+        self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
+    ) -> StageResult:
+        """Aggregate replays: the combine Job first; reconciliation starts once its results are recorded."""
+        url, uid = spec.dedup.redis.url, self.owner.uid
+        cj = newest_step(jobs, "combine")
+        unavailable, failure, agg = "", "", old.aggregation
+        try:
+            if cj is not None and cj.state == "Succeeded":
+                agg = read_aggregation(self.reader, url, uid, cj.name) or agg
+            elif cj is not None and cj.state == "Failed":
+                raw = self.reader.get(url, failure_key(uid, "combine"))
+                failure = raw.decode(errors="replace") if raw else ""
+        except CheckpointsUnavailable as err:
+            unavailable = str(err)
+        if agg is not None and agg.completed_at:
+            return self.run(spec, plan, totals, old.model_copy(update={"aggregation": agg}), jobs)
+        decision = decide_combine(spec.retry, cj, failure, unavailable)
+        if decision.create == "combine":
+            job = plan_step_job("combine", spec, plan, self.owner, self.config, attempt=decision.attempt)
+            self._create(job)
+            agg = AggregationStatus(job=job["metadata"]["name"])
+        return StageResult(decision.wants, old.reconciliation, old.promotion, agg)
 
     def _create(self, job: dict[str, Any]) -> None:
         created = self.kube.create_job(job)

@@ -18,6 +18,8 @@ RECONCILE_TASK_ENV = "EVENTREPLAY_RECONCILE_TASK"
 """The reconciliation task as JSON (instead of `reconcile --task FILE`)."""
 PROMOTE_TASK_ENV = "EVENTREPLAY_PROMOTE_TASK"
 """The promotion task as JSON (instead of `promote --task FILE`)."""
+COMBINE_TASK_ENV = "EVENTREPLAY_COMBINE_TASK"
+"""The combine task as JSON (instead of `combine --task FILE`)."""
 GAP_TASK_ENV = "EVENTREPLAY_GAP_TASK"
 """The gap finder's task as JSON (`eventreplay gaps` runs `python -m eventreplay.worker gaps`)."""
 KAFKA_SETTINGS_ENV = "EVENTREPLAY_KAFKA_SETTINGS"
@@ -45,11 +47,16 @@ class ReplayTopics:
     """Where replay workers write invalid events (headers er-reason, er-error)."""
     report: str
     """Compacted: reconciliation writes the changed/missing ids (key = event id)."""
+    results: str
+    """Windowed-aggregate replays: the combine Job's one result per (window, key); reconciled and
+    promoted instead of the sandbox."""
 
     @classmethod
     def of(cls, namespace: str, name: str) -> ReplayTopics:
         base = f"eventreplay.{namespace}.{name}"
-        return cls(sandbox=f"{base}.sandbox", dead_letter=f"{base}.dlq", report=f"{base}.report")
+        return cls(
+            sandbox=f"{base}.sandbox", dead_letter=f"{base}.dlq", report=f"{base}.report", results=f"{base}.results"
+        )
 
 
 # --- Consumer groups and transactional ids: replay-private, so live groups are never touched and a
@@ -69,6 +76,16 @@ def replay_transactional_id(uid: str, topic: str, partition: int) -> str:
 def reconcile_group_id(uid: str) -> str:
     """Never commits: it only names the reconciliation reader in broker logs."""
     return f"eventreplay-{uid}-reconcile"
+
+
+def combine_group_id(uid: str) -> str:
+    """Never commits: it only names the combine Job's sandbox reader in broker logs."""
+    return f"eventreplay-{uid}-combine"
+
+
+def combine_transactional_id(uid: str) -> str:
+    """The combine Job writes all results in one transaction; a restarted Job fences its zombie."""
+    return f"eventreplay-{uid}-combine"
 
 
 GAP_FINDER_GROUP_ID = "eventreplay-gap-finder"
@@ -106,6 +123,11 @@ def report_key(uid: str) -> str:
     return f"eventreplay:report:{uid}"
 
 
+def combine_key(uid: str) -> str:
+    """The combine Job's summary (JSON: results topic, counts, digest), written last, read by the operator."""
+    return f"eventreplay:combine:{uid}"
+
+
 def failure_key(uid: str, job: str) -> str:
     """The last failure line of a reconcile/promote Job (`job` = reconcile | promote), read by the
     operator as the Stalled message."""
@@ -120,6 +142,7 @@ def replay_key_patterns(uid: str, ledger: str) -> list[str]:
         checkpoint_key(uid, 0)[:-1] + "*",
         promotion_key(uid, 0)[:-1] + "*",
         report_key(uid),
+        combine_key(uid),
         failure_key(uid, "*"),
         f"{ledger_route(ledger)}:r:{uid}:*",
         f"{spill_route(uid)}:*",

@@ -35,6 +35,7 @@ from .spec import (
 )
 from .status import (
     PHASES,
+    AggregationStatus,
     Condition,
     ConditionStatus,
     EventReplayStatus,
@@ -62,6 +63,7 @@ __all__ = [
     "ROOT_RULES",
     "SHORT_NAMES",
     "VERSION",
+    "AggregationStatus",
     "ApiModel",
     "Condition",
     "ConditionStatus",

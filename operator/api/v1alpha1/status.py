@@ -169,6 +169,21 @@ class ReconciliationStatus(ApiModel):
     completed_at: str | None = _text("When the report was made (RFC 3339).")
 
 
+class AggregationStatus(ApiModel):
+    """Windowed-aggregate replays: what the combine Job wrote (from its summary)."""
+
+    job: str | None = _text("The combine Job.")
+    results_topic: str | None = _text("One result per (window, key); reconciled and promoted instead of the sandbox.")
+    results: int | None = _count("Results written (windows x keys).")
+    windows: int | None = _count("Distinct windows with at least one result.")
+    late: int | None = _count("Events later than every window they belong to (allowed lateness passed).")
+    no_event_time: int | None = _count("Replayed events without a usable event time (left out).")
+    no_key: int | None = _count("Replayed events without a usable key (left out).")
+    skipped_values: int | None = _count("Values that were not numbers (sum/min/max) or absent (left out of that one).")
+    digest: str | None = _text("SHA-256 over the result records.")
+    completed_at: str | None = _text("When the results were complete (RFC 3339).")
+
+
 class PromotionStatus(ApiModel):
     """What promotion wrote to the destination (from the promotion Job's checkpoints)."""
 
@@ -203,6 +218,9 @@ class EventReplayStatus(ApiModel):
     )
     totals: Totals | None = Field(default=None, description="Counts over all partitions.")
     progress: Progress | None = Field(default=None, description="Summary: partitions done, percent, rate, ETA.")
+    aggregation: AggregationStatus | None = Field(
+        default=None, description="Windowed-aggregate replays: the combined results."
+    )
     reconciliation: ReconciliationStatus | None = Field(default=None, description="Reconciliation report.")
     promotion: PromotionStatus | None = Field(default=None, description="Promotion record.")
 
