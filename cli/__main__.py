@@ -4,6 +4,9 @@ commands:
   plan MANIFEST        resolve the window to offsets per partition, straight against Kafka (no cluster)
   run MANIFEST         replay locally without Kubernetes: one worker process per partition, the same
                        worker code and checkpoints as the operator's Jobs, with live progress
+  export flink-sql MANIFEST
+                       the Flink SQL job equivalent to a windowed-aggregate replay (same offsets,
+                       windows and aggregations), for replays that outgrow Jobs
   gaps MANIFEST        which source events of the window never reached the destination (by event id),
                        grouped into failure windows, and the EventReplays that would recover them;
                        writes nothing
@@ -30,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cluster, gaps, local, manifest, planning, table
+from . import cluster, flink_sql, gaps, local, manifest, planning, table
 from .bars import LiveDisplay
 from .errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError
 from .runner import Runner
@@ -66,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
         help="missing events closer than this in time form one failure window (default 60)",
     )
     find.add_argument("-o", "--output", choices=["text", "json", "manifests"], default="text")
+
+    export = sub.add_parser("export", help="the equivalent job for another engine")
+    export.add_argument("format", choices=["flink-sql"], help="what to print")
+    export.add_argument("manifest", help="YAML file with one EventReplay (- for stdin)")
+    export.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for Kafka (default 10)")
+    export.add_argument("-v", "--verbose", action="store_true", help="show the Kafka client's own log lines")
 
     kube = argparse.ArgumentParser(add_help=False)
     kube.add_argument("name", help="the EventReplay's name")
@@ -158,6 +167,15 @@ def _gaps(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _export(args: argparse.Namespace) -> int:
+    found = manifest.load(args.manifest)
+    if found.spec.transform.aggregate is None:
+        raise CliError("export flink-sql: spec.transform.aggregate is not set (only windowed recompute exports)")
+    plan = planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
+    print(flink_sql.flink_sql(found.spec, plan, found.namespace, found.name), end="")
+    return EXIT_OK
+
+
 def _cluster(args: argparse.Namespace) -> int:
     found = cluster.connect(args.kubeconfig, args.context)
     namespace = args.namespace or found.namespace
@@ -178,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "gaps":
             return _gaps(args)
+        if args.command == "export":
+            return _export(args)
         return _cluster(args)
     except CliError as err:
         print(f"eventreplay: {err.message}", file=sys.stderr)

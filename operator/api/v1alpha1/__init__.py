@@ -22,6 +22,8 @@ from .resource import (
 from .source import KafkaCredentialsRef, Source
 from .spec import (
     IMMUTABLE,
+    Aggregate,
+    Aggregation,
     Dedup,
     EventReplaySpec,
     RedisConnection,
@@ -63,6 +65,8 @@ __all__ = [
     "ROOT_RULES",
     "SHORT_NAMES",
     "VERSION",
+    "Aggregate",
+    "Aggregation",
     "AggregationStatus",
     "ApiModel",
     "Condition",
