@@ -117,7 +117,27 @@ def replay_status(memo: Any, body: kopf.Body, namespace: str | None, name: str, 
     _run(memo, body, namespace, name)
 
 
+def is_active(body: kopf.Body, **_: Any) -> bool:
+    """Whether a replay still changes without a spec change: anything but a settled end state.
+
+    Settled replays (promoted; stalled on a reason only a person fixes; reconciled behind a closed
+    gate: awaiting approval, thresholds exceeded, policy Never; a dry-run plan) wait for a spec edit, which the update
+    handler sees. They get no timer, so kopf also drops its finalizer from them: a settled replay
+    with `deletionPolicy: Keep` deletes at once, even while the operator is down.
+    """
+    status = body.get("status") or {}
+    if status.get("observedGeneration") != body.get("metadata", {}).get("generation"):
+        return True
+    phase = status.get("phase")
+    if phase in ("Promoted", "Stalled"):
+        return False
+    promoted: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Promoted"), {})
+    if phase == "Reconciled" and promoted.get("reason") in ("PolicyNever", "AwaitingApproval", "ThresholdExceeded"):
+        return False
+    return not (phase == "Planned" and (body.get("spec") or {}).get("dryRun"))
+
+
 def register_status_timer(interval: float, registry: kopf.OperatorRegistry | None = None) -> None:
-    """The status timer: each replay's status is recomputed (and patched only if changed) at most
-    every `interval` seconds. Registered at start-up because kopf fixes a timer's interval then."""
-    kopf.timer(*RESOURCE, interval=interval, initial_delay=interval, registry=registry)(replay_status)
+    """The status timer: each active replay's status is recomputed (and patched only if changed) at
+    most every `interval` seconds. Registered at start-up because kopf fixes a timer's interval then."""
+    kopf.timer(*RESOURCE, interval=interval, initial_delay=interval, when=is_active, registry=registry)(replay_status)

@@ -30,6 +30,11 @@ def _keys(redis_client: Any, uid: str, ledger: str) -> list[bytes]:
     return [key for pattern in replay_key_patterns(uid, ledger) for key in redis_client.scan_iter(match=pattern)]
 
 
+def _finalizers(k: Kube, ns: str, name: str) -> list[str]:
+    found = k.call("GET", f"/apis/eventreplay.io/v1alpha1/namespaces/{ns}/eventreplays/{name}")
+    return list(found["metadata"].get("finalizers") or [])
+
+
 def _gone(k: Kube, ns: str, name: str) -> bool:
     try:
         k.call("GET", f"/apis/eventreplay.io/v1alpha1/namespaces/{ns}/eventreplays/{name}")
@@ -66,6 +71,10 @@ def test_delete_policy_removes_what_the_replay_left_and_keep_leaves_it(
             assert _groups(kafka_admin, uid), name
             assert _keys(redis_client, uid, ledger), name
             left[name] = (uid, topics)
+        # Settled (policy Never): no timer, so kopf drops its finalizer from the Keep replay; the
+        # Delete replay keeps it for its on.delete handler.
+        wait_for(lambda: not _finalizers(k, namespace, "kept"), 60, "no finalizer on a settled Keep replay")
+        assert _finalizers(k, namespace, "gone") == ["eventreplay.io/finalizer"]
         for name in ("kept", "gone"):
             k.call("DELETE", f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/{name}")
         for name in ("kept", "gone"):
