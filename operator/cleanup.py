@@ -31,8 +31,13 @@ class Leftovers:
 
 
 def leftovers(spec: dict[str, Any], status: dict[str, Any], uid: str) -> Leftovers:
-    """Pure: from the object's raw spec and status (a deleted object may hold an invalid spec)."""
+    """Pure: from the object's raw spec and status (a deleted object may hold an invalid spec).
+
+    A replay never planned (refused, or stalled before planning) started nothing and wrote nothing:
+    there is nothing to clean and no endpoint of its spec is contacted."""
     plan = status.get("plan") or {}
+    if not plan:
+        return Leftovers(bootstrap="", topics=[], group_prefix=replay_group_id(uid), redis_url="", key_patterns=[])
     report = status.get("reconciliation") or {}
     topics = [plan.get("sandboxTopic"), plan.get("deadLetterTopic"), report.get("reportTopic")]
     dedup = spec.get("dedup") or {}

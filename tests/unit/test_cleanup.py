@@ -23,11 +23,12 @@ def test_topics_come_from_the_status_only() -> None:
         "redis://r:6379/0",
         f"eventreplay-{UID}",
     )
-    assert leftovers(SPEC, {}, UID).topics == []  # never planned: no topic is this replay's
+    never = leftovers(SPEC, {}, UID)  # never planned: nothing written, no endpoint contacted
+    assert (never.topics, never.bootstrap, never.redis_url, never.key_patterns) == ([], "", "", [])
 
 
 def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay() -> None:
-    patterns = leftovers(SPEC, {}, UID).key_patterns
+    patterns = leftovers(SPEC, {"plan": {"sandboxTopic": "s"}}, UID).key_patterns
     mine = [
         names.checkpoint_key(UID, 17),
         names.promotion_key(UID, 3),
