@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from eventreplay.operator.api.v1alpha1 import APPROVED_BY, GROUP, PLURAL, VERSION, ObjectMeta
+from eventreplay.operator.api.v1alpha1 import GROUP, PLURAL, VERSION, ObjectMeta
 from eventreplay.operator.kube import MERGE, Kube, KubeError, api_client
 
 from . import status_view
@@ -110,16 +110,6 @@ def watch(cluster: Cluster, namespace: str, name: str, display: LiveDisplay, *, 
         time.sleep(interval)
 
 
-def whoami(cluster: Cluster) -> str:
-    """This client's user name as the API server authenticated it (SelfSubjectReview); '' if unknown."""
-    review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
-    try:
-        answer = cluster.kube.call("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", review, timeout=15)
-    except KubeError:
-        return ""
-    return str(((answer or {}).get("status") or {}).get("userInfo", {}).get("username") or "")
-
-
 def approve(cluster: Cluster, namespace: str, name: str, expected: str | None) -> int:
     """spec.promotion.approvedReportHash := status.reconciliation.reportHash (a merge patch)."""
     obj = fetch(cluster, namespace, name)
@@ -144,23 +134,20 @@ def approve(cluster: Cluster, namespace: str, name: str, expected: str | None) -
     if promotion.get("approvedReportHash") == report:
         print(f"{namespace}/{name}: report {report} is already approved")
         return EXIT_OK
-    # resourceVersion makes the patch conditional: approve exactly the report that was read. The
-    # approver annotation names this user (the chart's admission policy checks it is really us).
-    metadata: dict[str, Any] = {"resourceVersion": meta.resource_version}
-    who = whoami(cluster)
-    if who:
-        metadata["annotations"] = {APPROVED_BY: who}
-    patch = {"metadata": metadata, "spec": {"promotion": {"approvedReportHash": report}}}
+    # resourceVersion makes the patch conditional: approve exactly the report that was read.
+    patch = {
+        "metadata": {"resourceVersion": meta.resource_version},
+        "spec": {"promotion": {"approvedReportHash": report}},
+    }
     try:
         cluster.kube.call("PATCH", _path(namespace, name), patch, content_type=MERGE, timeout=15)
     except KubeError as err:
         if err.status == 409:
             raise CliError(f"{namespace}/{name} changed while approving; run approve again", EXIT_FAILED) from err
-        if err.status in (403, 422):
+        if err.status == 422:
             raise CliError(f"the API server refused the approval: {err}", EXIT_REFUSED) from err
         raise kube_failure(cluster.host, err) from err
-    by = f" as {who}" if who else ""
-    print(f"{namespace}/{name}: approved report {report}{by} (spec.promotion.approvedReportHash)")
+    print(f"{namespace}/{name}: approved report {report} (spec.promotion.approvedReportHash)")
     if any("argocd.argoproj.io" in k for k in meta.annotations) or any("fluxcd.io" in k for k in meta.labels):
         print("note: this replay is managed by GitOps: commit the same approvedReportHash to Git, or it is reverted")
     return EXIT_OK

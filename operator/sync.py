@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from . import aggregate, metrics
 from . import conditions as cond
-from .api.v1alpha1 import APPROVED_BY, EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
+from .api.v1alpha1 import EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
 from .checkpoints import CheckpointsUnavailable, carried_forward
 from .clients import Clients
 from .events import Event, condition_events, partition_events
@@ -93,7 +93,6 @@ class SyncPass:
         self.now = now
         self.owner = Owner(namespace, name, meta.uid)
         self.generation = meta.generation
-        self.approver = meta.annotations.get(APPROVED_BY, "")
         self.raw_status: dict[str, Any] = dict(obj.get("status") or {})
         try:
             self.old = EventReplayStatus.model_validate(self.raw_status)
@@ -197,9 +196,7 @@ class SyncPass:
         reconciliation, promotion, aggregation = self.old.reconciliation, self.old.promotion, self.old.aggregation
         if not spec.dry_run and all(p.state == "Done" for p in parts):
             # Replayed: reconcile, then promote through the gate (these wants override Ready & co.).
-            stages = PostReplayStages(
-                self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp, self.approver
-            )
+            stages = PostReplayStages(self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp)
             result = stages.run(spec, plan, totals, self.old, all_jobs)
             wants += result.wants
             reconciliation, promotion, aggregation = result.reconciliation, result.promotion, result.aggregation

@@ -122,8 +122,9 @@ def server_url() -> str:
     return f"https://{config.HOST}:{config.PORTS.apiserver}"
 
 
-def _kubeconfig(user: str, cert: str, target: Path) -> Path:
-    """A kubeconfig for `user` authenticating with the client certificate `cert` (certificates embedded)."""
+def write_kubeconfig(target: Path | None = None) -> Path:
+    """Write the admin kubeconfig (certificates embedded) and return its path."""
+    target = target or config.kubeconfig_path()
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -135,11 +136,11 @@ def _kubeconfig(user: str, cert: str, target: Path) -> Path:
         ],
         "users": [
             {
-                "name": user,
-                "user": {"client-certificate-data": _b64(f"{cert}.crt"), "client-key-data": _b64(f"{cert}.key")},
+                "name": "kube-admin",
+                "user": {"client-certificate-data": _b64("admin.crt"), "client-key-data": _b64("admin.key")},
             }
         ],
-        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": user, "namespace": "default"}}],
+        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": "kube-admin", "namespace": "default"}}],
         "current-context": CONTEXT,
         "preferences": {},
     }
@@ -151,17 +152,3 @@ def _kubeconfig(user: str, cert: str, target: Path) -> Path:
         tmp.chmod(0o600)
         tmp.replace(target)
     return target
-
-
-def write_kubeconfig(target: Path | None = None) -> Path:
-    """Write the admin kubeconfig (certificates embedded) and return its path."""
-    return _kubeconfig("kube-admin", "admin", target or config.kubeconfig_path())
-
-
-def user_kubeconfig(user: str, target: Path) -> Path:
-    """A kubeconfig for a plain user (CN=user, no groups) signed by the stack's CA: tests of what a
-    person may do (approvals with identity) run as that person, not as the admin."""
-    cert = f"user-{user}"
-    if not path(f"{cert}.crt").exists():
-        _signed(cert, f"/CN={user}", CLIENT_EXT)
-    return _kubeconfig(user, cert, target)

@@ -30,8 +30,6 @@ class Facts:
     """The worker's own message for a failed Job (Redis), when there is one."""
     unavailable: str = ""
     """Why Redis could not be read this time ('' when it could)."""
-    approver: str = ""
-    """Who approved (the replay's eventreplay.io/approved-by annotation), '' when unnamed."""
 
 
 @dataclass(frozen=True)

@@ -61,14 +61,14 @@ def exceeded(limits: Thresholds, report: ReconciliationStatus, totals: Totals | 
     return out
 
 
-def decide(promotion: Promotion, report: ReconciliationStatus, totals: Totals | None, approver: str = "") -> Gate:
+def decide(promotion: Promotion, report: ReconciliationStatus, totals: Totals | None) -> Gate:
     current = report.report_hash or ""
     if promotion.policy == "Never":
         return Gate("PolicyNever", "promotion.policy is Never: sandbox only; the report is in status.reconciliation")
     if promotion.policy == "Manual":
         approved = promotion.approved_report_hash
         if approved == current:
-            return Gate("Approved", f"report {current} approved" + (f" by {approver}" if approver else ""))
+            return Gate("Approved", f"report {current} approved")
         ask = f"set spec.promotion.approvedReportHash to {current} to promote this report's delta"
         if approved:
             return Gate(

@@ -61,8 +61,6 @@ class PostReplayStages:
     config: OperatorConfig
     owner: Owner
     now: str
-    approver: str = ""
-    """The replay's eventreplay.io/approved-by annotation ('' when absent)."""
 
     def run(
         self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
@@ -93,7 +91,7 @@ class PostReplayStages:
         except CheckpointsUnavailable as err:
             unavailable = str(err)
             pj = newest_step(jobs, "promote", rec.report_hash or "") if rec is not None else None
-        decision = decide(Facts(spec, totals, rec, promo, rj, pj, failure, unavailable, self.approver))
+        decision = decide(Facts(spec, totals, rec, promo, rj, pj, failure, unavailable))
         if decision.create == "reconcile":
             job = reconciliation_job(spec, plan, self.owner, self.config, attempt=decision.attempt)
             self._create(job)
@@ -101,14 +99,7 @@ class PostReplayStages:
         elif decision.create == "promote" and rec is not None and rec.report_hash:
             job = promotion_job(spec, self.owner, self.config, rec.report_hash, attempt=decision.attempt)
             self._create(job)
-            approved = decision.gate_reason == "Approved"
-            promo = PromotionStatus(
-                report_hash=rec.report_hash,
-                job=job["metadata"]["name"],
-                started_at=self.now,
-                approved_by=(self.approver or None) if approved else None,
-                approved_at=self.now if approved else None,
-            )
+            promo = PromotionStatus(report_hash=rec.report_hash, job=job["metadata"]["name"], started_at=self.now)
         elif rec is None and old.reconciliation is not None:
             rec = old.reconciliation  # keep the Job name recorded while it runs
         return StageResult(decision.wants, rec, promo, old.aggregation)

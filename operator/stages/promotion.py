@@ -49,12 +49,8 @@ def read_promotion(
     if not any(c.report_hash == report_hash and c.state == "done" for c in mirrors.values()):
         return None
     done = promotion_from(report_hash, mirrors, job, now)
-    if old is None or old.report_hash != report_hash:
-        return done
-    # Who approved, and when the promotion started, are known only from the pass that started it.
-    return done.model_copy(
-        update={"started_at": old.started_at, "approved_by": old.approved_by, "approved_at": old.approved_at}
-    )
+    started = old.started_at if old is not None and old.report_hash == report_hash else None
+    return done.model_copy(update={"started_at": started})
 
 
 def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
@@ -68,9 +64,8 @@ def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
             f"(sha256 {promo.sha256})"
         )
         return Decision([*kstatus("Ready", "Promoted", msg), reconciled, Want(cond.PROMOTED, "True", "Promoted", msg)])
-    gate = gate_decide(f.spec.promotion, rec, f.totals, f.approver)
-    who = f" (approved by {f.approver})" if f.approver and gate.reason == "Approved" else ""
-    promoting = Want(cond.PROMOTED, "False", "Promoting", f"promoting the delta of report {rec.report_hash}{who}")
+    gate = gate_decide(f.spec.promotion, rec, f.totals)
+    promoting = Want(cond.PROMOTED, "False", "Promoting", f"promoting the delta of report {rec.report_hash}")
     if pj is None and not gate.open:
         closed = Want(cond.PROMOTED, "False", gate.reason, gate.message)
         if gate.reason == "PolicyNever":

@@ -42,8 +42,7 @@ def namespaces(local_stack: dict[str, str], unique: str) -> Iterator[dict[str, s
     yield names
     # Cluster-scoped objects do not go with the namespaces.
     selector = f"app.kubernetes.io/instance=er{unique}"
-    cluster_scoped = "clusterrole,clusterrolebinding,validatingadmissionpolicy,validatingadmissionpolicybinding"
-    kubectl("delete", cluster_scoped, "-l", selector, "--ignore-not-found", "--wait=false")
+    kubectl("delete", "clusterrole,clusterrolebinding", "-l", selector, "--ignore-not-found", "--wait=false")
     kubectl("delete", "namespace", *names.values(), "--wait=false", ok=False)
 
 
@@ -51,18 +50,7 @@ def install(helm: Path, unique: str, ns: str, *values: str) -> tuple[str, list[D
     """Apply the rendered chart; returns the ServiceAccount's name and the skipped documents."""
     kubectl("apply", "--server-side", "--field-manager=eventreplay-chart-test", "-f", str(CHART / "crds"))
     kubectl("wait", "--for=condition=Established", f"crd/{ER}", "--timeout=60s")
-    # The approval policy (cluster-scoped, bound to every namespace in cluster mode) would judge the
-    # other tests' approvals while installed: test_approvals.py installs it bound to its own namespace.
-    docs = render(
-        helm,
-        "--set",
-        "serviceMonitor.enabled=true",
-        "--set",
-        "approvals.requireIdentity=false",
-        *values,
-        release=f"er{unique}",
-        namespace=ns,
-    )
+    docs = render(helm, "--set", "serviceMonitor.enabled=true", *values, release=f"er{unique}", namespace=ns)
     # The Prometheus Operator's CRD is not installed on the local stack, so the API server has no
     # mapping for ServiceMonitor (even a client dry run needs one); its shape is checked by the
     # rendering test above instead.

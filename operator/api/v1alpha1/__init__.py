@@ -8,8 +8,6 @@ from .base import ApiModel, SecretKeyRef, parse_time
 from .reconciliation import DestinationOffsets, EventIdSource, Promotion, Reconciliation, Thresholds
 from .resource import (
     API_VERSION,
-    APPROVED_BY,
-    CREATED_BY,
     GROUP,
     KIND,
     MAX_NAME,
@@ -57,8 +55,6 @@ from .window import OffsetWindow, PartitionOffsets, RelativeWindow, TimestampWin
 
 __all__ = [
     "API_VERSION",
-    "APPROVED_BY",
-    "CREATED_BY",
     "GROUP",
     "IMMUTABLE",
     "KIND",

@@ -18,11 +18,6 @@ from .spec import IMMUTABLE, EventReplaySpec
 from .status import EventReplayStatus
 
 GROUP = "eventreplay.io"
-APPROVED_BY = f"{GROUP}/approved-by"
-"""Annotation naming who set spec.promotion.approvedReportHash; the chart's admission policy makes it
-equal the requesting user (charts/eventreplay-operator/templates/approval-policy.yaml)."""
-CREATED_BY = f"{GROUP}/created-by"
-"""Annotation naming who created the replay (four-eyes approvals: the approver must be someone else)."""
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "EventReplay"

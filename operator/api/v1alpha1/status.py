@@ -188,8 +188,6 @@ class PromotionStatus(ApiModel):
     """What promotion wrote to the destination (from the promotion Job's checkpoints)."""
 
     report_hash: str | None = _text("The report whose delta was promoted.")
-    approved_by: str | None = _text("Who approved it (annotation eventreplay.io/approved-by; Manual policy).")
-    approved_at: str | None = _text("When the operator saw the approval and started promotion (RFC 3339).")
     written: int | None = _count("Events written (missing + changed).")
     skipped_identical: int | None = _count("Already identical in the destination.")
     skipped_duplicate: int | None = _count("Sandbox copies of an id that lost.")
