@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 from chart_helpers import kinds, only, render
-from cli_helpers import spec_for
+from cli_helpers import cli, spec_for
 from operator_helpers import replay_manifest
 
-from devstack import kube
+from devstack import kube, pki
 from eventreplay.operator.kube import Kube
 
 pytestmark = pytest.mark.stack
@@ -198,3 +198,66 @@ def test_the_policy_is_rendered_by_default_scoped_to_watched_namespaces_and_can_
 
     off = kinds(render(helm, "--set", "approvals.policy.enabled=false"))
     assert not set(off) & set(POLICY_KINDS)
+
+
+def user_kubeconfig(tmp_path: Path, user: str) -> Path:
+    """A kubeconfig that authenticates as `user`: a client certificate signed by the stack's CA."""
+    key, csr, crt = (tmp_path / f"{user}.{ext}" for ext in ("key", "csr", "crt"))
+    ext = tmp_path / f"{user}.ext"
+    ext.write_text(pki.CLIENT_EXT)
+    openssl = ["openssl"]
+    req = [
+        *openssl,
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        f"/CN={user}",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+    ]
+    ok(subprocess.run(req, capture_output=True, text=True))
+    sign = [
+        *openssl, "x509", "-req", "-in", str(csr), "-CA", str(pki.path("ca.crt")), "-CAkey", str(pki.path("ca.key")),
+        "-set_serial", str(int(time.time() * 1000)), "-days", "1", "-extfile", str(ext), "-out", str(crt),
+    ]  # fmt: skip
+    ok(subprocess.run(sign, capture_output=True, text=True))
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "local", "cluster": {"server": pki.server_url(), "certificate-authority": str(pki.path("ca.crt"))}}
+        ],
+        "users": [{"name": user, "user": {"client-certificate": str(crt), "client-key": str(key)}}],
+        "contexts": [{"name": "local", "context": {"cluster": "local", "user": user}}],
+        "current-context": "local",
+    }
+    path = tmp_path / f"{user}.kubeconfig"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_eventreplay_approve_names_its_own_user_and_four_eyes_refuses_the_creator(
+    policy_namespace: Installer, k: Kube, tmp_path: Path
+) -> None:
+    ns = policy_namespace(True)
+    ok(create(ns, "orders", "alice", {CREATED_BY: "alice"}))
+    k.patch_replay_status(ns, "orders", {"reconciliation": {"reportHash": HASH}})
+    as_alice = {"KUBECONFIG": str(user_kubeconfig(tmp_path, "alice"))}
+    as_bob = {"KUBECONFIG": str(user_kubeconfig(tmp_path, "bob"))}
+
+    own = cli("approve", "orders", "-n", ns, env=as_alice)
+    assert own.returncode == 6, own.stderr
+    assert "four-eyes approval: alice created this EventReplay and cannot approve it" in own.stderr
+
+    approved = cli("approve", "orders", "-n", ns, env=as_bob)
+    assert approved.returncode == 0, approved.stderr
+    assert f"approved report {HASH} (spec.promotion.approvedReportHash) as bob ({APPROVED_BY})" in approved.stdout
+    got = k.get_replay(ns, "orders") or {}
+    assert got["metadata"]["annotations"][APPROVED_BY] == "bob"
+    assert got["spec"]["promotion"]["approvedReportHash"] == HASH
+    again = cli("approve", "orders", "-n", ns, env=as_alice)
+    assert again.returncode == 0 and f"report {HASH} is already approved by bob" in again.stdout
