@@ -169,6 +169,9 @@ def test_an_approval_must_name_the_approving_user(policy_namespace: Installer) -
     relabel = {"metadata": {"annotations": {APPROVED_BY: "carol"}}}
     out = kubectl("patch", "eventreplay", "orders", "-n", ns, "--type=merge", "-p", json.dumps(relabel), user="bob")
     refused(out, f"{APPROVED_BY} may only name the user writing it (bob)")
+    # Anyone who may edit the replay may withdraw the approval (hash and name together).
+    withdraw = {"metadata": {"annotations": {APPROVED_BY: None}}, "spec": {"promotion": {"approvedReportHash": None}}}
+    ok(kubectl("patch", "eventreplay", "orders", "-n", ns, "--type=merge", "-p", json.dumps(withdraw), user="alice"))
 
 
 def test_without_four_eyes_the_creator_may_approve(policy_namespace: Installer) -> None:
