@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from eventreplay.operator.api.v1alpha1 import GROUP, PLURAL, VERSION, ObjectMeta
+from eventreplay.operator.api.v1alpha1 import APPROVED_BY, GROUP, PLURAL, VERSION, ObjectMeta
 from eventreplay.operator.kube import MERGE, Kube, KubeError, api_client
 
 from . import status_view
@@ -110,8 +110,23 @@ def watch(cluster: Cluster, namespace: str, name: str, display: LiveDisplay, *, 
         time.sleep(interval)
 
 
+def whoami(cluster: Cluster) -> str | None:
+    """The username the API server authenticates this client as (SelfSubjectReview); None if not served."""
+    review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    try:
+        found = cluster.kube.call("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", review, timeout=15)
+    except KubeError as err:
+        if err.status in (403, 404):
+            return None  # an API server before 1.28, or a role without it: approve without naming
+        raise kube_failure(cluster.host, err) from err
+    username = ((found.get("status") or {}).get("userInfo") or {}).get("username")
+    return str(username) if username else None
+
+
 def approve(cluster: Cluster, namespace: str, name: str, expected: str | None) -> int:
-    """spec.promotion.approvedReportHash := status.reconciliation.reportHash (a merge patch)."""
+    """spec.promotion.approvedReportHash := status.reconciliation.reportHash, and the approver's own
+    username in the eventreplay.io/approved-by annotation, in one merge patch (the chart's policy
+    refuses a hash without the name of the user writing it)."""
     obj = fetch(cluster, namespace, name)
     spec, meta = obj.get("spec") or {}, ObjectMeta.model_validate(obj.get("metadata") or {})
     promotion = spec.get("promotion") or {}
@@ -132,22 +147,31 @@ def approve(cluster: Cluster, namespace: str, name: str, expected: str | None) -
             f"the current report of {namespace}/{name} is {report}, not {expected}: review it again", EXIT_REFUSED
         )
     if promotion.get("approvedReportHash") == report:
-        print(f"{namespace}/{name}: report {report} is already approved")
+        by = meta.annotations.get(APPROVED_BY)
+        print(f"{namespace}/{name}: report {report} is already approved" + (f" by {by}" if by else ""))
         return EXIT_OK
+    user = whoami(cluster)
     # resourceVersion makes the patch conditional: approve exactly the report that was read.
-    patch = {
-        "metadata": {"resourceVersion": meta.resource_version},
-        "spec": {"promotion": {"approvedReportHash": report}},
-    }
+    metadata: dict[str, Any] = {"resourceVersion": meta.resource_version}
+    if user:
+        metadata["annotations"] = {APPROVED_BY: user}
+    patch = {"metadata": metadata, "spec": {"promotion": {"approvedReportHash": report}}}
     try:
         cluster.kube.call("PATCH", _path(namespace, name), patch, content_type=MERGE, timeout=15)
     except KubeError as err:
         if err.status == 409:
             raise CliError(f"{namespace}/{name} changed while approving; run approve again", EXIT_FAILED) from err
-        if err.status == 422:
+        # 403 with "denied request": the approval policy (e.g. four-eyes); 422: the CRD's rules.
+        if err.status == 422 or (err.status == 403 and "denied request" in str(err)):
             raise CliError(f"the API server refused the approval: {err}", EXIT_REFUSED) from err
         raise kube_failure(cluster.host, err) from err
-    print(f"{namespace}/{name}: approved report {report} (spec.promotion.approvedReportHash)")
+    print(
+        f"{namespace}/{name}: approved report {report} (spec.promotion.approvedReportHash)"
+        + (f" as {user} ({APPROVED_BY})" if user else "")
+    )
     if any("argocd.argoproj.io" in k for k in meta.annotations) or any("fluxcd.io" in k for k in meta.labels):
-        print("note: this replay is managed by GitOps: commit the same approvedReportHash to Git, or it is reverted")
+        print(
+            "note: this replay is managed by GitOps: commit the same approvedReportHash to Git, or it is reverted "
+            f"(with the approval policy, the GitOps tool's own username goes in {APPROVED_BY})"
+        )
     return EXIT_OK

@@ -124,7 +124,12 @@ def _report(spec: dict[str, Any], status: dict[str, Any]) -> list[str]:
     approved = promotion.get("approvedReportHash")
     if policy == "Manual" and report and report.get("reportHash"):
         if approved == report["reportHash"]:
-            lines.append(f"approval: report {approved} approved")
+            by = (
+                (promotion_status or {}).get("approvedBy")
+                if (promotion_status or {}).get("reportHash") == approved
+                else None
+            )
+            lines.append(f"approval: report {approved} approved" + (f" by {by}" if by else ""))
         else:
             lines.append(
                 f"approval: awaiting approval of report {report['reportHash']}"

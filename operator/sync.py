@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from . import aggregate, metrics
+from . import aggregate, approval, metrics
 from . import conditions as cond
 from .api.v1alpha1 import EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
 from .checkpoints import CheckpointsUnavailable, carried_forward
@@ -93,6 +93,7 @@ class SyncPass:
         self.now = now
         self.owner = Owner(namespace, name, meta.uid)
         self.generation = meta.generation
+        self.annotations = dict(meta.annotations)
         self.raw_status: dict[str, Any] = dict(obj.get("status") or {})
         try:
             self.old = EventReplayStatus.model_validate(self.raw_status)
@@ -200,6 +201,9 @@ class SyncPass:
             result = stages.run(spec, plan, totals, self.old, all_jobs)
             wants += result.wants
             reconciliation, promotion, aggregation = result.reconciliation, result.promotion, result.aggregation
+        promotion = approval.record(
+            self.old.promotion, promotion, spec.promotion, reconciliation, annotations=self.annotations, now=self.stamp
+        )
         conds = cond.merge(self.old.conditions, wants, now=self.stamp, generation=self.generation)
         new = EventReplayStatus(
             observed_generation=self.generation,
@@ -216,7 +220,7 @@ class SyncPass:
         )
         self._write(new)
         events = condition_events(self.old.conditions, conds) + partition_events(plan, self.old.partitions, parts)
-        return Outcome(events)
+        return Outcome(approval.approval_events(self.old.promotion, promotion) + events)
 
     def _placeholders(self, spec: EventReplaySpec | None) -> list[cond.Want]:
         if spec is None:

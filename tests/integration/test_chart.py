@@ -17,7 +17,15 @@ pytestmark = pytest.mark.stack
 
 def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(helm: Path) -> None:
     docs = render(helm)
-    assert kinds(docs) == ["ClusterRole", "ClusterRoleBinding", "Deployment", "Service", "ServiceAccount"]
+    assert kinds(docs) == [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    ]
     binding = only(docs, "ClusterRoleBinding")
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "er-eventreplay-operator", "namespace": "eventreplay-system"}

@@ -42,7 +42,8 @@ def namespaces(local_stack: dict[str, str], unique: str) -> Iterator[dict[str, s
     yield names
     # Cluster-scoped objects do not go with the namespaces.
     selector = f"app.kubernetes.io/instance=er{unique}"
-    kubectl("delete", "clusterrole,clusterrolebinding", "-l", selector, "--ignore-not-found", "--wait=false")
+    cluster_kinds = "clusterrole,clusterrolebinding,validatingadmissionpolicy,validatingadmissionpolicybinding"
+    kubectl("delete", cluster_kinds, "-l", selector, "--ignore-not-found", "--wait=false")
     kubectl("delete", "namespace", *names.values(), "--wait=false", ok=False)
 
 

@@ -18,6 +18,7 @@ import pytest
 from operator_helpers import (
     condition,
     create_replay,
+    events_of,
     get_replay,
     jobs_of,
     patch_spec,
@@ -30,7 +31,8 @@ from operator_helpers import (
 
 from datagen.orders import ORDER_SCHEMA
 from devstack import config
-from eventreplay.operator.kube import Kube
+from eventreplay.operator.api.v1alpha1 import APPROVED_BY
+from eventreplay.operator.kube import MERGE, Kube
 from eventreplay.worker.canonical import canonical_hash
 from eventreplay.worker.contract.names import checkpoint_key
 from support.kafka_tools import read_topic, watermarks
@@ -140,7 +142,17 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
         assert promote_jobs(k, stale) == []
         assert high_watermarks(kafka_bootstrap, sc.destination) == untouched, "written before approval"
 
-        patch_spec(k, namespace, "manual", {"promotion": {"approvedReportHash": digest}})
+        # The approval as `eventreplay approve` writes it: the hash and the approver in one patch.
+        approval = {
+            "metadata": {"annotations": {APPROVED_BY: "reviewer"}},
+            "spec": {"promotion": {"approvedReportHash": digest}},
+        }
+        k.call(
+            "PATCH",
+            f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/manual",
+            approval,
+            content_type=MERGE,
+        )
         done = when(k, namespace, "manual", "promoted", lambda r: condition(r, "Ready").get("status") == "True")
         assert condition(done, "Promoted")["status"] == "True" and done["status"]["phase"] == "Promoted"
         promotion = done["status"]["promotion"]
@@ -148,6 +160,9 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
         assert promotion["written"] == len(sc.delta) == report["changed"] + report["missing"]
         assert promotion["skippedIdentical"] == report["unchanged"]
         assert len(promotion["sha256"]) == 64
+        assert promotion["approvedBy"] == "reviewer" and promotion["approvedAt"] <= promotion["completedAt"]
+        wait_for_event(k, done, "Approved")
+        assert f"report {digest} approved by reviewer" in [e["message"] for e in events_of(k, done)]
         check_destination(kafka_bootstrap, sc, namespace, "manual", digest)
         wait_for_event(k, done, "Promoted")
 

@@ -168,6 +168,19 @@ def test_status_rendering_shows_conditions_bars_totals_and_report() -> None:
     assert status_view.outcome(obj) is None
 
 
+def test_status_rendering_names_the_approver_of_the_current_report() -> None:
+    report = {"reportHash": "aaaabbbbccccdddd"}
+    approval = {"reportHash": "aaaabbbbccccdddd", "approvedBy": "bob", "approvedAt": "2026-11-20T12:00:00Z"}
+    obj = _replay(reconciliation=report, promotion=approval)
+    obj["spec"]["promotion"]["approvedReportHash"] = "aaaabbbbccccdddd"
+    text = status_view.render(obj, max_rows=10)
+    assert "approval: report aaaabbbbccccdddd approved by bob" in text
+    assert "  approvedAt: 2026-11-20T12:00:00Z" in text
+    unnamed = _replay(reconciliation=report)
+    unnamed["spec"]["promotion"]["approvedReportHash"] = "aaaabbbbccccdddd"
+    assert "approval: report aaaabbbbccccdddd approved\n" in status_view.render(unnamed, max_rows=10) + "\n"
+
+
 def test_outcome_waits_for_the_current_generation() -> None:
     ready = _replay(conditions=[_cond("Ready", "True", "Replayed")])
     assert status_view.outcome(ready) == "Ready"

@@ -7,8 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from operator_fakes import FakeKube, World, replay
+from operator_fakes import NOW, FakeKube, World, replay
 
+from eventreplay.operator.api.v1alpha1 import APPROVED_BY
+from eventreplay.operator.events import Event
+from eventreplay.operator.planner import format_time
 from eventreplay.worker.contract.checkpoints import PromotionCheckpoint
 from eventreplay.worker.contract.names import failure_key, report_key
 
@@ -72,6 +75,21 @@ def test_manual_opens_only_on_the_matching_hash_and_promotes_once() -> None:
     assert world.kstatus() == ("False", "True", "False", "Promoting") and world.status["phase"] == "Promoting"
     world.sync()
     assert world.kube.created.count(PROMOTE) == 1
+
+
+def test_the_approver_and_time_are_recorded_once_with_an_approved_event() -> None:
+    world = reconciled(promotion={"policy": "Manual"})
+    world.sync()
+    assert world.kube.obj is not None
+    world.kube.obj["metadata"]["annotations"] = {APPROVED_BY: "bob"}
+    world.edit(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    outcome = world.sync()
+    promotion = world.status["promotion"]
+    assert (promotion["approvedBy"], promotion["approvedAt"], promotion["job"]) == ("bob", format_time(NOW), PROMOTE)
+    assert Event("Normal", "Approved", f"report {HASH} approved by bob") in outcome.events
+    again = world.sync()
+    assert world.status["promotion"] == promotion
+    assert [e for e in again.events if e.reason == "Approved"] == []
 
 
 def test_automatic_promotes_when_the_thresholds_hold() -> None:

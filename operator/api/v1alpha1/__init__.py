@@ -4,6 +4,7 @@
 `status` hold its parts, `base` what they share.
 """
 
+from .annotations import APPROVED_BY, CREATED_BY
 from .base import ApiModel, SecretKeyRef, parse_time
 from .reconciliation import DestinationOffsets, EventIdSource, Promotion, Reconciliation, Thresholds
 from .resource import (
@@ -55,6 +56,8 @@ from .window import OffsetWindow, PartitionOffsets, RelativeWindow, TimestampWin
 
 __all__ = [
     "API_VERSION",
+    "APPROVED_BY",
+    "CREATED_BY",
     "GROUP",
     "IMMUTABLE",
     "KIND",

@@ -195,6 +195,11 @@ class PromotionStatus(ApiModel):
     job: str | None = _text("The promotion Job.")
     started_at: str | None = _text("When promotion started (RFC 3339).")
     completed_at: str | None = _text("When promotion finished (RFC 3339).")
+    approved_by: str | None = _text(
+        "Who approved report_hash (policy Manual): the eventreplay.io/approved-by annotation, which the chart's "
+        "approval policy ties to the approving user; empty when the approval named no one."
+    )
+    approved_at: str | None = _text("When the operator first saw that approval (RFC 3339).")
 
 
 class EventReplayStatus(ApiModel):
