@@ -1,13 +1,14 @@
 """`eventreplay run`, preparation: the frozen plan, the local replay uid, the output topics, the tasks.
 
-The local uid is deterministic: `local-` + SHA-256(namespace/name/plan hash). A plan carries its
-as-of time, so the plan itself is frozen the way the operator freezes it in `status.plan`: in
-Redis (next to the workers' checkpoints), at `eventreplay:local:plan:{namespace}/{name}` (`local_plan_key`), with the
+The local uid is `local-` + SHA-256(namespace/name/as-of time), made with the plan, which names the
+sandbox, dead-letter and report topics for it (as the operator names them for metadata.uid). The
+plan is frozen the way the operator freezes it in `status.plan`: in Redis (next to the workers'
+checkpoints), at `eventreplay:local:plan:{namespace}/{name}` (`local_plan_key`), with the
 ledger's TTL. Re-running the same manifest finds that plan, hence the same uid, hence the same
 replay-private consumer group and transactional ids: every worker resumes from its committed
 checkpoint (a finished partition is a no-op), so exactly-once holds across runs.
-`--fresh` plans again now, which gives a new uid; the derived sandbox and dead-letter topics are
-then deleted and re-created so they hold only the new run's output.
+`--fresh` plans again now, which gives a new uid, hence new topics, a new group and new Redis keys:
+nothing of the earlier run is read or resumed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from hashlib import sha256
 from typing import Any
 
 import redis
@@ -33,10 +33,6 @@ from eventreplay.worker.contract.tasks import Task
 from . import planning
 from .errors import EXIT_PLAN_REFUSED, CliError, unreachable
 from .manifest import Manifest
-
-
-def local_uid(namespace: str, name: str, plan_hash: str) -> str:
-    return "local-" + sha256(f"{namespace}/{name}/{plan_hash}".encode()).hexdigest()[:20]
 
 
 def immutable_hash(manifest: Manifest) -> str:
@@ -62,7 +58,8 @@ def prepare(manifest: Manifest, access: KafkaAccess, client: redis.Redis, *, fre
         prepared = Prepared(plan, str(frozen["uid"]), resumed=True)
     else:
         plan = planning.plan(manifest, access)
-        prepared = Prepared(plan, local_uid(manifest.namespace, manifest.name, plan.hash), resumed=False)
+        assert plan.replay_uid is not None, "planning.plan names the topics for a local uid"
+        prepared = Prepared(plan, plan.replay_uid, resumed=False)
         outputs = [plan.sandbox_topic, plan.dead_letter_topic]
         if fresh:
             _delete_topics(access, manifest.spec.source.bootstrap_servers, outputs)

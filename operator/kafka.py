@@ -24,6 +24,7 @@ from eventreplay.worker.contract.kafka_clients import (
     planner_consumer_config,
     watermarks,
 )
+from eventreplay.worker.contract.names import REPLAY_UID_HEADER
 
 from .api.v1alpha1 import EventReplaySpec
 from .planner import PAST_END, Observed, PlanRefused, selected_partitions, window_times
@@ -105,6 +106,39 @@ class KafkaAccess:
                 return None
             _kind, stamp = msg.timestamp()
             return int(stamp) if stamp >= 0 else None
+        finally:
+            consumer.unassign()
+
+    def writers(self, bootstrap: str, topics: list[str]) -> dict[str, set[str]]:
+        """Per existing topic, the `er-replay-uid` of the first committed record of each non-empty
+        partition ("" for a record without one): who already wrote a replay's output topics."""
+        consumer = self.consumer(bootstrap)
+        found: dict[str, set[str]] = {}
+        try:
+            meta = consumer.list_topics(timeout=self.timeout).topics
+            for topic in topics:
+                if topic not in meta:
+                    continue
+                for p in sorted(meta[topic].partitions):
+                    low, high = watermarks(consumer, topic, p, bootstrap, timeout=self.timeout)
+                    if high > low:
+                        found.setdefault(topic, set()).add(self._writer_at(consumer, topic, p, low))
+            return found
+        except (KafkaException, RetriableFailure) as err:
+            raise KafkaUnavailable(str(err)) from err
+        finally:
+            consumer.close()
+
+    def _writer_at(self, consumer: Consumer, topic: str, partition: int, offset: int) -> str:
+        consumer.assign([TopicPartition(topic, partition, offset)])
+        try:
+            msg = consumer.poll(self.timeout)
+            if msg is None or msg.error() is not None:
+                return ""  # only aborted records, or no answer: not provably ours
+            for key, value in msg.headers() or []:
+                if key == REPLAY_UID_HEADER and value is not None:
+                    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+            return ""
         finally:
             consumer.unassign()
 

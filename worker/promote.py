@@ -30,6 +30,7 @@ from .contract.kafka_clients import job_config, range_reader_config, transaction
 from .contract.names import promotion_key
 from .contract.step_tasks import PromoteTask
 from .contract.tasks import OffsetRange
+from .ownership import written_by
 from .range_reader import RangeReader
 from .redis_connection import connect_redis
 from .runtime.produce import Headers, produce
@@ -44,6 +45,7 @@ class Promoter:
     def __init__(self, task: PromoteTask) -> None:
         self.task = task
         self.uid = task.replay.uid
+        self.uid_bytes = self.uid.encode()
         self.redis = connect_redis(task.redis)
         self.admin = AdminClient(job_config(task.kafka))
         self.extra_headers: Headers = [
@@ -152,9 +154,12 @@ class _Partition:
         return reader.next
 
     def _batch(self, batch: list[Any], ckpt: PromotionCheckpoint, state: bytes) -> bytes:
-        keyed = [m for m in batch if m.key()]
-        if len(keyed) != len(batch):
-            log.warning("skipping %d sandbox record(s) without a key", len(batch) - len(keyed))
+        ours = [m for m in batch if written_by(m.headers(), self.owner.uid_bytes)]
+        if len(ours) != len(batch):  # reconcile left them out of the report too
+            log.warning("skipping %d sandbox record(s) of another replay", len(batch) - len(ours))
+        keyed = [m for m in ours if m.key()]
+        if len(keyed) != len(ours):
+            log.warning("skipping %d sandbox record(s) without a key", len(ours) - len(keyed))
         triples = []
         for msg in keyed:
             event_id = msg.key().decode()

@@ -49,6 +49,7 @@ from .contract.kafka_clients import (
 from .contract.settings import redis_location
 from .contract.step_tasks import ReconcileTask
 from .contract.tasks import OffsetRange
+from .ownership import written_by
 from .range_reader import RangeReader, check_ranges, full_ranges
 from .range_reader import resolve_window as resolve_times
 from .redis_connection import connect_redis
@@ -130,17 +131,21 @@ class Reconciler:
         return RangeReader(self.consumer, topic, r, t.batch_size, t.stall_timeout_seconds)
 
     def _spill_sandbox(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
-        names, counts = self.names, self.counts
+        names, counts, uid = self.names, self.counts, self.uid.encode()
         for r in ranges:  # ascending partitions, then offsets: the first copy is the winner
             for batch in self._reader(self.task.sandbox_topic, r).batches():
                 triples = []
                 for msg in batch:
+                    headers = msg.headers()
+                    if not written_by(headers, uid):
+                        counts["foreign"] += 1  # another replay's record: never part of this report
+                        continue
                     key = msg.key()
                     if not key:
                         counts["replayedUnidentified"] += 1  # never written by the worker
                         continue
                     event_id = key.decode()
-                    value = canonical_hash(msg.value(), msg.headers(), names) + coords(r.partition, msg.offset() or 0)
+                    value = canonical_hash(msg.value(), headers, names) + coords(r.partition, msg.offset() or 0)
                     triples.append((f"{bucket_of(event_id, bits):x}", event_id, value))
                 counts["replayedRecords"] += len(triples)
                 counts["duplicates"] += spill.write("s", "first", triples)
@@ -201,6 +206,8 @@ class Reconciler:
             "unidentified",
             *CLASSES,
         )
+        if counts["foreign"]:
+            keys += ("foreign",)  # only when present: the report of a clean sandbox keeps its hash
         return {
             "version": 1,
             "counts": {k: counts[k] for k in keys},

@@ -106,6 +106,8 @@ class FakeKafka:
         self.down = ""
         self.observed = 0
         self.ensured: list[tuple[list[str], int]] = []
+        self.written: dict[str, set[str]] = {}
+        """Output topics that already hold records: topic -> uids of their writers."""
 
     def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
         self.observed += 1
@@ -113,6 +115,11 @@ class FakeKafka:
             raise KafkaUnavailable(self.down)
         count = self.partitions or 0
         return self.partitions, {p: Observed(low=self.low, high=self.high) for p in range(count)}
+
+    def writers(self, bootstrap: str, topics: list[str]) -> dict[str, set[str]]:
+        if self.down:
+            raise KafkaUnavailable(self.down)
+        return {t: self.written[t] for t in topics if t in self.written}
 
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         if self.down:

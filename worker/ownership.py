@@ -1,0 +1,29 @@
+"""Whose record is this: the replay uid every sandbox and dead-letter record carries in its
+`er-replay-uid` header (`names.REPLAY_UID_HEADER`).
+
+Topics are named for the replay's uid, so another replay's records should never be there; reading
+only records with our uid is the second defence (a topic left by an older operator that named
+topics from namespace/name only, a hand-made task). Also used to find what a replay already wrote
+when its group's committed offsets are gone (`worker/restart_guard.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .contract.names import REPLAY_UID_HEADER
+
+Headers = Sequence[tuple[str, bytes | str | None]] | None
+
+
+def header(headers: Headers, name: str) -> bytes | None:
+    """The first value of header `name` (None when absent)."""
+    for key, value in headers or ():
+        if key == name:
+            return value.encode() if isinstance(value, str) else value
+    return None
+
+
+def written_by(headers: Headers, uid: bytes) -> bool:
+    """True when the record was written by the replay with this uid."""
+    return header(headers, REPLAY_UID_HEADER) == uid
