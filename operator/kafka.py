@@ -25,6 +25,7 @@ from eventreplay.worker.contract.kafka_clients import (
     watermarks,
 )
 from eventreplay.worker.contract.names import REPLAY_UID_HEADER
+from eventreplay.worker.contract.ownership import header
 
 from .api.v1alpha1 import EventReplaySpec
 from .planner import PAST_END, Observed, PlanRefused, selected_partitions, window_times
@@ -135,10 +136,8 @@ class KafkaAccess:
             msg = consumer.poll(self.timeout)
             if msg is None or msg.error() is not None:
                 return ""  # only aborted records, or no answer: not provably ours
-            for key, value in msg.headers() or []:
-                if key == REPLAY_UID_HEADER and value is not None:
-                    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-            return ""
+            uid = header(msg.headers(), REPLAY_UID_HEADER)
+            return uid.decode(errors="replace") if uid else ""
         finally:
             consumer.unassign()
 

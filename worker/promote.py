@@ -28,9 +28,9 @@ from .contract.checkpoints import PromotionCheckpoint, combine_digests, write_mi
 from .contract.exit_codes import PermanentFailure, RetriableFailure
 from .contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
 from .contract.names import promotion_key
+from .contract.ownership import written_by
 from .contract.step_tasks import PromoteTask
 from .contract.tasks import OffsetRange
-from .ownership import written_by
 from .range_reader import RangeReader
 from .redis_connection import connect_redis
 from .runtime.produce import Headers, produce

@@ -46,10 +46,10 @@ from .contract.kafka_clients import (
     job_config,
     range_reader_config,
 )
+from .contract.ownership import written_by
 from .contract.settings import redis_location
 from .contract.step_tasks import ReconcileTask
 from .contract.tasks import OffsetRange
-from .ownership import written_by
 from .range_reader import RangeReader, check_ranges, full_ranges
 from .range_reader import resolve_window as resolve_times
 from .redis_connection import connect_redis
