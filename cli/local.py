@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from pydantic import BaseModel
 
 from eventreplay.operator.api.v1alpha1 import IMMUTABLE, Plan
 from eventreplay.operator.job_names import Owner
@@ -37,8 +38,13 @@ from .manifest import Manifest
 
 def immutable_hash(manifest: Manifest) -> str:
     """What a frozen plan may not change under (the fields the CRD makes immutable once planned)."""
-    spec = manifest.spec
-    return short_hash({f: getattr(spec, f).model_dump(by_alias=True, exclude_none=True) for f in IMMUTABLE})
+    frozen: dict[str, object] = {}
+    for path in IMMUTABLE:
+        value: object = manifest.spec
+        for part in path.split("."):
+            value = getattr(value, part)
+        frozen[path] = value.model_dump(by_alias=True, exclude_none=True) if isinstance(value, BaseModel) else value
+    return short_hash(frozen)
 
 
 @dataclass(frozen=True)

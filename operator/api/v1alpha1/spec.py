@@ -17,8 +17,27 @@ from .reconciliation import Promotion, Reconciliation
 from .source import Source
 from .window import Window
 
-IMMUTABLE = ("source", "window", "transform")
-"""Spec fields frozen once the replay is planned (see the root rules in `resource.py`)."""
+IMMUTABLE = (
+    "source",
+    "window",
+    "validation",
+    "transform",
+    "sink",
+    "dedup.redis.url",
+    "dedup.ledger",
+    "dedup.mode",
+    "reconciliation.slack_seconds",
+    "reconciliation.comparison_topic",
+    "reconciliation.existing_offsets",
+    "reconciliation.existing_timestamps",
+    "reconciliation.event_id",
+    "reconciliation.canonical_headers",
+    "reconciliation.sample_size",
+)
+"""Spec fields (snake_case paths) frozen once the replay is planned: everything that decides the
+output or the report (see the root rules in `resource.py`). Listed field by field where a parent
+also holds operational settings that stay mutable: dedup.ttlSeconds and the Redis password
+reference, a future reconciliation counter, promotion (the approval), worker, suspend, retry."""
 
 
 class Validation(ApiModel):
