@@ -33,6 +33,7 @@ from .contract.step_tasks import PromoteTask
 from .contract.tasks import OffsetRange
 from .range_reader import RangeReader
 from .redis_connection import connect_redis
+from .restart_guard import read_mirror, resume_promotion
 from .runtime.produce import Headers, produce
 from .runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from .spill import Verdicts, coords, load_summary
@@ -124,11 +125,16 @@ class _Partition:
 
     def run(self, expected: int) -> PromotionCheckpoint:
         r, report = self.range, self.task.report_hash
-        ckpt = self.loop.restore(
-            PromotionCheckpoint,
-            lambda c: (c.report_hash, c.start_offset, c.end_offset) == (report, r.start_offset, r.end_offset),
-            report_hash=report,
-        )
+
+        def same_plan(c: PromotionCheckpoint) -> bool:
+            return (c.report_hash, c.start_offset, c.end_offset) == (report, r.start_offset, r.end_offset)
+
+        def lost() -> PromotionCheckpoint | None:
+            key = promotion_key(self.owner.uid, r.partition)
+            mirror = read_mirror(self.owner.redis, key, PromotionCheckpoint)
+            return resume_promotion(mirror, same_plan, f"{self.sandbox}/{r.partition}")
+
+        ckpt = self.loop.restore(PromotionCheckpoint, same_plan, lost, report_hash=report)
         self.reader.start(ckpt.committed_offset)
         ckpt = self.loop.run(ckpt, self._fill)
         if ckpt.written != expected:
