@@ -216,13 +216,18 @@ class EventReplaySpec(ApiModel):
 
     source: Source = Field(description="Kafka source. Immutable once planned.")
     window: Window = Field(description="Which events to replay. Immutable once planned.")
-    validation: Validation = Field(default_factory=Validation, description="Checks applied to every event.")
-    dedup: Dedup = Field(description="De-duplication ledger.")
+    validation: Validation = Field(
+        default_factory=Validation, description="Checks applied to every event. Immutable once planned."
+    )
+    dedup: Dedup = Field(description="De-duplication ledger (redis.url, ledger and mode are immutable once planned).")
     transform: Transform = Field(
         default_factory=Transform, description="Deterministic transformation. Immutable once planned."
     )
-    sink: Sink = Field(description="The real destination (written only by promotion).")
-    reconciliation: Reconciliation = Field(default_factory=Reconciliation, description="Reconciliation settings.")
+    sink: Sink = Field(description="The real destination (written only by promotion). Immutable once planned.")
+    reconciliation: Reconciliation = Field(
+        default_factory=Reconciliation,
+        description="Reconciliation settings (those that shape the report are immutable once planned).",
+    )
     promotion: Promotion = Field(default_factory=Promotion, description="Promotion gate.")
     worker: Worker = Field(default_factory=Worker, description="Worker Job settings.")
     dry_run: bool = Field(default=False, description="Plan only: resolve offsets and counts, start no Job.")
