@@ -122,20 +122,27 @@ class KafkaAccess:
                     continue
                 for p in sorted(meta[topic].partitions):
                     low, high = watermarks(consumer, topic, p, bootstrap, timeout=self.timeout)
-                    if high > low:
-                        found.setdefault(topic, set()).add(self._writer_at(consumer, topic, p, low))
+                    writer = self._writer_at(consumer, topic, p, low) if high > low else None
+                    if writer is not None:
+                        found.setdefault(topic, set()).add(writer)
             return found
         except (KafkaException, RetriableFailure) as err:
             raise KafkaUnavailable(str(err)) from err
         finally:
             consumer.close()
 
-    def _writer_at(self, consumer: Consumer, topic: str, partition: int, offset: int) -> str:
+    def _writer_at(self, consumer: Consumer, topic: str, partition: int, offset: int) -> str | None:
+        """The uid on the first committed record at or after `offset`; None when there is none."""
         consumer.assign([TopicPartition(topic, partition, offset)])
         try:
             msg = consumer.poll(self.timeout)
-            if msg is None or msg.error() is not None:
-                return ""  # only aborted records, or no answer: not provably ours
+            if msg is None:
+                return None  # only aborted records (or control markers) in the partition
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    return None
+                raise KafkaUnavailable(f"reading {topic}/{partition}: {err.str()}")
             uid = header(msg.headers(), REPLAY_UID_HEADER)
             return uid.decode(errors="replace") if uid else ""
         finally:

@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import Producer
 from operator_helpers import create_replay, get_replay, replay_manifest, running_operator, wait_for, wait_for_replay
 
 from datagen.orders import MESSY, ORDER_SCHEMA, generate
 from devstack import config
+from eventreplay.operator.kafka import KafkaAccess
 from eventreplay.operator.kube import Kube
+from eventreplay.operator.planner import PlanRefused, refuse_foreign_output
 from eventreplay.worker.contract.names import ReplayTopics
 from support.kafka_tools import create_topic, produce
 from support.oracle import replay
@@ -115,3 +118,20 @@ def test_a_recreated_name_over_a_shifted_window_reports_exactly_its_own_window(
         assert second["status"]["plan"]["sandboxTopic"] != first["status"]["plan"]["sandboxTopic"]
         totals = get_replay(k, namespace, "same")["status"]["totals"]
         assert totals["emitted"] == want_shifted["replayedIds"] + want_shifted["duplicates"]
+
+
+def test_the_operator_sees_who_wrote_an_output_topic(kafka_admin: Any, kafka_bootstrap: str, unique: str) -> None:
+    """`KafkaAccess.writers` on the real broker: the uid of the first committed record per
+    non-empty partition, "" for a record without one, nothing for empty or missing topics."""
+    ours, headless, empty = f"w-ours-{unique}", f"w-headless-{unique}", f"w-empty-{unique}"
+    for topic in (ours, headless, empty):
+        create_topic(kafka_admin, topic, 2)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer.produce(ours, b"{}", b"k", partition=1, headers=[("er-replay-uid", b"u-1")])
+    producer.produce(headless, b"{}", b"k", partition=0)
+    assert producer.flush(30) == 0
+    found = KafkaAccess().writers(kafka_bootstrap, [ours, headless, empty, f"w-missing-{unique}"])
+    assert found == {ours: {"u-1"}, headless: {""}}
+    with pytest.raises(PlanRefused) as refused:
+        refuse_foreign_output(found, "u-1")
+    assert refused.value.reason == "SandboxInUse" and headless in refused.value.message
