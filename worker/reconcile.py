@@ -46,7 +46,7 @@ from .contract.kafka_clients import (
     job_config,
     range_reader_config,
 )
-from .contract.ownership import written_by
+from .contract.names import REPLAY_UID_HEADER
 from .contract.settings import redis_location
 from .contract.step_tasks import ReconcileTask
 from .contract.tasks import OffsetRange
@@ -131,13 +131,14 @@ class Reconciler:
         return RangeReader(self.consumer, topic, r, t.batch_size, t.stall_timeout_seconds)
 
     def _spill_sandbox(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
-        names, counts, uid = self.names, self.counts, self.uid.encode()
+        # ownership.written_by, inlined (once per sandbox record): confluent-kafka hands a list or None.
+        names, counts, mark = self.names, self.counts, (REPLAY_UID_HEADER, self.uid.encode())
         for r in ranges:  # ascending partitions, then offsets: the first copy is the winner
             for batch in self._reader(self.task.sandbox_topic, r).batches():
                 triples = []
                 for msg in batch:
                     headers = msg.headers()
-                    if not written_by(headers, uid):
+                    if not headers or mark not in headers:
                         counts["foreign"] += 1  # another replay's record: never part of this report
                         continue
                     key = msg.key()
