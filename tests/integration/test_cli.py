@@ -125,6 +125,16 @@ def test_run_equals_the_seeded_truth_and_a_rerun_is_a_no_op(
     assert "dead letters: " + ", ".join(f"{r} {n}" for r, n in sorted(reasons.items())) in again.stdout
     assert watermarks(kafka_bootstrap, sandbox, 3) == before, "a re-run wrote nothing to the sandbox"
 
+    # --fresh: a new local uid, hence new topics holding exactly the new run's output; the old ones untouched.
+    fresh = cli("run", path, "--fresh", "--output", "json")
+    assert fresh.returncode == 0, fresh.stderr
+    renewed = json.loads(fresh.stdout)
+    assert renewed["uid"] != summary["uid"] and renewed["sandboxTopic"] != sandbox
+    assert renewed["sandboxTopic"] == ReplayTopics.of("cli-tests", name, renewed["uid"]).sandbox
+    for p, t in truth.items():
+        assert [(r.key, r.value) for r in read_partition(kafka_bootstrap, renewed["sandboxTopic"], p)] == t.emitted
+    assert watermarks(kafka_bootstrap, sandbox, 3) == before
+
 
 def test_an_interrupted_run_resumes_exactly_once(
     kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path
