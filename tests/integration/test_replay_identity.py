@@ -12,7 +12,16 @@ from typing import Any
 
 import pytest
 from confluent_kafka import Producer
-from operator_helpers import create_replay, get_replay, replay_manifest, running_operator, wait_for, wait_for_replay
+from operator_helpers import (
+    condition,
+    create_replay,
+    get_replay,
+    patch_spec,
+    replay_manifest,
+    running_operator,
+    wait_for,
+    wait_for_replay,
+)
 
 from datagen.orders import MESSY, ORDER_SCHEMA, generate
 from devstack import config
@@ -135,3 +144,30 @@ def test_the_operator_sees_who_wrote_an_output_topic(kafka_admin: Any, kafka_boo
     with pytest.raises(PlanRefused) as refused:
         refuse_foreign_output(found, "u-1")
     assert refused.value.reason == "SandboxInUse" and headless in refused.value.message
+
+
+def test_planning_onto_output_topics_another_replay_wrote_stalls_with_a_reason(
+    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    source = f"id-occupied-{unique}"
+    create_topic(kafka_admin, source, 1)
+    produce(kafka_bootstrap, source, list(generate(20, seed=5)))
+    spec = {**_spec(source, f"id-occupied-dst-{unique}", f"l-{unique}", 0, 1), "dryRun": True}
+    spec["window"] = {"offsets": {"from": 0, "to": 10}}
+    with running_operator(k, namespace, tmp_path):
+        create_replay(k, replay_manifest(namespace, "occupied", spec))
+        planned = wait_for_replay(k, namespace, "occupied", lambda r: "plan" in (r.get("status") or {}), "planned")
+        sandbox = planned["status"]["plan"]["sandboxTopic"]
+        create_topic(kafka_admin, sandbox, 1)  # someone else's records under this replay's name
+        producer = Producer({"bootstrap.servers": kafka_bootstrap})
+        producer.produce(sandbox, b"{}", b"k", headers=[("er-replay-uid", b"someone-else")])
+        assert producer.flush(30) == 0
+        patch_spec(k, namespace, "occupied", {"window": {"offsets": {"from": 0, "to": 12}}})  # plans again
+
+        def stalled(r: dict[str, Any]) -> bool:
+            return condition(r, "Stalled").get("reason") == "SandboxInUse"
+
+        got = wait_for_replay(k, namespace, "occupied", stalled, "SandboxInUse", stalled_fails=False, timeout=60)
+        message = condition(got, "Stalled")["message"]
+        assert sandbox in message and "uid someone-else" in message and "delete that topic" in message
+        assert condition(got, "Planned")["reason"] == "SandboxInUse"
