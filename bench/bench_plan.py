@@ -89,7 +89,9 @@ def main() -> int:
             ):
                 began = time.perf_counter()
                 count, observed = observe()
-                plan = make_plan(spec, namespace="b", name="b", topic_partitions=count, observed=observed, as_of=now)
+                plan = make_plan(
+                    spec, namespace="b", name="b", uid="bench", topic_partitions=count, observed=observed, as_of=now
+                )
                 timings[name].append(time.perf_counter() - began)
                 assert plan.records == args.partitions, (name, plan.records)  # one record per partition in the window
     finally:

@@ -23,7 +23,7 @@ import redis
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from eventreplay.worker.contract.names import report_key, spill_route
+from eventreplay.worker.contract.names import REPLAY_UID_HEADER, report_key, spill_route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
 from devstack import config
@@ -32,14 +32,14 @@ BOOTSTRAP = config.kafka_bootstrap()
 REDIS_URL = config.redis_url()
 
 
-def _produce(topic: str, rows: list[tuple[int, bytes, bytes]]) -> None:
+def _produce(topic: str, rows: list[tuple[int, bytes, bytes]], headers: list[tuple[str, bytes]] | None = None) -> None:
     producer = Producer(
         {"bootstrap.servers": BOOTSTRAP, "linger.ms": 50, "batch.size": 1_000_000, "compression.type": "lz4"}
     )
     for i, (partition, key, value) in enumerate(rows):
         while True:
             try:
-                producer.produce(topic, value, key, partition)
+                producer.produce(topic, value, key, partition, headers=headers)
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -68,7 +68,7 @@ def seed(ids: int, tag: str) -> tuple[str, str]:
         dst_rows.append((i % 3, event_id.encode(), orjson.dumps(doc)))
     for i in range(ids // 50):
         dst_rows.append((i % 3, f"extra-{i}".encode(), b'{"extra": true}'))
-    _produce(sandbox, sb_rows)
+    _produce(sandbox, sb_rows, [(REPLAY_UID_HEADER, f"bench-{tag}".encode())])  # as replay workers write it
     _produce(dest, dst_rows)
     return sandbox, dest
 

@@ -19,7 +19,7 @@ local runs (plan, run) have no Secrets; they read instead:
   EVENTREPLAY_REDIS_PASSWORD   the password of the ledger's Redis
 `run` freezes its plan in that Redis and derives the replay uid from it (local-<hash of
 namespace/name/plan hash>): running the same manifest again resumes the same replay (exactly once;
-a finished replay is a no-op). `run --fresh` plans again with a new uid and recreates the sandbox.
+a finished replay is a no-op). `run --fresh` plans again with a new uid (new topics).
 Cluster commands use --kubeconfig, else $KUBECONFIG, else ~/.kube/config (or in-cluster credentials).
 More in docs/cli.md.
 """
@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("-o", "--output", choices=["table", "json"], default="table")
 
     run = sub.add_parser("run", parents=[kafka], help="run the replay locally (no Kubernetes)")
-    run.add_argument("--fresh", action="store_true", help="plan again with a new uid and recreate the sandbox")
+    run.add_argument("--fresh", action="store_true", help="plan again with a new uid (new output topics)")
     run.add_argument("-o", "--output", choices=["text", "json"], default="text", help="summary format")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--log-dir", type=Path, help="worker logs (default: a folder in the temp dir, per uid)")

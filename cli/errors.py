@@ -24,7 +24,7 @@ EXIT_CODES_HELP = f"""exit codes:
   {EXIT_FAILED}    the replay failed (run: a partition failed for good; watch: Stalled or --timeout)
   {EXIT_USAGE}    bad arguments or an invalid manifest (the message names the field)
   {EXIT_PLAN_REFUSED}    impossible plan (missing topic, retention expired, empty window, ...), or run:
-       the sandbox already holds another replay's output (--fresh recreates it)
+       the output topics already hold another replay's records (SandboxInUse)
   {EXIT_NOT_FOUND}    the EventReplay does not exist
   {EXIT_UNREACHABLE}    Kafka, Redis or the Kubernetes API unreachable (the message names the address)
   {EXIT_REFUSED}    approve refused (no reconciliation report, policy not Manual, hash mismatch)

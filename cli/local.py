@@ -1,32 +1,31 @@
 """`eventreplay run`, preparation: the frozen plan, the local replay uid, the output topics, the tasks.
 
-The local uid is deterministic: `local-` + SHA-256(namespace/name/plan hash). A plan carries its
-as-of time, so the plan itself is frozen the way the operator freezes it in `status.plan`: in
-Redis (next to the workers' checkpoints), at `eventreplay:local:plan:{namespace}/{name}` (`local_plan_key`), with the
+The local uid is `local-` + SHA-256(namespace/name/as-of time), made with the plan, which names the
+sandbox, dead-letter and report topics for it (as the operator names them for metadata.uid). The
+plan is frozen the way the operator freezes it in `status.plan`: in Redis (next to the workers'
+checkpoints), at `eventreplay:local:plan:{namespace}/{name}` (`local_plan_key`), with the
 ledger's TTL. Re-running the same manifest finds that plan, hence the same uid, hence the same
 replay-private consumer group and transactional ids: every worker resumes from its committed
 checkpoint (a finished partition is a no-op), so exactly-once holds across runs.
-`--fresh` plans again now, which gives a new uid; the derived sandbox and dead-letter topics are
-then deleted and re-created so they hold only the new run's output.
+`--fresh` plans again now, which gives a new uid, hence new topics, a new group and new Redis keys:
+nothing of the earlier run is read or resumed.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import dataclass
-from hashlib import sha256
 from typing import Any
 
 import redis
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from pydantic import BaseModel
 
 from eventreplay.operator.api.v1alpha1 import IMMUTABLE, Plan
 from eventreplay.operator.job_names import Owner
 from eventreplay.operator.job_tasks import build_task
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
-from eventreplay.operator.planner import short_hash
+from eventreplay.operator.planner import PlanRefused, refuse_foreign_output, short_hash
 from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, local_plan_key
 from eventreplay.worker.contract.tasks import Task
 
@@ -35,14 +34,15 @@ from .errors import EXIT_PLAN_REFUSED, CliError, unreachable
 from .manifest import Manifest
 
 
-def local_uid(namespace: str, name: str, plan_hash: str) -> str:
-    return "local-" + sha256(f"{namespace}/{name}/{plan_hash}".encode()).hexdigest()[:20]
-
-
 def immutable_hash(manifest: Manifest) -> str:
     """What a frozen plan may not change under (the fields the CRD makes immutable once planned)."""
-    spec = manifest.spec
-    return short_hash({f: getattr(spec, f).model_dump(by_alias=True, exclude_none=True) for f in IMMUTABLE})
+    frozen: dict[str, object] = {}
+    for path in IMMUTABLE:
+        value: object = manifest.spec
+        for part in path.split("."):
+            value = getattr(value, part)
+        frozen[path] = value.model_dump(by_alias=True, exclude_none=True) if isinstance(value, BaseModel) else value
+    return short_hash(frozen)
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,18 @@ def prepare(manifest: Manifest, access: KafkaAccess, client: redis.Redis, *, fre
         prepared = Prepared(plan, str(frozen["uid"]), resumed=True)
     else:
         plan = planning.plan(manifest, access)
-        prepared = Prepared(plan, local_uid(manifest.namespace, manifest.name, plan.hash), resumed=False)
-        outputs = [plan.sandbox_topic, plan.dead_letter_topic]
-        if fresh:
-            _delete_topics(access, manifest.spec.source.bootstrap_servers, outputs)
-        else:
-            _refuse_foreign_output(access, manifest.spec.source.bootstrap_servers, plan, frozen is not None)
+        assert plan.replay_uid is not None, "planning.plan names the topics for a local uid"
+        prepared = Prepared(plan, plan.replay_uid, resumed=False)
+        bootstrap = manifest.spec.source.bootstrap_servers
+        try:
+            # The operator's rule: output topics another uid wrote are refused (they are new here).
+            refuse_foreign_output(
+                access.writers(bootstrap, [plan.sandbox_topic, plan.dead_letter_topic]), plan.replay_uid
+            )
+        except KafkaUnavailable as err:
+            raise unreachable("Kafka", bootstrap, str(err)) from err
+        except PlanRefused as refused:
+            raise CliError(f"plan refused ({refused.reason}): {refused.message}", EXIT_PLAN_REFUSED) from refused
         body = {"immutableHash": wanted, "uid": prepared.uid, "plan": plan.model_dump(by_alias=True)}
         # Frozen before any worker starts, as the operator pins status.plan before any Job.
         client.set(key, json.dumps(body), ex=manifest.spec.dedup.ttl_seconds)
@@ -89,53 +95,6 @@ def _load(client: redis.Redis, key: str) -> dict[str, Any] | None:
         return found if {"immutableHash", "uid", "plan"} <= set(found) else None
     except ValueError:
         return None
-
-
-def _refuse_foreign_output(access: KafkaAccess, bootstrap: str, plan: Plan, changed: bool) -> None:
-    """A new uid must not append to a sandbox another run already wrote (that would duplicate)."""
-    consumer = access.consumer(bootstrap)
-    try:
-        meta = consumer.list_topics(timeout=access.timeout).topics
-        held = 0
-        for topic in (plan.sandbox_topic, plan.dead_letter_topic):
-            if topic not in meta:
-                continue
-            for part in plan.partitions:
-                if part.partition in meta[topic].partitions:
-                    low, high = consumer.get_watermark_offsets(
-                        TopicPartition(topic, part.partition), timeout=access.timeout
-                    )
-                    held += high - low
-    except KafkaException as err:
-        raise unreachable("Kafka", bootstrap, str(err)) from err
-    finally:
-        consumer.close()
-    if held:
-        why = "source, window or transform changed since the frozen plan" if changed else "no frozen plan found"
-        raise CliError(
-            f"{plan.sandbox_topic} / {plan.dead_letter_topic} already hold {held} records from an earlier "
-            f"replay ({why}); re-run with --fresh to delete them and replay from scratch",
-            EXIT_PLAN_REFUSED,
-        )
-
-
-def _delete_topics(access: KafkaAccess, bootstrap: str, names: list[str]) -> None:
-    admin = access.admin(bootstrap)
-    try:
-        for name, future in admin.delete_topics(names, operation_timeout=access.timeout).items():
-            try:
-                future.result(timeout=access.timeout + 5)
-            except KafkaException as err:
-                if err.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
-                    raise unreachable("Kafka", bootstrap, f"deleting {name}: {err}") from err
-        # Deletion is asynchronous: creating too early would find the old topic still "existing".
-        deadline = time.monotonic() + 60
-        while set(names) & set(admin.list_topics(timeout=access.timeout).topics):
-            if time.monotonic() > deadline:
-                raise CliError(f"topics {', '.join(names)} were not deleted within 60s")
-            time.sleep(0.5)
-    except KafkaException as err:
-        raise unreachable("Kafka", bootstrap, str(err)) from err
 
 
 def tasks(manifest: Manifest, prepared: Prepared) -> dict[int, Task]:

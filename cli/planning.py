@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
+from hashlib import sha256
 
 import redis
 
 from eventreplay.operator.api.v1alpha1 import EventReplaySpec, Plan
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
-from eventreplay.operator.planner import PlanRefused, make_plan
+from eventreplay.operator.planner import PlanRefused, format_time, make_plan
 from eventreplay.operator.retention import with_retention_notes
 from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV
 from eventreplay.worker.contract.settings import parse_settings, redis_location
@@ -38,8 +39,14 @@ def kafka_access(timeout: float, verbose: bool = False) -> KafkaAccess:
     return KafkaAccess(settings=kafka_settings(verbose), timeout=timeout)
 
 
+def local_uid(namespace: str, name: str, as_of: datetime) -> str:
+    """A local run's uid (no API server gives one): new with each plan, as a re-created object's is."""
+    return "local-" + sha256(f"{namespace}/{name}/{format_time(as_of)}".encode()).hexdigest()[:20]
+
+
 def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None) -> Plan:
-    """The frozen plan, exactly as the operator would make it for this namespace/name."""
+    """The frozen plan, exactly as the operator would make it for this namespace/name; its topics
+    are named for a new local uid (`plan.replay_uid`)."""
     spec = manifest.spec
     when = as_of or datetime.now(UTC)
     try:
@@ -48,6 +55,7 @@ def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None)
             spec,
             namespace=manifest.namespace,
             name=manifest.name,
+            uid=local_uid(manifest.namespace, manifest.name, when),
             topic_partitions=count,
             observed=observed,
             as_of=when,

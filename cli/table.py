@@ -30,6 +30,8 @@ def plan_table(plan: Plan, namespace: str, name: str) -> str:
     rows.append(["total", "", "", plan.records])
     body = table(["PARTITION", "START", "END", "COUNT"], rows, [True, True, True, True])
     tail = [f"sandbox topic:     {plan.sandbox_topic}", f"dead-letter topic: {plan.dead_letter_topic}"]
+    if plan.report_topic:
+        tail.append(f"report topic:      {plan.report_topic}")
     tail += [f"note: {note}" for note in plan.notes]
     return "\n".join([head, body, *tail])
 
@@ -82,6 +84,7 @@ def summary_json(
         "topic": plan.topic,
         "sandboxTopic": plan.sandbox_topic,
         "deadLetterTopic": plan.dead_letter_topic,
+        "reportTopic": plan.report_topic,
         "records": plan.records,
         "elapsedSeconds": round(elapsed, 2),
         "totals": _bucket_totals(checkpoints),

@@ -116,7 +116,7 @@ def replayed_output(spec: EventReplaySpec, plan: Plan, owner: Owner) -> str:
     """What reconcile and promote read: the sandbox, or the combined results of an aggregate replay."""
     if spec.transform.aggregate is None:
         return plan.sandbox_topic
-    return ReplayTopics.of(owner.namespace, owner.name).results
+    return ReplayTopics.of(owner.namespace, owner.name, owner.uid).results
 
 
 def build_combine_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> CombineTask:
@@ -145,7 +145,9 @@ def build_reconcile_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> rt.
         event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),
         canonical=rt.Canonical(headers=sorted(set(rc.canonical_headers))),
         report=rt.ReportOutput(
-            topic=ReplayTopics.of(owner.namespace, owner.name).report, redis=_redis(spec), sample_size=rc.sample_size
+            topic=plan.report_topic or ReplayTopics.of(owner.namespace, owner.name, owner.uid).report,
+            redis=_redis(spec),
+            sample_size=rc.sample_size,
         ),
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )

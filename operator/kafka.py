@@ -24,6 +24,8 @@ from eventreplay.worker.contract.kafka_clients import (
     offsets_for_times,
     planner_consumer_config,
 )
+from eventreplay.worker.contract.names import REPLAY_UID_HEADER
+from eventreplay.worker.contract.ownership import header
 
 from .api.v1alpha1 import EventReplaySpec
 from .planner import PAST_END, Observed, PlanRefused, selected_partitions, window_times
@@ -151,6 +153,44 @@ class KafkaAccess:
         except KafkaException as err:
             raise KafkaUnavailable(f"deleting consumer groups {prefix}*: {err}") from err
         return len(names)
+
+    def writers(self, bootstrap: str, topics: list[str]) -> dict[str, set[str]]:
+        """Per existing topic, the `er-replay-uid` of the first committed record of each non-empty
+        partition ("" for a record without one): who already wrote a replay's output topics."""
+        consumer = self.consumer(bootstrap)
+        found: dict[str, set[str]] = {}
+        try:
+            meta = consumer.list_topics(timeout=self.timeout).topics
+            for topic in topics:
+                if topic not in meta:
+                    continue
+                bounds = log_bounds(self.admin(bootstrap), topic, sorted(meta[topic].partitions), self.timeout)
+                for p, (low, high) in sorted(bounds.items()):
+                    writer = self._writer_at(consumer, topic, p, low) if high > low else None
+                    if writer is not None:
+                        found.setdefault(topic, set()).add(writer)
+            return found
+        except (KafkaException, RetriableFailure) as err:
+            raise KafkaUnavailable(str(err)) from err
+        finally:
+            consumer.close()
+
+    def _writer_at(self, consumer: Consumer, topic: str, partition: int, offset: int) -> str | None:
+        """The uid on the first committed record at or after `offset`; None when there is none."""
+        consumer.assign([TopicPartition(topic, partition, offset)])
+        try:
+            msg = consumer.poll(self.timeout)
+            if msg is None:
+                return None  # only aborted records (or control markers) in the partition
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    return None
+                raise KafkaUnavailable(f"reading {topic}/{partition}: {err.str()}")
+            uid = header(msg.headers(), REPLAY_UID_HEADER)
+            return uid.decode(errors="replace") if uid else ""
+        finally:
+            consumer.unassign()
 
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         """Create the sandbox and dead-letter topics (partitions as the source); existing is fine."""

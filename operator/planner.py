@@ -119,6 +119,7 @@ def make_plan(
     *,
     namespace: str,
     name: str,
+    uid: str,
     topic_partitions: int | None,
     observed: dict[int, Observed],
     as_of: datetime,
@@ -149,7 +150,7 @@ def make_plan(
     if total == 0:
         raise PlanRefused("EmptyWindow", f"the window selects no record in partitions {ranges_text(chosen)} of {topic}")
     as_of_text = format_time(as_of)
-    topics = ReplayTopics.of(namespace, name)
+    topics = ReplayTopics.of(namespace, name, uid)
     return Plan(
         as_of=as_of_text,
         hash=short_hash([topic, [(r.partition, r.start_offset, r.end_offset) for r in ranges], as_of_text]),
@@ -158,10 +159,26 @@ def make_plan(
         topic_partitions=topic_partitions,
         sandbox_topic=topics.sandbox,
         dead_letter_topic=topics.dead_letter,
+        report_topic=topics.report,
+        replay_uid=uid,
         records=total,
         partitions=ranges,
         notes=[f"partitions {ranges_text(parts)}: {text}" for text, parts in notes.items()],
     )
+
+
+def refuse_foreign_output(writers: dict[str, set[str]], uid: str) -> None:
+    """Planning onto output topics that already hold another replay's records is refused: its
+    reconciliation would read them (`writers`: per topic, the uids found, "" for none)."""
+    for topic, uids in sorted(writers.items()):
+        others = sorted(uids - {uid})
+        if others:
+            who = ", ".join(f"uid {u}" if u else "a writer without an er-replay-uid header" for u in others)
+            raise PlanRefused(
+                "SandboxInUse",
+                f"topic {topic} already holds records of another replay ({who}): delete that topic, "
+                "or create this EventReplay under another name",
+            )
 
 
 def _bounds(

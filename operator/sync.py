@@ -27,7 +27,7 @@ from .job_state import JobView, current_jobs, read_jobs
 from .jobs import build_job
 from .kafka import KafkaUnavailable
 from .kube import JSON
-from .planner import PlanRefused, format_time, input_hash, make_plan
+from .planner import PlanRefused, format_time, input_hash, make_plan, refuse_foreign_output
 from .pod_messages import with_pod_messages
 from .retention import with_retention_notes
 from .schedule import schedule
@@ -128,11 +128,14 @@ class SyncPass:
                     spec,
                     namespace=self.ns,
                     name=self.name,
+                    uid=self.owner.uid,
                     topic_partitions=count,
                     observed=observed,
                     as_of=self.now,
                 )
                 plan = with_retention_notes(plan, spec, self.c.kafka.retention(spec), self.now)
+                outputs = [plan.sandbox_topic, plan.dead_letter_topic]
+                refuse_foreign_output(self.c.kafka.writers(spec.source.bootstrap_servers, outputs), self.owner.uid)
             except PlanRefused as refused:
                 return self._stall(refused.reason, refused.message, spec)
             except KafkaUnavailable as err:

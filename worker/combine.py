@@ -26,12 +26,12 @@ from confluent_kafka.admin import AdminClient
 from .contract.combine_task import CombineTask
 from .contract.exit_codes import PermanentFailure, RetriableFailure
 from .contract.kafka_clients import create_topics, job_config, range_reader_config, transactional_producer_config
-from .contract.names import combine_key, combine_transactional_id
+from .contract.names import REPLAY_UID_HEADER, combine_key, combine_transactional_id
 from .contract.settings import redis_location
 from .contract.tasks import OffsetRange
 from .range_reader import RangeReader, full_ranges
 from .redis_connection import connect_redis
-from .runtime.produce import produce
+from .runtime.produce import Headers, produce
 from .runtime.transactional_loop import kafka_failure
 from .windows import WindowedAggregator
 
@@ -132,8 +132,10 @@ class Combiner:
         try:
             producer.init_transactions(60)
             producer.begin_transaction()
+            # Reconcile and promote read only records carrying this replay's uid.
+            headers: Headers = [(REPLAY_UID_HEADER, self.task.replay.uid.encode())]
             for partition, key, value in records:
-                produce(producer, self.task.results_topic, value, key, partition)
+                produce(producer, self.task.results_topic, value, key, partition, headers=headers)
             producer.commit_transaction(120)
         except KafkaException as err:
             raise kafka_failure(err, "writing the results", producer) from err

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
-from confluent_kafka import KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from . import digest, kafka_io, poison
 from .contract.checkpoints import Checkpoint
 from .contract.exit_codes import PermanentFailure, RetriableFailure
-from .contract.kafka_clients import watermarks
+from .contract.kafka_clients import job_config, range_reader_config, watermarks
+from .contract.names import checkpoint_key
 from .contract.tasks import Task
 from .ledger import ReplayLedger
 from .metrics import WorkerMetrics
 from .progress_mirror import ProgressMirror
 from .redis_connection import connect_redis
 from .replay_batch import Prepared, ReplayBatches
+from .restart_guard import last_source_offset, read_mirror, resume_replay
 from .runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from .transform import build
 
@@ -76,7 +79,11 @@ class Engine:
             self.admin, [self.task.output.sandbox_topic, self.task.output.dead_letter_topic], count, servers
         )
         start, end = self.src.start_offset, self.src.end_offset
-        ckpt = self.loop.restore(Checkpoint, lambda c: (c.start_offset, c.end_offset) == (start, end))
+
+        def same_plan(c: Checkpoint) -> bool:
+            return (c.start_offset, c.end_offset) == (start, end)
+
+        ckpt = self.loop.restore(Checkpoint, same_plan, lambda: self._lost(same_plan))
         if ckpt.committed_offset >= end:
             return ckpt
         low, high = watermarks(self.consumer, self.src.topic, self.src.partition, servers)
@@ -90,6 +97,21 @@ class Engine:
                 f"end offset {end} is beyond the log end {high} of {self._where} (was the topic recreated?)"
             )
         return ckpt
+
+    def _lost(self, same_plan: Callable[[Checkpoint], bool]) -> Checkpoint | None:
+        """The group lost its offsets: resume from the mirror if the output proves it current."""
+        task, servers = self.task, self.task.kafka.bootstrap_servers
+        mirror = read_mirror(self.redis, checkpoint_key(task.replay.uid, self.src.partition), Checkpoint)
+        reader = Consumer(range_reader_config(job_config(task.kafka), task.group_id))
+        try:
+            marks = [
+                last_source_offset(reader, topic, self.src.partition, task.replay.uid, servers)
+                for topic in (task.output.sandbox_topic, task.output.dead_letter_topic)
+            ]
+        finally:
+            reader.close()
+        written = max((m for m in marks if m is not None), default=None)
+        return resume_replay(mirror, same_plan, written, self._where)
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> Checkpoint:

@@ -28,10 +28,12 @@ from .contract.checkpoints import PromotionCheckpoint, combine_digests, write_mi
 from .contract.exit_codes import PermanentFailure, RetriableFailure
 from .contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
 from .contract.names import promotion_key
+from .contract.ownership import written_by
 from .contract.step_tasks import PromoteTask
 from .contract.tasks import OffsetRange
 from .range_reader import RangeReader
 from .redis_connection import connect_redis
+from .restart_guard import read_mirror, resume_promotion
 from .runtime.produce import Headers, produce
 from .runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from .spill import Verdicts, coords, load_summary
@@ -44,6 +46,7 @@ class Promoter:
     def __init__(self, task: PromoteTask) -> None:
         self.task = task
         self.uid = task.replay.uid
+        self.uid_bytes = self.uid.encode()
         self.redis = connect_redis(task.redis)
         self.admin = AdminClient(job_config(task.kafka))
         self.extra_headers: Headers = [
@@ -122,11 +125,16 @@ class _Partition:
 
     def run(self, expected: int) -> PromotionCheckpoint:
         r, report = self.range, self.task.report_hash
-        ckpt = self.loop.restore(
-            PromotionCheckpoint,
-            lambda c: (c.report_hash, c.start_offset, c.end_offset) == (report, r.start_offset, r.end_offset),
-            report_hash=report,
-        )
+
+        def same_plan(c: PromotionCheckpoint) -> bool:
+            return (c.report_hash, c.start_offset, c.end_offset) == (report, r.start_offset, r.end_offset)
+
+        def lost() -> PromotionCheckpoint | None:
+            key = promotion_key(self.owner.uid, r.partition)
+            mirror = read_mirror(self.owner.redis, key, PromotionCheckpoint)
+            return resume_promotion(mirror, same_plan, f"{self.sandbox}/{r.partition}")
+
+        ckpt = self.loop.restore(PromotionCheckpoint, same_plan, lost, report_hash=report)
         self.reader.start(ckpt.committed_offset)
         ckpt = self.loop.run(ckpt, self._fill)
         if ckpt.written != expected:
@@ -152,9 +160,12 @@ class _Partition:
         return reader.next
 
     def _batch(self, batch: list[Any], ckpt: PromotionCheckpoint, state: bytes) -> bytes:
-        keyed = [m for m in batch if m.key()]
-        if len(keyed) != len(batch):
-            log.warning("skipping %d sandbox record(s) without a key", len(batch) - len(keyed))
+        ours = [m for m in batch if written_by(m.headers(), self.owner.uid_bytes)]
+        if len(ours) != len(batch):  # reconcile left them out of the report too
+            log.warning("skipping %d sandbox record(s) of another replay", len(batch) - len(ours))
+        keyed = [m for m in ours if m.key()]
+        if len(keyed) != len(ours):
+            log.warning("skipping %d sandbox record(s) without a key", len(ours) - len(keyed))
         triples = []
         for msg in keyed:
             event_id = msg.key().decode()

@@ -46,6 +46,7 @@ from .contract.kafka_clients import (
     job_config,
     range_reader_config,
 )
+from .contract.names import REPLAY_UID_HEADER
 from .contract.settings import redis_location
 from .contract.step_tasks import ReconcileTask
 from .contract.tasks import OffsetRange
@@ -125,17 +126,22 @@ class Reconciler:
         return RangeReader(self.consumer, topic, r, t.batch_size, t.stall_timeout_seconds)
 
     def _spill_sandbox(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
-        names, counts = self.names, self.counts
+        # ownership.written_by, inlined (once per sandbox record): confluent-kafka hands a list or None.
+        names, counts, mark = self.names, self.counts, (REPLAY_UID_HEADER, self.uid.encode())
         for r in ranges:  # ascending partitions, then offsets: the first copy is the winner
             for batch in self._reader(self.task.sandbox_topic, r).batches():
                 triples = []
                 for msg in batch:
+                    headers = msg.headers()
+                    if not headers or mark not in headers:
+                        counts["foreign"] += 1  # another replay's record: never part of this report
+                        continue
                     key = msg.key()
                     if not key:
                         counts["replayedUnidentified"] += 1  # never written by the worker
                         continue
                     event_id = key.decode()
-                    value = canonical_hash(msg.value(), msg.headers(), names) + coords(r.partition, msg.offset() or 0)
+                    value = canonical_hash(msg.value(), headers, names) + coords(r.partition, msg.offset() or 0)
                     triples.append((f"{bucket_of(event_id, bits):x}", event_id, value))
                 counts["replayedRecords"] += len(triples)
                 counts["duplicates"] += spill.write("s", "first", triples)
@@ -196,6 +202,8 @@ class Reconciler:
             "unidentified",
             *CLASSES,
         )
+        if counts["foreign"]:
+            keys += ("foreign",)  # only when present: the report of a clean sandbox keeps its hash
         return {
             "version": 1,
             "counts": {k: counts[k] for k in keys},

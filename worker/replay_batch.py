@@ -20,6 +20,7 @@ from confluent_kafka import Message, Producer
 from . import digest
 from .contract.checkpoints import Checkpoint
 from .contract.exit_codes import RetriableFailure
+from .contract.names import REPLAY_UID_HEADER
 from .contract.tasks import Task
 from .ledger import ReplayLedger
 from .runtime.produce import Headers, produce
@@ -54,7 +55,7 @@ class ReplayBatches:
         self.headers_base: Headers = [
             ("er-source-topic", task.source.topic.encode()),
             ("er-source-partition", str(task.source.partition).encode()),
-            ("er-replay-uid", task.replay.uid.encode()),
+            (REPLAY_UID_HEADER, task.replay.uid.encode()),
         ]
 
     def prepare(self, batch: list[Message], ckpt: Checkpoint) -> Prepared:

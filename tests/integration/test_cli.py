@@ -6,6 +6,7 @@ The cluster commands (status, watch, approve) are in test_cli_cluster.py.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from cli_helpers import cli, spec_for, write_manifest
 
 from datagen.orders import MESSY, ORDER_SCHEMA, generate
 from devstack import config
+from eventreplay.worker.contract.names import ReplayTopics
 from support.kafka_tools import create_topic, produce, read_partition, watermarks
 from support.oracle import replay
 
@@ -49,7 +51,11 @@ def test_plan_prints_exact_offsets_and_counts(
         "        2    100  300    200",
         "    total                800",
     ]
-    assert f"sandbox topic:     eventreplay.cli-tests.plan-{unique}.sandbox" in lines
+    sandbox_line = next(line for line in lines if line.startswith("sandbox topic:"))
+    # Named for a new local uid: eventreplay.<ns>.<name>.<short uid>.sandbox
+    assert re.fullmatch(
+        rf"sandbox topic: +eventreplay\.cli-tests\.plan-{unique}\.[0-9a-f]{{16}}\.sandbox", sandbox_line
+    )
     assert "note: partitions 2: the window ends after the last record: resolved to the end offset" in lines
 
     as_json = cli("plan", path, "--output", "json")
@@ -104,7 +110,7 @@ def test_run_equals_the_seeded_truth_and_a_rerun_is_a_no_op(
     assert totals["deadLetterReasons"] == dict(sorted(reasons.items()))
     assert {p["partition"]: p["digest"] for p in summary["partitions"]} == {p: t.digest for p, t in truth.items()}
     sandbox = summary["sandboxTopic"]
-    assert sandbox == f"eventreplay.cli-tests.{name}.sandbox"
+    assert sandbox == ReplayTopics.of("cli-tests", name, summary["uid"]).sandbox
     for p, t in truth.items():
         assert [(r.key, r.value) for r in read_partition(kafka_bootstrap, sandbox, p)] == t.emitted
         assert len(read_partition(kafka_bootstrap, summary["deadLetterTopic"], p)) == t.dead_lettered
@@ -118,6 +124,16 @@ def test_run_equals_the_seeded_truth_and_a_rerun_is_a_no_op(
         assert f"  {p}: {t.digest}" in again.stdout
     assert "dead letters: " + ", ".join(f"{r} {n}" for r, n in sorted(reasons.items())) in again.stdout
     assert watermarks(kafka_bootstrap, sandbox, 3) == before, "a re-run wrote nothing to the sandbox"
+
+    # --fresh: a new local uid, hence new topics holding exactly the new run's output; the old ones untouched.
+    fresh = cli("run", path, "--fresh", "--output", "json")
+    assert fresh.returncode == 0, fresh.stderr
+    renewed = json.loads(fresh.stdout)
+    assert renewed["uid"] != summary["uid"] and renewed["sandboxTopic"] != sandbox
+    assert renewed["sandboxTopic"] == ReplayTopics.of("cli-tests", name, renewed["uid"]).sandbox
+    for p, t in truth.items():
+        assert [(r.key, r.value) for r in read_partition(kafka_bootstrap, renewed["sandboxTopic"], p)] == t.emitted
+    assert watermarks(kafka_bootstrap, sandbox, 3) == before
 
 
 def test_an_interrupted_run_resumes_exactly_once(

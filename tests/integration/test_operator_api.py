@@ -154,6 +154,55 @@ def test_window_is_immutable_once_planned_and_retry_only_grows(k: Kube, namespac
     patch_spec(k, namespace, "frozen", {"suspend": True, "retry": 3})  # the knobs stay mutable
 
 
+FROZEN_CHANGES: list[tuple[str, dict[str, Any]]] = [
+    ("spec.validation", {"validation": {"maxEventBytes": 1024}}),
+    ("spec.dedup.ledger", {"dedup": {"ledger": "other"}}),
+    ("spec.dedup.mode", {"dedup": {"mode": "skipProcessed"}}),
+    ("spec.sink", {"sink": {"topic": "elsewhere"}}),
+    ("spec.reconciliation.slackSeconds", {"reconciliation": {"slackSeconds": 5}}),
+    ("spec.reconciliation.eventId", {"reconciliation": {"eventId": {"source": "valueField", "field": "id"}}}),
+]
+
+
+def test_everything_that_decides_the_output_is_frozen_once_planned(k: Kube, namespace: str) -> None:
+    create_replay(k, replay_manifest(namespace, "sealed", GOOD))
+    patch_spec(k, namespace, "sealed", {"sink": {"topic": "orders-fixed"}})  # not planned yet: allowed
+    plan = {
+        "asOf": "2026-11-20T12:00:00.000Z",
+        "hash": "a" * 16,
+        "inputHash": "b" * 16,
+        "topic": "orders",
+        "topicPartitions": 1,
+        "sandboxTopic": "s",
+        "deadLetterTopic": "d",
+        "records": 9,
+        "partitions": [{"partition": 0, "startOffset": 1, "endOffset": 10, "records": 9}],
+    }
+    k.patch_replay_status(namespace, "sealed", {"plan": plan})
+    for field, change in FROZEN_CHANGES:
+        with pytest.raises(KubeError) as refused:
+            patch_spec(k, namespace, "sealed", change)
+        assert refused.value.status == 422, refused.value
+        message = str(refused.value)
+        assert f"{field} is immutable once the replay is planned" in message, message
+        assert "create a new EventReplay" in message
+    # Operational settings stay mutable: the approval, the ledger TTL, the workers, suspend.
+    patch_spec(
+        k,
+        namespace,
+        "sealed",
+        {
+            "promotion": {"policy": "Manual", "approvedReportHash": "c" * 64},
+            "dedup": {"ttlSeconds": 7200},
+            "worker": {"parallelism": 2},
+            "suspend": True,
+        },
+    )
+    got = k.get_replay(namespace, "sealed")
+    assert got is not None and got["spec"]["sink"] == {"topic": "orders-fixed"}
+    assert got["spec"]["dedup"]["ttlSeconds"] == 7200 and got["spec"]["dedup"]["ledger"] == "orders"
+
+
 def test_secret_refs_have_no_namespace_field(k: Kube, namespace: str) -> None:
     spec = _with("source.credentialsSecretRef", {"name": "kafka-client", "namespace": "kube-system"})
     path = f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays"

@@ -22,6 +22,7 @@ from operator_helpers import (
 
 from devstack import config
 from eventreplay.operator.kube import Kube
+from eventreplay.worker.contract.names import ReplayTopics
 from support.kafka_tools import create_topic
 
 pytestmark = pytest.mark.stack
@@ -100,7 +101,10 @@ def test_dry_run_plans_are_exact(
         dry = get_replay(k, namespace, "by-offset")
         assert dry["status"]["phase"] == "Planned"
         assert dry["status"]["plan"]["records"] == 36
-        assert dry["status"]["plan"]["sandboxTopic"] == f"eventreplay.{namespace}.by-offset.sandbox"
+        topics = ReplayTopics.of(namespace, "by-offset", dry["metadata"]["uid"])
+        assert dry["status"]["plan"]["sandboxTopic"] == topics.sandbox
+        assert dry["status"]["plan"]["reportTopic"] == topics.report
+        assert dry["status"]["plan"]["replayUid"] == dry["metadata"]["uid"]
         assert condition(dry, "Planned")["status"] == "True"
         assert condition(dry, "Reconciling")["status"] == "False"
         time.sleep(6)  # a timer tick later: still no Job for a dry run

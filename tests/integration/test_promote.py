@@ -27,6 +27,7 @@ from support.reconciliation_scenario import (
     run_job,
     start_job,
 )
+from support.worker_run import make_task, start_worker
 
 pytestmark = pytest.mark.stack
 
@@ -149,3 +150,27 @@ def test_sigkill_promotion_many_times_leaves_the_delta_exactly_once(
     uncommitted = read_topic(kafka_bootstrap, sc.destination, DEST_PARTITIONS, isolation="read_uncommitted")
     attempts = sum(1 for _, rec in uncommitted if "er-promoted-by" in rec.headers)
     assert attempts > len(sc.delta), "no kill fell inside an open promotion transaction"
+
+
+def test_reconcile_and_promote_read_only_their_own_replays_records(
+    kafka_admin: Any, kafka_bootstrap: str, unique: str
+) -> None:
+    """Replay identity, second defence: another replay's records in the sandbox (as an older
+    operator's name-scoped topics could hold) are neither reported nor promoted."""
+    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1000, seed=29)
+    ((_, end),) = [marks for p, marks in enumerate(watermarks(kafka_bootstrap, sc.source, SOURCE_PARTITIONS)) if p == 1]
+    other = f"other-{unique}"
+    stray = start_worker(make_task(kafka_bootstrap, sc.source, other, end, partition=1, sandbox=sc.sandbox))
+    _, err = stray.communicate(timeout=300)
+    assert stray.returncode == 0, err
+    writers = Counter(rec.headers["er-replay-uid"] for _, rec in read_topic(kafka_bootstrap, sc.sandbox, 3))
+    assert writers[other.encode()] > 0 and writers[sc.uid.encode()] > 0
+
+    summary = _reconcile(sc)
+    counts = summary["report"]["counts"]
+    assert counts["foreign"] == writers[other.encode()]
+    for key in ("unchanged", "changed", "missing", "extra", "duplicates", "replayedIds", "replayedRecords"):
+        assert counts[key] == sc.expected[key], key
+    done = run_job(promote_task(sc, summary["reportHash"]))
+    assert done.returncode == 0, done.stderr
+    _check_destination(kafka_bootstrap, sc, orjson.loads(done.stdout))

@@ -108,6 +108,8 @@ class FakeKafka:
         self.observed = 0
         self.ensured: list[tuple[list[str], int]] = []
         self.retention_ms: int | None = None
+        self.written: dict[str, set[str]] = {}
+        """Output topics that already hold records: topic -> uids of their writers."""
 
     def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
         self.observed += 1
@@ -120,6 +122,11 @@ class FakeKafka:
         if self.down:
             raise KafkaUnavailable(self.down)
         return TopicRetention(retention_ms=self.retention_ms)
+
+    def writers(self, bootstrap: str, topics: list[str]) -> dict[str, set[str]]:
+        if self.down:
+            raise KafkaUnavailable(self.down)
+        return {t: self.written[t] for t in topics if t in self.written}
 
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         if self.down:

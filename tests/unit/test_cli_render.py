@@ -27,6 +27,12 @@ PLAN = Plan(
 )
 
 
+def test_the_plan_names_its_report_topic_when_it_has_one() -> None:
+    named = PLAN.model_copy(update={"report_topic": "eventreplay.ns.r.0011223344556677.report"})
+    assert "report topic:      eventreplay.ns.r.0011223344556677.report" in table.plan_table(named, "ns", "r")
+    assert "report topic" not in table.plan_table(PLAN, "ns", "r")
+
+
 def test_plan_table_is_exact() -> None:
     assert table.plan_table(PLAN, "ns", "r") == "\n".join(
         [

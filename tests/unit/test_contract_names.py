@@ -7,15 +7,35 @@ from eventreplay.worker.contract import names
 
 
 def test_topic_group_and_transactional_names() -> None:
-    topics = names.ReplayTopics.of("ns", "r")
-    assert topics.sandbox == "eventreplay.ns.r.sandbox"
-    assert topics.dead_letter == "eventreplay.ns.r.dlq"
-    assert topics.report == "eventreplay.ns.r.report"
+    topics = names.ReplayTopics.of("ns", "r", "u1")
+    tag = names.short_uid("u1")
+    assert tag == "bb82030dbc2bcaba"  # SHA-256("u1")[:16]: a stored format, pinned
+    assert topics.sandbox == f"eventreplay.ns.r.{tag}.sandbox"
+    assert topics.dead_letter == f"eventreplay.ns.r.{tag}.dlq"
+    assert topics.report == f"eventreplay.ns.r.{tag}.report"
     assert names.replay_group_id("u1") == "eventreplay-u1"
     assert names.replay_transactional_id("u1", "orders", 3) == "eventreplay-u1-orders-3"
     assert names.reconcile_group_id("u1") == "eventreplay-u1-reconcile"
     assert names.promote_group_id("u1", "ab" * 32) == "eventreplay-u1-promote-" + "ab" * 8
     assert names.promote_transactional_id("u1", 2) == "eventreplay-u1-promote-2"
+
+
+def test_a_recreated_name_gets_other_topics() -> None:
+    """Same namespace/name, another uid (deleted and re-created): nothing shared."""
+    first = names.ReplayTopics.of("ns", "r", "0b5f1a9e-0000-11ef-8000-0242ac120002")
+    second = names.ReplayTopics.of("ns", "r", "0b5f1a9e-0000-11ef-8000-0242ac120003")
+    assert {first.sandbox, first.dead_letter, first.report}.isdisjoint(
+        {second.sandbox, second.dead_letter, second.report}
+    )
+    assert names.ReplayTopics.of("ns", "r", "u1") == names.ReplayTopics.of("ns", "r", "u1")
+
+
+def test_topic_names_stay_within_kafkas_limit() -> None:
+    longest = names.ReplayTopics.of("n" * 63, "x" * 253, "u1")
+    for topic in (longest.sandbox, longest.dead_letter, longest.report):
+        assert len(topic) <= names.MAX_TOPIC_NAME
+        assert topic.startswith("eventreplay." + "n" * 63 + ".x")
+    assert longest.sandbox != names.ReplayTopics.of("n" * 63, "x" * 253, "u2").sandbox
 
 
 def test_redis_keys() -> None:

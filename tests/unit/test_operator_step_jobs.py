@@ -11,7 +11,7 @@ from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import LABEL_PARTITION, Owner, promotion_job_name
 from eventreplay.operator.job_tasks import existing_output
 from eventreplay.operator.jobs import promotion_job, reconciliation_job
-from eventreplay.worker.contract.names import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV
+from eventreplay.worker.contract.names import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, short_uid
 from eventreplay.worker.contract.step_tasks import PromoteTask, ReconcileTask
 
 OWNER = Owner("ns", "r", "uid-1")
@@ -62,7 +62,10 @@ def test_reconcile_job_carries_the_task_and_the_worker_conventions() -> None:
     assert env["EVENTREPLAY_REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "redis", "key": "password"}
     task = ReconcileTask.model_validate_json(env[RECONCILE_TASK_ENV]["value"])
     assert task.sandbox_topic == PLAN.sandbox_topic and task.replay.uid == "uid-1"
-    assert task.report.topic == "eventreplay.ns.r.report" and task.report.redis.password_env is not None
+    assert (
+        task.report.topic == f"eventreplay.ns.r.{short_uid('uid-1')}.report"
+        and task.report.redis.password_env is not None
+    )
     assert (task.event_id.source, task.event_id.field, task.canonical.headers) == ("valueField", "id", ["a", "b"])
     assert task.report.redis.password_env == "EVENTREPLAY_REDIS_PASSWORD"  # the secret is only named
 

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from operator_fakes import FakeKube, World, replay
 
-from eventreplay.worker.contract.names import combine_key, failure_key
+from eventreplay.worker.contract.names import ReplayTopics, combine_key, failure_key
 
 AGGREGATE = {
     "eventTimeField": "ts",
@@ -55,7 +55,7 @@ def test_reconciliation_reads_the_results_once_they_are_recorded() -> None:
     assert world.kube.created[-1] == "r-reconcile"
     env = world.kube.jobs["r-reconcile"]["spec"]["template"]["spec"]["containers"][0]["env"]
     task = orjson.loads(next(e["value"] for e in env if e["name"] == "EVENTREPLAY_RECONCILE_TASK"))
-    assert task["sandboxTopic"] == "eventreplay.ns.r.results"  # the results, not the sandbox
+    assert task["sandboxTopic"] == ReplayTopics.of("ns", "r", "u-1").results  # the results, not the sandbox
     world.checkpoints.keys.clear()  # the summary expires: status is the record
     world.sync()
     assert world.status["aggregation"]["results"] == 42 and world.kube.created.count("r-combine") == 1

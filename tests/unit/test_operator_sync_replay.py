@@ -15,6 +15,7 @@ from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.pod_messages import MAX_POD_LOOKUPS
 from eventreplay.operator.sync import REFUSALS
 from eventreplay.worker.contract.checkpoints import Checkpoint
+from eventreplay.worker.contract.names import ReplayTopics, short_uid
 
 
 def test_an_invalid_spec_stalls_without_asking_kafka() -> None:
@@ -100,7 +101,8 @@ def test_jobs_are_created_once_and_the_sandbox_topics_ensured_once() -> None:
     world = World()
     world.sync()
     assert world.kube.created == ["r-0", "r-1"]
-    assert world.kafka.ensured == [(["eventreplay.ns.r.sandbox", "eventreplay.ns.r.dlq"], 2)]
+    tag = short_uid("u-1")  # the replay's uid names its topics
+    assert world.kafka.ensured == [([f"eventreplay.ns.r.{tag}.sandbox", f"eventreplay.ns.r.{tag}.dlq"], 2)]
     assert world.kstatus() == ("False", "True", "False", "Replaying") and world.status["phase"] == "Replaying"
     patches = len(world.kube.patches)
     world.sync()
@@ -201,3 +203,20 @@ def test_a_deleted_or_deleting_replay_is_left_alone() -> None:
     deleting["metadata"]["deletionTimestamp"] = "2026-11-20T12:00:00Z"
     world = World(kube=FakeKube(deleting))
     assert world.sync().events == [] and world.kube.patches == [] and world.kube.jobs == {}
+
+
+def test_a_sandbox_holding_another_replays_records_is_refused_until_it_is_gone() -> None:
+    """Replay identity: planning onto output topics another uid wrote stalls with SandboxInUse, no
+    plan pinned and no Job; once the topic holds only this replay's records (or none), it plans."""
+    world = World()
+    sandbox = ReplayTopics.of("ns", "r", "u-1").sandbox
+    world.kafka.written = {sandbox: {"u-0", "u-1"}}
+    world.sync()
+    assert world.kstatus() == ("False", "False", "True", "SandboxInUse")
+    stalled = next(c for c in world.status["conditions"] if c["type"] == "Stalled")
+    assert sandbox in stalled["message"] and "uid u-0" in stalled["message"]
+    assert "plan" not in world.status and world.kube.jobs == {}
+    world.kafka.written = {sandbox: {"u-1"}}  # its own records (a restarted operator): fine
+    world.sync()
+    assert world.status["plan"]["sandboxTopic"] == sandbox and world.status["plan"]["replayUid"] == "u-1"
+    assert world.kube.created == ["r-0", "r-1"]

@@ -7,13 +7,22 @@ from datetime import UTC, datetime
 import pytest
 from operator_fixtures import spec
 
-from eventreplay.operator.planner import PAST_END, Observed, PlanRefused, input_hash, make_plan, ranges_text
+from eventreplay.operator.planner import (
+    PAST_END,
+    Observed,
+    PlanRefused,
+    input_hash,
+    make_plan,
+    ranges_text,
+    refuse_foreign_output,
+)
+from eventreplay.worker.contract.names import short_uid
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 def plan_for(s, observed, count=3):  # type: ignore[no-untyped-def]
-    return make_plan(s, namespace="ns", name="r", topic_partitions=count, observed=observed, as_of=AS_OF)
+    return make_plan(s, namespace="ns", name="r", uid="u1", topic_partitions=count, observed=observed, as_of=AS_OF)
 
 
 def test_offset_window_for_all_partitions() -> None:
@@ -25,8 +34,10 @@ def test_offset_window_for_all_partitions() -> None:
         (2, 10, 40, 30),
     ]
     assert plan.records == 90
-    assert plan.sandbox_topic == "eventreplay.ns.r.sandbox"
-    assert plan.dead_letter_topic == "eventreplay.ns.r.dlq"
+    tag = short_uid("u1")
+    assert plan.sandbox_topic == f"eventreplay.ns.r.{tag}.sandbox"
+    assert plan.dead_letter_topic == f"eventreplay.ns.r.{tag}.dlq"
+    assert plan.report_topic == f"eventreplay.ns.r.{tag}.report" and plan.replay_uid == "u1"
     assert plan.as_of == "2026-11-20T12:00:00.000Z"
     assert plan.notes == []
 
@@ -67,7 +78,7 @@ def test_timestamp_window_uses_offsets_for_times_and_says_when_past_the_end() ->
 
 def test_missing_topic() -> None:
     with pytest.raises(PlanRefused) as err:
-        make_plan(spec(), namespace="ns", name="r", topic_partitions=None, observed={}, as_of=AS_OF)
+        make_plan(spec(), namespace="ns", name="r", uid="u1", topic_partitions=None, observed={}, as_of=AS_OF)
     assert err.value.reason == "TopicNotFound"
 
 
@@ -125,3 +136,12 @@ def test_plan_hash_is_deterministic_and_input_hash_tracks_the_window() -> None:
 
 def test_ranges_text() -> None:
     assert ranges_text([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8"
+
+
+def test_output_topics_written_by_another_replay_are_refused() -> None:
+    refuse_foreign_output({}, "u1")
+    refuse_foreign_output({"t.sandbox": {"u1"}}, "u1")
+    with pytest.raises(PlanRefused) as refused:
+        refuse_foreign_output({"t.sandbox": {"u1"}, "t.dlq": {""}}, "u1")
+    assert refused.value.reason == "SandboxInUse"
+    assert "t.dlq" in refused.value.message and "without an er-replay-uid header" in refused.value.message

@@ -7,6 +7,7 @@ workers wrote (and the production ledger's layout is also written by production 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 # --- Environment variables of worker, reconcile and promote pods (set by the operator's Jobs and
@@ -33,13 +34,26 @@ METRICS_PORT_ENV = "EVENTREPLAY_METRICS_PORT"
 LOG_LEVEL_ENV = "EVENTREPLAY_LOG_LEVEL"
 """Log level of a worker process (default INFO)."""
 
-# --- Kafka topics: derived, never user-chosen, unique per namespace/name. The operator names
-# them in the tasks; the worker writes them.
+# --- Kafka topics: derived, never user-chosen, unique per replay object (namespace/name/uid), so a
+# deleted and re-created name shares no topic with its predecessor. The operator names them in the
+# plan (status.plan) and the tasks; the worker writes them.
+
+REPLAY_UID_HEADER = "er-replay-uid"
+"""Header on every sandbox, dead-letter and report record: the uid of the replay that wrote it.
+Reconcile and promote read only records carrying their own uid (a second defence after the topic name)."""
+MAX_TOPIC_NAME = 249
+"""Kafka's limit on a topic name."""
+
+
+def short_uid(uid: str) -> str:
+    """16 hex chars of SHA-256(uid): stable, 64 bits (Kubernetes uids are time-based v1 UUIDs whose
+    prefixes collide across objects made in the same instant, so a prefix of the uid is not enough)."""
+    return hashlib.sha256(uid.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class ReplayTopics:
-    """The topics of one replay, named from its namespace and name."""
+    """The topics of one replay, named from its namespace, name and uid."""
 
     sandbox: str
     """Where replay workers write; reconciliation and promotion read it."""
@@ -52,10 +66,16 @@ class ReplayTopics:
     promoted instead of the sandbox."""
 
     @classmethod
-    def of(cls, namespace: str, name: str) -> ReplayTopics:
-        base = f"eventreplay.{namespace}.{name}"
+    def of(cls, namespace: str, name: str, uid: str) -> ReplayTopics:
+        tag = short_uid(uid)
+        # ".sandbox" is the longest suffix; the name is cut only past Kafka's limit (the tag keeps it unique).
+        room = MAX_TOPIC_NAME - len(f"eventreplay.{namespace}..{tag}.sandbox")
+        base = f"eventreplay.{namespace}.{name[:room]}.{tag}"
         return cls(
-            sandbox=f"{base}.sandbox", dead_letter=f"{base}.dlq", report=f"{base}.report", results=f"{base}.results"
+            sandbox=f"{base}.sandbox",
+            dead_letter=f"{base}.dlq",
+            report=f"{base}.report",
+            results=f"{base}.results",
         )
 
 

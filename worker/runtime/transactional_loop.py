@@ -80,11 +80,15 @@ class TransactionalLoop(Generic[C]):
         self._role = role
         self._where = f"{topic}/{span.partition}"
 
-    def restore(self, kind: type[C], same_plan: Callable[[C], bool], **fresh: Any) -> C:
+    def restore(
+        self, kind: type[C], same_plan: Callable[[C], bool], lost: Callable[[], C | None] | None = None, **fresh: Any
+    ) -> C:
         """Fence older processes, then the checkpoint of the last committed transaction (or a fresh one).
 
         `same_plan` says whether a committed checkpoint belongs to this task's frozen plan: one that
         does not is a permanent failure (a frozen plan must not change under a running group).
+        `lost` decides when the group has no committed offset: a checkpoint kept elsewhere to resume
+        from, None for a fresh start, or a permanent failure (`worker/restart_guard.py`).
         """
         try:
             self.producer.init_transactions(60)
@@ -92,7 +96,15 @@ class TransactionalLoop(Generic[C]):
         except KafkaException as err:
             raise kafka_failure(err, f"initialising the {self._role}") from err
         if committed.offset < 0 or not committed.metadata:
-            return kind.fresh(self.partition, self.start_offset, self.end_offset, **fresh)
+            found = lost() if lost is not None else None
+            if found is None:
+                return kind.fresh(self.partition, self.start_offset, self.end_offset, **fresh)
+            log.warning(
+                "%s: no committed offset; resuming at offset %d from the checkpoint mirror",
+                self._where,
+                found.committed_offset,
+            )
+            return found
         ckpt = kind.from_json(committed.metadata)
         if not same_plan(ckpt):
             raise PermanentFailure(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from .base import ApiModel, rule
 from .spec import IMMUTABLE, EventReplaySpec
@@ -24,7 +25,7 @@ KIND = "EventReplay"
 PLURAL = "eventreplays"
 SHORT_NAMES = ["er"]
 MAX_NAME = 100
-"""metadata.name names the sandbox and dead-letter topics (`eventreplay.<ns>.<name>.sandbox`)."""
+"""metadata.name names the replay's topics (`eventreplay.<ns>.<name>.<short uid>.sandbox`)."""
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -56,21 +57,32 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
 ]
 """What `kubectl get er` shows."""
 
-_same = " && ".join(
-    f"has(self.spec.{f}) == has(oldSelf.spec.{f}) && (!has(self.spec.{f}) || self.spec.{f} == oldSelf.spec.{f})"
-    for f in IMMUTABLE
-)
+_UNFROZEN = "!has(oldSelf.status) || !has(oldSelf.status.plan) || (has(oldSelf.spec.dryRun) && oldSelf.spec.dryRun)"
+"""A replay is frozen once planned, unless it is a dry run (whose plan is remade on a change)."""
+
+
+def frozen_rule(path: str) -> dict[str, str]:
+    """`spec.<path>` may not change (nor appear or disappear) once the replay is planned."""
+    parts = [to_camel(p) for p in path.split(".")]
+    prefixes = [".".join(parts[: i + 1]) for i in range(len(parts))]
+    present = " && ".join(f"has({{0}}.spec.{p})" for p in prefixes)
+    field = ".".join(parts)
+    new, old = present.format("self"), present.format("oldSelf")
+    same = f"({new}) == ({old}) && (!({new}) || self.spec.{field} == oldSelf.spec.{field})"
+    return rule(
+        f"{_UNFROZEN} || ({same})",
+        f"spec.{field} is immutable once the replay is planned: it decides the replayed output or the "
+        "report; create a new EventReplay to replay with other settings",
+        fieldPath=f".spec.{field}",
+    )
+
+
 ROOT_RULES = [
     rule(
         f"size(self.metadata.name) <= {MAX_NAME}",
         f"metadata.name: at most {MAX_NAME} characters (it names the sandbox and dead-letter topics)",
     ),
-    rule(
-        "!has(oldSelf.status) || !has(oldSelf.status.plan) || "
-        f"(has(oldSelf.spec.dryRun) && oldSelf.spec.dryRun) || ({_same})",
-        "spec.source, spec.window and spec.transform are immutable once the replay is planned "
-        "(create a new EventReplay instead)",
-    ),
+    *(frozen_rule(path) for path in IMMUTABLE),
 ]
 """CEL rules on the whole object (they may read `oldSelf.status`: "immutable once planned")."""
 

@@ -17,8 +17,27 @@ from .reconciliation import Promotion, Reconciliation
 from .source import Source
 from .window import Window
 
-IMMUTABLE = ("source", "window", "transform")
-"""Spec fields frozen once the replay is planned (see the root rules in `resource.py`)."""
+IMMUTABLE = (
+    "source",
+    "window",
+    "validation",
+    "transform",
+    "sink",
+    "dedup.redis.url",
+    "dedup.ledger",
+    "dedup.mode",
+    "reconciliation.slack_seconds",
+    "reconciliation.comparison_topic",
+    "reconciliation.existing_offsets",
+    "reconciliation.existing_timestamps",
+    "reconciliation.event_id",
+    "reconciliation.canonical_headers",
+    "reconciliation.sample_size",
+)
+"""Spec fields (snake_case paths) frozen once the replay is planned: everything that decides the
+output or the report (see the root rules in `resource.py`). Listed field by field where a parent
+also holds operational settings that stay mutable: dedup.ttlSeconds and the Redis password
+reference, a future reconciliation counter, promotion (the approval), worker, suspend, retry."""
 
 
 class PoisonBreaker(ApiModel):
@@ -275,13 +294,18 @@ class EventReplaySpec(ApiModel):
 
     source: Source = Field(description="Kafka source. Immutable once planned.")
     window: Window = Field(description="Which events to replay. Immutable once planned.")
-    validation: Validation = Field(default_factory=Validation, description="Checks applied to every event.")
-    dedup: Dedup = Field(description="De-duplication ledger.")
+    validation: Validation = Field(
+        default_factory=Validation, description="Checks applied to every event. Immutable once planned."
+    )
+    dedup: Dedup = Field(description="De-duplication ledger (redis.url, ledger and mode are immutable once planned).")
     transform: Transform = Field(
         default_factory=Transform, description="Deterministic transformation. Immutable once planned."
     )
-    sink: Sink = Field(description="The real destination (written only by promotion).")
-    reconciliation: Reconciliation = Field(default_factory=Reconciliation, description="Reconciliation settings.")
+    sink: Sink = Field(description="The real destination (written only by promotion). Immutable once planned.")
+    reconciliation: Reconciliation = Field(
+        default_factory=Reconciliation,
+        description="Reconciliation settings (those that shape the report are immutable once planned).",
+    )
     promotion: Promotion = Field(default_factory=Promotion, description="Promotion gate.")
     worker: Worker = Field(default_factory=Worker, description="Worker Job settings.")
     dry_run: bool = Field(default=False, description="Plan only: resolve offsets and counts, start no Job.")

@@ -69,6 +69,12 @@ class Plan(ApiModel):
     topic_partitions: int = Field(ge=0, description="Partition count of the source topic at plan time.")
     sandbox_topic: str = Field(description="Where the replayed events are written.")
     dead_letter_topic: str = Field(description="Where invalid events are written, with the reason in headers.")
+    report_topic: str | None = Field(
+        default=None, description="Compacted topic of the reconciliation report (changed/missing ids)."
+    )
+    replay_uid: str | None = Field(
+        default=None, description="The uid the topics are named for; their records carry it in header er-replay-uid."
+    )
     records: int = Field(ge=0, description="Total offsets over all planned partitions.")
     partitions: list[PlanPartition] = Field(
         default_factory=list,
