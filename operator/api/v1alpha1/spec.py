@@ -6,6 +6,7 @@ The source and window live in `source.py` / `window.py`, reconciliation and prom
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
@@ -57,6 +58,12 @@ class RedisPasswordRef(SecretKeyRef):
     key: str = Field(default="password", min_length=1, max_length=253, description="Key inside the Secret.")
 
 
+REDIS_URL_RE = r"^rediss?://([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}(/[0-9]{1,5})?$"
+"""`redis[s]://host:port[/db]` and nothing else: redis-py turns a query string into connection
+arguments that override explicit ones (`?password=`, `?ssl_cert_reqs=none`), so none is accepted."""
+REDIS_URL_MESSAGE = "dedup.redis.url must be redis[s]://host:port[/db]: no userinfo, query string or options"
+
+
 class RedisConnection(ApiModel):
     """The Redis server holding the dedup ledger (and the workers' progress mirror)."""
 
@@ -67,13 +74,14 @@ class RedisConnection(ApiModel):
                 "dedup.redis.url must start with redis:// or rediss://",
             ),
             rule("!self.url.contains('@')", "dedup.redis.url must not carry credentials; use passwordSecretRef"),
+            rule(f"self.url.matches(r'{REDIS_URL_RE}')", REDIS_URL_MESSAGE),
         )
     )
 
     url: str = Field(
         min_length=8,
         max_length=2048,
-        description="`redis://host:port/db` or `rediss://...`, no password in it.",
+        description="`redis://host:port[/db]` or `rediss://host:port[/db]`: no userinfo, query string or options.",
     )
     password_secret_ref: RedisPasswordRef | None = Field(
         default=None, description="Secret holding the Redis password, in the EventReplay's namespace."
@@ -86,6 +94,8 @@ class RedisConnection(ApiModel):
             raise ValueError("dedup.redis.url must start with redis:// or rediss://")
         if "@" in self.url:
             raise ValueError("dedup.redis.url must not carry credentials; use passwordSecretRef")
+        if not re.fullmatch(REDIS_URL_RE, self.url):
+            raise ValueError(REDIS_URL_MESSAGE)
         return self
 
 
