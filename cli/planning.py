@@ -40,6 +40,12 @@ def kafka_access(timeout: float, verbose: bool = False) -> KafkaAccess:
 def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None) -> Plan:
     """The frozen plan, exactly as the operator would make it for this namespace/name."""
     spec = manifest.spec
+    if spec.source.cluster:
+        raise CliError(
+            f"source.cluster {spec.source.cluster} is an alias in the operator's replay policy; "
+            "run it through the operator, or name bootstrapServers for the CLI",
+            EXIT_USAGE,
+        )
     when = as_of or datetime.now(UTC)
     try:
         count, observed = access.observe(spec, when)

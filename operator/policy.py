@@ -95,6 +95,8 @@ class Policy:
         """The first rule `spec` breaks in `namespace`, or None. Reads nothing but the spec."""
         doc = self.document
         if doc is None:
+            if spec.source.cluster:
+                return Refusal("kafkaClusters", f"source.cluster {spec.source.cluster}: no replay policy defines it")
             return None
         projects = [p for p in doc.projects if _any(namespace, p.namespaces)]
         if not projects:
@@ -105,11 +107,14 @@ class Policy:
         def allowed(pick: str) -> set[str]:
             return {item for p in projects for item in getattr(p, pick)}
 
-        kafka_ok = any(
-            set(_servers(spec.source.bootstrap_servers)) <= clusters.get(alias, set())
-            for alias in allowed("kafka_clusters")
-        )
-        if not kafka_ok:
+        alias = spec.source.cluster
+        if alias is not None:
+            if alias not in clusters or alias not in allowed("kafka_clusters"):
+                return Refusal("kafkaClusters", f"source.cluster {alias} is not a Kafka cluster {namespace} may use")
+        elif not any(
+            set(_servers(spec.source.bootstrap_servers)) <= clusters.get(name, set())
+            for name in allowed("kafka_clusters")
+        ):
             return Refusal(
                 "kafkaClusters",
                 f"source.bootstrapServers {spec.source.bootstrap_servers} is not a Kafka cluster "
@@ -141,6 +146,15 @@ class Policy:
             if ref is not None and ref.name not in allowed("secrets"):
                 return Refusal("secrets", f"{field} names Secret {ref.name}, which the policy does not allow")
         return None
+
+    def resolve(self, spec: EventReplaySpec) -> EventReplaySpec:
+        """`spec` with a `source.cluster` alias replaced by its bootstrap servers (after `check`)."""
+        alias = spec.source.cluster
+        if alias is None or self.document is None:
+            return spec
+        (cluster,) = [c for c in self.document.kafka_clusters if c.name == alias]
+        source = spec.source.model_copy(update={"bootstrap_servers": ",".join(cluster.bootstrap_servers)})
+        return spec.model_copy(update={"source": source})
 
 
 def load(path: str | None) -> Policy:

@@ -117,6 +117,7 @@ class SyncPass:
         refusal = self.c.config.policy.check(self.ns, spec, default_image=self.c.config.worker_image)
         if refusal is not None:  # before any connection to Kafka or Redis and before any Job
             return self._stall("NotAllowed", f"policy rule {refusal.rule}: {refusal.message}", None)
+        spec = self.c.config.policy.resolve(spec)
         jobs = read_jobs(self.c.kube.list_jobs(self.ns, owned_by(self.owner)))
         partition_jobs = current_jobs(jobs)
         plan = self.old.plan

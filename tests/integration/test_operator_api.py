@@ -95,6 +95,11 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         _with("dedup.redis", {"url": "rediss://redis:6380/0?ssl_cert_reqs=none"}),
         "no userinfo, query string or options",
     ),
+    (
+        "bootstrap servers and a cluster alias",
+        _with("source.cluster", "main"),
+        "source: set exactly one of bootstrapServers or cluster",
+    ),
     ("redis url scheme", _with("dedup.redis", {"url": "http://redis:6379"}), "must start with redis://"),
     ("project without fields", _with("transform", {"function": "project"}), "`project` needs a non-empty fields"),
     (

@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 from operator_fakes import FakeKube, World, replay
+from pydantic import ValidationError
 
 from eventreplay.operator.api.v1alpha1 import EventReplay
 from eventreplay.operator.config import OperatorConfig, from_args
 from eventreplay.operator.policy import Policy, PolicyDocument, load
+from eventreplay.worker.contract.names import TASK_ENV
+from eventreplay.worker.contract.tasks import Task
 
 DOC: dict[str, Any] = {
     "kafkaClusters": [{"name": "main", "bootstrapServers": ["k:9092", "k2:9092"]}],
@@ -126,3 +129,41 @@ def test_the_policy_file_is_read_at_start_and_a_bad_one_fails_loudly(tmp_path: P
     bad.write_text("projects: [{name: x}]\n")
     with pytest.raises(SystemExit):
         from_args(["--policy-file", str(bad)], env={})
+
+
+ALIASED = {"cluster": "main", "topic": "orders"}
+
+
+def test_a_cluster_alias_resolves_to_the_platforms_servers_in_the_jobs() -> None:
+    world = World(kube=FakeKube(replay(source=ALIASED)), config=OperatorConfig(policy=POLICY))
+    world.sync()
+    assert world.condition("Planned") == ("True", "Planned") and len(world.kube.jobs) == 2
+    for job in world.kube.jobs.values():
+        env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert Task.model_validate_json(env[TASK_ENV]["value"]).kafka.bootstrap_servers == "k:9092,k2:9092"
+
+
+@pytest.mark.parametrize(
+    ("policy", "namespace_cluster"),
+    [(POLICY, "evil"), (Policy(), "main")],
+    ids=["alias not granted", "alias without a policy"],
+)
+def test_an_alias_outside_the_policy_stalls(policy: Policy, namespace_cluster: str) -> None:
+    world = World(
+        kube=FakeKube(replay(source={**ALIASED, "cluster": namespace_cluster})), config=OperatorConfig(policy=policy)
+    )
+    world.sync()
+    assert world.kstatus() == ("False", "False", "True", "NotAllowed") and world.kafka.observed == 0
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ({"topic": "orders"}, "Field required"),
+        ({"bootstrapServers": "k:9092", "cluster": "main", "topic": "orders"}, "exactly one of bootstrapServers or"),
+    ],
+    ids=["neither", "both"],
+)
+def test_a_source_names_servers_or_an_alias(source: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _spec(source=source)
