@@ -120,3 +120,14 @@ def test_the_command_exits_2_with_the_field_on_stderr(tmp_path: Path, capsys: py
         f"eventreplay: manifest {path} is invalid:\n"
         "  spec.dedup.mode: Input should be 'withinReplay' or 'skipProcessed' (got 'sometimes')\n"
     )
+
+
+def test_the_cli_refuses_a_cluster_alias_it_cannot_resolve() -> None:
+    from eventreplay.cli.planning import plan
+    from eventreplay.operator.api.v1alpha1 import EventReplay
+
+    aliased = doc(spec_with(source={"cluster": "main", "topic": "orders"}))
+    found = manifest.Manifest(path="r.yaml", replay=EventReplay.model_validate(aliased))
+    with pytest.raises(CliError, match="alias in the operator's replay policy") as err:
+        plan(found, access=None)  # type: ignore[arg-type]  # refused before any Kafka access
+    assert err.value.code == EXIT_USAGE
