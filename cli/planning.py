@@ -37,15 +37,24 @@ def kafka_access(timeout: float, verbose: bool = False) -> KafkaAccess:
     return KafkaAccess(settings=kafka_settings(verbose), timeout=timeout)
 
 
+def refuse_aliases(spec: EventReplaySpec) -> None:
+    """The CLI has no replay policy: an alias only the operator can resolve is a usage error."""
+    for field, alias, instead in (
+        ("source.cluster", spec.source.cluster, "bootstrapServers"),
+        ("dedup.redis.endpoint", spec.dedup.redis.endpoint, "url"),
+    ):
+        if alias:
+            raise CliError(
+                f"{field} {alias} is an alias in the operator's replay policy; "
+                f"run it through the operator, or name {instead} for the CLI",
+                EXIT_USAGE,
+            )
+
+
 def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None) -> Plan:
     """The frozen plan, exactly as the operator would make it for this namespace/name."""
     spec = manifest.spec
-    if spec.source.cluster:
-        raise CliError(
-            f"source.cluster {spec.source.cluster} is an alias in the operator's replay policy; "
-            "run it through the operator, or name bootstrapServers for the CLI",
-            EXIT_USAGE,
-        )
+    refuse_aliases(spec)
     when = as_of or datetime.now(UTC)
     try:
         count, observed = access.observe(spec, when)
@@ -66,6 +75,7 @@ def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None)
 
 def redis_client(spec: EventReplaySpec) -> redis.Redis:
     """A pinged client for the ledger's Redis (where the workers mirror their checkpoints)."""
+    refuse_aliases(spec)
     url = spec.dedup.redis.url
     password = os.environ.get(REDIS_PASSWORD_ENV) or None
     try:

@@ -39,6 +39,8 @@ class RedisEndpoint(_Model):
 
     name: str = Field(min_length=1)
     address: str = Field(min_length=1, description="`host:port` (any db on it).")
+    tls: bool = Field(default=False, description="An `endpoint` alias resolves to rediss:// (else redis://).")
+    db: int = Field(default=0, ge=0, description="The db an `endpoint` alias resolves to.")
 
 
 class Project(_Model):
@@ -97,6 +99,10 @@ class Policy:
         if doc is None:
             if spec.source.cluster:
                 return Refusal("kafkaClusters", f"source.cluster {spec.source.cluster}: no replay policy defines it")
+            if spec.dedup.redis.endpoint:
+                return Refusal(
+                    "redisEndpoints", f"dedup.redis.endpoint {spec.dedup.redis.endpoint}: no policy defines it"
+                )
             return None
         projects = [p for p in doc.projects if _any(namespace, p.namespaces)]
         if not projects:
@@ -120,8 +126,13 @@ class Policy:
                 f"source.bootstrapServers {spec.source.bootstrap_servers} is not a Kafka cluster "
                 f"namespace {namespace} may use",
             )
-        address = _redis_address(spec.dedup.redis.url)
-        if address not in {redis.get(alias) for alias in allowed("redis_endpoints")}:
+        endpoint = spec.dedup.redis.endpoint
+        if endpoint is not None:
+            if endpoint not in redis or endpoint not in allowed("redis_endpoints"):
+                return Refusal("redisEndpoints", f"dedup.redis.endpoint {endpoint} is not one {namespace} may use")
+        elif (address := _redis_address(spec.dedup.redis.url)) not in {
+            redis.get(alias) for alias in allowed("redis_endpoints")
+        }:
             return Refusal("redisEndpoints", f"dedup.redis.url {address} is not a Redis endpoint {namespace} may use")
         checks = (
             ("sourceTopics", "source.topic", spec.source.topic, "source_topics"),
@@ -148,13 +159,21 @@ class Policy:
         return None
 
     def resolve(self, spec: EventReplaySpec) -> EventReplaySpec:
-        """`spec` with a `source.cluster` alias replaced by its bootstrap servers (after `check`)."""
-        alias = spec.source.cluster
-        if alias is None or self.document is None:
+        """`spec` with its aliases (`source.cluster`, `dedup.redis.endpoint`) replaced by what the
+        policy says they stand for; only after `check` passed."""
+        doc = self.document
+        if doc is None:
             return spec
-        (cluster,) = [c for c in self.document.kafka_clusters if c.name == alias]
-        source = spec.source.model_copy(update={"bootstrap_servers": ",".join(cluster.bootstrap_servers)})
-        return spec.model_copy(update={"source": source})
+        if spec.source.cluster is not None:
+            (cluster,) = [c for c in doc.kafka_clusters if c.name == spec.source.cluster]
+            source = spec.source.model_copy(update={"bootstrap_servers": ",".join(cluster.bootstrap_servers)})
+            spec = spec.model_copy(update={"source": source})
+        if spec.dedup.redis.endpoint is not None:
+            (end,) = [r for r in doc.redis_endpoints if r.name == spec.dedup.redis.endpoint]
+            url = f"{'rediss' if end.tls else 'redis'}://{end.address}/{end.db}"
+            dedup = spec.dedup.model_copy(update={"redis": spec.dedup.redis.model_copy(update={"url": url})})
+            spec = spec.model_copy(update={"dedup": dedup})
+        return spec
 
 
 def load(path: str | None) -> Policy:

@@ -100,6 +100,11 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         _with("source.cluster", "main"),
         "source: set exactly one of bootstrapServers or cluster",
     ),
+    (
+        "redis url and an endpoint alias",
+        _with("dedup.redis", {"url": "redis://redis:6379/0", "endpoint": "ledger"}),
+        "dedup.redis: set exactly one of url or endpoint",
+    ),
     ("redis url scheme", _with("dedup.redis", {"url": "http://redis:6379"}), "must start with redis://"),
     ("project without fields", _with("transform", {"function": "project"}), "`project` needs a non-empty fields"),
     (

@@ -213,14 +213,15 @@ def test_an_allowed_replay_runs_in_a_restricted_namespace_and_keeps_its_secret_o
     for p in range(2):
         produce(config.kafka_bootstrap(), topic, generate(20, seed=p, start=start), partition=p)
     policy = write_policy(tmp_path, namespace, tenant_cluster="127.0.0.1:1")
-    # The platform's alias instead of raw servers: the operator resolves it for the plan and the Jobs.
+    # The platform's aliases instead of raw endpoints: the operator resolves them for the plan and the Jobs.
     source = {"cluster": "main", "topic": topic, "credentialsSecretRef": {"name": "kafka-client"}}
     with running_operator(k, namespace, tmp_path, {"EVENTREPLAY_POLICY_FILE": str(policy)}) as op:
-        create_replay(k, replay_manifest(namespace, "allowed", spec(unique, source=source)))
+        dedup = {"redis": {"endpoint": "ledger"}, "ledger": f"tenancy-{unique}"}
+        create_replay(k, replay_manifest(namespace, "allowed", spec(unique, source=source, dedup=dedup)))
         got = wait_for_condition(k, namespace, "allowed", "Replayed")
         assert condition(got, "Replayed")["status"] == "True"
         jobs = jobs_of(k, got)
-        assert config.kafka_bootstrap() in json.dumps(jobs)
+        assert config.kafka_bootstrap() in json.dumps(jobs) and f"redis://{redis_address()}/0" in json.dumps(jobs)
         assert len(jobs) >= 2  # the pods were admitted under `restricted` and ran to completion
         outputs = {
             "the Job specs": json.dumps(jobs),

@@ -122,12 +122,18 @@ def test_the_command_exits_2_with_the_field_on_stderr(tmp_path: Path, capsys: py
     )
 
 
-def test_the_cli_refuses_a_cluster_alias_it_cannot_resolve() -> None:
-    from eventreplay.cli.planning import plan
+@pytest.mark.parametrize(
+    "override",
+    [{"source": {"cluster": "main", "topic": "orders"}}, {"dedup": {"redis": {"endpoint": "ledger"}, "ledger": "o"}}],
+    ids=["cluster", "redis endpoint"],
+)
+def test_the_cli_refuses_an_alias_it_cannot_resolve(override: dict[str, Any]) -> None:
+    from eventreplay.cli.planning import plan, redis_client
     from eventreplay.operator.api.v1alpha1 import EventReplay
 
-    aliased = doc(spec_with(source={"cluster": "main", "topic": "orders"}))
-    found = manifest.Manifest(path="r.yaml", replay=EventReplay.model_validate(aliased))
+    found = manifest.Manifest(path="r.yaml", replay=EventReplay.model_validate(doc(spec_with(**override))))
     with pytest.raises(CliError, match="alias in the operator's replay policy") as err:
         plan(found, access=None)  # type: ignore[arg-type]  # refused before any Kafka access
     assert err.value.code == EXIT_USAGE
+    with pytest.raises(CliError, match="alias in the operator's replay policy"):
+        redis_client(found.spec)

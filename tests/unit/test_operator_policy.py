@@ -17,13 +17,16 @@ from eventreplay.worker.contract.tasks import Task
 
 DOC: dict[str, Any] = {
     "kafkaClusters": [{"name": "main", "bootstrapServers": ["k:9092", "k2:9092"]}],
-    "redisEndpoints": [{"name": "ledger", "address": "r:6379"}],
+    "redisEndpoints": [
+        {"name": "ledger", "address": "r:6379"},
+        {"name": "secure", "address": "rs:6380", "tls": True, "db": 3},
+    ],
     "projects": [
         {
             "name": "orders",
             "namespaces": ["ns", "orders-*"],
             "kafkaClusters": ["main"],
-            "redisEndpoints": ["ledger"],
+            "redisEndpoints": ["ledger", "secure"],
             "sourceTopics": ["orders", "orders.*"],
             "sinkTopics": ["orders-out"],
             "transforms": ["identity", "project", "orders_tx.map:run"],
@@ -167,3 +170,30 @@ def test_an_alias_outside_the_policy_stalls(policy: Policy, namespace_cluster: s
 def test_a_source_names_servers_or_an_alias(source: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         _spec(source=source)
+
+
+def test_a_redis_endpoint_alias_resolves_in_the_jobs_and_an_ungranted_one_stalls() -> None:
+    dedup = {"redis": {"endpoint": "secure"}, "ledger": "orders"}
+    world = World(kube=FakeKube(replay(dedup=dedup)), config=OperatorConfig(policy=POLICY))
+    world.sync()
+    assert world.condition("Planned") == ("True", "Planned") and len(world.kube.jobs) == 2
+    for job in world.kube.jobs.values():
+        env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert Task.model_validate_json(env[TASK_ENV]["value"]).dedup.redis_url == "rediss://rs:6380/3"
+    for policy, endpoint in ((POLICY, "other"), (Policy(), "secure")):
+        refused = World(
+            kube=FakeKube(replay(dedup={**dedup, "redis": {"endpoint": endpoint}})),
+            config=OperatorConfig(policy=policy),
+        )
+        refused.sync()
+        assert refused.kstatus() == ("False", "False", "True", "NotAllowed") and refused.kube.jobs == {}
+
+
+@pytest.mark.parametrize(
+    ("redis", "message"),
+    [({}, "Field required"), ({"url": "redis://r:6379/0", "endpoint": "ledger"}, "exactly one of url or endpoint")],
+    ids=["neither", "both"],
+)
+def test_a_redis_connection_names_a_url_or_an_alias(redis: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        _spec(dedup={"redis": redis, "ledger": "o"})
