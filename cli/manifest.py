@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
 from eventreplay.operator.api.v1alpha1 import KIND, EventReplay, EventReplaySpec
@@ -107,6 +108,8 @@ def format_error(err: ErrorDetails, raw_spec: dict[str, Any] | None = None) -> s
     msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     kind = err["type"]
     if kind == "missing":
+        # A required-unless-another-field value is validated from its default, reported by its Python name.
+        loc = [to_camel(p) if isinstance(p, str) and "_" in p else p for p in loc]
         return f"spec.{dotted(loc)}: required field missing" if loc else "spec: required field missing"
     if kind == "extra_forbidden":
         return f"spec.{dotted(loc)}: unknown field"

@@ -44,10 +44,25 @@ def local_uid(namespace: str, name: str, as_of: datetime) -> str:
     return "local-" + sha256(f"{namespace}/{name}/{format_time(as_of)}".encode()).hexdigest()[:20]
 
 
+def refuse_aliases(spec: EventReplaySpec) -> None:
+    """The CLI has no replay policy: an alias only the operator can resolve is a usage error."""
+    for field, alias, instead in (
+        ("source.cluster", spec.source.cluster, "bootstrapServers"),
+        ("dedup.redis.endpoint", spec.dedup.redis.endpoint, "url"),
+    ):
+        if alias:
+            raise CliError(
+                f"{field} {alias} is an alias in the operator's replay policy; "
+                f"run it through the operator, or name {instead} for the CLI",
+                EXIT_USAGE,
+            )
+
+
 def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None) -> Plan:
     """The frozen plan, exactly as the operator would make it for this namespace/name; its topics
     are named for a new local uid (`plan.replay_uid`)."""
     spec = manifest.spec
+    refuse_aliases(spec)
     when = as_of or datetime.now(UTC)
     try:
         count, observed = access.observe(spec, when)
@@ -69,6 +84,7 @@ def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None)
 
 def redis_client(spec: EventReplaySpec) -> redis.Redis:
     """A pinged client for the ledger's Redis (where the workers mirror their checkpoints)."""
+    refuse_aliases(spec)
     url = spec.dedup.redis.url
     password = os.environ.get(REDIS_PASSWORD_ENV) or None
     try:

@@ -14,9 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from eventreplay.worker.contract.names import replay_group_id, replay_key_patterns
 
+from .api.v1alpha1 import EventReplaySpec
 from .clients import Clients
+from .policy import Policy
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,19 @@ class Leftovers:
     key_patterns: list[str]
 
 
+def reachable_spec(policy: Policy, namespace: str, raw: dict[str, Any], default_image: str) -> dict[str, Any]:
+    """The spec whose endpoints cleanup may contact: aliases resolved, and only while the replay
+    policy allows them ({} otherwise, and for a spec that no longer parses): deleting a replay must
+    not make the operator call an endpoint a tenant named but the platform never allowed."""
+    try:
+        spec = EventReplaySpec.model_validate(raw)
+    except ValidationError:
+        return {}
+    if policy.check(namespace, spec, default_image=default_image) is not None:
+        return {}
+    return policy.resolve(spec).model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
 def leftovers(spec: dict[str, Any], status: dict[str, Any], uid: str) -> Leftovers:
     """Pure: from the object's raw spec and status (a deleted object may hold an invalid spec).
 
@@ -39,7 +56,7 @@ def leftovers(spec: dict[str, Any], status: dict[str, Any], uid: str) -> Leftove
     if not plan:
         return Leftovers(bootstrap="", topics=[], group_prefix=replay_group_id(uid), redis_url="", key_patterns=[])
     report = status.get("reconciliation") or {}
-    topics = [plan.get("sandboxTopic"), plan.get("deadLetterTopic"), report.get("reportTopic")]
+    topics = [plan.get("sandboxTopic"), plan.get("deadLetterTopic"), plan.get("reportTopic"), report.get("reportTopic")]
     dedup = spec.get("dedup") or {}
     return Leftovers(
         bootstrap=str((spec.get("source") or {}).get("bootstrapServers") or ""),

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from eventreplay.worker.contract.settings import parse_settings
 
+from .policy import Policy, load
+
 DEFAULT_IMAGE = "ghcr.io/eventreplay/eventreplay:0.1.0"
 DEFAULT_COMMAND = ("python", "-m", "eventreplay.worker", "run")
 
@@ -34,6 +36,8 @@ class OperatorConfig:
     liveness: str | None = "http://0.0.0.0:8080/healthz"
     status_interval: float = 5.0
     """Seconds between two status passes per replay (the status timer's interval)."""
+    policy: Policy = field(default_factory=Policy)
+    """The platform's tenant policy (EVENTREPLAY_POLICY_FILE); the default allows everything."""
 
     def allowed(self, image: str) -> bool:
         return image == self.worker_image or image in self.image_allowlist
@@ -67,6 +71,11 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         default=float(env.get("EVENTREPLAY_STATUS_INTERVAL", "5")),
         help="seconds between two status passes per replay (default EVENTREPLAY_STATUS_INTERVAL, else 5)",
     )
+    parser.add_argument(
+        "--policy-file",
+        default=env.get("EVENTREPLAY_POLICY_FILE") or None,
+        help="the tenant policy (YAML); default EVENTREPLAY_POLICY_FILE, neither means allow everything",
+    )
     args = parser.parse_args(argv)
     if args.status_interval <= 0:
         parser.error("--status-interval must be positive")
@@ -76,6 +85,7 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         kafka_settings = parse_settings(
             env.get("EVENTREPLAY_OPERATOR_KAFKA_SETTINGS", ""), "EVENTREPLAY_OPERATOR_KAFKA_SETTINGS"
         )
+        policy = load(args.policy_file)
     except ValueError as err:
         parser.error(str(err))
     return OperatorConfig(
@@ -87,4 +97,5 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         redis_password=env.get("EVENTREPLAY_OPERATOR_REDIS_PASSWORD") or None,
         liveness=None if args.liveness == "none" else args.liveness,
         status_interval=args.status_interval,
+        policy=policy,
     )

@@ -17,7 +17,7 @@ import kopf
 from . import metrics
 from .api.v1alpha1 import GROUP, PLURAL, VERSION
 from .checkpoints import CheckpointReader, CheckpointsUnavailable
-from .cleanup import clean_up, leftovers
+from .cleanup import clean_up, leftovers, reachable_spec
 from .clients import Clients
 from .config import OperatorConfig
 from .kafka import KafkaAccess, KafkaUnavailable
@@ -96,12 +96,21 @@ def _deletes_leftovers(spec: kopf.Spec, **_: Any) -> bool:
 
 @kopf.on.delete(*RESOURCE, when=_deletes_leftovers)
 def replay_deleted(
-    memo: Any, spec: kopf.Spec, status: kopf.Status, uid: str | None, logger: kopf.Logger, **_: Any
+    *,
+    memo: Any,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    namespace: str | None,
+    uid: str | None,
+    logger: kopf.Logger,
+    **_: Any,
 ) -> None:
     """deletionPolicy Delete: remove the replay's topics, groups and Redis keys, then let it go."""
-    assert uid is not None
+    assert uid is not None and namespace is not None
+    config = memo.clients.config
+    reachable = reachable_spec(config.policy, namespace, dict(spec), config.worker_image)
     try:
-        logger.info(clean_up(memo.clients, leftovers(dict(spec), dict(status), uid)))
+        logger.info(clean_up(memo.clients, leftovers(reachable, dict(status), uid)))
     except (KafkaUnavailable, CheckpointsUnavailable) as err:
         raise kopf.TemporaryError(f"cleanup (deletionPolicy Delete) waits: {err}", delay=10) from err
 

@@ -43,8 +43,8 @@ REFUSALS = frozenset(
         "EmptyWindow",
     }
 )
-"""Plan refusals that wait for a spec change. InvalidSpec and ImageNotAllowed are not here: they are
-checked again on every pass, so an operator whose allowlist grows picks the replay up."""
+"""Plan refusals that wait for a spec change. InvalidSpec, ImageNotAllowed and NotAllowed are not here:
+they are checked again on every pass, so an operator whose allowlist or policy grows picks the replay up."""
 PLACEHOLDER_REASONS = frozenset({"AwaitingReplay", "AwaitingReconciliation", "PolicyNever"})
 
 
@@ -116,6 +116,10 @@ class SyncPass:
         image = spec.worker.image
         if image and not self.c.config.allowed(image):
             return self._stall("ImageNotAllowed", f"worker image {image} is not in the operator's allowlist", None)
+        refusal = self.c.config.policy.check(self.ns, spec, default_image=self.c.config.worker_image)
+        if refusal is not None:  # before any connection to Kafka or Redis and before any Job
+            return self._stall("NotAllowed", f"policy rule {refusal.rule}: {refusal.message}", None)
+        spec = self.c.config.policy.resolve(spec)
         jobs = read_jobs(self.c.kube.list_jobs(self.ns, owned_by(self.owner)))
         partition_jobs = current_jobs(jobs)
         plan = self.old.plan

@@ -149,13 +149,13 @@ def free_port() -> int:
 class OperatorProcess:
     """`python -m eventreplay.operator --namespace NS` with the stack's kubeconfig; log in a file."""
 
-    def __init__(self, namespace: str, log: Path) -> None:
-        self.namespace, self.log_path = namespace, log
+    def __init__(self, namespace: str, log: Path, env: dict[str, str] | None = None) -> None:
+        self.namespace, self.log_path, self.extra_env = namespace, log, env or {}
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
-        env = {**os.environ, "KUBECONFIG": str(config.kubeconfig_path()), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "KUBECONFIG": str(config.kubeconfig_path()), "PYTHONUNBUFFERED": "1", **self.extra_env}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -203,15 +203,17 @@ class OperatorProcess:
 
 
 @contextmanager
-def running_operator(k: Kube, namespace: str, tmp: Path) -> Iterator[OperatorProcess]:
+def running_operator(
+    k: Kube, namespace: str, tmp: Path, env: dict[str, str] | None = None
+) -> Iterator[OperatorProcess]:
     """Run the operator for the block; afterwards delete the namespace's replays while it still runs
     (kopf holds a finalizer while its timer runs), then stop it."""
-    op = OperatorProcess(namespace, tmp / "operator.log").start()
+    op = OperatorProcess(namespace, tmp / "operator.log", env).start()
     try:
         yield op
     finally:
         if op.proc is None or op.proc.poll() is not None:
-            op = OperatorProcess(namespace, tmp / "operator.log").start()
+            op = OperatorProcess(namespace, tmp / "operator.log", env).start()
         cleanup_replays(k, namespace)
         op.stop()
 

@@ -78,6 +78,32 @@ def test_namespaced_mode_renders_roles_per_namespace_and_only_a_crd_read_at_clus
     assert env(docs)["EVENTREPLAY_NAMESPACES"] == "payments,billing"
 
 
+USED = {
+    ("apiextensions.k8s.io", "customresourcedefinitions", "list"),  # kopf: CRD discovery
+    ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+    ("eventreplay.io", "eventreplays", "get"),  # Kube.get_replay
+    ("eventreplay.io", "eventreplays", "list"),  # kopf's watch stream
+    ("eventreplay.io", "eventreplays", "watch"),
+    ("eventreplay.io", "eventreplays", "patch"),  # kopf: finalizer and progress annotations
+    ("eventreplay.io", "eventreplays/status", "patch"),  # Kube.patch_replay_status
+    ("eventreplay.io", "eventreplays/finalizers", "update"),  # blockOwnerDeletion on the Jobs
+    ("batch", "jobs", "list"),  # Kube.list_jobs
+    ("batch", "jobs", "create"),  # Kube.create_job
+    ("batch", "jobs", "patch"),  # Kube.set_job_suspended
+    ("", "pods", "list"),  # Kube.list_pods
+    ("", "events", "create"),  # kopf.event (POST)
+}
+"""Every (group, resource, verb) the operator's code and kopf call. A grant outside it fails the test."""
+
+
+@pytest.mark.parametrize("mode", [[], ["--set", "watchNamespaces={payments}"]], ids=["cluster", "namespaced"])
+def test_every_grant_is_one_the_code_uses(helm: Path, mode: list[str]) -> None:
+    rules = all_rules(render(helm, *mode))
+    granted = {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    assert sorted(granted - USED) == [], "granted but never used"
+    assert sorted(USED - granted) == [], "used but not granted"
+
+
 @pytest.mark.parametrize("mode", [[], ["--set", "watchNamespaces={payments}"]], ids=["cluster", "namespaced"])
 def test_rules_never_grant_secrets_wildcards_or_pod_creation(helm: Path, mode: list[str]) -> None:
     rules = all_rules(render(helm, *mode))
@@ -153,3 +179,32 @@ def test_the_schema_rejects_wrong_values(helm: Path, values: list[str], message:
     assert out.returncode != 0
     assert "values don't meet the specifications of the schema" in out.stderr
     assert message in out.stderr
+
+
+def test_the_policy_is_a_mounted_file_the_operator_can_load(helm: Path, tmp_path: Path) -> None:
+    from eventreplay.operator.policy import load
+
+    assert not [d for d in render(helm) if d["kind"] == "ConfigMap"]  # permissive default: no file
+    assert "EVENTREPLAY_POLICY_FILE" not in env(render(helm))
+    values = tmp_path / "policy.yaml"
+    values.write_text(
+        yaml.safe_dump(
+            {
+                "policy": {
+                    "kafkaClusters": [{"name": "main", "bootstrapServers": ["kafka-0:9092"]}],
+                    "redisEndpoints": [{"name": "ledger", "address": "redis:6379"}],
+                    "projects": [{"name": "orders", "namespaces": ["orders"], "kafkaClusters": ["main"]}],
+                }
+            }
+        )
+    )
+    docs = render(helm, "-f", str(values))
+    config_map = only(docs, "ConfigMap")
+    mounted = tmp_path / "mounted.yaml"
+    mounted.write_text(config_map["data"]["policy.yaml"])
+    policy = load(str(mounted))
+    assert policy.document is not None and policy.document.projects[0].kafka_clusters == ["main"]
+    assert env(docs)["EVENTREPLAY_POLICY_FILE"] == "/etc/eventreplay/policy/policy.yaml"
+    pod = only(docs, "Deployment")["spec"]["template"]
+    assert {"name": "policy", "configMap": {"name": config_map["metadata"]["name"]}} in pod["spec"]["volumes"]
+    assert "eventreplay.io/policy-checksum" in pod["metadata"]["annotations"]

@@ -119,14 +119,8 @@ MUST = [
     ("update", ER, "a", "finalizers"),
     ("create", "jobs.batch", "a", None),
     ("patch", "jobs.batch", "b", None),
-    ("delete", "jobs.batch", "b", None),
-    ("watch", "jobs.batch", "a", None),
     ("list", "pods", "a", None),
-    ("get", "pods", "b", None),
     ("create", "events", "a", None),
-    ("patch", "events", "b", None),
-    ("create", "configmaps", "a", None),
-    ("get", "configmaps", "b", None),
     ("list", "customresourcedefinitions.apiextensions.k8s.io", None, None),
     ("watch", "customresourcedefinitions.apiextensions.k8s.io", None, None),
 ]
@@ -147,6 +141,15 @@ MUST_NOT = [
     ("update", "jobs.batch", "a", None),
     ("create", "deployments.apps", "a", None),
     ("delete", "configmaps", "a", None),
+    # Grants the code never uses (issue #12): each would widen a tenant's reach through the operator.
+    ("delete", "jobs.batch", "b", None),
+    ("watch", "jobs.batch", "a", None),
+    ("get", "pods", "b", None),
+    ("patch", "events", "b", None),
+    ("create", "configmaps", "a", None),
+    ("get", "configmaps", "b", None),
+    ("list", "configmaps", "a", None),
+    ("patch", "configmaps", "other", None),
     ("create", "serviceaccounts/token", "a", None),
     ("create", "rolebindings.rbac.authorization.k8s.io", "a", None),
     ("create", "clusterrolebindings.rbac.authorization.k8s.io", None, None),
@@ -161,7 +164,7 @@ NAMESPACED_MUST_NOT = [
     ("list", ER, None, None),  # cluster-wide (all namespaces)
     ("patch", ER, "other", "status"),
     ("create", "events", "other", None),
-    ("get", "configmaps", "other", None),
+    ("list", "pods", "other", None),
 ]
 CLUSTER_ALSO = [
     ("list", "jobs.batch", "other", None),

@@ -85,6 +85,26 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         _with("dedup.redis", {"url": "redis://:hunter2@redis:6379/0"}),
         "must not carry credentials; use passwordSecretRef",
     ),
+    (
+        "redis url with query options",
+        _with("dedup.redis", {"url": "redis://redis:6379/0?password=hunter2"}),
+        "no userinfo, query string or options",
+    ),
+    (
+        "redis url disabling tls checks",
+        _with("dedup.redis", {"url": "rediss://redis:6380/0?ssl_cert_reqs=none"}),
+        "no userinfo, query string or options",
+    ),
+    (
+        "bootstrap servers and a cluster alias",
+        _with("source.cluster", "main"),
+        "source: set exactly one of bootstrapServers or cluster",
+    ),
+    (
+        "redis url and an endpoint alias",
+        _with("dedup.redis", {"url": "redis://redis:6379/0", "endpoint": "ledger"}),
+        "dedup.redis: set exactly one of url or endpoint",
+    ),
     ("redis url scheme", _with("dedup.redis", {"url": "http://redis:6379"}), "must start with redis://"),
     ("project without fields", _with("transform", {"function": "project"}), "`project` needs a non-empty fields"),
     (

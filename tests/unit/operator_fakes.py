@@ -142,8 +142,10 @@ class FakeCheckpoints:
         self.keys: dict[str, bytes] = {}
         self.promotions_done: dict[int, PromotionCheckpoint] = {}
         self.down = ""
+        self.calls = 0
 
     def _check(self) -> None:
+        self.calls += 1
         if self.down:
             raise CheckpointsUnavailable(self.down)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 
-from eventreplay.operator.cleanup import leftovers
+from eventreplay.operator.cleanup import leftovers, reachable_spec
 from eventreplay.worker.contract import names
 
 UID = "0d6c8a9e-1111-2222-3333-444455556666"
+WINDOW = {"offsets": {"from": 0, "to": 10}}
 SPEC = {"source": {"bootstrapServers": "k:9092"}, "dedup": {"redis": {"url": "redis://r:6379/0"}, "ledger": "orders"}}
 
 
@@ -46,3 +47,43 @@ def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay()
     # Redis MATCH is glob-style; braces are literal there as in fnmatch.
     assert all(any(fnmatch.fnmatchcase(key, p) for p in patterns) for key in mine)
     assert not any(fnmatch.fnmatchcase(key, p) for p in patterns for key in theirs)
+
+
+def test_cleanup_contacts_only_what_the_policy_allows_with_aliases_resolved() -> None:
+    from eventreplay.operator.policy import Policy, PolicyDocument
+
+    full = {
+        **SPEC,
+        "source": {"bootstrapServers": "k:9092", "topic": "orders"},
+        "window": WINDOW,
+        "sink": {"topic": "o"},
+    }
+    permissive = reachable_spec(Policy(), "ns", full, "img")
+    assert permissive["source"]["bootstrapServers"] == "k:9092"
+    document = PolicyDocument.model_validate(
+        {
+            "kafkaClusters": [{"name": "main", "bootstrapServers": ["k:9092"]}],
+            "redisEndpoints": [{"name": "ledger", "address": "r:6379"}],
+            "projects": [
+                {
+                    "name": "p",
+                    "namespaces": ["ns"],
+                    "kafkaClusters": ["main"],
+                    "redisEndpoints": ["ledger"],
+                    "sourceTopics": ["*"],
+                    "sinkTopics": ["*"],
+                }
+            ],
+        }
+    )
+    aliased = {
+        "source": {"cluster": "main", "topic": "orders"},
+        "window": WINDOW,
+        "dedup": {"redis": {"endpoint": "ledger"}, "ledger": "orders"},
+        "sink": {"topic": "o"},
+    }
+    resolved = reachable_spec(Policy(document), "ns", aliased, "img")
+    assert resolved["source"]["bootstrapServers"] == "k:9092"
+    assert resolved["dedup"]["redis"]["url"] == "redis://r:6379/0"
+    assert reachable_spec(Policy(document), "other-ns", aliased, "img") == {}  # no project for it: contact nothing
+    assert reachable_spec(Policy(document), "ns", {"source": "not a spec"}, "img") == {}

@@ -120,3 +120,20 @@ def test_the_command_exits_2_with_the_field_on_stderr(tmp_path: Path, capsys: py
         f"eventreplay: manifest {path} is invalid:\n"
         "  spec.dedup.mode: Input should be 'withinReplay' or 'skipProcessed' (got 'sometimes')\n"
     )
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"source": {"cluster": "main", "topic": "orders"}}, {"dedup": {"redis": {"endpoint": "ledger"}, "ledger": "o"}}],
+    ids=["cluster", "redis endpoint"],
+)
+def test_the_cli_refuses_an_alias_it_cannot_resolve(override: dict[str, Any]) -> None:
+    from eventreplay.cli.planning import plan, redis_client
+    from eventreplay.operator.api.v1alpha1 import EventReplay
+
+    found = manifest.Manifest(path="r.yaml", replay=EventReplay.model_validate(doc(spec_with(**override))))
+    with pytest.raises(CliError, match="alias in the operator's replay policy") as err:
+        plan(found, access=None)  # type: ignore[arg-type]  # refused before any Kafka access
+    assert err.value.code == EXIT_USAGE
+    with pytest.raises(CliError, match="alias in the operator's replay policy"):
+        redis_client(found.spec)

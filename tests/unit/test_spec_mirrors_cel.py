@@ -13,11 +13,21 @@ from eventreplay.operator.api.v1alpha1 import Promotion, RedisConnection
     [
         ("http://redis:6379/0", "must start with redis://"),
         ("redis://user:secret@redis:6379/0", "must not carry credentials"),
+        ("redis://redis:6379/0?password=hunter2", "no userinfo, query string or options"),
+        ("rediss://redis:6380/0?ssl_cert_reqs=none", "no userinfo, query string or options"),
+        ("redis://redis/0", "no userinfo, query string or options"),
+        ("redis://redis:6379/0#frag", "no userinfo, query string or options"),
+        ("redis://redis:6379/0;x", "no userinfo, query string or options"),
     ],
 )
 def test_redis_url_rules(url: str, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         RedisConnection.model_validate({"url": url})
+
+
+@pytest.mark.parametrize("url", ["redis://r:6379/0", "rediss://redis.payments.svc:6380/3", "redis://[::1]:6379"])
+def test_plain_redis_urls_pass(url: str) -> None:
+    assert RedisConnection.model_validate({"url": url}).url == url
 
 
 def test_promotion_rules() -> None:

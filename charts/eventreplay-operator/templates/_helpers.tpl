@@ -105,21 +105,18 @@ controller creates pods), and any wildcard (it would also cover resources added 
 - apiGroups: [eventreplay.io]
   resources: [eventreplays/finalizers]
   verbs: [update]
-# Application: one worker Job per partition (and the reconciliation and promotion Jobs); patch
-# suspends and resumes them, delete removes superseded attempts.
+# Application: one worker Job per partition (and the reconciliation and promotion Jobs), found
+# by label (list); patch suspends and resumes them. Old attempts go with the replay (owner
+# references), so there is no delete, and the status timer polls, so there is no watch.
 - apiGroups: [batch]
   resources: [jobs]
-  verbs: [list, watch, create, patch, delete]
-# Application: a failed worker's reason is in its pod's termination message.
+  verbs: [list, create, patch]
+# Application: a failed worker's reason is in its pod's termination message (pods listed by label).
 - apiGroups: [""]
   resources: [pods]
-  verbs: [get, list]
-# Application: the reconciliation report (ids per class) kept in a ConfigMap next to the replay.
-- apiGroups: [""]
-  resources: [configmaps]
-  verbs: [get, list, create, patch]
-# Framework and application: Kubernetes Events on every transition (kopf posts core/v1 Events).
+  verbs: [list]
+# Framework: Kubernetes Events on every transition (kopf POSTs core/v1 Events, never patches them).
 - apiGroups: [""]
   resources: [events]
-  verbs: [create, patch]
+  verbs: [create]
 {{- end }}

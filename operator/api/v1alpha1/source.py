@@ -6,9 +6,10 @@ Secret references carry a name and a key, never a namespace: they resolve in the
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from .base import MAX_PARTITIONS, PARTITION_RE, TOPIC_RE, ApiModel, SecretKeyRef, cel, rule
 
@@ -25,6 +26,15 @@ class KafkaCredentialsRef(SecretKeyRef):
     )
 
 
+SERVERS_OR_CLUSTER = "source: set exactly one of bootstrapServers or cluster"
+
+
+def _servers_schema(node: dict[str, Any]) -> None:
+    # "" only stands for "not set" in Python; in the CRD the field is optional but never empty.
+    node.pop("default", None)
+    node["minLength"] = 1
+
+
 class Source(ApiModel):
     """Where the events are read from."""
 
@@ -34,12 +44,24 @@ class Source(ApiModel):
                 "!has(self.partitions) || self.partitions.all(p, !p.contains('-') || "
                 "int(p.split('-')[0]) <= int(p.split('-')[1]))",
                 "source.partitions: a range N-M needs N <= M",
-            )
+            ),
+            rule("has(self.bootstrapServers) != has(self.cluster)", SERVERS_OR_CLUSTER),
         )
     )
 
+    cluster: str | None = Field(
+        default=None,
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Alias of a Kafka cluster in the operator's replay policy (instead of bootstrapServers): "
+        "the platform's bootstrap servers, resolved by the operator.",
+    )
     bootstrap_servers: str = Field(
-        min_length=1, max_length=2048, description="Kafka bootstrap servers, `host:port[,host:port...]`."
+        default="",
+        max_length=2048,
+        validate_default=True,
+        json_schema_extra=_servers_schema,
+        description="Kafka bootstrap servers, `host:port[,host:port...]`; or name a `cluster` instead.",
     )
     credentials_secret_ref: KafkaCredentialsRef | None = Field(
         default=None,
@@ -54,6 +76,16 @@ class Source(ApiModel):
         json_schema_extra={"x-kubernetes-list-type": "set"},
         description="Partitions to replay, each `N` or an inclusive range `N-M`; default: all partitions.",
     )
+
+    @field_validator("bootstrap_servers", mode="before")
+    @classmethod
+    def _servers_or_cluster(cls, value: Any, info: ValidationInfo) -> Any:
+        cluster = info.data.get("cluster")
+        if value and cluster:
+            raise ValueError(SERVERS_OR_CLUSTER)
+        if not value and not cluster:
+            raise PydanticCustomError("missing", "Field required")
+        return value
 
     @field_validator("partitions")
     @classmethod

@@ -6,9 +6,11 @@ The source and window live in `source.py` / `window.py`, reconciliation and prom
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from eventreplay.worker.contract.defaults import DEFAULT_TTL_SECONDS
 
@@ -92,35 +94,79 @@ class RedisPasswordRef(SecretKeyRef):
     key: str = Field(default="password", min_length=1, max_length=253, description="Key inside the Secret.")
 
 
+REDIS_URL_RE = r"^rediss?://([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}(/[0-9]{1,5})?$"
+"""`redis[s]://host:port[/db]` and nothing else: redis-py turns a query string into connection
+arguments that override explicit ones (`?password=`, `?ssl_cert_reqs=none`), so none is accepted."""
+REDIS_URL_MESSAGE = "dedup.redis.url must be redis[s]://host:port[/db]: no userinfo, query string or options"
+
+
+URL_OR_ENDPOINT = "dedup.redis: set exactly one of url or endpoint"
+
+
+def _url_schema(node: dict[str, Any]) -> None:
+    # "" only stands for "not set" in Python; in the CRD the field is optional but never that short.
+    node.pop("default", None)
+    node["minLength"] = 8
+
+
 class RedisConnection(ApiModel):
     """The Redis server holding the dedup ledger (and the workers' progress mirror)."""
 
     model_config = ConfigDict(
         json_schema_extra=cel(
             rule(
-                "self.url.startsWith('redis://') || self.url.startsWith('rediss://')",
+                "!has(self.url) || self.url.startsWith('redis://') || self.url.startsWith('rediss://')",
                 "dedup.redis.url must start with redis:// or rediss://",
             ),
-            rule("!self.url.contains('@')", "dedup.redis.url must not carry credentials; use passwordSecretRef"),
+            rule(
+                "!has(self.url) || !self.url.contains('@')",
+                "dedup.redis.url must not carry credentials; use passwordSecretRef",
+            ),
+            rule(f"!has(self.url) || self.url.matches(r'{REDIS_URL_RE}')", REDIS_URL_MESSAGE),
+            rule("has(self.url) != has(self.endpoint)", URL_OR_ENDPOINT),
         )
     )
 
+    endpoint: str | None = Field(
+        default=None,
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Alias of a Redis endpoint in the operator's replay policy (instead of url), resolved by "
+        "the operator.",
+    )
     url: str = Field(
-        min_length=8,
+        default="",
         max_length=2048,
-        description="`redis://host:port/db` or `rediss://...`, no password in it.",
+        validate_default=True,
+        json_schema_extra=_url_schema,
+        description="`redis://host:port[/db]` or `rediss://host:port[/db]`: no userinfo, query string or options; "
+        "or name an `endpoint` instead.",
     )
     password_secret_ref: RedisPasswordRef | None = Field(
         default=None, description="Secret holding the Redis password, in the EventReplay's namespace."
     )
 
+    @field_validator("url", mode="before")
+    @classmethod
+    def _url_or_endpoint(cls, value: Any, info: ValidationInfo) -> Any:
+        endpoint = info.data.get("endpoint")
+        if value and endpoint:
+            raise ValueError(URL_OR_ENDPOINT)
+        if not value and not endpoint:
+            raise PydanticCustomError("missing", "Field required")
+        return value
+
     @model_validator(mode="after")
     def _url(self) -> RedisConnection:
         # The same rules as the CEL above, so `eventreplay plan/run` refuses what admission refuses.
+        if not self.url:
+            return self  # an endpoint alias, resolved by the operator
         if not self.url.startswith(("redis://", "rediss://")):
             raise ValueError("dedup.redis.url must start with redis:// or rediss://")
         if "@" in self.url:
             raise ValueError("dedup.redis.url must not carry credentials; use passwordSecretRef")
+        if not re.fullmatch(REDIS_URL_RE, self.url):
+            raise ValueError(REDIS_URL_MESSAGE)
         return self
 
 

@@ -1,0 +1,236 @@
+"""The tenant boundary on the real stack (issue #12): a replay outside the platform's policy never
+makes the operator connect anywhere or create a Job, and credentials stay out of every output.
+
+A fake TCP listener (a socket server in the test) stands in for a tenant's own Kafka and Redis: it
+records every connection and byte, so "the operator never connected" is observed, not assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from operator_helpers import (
+    condition,
+    create_replay,
+    events_of,
+    get_replay,
+    jobs_of,
+    replay_manifest,
+    running_operator,
+    wait_for,
+    wait_for_condition,
+    wait_for_replay,
+)
+
+from datagen.orders import generate
+from devstack import config
+from eventreplay.operator.kube import Kube
+from support.kafka_tools import create_topic, produce
+
+pytestmark = pytest.mark.stack
+REDIS_PASSWORD = "redis-pw-3f9a1c77e2"
+SASL_PASSWORD = "sasl-pw-8b2d4e6f10"
+
+
+class Listener:
+    """A TCP server that accepts anything and keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = int(self.sock.getsockname()[1])
+        self.connections = 0
+        self.received = b""
+        self.lock = threading.Lock()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                while chunk := conn.recv(4096):
+                    with self.lock:
+                        self.received += chunk
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    fake = Listener()
+    yield fake
+    fake.close()
+
+
+def redis_address() -> str:
+    parts = urlsplit(config.redis_url())
+    return f"{parts.hostname}:{parts.port}"
+
+
+def write_policy(tmp: Path, namespace: str, *, tenant_cluster: str) -> Path:
+    path = tmp / "policy.yaml"
+    doc = {
+        "kafkaClusters": [
+            {"name": "main", "bootstrapServers": config.kafka_bootstrap().split(",")},
+            {"name": "tenant", "bootstrapServers": [tenant_cluster]},
+        ],
+        "redisEndpoints": [{"name": "ledger", "address": redis_address()}],
+        "projects": [
+            {
+                "name": "orders",
+                "namespaces": [namespace],
+                "kafkaClusters": ["main"],  # the tenant's own cluster is defined but not granted
+                "redisEndpoints": ["ledger"],
+                "sourceTopics": ["orders-*"],
+                "sinkTopics": ["out-*"],
+                "transforms": ["identity", "project"],
+                "secrets": ["kafka-client"],
+            }
+        ],
+    }
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def spec(unique: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": f"orders-{unique}"},
+        "window": {"offsets": {"from": 0, "to": 1_000_000}},
+        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"tenancy-{unique}"},
+        "sink": {"topic": f"out-{unique}"},
+        "promotion": {"policy": "Never"},
+        **extra,
+    }
+
+
+def operator_env(policy: Path | None) -> dict[str, str]:
+    env = {
+        "EVENTREPLAY_OPERATOR_REDIS_PASSWORD": REDIS_PASSWORD,
+        "EVENTREPLAY_OPERATOR_KAFKA_SETTINGS": "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+        f"sasl.username=operator\nsasl.password={SASL_PASSWORD}",
+        # The image is in the operator's allowlist, so only the policy's images rule can refuse it.
+        "EVENTREPLAY_IMAGE_ALLOWLIST": "registry.example/other-worker:1",
+    }
+    if policy is not None:
+        env["EVENTREPLAY_POLICY_FILE"] = str(policy)
+    return env
+
+
+def assert_no_secret(where: str, text: str) -> None:
+    for secret in (REDIS_PASSWORD, SASL_PASSWORD):
+        assert secret not in text, f"a password is in {where}"
+
+
+def test_replays_outside_the_policy_stall_before_any_connection_or_job(
+    k: Kube, namespace: str, unique: str, tmp_path: Path, listener: Listener
+) -> None:
+    policy = write_policy(tmp_path, namespace, tenant_cluster=listener.address)
+    source = spec(unique)["source"]
+    refused = {
+        "kafka": ("kafkaClusters", {"source": {**source, "bootstrapServers": listener.address}}),
+        "redis": (
+            "redisEndpoints",
+            {"dedup": {"redis": {"url": f"redis://{listener.address}/0"}, "ledger": f"x-{unique}"}},
+        ),
+        "topic": ("sourceTopics", {"source": {**source, "topic": "payroll"}}),
+        "sink": ("sinkTopics", {"sink": {"topic": "payroll"}}),
+        "transform": ("transforms", {"transform": {"function": "logging.config:dictConfig"}}),
+        "model": ("validationModels", {"validation": {"model": "subprocess:Popen"}}),
+        "image": ("images", {"worker": {"image": "registry.example/other-worker:1"}}),
+        "secret": ("secrets", {"source": {**source, "credentialsSecretRef": {"name": "db-root"}}}),
+    }
+    with running_operator(k, namespace, tmp_path, operator_env(policy)) as op:
+        for name, (_, override) in refused.items():
+            create_replay(k, replay_manifest(namespace, name, spec(unique, **override)))
+        for name, (rule, _) in refused.items():
+            got = wait_for_replay(
+                k, namespace, name, lambda r: condition(r, "Stalled").get("status") == "True", "Stalled",
+                timeout=60, stalled_fails=False,
+            )  # fmt: skip
+            stalled = condition(got, "Stalled")
+            assert (stalled["reason"], f"policy rule {rule}:" in stalled["message"]) == ("NotAllowed", True), name
+            assert "plan" not in got["status"] and jobs_of(k, got) == [], name
+            wait_for(lambda got=got: events_of(k, got), 30, f"the Events of {name}")
+            assert_no_secret(f"the Events of {name}", json.dumps(events_of(k, got)))
+            assert_no_secret(f"replay {name}", json.dumps(get_replay(k, namespace, name)))
+        assert_no_secret("the operator's log", op.log_path.read_text(errors="replace"))
+    assert (listener.connections, listener.received) == (0, b"")
+
+
+def test_without_a_policy_the_listener_sees_the_operator(
+    k: Kube, namespace: str, unique: str, tmp_path: Path, listener: Listener
+) -> None:
+    """The permissive default trusts the namespace: the confused deputy the policy closes is real,
+    and the listener above would have seen it."""
+    source = {**spec(unique)["source"], "bootstrapServers": listener.address}
+    with running_operator(k, namespace, tmp_path, operator_env(None)):
+        create_replay(k, replay_manifest(namespace, "open", spec(unique, source=source)))
+        wait_for(lambda: listener.received, 60, "the operator's Kafka handshake at the tenant's listener")
+
+
+def test_an_allowed_replay_runs_in_a_restricted_namespace_and_keeps_its_secret_out(
+    k: Kube, *, kube_api: Any, kafka_admin: Any, namespace: str, unique: str, tmp_path: Path
+) -> None:
+    from kubernetes import client
+
+    core = client.CoreV1Api(kube_api)
+    core.patch_namespace(namespace, {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
+    properties = f"security.protocol=PLAINTEXT\nsasl.password={SASL_PASSWORD}\n"
+    core.create_namespaced_secret(
+        namespace, {"metadata": {"name": "kafka-client"}, "stringData": {"client.properties": properties}}
+    )
+    topic = f"orders-{unique}"
+    create_topic(kafka_admin, topic, partitions=2)
+    create_topic(kafka_admin, f"out-{unique}", partitions=1)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    for p in range(2):
+        produce(config.kafka_bootstrap(), topic, generate(20, seed=p, start=start), partition=p)
+    policy = write_policy(tmp_path, namespace, tenant_cluster="127.0.0.1:1")
+    # The platform's aliases instead of raw endpoints: the operator resolves them for the plan and the Jobs.
+    source = {"cluster": "main", "topic": topic, "credentialsSecretRef": {"name": "kafka-client"}}
+    with running_operator(k, namespace, tmp_path, {"EVENTREPLAY_POLICY_FILE": str(policy)}) as op:
+        dedup = {"redis": {"endpoint": "ledger"}, "ledger": f"tenancy-{unique}"}
+        create_replay(k, replay_manifest(namespace, "allowed", spec(unique, source=source, dedup=dedup)))
+        got = wait_for_condition(k, namespace, "allowed", "Replayed")
+        assert condition(got, "Replayed")["status"] == "True"
+        jobs = jobs_of(k, got)
+        assert config.kafka_bootstrap() in json.dumps(jobs) and f"redis://{redis_address()}/0" in json.dumps(jobs)
+        assert len(jobs) >= 2  # the pods were admitted under `restricted` and ran to completion
+        outputs = {
+            "the Job specs": json.dumps(jobs),
+            "the replay": json.dumps(get_replay(k, namespace, "allowed")),
+            "the Events": json.dumps(events_of(k, got)),
+            "the operator's log": op.log_path.read_text(errors="replace"),
+        }
+        logs = sorted((config.log_dir() / "pods").glob(f"{namespace}_*.log"))
+        assert logs, "no worker log"
+        outputs |= {f"worker log {p.name}": p.read_text(errors="replace") for p in logs}
+        for where, text in outputs.items():
+            assert_no_secret(where, text)
