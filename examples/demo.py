@@ -124,7 +124,8 @@ def main() -> int:
     print("EventReplay demo: recover an hour of order events a processor missed or got wrong")
 
     step(1, "the CRD and the operator")
-    kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
+    # --force-conflicts: this checkout's CRD is the truth, whoever applied an older one before.
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
     kubectl("wait", "--for=condition=Established", "crd/eventreplays.eventreplay.io", "--timeout=60s")
     kubectl("create", "namespace", NAMESPACE, check=False)
     log = config.log_dir() / "operator-demo.log"

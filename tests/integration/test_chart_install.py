@@ -49,7 +49,14 @@ def namespaces(local_stack: dict[str, str], unique: str) -> Iterator[dict[str, s
 
 def install(helm: Path, unique: str, ns: str, *values: str) -> tuple[str, list[Doc]]:
     """Apply the rendered chart; returns the ServiceAccount's name and the skipped documents."""
-    kubectl("apply", "--server-side", "--field-manager=eventreplay-chart-test", "-f", str(CHART / "crds"))
+    kubectl(
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=eventreplay-chart-test",
+        "-f",
+        str(CHART / "crds"),
+    )
     kubectl("wait", "--for=condition=Established", f"crd/{ER}", "--timeout=60s")
     docs = render(helm, "--set", "serviceMonitor.enabled=true", *values, release=f"er{unique}", namespace=ns)
     # The Prometheus Operator's CRD is not installed on the local stack, so the API server has no

@@ -32,9 +32,13 @@ def dev_stack(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[s
 
 
 def count(marker: str) -> int:
-    """Live processes whose command line holds `marker` (pgrep -f also matches a zombie's name)."""
-    out = subprocess.run(["pgrep", "-f", "--", marker], capture_output=True, text=True, check=False)
-    return sum(1 for pid in out.stdout.split() if alive(int(pid)))
+    """Live processes of THIS stack whose command line holds `marker` (pgrep -f also matches a
+    zombie's name). Another stack on the machine (EVENTREPLAY_PORT_OFFSET) runs the same programs:
+    ours name our state folder in their command line, or (Redis) our port."""
+    out = subprocess.run(["pgrep", "-af", "--", marker], capture_output=True, text=True, check=False)
+    ours = (str(config.state_dir()), f"{config.HOST}:{config.PORTS.redis}")
+    pids = [int(line.split(" ", 1)[0]) for line in out.stdout.splitlines() if any(m in line for m in ours)]
+    return sum(1 for pid in pids if alive(pid))
 
 
 def markers() -> dict[str, str]:
