@@ -158,6 +158,12 @@ class ApiServer(Component):
                 "--allow-privileged=true",
                 "--service-cluster-ip-range=10.0.0.0/24",
                 "--disable-admission-plugins=ServiceAccount",
+                # A namespace annotation steers its pods onto the real node (see node_binder).
+                "--enable-admission-plugins=PodNodeSelector",
+                # The real node's kubelet serves logs/exec to the API server as this client.
+                f"--kubelet-client-certificate={pki.path('admin.crt')}",
+                f"--kubelet-client-key={pki.path('admin.key')}",
+                "--kubelet-preferred-address-types=InternalIP",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki.path('sa.pub')}",
                 f"--service-account-signing-key-file={pki.path('sa.key')}",

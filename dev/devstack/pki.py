@@ -17,8 +17,9 @@ import yaml
 from . import config
 
 DAYS = "3650"
+# 10.0.0.1 is the `kubernetes` Service's ClusterIP: pods on the real node reach the API server there.
 SERVER_EXT = (
-    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
+    "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
     "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
     "extendedKeyUsage=serverAuth,clientAuth\n"
     "keyUsage=critical,digitalSignature,keyEncipherment\n"
@@ -114,6 +115,13 @@ def ensure_pki() -> None:
         key.chmod(0o600)
 
 
+def ensure_client_cert(name: str, subject: str) -> None:
+    """A client certificate signed by the stack's CA (e.g. the real node's kubelet identity)."""
+    if not (path(f"{name}.crt").exists() and path(f"{name}.key").exists()):
+        _signed(name, subject, CLIENT_EXT)
+        path(f"{name}.key").chmod(0o600)
+
+
 def _b64(name: str) -> str:
     return base64.b64encode(path(name).read_bytes()).decode()
 
@@ -122,8 +130,8 @@ def server_url() -> str:
     return f"https://{config.HOST}:{config.PORTS.apiserver}"
 
 
-def write_kubeconfig(target: Path | None = None) -> Path:
-    """Write the admin kubeconfig (certificates embedded) and return its path."""
+def write_kubeconfig(target: Path | None = None, user: str = "admin") -> Path:
+    """Write a kubeconfig for a client certificate (default: admin; certificates embedded)."""
     target = target or config.kubeconfig_path()
     doc = {
         "apiVersion": "v1",
@@ -137,7 +145,7 @@ def write_kubeconfig(target: Path | None = None) -> Path:
         "users": [
             {
                 "name": "kube-admin",
-                "user": {"client-certificate-data": _b64("admin.crt"), "client-key-data": _b64("admin.key")},
+                "user": {"client-certificate-data": _b64(f"{user}.crt"), "client-key-data": _b64(f"{user}.key")},
             }
         ],
         "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": "kube-admin", "namespace": "default"}}],
