@@ -59,3 +59,13 @@ def test_pods_reach_only_redis_kafka_and_the_api_server_on_loopback() -> None:
         ("10.0.0.1", "443", f"127.0.0.1:{ports.apiserver}"),
     }
     assert pod_network.chain().endswith(str(config.PORT_OFFSET))
+
+
+def test_the_real_node_is_opt_in_and_down_stops_it_too() -> None:
+    from devstack import stack
+
+    default = [c.name for c in stack.select(None)]
+    assert "kubelet" not in default and "containerd" not in default and "node-harness" in default
+    node = [c.name for c in stack.select(["node"])]
+    assert node == [*default, "containerd", "kubelet"], "the node brings the stack it needs, in order"
+    assert [c.name for c in stack.select(None, every_optional=True)] == node
