@@ -43,11 +43,14 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.execution.max_workers = 16
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
+    config: OperatorConfig = memo.config
+    # Namespaced mode names exact namespaces: kopf needs no namespace listing (which the chart's
+    # least-privilege RBAC refuses: 403s and a ~1 min start, seen on the real node).
+    settings.scanning.disabled = namespaced_without_scanning(config.namespaces)
     try:
         metrics.serve()
     except OSError as err:  # a second operator on one machine (tests): keep running without metrics
         logging.getLogger(__name__).warning("metrics endpoint not started: %s", err)
-    config: OperatorConfig = memo.config
     memo.clients = Clients(
         kube=Kube(api_client(os.environ.get("KUBECONFIG") or None)),
         kafka=KafkaAccess(settings=config.kafka_settings),
@@ -61,6 +64,11 @@ def close(memo: kopf.Memo, **_: Any) -> None:
     clients: Clients | None = getattr(memo, "clients", None)
     if clients is not None:
         clients.checkpoints.close()
+
+
+def namespaced_without_scanning(namespaces: tuple[str, ...]) -> bool:
+    """True for a list of exact namespace names (kopf would list namespaces only to match globs)."""
+    return bool(namespaces) and not any(set(name) & set("*?[]!") for name in namespaces)
 
 
 def in_cluster_server(env: Mapping[str, str]) -> str | None:

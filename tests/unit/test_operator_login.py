@@ -1,4 +1,4 @@
-"""The operator's in-cluster login reaches the API server by the Service's address, not by DNS."""
+"""The operator in a cluster: in-cluster login by the Service address, namespaced mode without listing namespaces."""
 
 from __future__ import annotations
 
@@ -28,3 +28,9 @@ def test_service_account_login_uses_that_address_and_keeps_the_token(monkeypatch
     assert (got.token, got.default_namespace) == ("t0k3n", "ops")
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST")
     assert handlers.login(logger=None) is info
+
+
+def test_namespaced_mode_with_exact_names_needs_no_namespace_listing() -> None:
+    assert handlers.namespaced_without_scanning(("team-a", "team-b")) is True
+    assert handlers.namespaced_without_scanning(()) is False, "cluster mode keeps kopf's scanning"
+    assert handlers.namespaced_without_scanning(("team-*",)) is False, "a glob needs the listing"
