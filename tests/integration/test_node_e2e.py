@@ -51,6 +51,7 @@ def installed(real_node: dict[str, str], helm: Path, k: Kube, unique: str) -> It
     node_namespace(op)
     node_namespace(apps)
     image = images.project_image()
+    containerd.import_image(image)  # the sources may have changed since the node came up
     repository, _, tag = image.partition(":")
     values = [
         f"image.repository={repository}",
