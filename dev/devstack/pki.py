@@ -90,6 +90,8 @@ def ensure_pki() -> None:
         "sa.pub",
     ]
     if all(path(name).exists() for name in wanted):
+        if "10.0.0.1" not in _serving_names():
+            _signed("apiserver", "/CN=kube-apiserver", SERVER_EXT)  # a stack from before the real node
         return
     pki_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
     _openssl(
@@ -113,6 +115,16 @@ def ensure_pki() -> None:
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub")
     for key in pki_dir().glob("*.key"):
         key.chmod(0o600)
+
+
+def _serving_names() -> str:
+    done = subprocess.run(
+        ["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", str(path("apiserver.crt"))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout
 
 
 def ensure_client_cert(name: str, subject: str) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from devstack import config, kubelet, pod_network
 from devstack.node_harness import pick_node
@@ -69,3 +72,17 @@ def test_the_real_node_is_opt_in_and_down_stops_it_too() -> None:
     node = [c.name for c in stack.select(["node"])]
     assert node == [*default, "containerd", "kubelet"], "the node brings the stack it needs, in order"
     assert [c.name for c in stack.select(None, every_optional=True)] == node
+
+
+def test_a_serving_certificate_from_before_the_real_node_is_reissued_with_the_service_ip(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from devstack import pki
+
+    monkeypatch.setenv("EVENTREPLAY_STACK_DIR", str(tmp_path))
+    pki.ensure_pki()
+    assert "10.0.0.1" in pki._serving_names()
+    pki._signed("apiserver", "/CN=kube-apiserver", pki.SERVER_EXT.replace("IP:10.0.0.1,", ""))
+    assert "10.0.0.1" not in pki._serving_names()
+    pki.ensure_pki()
+    assert "IP Address:10.0.0.1" in pki._serving_names()
