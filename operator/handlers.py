@@ -8,8 +8,10 @@ registered by `register_status_timer` with the configured `--status-interval`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -42,11 +44,14 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.execution.max_workers = 16
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
+    config: OperatorConfig = memo.config
+    # Namespaced mode names exact namespaces: kopf needs no namespace listing (which the chart's
+    # least-privilege RBAC refuses: 403s and a ~1 min start, seen on the real node).
+    settings.scanning.disabled = namespaced_without_scanning(config.namespaces)
     try:
         metrics.serve()
     except OSError as err:  # a second operator on one machine (tests): keep running without metrics
         logging.getLogger(__name__).warning("metrics endpoint not started: %s", err)
-    config: OperatorConfig = memo.config
     memo.clients = Clients(
         kube=Kube(api_client(os.environ.get("KUBECONFIG") or None)),
         kafka=KafkaAccess(settings=config.kafka_settings),
@@ -62,12 +67,32 @@ def close(memo: kopf.Memo, **_: Any) -> None:
         clients.checkpoints.close()
 
 
+def namespaced_without_scanning(namespaces: tuple[str, ...]) -> bool:
+    """True for a list of exact namespace names (kopf would list namespaces only to match globs)."""
+    return bool(namespaces) and not any(set(name) & set("*?[]!") for name in namespaces)
+
+
+def in_cluster_server(env: Mapping[str, str]) -> str | None:
+    """The API server as the kubelet announces it (KUBERNETES_SERVICE_HOST/PORT), like client-go's
+    in-cluster config; None without them."""
+    host, port = env.get("KUBERNETES_SERVICE_HOST"), env.get("KUBERNETES_SERVICE_PORT")
+    if not host or not port:
+        return None
+    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+
+
 @kopf.on.login()
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-    """The kubeconfig in KUBECONFIG (client certificates included) when set, else the service account."""
+    """The kubeconfig in KUBECONFIG (client certificates included) when set, else the service account.
+
+    kopf's service-account login names https://kubernetes.default.svc, which needs cluster DNS;
+    the Service's address from the environment does not (a real kubelet without DNS showed it).
+    """
     if os.environ.get("KUBECONFIG"):
         return kopf.login_with_kubeconfig(**kwargs)
-    return kopf.login_with_service_account(**kwargs)
+    info = kopf.login_with_service_account(**kwargs)
+    server = in_cluster_server(os.environ)
+    return dataclasses.replace(info, server=server) if info is not None and server else info
 
 
 @kopf.on.probe(id="replays")

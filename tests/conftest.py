@@ -46,6 +46,16 @@ def local_stack() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def real_node(local_stack: dict[str, str]) -> dict[str, str]:
+    """The real node too (containerd + kubelet, `dev/stack up node`); fail with the log tail."""
+    try:
+        stack.up(["node"], verbose=False)
+    except procs.ComponentError as err:
+        pytest.fail(f"the real node did not come up: {err}", pytrace=False)
+    return stack.env()
+
+
+@pytest.fixture(scope="session")
 def kafka_bootstrap(local_stack: dict[str, str]) -> str:
     return config.kafka_bootstrap()
 

@@ -13,6 +13,8 @@ class Component(abc.ABC):
     marker: str
     #: Seconds `up` waits for readiness before it fails with the log tail.
     start_timeout: float = 60.0
+    #: Optional components (the real node) start only when named: `dev/stack up node`.
+    optional: bool = False
 
     @abc.abstractmethod
     def install(self) -> None:

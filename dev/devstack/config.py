@@ -24,6 +24,10 @@ class Ports:
     etcd_peer: int = 12380
     apiserver: int = 16443
     controller_manager: int = 17257
+    # The real node: Kafka's listener for pods (advertised at the pod gateway), the kubelet's ports.
+    kafka_pods: int = 19094
+    kubelet: int = 17250
+    kubelet_healthz: int = 17248
 
     def shifted(self, offset: int) -> Ports:
         return Ports(*(port + offset for port in astuple(self)))
@@ -31,7 +35,13 @@ class Ports:
 
 # EVENTREPLAY_PORT_OFFSET shifts every port, so a second stack (another worktree, with its own
 # EVENTREPLAY_STACK_DIR) can run beside the first without sharing Kafka, Redis or the API server.
-PORTS = Ports().shifted(int(os.environ.get("EVENTREPLAY_PORT_OFFSET", "0")))
+PORT_OFFSET = int(os.environ.get("EVENTREPLAY_PORT_OFFSET", "0"))
+PORTS = Ports().shifted(PORT_OFFSET)
+# The real node's pod network, one /24 per stack (offsets are multiples of 100), and its bridge.
+# The gateway (.1) is how pods reach the stack's services, which listen on 127.0.0.1 only.
+POD_SUBNET = f"10.244.{PORT_OFFSET // 100 % 256}.0/24"
+POD_GATEWAY = f"10.244.{PORT_OFFSET // 100 % 256}.1"
+POD_BRIDGE = f"er-cni{PORT_OFFSET // 100}"
 
 
 def cache_dir() -> Path:
@@ -56,3 +66,12 @@ def kafka_bootstrap() -> str:
 
 def redis_url() -> str:
     return f"redis://{HOST}:{PORTS.redis}/0"
+
+
+def pod_kafka_bootstrap() -> str:
+    """Kafka as pods on the real node reach it (a listener advertised at the pod gateway)."""
+    return f"{POD_GATEWAY}:{PORTS.kafka_pods}"
+
+
+def pod_redis_url() -> str:
+    return f"redis://{POD_GATEWAY}:{PORTS.redis}/0"

@@ -23,20 +23,20 @@ from . import config, images, procs
 from .component import Component
 
 CNI_BIN_DIR = "/usr/lib/cni"
-POD_SUBNET = "10.244.0.0/24"
-BRIDGE = "er-cni0"
 CRI = 'plugins."io.containerd.grpc.v1.cri"'
 
 
 def base_runtime_spec(runc_spec: dict[str, Any]) -> dict[str, Any]:
-    """`runc spec` output made runnable here: no rlimits (refused), no fixed hostname (per pod)."""
+    """`runc spec` output made runnable here: no rlimits (refused), no fixed hostname (per pod), no
+    terminal (`runc spec` asks for one; the CRI only sets it for a pod that asks, `tty: true`)."""
     spec = copy.deepcopy(runc_spec)  # the caller's dict stays as it was
     spec.get("process", {}).pop("rlimits", None)
+    spec.get("process", {})["terminal"] = False
     spec.pop("hostname", None)
     return spec
 
 
-def bridge_conflist(subnet: str = POD_SUBNET, bridge: str = BRIDGE) -> dict[str, Any]:
+def bridge_conflist(subnet: str = config.POD_SUBNET, bridge: str = config.POD_BRIDGE) -> dict[str, Any]:
     """A CNI bridge network with host-local addresses and a masquerading gateway."""
     return {
         "cniVersion": "1.0.0",
@@ -148,9 +148,10 @@ def import_image(tag: str) -> None:
 
 
 class Containerd(Component):
-    """Not in `dev/stack up`'s default list yet: nothing schedules pods onto it until a kubelet runs."""
+    """Part of the real node (`dev/stack up node`), not of the default stack."""
 
     name = "containerd"
+    optional = True
     # Part of the config path, so the pid check never matches the machine's own containerd.
     marker = "node-containerd/config.toml"
     start_timeout = 60.0

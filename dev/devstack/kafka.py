@@ -20,10 +20,10 @@ SERVER_PROPERTIES = """\
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers={host}:{cport}
-listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport}
-advertised.listeners=PLAINTEXT://{host}:{port}
+listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{cport},PODS://{host}:{pods_port}
+advertised.listeners=PLAINTEXT://{host}:{port},PODS://{pods_host}:{pods_port}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PODS:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 log.dirs={data}
 num.partitions=1
@@ -101,6 +101,9 @@ class Kafka(Component):
                 host=config.HOST,
                 port=config.PORTS.kafka,
                 cport=config.PORTS.kafka_controller,
+                # Bound on loopback too: the real node DNATs pod traffic for the gateway to it.
+                pods_port=config.PORTS.kafka_pods,
+                pods_host=config.POD_GATEWAY,
                 data=data,
             )
         )

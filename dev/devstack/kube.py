@@ -1,10 +1,10 @@
 """The Kubernetes control plane as local processes: etcd, kube-apiserver, kube-controller-manager.
 
-Set up like controller-runtime's envtest (client-certificate authentication, RBAC, the
-ServiceAccount admission plugin disabled so pods never wait for a `default` service account),
-plus a controller manager that runs the Job, garbage-collector, namespace, TTL-after-finished
-and a few other controllers. There is no scheduler and no kubelet: the node harness binds and
-runs pods (see node_harness.py).
+Set up like controller-runtime's envtest (client-certificate authentication, RBAC), plus a
+controller manager that runs the Job, garbage-collector, namespace, TTL-after-finished and a few
+other controllers. The ServiceAccount admission plugin is on: the real node's pods (the operator
+Deployment) get their ServiceAccount's token. There is no scheduler: the node harness binds pods
+and runs them, or binds them to the real node (see node_harness.py, kubelet.py).
 """
 
 from __future__ import annotations
@@ -157,7 +157,12 @@ class ApiServer(Component):
                 "--authorization-mode=Node,RBAC",
                 "--allow-privileged=true",
                 "--service-cluster-ip-range=10.0.0.0/24",
-                "--disable-admission-plugins=ServiceAccount",
+                # A namespace annotation steers its pods onto the real node (see node_binder).
+                "--enable-admission-plugins=PodNodeSelector",
+                # The real node's kubelet serves logs/exec to the API server as this client.
+                f"--kubelet-client-certificate={pki.path('admin.crt')}",
+                f"--kubelet-client-key={pki.path('admin.key')}",
+                "--kubelet-preferred-address-types=InternalIP",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki.path('sa.pub')}",
                 f"--service-account-signing-key-file={pki.path('sa.key')}",

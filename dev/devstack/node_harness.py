@@ -2,6 +2,9 @@
 
 It registers the Node `eventreplay-local` as Ready and heartbeats it, binds every unscheduled
 Pending pod to it, and runs each pod bound to it as a local process (see pod_runner.py).
+It is also the stack's only scheduler: a pod whose nodeSelector its node lacks (e.g. the
+PodNodeSelector annotation of a namespace meant for the real node, see devstack/kubelet.py) is
+bound to the first Ready node that has those labels instead, or left Pending.
 After a restart it leaves terminal pods alone and reports pods that were Running under an
 earlier harness as Failed with exit code 137, like a container lost with its node.
 """
@@ -30,6 +33,19 @@ HEARTBEAT_SECONDS = 10.0
 log = logging.getLogger("node-harness")
 
 
+def pick_node(selector: dict[str, str], nodes: list[JSON]) -> str | None:
+    """The first Ready, schedulable node (by name) whose labels include the pod's nodeSelector."""
+    for node in sorted(nodes, key=lambda n: str(n["metadata"]["name"])):
+        labels = node["metadata"].get("labels") or {}
+        ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True"
+            for c in (node.get("status") or {}).get("conditions") or []
+        )
+        if ready and not (node.get("spec") or {}).get("unschedulable") and selector.items() <= labels.items():
+            return str(node["metadata"]["name"])
+    return None
+
+
 def ready_file() -> Path:
     """Rewritten after every successful heartbeat once both pod watches have listed."""
     return config.state_dir() / "run" / "node-harness.ready"
@@ -46,16 +62,20 @@ class Harness:
         self.started = now()
 
     # --- the Node ---------------------------------------------------------------------------
+    @property
+    def labels(self) -> dict[str, str]:
+        return {
+            "kubernetes.io/hostname": self.node,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "eventreplay.io/node-harness": "true",
+        }
+
     def register(self) -> None:
         meta = {
             "name": self.node,
             "annotations": {"eventreplay.io/harness-pid": str(os.getpid())},
-            "labels": {
-                "kubernetes.io/hostname": self.node,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "eventreplay.io/node-harness": "true",
-            },
+            "labels": self.labels,
         }
         try:
             self.kube.call("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": meta})
@@ -128,15 +148,22 @@ class Harness:
             return
         if meta.get("deletionTimestamp") or (pod.get("status") or {}).get("phase") != "Pending":
             return
+        target = self.node
+        selector = spec.get("nodeSelector") or {}
+        if not selector.items() <= self.labels.items():
+            target = pick_node(selector, self.kube.call("GET", "/api/v1/nodes")["items"]) or ""
+            if not target:
+                log.info("pod %s/%s: no Ready node matches %s; left Pending", meta["namespace"], meta["name"], selector)
+                return
         body = {
             "apiVersion": "v1",
             "kind": "Binding",
             "metadata": {"name": meta["name"], "uid": meta["uid"]},
-            "target": {"apiVersion": "v1", "kind": "Node", "name": self.node},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": target},
         }
         try:
             self.kube.call("POST", pod_path(meta["namespace"], meta["name"], "binding"), body)
-            log.info("pod %s/%s: bound to %s", meta["namespace"], meta["name"], self.node)
+            log.info("pod %s/%s: bound to %s", meta["namespace"], meta["name"], target)
         except KubeError as err:
             if err.status not in (404, 409):
                 log.warning("pod %s/%s: binding failed: %s", meta["namespace"], meta["name"], err)

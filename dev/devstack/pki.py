@@ -17,8 +17,9 @@ import yaml
 from . import config
 
 DAYS = "3650"
+# 10.0.0.1 is the `kubernetes` Service's ClusterIP: pods on the real node reach the API server there.
 SERVER_EXT = (
-    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
+    "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
     "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
     "extendedKeyUsage=serverAuth,clientAuth\n"
     "keyUsage=critical,digitalSignature,keyEncipherment\n"
@@ -89,6 +90,8 @@ def ensure_pki() -> None:
         "sa.pub",
     ]
     if all(path(name).exists() for name in wanted):
+        if "10.0.0.1" not in _serving_names():
+            _signed("apiserver", "/CN=kube-apiserver", SERVER_EXT)  # a stack from before the real node
         return
     pki_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
     _openssl(
@@ -114,6 +117,23 @@ def ensure_pki() -> None:
         key.chmod(0o600)
 
 
+def _serving_names() -> str:
+    done = subprocess.run(
+        ["openssl", "x509", "-noout", "-ext", "subjectAltName", "-in", str(path("apiserver.crt"))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout
+
+
+def ensure_client_cert(name: str, subject: str) -> None:
+    """A client certificate signed by the stack's CA (e.g. the real node's kubelet identity)."""
+    if not (path(f"{name}.crt").exists() and path(f"{name}.key").exists()):
+        _signed(name, subject, CLIENT_EXT)
+        path(f"{name}.key").chmod(0o600)
+
+
 def _b64(name: str) -> str:
     return base64.b64encode(path(name).read_bytes()).decode()
 
@@ -122,8 +142,8 @@ def server_url() -> str:
     return f"https://{config.HOST}:{config.PORTS.apiserver}"
 
 
-def write_kubeconfig(target: Path | None = None) -> Path:
-    """Write the admin kubeconfig (certificates embedded) and return its path."""
+def write_kubeconfig(target: Path | None = None, user: str = "admin") -> Path:
+    """Write a kubeconfig for a client certificate (default: admin; certificates embedded)."""
     target = target or config.kubeconfig_path()
     doc = {
         "apiVersion": "v1",
@@ -137,7 +157,7 @@ def write_kubeconfig(target: Path | None = None) -> Path:
         "users": [
             {
                 "name": "kube-admin",
-                "user": {"client-certificate-data": _b64("admin.crt"), "client-key-data": _b64("admin.key")},
+                "user": {"client-certificate-data": _b64(f"{user}.crt"), "client-key-data": _b64(f"{user}.key")},
             }
         ],
         "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": "kube-admin", "namespace": "default"}}],

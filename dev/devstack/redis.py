@@ -38,6 +38,10 @@ class Redis(Component):
                 "redis-server",
                 "--bind",
                 config.HOST,
+                # Still loopback only; pods of the real node arrive DNATed from their bridge
+                # (pod_network.py) with pod addresses, which protected mode would refuse.
+                "--protected-mode",
+                "no",
                 "--port",
                 str(config.PORTS.redis),
                 "--dir",
@@ -52,8 +56,6 @@ class Redis(Component):
                 "noeviction",
                 "--save",
                 "",
-                "--protected-mode",
-                "yes",
                 "--daemonize",
                 "no",
             ],

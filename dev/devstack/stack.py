@@ -15,17 +15,25 @@ from .redis import Redis
 
 def components() -> list[Component]:
     """Start order; `down` runs it backwards."""
+    from .containerd import Containerd
     from .kube import ApiServer, ControllerManager, Etcd
+    from .kubelet import Kubelet
     from .node import NodeHarness
 
-    return [Redis(), Kafka(), Etcd(), ApiServer(), ControllerManager(), NodeHarness()]
+    return [Redis(), Kafka(), Etcd(), ApiServer(), ControllerManager(), NodeHarness(), Containerd(), Kubelet()]
 
 
-def select(names: Iterable[str] | None) -> list[Component]:
+# `node` names the real node's components (with the stack they need under them).
+GROUPS = {"node": ["redis", "kafka", "etcd", "kube-apiserver", "kube-controller-manager", "node-harness",
+                   "containerd", "kubelet"]}  # fmt: skip
+
+
+def select(names: Iterable[str] | None, *, every_optional: bool = False) -> list[Component]:
+    """The named components (or groups), in start order; by default the non-optional ones."""
     every = components()
     if not names:
-        return every
-    wanted = set(names)
+        return [c for c in every if every_optional or not c.optional]
+    wanted = {name for given in names for name in GROUPS.get(given, [given])}
     unknown = wanted - {c.name for c in every}
     if unknown:
         raise SystemExit(f"unknown component(s): {', '.join(sorted(unknown))}")
@@ -66,7 +74,7 @@ def down(names: Iterable[str] | None = None, verbose: bool = True) -> None:
 
 
 def _down(names: Iterable[str] | None, verbose: bool) -> None:
-    for comp in reversed(select(names)):
+    for comp in reversed(select(names, every_optional=True)):
         stopped = comp.down()
         if verbose:
             print(f"{comp.name:<20} {'stopped' if stopped else 'not running'}", flush=True)

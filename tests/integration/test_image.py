@@ -123,6 +123,17 @@ def test_the_container_has_a_read_only_root_and_no_capabilities(
     assert caps == [NO_CAPABILITIES] * 5, f"capability sets (inh, prm, eff, bnd, amb): {caps}"
 
 
+def test_the_user_has_a_name_as_kopf_needs_for_its_identity(
+    rootfs: Path, image_config: dict[str, Any], tmp_path: Path
+) -> None:
+    """kopf calls getpass.getuser() at start; without a passwd entry for 65532 the operator exits."""
+    done = run_in_container(
+        rootfs, image_config, ["python", "-c", "import pwd; print(pwd.getpwuid(65532)[0])"], tmp_path
+    )
+    assert done.returncode == 0, _explain(done)
+    assert done.stdout.strip() == "eventreplay"
+
+
 IMPORT_ALL = """
 import pkgutil, eventreplay
 names = [m.name for m in pkgutil.walk_packages(eventreplay.__path__, "eventreplay.")]

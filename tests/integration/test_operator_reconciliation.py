@@ -9,8 +9,6 @@ it opens.
 from __future__ import annotations
 
 import time
-from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,37 +27,18 @@ from operator_helpers import (
     wait_for_replay,
 )
 
-from datagen.orders import ORDER_SCHEMA
-from devstack import config
 from eventreplay.operator.api.v1alpha1 import APPROVED_BY
 from eventreplay.operator.kube import MERGE, Kube
-from eventreplay.worker.canonical import canonical_hash
 from eventreplay.worker.contract.names import checkpoint_key
-from support.kafka_tools import read_topic, watermarks
-from support.reconciliation_scenario import DEST_PARTITIONS, SLACK, Scenario, build
+from support.kafka_tools import watermarks
+from support.reconciliation_checks import check_destination, check_report, replay_spec
+from support.reconciliation_scenario import DEST_PARTITIONS, Scenario, build
 
 pytestmark = pytest.mark.stack
-COUNTS = ("unchanged", "changed", "missing", "extra", "duplicates", "superseded", "unidentified")
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def spec(sc: Scenario, unique: str, promotion: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": sc.source},
-        "window": {"offsets": {"from": 0, "to": 1_000_000}},
-        "validation": {"eventIdField": "event_id", "jsonSchema": ORDER_SCHEMA},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"ledger-{unique}"},
-        "sink": {"topic": sc.destination},
-        # The existing output is where the faulty processor wrote: the failure window (+ slack).
-        "reconciliation": {
-            "slackSeconds": SLACK,
-            "existingTimestamps": {"from": _iso(sc.from_ms), "to": _iso(sc.to_ms)},
-        },
-        "promotion": promotion,
-    }
+    return replay_spec(sc, unique, promotion)
 
 
 def high_watermarks(bootstrap: str, topic: str) -> list[int]:
@@ -74,38 +53,8 @@ def reconciled(k: Kube, ns: str, name: str) -> dict[str, Any]:
     return wait_for_condition(k, ns, name, "Reconciled", timeout=300)
 
 
-def check_report(got: dict[str, Any], sc: Scenario) -> dict[str, Any]:
-    report = got["status"]["reconciliation"]
-    assert {c: report[c] for c in COUNTS} == {c: sc.expected[c] for c in COUNTS}
-    assert report["replayedIds"] == sc.expected["replayedIds"]
-    assert len(report["reportHash"]) == 64 and len(report["replayedChecksum"]) == 64
-    assert report["existingTopic"] == sc.destination
-    assert report["reportTopic"].endswith(".report")
-    assert set(report["samples"]["missing"]) <= {i for i, f in sc.fate.items() if f == "missed"}
-    assert report["samples"]["changed"], "samples of changed ids"
-    return dict(report)
-
-
 def promote_jobs(k: Kube, got: dict[str, Any]) -> list[str]:
     return [j["metadata"]["name"] for j in jobs_of(k, got) if "-promote-" in j["metadata"]["name"]]
-
-
-def check_destination(bootstrap: str, sc: Scenario, ns: str, name: str, report_hash: str) -> None:
-    """Per id the last committed record is the correct output; the delta was promoted once each."""
-    last: dict[str, bytes] = {}
-    promoted: Counter[str] = Counter()
-    for _, rec in read_topic(bootstrap, sc.destination, DEST_PARTITIONS):
-        if rec.key is None:
-            continue
-        last[rec.key.decode()] = rec.value
-        if "er-promoted-by" in rec.headers:
-            promoted[rec.key.decode()] += 1
-            assert rec.headers["er-promoted-by"] == f"{ns}/{name}".encode()
-            assert rec.headers["er-report-hash"] == report_hash.encode()
-    for event_id, right in sc.truth.items():
-        assert canonical_hash(last[event_id]) == canonical_hash(right), event_id
-    assert [i for i, n in promoted.items() if n > 1] == [], "an id was promoted twice"
-    assert set(promoted) == sc.delta
 
 
 def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(

@@ -55,12 +55,17 @@ def test_base_runtime_spec_drops_rlimits_and_hostname_and_keeps_the_rest() -> No
     runc_spec = {
         "ociVersion": "1.0.2",
         "hostname": "runc",
-        "process": {"args": ["sh"], "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]},
+        "process": {
+            "args": ["sh"],
+            "terminal": True,
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+        },
         "linux": {"namespaces": [{"type": "pid"}]},
     }
     spec = base_runtime_spec(runc_spec)
     assert "rlimits" not in spec["process"] and "hostname" not in spec
     assert spec["process"]["args"] == ["sh"]
+    assert spec["process"]["terminal"] is False, "runc refuses a terminal it cannot allocate when detached"
     assert spec["linux"] == runc_spec["linux"] and spec["ociVersion"] == "1.0.2"
     assert "rlimits" in runc_spec["process"], "the caller's spec is not modified"
 

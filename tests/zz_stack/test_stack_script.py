@@ -42,7 +42,8 @@ def count(marker: str) -> int:
 
 
 def markers() -> dict[str, str]:
-    return {comp.name: comp.marker for comp in stack.components()}
+    """The default stack's components (`dev/stack up` without names; the real node is opt-in)."""
+    return {comp.name: comp.marker for comp in stack.select(None)}
 
 
 def pod_status(name: str, ns: str) -> dict[str, Any]:
