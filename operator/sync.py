@@ -133,7 +133,7 @@ class SyncPass:
             except PlanRefused as refused:
                 return self._stall(refused.reason, refused.message, spec)
             except KafkaUnavailable as err:
-                return self._wait(spec, "KafkaUnavailable", f"cannot plan yet: {err}")
+                return self._wait(spec, err.reason, f"cannot plan yet: {err}")
             # Pin the plan before any Job is created: a restart or a retry reuses exactly this range.
             pinned = self.old.model_copy(update={"plan": plan, "partitions": [], "totals": None, "progress": None})
             self._write(pinned)

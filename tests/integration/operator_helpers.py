@@ -149,8 +149,8 @@ def free_port() -> int:
 class OperatorProcess:
     """`python -m eventreplay.operator --namespace NS` with the stack's kubeconfig; log in a file."""
 
-    def __init__(self, namespace: str, log: Path) -> None:
-        self.namespace, self.log_path = namespace, log
+    def __init__(self, namespace: str, log: Path, args: tuple[str, ...] = ()) -> None:
+        self.namespace, self.log_path, self.args = namespace, log, args
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -166,6 +166,7 @@ class OperatorProcess:
                     self.namespace,
                     "--liveness",
                     f"http://127.0.0.1:{self.port}/healthz",
+                    *self.args,
                 ],
                 env=env,
                 stdout=log,
@@ -203,15 +204,15 @@ class OperatorProcess:
 
 
 @contextmanager
-def running_operator(k: Kube, namespace: str, tmp: Path) -> Iterator[OperatorProcess]:
+def running_operator(k: Kube, namespace: str, tmp: Path, args: tuple[str, ...] = ()) -> Iterator[OperatorProcess]:
     """Run the operator for the block; afterwards delete the namespace's replays while it still runs
     (kopf holds a finalizer while its timer runs), then stop it."""
-    op = OperatorProcess(namespace, tmp / "operator.log").start()
+    op = OperatorProcess(namespace, tmp / "operator.log", args).start()
     try:
         yield op
     finally:
         if op.proc is None or op.proc.poll() is not None:
-            op = OperatorProcess(namespace, tmp / "operator.log").start()
+            op = OperatorProcess(namespace, tmp / "operator.log", args).start()
         cleanup_replays(k, namespace)
         op.stop()
 

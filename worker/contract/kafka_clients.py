@@ -159,6 +159,24 @@ def watermarks(consumer: Consumer, topic: str, partition: int, servers: str, tim
     return int(low), int(high)
 
 
+EARLIEST, LATEST = -2, -1
+"""ListOffsets' special timestamps: the log start offset and the high watermark (the last stable
+offset under read_committed, as `get_watermark_offsets` answers)."""
+
+
+def all_watermarks(
+    consumer: Consumer, topic: str, partitions: list[int], servers: str, timeout: float = 15
+) -> dict[int, tuple[int, int]]:
+    """(low, high) of many partitions in two batched ListOffsets requests, not two per partition:
+    a 1,000-partition plan asks the broker twice instead of 2,000 times."""
+    try:
+        lows = offsets_for_times(consumer, topic, partitions, EARLIEST, timeout=timeout)
+        highs = offsets_for_times(consumer, topic, partitions, LATEST, timeout=timeout)
+    except RetriableFailure as err:
+        raise RetriableFailure(f"cannot reach Kafka at {servers}: {err}") from err
+    return {p: (lows[p], highs[p]) for p in partitions}
+
+
 def offsets_for_times(
     consumer: Consumer, topic: str, partitions: list[int], stamp_ms: int, timeout: float = 30
 ) -> dict[int, int]:
