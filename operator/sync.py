@@ -31,6 +31,7 @@ from .planner import PlanRefused, format_time, input_hash, make_plan
 from .pod_messages import with_pod_messages
 from .schedule import schedule
 from .stages.post_replay import PostReplayStages
+from .status_patch import partition_ops
 
 log = logging.getLogger(__name__)
 REFUSALS = frozenset(
@@ -247,5 +248,10 @@ class SyncPass:
         wire = status.to_wire()
         patch = merge_diff(self.raw_status, wire)
         if patch:
-            self.c.kube.patch_replay_status(self.ns, self.name, patch)
+            ops = partition_ops(self.raw_status, wire, patch)
+            if ops is not None:
+                sent = self.c.kube.json_patch_replay_status(self.ns, self.name, ops)
+            else:
+                sent = self.c.kube.patch_replay_status(self.ns, self.name, patch)
+            metrics.STATUS_PATCH_BYTES.labels(self.ns, self.name).inc(sent)
             self.raw_status = wire

@@ -6,6 +6,7 @@ controller passes against them. No stack, no kopf: every decision path in well u
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -54,11 +55,31 @@ class FakeKube:
     def get_replay(self, ns: str, name: str) -> JSON | None:
         return copy.deepcopy(self.obj)
 
-    def patch_replay_status(self, ns: str, name: str, patch: JSON) -> JSON:
+    def patch_replay_status(self, ns: str, name: str, patch: JSON) -> int:
         assert self.obj is not None
         self.patches.append(patch)
         merge_patch(self.obj.setdefault("status", {}), patch)
-        return self.obj
+        return len(json.dumps({"status": patch}))
+
+    def json_patch_replay_status(self, ns: str, name: str, ops: list[JSON]) -> int:
+        """RFC 6902 on the status, as the API server applies it (a failed `test` fails the whole patch)."""
+        assert self.obj is not None
+        status = copy.deepcopy(self.obj.setdefault("status", {}))
+        for op in ops:
+            parts = op["path"].removeprefix("/status/").split("/")
+            parent: Any = status
+            for part in parts[:-1]:
+                parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+            last: Any = int(parts[-1]) if isinstance(parent, list) else parts[-1]
+            if op["op"] == "test":
+                assert parent[last] == op["value"], f"test failed at {op['path']}"
+            elif op["op"] == "remove":
+                del parent[last]
+            else:  # add / replace of an object member or a list entry in place
+                parent[last] = copy.deepcopy(op["value"])
+        self.obj["status"] = status
+        self.patches.append({"jsonPatch": ops})
+        return len(json.dumps(ops))
 
     def list_jobs(self, ns: str, selector: str) -> list[JSON]:
         key, value = selector.split("=", 1)
