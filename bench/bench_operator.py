@@ -1,9 +1,9 @@
-"""The operator at scale, this branch against main side by side in one run.
+"""The operator at scale, this branch against its base (merge-base with main) side by side in one run.
 
 (a) plan: `KafkaAccess.observe` of a 1,000-partition topic (offsets window and time window), this
-    branch's batched calls against main's per-partition calls (main's `operator/kafka.py` loaded
+    branch's batched calls against the base's per-partition calls (its `operator/kafka.py` loaded
     from git), and the status size of a 1,000-partition dry-run plan;
-(b) idle cost: N dry-run replays x 3 partitions at rest under each operator (main's checked out
+(b) idle cost: N dry-run replays x 3 partitions at rest under each operator (the base checked out
     with `git worktree add`), `--status-interval 1`: apiserver requests/s (`apiserver_request_total`
     delta), operator CPU seconds and peak RSS, bytes of status patched, Events emitted.
 
@@ -49,11 +49,11 @@ def base_commit() -> str:
 
 
 def base_kafka_module() -> Any:
-    """main's `operator/kafka.py`, loaded as a sibling module of this branch's operator package."""
+    """The base's `operator/kafka.py`, loaded as a sibling module of this branch's operator package."""
     source = subprocess.run(
         ["git", "show", f"{base_commit()}:operator/kafka.py"], cwd=REPO, check=True, capture_output=True
     ).stdout
-    module = types.ModuleType("eventreplay.operator._main_kafka")
+    module = types.ModuleType("eventreplay.operator._base_kafka")
     module.__package__ = "eventreplay.operator"
     sys.modules[module.__name__] = module  # dataclasses look their module up
     exec(compile(source, "base:operator/kafka.py", "exec"), module.__dict__)
