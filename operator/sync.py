@@ -74,6 +74,7 @@ def sync(clients: Clients, namespace: str, name: str, *, now: datetime | None = 
         meta = ObjectMeta.model_validate(obj["metadata"]) if obj is not None else None
         if obj is None or meta is None or meta.deletion_timestamp:
             metrics.forget(namespace, name)
+            clients.forget(f"{namespace}/{name}", meta.uid if meta is not None else None)
             return Outcome([])
         run = SyncPass(clients, namespace, name, obj=obj, meta=meta, now=now or datetime.now(UTC))
         outcome = run.run()

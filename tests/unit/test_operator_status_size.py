@@ -85,3 +85,13 @@ def test_metric_series_of_a_deleted_replay_are_removed() -> None:
     world.kube.obj = None
     world.sync()
     assert series() == 0
+
+
+def test_a_deleted_replay_leaves_no_per_process_memory() -> None:
+    world = thousand()
+    assert world.clients is not None
+    assert "ns/r" in world.clients.locks and "u-1" in world.clients.ensured_topics
+    assert world.kube.obj is not None
+    world.kube.obj["metadata"]["deletionTimestamp"] = "2026-11-20T12:00:00Z"
+    world.sync()
+    assert world.clients.locks == {} and world.clients.ensured_topics == set()
