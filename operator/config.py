@@ -34,6 +34,10 @@ class OperatorConfig:
     liveness: str | None = "http://0.0.0.0:8080/healthz"
     status_interval: float = 5.0
     """Seconds between two status passes per replay (the status timer's interval)."""
+    max_unbounded_existing_records: int = 1_000_000
+    """An offsets-window replay without an explicit existing-output window would make reconcile read
+    the whole retained destination (its working set in Redis grows with it): above this many
+    records the replay stalls with ExistingOutputUnbounded instead."""
 
     def allowed(self, image: str) -> bool:
         return image == self.worker_image or image in self.image_allowlist

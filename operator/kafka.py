@@ -149,6 +149,23 @@ class KafkaAccess:
         finally:
             consumer.unassign()
 
+    def retained_records(self, bootstrap: str, topic: str) -> int | None:
+        """Records retained in `topic` (high - low over its partitions); None when it is missing."""
+        deadline = Deadline(self.plan_deadline, self.timeout)
+        consumer = self.consumer(bootstrap)
+        try:
+            meta = consumer.list_topics(topic, timeout=deadline.left("metadata")).topics.get(topic)
+            if meta is None or meta.error is not None:
+                return None
+            marks = all_watermarks(
+                consumer, topic, list(meta.partitions), bootstrap, timeout=deadline.left("watermarks")
+            )
+            return sum(high - low for low, high in marks.values())
+        except (KafkaException, RetriableFailure) as err:
+            raise KafkaUnavailable(str(err)) from err
+        finally:
+            consumer.close()
+
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         """Create the sandbox and dead-letter topics (partitions as the source); existing is fine."""
         try:

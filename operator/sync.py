@@ -21,13 +21,14 @@ from . import conditions as cond
 from .api.v1alpha1 import EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
 from .checkpoints import CheckpointsUnavailable, carried_forward
 from .clients import Clients
+from .conditions import Want
 from .events import Event, condition_events, partition_events
 from .job_names import Owner, owned_by
-from .job_state import JobView, current_jobs, read_jobs
+from .job_state import JobView, current_jobs, newest_step, read_jobs
 from .jobs import build_job
 from .kafka import KafkaUnavailable
 from .kube import JSON
-from .planner import PlanRefused, format_time, input_hash, make_plan
+from .planner import PlanRefused, format_time, input_hash, make_plan, window_times
 from .pod_messages import with_pod_messages
 from .schedule import schedule
 from .stages.post_replay import PostReplayStages
@@ -194,7 +195,13 @@ class SyncPass:
         totals = totals or aggregate.totals(plan, ckpts)
         wants = aggregate.replay_conditions(spec, plan, parts, totals) + self._placeholders(spec)
         reconciliation, promotion = self.old.reconciliation, self.old.promotion
+        unbounded = None
         if not spec.dry_run and all(p.state == "Done" for p in parts):
+            unbounded = self._unbounded_existing_output(spec, all_jobs)
+        if unbounded is not None:
+            reason = "ExistingOutputUnbounded"
+            wants += [*cond.kstatus("Stalled", reason, unbounded), Want(cond.RECONCILED, "False", reason, unbounded)]
+        elif not spec.dry_run and all(p.state == "Done" for p in parts):
             # Replayed: reconcile, then promote through the gate (these wants override Ready & co.).
             stages = PostReplayStages(self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp)
             result = stages.run(spec, plan, totals, self.old, all_jobs)
@@ -216,6 +223,28 @@ class SyncPass:
         self._write(new)
         events = condition_events(self.old.conditions, conds) + partition_events(plan, self.old.partitions, parts)
         return Outcome(events)
+
+    def _unbounded_existing_output(self, spec: EventReplaySpec, all_jobs: list[JobView]) -> str | None:
+        """Why reconciliation may not start: an offsets window with no explicit existing-output
+        window reads the whole retained destination; above the operator's limit it must be given."""
+        rc = spec.reconciliation
+        if window_times(spec, self.now) is not None or rc.existing_offsets is not None or rc.existing_timestamps:
+            return None
+        if self.old.reconciliation is not None or newest_step(all_jobs, "reconcile") is not None:
+            return None  # decided already (a Job exists or a report is recorded)
+        topic = rc.comparison_topic or spec.sink.topic
+        limit = self.c.config.max_unbounded_existing_records
+        try:
+            retained = self.c.kafka.retained_records(spec.source.bootstrap_servers, topic)
+        except KafkaUnavailable as err:
+            log.warning("%s/%s: cannot size %s: %s", self.ns, self.name, topic, err)
+            return None  # the reconcile Job itself retries and fails loudly on an unreachable cluster
+        if retained is None or retained <= limit:
+            return None
+        return (
+            f"an offsets window compares with the whole retained {topic} ({retained} records > {limit}): "
+            "set spec.reconciliation.existingOffsets or existingTimestamps"
+        )
 
     def _placeholders(self, spec: EventReplaySpec | None) -> list[cond.Want]:
         if spec is None:

@@ -30,6 +30,7 @@ AT_REST = frozenset(
         "ReconciliationFailed",
         "ReportMissing",
         "PromotionFailed",
+        "ExistingOutputUnbounded",
         "InvalidSpec",
         "ImageNotAllowed",
         "TopicNotFound",

@@ -125,6 +125,8 @@ class FakeKafka:
     def __init__(self, partitions: int | None = 2, high: int = 100, low: int = 0) -> None:
         self.partitions, self.high, self.low = partitions, high, low
         self.down = ""
+        self.retained: int | None = 0
+        """Records retained in the destination (what an unbounded reconciliation would read)."""
         self.observed = 0
         self.ensured: list[tuple[list[str], int]] = []
 
@@ -134,6 +136,11 @@ class FakeKafka:
             raise KafkaUnavailable(self.down)
         count = self.partitions or 0
         return self.partitions, {p: Observed(low=self.low, high=self.high) for p in range(count)}
+
+    def retained_records(self, bootstrap: str, topic: str) -> int | None:
+        if self.down:
+            raise KafkaUnavailable(self.down)
+        return self.retained
 
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         if self.down:

@@ -10,6 +10,7 @@ import json
 from operator_fakes import FakeKafka, FakeKube, World, replay
 from prometheus_client import REGISTRY
 
+from eventreplay.operator.config import OperatorConfig
 from eventreplay.worker.contract.checkpoints import Checkpoint
 
 LIMIT = 256 * 1024
@@ -95,3 +96,29 @@ def test_a_deleted_replay_leaves_no_per_process_memory() -> None:
     world.kube.obj["metadata"]["deletionTimestamp"] = "2026-11-20T12:00:00Z"
     world.sync()
     assert world.clients.locks == {} and world.clients.ensured_topics == set()
+
+
+def _replayed(retained: int | None, **spec: object) -> World:
+    world = World(kube=FakeKube(replay(**spec)))
+    world.kafka.retained = retained
+    world.config = OperatorConfig(max_unbounded_existing_records=1000)
+    world.sync()
+    world.kube.finish("r-0")
+    world.kube.finish("r-1")
+    world.sync()
+    return world
+
+
+def test_an_offsets_window_over_a_large_destination_refuses_to_reconcile_it_whole() -> None:
+    world = _replayed(5000)
+    assert "r-reconcile" not in world.kube.jobs
+    assert world.condition("Stalled") == ("True", "ExistingOutputUnbounded")
+    assert world.condition("Reconciled") == ("False", "ExistingOutputUnbounded")
+    ready = next(c for c in world.status["conditions"] if c["type"] == "Ready")
+    assert "5000 records > 1000" in ready["message"] and "existingOffsets" in ready["message"]
+
+
+def test_a_small_destination_or_an_explicit_window_reconciles() -> None:
+    assert "r-reconcile" in _replayed(1000).kube.jobs
+    explicit = {"existingOffsets": [{"partition": 0, "from": 0, "to": 10}]}
+    assert "r-reconcile" in _replayed(5000, reconciliation=explicit).kube.jobs
