@@ -28,3 +28,10 @@ class Clients:
         """One lock per replay: a handler and the timer never sync the same replay at once."""
         with self.guard:
             return self.locks.setdefault(key, threading.Lock())
+
+    def forget(self, key: str, uid: str | None) -> None:
+        """A replay is gone: its per-process memory goes too (it only grew before)."""
+        with self.guard:
+            self.locks.pop(key, None)
+            if uid is not None:
+                self.ensured_topics.discard(uid)

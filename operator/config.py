@@ -38,6 +38,10 @@ class OperatorConfig:
     """Seconds between two status passes per replay (the status timer's interval)."""
     policy: Policy = field(default_factory=Policy)
     """The platform's tenant policy (EVENTREPLAY_POLICY_FILE); the default allows everything."""
+    max_unbounded_existing_records: int = 1_000_000
+    """An offsets-window replay without an explicit existing-output window would make reconcile read
+    the whole retained destination (its working set in Redis grows with it): above this many
+    records the replay stalls with ExistingOutputUnbounded instead."""
 
     def allowed(self, image: str) -> bool:
         return image == self.worker_image or image in self.image_allowlist

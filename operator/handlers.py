@@ -1,5 +1,7 @@
 """kopf handlers: thin adapters from kopf's callbacks to `sync.sync`, plus startup/login/health.
 
+Jobs labelled with a replay uid wake their replay when they finish (`job_changed`), so the
+timer only polls progress and retries; a replay at rest costs nothing per tick (`ticks.at_rest`).
 Handlers return nothing and never touch `patch`: the status is ours (written by `sync`),
 kopf's own bookkeeping lives in annotations under our prefix. Create, resume, update and the
 timer all run the same level-based `sync`, so any of them may run again at any time. The timer is
@@ -22,9 +24,11 @@ from .checkpoints import CheckpointReader, CheckpointsUnavailable
 from .cleanup import clean_up, leftovers, reachable_spec
 from .clients import Clients
 from .config import OperatorConfig
+from .job_names import LABEL_UID
 from .kafka import KafkaAccess, KafkaUnavailable
 from .kube import Kube, KubeError, api_client
 from .sync import sync
+from .ticks import at_rest, job_finished, owner_reference
 
 RESOURCE = (GROUP, VERSION, PLURAL)
 
@@ -101,7 +105,7 @@ def replays_seen(memo: kopf.Memo, **_: Any) -> int:
     return len(clients.locks) if clients else 0
 
 
-def _run(memo: Any, body: kopf.Body, namespace: str | None, name: str) -> None:
+def _run(memo: Any, body: Any, namespace: str | None, name: str) -> None:
     assert namespace is not None, "EventReplay is namespaced"
     try:
         outcome = sync(memo.clients, namespace, name)
@@ -148,27 +152,32 @@ def replay_changed(memo: Any, body: kopf.Body, namespace: str | None, name: str,
 
 
 def replay_status(memo: Any, body: kopf.Body, namespace: str | None, name: str, **_: Any) -> None:
+    """The timer: progress while workers run, retries while Kafka/Redis are away; nothing (not
+    even a GET) for a replay at rest, which only its Jobs or a spec change can move on."""
+    if at_rest(body):
+        return
     _run(memo, body, namespace, name)
 
 
 def is_active(body: kopf.Body, **_: Any) -> bool:
-    """Whether a replay still changes without a spec change: anything but a settled end state.
+    """The timer's filter: only replays not at rest get one. kopf keeps its finalizer only while a
+    timer (or an on.delete handler) needs it, so a replay at rest with `deletionPolicy: Keep`
+    carries none and deletes at once, even while the operator is down."""
+    return not at_rest(body)
 
-    Settled replays (promoted; stalled on a reason only a person fixes; reconciled behind a closed
-    gate: awaiting approval, thresholds exceeded, policy Never; a dry-run plan) wait for a spec edit, which the update
-    handler sees. They get no timer, so kopf also drops its finalizer from them: a settled replay
-    with `deletionPolicy: Keep` deletes at once, even while the operator is down.
-    """
-    status = body.get("status") or {}
-    if status.get("observedGeneration") != body.get("metadata", {}).get("generation"):
-        return True
-    phase = status.get("phase")
-    if phase in ("Promoted", "Stalled"):
-        return False
-    promoted: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Promoted"), {})
-    if phase == "Reconciled" and promoted.get("reason") in ("PolicyNever", "AwaitingApproval", "ThresholdExceeded"):
-        return False
-    return not (phase == "Planned" and (body.get("spec") or {}).get("dryRun"))
+
+@kopf.on.event("batch", "v1", "jobs", labels={LABEL_UID: kopf.PRESENT})
+def job_changed(memo: Any, body: kopf.Body, event: kopf.RawEvent, **_: Any) -> None:
+    """A Job of ours finished (or vanished): sync its replay now rather than at the next tick."""
+    if event.get("type") not in ("MODIFIED", "DELETED"):
+        return  # the initial listing: the replays' resume handlers cover a restart
+    if event.get("type") == "MODIFIED" and not job_finished(body):
+        return
+    owner = owner_reference(body)
+    if owner is None:
+        return
+    meta = owner["metadata"]
+    _run(memo, owner, meta["namespace"], meta["name"])
 
 
 def register_status_timer(interval: float, registry: kopf.OperatorRegistry | None = None) -> None:

@@ -9,6 +9,7 @@ commit, and never auto-create topics.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,9 +19,9 @@ from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 from eventreplay.worker.contract.exit_codes import RetriableFailure
 from eventreplay.worker.contract.kafka_clients import (
     Config,
+    all_watermarks,
     client_config,
     create_topics,
-    log_bounds,
     offsets_for_times,
     planner_consumer_config,
 )
@@ -37,6 +38,29 @@ log = logging.getLogger(__name__)
 class KafkaUnavailable(Exception):
     """The cluster did not answer in time: retry later (not a reason to stall)."""
 
+    reason = "KafkaUnavailable"
+
+
+class PlanDeadlineExceeded(KafkaUnavailable):
+    """Planning as a whole took longer than `KafkaAccess.plan_deadline`: retried on a later pass."""
+
+    reason = "PlanDeadlineExceeded"
+
+
+@dataclass
+class Deadline:
+    """One budget for every broker call of a plan: each call gets what is left, at most `step`."""
+
+    seconds: float
+    step: float
+    started: float = field(default_factory=time.monotonic)
+
+    def left(self, what: str) -> float:
+        remaining = self.seconds - (time.monotonic() - self.started)
+        if remaining <= 0:
+            raise PlanDeadlineExceeded(f"planning exceeded its {self.seconds:g} s deadline before {what}")
+        return min(self.step, remaining)
+
 
 @dataclass(frozen=True)
 class KafkaAccess:
@@ -44,6 +68,9 @@ class KafkaAccess:
 
     settings: dict[str, str] = field(default_factory=dict)
     timeout: float = 10.0
+    """One broker call's limit."""
+    plan_deadline: float = 30.0
+    """All of one plan's broker calls together (metadata, watermarks, timestamps)."""
 
     def _config(self, bootstrap: str) -> Config:
         return client_config(bootstrap, self.settings)
@@ -55,11 +82,16 @@ class KafkaAccess:
         return AdminClient(self._config(bootstrap))
 
     def observe(self, spec: EventReplaySpec, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
-        """(partition count or None when the topic is missing, facts per selected partition)."""
+        """(partition count or None when the topic is missing, facts per selected partition).
+
+        Batched: one metadata request, two ListOffsets for the watermarks, two for a time window,
+        one assignment for the first timestamps -- whatever the partition count -- all within
+        one `plan_deadline`."""
         topic = spec.source.topic
+        deadline = Deadline(self.plan_deadline, self.timeout)
         consumer = self.consumer(spec.source.bootstrap_servers)
         try:
-            meta = consumer.list_topics(topic, timeout=self.timeout).topics.get(topic)
+            meta = consumer.list_topics(topic, timeout=deadline.left("metadata")).topics.get(topic)
             if meta is None or (meta.error is not None and meta.error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART):
                 return None, {}
             if meta.error is not None:
@@ -69,13 +101,12 @@ class KafkaAccess:
                 chosen = selected_partitions(spec, count)
             except PlanRefused:  # the pure planner raises it again, with the reason
                 return count, {}
-            # Batched: a 1,000-partition topic costs two requests here, not 1,000 round trips.
-            admin = self.admin(spec.source.bootstrap_servers)
-            marks = log_bounds(admin, topic, chosen, timeout=self.timeout) if chosen else {}
+            bootstrap = spec.source.bootstrap_servers
+            marks = all_watermarks(consumer, topic, list(chosen), bootstrap, timeout=deadline.left("watermarks"))
             observed = {p: Observed(low=low, high=high) for p, (low, high) in marks.items()}
             times = window_times(spec, as_of)
             if times is not None:
-                observed = self._by_time(consumer, topic, observed, times)
+                observed = self._by_time(consumer, topic, observed, times, deadline)
             return count, observed
         except (KafkaException, RetriableFailure) as err:
             raise KafkaUnavailable(str(err)) from err
@@ -83,32 +114,41 @@ class KafkaAccess:
             consumer.close()
 
     def _by_time(
-        self, consumer: Consumer, topic: str, observed: dict[int, Observed], times: tuple[int, int]
+        self, consumer: Consumer, topic: str, observed: dict[int, Observed], times: tuple[int, int], deadline: Deadline
     ) -> dict[int, Observed]:
-        starts = self._offsets_for(consumer, topic, list(observed), times[0])
-        ends = self._offsets_for(consumer, topic, list(observed), times[1])
-        result: dict[int, Observed] = {}
-        for p, seen in observed.items():
-            start = starts[p]
-            first = None
-            if start == seen.low and seen.low > 0:
-                first = self._timestamp_at(consumer, topic, p, seen.low)
-            result[p] = Observed(seen.low, seen.high, start, ends[p], first)
-        return result
+        starts = self._offsets_for(consumer, topic, list(observed), times[0], deadline)
+        ends = self._offsets_for(consumer, topic, list(observed), times[1], deadline)
+        trimmed = {p: seen.low for p, seen in observed.items() if starts[p] == seen.low and seen.low > 0}
+        firsts = self._timestamps_at(consumer, topic, trimmed, deadline) if trimmed else {}
+        return {p: Observed(seen.low, seen.high, starts[p], ends[p], firsts.get(p)) for p, seen in observed.items()}
 
-    def _offsets_for(self, consumer: Consumer, topic: str, parts: list[int], when_ms: int) -> dict[int, int]:
-        found = offsets_for_times(consumer, topic, parts, when_ms, timeout=self.timeout)
+    def _offsets_for(
+        self, consumer: Consumer, topic: str, parts: list[int], when_ms: int, deadline: Deadline
+    ) -> dict[int, int]:
+        found = offsets_for_times(consumer, topic, parts, when_ms, timeout=deadline.left("offsets_for_times"))
         return {p: PAST_END if offset < 0 else offset for p, offset in found.items()}
 
-    def _timestamp_at(self, consumer: Consumer, topic: str, partition: int, offset: int) -> int | None:
-        """Timestamp of the first record at or after `offset` (None if none arrives in time)."""
-        consumer.assign([TopicPartition(topic, partition, offset)])
+    def _timestamps_at(
+        self, consumer: Consumer, topic: str, offsets: dict[int, int], deadline: Deadline
+    ) -> dict[int, int | None]:
+        """Timestamp of the first record at or after each offset, all partitions assigned at once
+        (None for a partition whose record does not arrive in time)."""
+        found: dict[int, int | None] = {}
+        consumer.assign([TopicPartition(topic, p, offset) for p, offset in offsets.items()])
         try:
-            msg = consumer.poll(self.timeout)
-            if msg is None or msg.error() is not None:
-                return None
-            _kind, stamp = msg.timestamp()
-            return int(stamp) if stamp >= 0 else None
+            wait = deadline.left("first timestamps")
+            until = time.monotonic() + wait
+            while len(found) < len(offsets) and (left := until - time.monotonic()) > 0:
+                msg = consumer.poll(left)
+                if msg is None:
+                    break
+                p = msg.partition()
+                if msg.error() is not None or p is None or p in found:
+                    continue
+                _kind, stamp = msg.timestamp()
+                found[p] = int(stamp) if stamp >= 0 else None
+                consumer.pause([TopicPartition(topic, p)])
+            return found
         finally:
             consumer.unassign()
 
@@ -164,8 +204,8 @@ class KafkaAccess:
             for topic in topics:
                 if topic not in meta:
                     continue
-                bounds = log_bounds(self.admin(bootstrap), topic, sorted(meta[topic].partitions), self.timeout)
-                for p, (low, high) in sorted(bounds.items()):
+                marks = all_watermarks(consumer, topic, sorted(meta[topic].partitions), bootstrap, self.timeout)
+                for p, (low, high) in sorted(marks.items()):
                     writer = self._writer_at(consumer, topic, p, low) if high > low else None
                     if writer is not None:
                         found.setdefault(topic, set()).add(writer)
@@ -191,6 +231,23 @@ class KafkaAccess:
             return uid.decode(errors="replace") if uid else ""
         finally:
             consumer.unassign()
+
+    def retained_records(self, bootstrap: str, topic: str) -> int | None:
+        """Records retained in `topic` (high - low over its partitions); None when it is missing."""
+        deadline = Deadline(self.plan_deadline, self.timeout)
+        consumer = self.consumer(bootstrap)
+        try:
+            meta = consumer.list_topics(topic, timeout=deadline.left("metadata")).topics.get(topic)
+            if meta is None or meta.error is not None:
+                return None
+            marks = all_watermarks(
+                consumer, topic, list(meta.partitions), bootstrap, timeout=deadline.left("watermarks")
+            )
+            return sum(high - low for low, high in marks.values())
+        except (KafkaException, RetriableFailure) as err:
+            raise KafkaUnavailable(str(err)) from err
+        finally:
+            consumer.close()
 
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         """Create the sandbox and dead-letter topics (partitions as the source); existing is fine."""

@@ -15,6 +15,7 @@ from .api.v1alpha1 import GROUP, PLURAL, VERSION
 
 JSON = dict[str, Any]
 MERGE = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
 
 
 class KubeError(Exception):
@@ -92,8 +93,16 @@ class Kube:
                 return None
             raise
 
-    def patch_replay_status(self, ns: str, name: str, patch: JSON) -> JSON:
-        return self.call("PATCH", self._replay_path(ns, name) + "/status", {"status": patch}, content_type=MERGE)
+    def patch_replay_status(self, ns: str, name: str, patch: JSON) -> int:
+        """Merge-patch the status; the bytes sent."""
+        body = {"status": patch}
+        self.call("PATCH", self._replay_path(ns, name) + "/status", body, content_type=MERGE)
+        return len(json.dumps(body))
+
+    def json_patch_replay_status(self, ns: str, name: str, ops: list[JSON]) -> int:
+        """Apply JSON Patch operations to the status (paths under /status); the bytes sent."""
+        self.call("PATCH", self._replay_path(ns, name) + "/status", ops, content_type=JSON_PATCH)
+        return len(json.dumps(ops))
 
     # Jobs
     def list_jobs(self, ns: str, selector: str) -> list[JSON]:

@@ -5,6 +5,7 @@ replay and partition (read from their checkpoints, so nothing is lost when worke
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
@@ -24,7 +25,13 @@ REMAINING = Gauge(
     "eventreplay_partition_remaining_offsets", "Offsets left per partition", ["namespace", "replay", "partition"]
 )
 
+STATUS_PATCH_BYTES = Counter(
+    "eventreplay_status_patch_bytes", "Bytes of status patches sent to the API server", ["namespace", "replay"]
+)
+
 _phases: dict[tuple[str, str], str] = {}
+_partitions: dict[tuple[str, str], set[str]] = {}
+"""The partition series each replay has, so that deleting the replay removes exactly those."""
 _seen: set[str] = set()
 
 
@@ -46,8 +53,10 @@ def observe_status(namespace: str, name: str, status: dict[str, Any]) -> None:
     _seen.add(phase)
     _recount()
     ends = {p["partition"]: p for p in (status.get("plan") or {}).get("partitions") or []}
+    seen = _partitions.setdefault((namespace, name), set())
     for part in status.get("partitions") or []:
         labels = (namespace, name, str(part.get("partition")))
+        seen.add(labels[2])
         for bucket in ("emitted", "duplicate", "processed", "deadLettered"):
             EVENTS.labels(*labels, bucket).set(float(part.get(bucket) or 0))
         planned = ends.get(part.get("partition"))
@@ -57,5 +66,16 @@ def observe_status(namespace: str, name: str, status: dict[str, Any]) -> None:
 
 
 def forget(namespace: str, name: str) -> None:
+    """A deleted replay leaves no series behind (1,000 partitions x 5 series each)."""
     _phases.pop((namespace, name), None)
     _recount()
+    for partition in _partitions.pop((namespace, name), set()):
+        for bucket in ("emitted", "duplicate", "processed", "deadLettered"):
+            _remove(EVENTS, namespace, name, partition, bucket)
+        _remove(REMAINING, namespace, name, partition)
+    _remove(STATUS_PATCH_BYTES, namespace, name)
+
+
+def _remove(metric: Any, *labels: str) -> None:
+    with contextlib.suppress(KeyError):  # never set
+        metric.remove(*labels)

@@ -21,17 +21,19 @@ from . import conditions as cond
 from .api.v1alpha1 import EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
 from .checkpoints import CheckpointsUnavailable, carried_forward
 from .clients import Clients
+from .conditions import Want
 from .events import Event, condition_events, partition_events
 from .job_names import Owner, owned_by
-from .job_state import JobView, current_jobs, read_jobs
+from .job_state import JobView, current_jobs, newest_step, read_jobs
 from .jobs import build_job
 from .kafka import KafkaUnavailable
 from .kube import JSON
-from .planner import PlanRefused, format_time, input_hash, make_plan, refuse_foreign_output
+from .planner import PlanRefused, format_time, input_hash, make_plan, refuse_foreign_output, window_times
 from .pod_messages import with_pod_messages
 from .retention import with_retention_notes
 from .schedule import schedule
 from .stages.post_replay import PostReplayStages
+from .status_patch import partition_ops
 
 log = logging.getLogger(__name__)
 REFUSALS = frozenset(
@@ -74,6 +76,7 @@ def sync(clients: Clients, namespace: str, name: str, *, now: datetime | None = 
         meta = ObjectMeta.model_validate(obj["metadata"]) if obj is not None else None
         if obj is None or meta is None or meta.deletion_timestamp:
             metrics.forget(namespace, name)
+            clients.forget(f"{namespace}/{name}", meta.uid if meta is not None else None)
             return Outcome([])
         run = SyncPass(clients, namespace, name, obj=obj, meta=meta, now=now or datetime.now(UTC))
         outcome = run.run()
@@ -143,7 +146,7 @@ class SyncPass:
             except PlanRefused as refused:
                 return self._stall(refused.reason, refused.message, spec)
             except KafkaUnavailable as err:
-                return self._wait(spec, "KafkaUnavailable", f"cannot plan yet: {err}")
+                return self._wait(spec, err.reason, f"cannot plan yet: {err}")
             # Pin the plan before any Job is created: a restart or a retry reuses exactly this range.
             pinned = self.old.model_copy(update={"plan": plan, "partitions": [], "totals": None, "progress": None})
             self._write(pinned)
@@ -202,7 +205,13 @@ class SyncPass:
         totals = totals or aggregate.totals(plan, ckpts)
         wants = aggregate.replay_conditions(spec, plan, parts, totals) + self._placeholders(spec)
         reconciliation, promotion, aggregation = self.old.reconciliation, self.old.promotion, self.old.aggregation
+        unbounded = None
         if not spec.dry_run and all(p.state == "Done" for p in parts):
+            unbounded = self._unbounded_existing_output(spec, all_jobs)
+        if unbounded is not None:
+            reason = "ExistingOutputUnbounded"
+            wants += [*cond.kstatus("Stalled", reason, unbounded), Want(cond.RECONCILED, "False", reason, unbounded)]
+        elif not spec.dry_run and all(p.state == "Done" for p in parts):
             # Replayed: reconcile, then promote through the gate (these wants override Ready & co.).
             stages = PostReplayStages(self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp)
             result = stages.run(spec, plan, totals, self.old, all_jobs)
@@ -228,6 +237,28 @@ class SyncPass:
         self._write(new)
         events = condition_events(self.old.conditions, conds) + partition_events(plan, self.old.partitions, parts)
         return Outcome(approval.approval_events(self.old.promotion, promotion) + events)
+
+    def _unbounded_existing_output(self, spec: EventReplaySpec, all_jobs: list[JobView]) -> str | None:
+        """Why reconciliation may not start: an offsets window with no explicit existing-output
+        window reads the whole retained destination; above the operator's limit it must be given."""
+        rc = spec.reconciliation
+        if window_times(spec, self.now) is not None or rc.existing_offsets is not None or rc.existing_timestamps:
+            return None
+        if self.old.reconciliation is not None or newest_step(all_jobs, "reconcile") is not None:
+            return None  # decided already (a Job exists or a report is recorded)
+        topic = rc.comparison_topic or spec.sink.topic
+        limit = self.c.config.max_unbounded_existing_records
+        try:
+            retained = self.c.kafka.retained_records(spec.source.bootstrap_servers, topic)
+        except KafkaUnavailable as err:
+            log.warning("%s/%s: cannot size %s: %s", self.ns, self.name, topic, err)
+            return None  # the reconcile Job itself retries and fails loudly on an unreachable cluster
+        if retained is None or retained <= limit:
+            return None
+        return (
+            f"an offsets window compares with the whole retained {topic} ({retained} records > {limit}): "
+            "set spec.reconciliation.existingOffsets or existingTimestamps"
+        )
 
     def _placeholders(self, spec: EventReplaySpec | None) -> list[cond.Want]:
         if spec is None:
@@ -261,5 +292,10 @@ class SyncPass:
         wire = status.to_wire()
         patch = merge_diff(self.raw_status, wire)
         if patch:
-            self.c.kube.patch_replay_status(self.ns, self.name, patch)
+            ops = partition_ops(self.raw_status, wire, patch)
+            if ops is not None:
+                sent = self.c.kube.json_patch_replay_status(self.ns, self.name, ops)
+            else:
+                sent = self.c.kube.patch_replay_status(self.ns, self.name, patch)
+            metrics.STATUS_PATCH_BYTES.labels(self.ns, self.name).inc(sent)
             self.raw_status = wire

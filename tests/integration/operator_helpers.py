@@ -149,8 +149,10 @@ def free_port() -> int:
 class OperatorProcess:
     """`python -m eventreplay.operator --namespace NS` with the stack's kubeconfig; log in a file."""
 
-    def __init__(self, namespace: str, log: Path, env: dict[str, str] | None = None) -> None:
-        self.namespace, self.log_path, self.extra_env = namespace, log, env or {}
+    def __init__(
+        self, namespace: str, log: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+    ) -> None:
+        self.namespace, self.log_path, self.extra_env, self.args = namespace, log, env or {}, args
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -166,6 +168,7 @@ class OperatorProcess:
                     self.namespace,
                     "--liveness",
                     f"http://127.0.0.1:{self.port}/healthz",
+                    *self.args,
                 ],
                 env=env,
                 stdout=log,
@@ -204,16 +207,16 @@ class OperatorProcess:
 
 @contextmanager
 def running_operator(
-    k: Kube, namespace: str, tmp: Path, env: dict[str, str] | None = None
+    k: Kube, namespace: str, tmp: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
 ) -> Iterator[OperatorProcess]:
     """Run the operator for the block; afterwards delete the namespace's replays while it still runs
     (kopf holds a finalizer while its timer runs), then stop it."""
-    op = OperatorProcess(namespace, tmp / "operator.log", env).start()
+    op = OperatorProcess(namespace, tmp / "operator.log", env, args).start()
     try:
         yield op
     finally:
         if op.proc is None or op.proc.poll() is not None:
-            op = OperatorProcess(namespace, tmp / "operator.log", env).start()
+            op = OperatorProcess(namespace, tmp / "operator.log", env, args).start()
         cleanup_replays(k, namespace)
         op.stop()
 

@@ -87,7 +87,8 @@ USED = {
     ("eventreplay.io", "eventreplays", "patch"),  # kopf: finalizer and progress annotations
     ("eventreplay.io", "eventreplays/status", "patch"),  # Kube.patch_replay_status
     ("eventreplay.io", "eventreplays/finalizers", "update"),  # blockOwnerDeletion on the Jobs
-    ("batch", "jobs", "list"),  # Kube.list_jobs
+    ("batch", "jobs", "list"),  # Kube.list_jobs, and kopf's watch of the Jobs
+    ("batch", "jobs", "watch"),  # handlers.job_changed: a finished Job wakes its replay
     ("batch", "jobs", "create"),  # Kube.create_job
     ("batch", "jobs", "patch"),  # Kube.set_job_suspended
     ("", "pods", "list"),  # Kube.list_pods

@@ -125,6 +125,7 @@ MUST = [
     ("patch", ER, "a", "status"),
     ("update", ER, "a", "finalizers"),
     ("create", "jobs.batch", "a", None),
+    ("watch", "jobs.batch", "a", None),
     ("patch", "jobs.batch", "b", None),
     ("list", "pods", "a", None),
     ("create", "events", "a", None),
@@ -150,7 +151,6 @@ MUST_NOT = [
     ("delete", "configmaps", "a", None),
     # Grants the code never uses (issue #12): each would widen a tenant's reach through the operator.
     ("delete", "jobs.batch", "b", None),
-    ("watch", "jobs.batch", "a", None),
     ("get", "pods", "b", None),
     ("patch", "events", "b", None),
     ("create", "configmaps", "a", None),

@@ -18,6 +18,7 @@ from operator_helpers import (
 
 from devstack import config
 from eventreplay.operator.kube import MERGE, Kube, KubeError
+from eventreplay.operator.status_patch import partition_ops
 
 pytestmark = pytest.mark.stack
 
@@ -251,3 +252,24 @@ def test_status_subresource_ignores_spec_changes(k: Kube, namespace: str) -> Non
     k.call("PATCH", path, {"spec": {"dryRun": True}, "status": {"phase": "Pending"}}, content_type=MERGE)
     got = k.get_replay(namespace, "sub")
     assert got is not None and got["spec"].get("dryRun") is False and got["status"]["phase"] == "Pending"
+
+
+def test_a_partition_entry_is_patched_in_place_and_a_reshaped_list_refuses_the_patch(k: Kube, namespace: str) -> None:
+    """The operator's JSON Patch status write on the real API server (status subresource)."""
+    create_replay(k, replay_manifest(namespace, "inplace", GOOD))
+    old = {"partitions": [{"partition": p, "state": "Running", "emitted": 0} for p in range(3)]}
+    k.patch_replay_status(namespace, "inplace", old)
+    new = copy.deepcopy(old)
+    new["partitions"][1] = {"partition": 1, "state": "Done", "emitted": 5}
+    ops = partition_ops(old, new, {"partitions": new["partitions"]})
+    assert ops is not None
+    k.json_patch_replay_status(namespace, "inplace", ops)
+    got = k.get_replay(namespace, "inplace")
+    assert got is not None
+    assert [{key: p.get(key) for key in ("partition", "state", "emitted")} for p in got["status"]["partitions"]] == new[
+        "partitions"
+    ]
+    k.patch_replay_status(namespace, "inplace", {"partitions": list(reversed(new["partitions"]))})
+    stale = [{"op": "test", "path": "/status/partitions/0/partition", "value": 0}, *ops[1:]]
+    with pytest.raises(KubeError):  # index 0 now holds partition 2: the guarded patch is refused whole
+        k.json_patch_replay_status(namespace, "inplace", stale)

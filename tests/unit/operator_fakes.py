@@ -6,6 +6,7 @@ controller passes against them. No stack, no kopf: every decision path in well u
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -55,11 +56,31 @@ class FakeKube:
     def get_replay(self, ns: str, name: str) -> JSON | None:
         return copy.deepcopy(self.obj)
 
-    def patch_replay_status(self, ns: str, name: str, patch: JSON) -> JSON:
+    def patch_replay_status(self, ns: str, name: str, patch: JSON) -> int:
         assert self.obj is not None
         self.patches.append(patch)
         merge_patch(self.obj.setdefault("status", {}), patch)
-        return self.obj
+        return len(json.dumps({"status": patch}))
+
+    def json_patch_replay_status(self, ns: str, name: str, ops: list[JSON]) -> int:
+        """RFC 6902 on the status, as the API server applies it (a failed `test` fails the whole patch)."""
+        assert self.obj is not None
+        status = copy.deepcopy(self.obj.setdefault("status", {}))
+        for op in ops:
+            parts = op["path"].removeprefix("/status/").split("/")
+            parent: Any = status
+            for part in parts[:-1]:
+                parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+            last: Any = int(parts[-1]) if isinstance(parent, list) else parts[-1]
+            if op["op"] == "test":
+                assert parent[last] == op["value"], f"test failed at {op['path']}"
+            elif op["op"] == "remove":
+                del parent[last]
+            else:  # add / replace of an object member or a list entry in place
+                parent[last] = copy.deepcopy(op["value"])
+        self.obj["status"] = status
+        self.patches.append({"jsonPatch": ops})
+        return len(json.dumps(ops))
 
     def list_jobs(self, ns: str, selector: str) -> list[JSON]:
         key, value = selector.split("=", 1)
@@ -105,6 +126,8 @@ class FakeKafka:
     def __init__(self, partitions: int | None = 2, high: int = 100, low: int = 0) -> None:
         self.partitions, self.high, self.low = partitions, high, low
         self.down = ""
+        self.retained: int | None = 0
+        """Records retained in the destination (what an unbounded reconciliation would read)."""
         self.observed = 0
         self.ensured: list[tuple[list[str], int]] = []
         self.retention_ms: int | None = None
@@ -127,6 +150,11 @@ class FakeKafka:
         if self.down:
             raise KafkaUnavailable(self.down)
         return {t: self.written[t] for t in topics if t in self.written}
+
+    def retained_records(self, bootstrap: str, topic: str) -> int | None:
+        if self.down:
+            raise KafkaUnavailable(self.down)
+        return self.retained
 
     def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
         if self.down:

@@ -38,9 +38,9 @@ class FakeKube:
     def get_replay(self, ns: str, name: str) -> dict[str, Any]:
         return self.obj
 
-    def patch_replay_status(self, ns: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+    def patch_replay_status(self, ns: str, name: str, patch: dict[str, Any]) -> int:
         self.patches.append(patch)
-        return self.obj
+        return len(str(patch))  # bytes sent
 
 
 def run(obj: dict[str, Any]) -> FakeKube:

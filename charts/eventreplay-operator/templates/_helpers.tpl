@@ -105,12 +105,12 @@ controller creates pods), and any wildcard (it would also cover resources added 
 - apiGroups: [eventreplay.io]
   resources: [eventreplays/finalizers]
   verbs: [update]
-# Application: one worker Job per partition (and the reconciliation and promotion Jobs), found
-# by label (list); patch suspends and resumes them. Old attempts go with the replay (owner
-# references), so there is no delete, and the status timer polls, so there is no watch.
+# Application: one worker Job per partition (and the combine, reconciliation and promotion Jobs),
+# found by label (list); watched so a finished Job wakes its replay (kopf's event handler); patch
+# suspends and resumes them. Old attempts go with the replay (owner references): no delete.
 - apiGroups: [batch]
   resources: [jobs]
-  verbs: [list, create, patch]
+  verbs: [list, watch, create, patch]
 # Application: a failed worker's reason is in its pod's termination message (pods listed by label).
 - apiGroups: [""]
   resources: [pods]
