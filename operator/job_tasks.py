@@ -115,6 +115,7 @@ def build_reconcile_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> rt.
         report=rt.ReportOutput(
             topic=ReplayTopics.of(owner.namespace, owner.name).report, redis=_redis(spec), sample_size=rc.sample_size
         ),
+        destination_topic=spec.sink.topic,
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )
 

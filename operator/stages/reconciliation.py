@@ -32,6 +32,7 @@ def reconciliation_from(summary: dict[str, Any], job: str) -> ReconciliationStat
         existing_ids=counts.get("existingIds"),
         duplicates=counts.get("duplicates"),
         superseded=counts.get("superseded"),
+        already_promoted=counts.get("alreadyPromoted"),
         unidentified=counts.get("unidentified"),
         replayed_checksum=report.get("replayedChecksum"),
         existing_checksum=report.get("existingChecksum"),

@@ -107,6 +107,10 @@ class ReconcileTask(Contract):
     event_id: EventIdSource = EventIdSource()
     canonical: Canonical = Canonical()
     report: ReportOutput
+    destination_topic: str | None = Field(
+        default=None,
+        description="The sink whose promotion ledger is consulted (default: the existing output's topic).",
+    )
     tuning: StepTuning = StepTuning()
 
     @property
