@@ -116,6 +116,7 @@ def build_reconcile_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> rt.
             topic=ReplayTopics.of(owner.namespace, owner.name).report, redis=_redis(spec), sample_size=rc.sample_size
         ),
         destination_topic=spec.sink.topic,
+        refresh=rc.refresh,
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )
 

@@ -25,6 +25,7 @@ from .api.v1alpha1 import GROUP, KIND, VERSION, EventReplaySpec, Plan, PlanParti
 from .config import OperatorConfig
 from .job_names import (
     ANNOTATION_PLAN,
+    ANNOTATION_REFRESH,
     ANNOTATION_REPORT,
     Owner,
     Step,
@@ -69,8 +70,9 @@ def reconciliation_job(
 ) -> dict[str, Any]:
     """The Job comparing the sandbox with the existing output (one per replay and retry)."""
     task = build_reconcile_task(spec, plan, owner).to_json()
-    name = reconciliation_job_name(owner.name, attempt)
-    annotations = {ANNOTATION_PLAN: plan.hash}
+    refresh = spec.reconciliation.refresh
+    name = reconciliation_job_name(owner.name, attempt, refresh)
+    annotations = {ANNOTATION_PLAN: plan.hash, ANNOTATION_REFRESH: str(refresh)}
     return step_job(
         spec, owner, config, "reconcile", name=name, attempt=attempt, annotations=annotations, task_json=task
     )

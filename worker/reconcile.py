@@ -115,6 +115,8 @@ class Reconciler:
             "eventId": task.event_id.model_dump(by_alias=True, exclude_none=True),
             "canonical": {"form": "sorted-key-json+headers/v1", "headers": sorted(set(self.names))},
         }
+        if task.refresh:  # absent at 0: the hash of an unrefreshed report stays what it was
+            report["plan"]["refresh"] = task.refresh
         digest = report_hash(report)
         self._publish(spill, bits, digest, len(sandbox))
         summary = {

@@ -39,6 +39,7 @@ def reconciliation_from(summary: dict[str, Any], job: str) -> ReconciliationStat
         existing_topic=(report.get("plan") or {}).get("existingTopic"),
         report_topic=summary.get("reportTopic"),
         samples=ReportSamples(**{k: list(samples.get(k) or []) for k in ("unchanged", "changed", "missing", "extra")}),
+        refresh=int((report.get("plan") or {}).get("refresh", 0)),
         job=job,
         completed_at=summary.get("completedAt"),
     )

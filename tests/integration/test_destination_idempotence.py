@@ -123,3 +123,32 @@ def test_concurrent_replays_of_one_window_both_approved_write_each_correction_on
     assert set(after) == first.delta
     assert [i for i, n in after.items() if n != 1] == [], "a correction was promoted twice"
     print(f"concurrent: delta {len(first.delta)}; written {written}, already promoted {already}")
+
+
+def test_a_refreshed_report_after_promotion_has_a_new_hash_and_promotes_nothing(
+    kafka_admin: Any, kafka_bootstrap: str, unique: str
+) -> None:
+    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1500, seed=47)
+    report = _reconcile(sc)
+    counts = report["report"]["counts"]
+    delta = counts["changed"] + counts["missing"]
+    done = run_job(promote_task(sc, report["reportHash"]))
+    assert done.returncode == 0, done.stderr
+    before = _promoted(kafka_bootstrap, sc)
+    assert sum(before.values()) == delta > 0
+
+    refreshed_task = reconcile_task(sc).model_copy(update={"refresh": 1})
+    refreshed = run_job(refreshed_task)
+    assert refreshed.returncode == 0, refreshed.stderr
+    fresh = orjson.loads(refreshed.stdout)
+    assert fresh["reportHash"] != report["reportHash"]  # approval binds to the hash: approve it again
+    assert fresh["report"]["plan"]["refresh"] == 1
+    recount = fresh["report"]["counts"]
+    assert (recount["changed"], recount["missing"], recount["alreadyPromoted"]) == (0, 0, delta)
+
+    stale = run_job(promote_task(sc, report["reportHash"]))  # the old approval no longer promotes
+    assert stale.returncode != 0 and "report hash mismatch" in stale.stderr
+    nothing = run_job(promote_task(sc, fresh["reportHash"]))
+    assert nothing.returncode == 0, nothing.stderr
+    assert orjson.loads(nothing.stdout)["written"] == 0
+    assert _promoted(kafka_bootstrap, sc) == before

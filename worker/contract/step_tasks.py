@@ -111,6 +111,7 @@ class ReconcileTask(Contract):
         default=None,
         description="The sink whose promotion ledger is consulted (default: the existing output's topic).",
     )
+    refresh: int = Field(default=0, ge=0, description="Recorded in the report's plan: a refresh is a new report.")
     tuning: StepTuning = StepTuning()
 
     @property

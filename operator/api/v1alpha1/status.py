@@ -168,6 +168,7 @@ class ReconciliationStatus(ApiModel):
     existing_topic: str | None = _text("The topic compared with.")
     report_topic: str | None = _text("Compacted topic with every changed/missing id (key: id, value: class).")
     samples: ReportSamples | None = Field(default=None, description="A few ids per class.")
+    refresh: int | None = _count("The spec.reconciliation.refresh this report was made for.")
     job: str | None = _text("The reconciliation Job.")
     completed_at: str | None = _text("When the report was made (RFC 3339).")
 
