@@ -13,6 +13,8 @@ commands:
   status NAME          an EventReplay in the cluster: conditions, progress, reconciliation report
   watch NAME           follow it until Ready (exit 0) or Stalled (exit 1)
   approve NAME         approve the current reconciliation report (policy Manual)
+  reconcile NAME       reconcile again: a new report (new hash, approve it again); ids already
+                       promoted into the sink count as unchanged, so nothing is written twice
 
 local runs (plan, run) have no Secrets; they read instead:
   EVENTREPLAY_KAFKA_SETTINGS   librdkafka key=value lines (security.protocol, sasl.*, ssl.*)
@@ -89,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--timeout", type=float, default=0.0, help="give up (exit 1) after this many seconds")
     approve = sub.add_parser("approve", parents=[kube], help="approve the current reconciliation report")
     approve.add_argument("--report-hash", help="approve only if the current report has this hash")
+    sub.add_parser("reconcile", parents=[kube], help="reconcile again (bumps spec.reconciliation.refresh)")
     return parser
 
 
@@ -184,6 +187,8 @@ def _cluster(args: argparse.Namespace) -> int:
         return cluster.status(found, namespace, args.name, display, args.output)
     if args.command == "watch":
         return cluster.watch(found, namespace, args.name, display, interval=args.interval, timeout=args.timeout)
+    if args.command == "reconcile":
+        return cluster.refresh(found, namespace, args.name)
     return cluster.approve(found, namespace, args.name, args.report_hash)
 
 

@@ -1,4 +1,4 @@
-"""`status`, `watch` and `approve`: the EventReplay resource in the cluster, through the kubeconfig."""
+"""`status`, `watch`, `approve` and `reconcile`: the EventReplay resource in the cluster, through the kubeconfig."""
 
 from __future__ import annotations
 
@@ -174,4 +174,27 @@ def approve(cluster: Cluster, namespace: str, name: str, expected: str | None) -
             "note: this replay is managed by GitOps: commit the same approvedReportHash to Git, or it is reverted "
             f"(with the approval policy, the GitOps tool's own username goes in {APPROVED_BY})"
         )
+    return EXIT_OK
+
+
+def refresh(cluster: Cluster, namespace: str, name: str) -> int:
+    """spec.reconciliation.refresh += 1 (a conditional merge patch): the operator reconciles again."""
+    obj = fetch(cluster, namespace, name)
+    meta = ObjectMeta.model_validate(obj.get("metadata") or {})
+    current = int(((obj.get("spec") or {}).get("reconciliation") or {}).get("refresh", 0))
+    patch = {
+        "metadata": {"resourceVersion": meta.resource_version},
+        "spec": {"reconciliation": {"refresh": current + 1}},
+    }
+    try:
+        cluster.kube.call("PATCH", _path(namespace, name), patch, content_type=MERGE, timeout=15)
+    except KubeError as err:
+        if err.status == 409:
+            raise CliError(f"{namespace}/{name} changed while refreshing; run reconcile again", EXIT_FAILED) from err
+        if err.status == 422:
+            raise CliError(f"the API server refused the refresh: {err}", EXIT_REFUSED) from err
+        raise kube_failure(cluster.host, err) from err
+    print(f"{namespace}/{name}: spec.reconciliation.refresh = {current + 1}; a new report follows (approve it again)")
+    if any("argocd.argoproj.io" in k for k in meta.annotations) or any("fluxcd.io" in k for k in meta.labels):
+        print("note: this replay is managed by GitOps: commit the same refresh to Git, or it is reverted")
     return EXIT_OK

@@ -24,6 +24,7 @@ LABEL_STEP = f"{GROUP}/step"
 LABEL_ATTEMPT = f"{GROUP}/attempt"
 ANNOTATION_PLAN = f"{GROUP}/plan-hash"
 ANNOTATION_REPORT = f"{GROUP}/report-hash"
+ANNOTATION_REFRESH = f"{GROUP}/refresh"
 MAX_NAME = 63
 """The job-name label's limit, which the Job name must respect."""
 
@@ -59,6 +60,11 @@ def job_name(replay: str, partition: int, attempt: int = 0) -> str:
 def step_job_name(replay: str, step: str, attempt: int = 0) -> str:
     """`<replay>-<step>[-r<attempt>]`: a Job after the replay."""
     return fitted_name(replay, f"-{step}{_retry(attempt)}")
+
+
+def reconciliation_job_name(replay: str, attempt: int = 0, refresh: int = 0) -> str:
+    """`<replay>-reconcile[-f<refresh>][-r<attempt>]`: each refresh gets its own Job."""
+    return step_job_name(replay, "reconcile" + (f"-f{refresh}" if refresh else ""), attempt)
 
 
 def promotion_job_name(replay: str, report_hash: str, attempt: int = 0) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .job_names import ANNOTATION_REPORT, LABEL_ATTEMPT, LABEL_PARTITION, LABEL_STEP, STEPS, Step
+from .job_names import ANNOTATION_REFRESH, ANNOTATION_REPORT, LABEL_ATTEMPT, LABEL_PARTITION, LABEL_STEP, STEPS, Step
 
 JobState = Literal["Running", "Suspended", "Succeeded", "Failed"]
 
@@ -28,6 +28,8 @@ class JobView:
     step: Step | None = None
     report_hash: str = ""
     """The report a promotion Job promotes ('' for the others)."""
+    refresh: int = 0
+    """The spec.reconciliation.refresh a reconciliation Job was made for (0 for the others)."""
 
     @property
     def terminal(self) -> bool:
@@ -59,8 +61,13 @@ def read_job(job: dict[str, Any]) -> JobView | None:
     except (KeyError, ValueError):
         return None
     state, message = _state(job)
-    report = (meta.get("annotations") or {}).get(ANNOTATION_REPORT, "") if step == "promote" else ""
-    return JobView(meta.get("name", ""), partition, attempt, state, message, step, report)
+    annotations = meta.get("annotations") or {}
+    report = annotations.get(ANNOTATION_REPORT, "") if step == "promote" else ""
+    try:
+        refresh = int(annotations.get(ANNOTATION_REFRESH, "0") or 0) if step == "reconcile" else 0
+    except ValueError:
+        return None
+    return JobView(meta.get("name", ""), partition, attempt, state, message, step, report, refresh)
 
 
 def read_jobs(raw: Iterable[dict[str, Any]]) -> list[JobView]:
@@ -77,7 +84,14 @@ def current_jobs(views: Iterable[JobView]) -> dict[int, JobView]:
     return current
 
 
-def newest_step(views: Iterable[JobView], step: Step, report_hash: str = "") -> JobView | None:
-    """The newest attempt of a step's Job (of the promotion of `report_hash`, for `promote`)."""
-    found = [v for v in views if v.step == step and (step != "promote" or v.report_hash == report_hash)]
+def newest_step(views: Iterable[JobView], step: Step, report_hash: str = "", refresh: int = 0) -> JobView | None:
+    """The newest attempt of a step's Job (of the promotion of `report_hash`, for `promote`; of the
+    reconciliation for `refresh`, for `reconcile`; the one combine Job, for `combine`)."""
+
+    def mine(v: JobView) -> bool:
+        if step == "reconcile":
+            return v.refresh == refresh
+        return step != "promote" or v.report_hash == report_hash
+
+    found = [v for v in views if v.step == step and mine(v)]
     return max(found, key=lambda v: v.attempt) if found else None

@@ -149,6 +149,8 @@ def build_reconcile_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> rt.
             redis=_redis(spec),
             sample_size=rc.sample_size,
         ),
+        destination_topic=spec.sink.topic,
+        refresh=rc.refresh,
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )
 

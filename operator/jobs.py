@@ -26,12 +26,14 @@ from .api.v1alpha1 import GROUP, KIND, VERSION, EventReplaySpec, Plan, PlanParti
 from .config import OperatorConfig
 from .job_names import (
     ANNOTATION_PLAN,
+    ANNOTATION_REFRESH,
     ANNOTATION_REPORT,
     Owner,
     Step,
     job_labels,
     job_name,
     promotion_job_name,
+    reconciliation_job_name,
     step_job_name,
 )
 from .job_tasks import build_combine_task, build_promote_task, build_reconcile_task, build_task
@@ -86,7 +88,14 @@ def plan_step_job(
 def reconciliation_job(
     spec: EventReplaySpec, plan: Plan, owner: Owner, config: OperatorConfig, *, attempt: int = 0
 ) -> dict[str, Any]:
-    return plan_step_job("reconcile", spec, plan, owner, config, attempt=attempt)
+    """The Job comparing the sandbox with the existing output (one per replay and retry)."""
+    task = build_reconcile_task(spec, plan, owner).to_json()
+    refresh = spec.reconciliation.refresh
+    name = reconciliation_job_name(owner.name, attempt, refresh)
+    annotations = {ANNOTATION_PLAN: plan.hash, ANNOTATION_REFRESH: str(refresh)}
+    return step_job(
+        spec, owner, config, "reconcile", name=name, attempt=attempt, annotations=annotations, task_json=task
+    )
 
 
 def promotion_job(

@@ -37,6 +37,15 @@ def partition_count(admin: AdminClient, topic: str, servers: str) -> int:
     return len(info.partitions)
 
 
+def cluster_id(admin: AdminClient, servers: str) -> str:
+    """The Kafka cluster's id (names a destination across bootstrap addresses), else the addresses."""
+    try:
+        meta = admin.list_topics(timeout=15)
+    except KafkaException as err:
+        raise RetriableFailure(f"cannot reach Kafka at {servers}: {err.args[0].str()}") from err
+    return meta.cluster_id or ",".join(sorted(servers.split(",")))
+
+
 def ensure_topics(admin: AdminClient, topics: list[str], partitions: int, servers: str) -> None:
     """Create the sandbox and dead-letter topics if missing; existing ones must be wide enough."""
     create_topics(admin, topics, partitions)

@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from . import digest, kafka_io
-from .canonical import bucket_of, report_hash
+from .canonical import bucket_of, canonical_hash, report_hash
 from .contract.checkpoints import PromotionCheckpoint, combine_digests, write_mirror
 from .contract.exit_codes import PermanentFailure, RetriableFailure
 from .contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
@@ -31,6 +31,7 @@ from .contract.names import promotion_key
 from .contract.ownership import written_by
 from .contract.step_tasks import PromoteTask
 from .contract.tasks import OffsetRange
+from .destination_ledger import Busy, DestinationLedger, owner_of
 from .range_reader import RangeReader
 from .redis_connection import connect_redis
 from .restart_guard import read_mirror, resume_promotion
@@ -86,6 +87,8 @@ class Promoter:
         if unknown:
             raise PermanentFailure(f"the report has no sandbox partition(s) {unknown}")
         verdicts = Verdicts(self.redis, self.uid, summary["run"])
+        self.cluster = kafka_io.cluster_id(self.admin, self.task.kafka.bootstrap_servers)
+        self.names = tuple(plan["canonical"]["headers"])
         done = []
         for p in sorted(wanted):
             expected = int(summary["report"]["deltaByPartition"].get(str(p), 0))
@@ -96,6 +99,7 @@ class Promoter:
             "written": sum(c.written for c in done),
             "skippedIdentical": sum(c.skipped_identical for c in done),
             "skippedDuplicate": sum(c.skipped_duplicate for c in done),
+            "alreadyPromoted": sum(c.already_promoted for c in done),
             "sha256": combine_digests((c.partition, c.digest) for c in done),
             "partitions": [c.summary() for c in done],
         }
@@ -106,6 +110,9 @@ class _Partition:
         task = owner.task
         self.owner, self.task, self.sandbox, self.range = owner, task, sandbox, r
         self.verdicts, self.bits = verdicts, bits
+        owner_id = owner_of(owner.uid, task.report_hash)
+        self.ledger = DestinationLedger(owner.redis, owner.cluster, task.destination_topic, owner_id, r.partition)
+        self.claimed: list[str] = []  # ids this promotion claimed in the open transaction
         base = job_config(task.kafka)
         self.consumer = Consumer(range_reader_config(base, task.group_id))
         self.producer = Producer(
@@ -120,6 +127,7 @@ class _Partition:
             r,
             budget=lambda: TransactionBudget(tuning.transaction_max_records, TRANSACTION_MAX_SECONDS),
             mirror=self._mirror,
+            committed=self._committed,
             role=f"promoter of {sandbox}/{r.partition}",
         )
 
@@ -135,18 +143,24 @@ class _Partition:
             return resume_promotion(mirror, same_plan, f"{self.sandbox}/{r.partition}")
 
         ckpt = self.loop.restore(PromotionCheckpoint, same_plan, lost, report_hash=report)
+        # Claims of transactions that committed before a crash: mark them; the rest are re-claimed.
+        self.ledger.commit(ckpt.committed_offset)
         self.reader.start(ckpt.committed_offset)
         ckpt = self.loop.run(ckpt, self._fill)
-        if ckpt.written != expected:
+        if ckpt.written + ckpt.already_promoted != expected:
             raise PermanentFailure(
-                f"{self.sandbox}/{r.partition}: wrote {ckpt.written} delta records, the report counts {expected}: "
-                "reconcile again"
+                f"{self.sandbox}/{r.partition}: wrote {ckpt.written} delta records ({ckpt.already_promoted} "
+                f"already promoted by other replays), the report counts {expected}: reconcile again"
             )
         return self.loop.finish(ckpt)
 
     def _mirror(self, ckpt: PromotionCheckpoint) -> None:
         key = promotion_key(self.owner.uid, ckpt.partition)
         write_mirror(self.owner.redis, key, ckpt, self.task.redis.ttl_seconds, "Redis (promotion progress mirror)")
+
+    def _committed(self, ckpt: PromotionCheckpoint) -> None:
+        self.ledger.commit(ckpt.committed_offset, self.claimed)
+        self.claimed = []
 
     def _fill(self, ckpt: PromotionCheckpoint, budget: TransactionBudget) -> int:
         reader = self.reader
@@ -177,8 +191,12 @@ class _Partition:
         except redis.RedisError as err:
             raise RetriableFailure(f"Redis (reconciliation working set): {err}") from err
         topic, extra = self.task.destination_topic, self.owner.extra_headers
+        delta = [m for m, s in zip(keyed, statuses, strict=True) if s == "W"]
+        claims = dict(zip((m.offset() for m in delta), self._claim(delta), strict=True))
         for msg, status in zip(keyed, statuses, strict=True):
-            if status == "W":
+            if status == "W" and claims[msg.offset()] == "S":
+                ckpt.already_promoted += 1
+            elif status == "W":
                 key, value = msg.key(), msg.value()
                 headers = [(k, v) for k, v in (msg.headers() or []) if k != "er-replay-uid"] + extra
                 produce(self.producer, topic, value, key, headers=headers)
@@ -193,3 +211,20 @@ class _Partition:
                     f"event {msg.key()!r} is not in the reconciliation working set (expired?): reconcile again"
                 )
         return state
+
+    def _claim(self, delta: list[Any]) -> list[str]:
+        """Claim the delta's ids in the destination ledger; another promotion's open claim aborts this
+        transaction (its own claims given back) for a retry once that promotion settled."""
+        names = self.owner.names
+        entries = [(m.key().decode(), m.offset(), canonical_hash(m.value(), m.headers(), names).hex()) for m in delta]
+        try:
+            got = self.ledger.claim(entries)
+        except Busy as busy:
+            self.ledger.release(self.claimed + [e[0] for e in entries])
+            self.claimed = []
+            raise RetriableFailure(
+                f"event {busy.event_id!r} is being promoted into {self.task.destination_topic!r} by another "
+                "replay; retrying once it committed"
+            ) from None
+        self.claimed += [e[0] for (e, s) in zip(entries, got, strict=True) if s == "W"]
+        return got

@@ -50,6 +50,8 @@ from .contract.names import REPLAY_UID_HEADER
 from .contract.settings import redis_location
 from .contract.step_tasks import ReconcileTask
 from .contract.tasks import OffsetRange
+from .destination_ledger import promoted_hashes
+from .kafka_io import cluster_id
 from .range_reader import RangeReader, existing_ranges, full_ranges
 from .redis_connection import connect_redis
 from .runtime.produce import produce
@@ -75,6 +77,8 @@ class Reconciler:
         self.run_id = uuid.uuid4().hex[:12]
         self.counts: Counter[str] = Counter()
         self.names = tuple(task.canonical.headers)
+        self.destination = task.destination_topic or task.existing.topic
+        self.cluster = ""
 
     def run(self) -> dict[str, Any]:
         try:
@@ -92,6 +96,7 @@ class Reconciler:
         existing = existing_ranges(self.consumer, self.admin, ex, servers)
         spans = [sum(r.end_offset - r.start_offset for r in side) for side in (sandbox, existing)]
         bits = bucket_bits(max(spans))
+        self.cluster = cluster_id(self.admin, servers)
         spill = Spill(self.redis, self.uid, self.run_id, task.report.redis.ttl_seconds)
         log.info("run %s: sandbox %d records, existing %d records, %d buckets", self.run_id, *spans, 1 << bits)
         self._spill_sandbox(spill, sandbox, bits)
@@ -106,6 +111,8 @@ class Reconciler:
             "eventId": task.event_id.model_dump(by_alias=True, exclude_none=True),
             "canonical": {"form": "sorted-key-json+headers/v1", "headers": sorted(set(self.names))},
         }
+        if task.refresh:  # absent at 0: the hash of an unrefreshed report stays what it was
+            report["plan"]["refresh"] = task.refresh
         digest = report_hash(report)
         self._publish(spill, bits, digest, len(sandbox))
         summary = {
@@ -172,23 +179,33 @@ class Reconciler:
         total = 1 << bits
         for first in range(0, total, CHUNK):
             delta: list[tuple[int, str, str]] = []
+            rows = []
             for i, (side_s, side_e) in enumerate(spill.read_buckets(first, min(CHUNK, total - first))):
                 ids = sorted({raw.decode() for raw in (*side_s, *side_e)}, key=id_order)
-                for event_id in ids:
-                    raw = event_id.encode()
-                    sv, ev = side_s.get(raw), side_e.get(raw)
-                    mine = None if sv is None else sv[:HASH_BYTES]
-                    if mine is not None:
-                        replayed.add(event_id, mine)
-                    if ev is not None:
-                        existing.add(event_id, ev)
-                    cls = classify(mine, ev)
-                    counts[cls] += 1
-                    samples[cls].add(event_id)
-                    if cls in ("changed", "missing"):
-                        assert sv is not None
-                        delta.append((first + i, event_id, cls))
-                        per_partition[int.from_bytes(sv[HASH_BYTES : HASH_BYTES + 4], "big")] += 1
+                rows += [
+                    (first + i, event_id, side_s.get(event_id.encode()), side_e.get(event_id.encode()))
+                    for event_id in ids
+                ]
+            candidates = [event_id for _, event_id, sv, ev in rows if sv is not None and sv[:HASH_BYTES] != ev]
+            promoted = promoted_hashes(self.redis, self.cluster, self.destination, candidates)
+            for bucket, event_id, sv, ev in rows:
+                mine = None if sv is None else sv[:HASH_BYTES]
+                if mine is not None:
+                    replayed.add(event_id, mine)
+                if ev is not None:
+                    existing.add(event_id, ev)
+                cls = classify(mine, ev)
+                if cls in ("changed", "missing") and mine is not None and promoted.get(event_id) == mine.hex():
+                    # another promotion already wrote this content (its record may lie outside the
+                    # existing window, stamped with its promotion time): nothing to correct
+                    cls = "unchanged"
+                    counts["alreadyPromoted"] += 1
+                counts[cls] += 1
+                samples[cls].add(event_id)
+                if cls in ("changed", "missing"):
+                    assert sv is not None
+                    delta.append((bucket, event_id, cls))
+                    per_partition[int.from_bytes(sv[HASH_BYTES : HASH_BYTES + 4], "big")] += 1
             spill.write_delta(delta)
         counts["replayedIds"], counts["existingIds"] = replayed.count, existing.count
         keys = (
@@ -201,6 +218,7 @@ class Reconciler:
             "superseded",
             "unidentified",
             *CLASSES,
+            "alreadyPromoted",
         )
         if counts["foreign"]:
             keys += ("foreign",)  # only when present: the report of a clean sandbox keeps its hash

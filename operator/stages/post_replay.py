@@ -68,9 +68,12 @@ class PostReplayStages:
         url, uid = spec.dedup.redis.url, self.owner.uid
         if spec.transform.aggregate is not None and not (old.aggregation and old.aggregation.completed_at):
             return self._combine(spec, plan, totals, old, jobs)
-        rj = newest_step(jobs, "reconcile")
+        refresh = spec.reconciliation.refresh
+        rj = newest_step(jobs, "reconcile", refresh=refresh)
         rec = old.reconciliation if old.reconciliation and old.reconciliation.report_hash else None
         promo = old.promotion
+        if rec is not None and (rec.refresh or 0) != refresh and not _promoting(jobs, rec):
+            rec = None  # refreshed: reconcile again (a promotion under way finishes first)
         unavailable, failure = "", ""
         try:
             if rec is None and rj is not None and rj.state == "Succeeded":
@@ -100,8 +103,10 @@ class PostReplayStages:
             job = promotion_job(spec, self.owner, self.config, rec.report_hash, attempt=decision.attempt)
             self._create(job)
             promo = PromotionStatus(report_hash=rec.report_hash, job=job["metadata"]["name"], started_at=self.now)
-        elif rec is None and old.reconciliation is not None:
+        elif rec is None and old.reconciliation is not None and not old.reconciliation.report_hash:
             rec = old.reconciliation  # keep the Job name recorded while it runs
+        elif rec is None and rj is not None:
+            rec = ReconciliationStatus(job=rj.name)  # a refresh's Job runs: the old report is void
         return StageResult(decision.wants, rec, promo, old.aggregation)
 
     def _combine(
@@ -133,3 +138,9 @@ class PostReplayStages:
         log.info(
             "%s Job %s/%s", "created" if created else "found", job["metadata"]["namespace"], job["metadata"]["name"]
         )
+
+
+def _promoting(jobs: list[JobView], rec: ReconciliationStatus) -> bool:
+    """A promotion Job of the recorded report is still running."""
+    pj = newest_step(jobs, "promote", rec.report_hash or "")
+    return pj is not None and pj.state not in ("Succeeded", "Failed")

@@ -26,6 +26,7 @@ def promotion_from(report_hash: str, mirrors: dict[int, PromotionCheckpoint], jo
         written=sum(c.written for c in mine),
         skipped_identical=sum(c.skipped_identical for c in mine),
         skipped_duplicate=sum(c.skipped_duplicate for c in mine),
+        already_promoted=sum(c.already_promoted for c in mine),
         sha256=combine_digests((c.partition, c.digest) for c in mine),
         job=job,
         completed_at=now,

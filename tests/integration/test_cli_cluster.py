@@ -155,3 +155,15 @@ def test_an_unreachable_cluster_gives_one_line(cluster_env: dict[str, str], tmp_
     assert done.returncode == 5
     assert done.stderr.startswith("eventreplay: cannot reach the Kubernetes API at https://127.0.0.1:1: ")
     assert len(done.stderr.splitlines()) == 1
+
+
+def test_reconcile_bumps_the_refresh_counter(k: Kube, cluster_env: dict[str, str], namespace: str) -> None:
+    spec = spec_for("orders", {"offsets": {"from": 0, "to": 150}}, promotion={"policy": "Manual"})
+    create_replay(k, replay_manifest(namespace, "again", spec))
+    for expected in (1, 2):
+        done = cli("reconcile", "again", "-n", namespace, env=cluster_env)
+        assert done.returncode == 0, done.stderr
+        assert f"refresh = {expected}" in done.stdout
+        assert k.get_replay(namespace, "again")["spec"]["reconciliation"]["refresh"] == expected
+    missing = cli("reconcile", "nope", "-n", namespace, env=cluster_env)
+    assert missing.returncode != 0 and "nope" in missing.stderr

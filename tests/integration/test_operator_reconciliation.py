@@ -165,3 +165,53 @@ def test_automatic_over_threshold_and_never_leave_the_destination_untouched(
             assert "promotion" not in got["status"]
         assert get_replay(k, namespace, "auto")["status"]["totals"] == auto["status"]["totals"]
         assert high_watermarks(kafka_bootstrap, sc.destination) == untouched
+
+
+def test_a_second_replay_and_a_refresh_after_promotion_write_nothing(
+    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=800, seed=31, run_workers=False)
+    manual = {"policy": "Manual"}
+    with running_operator(k, namespace, tmp_path):
+        create_replay(k, replay_manifest(namespace, "first", spec(sc, unique, manual)))
+        digest = check_report(reconciled(k, namespace, "first"), sc)["reportHash"]
+        patch_spec(k, namespace, "first", {"promotion": {"approvedReportHash": digest}})
+        done = when(k, namespace, "first", "promoted", lambda r: condition(r, "Ready").get("status") == "True")
+        assert done["status"]["promotion"]["written"] == len(sc.delta) > 0
+        after = high_watermarks(kafka_bootstrap, sc.destination)
+
+        # Another name, the same window and sink: the ledger says those ids are already promoted.
+        create_replay(k, replay_manifest(namespace, "second", spec(sc, unique, manual)))
+        report = reconciled(k, namespace, "second")["status"]["reconciliation"]
+        assert (report["changed"], report["missing"], report["alreadyPromoted"]) == (0, 0, len(sc.delta))
+        patch_spec(k, namespace, "second", {"promotion": {"approvedReportHash": report["reportHash"]}})
+        second = when(k, namespace, "second", "promoted", lambda r: condition(r, "Ready").get("status") == "True")
+        assert second["status"]["promotion"]["written"] == 0
+
+        # Refreshing the first replay's report: a new hash, nothing to promote.
+        patch_spec(k, namespace, "first", {"reconciliation": {"refresh": 1}})
+        fresh = when(
+            k,
+            namespace,
+            "first",
+            "refreshed",
+            lambda r: (
+                (r["status"].get("reconciliation") or {}).get("refresh") == 1
+                and bool(r["status"]["reconciliation"].get("reportHash"))
+            ),
+        )
+        rec = fresh["status"]["reconciliation"]
+        assert rec["reportHash"] != digest and (rec["changed"], rec["missing"]) == (0, 0)
+        patch_spec(k, namespace, "first", {"promotion": {"approvedReportHash": rec["reportHash"]}})
+        final = when(
+            k,
+            namespace,
+            "first",
+            "refresh promoted",
+            lambda r: (
+                (r["status"].get("promotion") or {}).get("reportHash") == rec["reportHash"]
+                and condition(r, "Ready").get("status") == "True"
+            ),
+        )
+        assert final["status"]["promotion"]["written"] == 0
+        assert high_watermarks(kafka_bootstrap, sc.destination) == after

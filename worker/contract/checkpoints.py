@@ -112,6 +112,8 @@ class PromotionCheckpoint(CheckpointBase, kw_only=True, omit_defaults=True, rena
     """Sandbox records whose id's existing output already has the same canonical content."""
     skipped_duplicate: int = 0
     """Sandbox records of an id whose winning copy is in another partition or earlier offset."""
+    already_promoted: int = 0
+    """Delta records another promotion already wrote into the destination with the same content."""
 
     def summary(self) -> dict[str, object]:
         return {
@@ -119,6 +121,7 @@ class PromotionCheckpoint(CheckpointBase, kw_only=True, omit_defaults=True, rena
             "written": self.written,
             "skippedIdentical": self.skipped_identical,
             "skippedDuplicate": self.skipped_duplicate,
+            "alreadyPromoted": self.already_promoted,
             "digest": self.digest,
             "state": self.state,
         }

@@ -199,3 +199,25 @@ def spill_prefix(uid: str, run: str, side: str) -> str:
     """Buckets of one reconciliation run's side (`s` replayed, `e` existing, `d` delta); written by
     reconcile, read by promote."""
     return f"{spill_route(uid)}:{run}:{side}:"
+
+
+# --- The destination's promotion ledger: one per sink (Kafka cluster id + topic), shared by every
+# replay that promotes there, kept without TTL (its entries are what the destination holds).
+
+
+def destination_route(cluster: str, topic: str) -> str:
+    """The hash tag of one destination's promotion ledger (its hash and pending sets, one slot)."""
+    return f"er:{{dst:{cluster}:{topic}}}"
+
+
+def destination_ledger_key(cluster: str, topic: str) -> str:
+    """Hash: event id -> `C|<content hash>` (promoted and committed) or
+    `P|<owner>|<sandbox partition>|<offset>|<content hash>|<previous>` (claimed by a promotion whose
+    transaction is not committed yet). Written by promote, read by reconcile."""
+    return f"{destination_route(cluster, topic)}:promoted"
+
+
+def destination_pending_key(cluster: str, topic: str, owner: str, partition: int) -> str:
+    """Set of the ids one promotion (`owner`) claimed from one sandbox partition and has not yet
+    marked committed; read when that promotion restarts."""
+    return f"{destination_route(cluster, topic)}:pending:{owner}:{partition}"

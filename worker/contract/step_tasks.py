@@ -107,6 +107,11 @@ class ReconcileTask(Contract):
     event_id: EventIdSource = EventIdSource()
     canonical: Canonical = Canonical()
     report: ReportOutput
+    destination_topic: str | None = Field(
+        default=None,
+        description="The sink whose promotion ledger is consulted (default: the existing output's topic).",
+    )
+    refresh: int = Field(default=0, ge=0, description="Recorded in the report's plan: a refresh is a new report.")
     tuning: StepTuning = StepTuning()
 
     @property

@@ -77,6 +77,14 @@ class Reconciliation(ApiModel):
         le=86400,
         description="Extra time read on each side of the window in the existing output.",
     )
+    refresh: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Bump to reconcile again (`eventreplay reconcile NAME`): a new report with a new hash, which "
+            "needs its own approval; ids already promoted into the sink count as unchanged."
+        ),
+    )
     comparison_topic: str | None = Field(
         default=None,
         pattern=TOPIC_RE,

@@ -166,11 +166,15 @@ class ReconciliationStatus(ApiModel):
     duplicates: int | None = _count("Sandbox records of an id already seen.")
     superseded: int | None = _count("Existing records overwritten by a later one.")
     unidentified: int | None = _count("Existing records without an event id.")
+    already_promoted: int | None = _count(
+        "Ids counted unchanged because a promotion into the sink already wrote this content (destination ledger)."
+    )
     replayed_checksum: str | None = _text("SHA-256 over the replayed output.")
     existing_checksum: str | None = _text("SHA-256 over the existing output.")
     existing_topic: str | None = _text("The topic compared with.")
     report_topic: str | None = _text("Compacted topic with every changed/missing id (key: id, value: class).")
     samples: ReportSamples | None = Field(default=None, description="A few ids per class.")
+    refresh: int | None = _count("The spec.reconciliation.refresh this report was made for.")
     job: str | None = _text("The reconciliation Job.")
     completed_at: str | None = _text("When the report was made (RFC 3339).")
 
@@ -197,6 +201,7 @@ class PromotionStatus(ApiModel):
     written: int | None = _count("Events written (missing + changed).")
     skipped_identical: int | None = _count("Already identical in the destination.")
     skipped_duplicate: int | None = _count("Sandbox copies of an id that lost.")
+    already_promoted: int | None = _count("Delta events another replay's promotion already wrote with this content.")
     sha256: str | None = _text("SHA-256 over what was written (per-partition chains).")
     job: str | None = _text("The promotion Job.")
     started_at: str | None = _text("When promotion started (RFC 3339).")

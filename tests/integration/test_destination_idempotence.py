@@ -1,0 +1,154 @@
+"""Across replays, against real Kafka and Redis: the destination's promotion ledger lets no second
+replay - sequential or concurrent, any name - write an (event id, content) the sink already got."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from typing import Any
+
+import orjson
+import pytest
+
+from eventreplay.worker.contract.exit_codes import EXIT_DONE, EXIT_RETRIABLE
+from support.kafka_tools import read_topic
+from support.reconciliation_scenario import (
+    DEST_PARTITIONS,
+    Scenario,
+    build,
+    promote_task,
+    reconcile_task,
+    run_job,
+    start_job,
+    unique_id,
+)
+
+pytestmark = pytest.mark.stack
+
+
+def _reconcile(sc: Scenario) -> dict[str, Any]:
+    done = run_job(reconcile_task(sc))
+    assert done.returncode == 0, done.stderr
+    return dict(orjson.loads(done.stdout))
+
+
+def _promoted(bootstrap: str, sc: Scenario) -> Counter[str]:
+    """Promoted records per id in the destination (committed only)."""
+    return Counter(
+        rec.key.decode()
+        for _, rec in read_topic(bootstrap, sc.destination, DEST_PARTITIONS)
+        if rec.key is not None and "er-promoted-by" in rec.headers
+    )
+
+
+def _other_replay(sc: Scenario) -> Scenario:
+    """Another replay (another uid and name) of the same window into the same sink."""
+    return dataclasses.replace(sc, uid=unique_id())
+
+
+def test_a_second_replay_of_a_promoted_window_reports_unchanged_and_writes_nothing(
+    kafka_admin: Any, kafka_bootstrap: str, unique: str
+) -> None:
+    first = build(kafka_bootstrap, kafka_admin, unique, per_partition=2000, seed=41)
+    report = _reconcile(first)
+    counts = report["report"]["counts"]
+    delta = counts["changed"] + counts["missing"]
+    assert delta > 0 and counts["alreadyPromoted"] == 0
+    done = run_job(promote_task(first, report["reportHash"]))
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout)["written"] == delta
+    before = _promoted(kafka_bootstrap, first)
+    assert set(before) == first.delta and set(before.values()) == {1}
+
+    second = _other_replay(first)
+    again = _reconcile(second)
+    recount = again["report"]["counts"]
+    # The existing window (by timestamp) does not see the first promotion; the ledger does.
+    assert (recount["changed"], recount["missing"]) == (0, 0)
+    assert recount["alreadyPromoted"] == delta
+    assert recount["unchanged"] == counts["replayedIds"]
+    assert again["reportHash"] != report["reportHash"]
+    nothing = run_job(promote_task(second, again["reportHash"]))
+    assert nothing.returncode == 0, nothing.stderr
+    assert orjson.loads(nothing.stdout)["written"] == 0
+    assert _promoted(kafka_bootstrap, first) == before
+    print(f"second replay: delta {delta} before, {recount['changed'] + recount['missing']} after; wrote 0")
+
+
+def _until_done(task: Any, deadline: float) -> dict[str, Any]:
+    """Run a promoter like a Job with retries: a retriable exit (another promotion's open claim) reruns."""
+    proc = start_job(task)
+    while True:
+        out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        if proc.returncode == EXIT_DONE:
+            return dict(orjson.loads(out))
+        assert proc.returncode == EXIT_RETRIABLE, err
+        assert "being promoted" in err, err
+        assert time.monotonic() < deadline, "concurrent promotions did not settle"
+        time.sleep(0.2)
+        proc = start_job(task)
+
+
+def test_concurrent_replays_of_one_window_both_approved_write_each_correction_once(
+    kafka_admin: Any, kafka_bootstrap: str, unique: str
+) -> None:
+    first = build(kafka_bootstrap, kafka_admin, unique, per_partition=3000, seed=43)
+    second = _other_replay(first)
+    reports = [_reconcile(first), _reconcile(second)]  # both reported before either promoted
+    deltas = [r["report"]["counts"]["changed"] + r["report"]["counts"]["missing"] for r in reports]
+    assert deltas[0] == deltas[1] == len(first.delta) > 0
+    before = _promoted(kafka_bootstrap, first)
+    assert sum(before.values()) == 0
+
+    tasks = [
+        promote_task(sc, r["reportHash"], batch_size=50, transaction_max_records=100)
+        for sc, r in zip((first, second), reports, strict=True)
+    ]
+    procs = [start_job(t) for t in tasks]  # started together
+    deadline = time.monotonic() + 300
+    results = []
+    for task, proc in zip(tasks, procs, strict=True):
+        out, err = proc.communicate(timeout=300)
+        if proc.returncode == EXIT_DONE:
+            results.append(orjson.loads(out))
+        else:
+            assert proc.returncode == EXIT_RETRIABLE, err
+            results.append(_until_done(task, deadline))
+    written = [r["written"] for r in results]
+    already = [r["alreadyPromoted"] for r in results]
+    assert sum(written) == len(first.delta)
+    assert [w + a for w, a in zip(written, already, strict=True)] == deltas
+    after = _promoted(kafka_bootstrap, first)
+    assert set(after) == first.delta
+    assert [i for i, n in after.items() if n != 1] == [], "a correction was promoted twice"
+    print(f"concurrent: delta {len(first.delta)}; written {written}, already promoted {already}")
+
+
+def test_a_refreshed_report_after_promotion_has_a_new_hash_and_promotes_nothing(
+    kafka_admin: Any, kafka_bootstrap: str, unique: str
+) -> None:
+    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1500, seed=47)
+    report = _reconcile(sc)
+    counts = report["report"]["counts"]
+    delta = counts["changed"] + counts["missing"]
+    done = run_job(promote_task(sc, report["reportHash"]))
+    assert done.returncode == 0, done.stderr
+    before = _promoted(kafka_bootstrap, sc)
+    assert sum(before.values()) == delta > 0
+
+    refreshed_task = reconcile_task(sc).model_copy(update={"refresh": 1})
+    refreshed = run_job(refreshed_task)
+    assert refreshed.returncode == 0, refreshed.stderr
+    fresh = orjson.loads(refreshed.stdout)
+    assert fresh["reportHash"] != report["reportHash"]  # approval binds to the hash: approve it again
+    assert fresh["report"]["plan"]["refresh"] == 1
+    recount = fresh["report"]["counts"]
+    assert (recount["changed"], recount["missing"], recount["alreadyPromoted"]) == (0, 0, delta)
+
+    stale = run_job(promote_task(sc, report["reportHash"]))  # the old approval no longer promotes
+    assert stale.returncode != 0 and "report hash mismatch" in stale.stderr
+    nothing = run_job(promote_task(sc, fresh["reportHash"]))
+    assert nothing.returncode == 0, nothing.stderr
+    assert orjson.loads(nothing.stdout)["written"] == 0
+    assert _promoted(kafka_bootstrap, sc) == before
