@@ -106,6 +106,7 @@ class FakeKafka:
         self.down = ""
         self.observed = 0
         self.ensured: list[tuple[list[str], int]] = []
+        self.topic_configs: list[dict[str, str]] = []
 
     def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
         self.observed += 1
@@ -114,10 +115,13 @@ class FakeKafka:
         count = self.partitions or 0
         return self.partitions, {p: Observed(low=self.low, high=self.high) for p in range(count)}
 
-    def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
+    def ensure_topics(
+        self, bootstrap: str, names: list[str], partitions: int, config: dict[str, str] | None = None
+    ) -> None:
         if self.down:
             raise KafkaUnavailable(self.down)
         self.ensured.append((names, partitions))
+        self.topic_configs.append(config or {})
 
 
 class FakeCheckpoints:
