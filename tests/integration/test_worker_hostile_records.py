@@ -9,9 +9,6 @@ that are not ValueError/TypeError: before, each of these crash-looped the partit
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +21,7 @@ from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.dead_letter import COPY_BYTES
 from support.kafka_tools import Read, create_topic, read_partition
-from support.worker_run import make_task, worker_env
+from support.worker_run import make_task, run_worker, user_code_env
 
 pytestmark = pytest.mark.stack
 
@@ -102,11 +99,7 @@ def test_hostile_records_are_dead_lettered_and_the_partition_is_done(
             "transform": task.transform.model_copy(update={"function": "hostile_user_code:grow"}),
         }
     )
-    path = [str(tmp_path), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    env = {**worker_env(task), "PYTHONPATH": os.pathsep.join(path)}
-    done = subprocess.run(
-        [sys.executable, "-m", "eventreplay.worker", "run"], env=env, capture_output=True, text=True, timeout=300
-    )
+    done = run_worker(task, timeout=300, env=user_code_env(task, tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
 
     ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
