@@ -249,9 +249,11 @@ class KafkaAccess:
         finally:
             consumer.close()
 
-    def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
+    def ensure_topics(
+        self, bootstrap: str, names: list[str], partitions: int, config: dict[str, str] | None = None
+    ) -> None:
         """Create the sandbox and dead-letter topics (partitions as the source); existing is fine."""
         try:
-            create_topics(self.admin(bootstrap), names, partitions, timeout=self.timeout)
+            create_topics(self.admin(bootstrap), names, partitions, timeout=self.timeout, config=config)
         except RetriableFailure as err:
             raise KafkaUnavailable(str(err)) from err

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from eventreplay.worker.contract.kafka_clients import output_topic_config
+
 from . import aggregate, approval, metrics
 from . import conditions as cond
 from .api.v1alpha1 import EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
@@ -169,6 +171,7 @@ class SyncPass:
                     spec.source.bootstrap_servers,
                     [plan.sandbox_topic, plan.dead_letter_topic],
                     plan.topic_partitions,
+                    output_topic_config(spec.validation.max_event_bytes, spec.dedup.ttl_seconds),
                 )
             except KafkaUnavailable as err:
                 return self._wait(spec, "KafkaUnavailable", f"cannot create the sandbox topics yet: {err}")

@@ -76,7 +76,7 @@ class Engine:
                 f"topic {self.src.topic!r} has no partition {self.src.partition} ({count} partitions)"
             )
         kafka_io.ensure_topics(
-            self.admin, [self.task.output.sandbox_topic, self.task.output.dead_letter_topic], count, servers
+            self.admin, [self.task.output.sandbox_topic, self.task.output.dead_letter_topic], count, servers, self.task
         )
         start, end = self.src.start_offset, self.src.end_offset
 

@@ -8,14 +8,16 @@ promote: a failure record, `names.failure_key`).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .contract.checkpoints import Checkpoint
 from .contract.combine_task import CombineTask
 from .contract.defaults import DEFAULT_TTL_SECONDS
-from .contract.exit_codes import PermanentFailure, WorkerFailure
+from .contract.exit_codes import PermanentFailure, RetriableFailure, WorkerFailure
 from .contract.gap_task import GapTask
 from .contract.names import (
     COMBINE_TASK_ENV,
@@ -29,6 +31,7 @@ from .contract.step_tasks import PromoteTask, ReconcileTask
 from .contract.tasks import Task
 from .redis_connection import RedisSpec, connect_redis
 from .runtime.entry import Job
+from .runtime.retry import with_retries
 
 T = TypeVar("T", ReconcileTask, PromoteTask, CombineTask)
 
@@ -47,13 +50,21 @@ def _peak_rss_kib() -> int:
 def _replay(task: Task) -> Mapping[str, Any]:
     from .engine import Engine
 
-    engine = Engine(task)
-    # The hot loop allocates a few short-lived containers per event, and what start-up
-    # built lives until exit: collections would only re-traverse it (measured: ~3 % faster).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    ckpt = engine.run()
+    def attempt() -> Checkpoint:
+        engine = Engine(task)
+        # The hot loop allocates a few short-lived containers per event, and what start-up
+        # built lives until exit: collections would only re-traverse it (measured: ~3 % faster).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
+        try:
+            return engine.run()
+        except RetriableFailure:
+            _close_quietly(engine)
+            raise
+
+    where = f"replay of {task.source.topic}/{task.source.partition}"
+    ckpt = with_retries(attempt, task.tuning.retry_budget_seconds, where)
     return {
         "state": ckpt.state,
         "committedOffset": ckpt.committed_offset,
@@ -64,6 +75,13 @@ def _replay(task: Task) -> Mapping[str, Any]:
         "digest": ckpt.digest,
         "peakRssKiB": _peak_rss_kib(),
     }
+
+
+def _close_quietly(engine: Any) -> None:
+    """Drop a failed attempt's clients before the next one (its open transaction is aborted by the
+    next attempt's init_transactions, which fences it)."""
+    with contextlib.suppress(Exception):  # already closed, or the broker is the failure
+        engine.consumer.close()
 
 
 def _replay_failed(task: Task, err: WorkerFailure, text: str) -> None:

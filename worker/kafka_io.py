@@ -16,6 +16,8 @@ from .contract.exit_codes import PermanentFailure, RetriableFailure
 from .contract.kafka_clients import (
     create_topics,
     job_config,
+    output_message_limit,
+    output_topic_config,
     replay_consumer_config,
     transactional_producer_config,
 )
@@ -46,9 +48,10 @@ def cluster_id(admin: AdminClient, servers: str) -> str:
     return meta.cluster_id or ",".join(sorted(servers.split(",")))
 
 
-def ensure_topics(admin: AdminClient, topics: list[str], partitions: int, servers: str) -> None:
+def ensure_topics(admin: AdminClient, topics: list[str], partitions: int, servers: str, task: Task) -> None:
     """Create the sandbox and dead-letter topics if missing; existing ones must be wide enough."""
-    create_topics(admin, topics, partitions)
+    config = output_topic_config(task.validation.max_event_bytes, task.dedup.ttl_seconds)
+    create_topics(admin, topics, partitions, config=config)
     for topic in topics:
         have = _partition_count_after_create(admin, topic, servers)
         if have < partitions:
@@ -71,7 +74,11 @@ def new_clients(task: Task) -> tuple[AdminClient, Consumer, Producer]:
     producer = transactional_producer_config(
         base,
         task.transactional_id,
-        **{"batch.size": 1_000_000, "queue.buffering.max.kbytes": 24576},  # bounded (a transaction is ~6 MB): flat RSS
+        **{
+            "batch.size": 1_000_000,
+            "queue.buffering.max.kbytes": 24576,  # bounded (a transaction is ~6 MB): flat RSS
+            "message.max.bytes": output_message_limit(task.validation.max_event_bytes),
+        },
     )
     try:
         return AdminClient(base), Consumer(replay_consumer_config(base, task.group_id)), Producer(producer)

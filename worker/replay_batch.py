@@ -22,8 +22,9 @@ from .contract.checkpoints import Checkpoint
 from .contract.exit_codes import RetriableFailure
 from .contract.names import REPLAY_UID_HEADER
 from .contract.tasks import Task
+from .dead_letter import truncated_copy
 from .ledger import ReplayLedger
-from .runtime.produce import Headers, produce
+from .runtime.produce import Headers, RecordTooLarge, produce
 from .transform import BuiltTransform, check_deterministic
 from .validate import Rejected, Valid, Validator
 
@@ -144,7 +145,12 @@ class ReplayBatches:
                 if status == "N":
                     offset = msg.offset()
                     headers = [*base, (offset_header, b"%d" % offset)]
-                    produce(producer, sandbox, out, key, partition, headers=headers)
+                    try:
+                        produce(producer, sandbox, out, key, partition, headers=headers)
+                    except RecordTooLarge as err:  # above the producer's limit: a dead letter, not a retry
+                        rejected = Rejected("oversized", f"the output does not fit: {err}"[:300])
+                        self._count_dead(ckpt, msg, rejected)
+                        continue
                     if offset >> bits != block:
                         if running is not None:
                             chain.state = fold(chain.state, running.digest())
@@ -164,22 +170,32 @@ class ReplayBatches:
                 rejected = Rejected("conflict", f"event id {key.decode()!r}: {_CONFLICT[status]}")
             else:
                 msg, rejected = item
-            ckpt.dead_lettered += 1
-            ckpt.reasons[rejected.reason] = ckpt.reasons.get(rejected.reason, 0) + 1
-            self._dead_letter(msg, rejected)
+            self._count_dead(ckpt, msg, rejected)
         ckpt.emitted += emitted
         ckpt.duplicate += duplicate
         ckpt.processed += processed
         ckpt.bytes_out += bytes_out
         chain.block, chain.running = block, running
 
+    def _count_dead(self, ckpt: Checkpoint, msg: Message, rejected: Rejected) -> None:
+        ckpt.dead_lettered += 1
+        ckpt.reasons[rejected.reason] = ckpt.reasons.get(rejected.reason, 0) + 1
+        self._dead_letter(msg, rejected)
+
     def _dead_letter(self, msg: Message, rejected: Rejected) -> None:
+        """The record's own bytes with its reason; a truncated copy and a hash when too large to copy."""
         headers: Headers = [
             *self.headers_base,
             ("er-source-offset", str(msg.offset()).encode()),
             ("er-reason", rejected.reason.encode()),
             ("er-error", rejected.message.encode()),
         ]
-        produce(
-            self.producer, self.task.output.dead_letter_topic, msg.value(), msg.key(), self.partition, headers=headers
-        )
+        dlq, value, key = self.task.output.dead_letter_topic, msg.value(), msg.key()
+        if rejected.reason != "oversized":
+            try:
+                produce(self.producer, dlq, value, key, self.partition, headers=headers)
+                return
+            except RecordTooLarge:
+                pass  # a key and value within maxEventBytes whose headers or key do not fit
+        value, key, extra = truncated_copy(value, key)
+        produce(self.producer, dlq, value, key, self.partition, headers=[*headers, *extra])

@@ -138,11 +138,15 @@ class Validator:
                 self._schema(doc)
             except fastjsonschema.JsonSchemaException as err:
                 return Rejected("schema", str(err)[:300])
+            except Exception as err:  # noqa: BLE001 - e.g. RecursionError: the event's fault, not the Job's
+                return Rejected("schema", f"{type(err).__name__}: {err}"[:300])
         if self._model is not None:
             try:
                 self._model(doc)
             except (ValueError, TypeError, msgspec.ValidationError) as err:
                 return Rejected("schema", str(err)[:300])
+            except Exception as err:  # noqa: BLE001 - user code: whatever it raises rejects this event only
+                return Rejected("schema", f"{type(err).__name__}: {err}"[:300])
         if self._latest_ms is not None:
             stamp = epoch_ms(doc.get(self._ts_field)) if self._ts_field else float(record_ts_ms)
             if stamp is None:

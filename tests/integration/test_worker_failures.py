@@ -53,10 +53,12 @@ def test_unknown_topic_and_partition_are_permanent(
 
 
 def test_redis_down_is_retriable(kafka_admin: Any, kafka_bootstrap: str, seeded: str, unique: str) -> None:
-    task = make_task(kafka_bootstrap, seeded, unique, 100, redis_url="redis://127.0.0.1:1/0")
+    task = make_task(kafka_bootstrap, seeded, unique, 100, redis_url="redis://127.0.0.1:1/0", retry_budget_seconds=3)
     done = run_worker(task, timeout=120)
     assert done.returncode == EXIT_RETRIABLE
     assert "cannot reach Redis at 127.0.0.1:1" in done.stderr
+    # Retried in-process (backoff within the 3 s budget) before the pod gives up.
+    assert "attempt 1 failed" in done.stderr and "giving up after" in done.stderr
     assert _nothing_written(kafka_bootstrap, kafka_admin, task.output.sandbox_topic)
 
 
@@ -94,8 +96,9 @@ def test_an_unknown_kafka_setting_is_permanent(
 
 
 def test_broker_down_is_retriable(kafka_bootstrap: str, unique: str) -> None:
-    done = run_worker(make_task("127.0.0.1:1", "any", unique, 100), timeout=120)
+    done = run_worker(make_task("127.0.0.1:1", "any", unique, 100, retry_budget_seconds=30), timeout=120)
     assert done.returncode == EXIT_RETRIABLE
+    assert "attempt 1 failed" in done.stderr and "giving up after" in done.stderr
     assert "cannot reach Kafka at 127.0.0.1:1" in done.stderr
 
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from datagen.orders import ORDER_SCHEMA, Record
@@ -56,20 +57,26 @@ def worker_env(task: Task) -> dict[str, str]:
     return {**os.environ, "EVENTREPLAY_TASK": task.to_json()}
 
 
-def run_worker(task: Task, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def user_code_env(task: Task, directory: Path) -> dict[str, str]:
+    """The worker's env with `directory` first on its PYTHONPATH: user code a test wrote there imports."""
+    path = [str(directory), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**worker_env(task), "PYTHONPATH": os.pathsep.join(path)}
+
+
+def run_worker(task: Task, timeout: float = 600, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "eventreplay.worker", "run"],
-        env=worker_env(task),
+        env=env or worker_env(task),
         capture_output=True,
         text=True,
         timeout=timeout,
     )
 
 
-def start_worker(task: Task) -> subprocess.Popen[str]:
+def start_worker(task: Task, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "eventreplay.worker", "run"],
-        env=worker_env(task),
+        env=env or worker_env(task),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -133,6 +133,7 @@ class FakeKafka:
         self.retention_ms: int | None = None
         self.written: dict[str, set[str]] = {}
         """Output topics that already hold records: topic -> uids of their writers."""
+        self.topic_configs: list[dict[str, str]] = []
 
     def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
         self.observed += 1
@@ -156,10 +157,13 @@ class FakeKafka:
             raise KafkaUnavailable(self.down)
         return self.retained
 
-    def ensure_topics(self, bootstrap: str, names: list[str], partitions: int) -> None:
+    def ensure_topics(
+        self, bootstrap: str, names: list[str], partitions: int, config: dict[str, str] | None = None
+    ) -> None:
         if self.down:
             raise KafkaUnavailable(self.down)
         self.ensured.append((names, partitions))
+        self.topic_configs.append(config or {})
 
 
 class FakeCheckpoints:

@@ -127,10 +127,29 @@ class PromotionCheckpoint(CheckpointBase, kw_only=True, omit_defaults=True, rena
         }
 
 
-def write_mirror(client: redis.Redis, key: str, ckpt: CheckpointBase, ttl: int, what: str) -> None:
-    """SET the checkpoint's mirror with its TTL; `what` names the mirror in the failure."""
+# Compare-and-set: a mirror never moves back. A paused zombie (fenced in Kafka, so it can commit
+# nothing) may still wake up and write the checkpoint it held; that must not regress what the
+# operator reads. Same offset: a "done" mirror is not turned back into a running one.
+_MIRROR_CAS = """
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, old = pcall(cjson.decode, cur)
+  if ok and type(old) == 'table' and old.committedOffset then
+    local new = cjson.decode(ARGV[1])
+    if old.committedOffset > new.committedOffset then return 0 end
+    if old.committedOffset == new.committedOffset and old.state == 'done' and new.state == nil then return 0 end
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
+def write_mirror(client: redis.Redis, key: str, ckpt: CheckpointBase, ttl: int, what: str) -> bool:
+    """Set the checkpoint's mirror with its TTL unless it holds a later one (compare-and-set);
+    whether it was written. `what` names the mirror in the failure."""
     try:
-        client.set(key, ckpt.to_json(), ex=ttl)
+        return bool(client.eval(_MIRROR_CAS, 1, key, ckpt.to_json(), ttl))
     except redis.RedisError as err:
         # The output is committed in Kafka; a retried Job resumes from there.
         raise RetriableFailure(f"{what}: {err}") from err

@@ -129,6 +129,34 @@ def idempotent_producer_config(base: Config) -> Config:
     return {**base, "enable.idempotence": True, "linger.ms": 20, "compression.type": "lz4"}
 
 
+MESSAGE_HEADROOM_BYTES = 1_048_576
+"""Room above maxEventBytes for a record's key and headers (1,000 source headers fit)."""
+
+
+def output_message_limit(max_event_bytes: int) -> int:
+    """The largest record a replay writes (librdkafka's `message.max.bytes` of its producer).
+
+    librdkafka's default (1,000,000 bytes) is below the default maxEventBytes (1 MiB): a valid event
+    near 1 MB would fail to produce. Anything above this limit is dead-lettered, never retried.
+    """
+    return max_event_bytes + MESSAGE_HEADROOM_BYTES
+
+
+def output_topic_config(max_event_bytes: int, retention_seconds: int) -> dict[str, str]:
+    """The sandbox and dead-letter topics' settings, decided by the replay, not the broker defaults.
+
+    The broker checks `max.message.bytes` against a whole (compressed) batch, so it is the producer's
+    limit plus a batch's overhead. Retention is the replay's Redis TTL: its outputs live as long as
+    the ledger and checkpoints that describe them, not a broker default that could delete the first
+    sandbox segments of a long replay before reconciliation reads them.
+    """
+    return {
+        "max.message.bytes": str(output_message_limit(max_event_bytes) + 65_536),
+        "retention.ms": str(retention_seconds * 1000),
+        "retention.bytes": "-1",
+    }
+
+
 def create_topics(
     admin: AdminClient,
     names: list[str],

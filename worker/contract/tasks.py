@@ -128,6 +128,11 @@ class Tuning(Contract):
     stall_timeout_seconds: float = Field(
         default=300.0, gt=0, description="Give up (retriably) when no offset advances for this long."
     )
+    retry_budget_seconds: float = Field(
+        default=180.0,
+        ge=0,
+        description="How long transient Kafka/Redis failures are retried in-process (backoff) before exiting.",
+    )
 
 
 class Task(Contract):

@@ -10,13 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from ..contract.exit_codes import PermanentFailure
 
 Headers = list[tuple[str, str | bytes | None]]
 UNASSIGNED = -1
 """No partition given: the producer's partitioner picks one from the key."""
 
 POLL_SECONDS = 0.05
+
+
+class RecordTooLarge(PermanentFailure):
+    """librdkafka refused a record above the producer's `message.max.bytes`: retrying cannot help.
+
+    The replay dead-letters such a record (a truncated copy); anywhere else it fails the Job loudly
+    and permanently instead of a retry loop on the same record.
+    """
 
 
 def produce(
@@ -36,3 +46,8 @@ def produce(
             return
         except BufferError:
             producer.poll(POLL_SECONDS)
+        except KafkaException as err:
+            if err.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                size = (len(value) if value else 0) + (len(key) if key else 0)
+                raise RecordTooLarge(f"a record of {size} bytes to {topic!r}: {err.args[0].str()}") from err
+            raise
