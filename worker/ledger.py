@@ -1,9 +1,13 @@
 """The dedup ledger in Redis: per event id, a content hash, in small listpack-encoded hashes.
 
 Layout (every key of one ledger shares the hash tag `{ledger}`, so one slot holds them):
-- production ledger  `er:{<ledger>}:p:<bucket hex>`  field = id digest (10 bytes), value = content
-  hash (8 bytes) or `-` when the writer kept no hash. Written by production consumers through
-  `ProductionLedger.mark()` (or `eventreplay-worker ledger mark`); only read by replays.
+- production ledger  `er:{<ledger>}:p:<slice hex>:<bucket hex>`  field = id digest (10 bytes),
+  value = content hash (8 bytes) or `-` when the writer kept no hash. Written by production
+  consumers through `ProductionLedger.mark()` (or `eventreplay-worker ledger mark`); only read by
+  replays. Time is cut into slices of ttl/PRODUCTION_SLICES; a slice's buckets share one absolute
+  expiry (EXPIREAT end of slice + ttl), which marking never pushes back, so an id lives between
+  ttl and ttl + one slice whatever production keeps marking (Redis 7.0 has no per-field HEXPIRE).
+  Readers look up the live slices, newest first.
 - replay ledger      `er:{<ledger>}:r:<uid>:<partition>:<bucket hex>`  field = id digest,
   value = content hash (8 bytes, empty when hashing is off) + the source offset (8 bytes, big
   endian) that first carried the id. Scoped to one replay and partition: "first offset wins" is
@@ -22,6 +26,7 @@ trip with preparing the next batch.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from hashlib import blake2b
 from typing import Literal
@@ -29,9 +34,10 @@ from typing import Literal
 import redis
 
 from .contract.defaults import DEFAULT_TTL_SECONDS
-from .contract.names import ledger_route, production_prefix, replay_prefix
+from .contract.names import ledger_route, production_slice_prefix, replay_prefix
 
 PRODUCTION_BITS = 16
+PRODUCTION_SLICES = 4  # slices per TTL: ids outlive the TTL by at most a quarter of it
 ENTRIES_PER_BUCKET = 48
 NO_HASH = b"-"
 RECORD = 30  # 14 bytes id digest + 8 bytes content hash + 8 bytes offset
@@ -40,7 +46,7 @@ RECORD = 30  # 14 bytes id digest + 8 bytes content hash + 8 bytes offset
 # the same content, C conflict inside the replay, X conflict with the production ledger.
 _SCRIPT = """
 local blob, rprefix, rbuckets = ARGV[1], ARGV[2], tonumber(ARGV[3]) + 1
-local pprefix, pbuckets, ttl, hashed = ARGV[4], tonumber(ARGV[5]) + 1, tonumber(ARGV[6]), ARGV[7] == '1'
+local pprefixes, pbuckets, ttl, hashed = ARGV[4], tonumber(ARGV[5]) + 1, tonumber(ARGV[6]), ARGV[7] == '1'
 local floor = ttl * 900  -- milliseconds: refresh a bucket's TTL once it has fallen below 90 %
 local sub, byte, fmt, call = string.sub, string.byte, string.format, redis.call
 local out, touched = {}, {}
@@ -52,10 +58,14 @@ for i = 0, #blob / 30 - 1 do
   local h = hashed and sub(blob, base + 15, base + 22) or ''
   local off = sub(blob, base + 23, base + 30)
   local status = false
-  if pprefix ~= '' then
-    local pv = call('HGET', pprefix .. fmt('%x', bucket % pbuckets), field)
-    if pv then
-      if (not hashed) or pv == '-' or pv == h then status = 'P' else status = 'X' end
+  if pprefixes ~= '' then
+    local pb = fmt('%x', bucket % pbuckets)
+    for pprefix in string.gmatch(pprefixes, '%S+') do  -- live slices, newest first
+      local pv = call('HGET', pprefix .. pb, field)
+      if pv then
+        if (not hashed) or pv == '-' or pv == h then status = 'P' else status = 'X' end
+        break
+      end
     end
   end
   if not status then
@@ -101,6 +111,18 @@ def content_hash(value: bytes) -> bytes:
     return blake2b(value, digest_size=8).digest()
 
 
+def slice_seconds(ttl_seconds: int) -> int:
+    return max(1, ttl_seconds // PRODUCTION_SLICES)
+
+
+def live_slices(ledger: str, ttl_seconds: int, now: float) -> list[str]:
+    """Prefixes of the production slices that may still hold ids, newest first."""
+    width = slice_seconds(ttl_seconds)
+    newest = int(now) // width
+    oldest = (int(now) - ttl_seconds) // width
+    return [production_slice_prefix(ledger, g) for g in range(newest, oldest - 1, -1)]
+
+
 def bucket_count(entries: int) -> int:
     """Power of two so that buckets hold about ENTRIES_PER_BUCKET entries (listpack-sized)."""
     want = max(1, entries // ENTRIES_PER_BUCKET)
@@ -132,12 +154,15 @@ class ReplayLedger:
         mode: Mode,
         ttl_seconds: int,
         hash_content: bool,
+        production_ttl_seconds: int = DEFAULT_TTL_SECONDS,
     ) -> None:
         self._client = client
+        self._ledger = ledger
+        self._production_ttl = production_ttl_seconds if mode == "skipProcessed" else 0
         self._args = [
             replay_prefix(ledger, uid, partition),
             str(bucket_count(span) - 1),
-            production_prefix(ledger) if mode == "skipProcessed" else "",
+            "",  # the live production slices, filled per batch (a replay can outlive a slice)
             str((1 << PRODUCTION_BITS) - 1),
             str(ttl_seconds),
             "1" if hash_content else "0",
@@ -154,6 +179,8 @@ class ReplayLedger:
             self._conn = self._client.connection_pool.get_connection()
         if self._sha is None:
             self._sha = self._client.script_load(_SCRIPT)
+        if self._production_ttl:
+            self._args[2] = " ".join(live_slices(self._ledger, self._production_ttl, time.time()))
         self._conn.send_command("EVALSHA", self._sha, 1, self._route, blob, *self._args)  # type: ignore[no-untyped-call]
         self._pending += 1
 
@@ -183,35 +210,50 @@ class ProductionLedger:
 
     def __init__(self, client: redis.Redis, ledger: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
         self._client = client
-        self._prefix = production_prefix(ledger)
+        self._ledger = ledger
         self._ttl = ttl_seconds
 
-    def _slot(self, event_id: str) -> tuple[str, bytes]:
+    @staticmethod
+    def _slot(event_id: str) -> tuple[str, bytes]:
         digest = id_digest(event_id)
         bucket = int.from_bytes(digest[10:14], "big") & ((1 << PRODUCTION_BITS) - 1)
-        return f"{self._prefix}{bucket:x}", digest[:10]
+        return f"{bucket:x}", digest[:10]
 
     def mark(self, events: Iterable[tuple[str, bytes | None]], batch: int = 1000) -> int:
         """Mark (event id, raw value bytes, or None to keep no hash) as processed. Returns the count."""
         count = 0
         pipe = self._client.pipeline(transaction=False)
         touched: set[str] = set()
+        prefix = self._current_slice()
         for event_id, value in events:
-            key, field = self._slot(event_id)
+            bucket, field = self._slot(event_id)
+            key = prefix + bucket
             pipe.hset(key, field, NO_HASH if value is None else content_hash(value))
             touched.add(key)
             count += 1
             if count % batch == 0:
                 self._flush(pipe, touched)
+                prefix = self._current_slice()
         self._flush(pipe, touched)
         return count
 
+    def _current_slice(self) -> str:
+        width = slice_seconds(self._ttl)
+        self._generation = int(time.time()) // width
+        self._expires_at = (self._generation + 1) * width + self._ttl
+        return production_slice_prefix(self._ledger, self._generation)
+
     def _flush(self, pipe: redis.client.Pipeline, touched: set[str]) -> None:
-        for key in touched:  # one EXPIRE per bucket written, not one per event
-            pipe.expire(key, self._ttl)
+        # One EXPIREAT per bucket written; the same instant for the whole slice, so steady
+        # marking never postpones it (a re-armed relative TTL would keep every id forever).
+        for key in touched:
+            pipe.expireat(key, self._expires_at)
         pipe.execute()
         touched.clear()
 
     def contains(self, event_id: str) -> bool:
-        key, field = self._slot(event_id)
-        return bool(self._client.hexists(key, field))
+        bucket, field = self._slot(event_id)
+        pipe = self._client.pipeline(transaction=False)
+        for prefix in live_slices(self._ledger, self._ttl, time.time()):
+            pipe.hexists(prefix + bucket, field)
+        return any(pipe.execute())

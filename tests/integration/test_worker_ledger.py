@@ -75,3 +75,33 @@ def test_every_bucket_expires_and_a_low_ttl_is_refreshed(redis_client: Any, uniq
     assert redis_client.pttl(low) > TTL * 990, "a write refreshes a TTL that fell below 90 %"
     assert all(0 < redis_client.pttl(key) <= TTL * 950 for key in high), "above the floor: no EXPIRE"
     assert all(redis_client.pttl(key) > 0 for key in _buckets(redis_client, unique))
+
+
+def test_production_ids_age_out_under_steady_marking(redis_client: Any, unique: str) -> None:
+    """#14 goal 5: marking keeps going, yet an id older than its TTL (+ one slice) is forgotten
+    while recent ones are still seen, by `contains` and by a skipProcessed replay."""
+    import time
+
+    ttl = 4  # slices of 1 s; an id lives between 4 and 5 s
+    production = ProductionLedger(redis_client, unique, ttl_seconds=ttl)
+    production.mark([("old", b"v")])
+    deadline = time.time() + ttl + 1.5
+    n = 0
+    while time.time() < deadline:  # steady marking: under the old scheme every flush re-armed TTLs
+        production.mark([(f"steady-{n}", b"v")])
+        n += 1
+        time.sleep(0.05)
+    assert not production.contains("old")
+    assert production.contains(f"steady-{n - 1}")
+    replay = ReplayLedger(
+        redis_client,
+        ledger=unique,
+        uid=f"uid-{unique}",
+        partition=0,
+        span=10_000,
+        mode="skipProcessed",
+        ttl_seconds=TTL,
+        hash_content=True,
+        production_ttl_seconds=ttl,
+    )
+    assert replay.classify(pack("old", b"v", 1) + pack(f"steady-{n - 1}", b"v", 2)) == "NP"

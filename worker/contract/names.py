@@ -185,6 +185,12 @@ def production_prefix(ledger: str) -> str:
     return f"{ledger_route(ledger)}:p:"
 
 
+def production_slice_prefix(ledger: str, generation: int) -> str:
+    """The buckets of one time slice (generation) of the production ledger: a slice expires as a
+    whole, so ids age out even while production keeps marking new ones."""
+    return f"{production_prefix(ledger)}{generation:x}:"
+
+
 def replay_prefix(ledger: str, uid: str, partition: int) -> str:
     """Buckets of ids one replay partition has emitted (duplicates inside the replay)."""
     return f"{ledger_route(ledger)}:r:{uid}:{partition}:"
