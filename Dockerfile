@@ -14,16 +14,20 @@ COPY worker ./worker
 COPY cli ./cli
 RUN /opt/eventreplay/bin/pip install -c constraints.txt . \
  && find /opt/eventreplay -name '__pycache__' -prune -exec rm -rf {} +
+# The uid needs a name: kopf derives its peering identity from getpass.getuser() (pwd), which
+# raises for a uid without a passwd entry, so the operator pod would exit at start. Written here
+# and copied, so the final stage runs nothing.
+RUN mkdir -p /out/etc \
+ && cp /etc/passwd /etc/group /out/etc/ \
+ && echo "eventreplay:x:65532:65532:eventreplay:/nonexistent:/usr/sbin/nologin" >> /out/etc/passwd \
+ && echo "eventreplay:x:65532:" >> /out/etc/group
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="eventreplay" \
       org.opencontainers.image.description="EventReplay operator and worker" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /opt/eventreplay /opt/eventreplay
-# The uid needs a name: kopf derives its peering identity from getpass.getuser() (pwd), which
-# raises for a uid without a passwd entry, so the operator pod would exit at start.
-RUN echo "eventreplay:x:65532:65532:eventreplay:/nonexistent:/usr/sbin/nologin" >> /etc/passwd \
- && echo "eventreplay:x:65532:" >> /etc/group
+COPY --from=build /out/etc/passwd /out/etc/group /etc/
 ENV PATH=/opt/eventreplay/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 USER 65532:65532
 # The operator by default; worker Jobs run `python -m eventreplay.worker run`.

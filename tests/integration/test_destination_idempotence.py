@@ -3,7 +3,6 @@ replay - sequential or concurrent, any name - write an (event id, content) the s
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import Counter
 from typing import Any
@@ -19,9 +18,9 @@ from support.reconciliation_scenario import (
     build,
     promote_task,
     reconcile_task,
+    replayed_again,
     run_job,
     start_job,
-    unique_id,
 )
 
 pytestmark = pytest.mark.stack
@@ -42,11 +41,6 @@ def _promoted(bootstrap: str, sc: Scenario) -> Counter[str]:
     )
 
 
-def _other_replay(sc: Scenario) -> Scenario:
-    """Another replay (another uid and name) of the same window into the same sink."""
-    return dataclasses.replace(sc, uid=unique_id())
-
-
 def test_a_second_replay_of_a_promoted_window_reports_unchanged_and_writes_nothing(
     kafka_admin: Any, kafka_bootstrap: str, unique: str
 ) -> None:
@@ -61,7 +55,7 @@ def test_a_second_replay_of_a_promoted_window_reports_unchanged_and_writes_nothi
     before = _promoted(kafka_bootstrap, first)
     assert set(before) == first.delta and set(before.values()) == {1}
 
-    second = _other_replay(first)
+    second = replayed_again(kafka_bootstrap, kafka_admin, first)
     again = _reconcile(second)
     recount = again["report"]["counts"]
     # The existing window (by timestamp) does not see the first promotion; the ledger does.
@@ -94,7 +88,7 @@ def test_concurrent_replays_of_one_window_both_approved_write_each_correction_on
     kafka_admin: Any, kafka_bootstrap: str, unique: str
 ) -> None:
     first = build(kafka_bootstrap, kafka_admin, unique, per_partition=3000, seed=43)
-    second = _other_replay(first)
+    second = replayed_again(kafka_bootstrap, kafka_admin, first)
     reports = [_reconcile(first), _reconcile(second)]  # both reported before either promoted
     deltas = [r["report"]["counts"]["changed"] + r["report"]["counts"]["missing"] for r in reports]
     assert deltas[0] == deltas[1] == len(first.delta) > 0

@@ -11,6 +11,7 @@ records without a key; and, before the window, old records that must not be coun
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import subprocess
@@ -27,7 +28,7 @@ from confluent_kafka import Producer
 from datagen.orders import ORDER_SCHEMA, Mix, generate
 from devstack import config
 from eventreplay.worker.contract.step_tasks import PromoteTask, ReconcileTask
-from support.kafka_tools import create_topic, produce, read_topic
+from support.kafka_tools import create_topic, produce, read_topic, watermarks
 from support.oracle import replay
 from support.worker_run import REDIS_URL, make_task, start_worker
 
@@ -102,6 +103,23 @@ def _fill_sandbox(
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
     return Counter(replayedRecords=emitted, duplicates=emitted - len(sc.truth))
+
+
+def replayed_again(bootstrap: str, admin: Any, sc: Scenario) -> Scenario:
+    """Another replay of the same source window into the same sink: a new uid, and its own sandbox
+    filled by its own workers (reconcile and promote read only records carrying their uid)."""
+    uid = unique_id()
+    other = dataclasses.replace(sc, uid=uid, sandbox=f"{sc.sandbox}-{uid}")
+    create_topic(admin, other.sandbox, SOURCE_PARTITIONS)
+    ends = [high for _low, high in watermarks(bootstrap, sc.source, SOURCE_PARTITIONS)]
+    procs = [
+        start_worker(make_task(bootstrap, sc.source, uid, end, partition=p, schema=ORDER_SCHEMA, sandbox=other.sandbox))
+        for p, end in enumerate(ends)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    return other
 
 
 def build(
