@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import cli
 from operator_helpers import condition, wait_for_condition, wait_for_replay
 
 from devstack import config, containerd, images, kube, kubelet
@@ -116,12 +117,14 @@ def test_helm_install_apply_approve_promote_on_the_real_node(
         raise AssertionError(f"{err}\noperator log:\n{operator_log(op)[-6000:]}") from err
     digest = check_report(got, sc)["reportHash"]
     assert condition(got, "Promoted")["reason"] == "AwaitingApproval"
-    approval = {"spec": {"promotion": {"approvedReportHash": digest}}}
-    kubectl("patch", "eventreplay", "e2e", "-n", apps, "--type=merge", "-p", json.dumps(approval))
+    # As a user approves under the chart's approval policy: the CLI names the approver (who we are).
+    approved = cli("approve", "e2e", "-n", apps, "--kubeconfig", str(config.kubeconfig_path()))
+    assert approved.returncode == 0, approved.stderr
     done = wait_for_replay(
         k, apps, "e2e", lambda r: condition(r, "Ready").get("status") == "True", "Ready", timeout=300
     )
     assert done["status"]["promotion"]["written"] == len(sc.delta)
+    assert done["status"]["promotion"]["approvedBy"] == "kube-admin"
     check_destination(kafka_bootstrap, sc, apps, "e2e", digest)
 
     # Worker, reconcile and promote pods ran on the real node as containers of the built image,
