@@ -34,7 +34,7 @@ from typing import Literal
 import redis
 
 from .contract.defaults import DEFAULT_TTL_SECONDS
-from .contract.names import ledger_route, production_slice_prefix, replay_prefix
+from .contract.names import ledger_route, production_prefix, production_slice_prefix, replay_prefix
 
 PRODUCTION_BITS = 16
 PRODUCTION_SLICES = 4  # slices per TTL: ids outlive the TTL by at most a quarter of it
@@ -120,7 +120,10 @@ def live_slices(ledger: str, ttl_seconds: int, now: float) -> list[str]:
     width = slice_seconds(ttl_seconds)
     newest = int(now) // width
     oldest = (int(now) - ttl_seconds) // width
-    return [production_slice_prefix(ledger, g) for g in range(newest, oldest - 1, -1)]
+    slices = [production_slice_prefix(ledger, g) for g in range(newest, oldest - 1, -1)]
+    # The unsliced layout of before (one bucket level, `production_prefix`): no longer written,
+    # still read until its keys expire, so marks made before an upgrade are not forgotten.
+    return [*slices, production_prefix(ledger)]
 
 
 def bucket_count(entries: int) -> int:

@@ -105,3 +105,27 @@ def test_production_ids_age_out_under_steady_marking(redis_client: Any, unique: 
         production_ttl_seconds=ttl,
     )
     assert replay.classify(pack("old", b"v", 1) + pack(f"steady-{n - 1}", b"v", 2)) == "NP"
+
+
+def test_marks_of_the_unsliced_layout_are_still_read(redis_client: Any, unique: str) -> None:
+    """Stored formats change additively: a mark written before the sliced layout (one bucket level
+    under `production_prefix`) is still seen by `contains` and by a skipProcessed replay."""
+    from eventreplay.worker.contract.names import production_prefix
+    from eventreplay.worker.ledger import PRODUCTION_BITS, content_hash, id_digest
+
+    digest = id_digest("before-upgrade")
+    bucket = int.from_bytes(digest[10:14], "big") & ((1 << PRODUCTION_BITS) - 1)
+    redis_client.hset(f"{production_prefix(unique)}{bucket:x}", digest[:10], content_hash(b"v"))
+    production = ProductionLedger(redis_client, unique)
+    assert production.contains("before-upgrade") and not production.contains("never-marked")
+    replay = ReplayLedger(
+        redis_client,
+        ledger=unique,
+        uid=f"uid-{unique}",
+        partition=0,
+        span=10_000,
+        mode="skipProcessed",
+        ttl_seconds=TTL,
+        hash_content=True,
+    )
+    assert replay.classify(pack("before-upgrade", b"v", 1) + pack("never-marked", b"v", 2)) == "PN"
