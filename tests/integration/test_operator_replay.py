@@ -165,7 +165,7 @@ def test_finished_jobs_drive_the_replay_without_the_timer(
     """With a status timer of an hour, only the Job watch can carry the replay from its worker Jobs
     through the reconciliation Job to Ready: a finished Job is noticed when it finishes."""
     topic, truth = seeded(50)
-    with running_operator(k, namespace, tmp_path, ("--status-interval", "3600")) as op:
+    with running_operator(k, namespace, tmp_path, args=("--status-interval", "3600")) as op:
         create_replay(k, replay_manifest(namespace, "watched", spec(topic, unique)))
         got = wait_for_condition(k, namespace, "watched", "Ready", timeout=180)
         assert condition(got, "Ready")["status"] == "True", op.log()
