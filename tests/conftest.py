@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,3 +108,11 @@ def namespace(kube_api: Any, unique: str) -> Iterator[str]:
     core.create_namespace({"metadata": {"name": name, "labels": {"eventreplay.io/test": "true"}}})
     yield name
     core.delete_namespace(name, propagation_policy="Background")
+
+
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    """The helm binary, built from its Go module by dev/helm/build.sh (cached)."""
+    out = subprocess.run(["bash", str(config.REPO / "dev" / "helm" / "build.sh")], capture_output=True, text=True)
+    assert out.returncode == 0, f"building helm failed: {out.stderr[-2000:]}"
+    return Path(out.stdout.strip().splitlines()[-1])

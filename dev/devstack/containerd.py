@@ -175,6 +175,15 @@ class Containerd(Component):
     def env(self) -> dict[str, str]:
         return {"CONTAINER_RUNTIME_ENDPOINT": f"unix://{socket_path()}"}
 
+    def down(self) -> bool:
+        """Kill what still runs (shims outlive containerd) and release the rootfs mounts."""
+        if self.healthy():
+            for task in ctr("tasks", "list", "--quiet", timeout=30).stdout.split():
+                ctr("tasks", "kill", "--signal", "SIGKILL", task, timeout=30)
+        stopped = super().down()
+        procs.unmount_under(home_dir())
+        return stopped
+
 
 def main(argv: list[str] | None = None) -> int:
     """`dev/node/containerd up|down|status`: the private containerd alone (it starts nothing else)."""

@@ -125,5 +125,6 @@ class Kubelet(Component):
 
     def down(self) -> bool:
         stopped = super().down()
+        procs.unmount_under(home_dir() / "root")
         pod_network.remove()
         return stopped

@@ -59,15 +59,32 @@ def ensure() -> None:
     if f" {config.POD_GATEWAY}/" not in _run("ip", "-4", "addr", "show", "dev", bridge).stdout:
         _run("ip", "addr", "add", f"{config.POD_GATEWAY}/{prefix}", "dev", bridge)
     _run("ip", "link", "set", bridge, "up")
-    Path(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet").write_text("1\n")
+    _jump_from(bridge)
+
+
+def _jump_from(bridge: str) -> None:
+    """Route what arrives on `bridge` through the stack's chain (created or refreshed here)."""
     if _iptables("-nL", chain(), check=False).returncode != 0:
         _iptables("-N", chain())
     _iptables("-F", chain())
     for rule in dnat_rules():
         _iptables("-A", chain(), *rule)
+    Path(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet").write_text("1\n")
     jump = ["PREROUTING", "-i", bridge, "-j", chain()]
     if _iptables("-C", *jump, check=False).returncode != 0:
         _iptables("-A", *jump)
+
+
+def admit(bridge: str) -> None:
+    """Let pods behind another bridge (a kind cluster's Docker network) reach the stack exactly as
+    the real node's pods do: the same pod gateway address, through the same chain. Their own pod
+    subnet must not contain config.POD_GATEWAY (the kind test configures one that does not)."""
+    _jump_from(bridge)
+
+
+def release(bridge: str) -> None:
+    """Undo admit() for `bridge` (the chain stays for the real node, if any)."""
+    _iptables("-D", "PREROUTING", "-i", bridge, "-j", chain(), check=False)
 
 
 def remove() -> None:

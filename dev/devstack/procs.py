@@ -152,3 +152,19 @@ def wait_until(
             raise ComponentError(f"{name} exited before {what}; last log lines:\n{log_tail(name)}")
         time.sleep(0.2)
     raise ComponentError(f"{name}: {what} not reached in {timeout:.0f}s; last log lines:\n{log_tail(name)}")
+
+
+def unmount_under(root: Path) -> list[str]:
+    """Lazily unmount every mount point at or below `root`, deepest first (a stopped kubelet or
+    containerd leaves its pods' volume and rootfs mounts behind, which keep `rm -rf` of the state
+    folder and the next start from working). Returns what was unmounted."""
+    prefix = str(root.resolve())
+    points = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        # The kernel escapes blanks in mount points as octal (\\040).
+        point = line.split()[1].encode().decode("unicode_escape")
+        if point == prefix or point.startswith(prefix + "/"):
+            points.append(point)
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+    return points

@@ -12,10 +12,10 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
@@ -23,9 +23,10 @@ from devstack import config
 from eventreplay.operator import crdgen
 from eventreplay.operator.job_names import LABEL_UID
 from eventreplay.operator.kube import MERGE, Kube, KubeError, api_client
-from support import kube_probes
+from support.replay_waits import condition, get_replay, wait_for, wait_for_condition, wait_for_replay
 
-T = TypeVar("T")
+# The waits moved to support.replay_waits (the chart e2e shares them); the operator tests import them here.
+__all__ = ["condition", "get_replay", "wait_for", "wait_for_condition", "wait_for_replay"]
 REPO = Path(__file__).resolve().parents[2]
 CRD_NAME = "eventreplays.eventreplay.io"
 
@@ -53,11 +54,6 @@ def install_crd(k: Kube) -> None:
     wait_for(established, 30, "CRD established")
 
 
-def wait_for(check: Callable[[], T | None], timeout: float, what: str, interval: float = 0.5) -> T:
-    """Poll `check`; an API error or a half-written status (KeyError, AssertionError) means "not yet"."""
-    return kube_probes.wait_for(check, what, timeout, interval=interval, retry_on=(KubeError, KeyError, AssertionError))
-
-
 def replay_manifest(ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "eventreplay.io/v1alpha1",
@@ -79,45 +75,6 @@ def patch_spec(k: Kube, ns: str, name: str, spec: dict[str, Any]) -> dict[str, A
         {"spec": spec},
         content_type=MERGE,
     )
-
-
-def get_replay(k: Kube, ns: str, name: str) -> dict[str, Any]:
-    found = k.get_replay(ns, name)
-    assert found is not None, f"{ns}/{name} is gone"
-    return found
-
-
-def condition(replay: dict[str, Any], kind: str) -> dict[str, Any]:
-    for cond in (replay.get("status") or {}).get("conditions") or []:
-        if cond["type"] == kind:
-            return dict(cond)
-    return {}
-
-
-def wait_for_replay(
-    k: Kube,
-    ns: str,
-    name: str,
-    test: Callable[[dict[str, Any]], bool],
-    what: str,
-    *,
-    timeout: float = 240,
-    stalled_fails: bool = True,
-) -> dict[str, Any]:
-    """Poll the replay until `test` holds; a Stalled replay fails the wait at once (unless that is awaited)."""
-
-    def check() -> dict[str, Any] | None:
-        got = get_replay(k, ns, name)
-        if stalled_fails:
-            assert condition(got, "Stalled").get("status") != "True", condition(got, "Stalled")
-        return got if test(got) else None
-
-    return wait_for(check, timeout, f"{name}: {what}", interval=1)
-
-
-def wait_for_condition(k: Kube, ns: str, name: str, kind: str, *, timeout: float = 240) -> dict[str, Any]:
-    """The replay once its condition `kind` is True (failing early if it stalls)."""
-    return wait_for_replay(k, ns, name, lambda r: condition(r, kind).get("status") == "True", kind, timeout=timeout)
 
 
 def jobs_of(k: Kube, replay: dict[str, Any]) -> list[dict[str, Any]]:
