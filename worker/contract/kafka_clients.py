@@ -35,13 +35,21 @@ _PROTECTED = {
 }
 
 
-def security_settings(env_name: str | None) -> dict[str, str]:
-    """The settings in the env var a Secret filled (`parse_settings`). Values are never logged."""
-    if not env_name:
-        return {}
+def _env(env_name: str, what: str) -> str:
     raw = os.environ.get(env_name)
     if raw is None:
-        raise PermanentFailure(f"env var {env_name} (Kafka client settings from a Secret) is not set")
+        raise PermanentFailure(f"env var {env_name} ({what} from a Secret) is not set")
+    return raw
+
+
+def security_settings(env_name: str | None, fixed: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The settings in the env var a Secret filled (`parse_settings`). Values are never logged.
+
+    `fixed`: keys the platform set for the cluster; a Secret naming one fails loudly rather than
+    silently losing (or winning) against the platform."""
+    if not env_name:
+        return {}
+    raw = _env(env_name, "Kafka client settings")
     try:
         settings = parse_settings(raw, env_name)
     except ValueError as err:
@@ -49,6 +57,8 @@ def security_settings(env_name: str | None) -> dict[str, str]:
     for key in settings:
         if key in _PROTECTED:
             raise PermanentFailure(f"Kafka setting {key!r} may not be overridden by {env_name}")
+        if key in fixed:
+            raise PermanentFailure(f"Kafka setting {key!r} is the replay policy's for this cluster, not {env_name}'s")
     return settings
 
 
@@ -58,8 +68,13 @@ def client_config(bootstrap: str, settings: dict[str, str]) -> Config:
 
 
 def job_config(kafka: KafkaConnection) -> Config:
-    """A Job's base: its bootstrap servers and the settings from its Secret."""
-    return client_config(kafka.bootstrap_servers, security_settings(kafka.settings_env))
+    """A Job's base: its bootstrap servers, the policy's settings for the cluster (and its CA), and
+    the credentials from its Secret."""
+    platform = dict(kafka.settings or {})
+    if kafka.ca_env:
+        platform["ssl.ca.pem"] = _env(kafka.ca_env, "the Kafka cluster's CA bundle")
+    secret = security_settings(kafka.settings_env, frozenset(platform))
+    return client_config(kafka.bootstrap_servers, {**secret, **platform})
 
 
 def _assigning_reader(base: Config, group: str) -> Config:
