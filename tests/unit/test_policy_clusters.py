@@ -1,5 +1,6 @@
 """A policy cluster's connection settings and credentials (issue #12): resolved for the replay, carried
-into every Job by reference only, enforced by the worker, and who creates the replay's topics."""
+into every Job by reference only, and who creates the replay's topics (the worker's side:
+test_worker_cluster_settings.py)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from eventreplay.operator.config import OperatorConfig, from_args
 from eventreplay.operator.job_names import Owner
 from eventreplay.operator.jobs import promotion_job, reconciliation_job
 from eventreplay.operator.policy import OPEN, Policy, PolicyDocument, load
-from eventreplay.worker.contract.exit_codes import PermanentFailure
-from eventreplay.worker.contract.kafka_clients import job_config
 from eventreplay.worker.contract.names import (
     KAFKA_CA_ENV,
     KAFKA_SETTINGS_ENV,
@@ -26,9 +25,8 @@ from eventreplay.worker.contract.names import (
     RECONCILE_TASK_ENV,
     TASK_ENV,
 )
-from eventreplay.worker.contract.tasks import KafkaConnection, Task
+from eventreplay.worker.contract.tasks import Task
 
-CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 DOC: dict[str, Any] = {
     "kafkaClusters": [
         {
@@ -206,42 +204,27 @@ def test_a_bad_policy_stops_the_operator_at_start(
     assert message in capsys.readouterr().err
 
 
-def _connection(**extra: Any) -> KafkaConnection:
-    base = {"bootstrapServers": "k:9093", "settings": {"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN"}}
-    return KafkaConnection.model_validate({**base, **extra})
+def test_the_charts_values_schema_takes_every_policy_field() -> None:
+    from pydantic import BaseModel
 
+    from eventreplay.operator import policy_document as pd
 
-def test_the_worker_puts_the_policy_over_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(KAFKA_SETTINGS_ENV, "sasl.username=u\nsasl.password=p\n")
-    monkeypatch.setenv(KAFKA_CA_ENV, CA_PEM)
-    config = job_config(_connection(settingsEnv=KAFKA_SETTINGS_ENV, caEnv=KAFKA_CA_ENV))
-    assert config == {
-        "bootstrap.servers": "k:9093",
-        "security.protocol": "SASL_SSL",
-        "sasl.mechanism": "PLAIN",
-        "sasl.username": "u",
-        "sasl.password": "p",
-        "ssl.ca.pem": CA_PEM,
+    chart = Path(__file__).resolve().parents[2] / "charts" / "eventreplay-operator" / "values.schema.json"
+    schema = json.loads(chart.read_text())
+
+    def names(model: type[BaseModel]) -> set[str]:
+        return {f.alias or n for n, f in model.model_fields.items()}
+
+    policy = schema["properties"]["policy"]["properties"]
+    clusters, projects = policy["kafkaClusters"]["items"]["properties"], policy["projects"]["items"]["properties"]
+    pairs = {
+        pd.PolicyDocument: policy,
+        pd.KafkaCluster: clusters,
+        pd.ClusterTls: clusters["tls"]["properties"],
+        pd.RedisEndpoint: policy["redisEndpoints"]["items"]["properties"],
+        pd.Project: projects,
+        pd.KafkaCredentials: projects["kafkaCredentials"]["items"]["properties"],
+        pd.SecretKey: schema["definitions"]["tenantSecretKey"]["properties"],
     }
-
-
-@pytest.mark.parametrize(
-    ("secret", "message"),
-    [
-        ("security.protocol=PLAINTEXT\n", "replay policy's"),  # a tenant downgrading the platform's TLS
-        ("ssl.ca.pem=x\n", "replay policy's"),  # or trusting its own CA
-    ],
-)
-def test_a_secret_cannot_change_the_policys_settings(
-    monkeypatch: pytest.MonkeyPatch, secret: str, message: str
-) -> None:
-    monkeypatch.setenv(KAFKA_SETTINGS_ENV, secret)
-    monkeypatch.setenv(KAFKA_CA_ENV, CA_PEM)
-    with pytest.raises(PermanentFailure, match=message):
-        job_config(_connection(settingsEnv=KAFKA_SETTINGS_ENV, caEnv=KAFKA_CA_ENV))
-
-
-def test_a_missing_ca_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(KAFKA_CA_ENV, raising=False)
-    with pytest.raises(PermanentFailure, match=KAFKA_CA_ENV):
-        job_config(_connection(caEnv=KAFKA_CA_ENV))
+    for model, properties in pairs.items():
+        assert names(model) == set(properties), model.__name__

@@ -181,16 +181,31 @@ def create_topics(
     config: dict[str, str] | None = None,
     what: str = "topic",
 ) -> None:
-    """Create the topics that are absent (an existing one is fine); RetriableFailure otherwise."""
+    """Create the topics that are absent (an existing one is fine); RetriableFailure otherwise.
+
+    A principal without `Create` (the operator made the topics, `topicsCreatedBy: operator`) is
+    refused before the broker looks for the topic: an existing topic is fine then too."""
     new = [NewTopic(name, num_partitions=partitions, replication_factor=-1, config=config or {}) for name in names]
+    refused: dict[str, KafkaException] = {}
     for name, future in admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout).items():
         try:
             future.result(timeout=timeout + 5)
         except KafkaException as err:
-            if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            code = err.args[0].code()
+            if code == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+                refused[name] = err
+            elif code != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise RetriableFailure(f"cannot create {what} {name!r}: {err.args[0].str()}") from err
         except Exception as err:  # a timed-out future: the broker did not answer in time
             raise RetriableFailure(f"cannot create {what} {name!r}: {err}") from err
+    if refused:
+        try:
+            existing = admin.list_topics(timeout=timeout).topics
+        except KafkaException as err:
+            raise RetriableFailure(f"cannot list topics: {err.args[0].str()}") from err
+        for name, refusal in sorted(refused.items()):
+            if name not in existing:
+                raise RetriableFailure(f"cannot create {what} {name!r}: {refusal.args[0].str()}") from refusal
 
 
 def watermarks(consumer: Consumer, topic: str, partition: int, servers: str, timeout: float = 15) -> tuple[int, int]:
