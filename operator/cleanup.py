@@ -44,7 +44,7 @@ def reachable_spec(policy: Policy, namespace: str, raw: dict[str, Any], default_
         return {}
     if policy.check(namespace, spec, default_image=default_image) is not None:
         return {}
-    return policy.resolve(spec).model_dump(by_alias=True, exclude_none=True, mode="json")
+    return policy.resolve(namespace, spec).model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
 def leftovers(spec: dict[str, Any], status: dict[str, Any], uid: str) -> Leftovers:

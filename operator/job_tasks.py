@@ -10,11 +10,12 @@ from eventreplay.worker.contract import step_tasks as rt
 from eventreplay.worker.contract import tasks as wt
 from eventreplay.worker.contract.combine_task import Aggregate, CombineTask
 from eventreplay.worker.contract.gap_task import GapTask
-from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, ReplayTopics
+from eventreplay.worker.contract.names import KAFKA_CA_ENV, KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, ReplayTopics
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
 from .job_names import Owner
 from .planner import window_times
+from .policy import OPEN, ClusterGrant
 
 WHOLE_TOPIC = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
 """An offset window says nothing about time: compare with everything the destination retains."""
@@ -24,10 +25,13 @@ def _identity(owner: Owner) -> wt.ReplayIdentity:
     return wt.ReplayIdentity(namespace=owner.namespace, name=owner.name, uid=owner.uid)
 
 
-def _kafka(spec: EventReplaySpec) -> wt.KafkaConnection:
+def _kafka(spec: EventReplaySpec, grant: ClusterGrant) -> wt.KafkaConnection:
+    """Servers and the names of the env vars carrying Secrets; the policy's settings inline (not secret)."""
     return wt.KafkaConnection(
         bootstrap_servers=spec.source.bootstrap_servers,
         settings_env=KAFKA_SETTINGS_ENV if spec.source.credentials_secret_ref else None,
+        settings=dict(grant.settings) or None,
+        ca_env=KAFKA_CA_ENV if grant.ca is not None else None,
     )
 
 
@@ -42,12 +46,14 @@ def _as_of(plan: Plan) -> datetime:
     return datetime.fromisoformat(plan.as_of.replace("Z", "+00:00"))
 
 
-def build_task(spec: EventReplaySpec, plan: Plan, part: PlanPartition, owner: Owner) -> wt.Task:
+def build_task(
+    spec: EventReplaySpec, plan: Plan, part: PlanPartition, owner: Owner, grant: ClusterGrant = OPEN
+) -> wt.Task:
     """The worker's contract for one partition: the frozen range and how to replay it."""
     redis = spec.dedup.redis
     return wt.Task(
         replay=_identity(owner),
-        kafka=_kafka(spec),
+        kafka=_kafka(spec, grant),
         source=wt.SourceRange(
             topic=plan.topic,
             partition=part.partition,
@@ -119,13 +125,13 @@ def replayed_output(spec: EventReplaySpec, plan: Plan, owner: Owner) -> str:
     return ReplayTopics.of(owner.namespace, owner.name, owner.uid).results
 
 
-def build_combine_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> CombineTask:
+def build_combine_task(spec: EventReplaySpec, plan: Plan, owner: Owner, grant: ClusterGrant = OPEN) -> CombineTask:
     """The combine Job's contract: the sandbox's events -> one result per (window, key)."""
     aggregate = spec.transform.aggregate
     assert aggregate is not None
     return CombineTask(
         replay=_identity(owner),
-        kafka=_kafka(spec),
+        kafka=_kafka(spec, grant),
         sandbox_topic=plan.sandbox_topic,
         results_topic=replayed_output(spec, plan, owner),
         aggregate=Aggregate.model_validate(aggregate.model_dump(by_alias=True, exclude_none=True)),
@@ -134,12 +140,14 @@ def build_combine_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> Combi
     )
 
 
-def build_reconcile_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> rt.ReconcileTask:
+def build_reconcile_task(
+    spec: EventReplaySpec, plan: Plan, owner: Owner, grant: ClusterGrant = OPEN
+) -> rt.ReconcileTask:
     """The reconciliation Job's contract: the sandbox against the existing output, per event id."""
     rc = spec.reconciliation
     return rt.ReconcileTask(
         replay=_identity(owner),
-        kafka=_kafka(spec),
+        kafka=_kafka(spec, grant),
         sandbox_topic=replayed_output(spec, plan, owner),
         existing=existing_output(spec, plan),
         event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),
@@ -155,11 +163,13 @@ def build_reconcile_task(spec: EventReplaySpec, plan: Plan, owner: Owner) -> rt.
     )
 
 
-def build_promote_task(spec: EventReplaySpec, owner: Owner, report_hash: str) -> rt.PromoteTask:
+def build_promote_task(
+    spec: EventReplaySpec, owner: Owner, report_hash: str, grant: ClusterGrant = OPEN
+) -> rt.PromoteTask:
     """The promotion Job's contract: one approved report's delta into the destination."""
     return rt.PromoteTask(
         replay=_identity(owner),
-        kafka=_kafka(spec),
+        kafka=_kafka(spec, grant),
         report_hash=report_hash,
         destination_topic=spec.sink.topic,
         redis=_redis(spec),
@@ -167,11 +177,11 @@ def build_promote_task(spec: EventReplaySpec, owner: Owner, report_hash: str) ->
     )
 
 
-def build_gap_task(spec: EventReplaySpec, plan: Plan, join_seconds: int) -> GapTask:
+def build_gap_task(spec: EventReplaySpec, plan: Plan, join_seconds: int, grant: ClusterGrant = OPEN) -> GapTask:
     """The gap finder's contract: the planned source ranges against the output a replay would compare with."""
     rc = spec.reconciliation
     return GapTask(
-        kafka=_kafka(spec),
+        kafka=_kafka(spec, grant),
         source_topic=plan.topic,
         source_ranges=[
             wt.OffsetRange(partition=p.partition, start_offset=p.start_offset, end_offset=p.end_offset)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from eventreplay.worker.contract.names import (
     COMBINE_TASK_ENV,
+    KAFKA_CA_ENV,
     KAFKA_SETTINGS_ENV,
     PROMOTE_TASK_ENV,
     RECONCILE_TASK_ENV,
@@ -37,6 +38,7 @@ from .job_names import (
     step_job_name,
 )
 from .job_tasks import build_combine_task, build_promote_task, build_reconcile_task, build_task
+from .policy import ClusterGrant
 
 CONTAINER = "worker"
 DEFAULT_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
@@ -53,7 +55,8 @@ def build_job(
     suspend: bool = False,
 ) -> dict[str, Any]:
     """The worker Job for one partition."""
-    task = build_task(spec, plan, part, owner)
+    grant = config.policy.grant(owner.namespace, spec)
+    task = build_task(spec, plan, part, owner, grant)
     return job_manifest(
         spec,
         owner,
@@ -62,7 +65,7 @@ def build_job(
         labels=job_labels(owner, attempt, partition=part.partition),
         annotations={ANNOTATION_PLAN: plan.hash},
         command=list(config.worker_command),
-        env=worker_env(spec, TASK_ENV, task.to_json()),
+        env=worker_env(spec, TASK_ENV, task.to_json(), grant),
         suspend=suspend,
     )
 
@@ -79,7 +82,7 @@ def plan_step_job(
     """A Job over the whole replayed plan (one per replay and retry): `combine` merges an aggregate
     replay's sandbox into window results, `reconcile` compares the replayed output with the existing."""
     build = build_combine_task if step == "combine" else build_reconcile_task
-    task = build(spec, plan, owner).to_json()
+    task = build(spec, plan, owner, config.policy.grant(owner.namespace, spec)).to_json()
     name = step_job_name(owner.name, step, attempt)
     annotations = {ANNOTATION_PLAN: plan.hash}
     return step_job(spec, owner, config, step, name=name, attempt=attempt, annotations=annotations, task_json=task)
@@ -89,7 +92,7 @@ def reconciliation_job(
     spec: EventReplaySpec, plan: Plan, owner: Owner, config: OperatorConfig, *, attempt: int = 0
 ) -> dict[str, Any]:
     """The Job comparing the sandbox with the existing output (one per replay and retry)."""
-    task = build_reconcile_task(spec, plan, owner).to_json()
+    task = build_reconcile_task(spec, plan, owner, config.policy.grant(owner.namespace, spec)).to_json()
     refresh = spec.reconciliation.refresh
     name = reconciliation_job_name(owner.name, attempt, refresh)
     annotations = {ANNOTATION_PLAN: plan.hash, ANNOTATION_REFRESH: str(refresh)}
@@ -102,7 +105,7 @@ def promotion_job(
     spec: EventReplaySpec, owner: Owner, config: OperatorConfig, report_hash: str, *, attempt: int = 0
 ) -> dict[str, Any]:
     """The Job writing one approved report's delta to the destination (one per report and retry)."""
-    task = build_promote_task(spec, owner, report_hash).to_json()
+    task = build_promote_task(spec, owner, report_hash, config.policy.grant(owner.namespace, spec)).to_json()
     name = promotion_job_name(owner.name, report_hash, attempt)
     annotations = {ANNOTATION_REPORT: report_hash}
     return step_job(spec, owner, config, "promote", name=name, attempt=attempt, annotations=annotations, task_json=task)
@@ -135,7 +138,7 @@ def step_job(
         labels=job_labels(owner, attempt, step=step),
         annotations=annotations,
         command=step_command(config, step),
-        env=worker_env(spec, STEP_TASK_ENV[step], task_json),
+        env=worker_env(spec, STEP_TASK_ENV[step], task_json, config.policy.grant(owner.namespace, spec)),
     )
 
 
@@ -147,8 +150,9 @@ def step_command(config: OperatorConfig, step: Step) -> list[str]:
     return [*base, step]
 
 
-def worker_env(spec: EventReplaySpec, task_env: str, task_json: str) -> list[dict[str, Any]]:
-    """The task inline, and credentials only by secretKeyRef (never copied into the Job)."""
+def worker_env(spec: EventReplaySpec, task_env: str, task_json: str, grant: ClusterGrant) -> list[dict[str, Any]]:
+    """The task inline, and credentials (and the policy's CA bundle) only by secretKeyRef (never
+    copied into the Job)."""
     env: list[dict[str, Any]] = [
         {"name": task_env, "value": task_json},
         {"name": "HOME", "value": "/tmp"},
@@ -158,6 +162,9 @@ def worker_env(spec: EventReplaySpec, task_env: str, task_json: str) -> list[dic
     if creds is not None:
         ref = {"name": creds.name, "key": creds.key}
         env.append({"name": KAFKA_SETTINGS_ENV, "valueFrom": {"secretKeyRef": ref}})
+    if grant.ca is not None:
+        ref = {"name": grant.ca.name, "key": grant.ca.key}
+        env.append({"name": KAFKA_CA_ENV, "valueFrom": {"secretKeyRef": ref}})
     password = spec.dedup.redis.password_secret_ref
     if password is not None:
         ref = {"name": password.name, "key": password.key}

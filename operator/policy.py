@@ -6,62 +6,27 @@ rendered into a file the operator reads at start (`EVENTREPLAY_POLICY_FILE`). A 
 stalls with reason `NotAllowed` and a message naming the rule, *before* the operator connects to
 anything and before any Job exists, so the operator's own Kafka settings and Redis password only
 ever reach endpoints the platform listed. No file means the permissive single-team default.
+
+A granted cluster also says how the workers connect to it (`ClusterGrant`: security protocol, SASL
+mechanism, CA bundle, by Secret reference only), which Secrets a project's replays use with it,
+and whether the operator or the tenant's workers create the replay's topics. The schema and its
+load-time checks are in `policy_document`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import ValidationError
 
 from .api.v1alpha1 import EventReplaySpec
+from .api.v1alpha1.source import KafkaCredentialsRef
+from .policy_document import KafkaCluster, PolicyDocument, Project, SecretKey, TopicsCreatedBy
 
-BUILTIN_TRANSFORMS = ("identity", "project")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
-
-
-class KafkaCluster(_Model):
-    """A Kafka cluster the platform lets replays use, by alias."""
-
-    name: str = Field(min_length=1)
-    bootstrap_servers: list[str] = Field(min_length=1, description="Every `host:port` of the cluster.")
-
-
-class RedisEndpoint(_Model):
-    """A Redis server the platform lets replays use for their ledger, by alias."""
-
-    name: str = Field(min_length=1)
-    address: str = Field(min_length=1, description="`host:port` (any db on it).")
-    tls: bool = Field(default=False, description="An `endpoint` alias resolves to rediss:// (else redis://).")
-    db: int = Field(default=0, ge=0, description="The db an `endpoint` alias resolves to.")
-
-
-class Project(_Model):
-    """What the namespaces matching `namespaces` may do. Patterns are shell globs (`orders.*`)."""
-
-    name: str = Field(min_length=1)
-    namespaces: list[str] = Field(min_length=1)
-    kafka_clusters: list[str] = Field(default_factory=list, description="Aliases from kafkaClusters.")
-    redis_endpoints: list[str] = Field(default_factory=list, description="Aliases from redisEndpoints.")
-    source_topics: list[str] = Field(default_factory=list)
-    sink_topics: list[str] = Field(default_factory=list)
-    transforms: list[str] = Field(default_factory=lambda: list(BUILTIN_TRANSFORMS))
-    validation_models: list[str] = Field(default_factory=list)
-    images: list[str] = Field(default_factory=list, description="Besides the operator's default image.")
-    secrets: list[str] = Field(default_factory=list, description="Secret names a replay may reference.")
-
-
-class PolicyDocument(_Model):
-    kafka_clusters: list[KafkaCluster] = Field(default_factory=list)
-    redis_endpoints: list[RedisEndpoint] = Field(default_factory=list)
-    projects: list[Project] = Field(default_factory=list)
+__all__ = ["OPEN", "ClusterGrant", "Policy", "PolicyDocument", "Refusal", "load"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +49,24 @@ def _any(value: str, patterns: list[str]) -> bool:
 
 
 @dataclass(frozen=True)
+class ClusterGrant:
+    """What the policy attaches to a replay's Kafka cluster for its workers: the platform's non-secret
+    settings, the CA bundle's Secret, and who creates the replay's topics. The default: nothing."""
+
+    settings: dict[str, str] = field(default_factory=dict)
+    ca: SecretKey | None = None
+    topics_created_by: TopicsCreatedBy = "operator"
+
+
+OPEN = ClusterGrant()
+"""The permissive default's grant: the tenant's Secret (if any) carries every setting."""
+
+
+def _ref(secret: SecretKey) -> KafkaCredentialsRef:
+    return KafkaCredentialsRef(name=secret.name, key=secret.key)
+
+
+@dataclass(frozen=True)
 class Policy:
     """A loaded policy; `document is None` is the permissive default (everything allowed)."""
 
@@ -92,6 +75,26 @@ class Policy:
     @property
     def permissive(self) -> bool:
         return self.document is None
+
+    def _projects(self, namespace: str) -> list[Project]:
+        doc = self.document
+        return [p for p in doc.projects if _any(namespace, p.namespaces)] if doc is not None else []
+
+    def _cluster(self, projects: list[Project], spec: EventReplaySpec) -> KafkaCluster | None:
+        """The granted cluster the replay uses: its alias, else the first granted one listing every
+        broker it names (None: no granted cluster)."""
+        doc = self.document
+        assert doc is not None
+        granted = {alias for p in projects for alias in p.kafka_clusters}
+        for cluster in doc.kafka_clusters:
+            if cluster.name not in granted:
+                continue
+            if spec.source.cluster is not None:
+                if cluster.name == spec.source.cluster:
+                    return cluster
+            elif set(_servers(spec.source.bootstrap_servers)) <= {s.lower() for s in cluster.bootstrap_servers}:
+                return cluster
+        return None
 
     def check(self, namespace: str, spec: EventReplaySpec, *, default_image: str) -> Refusal | None:
         """The first rule `spec` breaks in `namespace`, or None. Reads nothing but the spec."""
@@ -104,28 +107,21 @@ class Policy:
                     "redisEndpoints", f"dedup.redis.endpoint {spec.dedup.redis.endpoint}: no policy defines it"
                 )
             return None
-        projects = [p for p in doc.projects if _any(namespace, p.namespaces)]
+        projects = self._projects(namespace)
         if not projects:
             return Refusal("projects", f"namespace {namespace} is in no project of the replay policy")
-        clusters = {c.name: {s.lower() for s in c.bootstrap_servers} for c in doc.kafka_clusters}
         redis = {r.name: r.address.lower() for r in doc.redis_endpoints}
 
         def allowed(pick: str) -> set[str]:
             return {item for p in projects for item in getattr(p, pick)}
 
-        alias = spec.source.cluster
-        if alias is not None:
-            if alias not in clusters or alias not in allowed("kafka_clusters"):
-                return Refusal("kafkaClusters", f"source.cluster {alias} is not a Kafka cluster {namespace} may use")
-        elif not any(
-            set(_servers(spec.source.bootstrap_servers)) <= clusters.get(name, set())
-            for name in allowed("kafka_clusters")
-        ):
-            return Refusal(
-                "kafkaClusters",
-                f"source.bootstrapServers {spec.source.bootstrap_servers} is not a Kafka cluster "
-                f"namespace {namespace} may use",
-            )
+        cluster = self._cluster(projects, spec)
+        if cluster is None:
+            if spec.source.cluster is not None:
+                what = f"source.cluster {spec.source.cluster}"
+            else:
+                what = f"source.bootstrapServers {spec.source.bootstrap_servers}"
+            return Refusal("kafkaClusters", f"{what} is not a Kafka cluster namespace {namespace} may use")
         endpoint = spec.dedup.redis.endpoint
         if endpoint is not None:
             if endpoint not in redis or endpoint not in allowed("redis_endpoints"):
@@ -134,13 +130,16 @@ class Policy:
             redis.get(alias) for alias in allowed("redis_endpoints")
         }:
             return Refusal("redisEndpoints", f"dedup.redis.url {address} is not a Redis endpoint {namespace} may use")
+        # The comparison topic is read (by the operator to size it, by reconciliation): it stands
+        # for the sink's existing output, so the sink's patterns bound it.
         checks = (
             ("sourceTopics", "source.topic", spec.source.topic, "source_topics"),
             ("sinkTopics", "sink.topic", spec.sink.topic, "sink_topics"),
+            ("sinkTopics", "reconciliation.comparisonTopic", spec.reconciliation.comparison_topic, "sink_topics"),
         )
-        for rule, field, value, pick in checks:
-            if not _any(value, sorted(allowed(pick))):
-                return Refusal(rule, f"{field} {value} matches no {rule} pattern of namespace {namespace}")
+        for rule, where, value, pick in checks:
+            if value is not None and not _any(value, sorted(allowed(pick))):
+                return Refusal(rule, f"{where} {value} matches no {rule} pattern of namespace {namespace}")
         if spec.transform.function not in allowed("transforms"):
             return Refusal("transforms", f"transform.function {spec.transform.function} is not an allowed transform")
         model = spec.validation.model
@@ -149,24 +148,57 @@ class Policy:
         image = spec.worker.image
         if image and image != default_image and image not in allowed("images"):
             return Refusal("images", f"worker.image {image} is not an allowed image for namespace {namespace}")
-        refs = {
-            "source.credentialsSecretRef": spec.source.credentials_secret_ref,
-            "dedup.redis.passwordSecretRef": spec.dedup.redis.password_secret_ref,
-        }
-        for field, ref in refs.items():
-            if ref is not None and ref.name not in allowed("secrets"):
-                return Refusal("secrets", f"{field} names Secret {ref.name}, which the policy does not allow")
+        return self._check_secrets(projects, cluster, spec)
+
+    def _check_secrets(self, projects: list[Project], cluster: KafkaCluster, spec: EventReplaySpec) -> Refusal | None:
+        """A cluster with granted credentials takes only those, and they go to no other cluster;
+        otherwise (and for Redis) the Secret's name must be in the project's `secrets`."""
+        creds = [c for p in projects for c in p.kafka_credentials]
+        names = {s for p in projects for s in p.secrets}
+        ref = spec.source.credentials_secret_ref
+        if ref is not None:
+            mine = [(c.secret_ref.name, c.secret_ref.key) for c in creds if c.cluster == cluster.name]
+            elsewhere = {c.secret_ref.name for c in creds if c.cluster != cluster.name}
+            field_ = "source.credentialsSecretRef"
+            if mine and (ref.name, ref.key) not in mine:
+                return Refusal("kafkaCredentials", f"{field_} {ref.name}/{ref.key} is not granted for {cluster.name}")
+            if not mine and ref.name in elsewhere:
+                return Refusal("kafkaCredentials", f"{field_} {ref.name} is granted for another Kafka cluster only")
+            if not mine and ref.name not in names:
+                return Refusal("secrets", f"{field_} names Secret {ref.name}, which the policy does not allow")
+        password = spec.dedup.redis.password_secret_ref
+        if password is not None and password.name not in names:
+            where = "dedup.redis.passwordSecretRef"
+            return Refusal("secrets", f"{where} names Secret {password.name}, which the policy does not allow")
         return None
 
-    def resolve(self, spec: EventReplaySpec) -> EventReplaySpec:
+    def grant(self, namespace: str, spec: EventReplaySpec) -> ClusterGrant:
+        """The policy's settings for the replay's cluster; only after `check` passed."""
+        if self.document is None:
+            return OPEN
+        cluster = self._cluster(self._projects(namespace), spec)
+        assert cluster is not None, "check() refuses a replay without a granted cluster"
+        ca = cluster.tls.ca_secret_ref if cluster.tls is not None else None
+        return ClusterGrant(cluster.settings(), ca, cluster.topics_created_by)
+
+    def resolve(self, namespace: str, spec: EventReplaySpec) -> EventReplaySpec:
         """`spec` with its aliases (`source.cluster`, `dedup.redis.endpoint`) replaced by what the
-        policy says they stand for; only after `check` passed."""
+        policy says they stand for, and the project's default credentials for the cluster when the
+        spec names none; only after `check` passed."""
         doc = self.document
         if doc is None:
             return spec
-        if spec.source.cluster is not None:
-            (cluster,) = [c for c in doc.kafka_clusters if c.name == spec.source.cluster]
-            source = spec.source.model_copy(update={"bootstrap_servers": ",".join(cluster.bootstrap_servers)})
+        projects = self._projects(namespace)
+        cluster = self._cluster(projects, spec)
+        assert cluster is not None, "check() refuses a replay without a granted cluster"
+        source = spec.source
+        if source.cluster is not None:
+            source = source.model_copy(update={"bootstrap_servers": ",".join(cluster.bootstrap_servers)})
+        if source.credentials_secret_ref is None:
+            granted = [c.secret_ref for p in projects for c in p.kafka_credentials if c.cluster == cluster.name]
+            if granted:
+                source = source.model_copy(update={"credentials_secret_ref": _ref(granted[0])})
+        if source is not spec.source:
             spec = spec.model_copy(update={"source": source})
         if spec.dedup.redis.endpoint is not None:
             (end,) = [r for r in doc.redis_endpoints if r.name == spec.dedup.redis.endpoint]

@@ -124,7 +124,7 @@ class SyncPass:
         refusal = self.c.config.policy.check(self.ns, spec, default_image=self.c.config.worker_image)
         if refusal is not None:  # before any connection to Kafka or Redis and before any Job
             return self._stall("NotAllowed", f"policy rule {refusal.rule}: {refusal.message}", None)
-        spec = self.c.config.policy.resolve(spec)
+        spec = self.c.config.policy.resolve(self.ns, spec)
         jobs = read_jobs(self.c.kube.list_jobs(self.ns, owned_by(self.owner)))
         partition_jobs = current_jobs(jobs)
         plan = self.old.plan
@@ -165,7 +165,10 @@ class SyncPass:
 
     def _replay(self, spec: EventReplaySpec, plan: Plan, jobs: dict[int, JobView], all_jobs: list[JobView]) -> Outcome:
         actions = schedule(spec, plan, jobs)
-        if actions.create and self.owner.uid not in self.c.ensured_topics:
+        # `topicsCreatedBy: tenant`: the workers create their topics with the replay's credentials
+        # (they ensure them anyway); the operator's principal then creates nothing on that cluster.
+        by_operator = self.c.config.policy.grant(self.ns, spec).topics_created_by == "operator"
+        if actions.create and by_operator and self.owner.uid not in self.c.ensured_topics:
             try:
                 self.c.kafka.ensure_topics(
                     spec.source.bootstrap_servers,

@@ -192,9 +192,26 @@ def test_the_policy_is_a_mounted_file_the_operator_can_load(helm: Path, tmp_path
         yaml.safe_dump(
             {
                 "policy": {
-                    "kafkaClusters": [{"name": "main", "bootstrapServers": ["kafka-0:9092"]}],
+                    "kafkaClusters": [
+                        {"name": "main", "bootstrapServers": ["kafka-0:9092"]},
+                        {
+                            "name": "secure",
+                            "bootstrapServers": ["kafka-0:9093"],
+                            "securityProtocol": "SASL_SSL",
+                            "saslMechanism": "SCRAM-SHA-512",
+                            "tls": {"caSecretRef": {"name": "kafka-ca", "key": "ca.crt"}, "verifyHostname": True},
+                            "topicsCreatedBy": "tenant",
+                        },
+                    ],
                     "redisEndpoints": [{"name": "ledger", "address": "redis:6379"}],
-                    "projects": [{"name": "orders", "namespaces": ["orders"], "kafkaClusters": ["main"]}],
+                    "projects": [
+                        {
+                            "name": "orders",
+                            "namespaces": ["orders"],
+                            "kafkaClusters": ["main", "secure"],
+                            "kafkaCredentials": [{"cluster": "secure", "secretRef": {"name": "orders-scram"}}],
+                        }
+                    ],
                 }
             }
         )
@@ -204,7 +221,8 @@ def test_the_policy_is_a_mounted_file_the_operator_can_load(helm: Path, tmp_path
     mounted = tmp_path / "mounted.yaml"
     mounted.write_text(config_map["data"]["policy.yaml"])
     policy = load(str(mounted))
-    assert policy.document is not None and policy.document.projects[0].kafka_clusters == ["main"]
+    assert policy.document is not None and policy.document.projects[0].kafka_clusters == ["main", "secure"]
+    assert policy.document.kafka_clusters[1].topics_created_by == "tenant"
     assert env(docs)["EVENTREPLAY_POLICY_FILE"] == "/etc/eventreplay/policy/policy.yaml"
     pod = only(docs, "Deployment")["spec"]["template"]
     assert {"name": "policy", "configMap": {"name": config_map["metadata"]["name"]}} in pod["spec"]["volumes"]

@@ -35,13 +35,21 @@ _PROTECTED = {
 }
 
 
-def security_settings(env_name: str | None) -> dict[str, str]:
-    """The settings in the env var a Secret filled (`parse_settings`). Values are never logged."""
-    if not env_name:
-        return {}
+def _env(env_name: str, what: str) -> str:
     raw = os.environ.get(env_name)
     if raw is None:
-        raise PermanentFailure(f"env var {env_name} (Kafka client settings from a Secret) is not set")
+        raise PermanentFailure(f"env var {env_name} ({what} from a Secret) is not set")
+    return raw
+
+
+def security_settings(env_name: str | None, fixed: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The settings in the env var a Secret filled (`parse_settings`). Values are never logged.
+
+    `fixed`: keys the platform set for the cluster; a Secret naming one fails loudly rather than
+    silently losing (or winning) against the platform."""
+    if not env_name:
+        return {}
+    raw = _env(env_name, "Kafka client settings")
     try:
         settings = parse_settings(raw, env_name)
     except ValueError as err:
@@ -49,6 +57,8 @@ def security_settings(env_name: str | None) -> dict[str, str]:
     for key in settings:
         if key in _PROTECTED:
             raise PermanentFailure(f"Kafka setting {key!r} may not be overridden by {env_name}")
+        if key in fixed:
+            raise PermanentFailure(f"Kafka setting {key!r} is the replay policy's for this cluster, not {env_name}'s")
     return settings
 
 
@@ -58,8 +68,13 @@ def client_config(bootstrap: str, settings: dict[str, str]) -> Config:
 
 
 def job_config(kafka: KafkaConnection) -> Config:
-    """A Job's base: its bootstrap servers and the settings from its Secret."""
-    return client_config(kafka.bootstrap_servers, security_settings(kafka.settings_env))
+    """A Job's base: its bootstrap servers, the policy's settings for the cluster (and its CA), and
+    the credentials from its Secret."""
+    platform = dict(kafka.settings or {})
+    if kafka.ca_env:
+        platform["ssl.ca.pem"] = _env(kafka.ca_env, "the Kafka cluster's CA bundle")
+    secret = security_settings(kafka.settings_env, frozenset(platform))
+    return client_config(kafka.bootstrap_servers, {**secret, **platform})
 
 
 def _assigning_reader(base: Config, group: str) -> Config:
@@ -166,16 +181,31 @@ def create_topics(
     config: dict[str, str] | None = None,
     what: str = "topic",
 ) -> None:
-    """Create the topics that are absent (an existing one is fine); RetriableFailure otherwise."""
+    """Create the topics that are absent (an existing one is fine); RetriableFailure otherwise.
+
+    A principal without `Create` (the operator made the topics, `topicsCreatedBy: operator`) is
+    refused before the broker looks for the topic: an existing topic is fine then too."""
     new = [NewTopic(name, num_partitions=partitions, replication_factor=-1, config=config or {}) for name in names]
+    refused: dict[str, KafkaException] = {}
     for name, future in admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout).items():
         try:
             future.result(timeout=timeout + 5)
         except KafkaException as err:
-            if err.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            code = err.args[0].code()
+            if code == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+                refused[name] = err
+            elif code != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise RetriableFailure(f"cannot create {what} {name!r}: {err.args[0].str()}") from err
         except Exception as err:  # a timed-out future: the broker did not answer in time
             raise RetriableFailure(f"cannot create {what} {name!r}: {err}") from err
+    if refused:
+        try:
+            existing = admin.list_topics(timeout=timeout).topics
+        except KafkaException as err:
+            raise RetriableFailure(f"cannot list topics: {err.args[0].str()}") from err
+        for name, refusal in sorted(refused.items()):
+            if name not in existing:
+                raise RetriableFailure(f"cannot create {what} {name!r}: {refusal.args[0].str()}") from refusal
 
 
 def watermarks(consumer: Consumer, topic: str, partition: int, servers: str, timeout: float = 15) -> tuple[int, int]:

@@ -39,6 +39,15 @@ class KafkaConnection(Contract):
         description="Name of an environment variable holding librdkafka settings as `key=value` lines "
         "(security.protocol, sasl.*, ssl.*), filled from a Secret; never inline.",
     )
+    settings: dict[str, str] | None = Field(
+        default=None,
+        description="The platform's non-secret librdkafka settings for this cluster (security.protocol, "
+        "sasl.mechanism, ssl.endpoint.identification.algorithm), from the replay policy; the Secret's "
+        "settings may not override them.",
+    )
+    ca_env: str | None = Field(
+        default=None, description="Env var holding the cluster's CA bundle (PEM, `ssl.ca.pem`), filled from a Secret."
+    )
 
 
 class RedisConnection(Contract):

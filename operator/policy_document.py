@@ -1,0 +1,142 @@
+"""The replay policy's schema: what the platform writes (chart value `policy`, the file the operator
+reads at start). Checked whole when loaded: an alias a project names but nothing defines, a
+credential for a cluster the project is not granted, or TLS settings on a plaintext cluster stop
+the operator with the error instead of refusing replays later for a reason nobody wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+BUILTIN_TRANSFORMS = ("identity", "project")
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI"]
+TopicsCreatedBy = Literal["operator", "tenant"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class SecretKey(_Model):
+    """A key of a Secret that the platform places in each namespace using it (no namespace field)."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")
+    key: str = Field(default="client.properties", min_length=1, max_length=253)
+
+
+class ClusterTls(_Model):
+    """How workers verify the brokers' certificates."""
+
+    ca_secret_ref: SecretKey | None = Field(
+        default=None, description="The CA bundle (PEM) the brokers' certificates chain to: librdkafka `ssl.ca.pem`."
+    )
+    verify_hostname: bool = Field(
+        default=True, description="false: `ssl.endpoint.identification.algorithm=none` (certificates without SANs)."
+    )
+
+
+class KafkaCluster(_Model):
+    """A Kafka cluster the platform lets replays use, by alias, and how workers connect to it."""
+
+    name: str = Field(min_length=1)
+    bootstrap_servers: list[str] = Field(min_length=1, description="Every `host:port` of the cluster.")
+    security_protocol: SecurityProtocol | None = Field(
+        default=None, description="librdkafka `security.protocol`; unset: whatever the credentials Secret says."
+    )
+    sasl_mechanism: SaslMechanism | None = Field(default=None, description="librdkafka `sasl.mechanism`.")
+    tls: ClusterTls | None = None
+    topics_created_by: TopicsCreatedBy = Field(
+        default="operator",
+        description="Who creates a replay's sandbox and dead-letter topics: the operator (its own principal, "
+        "before the Jobs) or `tenant` (the workers, with the replay's credentials; the operator creates none).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KafkaCluster:
+        protocol = self.security_protocol
+        if self.sasl_mechanism is not None and protocol not in ("SASL_PLAINTEXT", "SASL_SSL"):
+            raise ValueError(f"kafkaClusters {self.name}: saslMechanism needs securityProtocol SASL_PLAINTEXT/SASL_SSL")
+        if self.tls is not None and protocol not in ("SSL", "SASL_SSL"):
+            raise ValueError(f"kafkaClusters {self.name}: tls needs securityProtocol SSL or SASL_SSL")
+        return self
+
+    def settings(self) -> dict[str, str]:
+        """The cluster's non-secret librdkafka settings (a Secret may add credentials, not change these)."""
+        out: dict[str, str] = {}
+        if self.security_protocol is not None:
+            out["security.protocol"] = self.security_protocol
+        if self.sasl_mechanism is not None:
+            out["sasl.mechanism"] = self.sasl_mechanism
+        if self.tls is not None:
+            out["ssl.endpoint.identification.algorithm"] = "https" if self.tls.verify_hostname else "none"
+        return out
+
+
+class RedisEndpoint(_Model):
+    """A Redis server the platform lets replays use for their ledger, by alias."""
+
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=1, description="`host:port` (any db on it).")
+    tls: bool = Field(default=False, description="An `endpoint` alias resolves to rediss:// (else redis://).")
+    db: int = Field(default=0, ge=0, description="The db an `endpoint` alias resolves to.")
+
+
+class KafkaCredentials(_Model):
+    """A Secret a project's replays use with one cluster (librdkafka `key=value` lines: sasl.*, ssl.*)."""
+
+    cluster: str = Field(min_length=1, description="Alias from the project's kafkaClusters.")
+    secret_ref: SecretKey
+
+
+class Project(_Model):
+    """What the namespaces matching `namespaces` may do. Patterns are shell globs (`orders.*`)."""
+
+    name: str = Field(min_length=1)
+    namespaces: list[str] = Field(min_length=1)
+    kafka_clusters: list[str] = Field(default_factory=list, description="Aliases from kafkaClusters.")
+    kafka_credentials: list[KafkaCredentials] = Field(
+        default_factory=list,
+        description="Per cluster, the Secrets this project's replays use with it (the first is the default); "
+        "a cluster listed here accepts no other Secret, and these Secrets go to no other cluster.",
+    )
+    redis_endpoints: list[str] = Field(default_factory=list, description="Aliases from redisEndpoints.")
+    source_topics: list[str] = Field(default_factory=list)
+    sink_topics: list[str] = Field(default_factory=list)
+    transforms: list[str] = Field(default_factory=lambda: list(BUILTIN_TRANSFORMS))
+    validation_models: list[str] = Field(default_factory=list)
+    images: list[str] = Field(default_factory=list, description="Besides the operator's default image.")
+    secrets: list[str] = Field(default_factory=list, description="Secret names a replay may reference.")
+
+
+def _unique(kind: str, names: list[str]) -> None:
+    seen = {n for n in names if names.count(n) > 1}
+    if seen:
+        raise ValueError(f"{kind}: {', '.join(sorted(seen))} defined more than once")
+
+
+class PolicyDocument(_Model):
+    kafka_clusters: list[KafkaCluster] = Field(default_factory=list)
+    redis_endpoints: list[RedisEndpoint] = Field(default_factory=list)
+    projects: list[Project] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> PolicyDocument:
+        clusters, endpoints = [c.name for c in self.kafka_clusters], [r.name for r in self.redis_endpoints]
+        _unique("kafkaClusters", clusters)
+        _unique("redisEndpoints", endpoints)
+        _unique("projects", [p.name for p in self.projects])
+        for p in self.projects:
+            for alias in p.kafka_clusters:
+                if alias not in clusters:
+                    raise ValueError(f"project {p.name}: kafkaClusters {alias} is not defined")
+            for alias in p.redis_endpoints:
+                if alias not in endpoints:
+                    raise ValueError(f"project {p.name}: redisEndpoints {alias} is not defined")
+            for cred in p.kafka_credentials:
+                if cred.cluster not in p.kafka_clusters:
+                    raise ValueError(f"project {p.name}: kafkaCredentials for {cred.cluster}, not in its kafkaClusters")
+        return self
