@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import redis
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -31,12 +32,24 @@ from eventreplay.worker.contract.tasks import Task
 # The order generator is dev-only (dev/datagen, not in the installed package).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
 
+from cpu_split import services_cpu
+
 from datagen.orders import ORDER_SCHEMA, Mix, generate
 from devstack import config
 
 BOOTSTRAP = os.environ.get("EVENTREPLAY_KAFKA_BOOTSTRAP", config.kafka_bootstrap())
 REDIS_URL = os.environ.get("EVENTREPLAY_REDIS_URL", config.redis_url())
 RESULTS = Path(__file__).resolve().parent / "results"
+
+# Issue #15's goals: (figure, bound, "max" or "min"), checked on the summary line.
+GOALS = {
+    "cpu_us_per_event": (10.0, "max"),
+    "redis_cpu_us_per_event": (2.0, "max"),
+    "worker_vs_raw_consume_pct": (35.0, "min"),
+    "worker_vs_seed": (150.0, "min"),
+    "peak_rss_mib": (200.0, "max"),
+    "redis_bytes_per_entry": (40.0, "max"),
+}
 
 
 def seed(topic: str, count: int) -> None:
@@ -80,7 +93,9 @@ def task_for(topic: str, count: int, uid: str) -> Task:
     )
 
 
-def run_worker_rss(task: Task) -> tuple[float, int, dict[str, object]]:
+def run_worker_rss(task: Task) -> tuple[float, int, dict[str, object], dict[str, float]]:
+    """Seconds, peak RSS (KiB), the worker's summary, and CPU seconds per party during the run."""
+    services_before = services_cpu(REDIS_URL)
     began = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "eventreplay.worker", "run"],
@@ -91,12 +106,14 @@ def run_worker_rss(task: Task) -> tuple[float, int, dict[str, object]]:
     assert proc.stdout is not None and proc.stderr is not None
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - began
+    cpu = {"worker": usage.ru_utime + usage.ru_stime}
+    cpu.update({name: spent - services_before[name] for name, spent in services_cpu(REDIS_URL).items()})
     out, err = proc.stdout.read(), proc.stderr.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"worker failed: {err.decode()[-2000:]}")
     summary = json.loads(out)
     # The worker's own VmHWM: ru_maxrss of a forked child also counts this (large) parent's pages.
-    return seconds, int(summary.get("peakRssKiB") or usage.ru_maxrss), summary
+    return seconds, int(summary.get("peakRssKiB") or usage.ru_maxrss), summary, cpu
 
 
 def seed_approach(topic: str, count: int, uid: str) -> float:
@@ -190,6 +207,26 @@ def drop_topics(topics: list[str]) -> None:
             future.result()
 
 
+def summary_line(rows: dict[str, Any]) -> str:
+    """CPU split per event next to the ratios, each goal marked met or not met."""
+    split: dict[str, float] = rows["cpu_us_per_event"]
+    figures = {
+        "cpu_us_per_event": sum(split.values()),
+        "redis_cpu_us_per_event": split.get("redis-server", 0.0),
+        "worker_vs_raw_consume_pct": 100 * rows["worker_vs_raw_consume"],
+        "worker_vs_seed": rows["worker_vs_seed"],
+        "peak_rss_mib": max(rows["peak_rss_mib_small"], rows.get("peak_rss_mib_large", 0.0)),
+        "redis_bytes_per_entry": rows["redis_bytes_per_entry_memory_usage"],
+    }
+    marks = []
+    for name, (bound, kind) in GOALS.items():
+        met = figures[name] <= bound if kind == "max" else figures[name] >= bound
+        sign = "<=" if kind == "max" else ">="
+        marks.append(f"{name} {figures[name]:,.1f} ({sign} {bound:g}: {'met' if met else 'NOT met'})")
+    cpu = " + ".join(f"{name} {us:.2f}" for name, us in sorted(split.items(), key=lambda kv: -kv[1]))
+    return f"CPU µs/event: {cpu} = {figures['cpu_us_per_event']:.2f}\ngoals: " + " | ".join(marks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -205,13 +242,15 @@ def main() -> None:
 
     # Rounds interleave the worker and the bare consume so that the machine's noise hits both.
     worker_rates, raw_rates, rss_small = [], [], []
+    cpu_rounds: list[dict[str, float]] = []
     summary: dict[str, object] = {}
     marks, used, bytes_per_entry = 0, 0, 0.0
     for round_no in range(args.rounds):
         task = task_for(topic, args.events, f"{uid}r{round_no}")
         topics += [task.output.sandbox_topic, task.output.dead_letter_topic]
         used_before = redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"]
-        secs, rss, summary = run_worker_rss(task)
+        secs, rss, summary, cpu = run_worker_rss(task)
+        cpu_rounds.append({name: seconds / args.events * 1e6 for name, seconds in cpu.items()})
         if round_no == 0:
             used = redis.Redis.from_url(REDIS_URL).info("memory")["used_memory"] - used_before
             marks = int(summary["emitted"])  # type: ignore[call-overload]
@@ -226,6 +265,7 @@ def main() -> None:
     seed_secs = seed_approach(topic, args.seed_events, uid)
     seed_rate = args.seed_events / seed_secs
     worker_rate, raw_rate = statistics.median(worker_rates), statistics.median(raw_rates)
+    cpu_split = {name: statistics.median(r[name] for r in cpu_rounds) for name in cpu_rounds[0]}
     rows: dict[str, object] = {
         "worker_events_per_s": worker_rate,
         "worker_events_per_s_rounds": worker_rates,
@@ -239,6 +279,8 @@ def main() -> None:
         "peak_rss_mib_small": max(rss_small),
         "redis_bytes_per_entry_info": used / max(1, marks),
         "redis_bytes_per_entry_memory_usage": bytes_per_entry,
+        "cpu_us_per_event": cpu_split,
+        "cpu_us_per_event_rounds": cpu_rounds,
         "summary": summary,
     }
     if args.large:
@@ -246,7 +288,7 @@ def main() -> None:
         seed(big, args.large)
         large_task = task_for(big, args.large, uid + "b")
         topics += [big, large_task.output.sandbox_topic, large_task.output.dead_letter_topic]
-        big_secs, big_rss, _ = run_worker_rss(large_task)
+        big_secs, big_rss, _, _ = run_worker_rss(large_task)
         drop_ledger(large_task)
         rows["peak_rss_mib_large"] = big_rss / 1024
         rows["worker_events_per_s_large"] = args.large / big_secs
@@ -260,6 +302,7 @@ def main() -> None:
         + (f" / {rows['peak_rss_mib_large']:.0f} MiB at {args.large:,}" if args.large else "")
         + f" (medians of {args.rounds} interleaved rounds)"
     )
+    print(summary_line(rows))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"bench_worker-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(rows, indent=2))
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import redis
 from bench_worker import REDIS_URL, seed, task_for
+from cpu_split import cpu_seconds, services_cpu
 
 from eventreplay.worker import engine, replay_batch
 
@@ -26,15 +25,6 @@ STAGES = {
     (replay_batch.ReplayBatches, "prepare"): "validate + transform + ledger request",
     (replay_batch.ReplayBatches, "finish"): "ledger verdicts + produce + digest",
 }
-
-
-TICK = os.sysconf("SC_CLK_TCK")
-KAFKA_PID = Path(__file__).resolve().parent.parent / ".stack" / "run" / "kafka.pid"
-
-
-def cpu_seconds(stat: Path) -> float:
-    fields = stat.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def thread_cpu() -> dict[str, float]:
@@ -53,12 +43,7 @@ def thread_cpu() -> dict[str, float]:
 
 def party_cpu() -> dict[str, float]:
     """CPU seconds of this process's threads, Redis, and the broker when the local stack runs it."""
-    out = thread_cpu()
-    redis_pid = redis.Redis.from_url(REDIS_URL).info("server")["process_id"]
-    out["redis-server"] = cpu_seconds(Path(f"/proc/{redis_pid}/stat"))
-    if KAFKA_PID.exists():
-        out["kafka broker"] = cpu_seconds(Path(f"/proc/{KAFKA_PID.read_text().strip()}/stat"))
-    return out
+    return {**thread_cpu(), **services_cpu(REDIS_URL)}
 
 
 def main() -> None:

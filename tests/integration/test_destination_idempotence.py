@@ -14,6 +14,7 @@ from eventreplay.worker.contract.exit_codes import EXIT_DONE, EXIT_RETRIABLE
 from support.kafka_tools import read_topic
 from support.reconciliation_scenario import (
     DEST_PARTITIONS,
+    SOURCE_PARTITIONS,
     Scenario,
     build,
     promote_task,
@@ -117,6 +118,73 @@ def test_concurrent_replays_of_one_window_both_approved_write_each_correction_on
     assert set(after) == first.delta
     assert [i for i, n in after.items() if n != 1] == [], "a correction was promoted twice"
     print(f"concurrent: delta {len(first.delta)}; written {written}, already promoted {already}")
+
+
+def _replayed_ids(bootstrap: str, sc: Scenario) -> set[str]:
+    """The event ids a replay's workers wrote into its sandbox."""
+    return {rec.key.decode() for _, rec in read_topic(bootstrap, sc.sandbox, SOURCE_PARTITIONS) if rec.key is not None}
+
+
+def test_concurrent_replays_over_partly_overlapping_windows_write_each_correction_once(
+    kafka_admin: Any, kafka_bootstrap: str, unique: str
+) -> None:
+    per_partition = 2500
+    base = build(kafka_bootstrap, kafka_admin, unique, per_partition=per_partition, seed=53)
+    # The first replay covers the first 60 % of each partition, the second the last 60 % of what the
+    # generator wrote (the copies appended after it stay out: partition 0's originals win anyway).
+    cut_a, cut_b = per_partition * 6 // 10, per_partition * 4 // 10
+    first = replayed_again(kafka_bootstrap, kafka_admin, base, [(0, cut_a)] * SOURCE_PARTITIONS)
+    second = replayed_again(kafka_bootstrap, kafka_admin, base, [(cut_b, per_partition)] * SOURCE_PARTITIONS)
+    ids = [_replayed_ids(kafka_bootstrap, sc) for sc in (first, second)]
+    both = ids[0] & ids[1]
+    assert both and ids[0] - both and ids[1] - both, "the windows must overlap only partly"
+    assert ids[0] | ids[1] == set(base.truth)
+    own_delta = [base.delta & replayed for replayed in ids]
+    assert own_delta[0] & own_delta[1] and own_delta[0] ^ own_delta[1], "corrections in the overlap and outside"
+
+    reports = [_reconcile(first), _reconcile(second)]  # both reported before either promoted
+    for report, delta in zip(reports, own_delta, strict=True):
+        counts = report["report"]["counts"]
+        assert counts["changed"] + counts["missing"] == len(delta)
+        assert counts["alreadyPromoted"] == 0
+    before = _promoted(kafka_bootstrap, base)
+    assert sum(before.values()) == 0
+
+    tasks = [
+        promote_task(sc, r["reportHash"], batch_size=50, transaction_max_records=100)
+        for sc, r in zip((first, second), reports, strict=True)
+    ]
+    procs = [start_job(t) for t in tasks]  # started together
+    deadline = time.monotonic() + 300
+    results = []
+    for task, proc in zip(tasks, procs, strict=True):
+        out, err = proc.communicate(timeout=300)
+        if proc.returncode == EXIT_DONE:
+            results.append(orjson.loads(out))
+        else:
+            assert proc.returncode == EXIT_RETRIABLE, err
+            results.append(_until_done(task, deadline))
+    written = [r["written"] for r in results]
+    already = [r["alreadyPromoted"] for r in results]
+    assert sum(written) == len(base.delta)
+    assert [w + a for w, a in zip(written, already, strict=True)] == [len(d) for d in own_delta]
+    assert sum(already) <= len(own_delta[0] & own_delta[1])
+    after = _promoted(kafka_bootstrap, base)
+    assert set(after) == base.delta
+    assert [i for i, n in after.items() if n != 1] == [], "a correction was promoted twice"
+    # Each promoted record is the replay's truth for its id (the overlap promoted by whichever won).
+    promoted = {
+        rec.key.decode(): rec.value
+        for _, rec in read_topic(kafka_bootstrap, base.destination, DEST_PARTITIONS)
+        if rec.key is not None and "er-promoted-by" in rec.headers
+    }
+    assert all(orjson.loads(v or b"") == orjson.loads(base.truth[i]) for i, v in promoted.items())
+    print(
+        f"partly overlapping: ids {len(ids[0])} / {len(ids[1])} ({len(both)} shared); deltas "
+        f"{len(own_delta[0])} / {len(own_delta[1])} ({len(own_delta[0] & own_delta[1])} shared), union "
+        f"{len(base.delta)}; before {sum(before.values())} promoted, written {written}, already promoted "
+        f"{already}, after {sum(after.values())} (each id once)"
+    )
 
 
 def test_a_refreshed_report_after_promotion_has_a_new_hash_and_promotes_nothing(

@@ -105,16 +105,21 @@ def _fill_sandbox(
     return Counter(replayedRecords=emitted, duplicates=emitted - len(sc.truth))
 
 
-def replayed_again(bootstrap: str, admin: Any, sc: Scenario) -> Scenario:
-    """Another replay of the same source window into the same sink: a new uid, and its own sandbox
-    filled by its own workers (reconcile and promote read only records carrying their uid)."""
+def replayed_again(bootstrap: str, admin: Any, sc: Scenario, ranges: list[tuple[int, int]] | None = None) -> Scenario:
+    """Another replay of the source into the same sink: a new uid, and its own sandbox filled by its
+    own workers (reconcile and promote read only records carrying their uid). `ranges` gives its
+    [start, end) offsets per source partition (default: the whole of each)."""
     uid = unique_id()
     other = dataclasses.replace(sc, uid=uid, sandbox=f"{sc.sandbox}-{uid}")
     create_topic(admin, other.sandbox, SOURCE_PARTITIONS)
-    ends = [high for _low, high in watermarks(bootstrap, sc.source, SOURCE_PARTITIONS)]
+    spans = ranges or [(0, high) for _low, high in watermarks(bootstrap, sc.source, SOURCE_PARTITIONS)]
     procs = [
-        start_worker(make_task(bootstrap, sc.source, uid, end, partition=p, schema=ORDER_SCHEMA, sandbox=other.sandbox))
-        for p, end in enumerate(ends)
+        start_worker(
+            make_task(
+                bootstrap, sc.source, uid, end, start=start, partition=p, schema=ORDER_SCHEMA, sandbox=other.sandbox
+            )
+        )
+        for p, (start, end) in enumerate(spans)
     ]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
