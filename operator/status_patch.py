@@ -38,3 +38,11 @@ def partition_ops(old: JSON, new: JSON, changed: JSON) -> list[JSON] | None:
             ops.append({"op": "test", "path": f"{path}/partition", "value": _key(was)})
             ops.append({"op": "replace", "path": path, "value": now})
     return ops
+
+
+def conditions_only_patch(raw_status: JSON, wire: JSON) -> JSON:
+    """A merge patch setting only `wire`'s conditions, phase and observedGeneration, leaving every
+    other field of `raw_status` as it is: the write for a status that fails validation, whose plan
+    must stay pinned (a re-plan would take a new as-of time while its Jobs still run)."""
+    keys = ("conditions", "phase", "observedGeneration")
+    return {key: wire.get(key) for key in keys if raw_status.get(key) != wire.get(key)}

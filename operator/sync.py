@@ -20,7 +20,7 @@ from eventreplay.worker.contract.kafka_clients import output_topic_config
 
 from . import aggregate, approval, metrics
 from . import conditions as cond
-from .api.v1alpha1 import EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
+from .api.v1alpha1 import Condition, EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
 from .checkpoints import CheckpointsUnavailable, carried_forward
 from .clients import Clients
 from .conditions import Want
@@ -35,7 +35,7 @@ from .pod_messages import with_pod_messages
 from .retention import with_retention_notes
 from .schedule import schedule
 from .stages.post_replay import PostReplayStages
-from .status_patch import partition_ops
+from .status_patch import conditions_only_patch, partition_ops
 
 log = logging.getLogger(__name__)
 REFUSALS = frozenset(
@@ -82,7 +82,8 @@ def sync(clients: Clients, namespace: str, name: str, *, now: datetime | None = 
             return Outcome([])
         run = SyncPass(clients, namespace, name, obj=obj, meta=meta, now=now or datetime.now(UTC))
         outcome = run.run()
-        metrics.observe_status(namespace, name, run.raw_status)
+        # An invalid status's numbers are not to be trusted (nor parsed): only its phase counts.
+        metrics.observe_status(namespace, name, {"phase": "Stalled"} if run.invalid_status else run.raw_status)
         return outcome
 
 
@@ -100,10 +101,14 @@ class SyncPass:
         self.generation = meta.generation
         self.annotations = dict(meta.annotations)
         self.raw_status: dict[str, Any] = dict(obj.get("status") or {})
+        self.invalid_status = ""
         try:
             self.old = EventReplayStatus.model_validate(self.raw_status)
-        except ValidationError:
-            self.old = EventReplayStatus()
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ()))
+            self.invalid_status = f"status.{where}: {first.get('msg', err)}"
+            self.old = EventReplayStatus(conditions=_readable_conditions(self.raw_status))
         declared = obj.get("spec") or {}
         # Read from the raw spec: the phase of an invalid spec still says suspended / dry run.
         self.suspended, self.dry_run = bool(declared.get("suspend")), bool(declared.get("dryRun"))
@@ -115,6 +120,9 @@ class SyncPass:
             self.invalid = f"spec is invalid: {err.errors()[0].get('msg', err)}"
 
     def run(self) -> Outcome:
+        if self.invalid_status:  # someone edited the status: say so, and touch neither plan nor Jobs
+            message = f"{self.invalid_status}; fix or remove that field (kubectl edit --subresource=status)"
+            return self._conditions_only(aggregate.refused_conditions("InvalidStatus", message), keep_rest=True)
         spec = self.spec
         if spec is None:
             return self._stall("InvalidSpec", self.invalid, None)
@@ -282,7 +290,7 @@ class SyncPass:
     def _wait(self, spec: EventReplaySpec, reason: str, message: str) -> Outcome:
         return self._conditions_only(aggregate.waiting_conditions(reason, message) + self._placeholders(spec))
 
-    def _conditions_only(self, wants: list[cond.Want]) -> Outcome:
+    def _conditions_only(self, wants: list[cond.Want], *, keep_rest: bool = False) -> Outcome:
         conds = cond.merge(self.old.conditions, wants, now=self.stamp, generation=self.generation)
         new = self.old.model_copy(
             update={
@@ -291,7 +299,12 @@ class SyncPass:
                 "phase": cond.phase(conds, suspended=self.suspended, dry_run=self.dry_run),
             }
         )
-        self._write(new)
+        if keep_rest:  # the rest of the stored status did not validate: patch only these fields
+            patch = conditions_only_patch(self.raw_status, new.to_wire())
+            if patch:
+                self.c.kube.patch_replay_status(self.ns, self.name, patch)
+        else:
+            self._write(new)
         return Outcome(condition_events(self.old.conditions, conds))
 
     def _write(self, status: EventReplayStatus) -> None:
@@ -305,3 +318,11 @@ class SyncPass:
                 sent = self.c.kube.patch_replay_status(self.ns, self.name, patch)
             metrics.STATUS_PATCH_BYTES.labels(self.ns, self.name).inc(sent)
             self.raw_status = wire
+
+
+def _readable_conditions(raw_status: JSON) -> list[Condition]:
+    """The conditions of a status that failed validation, where they themselves still validate."""
+    try:
+        return [Condition.model_validate(c) for c in raw_status.get("conditions") or []]
+    except ValidationError:
+        return []
