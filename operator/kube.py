@@ -26,6 +26,15 @@ class KubeError(Exception):
         self.status = status
 
 
+class JobRejected(KubeError):
+    """The API server will not create a Job for this replay as built (quota, RBAC, validation, a
+    foreign Job holding its name): a condition and an Event, not a crash of the pass."""
+
+    @property
+    def retriable(self) -> bool:
+        return self.status == 403  # a quota or a grant can change without the replay changing
+
+
 def api_client(kubeconfig: str | None = None) -> Any:
     """A configured `kubernetes.client.ApiClient`: in-cluster when there is no kubeconfig."""
     from kubernetes import client
@@ -114,15 +123,29 @@ class Kube:
         return list(out.get("items") or [])
 
     def create_job(self, job: JSON) -> bool:
-        """Create; False when it already exists (409 is success: names are deterministic)."""
-        ns = job["metadata"]["namespace"]
+        """Create; False when it already exists and is ours (names are deterministic, so a 409 is
+        usually an earlier pass's Job). A Job of that name owned by anyone else, and a creation the
+        API refuses (403 quota or RBAC, 422 invalid), raise JobRejected."""
+        meta = job["metadata"]
+        ns, name = meta["namespace"], meta["name"]
         try:
             self.call("POST", f"/apis/batch/v1/namespaces/{ns}/jobs", job)
         except KubeError as err:
             if err.status == 409:
-                return False
+                owners = {ref.get("uid") for ref in meta.get("ownerReferences") or []}
+                if owners & self._job_owners(ns, name):
+                    return False
+                raise JobRejected(409, f"a Job named {name} already exists and is not this replay's") from err
+            if err.status in (400, 403, 422):
+                raise JobRejected(err.status, f"creating Job {name}: {err}") from err
             raise
         return True
+
+    def _job_owners(self, ns: str, name: str) -> set[str]:
+        # A list by name, not a GET: the operator is granted list on Jobs, and needs no more.
+        query = {"fieldSelector": f"metadata.name={name}"}
+        items = self.call("GET", f"/apis/batch/v1/namespaces/{ns}/jobs", query=query).get("items") or []
+        return {ref.get("uid") for item in items for ref in item["metadata"].get("ownerReferences") or []}
 
     def set_job_suspended(self, ns: str, name: str, suspend: bool) -> None:
         path = f"/apis/batch/v1/namespaces/{ns}/jobs/{name}"

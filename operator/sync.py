@@ -29,7 +29,7 @@ from .job_names import Owner, owned_by
 from .job_state import JobView, current_jobs, newest_step, read_jobs
 from .jobs import build_job
 from .kafka import KafkaUnavailable
-from .kube import JSON
+from .kube import JSON, JobRejected
 from .planner import PlanRefused, format_time, input_hash, make_plan, refuse_foreign_output, window_times
 from .pod_messages import with_pod_messages
 from .retention import with_retention_notes
@@ -160,7 +160,10 @@ class SyncPass:
             # Pin the plan before any Job is created: a restart or a retry reuses exactly this range.
             pinned = self.old.model_copy(update={"plan": plan, "partitions": [], "totals": None, "progress": None})
             self._write(pinned)
-        return self._replay(spec, plan, partition_jobs, jobs)
+        try:
+            return self._replay(spec, plan, partition_jobs, jobs)
+        except JobRejected as err:
+            return self._job_rejected(err)
 
     def _refused_already(self) -> bool:
         planned = cond.get(self.old.conditions, cond.PLANNED)
@@ -306,6 +309,19 @@ class SyncPass:
         else:
             self._write(new)
         return Outcome(condition_events(self.old.conditions, conds))
+
+    def _job_rejected(self, err: JobRejected) -> Outcome:
+        """A Job the API server will not create: Stalled until someone acts (a foreign Job holding
+        the name, an invalid Job), or waiting while a quota or grant may still change (403); each
+        says why in its condition and one Warning Event. Every pass tries again."""
+        message = f"the API server refused a Job ({err})"
+        if not err.retriable:
+            return self._conditions_only(cond.kstatus("Stalled", "JobRejected", message))
+        was = cond.get(self.old.conditions, cond.RECONCILING)
+        outcome = self._conditions_only(cond.kstatus("InProgress", "JobCreateFailed", message + "; retrying"))
+        if was is None or was.reason != "JobCreateFailed":
+            outcome.events.append(Event("Warning", "JobCreateFailed", message))
+        return outcome
 
     def _write(self, status: EventReplayStatus) -> None:
         wire = status.to_wire()

@@ -52,6 +52,8 @@ class FakeKube:
         self.created: list[str] = []
         self.suspended: list[tuple[str, bool]] = []
         self.pod_lookups: list[str] = []
+        self.refuse: Exception | None = None
+        """What creating a Job raises instead (a quota, an invalid Job, a foreign Job's name)."""
 
     def get_replay(self, ns: str, name: str) -> JSON | None:
         return copy.deepcopy(self.obj)
@@ -87,6 +89,8 @@ class FakeKube:
         return [copy.deepcopy(j) for j in self.jobs.values() if j["metadata"]["labels"].get(key) == value]
 
     def create_job(self, job: JSON) -> bool:
+        if self.refuse is not None:
+            raise self.refuse
         name = job["metadata"]["name"]
         if name in self.jobs:
             return False

@@ -1,0 +1,104 @@
+"""Job creation refused by the real API server (issue #13): a ResourceQuota on Jobs keeps the replay
+waiting with reason JobCreateFailed, the API's message and one Warning Event, and the Jobs appear
+once the quota is gone; a Job of someone else holding a Job's name (409) is never taken for ours:
+the replay stalls with JobRejected naming it, and goes on once that Job is deleted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from operator_helpers import (
+    condition,
+    create_replay,
+    events_of,
+    get_replay,
+    jobs_of,
+    replay_manifest,
+    running_operator,
+    wait_for,
+    wait_for_replay,
+)
+
+from datagen.orders import generate
+from devstack import config
+from eventreplay.operator.kube import Kube
+from support.kafka_tools import create_topic, produce
+
+pytestmark = pytest.mark.stack
+
+
+def spec(topic: str) -> dict[str, Any]:
+    return {
+        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
+        "window": {"offsets": {"from": 0, "to": 1_000_000}},
+        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"refusals-{topic}"},
+        "sink": {"topic": f"{topic}-out"},
+        "promotion": {"policy": "Never"},
+    }
+
+
+def no_jobs_quota(core: Any, namespace: str) -> None:
+    """A quota of zero Jobs. Admission judges a quota by its status, which the stack (no
+    resource-quota controller) never fills: the test writes it as that controller would."""
+    hard = {"count/jobs.batch": "0"}
+    core.create_namespaced_resource_quota(namespace, {"metadata": {"name": "no-jobs"}, "spec": {"hard": hard}})
+    core.patch_namespaced_resource_quota_status(
+        "no-jobs", namespace, {"status": {"hard": hard, "used": {"count/jobs.batch": "0"}}}
+    )
+
+
+def foreign_job(name: str) -> dict[str, Any]:
+    """Somebody else's Job (no owner), suspended so that it runs nothing."""
+    container = {"name": "c", "image": "busybox", "command": ["true"]}
+    return {
+        "metadata": {"name": name},
+        "spec": {"suspend": True, "template": {"spec": {"restartPolicy": "Never", "containers": [container]}}},
+    }
+
+
+def reasons(k: Kube, replay: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(e["type"], e["reason"]) for e in events_of(k, replay)]
+
+
+def test_refused_job_creation_reaches_a_condition_and_an_event(
+    k: Kube, *, namespace: str, kube_api: Any, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    from kubernetes import client
+
+    core, batch = client.CoreV1Api(kube_api), client.BatchV1Api(kube_api)
+    topic = f"refusals-{unique}"
+    create_topic(kafka_admin, topic, partitions=2)
+    for p in range(2):
+        produce(kafka_bootstrap, topic, list(generate(20, seed=p)), partition=p)
+    no_jobs_quota(core, namespace)
+    with running_operator(k, namespace, tmp_path):
+        create_replay(k, replay_manifest(namespace, "quota", spec(topic)))
+        waiting = wait_for_replay(
+            k, namespace, "quota", lambda r: condition(r, "Reconciling").get("reason") == "JobCreateFailed", "waiting"
+        )
+        assert condition(waiting, "Reconciling")["status"] == "True"
+        assert "exceeded quota: no-jobs" in condition(waiting, "Reconciling")["message"]
+        assert condition(waiting, "Stalled")["status"] == "False"
+        wait_for(lambda: ("Warning", "JobCreateFailed") in reasons(k, waiting), 30, "a JobCreateFailed Event")
+        assert jobs_of(k, waiting) == []
+
+        core.delete_namespaced_resource_quota("no-jobs", namespace)
+        wait_for(lambda: len(jobs_of(k, waiting)) == 2 or None, 60, "quota: Jobs once the quota is gone")
+        assert reasons(k, waiting).count(("Warning", "JobCreateFailed")) == 1, "one Event, not one per pass"
+
+        batch.create_namespaced_job(namespace, foreign_job("taken-0"))
+        create_replay(k, replay_manifest(namespace, "taken", spec(topic)))
+        is_stalled = lambda r: condition(r, "Stalled").get("status") == "True"  # noqa: E731
+        stalled = wait_for_replay(k, namespace, "taken", is_stalled, "stalled", stalled_fails=False)
+        assert condition(stalled, "Stalled")["reason"] == "JobRejected"
+        assert "taken-0 already exists and is not this replay's" in condition(stalled, "Stalled")["message"]
+        wait_for(lambda: ("Warning", "JobRejected") in reasons(k, stalled), 30, "a JobRejected Event")
+        assert jobs_of(k, stalled) == []
+        (held,) = [j for j in batch.list_namespaced_job(namespace).items if j.metadata.name == "taken-0"]
+        assert held.metadata.owner_references is None, "the foreign Job was left as it was"
+
+        batch.delete_namespaced_job("taken-0", namespace, propagation_policy="Background")
+        wait_for(lambda: len(jobs_of(k, stalled)) == 2 or None, 90, "taken: Jobs once the name is free")
+        assert condition(get_replay(k, namespace, "taken"), "Stalled")["status"] == "False"
