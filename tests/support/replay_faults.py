@@ -137,6 +137,44 @@ def committed_offset(kafka_admin: AdminClient, task: Task) -> int:
     return int(result.topic_partitions[0].offset)
 
 
+@dataclass(frozen=True)
+class FaultyRun:
+    """A replay of the clean run's range that suffered a fault, judged (`judge`) and recorded."""
+
+    clean: CleanRun
+    returncode: int
+    stderr: str
+    outcome: str
+    committed: int
+    """The replay group's committed source offset once the worker exited."""
+    mirror: Checkpoint | None
+
+
+def replay_through(
+    fault: str,
+    outage: Callable[[], None],
+    kafka_admin: AdminClient,
+    bootstrap: str,
+    redis_client: Any,
+    *,
+    unique: str,
+    tmp_path: Path,
+) -> FaultyRun:
+    """An undisturbed run, then the same range replayed again with `outage()` after its first commit."""
+    clean = clean_run(kafka_admin, bootstrap, redis_client, unique, tmp_path)
+    task = slow_task(bootstrap, clean.topic, unique)
+    proc = start_slow(task, tmp_path)
+    wait_committed(redis_client, unique, proc)
+    outage()
+    stderr = finish(proc)
+    returncode = proc.returncode if proc.returncode is not None else -1
+    committed = committed_offset(kafka_admin, task)
+    outcome = judge(fault, returncode, outputs(bootstrap, task), clean, committed)
+    raw = redis_client.get(checkpoint_key(unique, 0))
+    mirror = None if raw is None else Checkpoint.from_json(raw)
+    return FaultyRun(clean, returncode, stderr, outcome, committed, mirror)
+
+
 def bounce(component: str, seconds: float) -> Callable[[], None]:
     """Stop a stack component (SIGTERM: a clean shutdown), wait, start it again."""
 
