@@ -5,11 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+REPETITIONS ?= 5
 # The repo root holds an `operator/` folder (mapped to eventreplay.operator): never let Python put
 # the working directory in front of the standard library's `operator` module.
 export PYTHONSAFEPATH := 1
 
-.PHONY: test demo venv stack stack-down lint typecheck crds lock bench clean
+.PHONY: test demo venv stack stack-down lint typecheck crds lock bench clean reliability
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,11 @@ test: venv lint stack
 
 demo: stack
 	$(PY) examples/demo.py
+
+# The fault matrix (kills, restarts, flushes, broker stops) on the local stack, each row repeated
+# REPETITIONS times, written to docs/reliability.md. Not part of `make test` (~10 min a repetition).
+reliability: stack
+	$(PY) bench/reliability.py --repetitions $(REPETITIONS)
 
 # The CRD from the pydantic models, and the chart's copy of it (tests compare both byte for byte).
 crds: venv

@@ -23,6 +23,7 @@ from .contract.kafka_clients import job_config, range_reader_config, watermarks
 from .contract.names import checkpoint_key
 from .contract.tasks import Task
 from .ledger import ReplayLedger
+from .ledger_watermark import LedgerWatermark
 from .metrics import WorkerMetrics
 from .progress_mirror import ProgressMirror
 from .redis_connection import connect_redis
@@ -41,6 +42,7 @@ class Engine:
         transform = build(task.transform)
         self.redis = connect_redis(task.dedup)
         self.mirror = ProgressMirror(self.redis, task)
+        self.watermark = LedgerWatermark(self.redis, task)
         ledger = ReplayLedger(
             self.redis,
             ledger=task.dedup.ledger,
@@ -96,6 +98,7 @@ class Engine:
             raise PermanentFailure(
                 f"end offset {end} is beyond the log end {high} of {self._where} (was the topic recreated?)"
             )
+        self.watermark.open(ckpt)
         return ckpt
 
     def _lost(self, same_plan: Callable[[Checkpoint], bool]) -> Checkpoint | None:
@@ -157,6 +160,7 @@ class Engine:
             batches.finish(pending, ckpt, chain)
             self._check_poison(ckpt)
         ckpt.digest = chain.close().hex()
+        self.watermark.advance(ckpt.committed_offset, nxt)  # every verdict is in: prove the ledger kept them
         return nxt
 
     def _check_poison(self, ckpt: Checkpoint) -> None:

@@ -9,7 +9,8 @@ Four passes, memory flat whatever the window (per-id state lives in Redis, `spil
 3. bucket by bucket in id order: classify (unchanged / changed / missing / extra), both
    checksums, the smallest sample ids, the delta (changed + missing) per winning partition;
 4. the delta to the compacted report topic (key = id, value = class, header er-report-hash),
-   then the summary to Redis (last: its presence means the report is complete).
+   then the summary to Redis (last: its presence means the report is complete), only once the
+   report is proven to account for every id (`report_invariants.py`: Redis may lose the working set).
 A crash anywhere is recovered by running again: a new run id, the same data, the same report
 hash; partial working sets expire by TTL and report-topic records are overwritten in place.
 """
@@ -54,6 +55,7 @@ from .destination_ledger import promoted_hashes
 from .kafka_io import cluster_id
 from .range_reader import RangeReader, existing_ranges, full_ranges
 from .redis_connection import connect_redis
+from .report_invariants import check
 from .runtime.produce import produce
 from .spill import Spill, coords, store_summary
 
@@ -98,6 +100,7 @@ class Reconciler:
         bits = bucket_bits(max(spans))
         self.cluster = cluster_id(self.admin, servers)
         spill = Spill(self.redis, self.uid, self.run_id, task.report.redis.ttl_seconds)
+        spill.start()
         log.info("run %s: sandbox %d records, existing %d records, %d buckets", self.run_id, *spans, 1 << bits)
         self._spill_sandbox(spill, sandbox, bits)
         self._spill_existing(spill, existing, bits)
@@ -114,7 +117,8 @@ class Reconciler:
         if task.refresh:  # absent at 0: the hash of an unrefreshed report stays what it was
             report["plan"]["refresh"] = task.refresh
         digest = report_hash(report)
-        self._publish(spill, bits, digest, len(sandbox))
+        published = self._publish(spill, bits, digest, len(sandbox))
+        check(report["counts"], published, spill.kept())
         summary = {
             "version": 1,
             "reportHash": digest,
@@ -232,7 +236,8 @@ class Reconciler:
         }
 
     # -- pass 4 ---------------------------------------------------------------------------------
-    def _publish(self, spill: Spill, bits: int, digest: str, partitions: int) -> None:
+    def _publish(self, spill: Spill, bits: int, digest: str, partitions: int) -> int:
+        """The delta to the report topic; how many ids it holds."""
         topic = self.task.report.topic
         compacted = {"cleanup.policy": "compact"}
         create_topics(self.admin, [topic], max(1, partitions), config=compacted, what="report topic")
@@ -247,11 +252,13 @@ class Reconciler:
             ("er-report-hash", digest.encode()),
             ("er-replay-uid", self.uid.encode()),
         ]
-        total = 1 << bits
+        total, published = 1 << bits, 0
         for first in range(0, total, CHUNK):
             for bucket in spill.delta_buckets(first, min(CHUNK, total - first)):
                 for event_id, cls in bucket.items():
                     produce(producer, topic, cls, event_id, headers=headers, on_delivery=delivered)
+                published += len(bucket)
             producer.poll(0)
         if producer.flush(120) or failed:
             raise RetriableFailure(f"report topic {topic!r}: {failed[0] if failed else 'records still queued'}")
+        return published

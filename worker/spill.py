@@ -10,6 +10,8 @@ both expire by TTL) spills into bucketed hashes sharing the hash tag `{rc:<uid>}
   the LAST record in (partition, offset) order (HSET while reading in that order). Deleted
   once compared.
 - `er:{rc:<uid>}:<run>:d:<bucket hex>`  the delta. field = event id, value = `changed` | `missing`.
+- `er:{rc:<uid>}:<run>:started`  written first, checked before the summary is stored: gone means
+  Redis lost the working set meanwhile (`report_invariants.py`; `names.spill_marker_key`).
 Buckets are the top `bits` of BLAKE2b-128(id) (`canonical.bucket_of`), ~48 entries each so
 Redis keeps them as listpacks; every write refreshes the bucket's TTL.
 
@@ -28,7 +30,7 @@ from typing import Any
 import orjson
 import redis
 
-from .contract.names import report_key, spill_prefix, spill_route
+from .contract.names import report_key, spill_marker_key, spill_prefix, spill_route
 
 # ARGV: ttl, mode ("first": keep the first value, "last": overwrite), prefix, then triples
 # (bucket hex, field, value). Returns how many fields already existed (duplicates / superseded).
@@ -76,6 +78,13 @@ class Spill:
         self.client, self.uid, self.run, self.ttl = client, uid, run, ttl
         self._route = spill_route(uid)  # declares the slot; every key shares its hash tag
         self._spill = client.register_script(_SPILL)
+
+    def start(self) -> None:
+        """Mark the run begun (before any spill): `kept()` says whether Redis still has it."""
+        self.client.set(spill_marker_key(self.uid, self.run), b"1", ex=self.ttl)
+
+    def kept(self) -> bool:
+        return bool(self.client.exists(spill_marker_key(self.uid, self.run)))
 
     def write(self, side: str, mode: str, triples: Sequence[tuple[str, str, bytes]]) -> int:
         """Write (bucket hex, id, value) triples to one side; returns how many ids already existed."""

@@ -14,8 +14,9 @@ import pytest
 from eventreplay.worker import digest
 from eventreplay.worker.canonical import canonical_hash
 from eventreplay.worker.contract.checkpoints import combine_digests
-from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
+from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT, EXIT_RETRIABLE
 from eventreplay.worker.contract.names import promotion_key
+from support.fault_log import FAILED_LOUDLY, IDENTICAL, lost_and_doubled, record
 from support.kafka_tools import read_topic, watermarks
 from support.reconciliation_scenario import (
     DEST_PARTITIONS,
@@ -27,6 +28,7 @@ from support.reconciliation_scenario import (
     run_job,
     start_job,
 )
+from support.replay_faults import bounce
 from support.worker_run import make_task, start_worker
 
 pytestmark = pytest.mark.stack
@@ -174,3 +176,38 @@ def test_reconcile_and_promote_read_only_their_own_replays_records(
     done = run_job(promote_task(sc, summary["reportHash"]))
     assert done.returncode == 0, done.stderr
     _check_destination(kafka_bootstrap, sc, orjson.loads(done.stdout))
+
+
+def test_a_broker_restart_mid_promotion_completes_or_fails_loudly_then_once(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+) -> None:
+    """The broker stops (cleanly) and starts while the promoter runs: it completes, or exits
+    retriable with its reason; the Job's retry then completes. The delta lands exactly once."""
+    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=4000, seed=31)
+    summary = _reconcile(sc)
+    task = promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
+    keys = [promotion_key(sc.uid, p) for p in range(SOURCE_PARTITIONS)]
+    proc = start_job(task)
+    deadline = time.monotonic() + 120
+    while not any(redis_client.mget(keys)):  # a transaction committed: promotion is under way
+        assert proc.poll() is None and time.monotonic() < deadline, "promotion ended before the outage"
+        time.sleep(0.05)
+    assert proc.poll() is None, "promotion ended before the outage"
+    bounce("kafka", 3)()
+    stdout, stderr = proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        retried = run_job(task)  # what the Job's next pod does
+        stdout = retried.stdout
+    promoted = [
+        rec.key.decode()
+        for _, rec in read_topic(kafka_bootstrap, sc.destination, DEST_PARTITIONS)
+        if rec.key is not None and "er-promoted-by" in rec.headers
+    ]
+    lost, doubled = lost_and_doubled(sc.delta, promoted)
+    outcome = IDENTICAL if proc.returncode == 0 else FAILED_LOUDLY
+    record("broker-restart-mid-promotion", outcome if (lost, doubled) == (0, 0) else "delta differs", lost, doubled)
+    if proc.returncode != 0:
+        assert proc.returncode == EXIT_RETRIABLE, stderr[-3000:]
+        assert "eventreplay-promote: retriable:" in stderr
+        assert retried.returncode == 0, retried.stderr[-3000:]
+    _check_destination(kafka_bootstrap, sc, orjson.loads(stdout))

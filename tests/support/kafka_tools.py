@@ -71,6 +71,7 @@ class Read:
     key: bytes | None
     value: bytes | None
     headers: dict[str, bytes]
+    timestamp_ms: int = 0
 
 
 def read_partition(
@@ -102,7 +103,7 @@ def read_partition(
                     if err.code() == err._PARTITION_EOF:
                         return out
                     raise KafkaException(err)
-                out.append(Read(msg.offset(), msg.key(), msg.value(), dict(msg.headers() or [])))
+                out.append(Read(msg.offset(), msg.key(), msg.value(), dict(msg.headers() or []), msg.timestamp()[1]))
         raise TimeoutError(f"no EOF reading {topic}/{partition}")
     finally:
         consumer.close()

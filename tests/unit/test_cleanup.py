@@ -37,12 +37,15 @@ def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay()
         names.failure_key(UID, "reconcile"),
         names.replay_prefix("orders", UID, 2) + "00af",
         names.spill_prefix(UID, "run1", "s") + "1f",
+        names.ledger_watermark_key("orders", UID, 2),
+        names.spill_marker_key(UID, "run1"),
     ]
     theirs = [
         names.checkpoint_key("other", 17),
         names.production_prefix("orders") + "00af",
         names.replay_prefix("orders", "other", 2) + "00af",
         names.spill_prefix("other", "run1", "s") + "1f",
+        names.ledger_watermark_key("orders", "other", 2),
     ]
     # Redis MATCH is glob-style; braces are literal there as in fnmatch.
     assert all(any(fnmatch.fnmatchcase(key, p) for p in patterns) for key in mine)

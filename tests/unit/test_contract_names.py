@@ -49,6 +49,8 @@ def test_redis_keys() -> None:
     assert names.ledger_route("orders") == "er:{orders}"
     assert names.spill_prefix("u1", "run7", "d") == "er:{rc:u1}:run7:d:"
     assert names.spill_route("u1") == "er:{rc:u1}"
+    assert names.ledger_watermark_key("orders", "u1", 2) == "er:{orders}:w:u1:2"
+    assert names.spill_marker_key("u1", "run7") == "er:{rc:u1}:run7:started"
 
 
 def test_pod_environment_variables() -> None:

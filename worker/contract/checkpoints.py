@@ -95,6 +95,9 @@ class Checkpoint(CheckpointBase, kw_only=True, omit_defaults=True, rename="camel
     bytes_in: int = 0
     bytes_out: int = 0
     message: str = ""
+    watermarked: bool = False
+    """The ledger's watermark is kept for this partition (`worker/ledger_watermark.py`); unset in a
+    checkpoint written by a worker from before it, which resumes by setting one."""
 
     @property
     def records(self) -> int:

@@ -167,6 +167,7 @@ def replay_key_patterns(uid: str, ledger: str) -> list[str]:
         combine_key(uid),
         failure_key(uid, "*"),
         f"{ledger_route(ledger)}:r:{uid}:*",
+        f"{ledger_route(ledger)}:w:{uid}:*",
         f"{spill_route(uid)}:*",
     ]
 
@@ -198,6 +199,12 @@ def replay_prefix(ledger: str, uid: str, partition: int) -> str:
     return f"{ledger_route(ledger)}:r:{uid}:{partition}:"
 
 
+def ledger_watermark_key(ledger: str, uid: str, partition: int) -> str:
+    """The source offset up to which one replay partition's ledger marks are written
+    (`worker/ledger_watermark.py`); beside the buckets, in their slot, never among them."""
+    return f"{ledger_route(ledger)}:w:{uid}:{partition}"
+
+
 def spill_route(uid: str) -> str:
     """The hash tag of a reconciliation's working set."""
     return f"er:{{rc:{uid}}}"
@@ -207,6 +214,12 @@ def spill_prefix(uid: str, run: str, side: str) -> str:
     """Buckets of one reconciliation run's side (`s` replayed, `e` existing, `d` delta); written by
     reconcile, read by promote."""
     return f"{spill_route(uid)}:{run}:{side}:"
+
+
+def spill_marker_key(uid: str, run: str) -> str:
+    """Written when a reconciliation run starts, checked before its report is stored: gone means
+    Redis lost the run's working set (`worker/report_invariants.py`)."""
+    return f"{spill_route(uid)}:{run}:started"
 
 
 # --- The destination's promotion ledger: one per sink (Kafka cluster id + topic), shared by every

@@ -23,10 +23,13 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from ..contract.checkpoints import CheckpointBase, now
 from ..contract.exit_codes import Fenced, PermanentFailure, RetriableFailure
 from ..contract.tasks import OffsetRange
+from .bounded import call_within
 
 log = logging.getLogger("eventreplay.worker")
 C = TypeVar("C", bound=CheckpointBase)
 
+CALL_TIMEOUT_SECONDS = 60  # what librdkafka is given for the commit's calls
+CALL_DEADLINE_SECONDS = 75  # ours, for when it does not keep its own (`bounded.py`)
 _FENCED_CODES = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
 
 
@@ -137,8 +140,13 @@ class TransactionalLoop(Generic[C]):
             ckpt.transactions += 1
             ckpt.updated_at = now()
             position = TopicPartition(self.topic, self.partition, nxt, metadata=ckpt.to_json().decode())
-            self.producer.send_offsets_to_transaction([position], self.consumer.consumer_group_metadata(), 60)
-            self.producer.commit_transaction(60)
+            group = self.consumer.consumer_group_metadata()
+
+            def commit() -> None:
+                self.producer.send_offsets_to_transaction([position], group, CALL_TIMEOUT_SECONDS)
+                self.producer.commit_transaction(CALL_TIMEOUT_SECONDS)
+
+            call_within(commit, CALL_DEADLINE_SECONDS, f"committing the transaction of {self._where} to offset {nxt}")
         except KafkaException as err:
             what = f"transaction from offset {start} of {self._where}" + (f" to {nxt}" if nxt != start else "")
             raise kafka_failure(err, what, self.producer) from err

@@ -104,7 +104,9 @@ class Reconciliation(ApiModel):
     canonical_headers: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(
         default_factory=list,
         max_length=64,
-        description="Header names compared along with the value (sorted-key JSON); others are ignored.",
+        description="Header names compared along with the value (sorted-key JSON); others are ignored. "
+        "Replayed records carry the replay's headers only (the source's are not copied, see sink.topic): a "
+        "header listed here that the existing output carries makes each of its ids count as changed.",
     )
     sample_size: int = Field(default=5, ge=0, le=20, description="Sample ids kept per class in status.")
 

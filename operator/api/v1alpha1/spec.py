@@ -294,7 +294,11 @@ class Sink(ApiModel):
         pattern=TOPIC_RE,
         max_length=249,
         description="Destination topic for promotion; the sandbox (`eventreplay.<namespace>.<name>.sandbox`) "
-        "and dead-letter (`....dlq`) topics are derived from the replay and shown in status.plan.",
+        "and dead-letter (`....dlq`) topics are derived from the replay and shown in status.plan. A replayed "
+        "(and promoted) record is the transformed value keyed by its event id, with the replay's headers "
+        "(`er-source-topic`, `er-source-partition`, `er-source-offset`; promoted: `er-promoted-by`, "
+        "`er-report-hash`, `er-replay-uid`); the source record's key, headers and timestamp are not carried "
+        "over (it is stamped when written). Dead letters keep the source key and value.",
     )
 
 

@@ -1,0 +1,57 @@
+"""Redis loses data mid-replay (FLUSHALL, or a SIGKILL with the AOF fsynced every second): the
+worker completes with exactly the output of an undisturbed run, or fails loudly (exit 10, the
+reason in its message and progress mirror) with a committed output that is exactly the undisturbed
+run's up to its committed offset. Never a silent double: without the ledger's watermark
+(`worker/ledger_watermark.py`) a worker going on after a FLUSHALL re-emits the repeats of ids the
+ledger forgot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
+from support.fault_log import FAILED_LOUDLY, IDENTICAL
+from support.replay_faults import FaultyRun, counts, crash, flush_redis, replay_through
+
+pytestmark = pytest.mark.stack
+
+
+def _identical_or_loud(run: FaultyRun) -> str:
+    """Assert identical-or-loud; the outcome (`identical` or `failed loudly`)."""
+    assert run.mirror is not None
+    if run.returncode == 0:
+        assert counts(run.mirror) == counts(run.clean.checkpoint) and run.mirror.digest == run.clean.checkpoint.digest
+        assert run.outcome == IDENTICAL, "nothing lost, nothing doubled"
+        return run.outcome
+    assert run.returncode == EXIT_PERMANENT, run.stderr[-3000:]
+    assert "lost marks" in run.stderr, run.stderr[-3000:]
+    assert run.mirror.state == "failed" and "lost marks" in run.mirror.message
+    # What was committed before the failure is exactly the undisturbed run's, up to that offset.
+    assert 0 < run.committed < run.clean.checkpoint.end_offset
+    assert run.outcome == FAILED_LOUDLY, "nothing doubled in the committed output"
+    return run.outcome
+
+
+def test_a_flushall_mid_replay_fails_loudly_never_doubles(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path
+) -> None:
+    outage = flush_redis(redis_client)
+    run = replay_through(
+        "flushall-mid-replay", outage, kafka_admin, kafka_bootstrap, redis_client, unique=unique, tmp_path=tmp_path
+    )
+    # A flush lands mid-range (after the first commit, ~12 s before the end): the ledger is gone.
+    assert _identical_or_loud(run) == FAILED_LOUDLY
+
+
+def test_a_redis_crash_mid_replay_completes_or_fails_loudly(
+    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path
+) -> None:
+    outage = crash("redis", 2)
+    run = replay_through(
+        "redis-crash-mid-replay", outage, kafka_admin, kafka_bootstrap, redis_client, unique=unique, tmp_path=tmp_path
+    )
+    _identical_or_loud(run)
