@@ -20,6 +20,7 @@ MAX_PARTITION_EVENTS = 20
 GATE_EVENTS: dict[str, Literal["Normal", "Warning"]] = {
     "AwaitingApproval": "Normal",
     "ThresholdExceeded": "Warning",
+    "IncompleteTotals": "Warning",
     "Promoting": "Normal",
 }
 

@@ -2,7 +2,8 @@
 
 - Manual opens only when spec.promotion.approvedReportHash is exactly the current report's hash:
   an approval written for an earlier report (or a typo) names another report and opens nothing.
-- Automatic opens when every threshold holds; ratios are over the replay's totals (invalid =
+- Automatic opens when the totals cover the whole plan (every planned offset read as a record) and
+  every threshold holds; ratios are over the replay's totals (invalid =
   dead-lettered / read) and over the replayed ids (changed, missing).
 - Never stays closed: the replay ends with the report in the sandbox.
 """
@@ -19,7 +20,8 @@ OPEN_REASONS = frozenset({"Approved", "ThresholdsHeld"})
 @dataclass(frozen=True)
 class Gate:
     reason: str
-    """Approved | ThresholdsHeld (open); AwaitingApproval | ThresholdExceeded | PolicyNever (closed)."""
+    """Approved | ThresholdsHeld (open); AwaitingApproval | IncompleteTotals | ThresholdExceeded |
+    PolicyNever (closed)."""
     message: str
 
     @property
@@ -76,6 +78,15 @@ def decide(promotion: Promotion, report: ReconciliationStatus, totals: Totals | 
                 f"spec.promotion.approvedReportHash {approved} does not name the current report {current}; {ask}",
             )
         return Gate("AwaitingApproval", f"report {current} awaits approval: {ask}")
+    t = totals or Totals()
+    if t.read != t.records:
+        # Ratios over partial totals (a checkpoint missing when they were frozen) could pass by luck.
+        return Gate(
+            "IncompleteTotals",
+            f"the totals count {t.read} records read of the plan's {t.records} offsets: the Automatic gate "
+            "judges only a replay whose every planned offset was read as a record (offsets holding none - "
+            "transaction markers, compacted records - keep it closed: promote with policy Manual)",
+        )
     failed = exceeded(promotion.thresholds or Thresholds(), report, totals)
     if failed:
         return Gate("ThresholdExceeded", "; ".join(failed))

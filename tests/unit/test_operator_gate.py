@@ -15,7 +15,7 @@ from eventreplay.operator.stages.gate import decide
 
 HASH = "ab" * 32
 REPORT = ReconciliationStatus(report_hash=HASH, unchanged=80, changed=10, missing=10, extra=3, replayed_ids=100)
-TOTALS = Totals(read=200, emitted=190, dead_lettered=10, dead_letter_reasons={"schema": 8, "conflict": 2})
+TOTALS = Totals(records=200, read=200, emitted=190, dead_lettered=10, dead_letter_reasons={"schema": 8, "conflict": 2})
 
 
 def test_manual_opens_only_on_the_exact_current_hash() -> None:
@@ -50,6 +50,15 @@ def test_automatic_names_each_exceeded_threshold_with_figures(thresholds: dict[s
     assert gate.reason == "ThresholdExceeded" and not gate.open
     for text in named:
         assert text in gate.message, gate.message
+
+
+def test_automatic_judges_only_totals_covering_the_whole_plan() -> None:
+    automatic = Promotion.model_validate({"policy": "Automatic", "thresholds": {"maxInvalidRatio": 1}})
+    short = TOTALS.model_copy(update={"records": 260})
+    gate = decide(automatic, REPORT, short)
+    assert (gate.open, gate.reason) == (False, "IncompleteTotals")
+    assert "200 records read of the plan's 260" in gate.message
+    assert decide(Promotion(policy="Manual", approved_report_hash=HASH), REPORT, short).open, "a person may judge"
 
 
 def facts(policy: dict[str, Any], **kw: Any) -> Facts:

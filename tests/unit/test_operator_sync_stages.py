@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import orjson
 from operator_fakes import NOW, FakeKube, World, replay
 
 from eventreplay.operator.api.v1alpha1 import APPROVED_BY
 from eventreplay.operator.events import Event
 from eventreplay.operator.planner import format_time
-from eventreplay.worker.contract.checkpoints import PromotionCheckpoint
+from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
 from eventreplay.worker.contract.names import failure_key, report_key
 
 HASH = "ab" * 32
@@ -24,18 +25,22 @@ SUMMARY = {
 }
 
 
-def replayed(**spec: Any) -> World:
-    """A replay whose partitions are all done: the pass after this one sees it replayed."""
+def replayed(*, checkpoints: tuple[int, ...] = (0, 1), **spec: Any) -> World:
+    """A replay whose partitions are all done (their workers' final checkpoints in Redis, one per
+    partition in `checkpoints`): the pass after this one sees it replayed."""
     world = World(kube=FakeKube(replay(**spec)))
     world.sync()
+    for p in checkpoints:  # the fake plan: 100 offsets per partition, all read and emitted
+        done = Checkpoint.fresh(p, 0, 100, emitted=100, state="done")
+        world.checkpoints.checkpoints[p] = msgspec.structs.replace(done, committed_offset=100)
     world.kube.finish("r-0")
     world.kube.finish("r-1")
     return world
 
 
-def reconciled(**spec: Any) -> World:
+def reconciled(*, checkpoints: tuple[int, ...] = (0, 1), **spec: Any) -> World:
     """A replay whose reconciliation Job succeeded and left its report."""
-    world = replayed(**spec)
+    world = replayed(checkpoints=checkpoints, **spec)
     world.sync()
     world.kube.finish("r-reconcile")
     world.checkpoints.keys[report_key("u-1")] = orjson.dumps(SUMMARY)
@@ -100,6 +105,16 @@ def test_automatic_promotes_when_the_thresholds_hold() -> None:
     exceeded.sync()
     assert exceeded.kstatus() == ("False", "False", "False", "ThresholdExceeded")
     assert PROMOTE not in exceeded.kube.jobs
+
+
+def test_automatic_stays_closed_on_totals_that_miss_a_partition() -> None:
+    # Partition 1's Job succeeded but its checkpoint was gone when the totals were frozen: ratios
+    # over half the replay must not open the gate.
+    partial = reconciled(checkpoints=(0,), promotion={"policy": "Automatic", "thresholds": {"maxChangedRatio": 0.2}})
+    partial.sync()
+    assert partial.kstatus() == ("False", "False", "False", "IncompleteTotals")
+    assert any("100 records read of the plan's 200 offsets" in c["message"] for c in partial.status["conditions"])
+    assert PROMOTE not in partial.kube.jobs
 
 
 def test_never_ends_ready_with_the_report_in_the_sandbox() -> None:
