@@ -228,7 +228,10 @@ class SyncPass:
         if unbounded is not None:
             reason = "ExistingOutputUnbounded"
             wants += [*cond.kstatus("Stalled", reason, unbounded), Want(cond.RECONCILED, "False", reason, unbounded)]
+        elif not spec.dry_run and spec.suspend and all(p.state == "Done" for p in parts):
+            wants += self._suspend_steps(all_jobs)
         elif not spec.dry_run and all(p.state == "Done" for p in parts):
+            self._resume_steps(all_jobs)
             # Replayed: reconcile, then promote through the gate (these wants override Ready & co.).
             stages = PostReplayStages(self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp)
             result = stages.run(spec, plan, totals, self.old, all_jobs)
@@ -254,6 +257,21 @@ class SyncPass:
         self._write(new)
         events = condition_events(self.old.conditions, conds) + partition_events(plan, self.old.partitions, parts)
         return Outcome(approval.approval_events(self.old.promotion, promotion) + events)
+
+    def _suspend_steps(self, all_jobs: list[JobView]) -> list[Want]:
+        """Suspended after the replay: no combine, reconciliation or promotion Job starts, and a
+        running one is suspended (its pod stops; a promotion's open transaction aborts and resumes
+        from its checkpoint, so nothing is written twice when spec.suspend is cleared)."""
+        for view in all_jobs:
+            if view.step is not None and view.state == "Running":
+                self.c.kube.set_job_suspended(self.ns, view.name, True)
+        msg = "replayed; suspended before reconciliation and promotion end (clear spec.suspend to resume)"
+        return cond.kstatus("Waiting", "Suspended", msg)
+
+    def _resume_steps(self, all_jobs: list[JobView]) -> None:
+        for view in all_jobs:
+            if view.step is not None and view.state == "Suspended":
+                self.c.kube.set_job_suspended(self.ns, view.name, False)
 
     def _unbounded_existing_output(self, spec: EventReplaySpec, all_jobs: list[JobView]) -> str | None:
         """Why reconciliation may not start: an offsets window with no explicit existing-output

@@ -175,3 +175,26 @@ def test_redis_unavailable_after_the_reconciliation_waits() -> None:
     world.checkpoints.down = "redis down"
     world.sync()
     assert world.kstatus() == ("False", "True", "False", "RedisUnavailable")
+
+
+def test_suspend_after_the_replay_starts_no_step_job_and_suspends_a_running_one() -> None:
+    early = replayed()
+    early.edit(suspend=True)  # suspended as the last partition finished, before reconciliation started
+    early.sync()
+    assert "r-reconcile" not in early.kube.jobs
+    assert early.condition("Reconciling") == ("False", "Suspended") and early.condition("Ready")[1] == "Suspended"
+
+    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    world.sync()
+    assert world.kube.created[-1] == PROMOTE  # the promotion runs ...
+    world.edit(suspend=True)
+    world.sync()  # ... and is suspended: its pod stops, nothing more is written
+    assert world.kube.suspended[-1] == (PROMOTE, True)
+    assert world.condition("Ready") == ("False", "Suspended")
+    created = list(world.kube.created)
+    world.sync()
+    assert world.kube.created == created and world.kube.suspended.count((PROMOTE, True)) == 1
+
+    world.edit(suspend=False)
+    world.sync()  # resumed: the same Job goes on (it resumes from its checkpoint), no second one
+    assert world.kube.suspended[-1] == (PROMOTE, False) and world.kube.created == created
