@@ -215,3 +215,40 @@ def test_a_second_replay_and_a_refresh_after_promotion_write_nothing(
         )
         assert final["status"]["promotion"]["written"] == 0
         assert high_watermarks(kafka_bootstrap, sc.destination) == after
+
+
+def test_suspend_holds_an_approved_promotion_until_cleared(
+    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1000, seed=31, run_workers=False)
+    untouched = high_watermarks(kafka_bootstrap, sc.destination)
+    with running_operator(k, namespace, tmp_path):
+        create_replay(k, replay_manifest(namespace, "held", spec(sc, unique, {"policy": "Manual"})))
+        digest = check_report(reconciled(k, namespace, "held"), sc)["reportHash"]
+        # Approved and suspended in one commit (a GitOps pause): the open gate starts nothing.
+        approval = {
+            "metadata": {"annotations": {APPROVED_BY: "reviewer"}},
+            "spec": {"suspend": True, "promotion": {"approvedReportHash": digest}},
+        }
+        path = f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/held"
+        k.call("PATCH", path, approval, content_type=MERGE)
+        held = when(
+            k,
+            namespace,
+            "held",
+            "suspended",
+            lambda r: (
+                r["status"].get("observedGeneration") == r["metadata"]["generation"]
+                and condition(r, "Ready").get("reason") == "Suspended"
+            ),
+        )
+        time.sleep(6)  # a few more passes
+        held = get_replay(k, namespace, "held")
+        assert condition(held, "Ready")["reason"] == "Suspended" and promote_jobs(k, held) == []
+        assert high_watermarks(kafka_bootstrap, sc.destination) == untouched, "written while suspended"
+
+        patch_spec(k, namespace, "held", {"suspend": False})
+        done = when(k, namespace, "held", "promoted", lambda r: condition(r, "Ready").get("status") == "True")
+        assert done["status"]["promotion"]["written"] == len(sc.delta)
+        assert len(promote_jobs(k, done)) == 1
+        check_destination(kafka_bootstrap, sc, namespace, "held", digest)
