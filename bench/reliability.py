@@ -99,6 +99,28 @@ ROWS = (
         "broker-restart-mid-promotion",
     ),
     Row(
+        "operator SIGKILL mid-replay, restarted",
+        (f"{T}test_operator_replay.py::test_operator_killed_mid_replay_converges",),
+        "no duplicate Job; status converges; output as undisturbed",
+    ),
+    Row(
+        "operator SIGKILL after promotion, restarted with the same approval re-applied",
+        (
+            f"{T}test_operator_reconciliation.py::test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once",
+        ),
+        "the destination holds the delta once; nothing more written; no new Job",
+    ),
+    Row(
+        "operator: spec.suspend with an approved promotion",
+        (f"{T}test_operator_reconciliation.py::test_suspend_holds_an_approved_promotion_until_cleared",),
+        "nothing written while suspended; the delta once after it is cleared",
+    ),
+    Row(
+        "operator: Job creation refused (quota on Jobs; a foreign Job holding a Job's name)",
+        (f"{T}test_operator_job_refusals.py",),
+        "JobCreateFailed / JobRejected with the API's message and one Warning Event; Jobs once the cause is gone",
+    ),
+    Row(
         "hostile records: 0.99 MB, 1.05 MB, above maxEventBytes, non-UTF-8, 1,000 headers, user code raising",
         (f"{T}test_worker_hostile_records.py",),
         "each counted and dead-lettered with its reason (truncated copy + hash when too large); partition done",
@@ -226,8 +248,12 @@ NOT_HERE = [
     "- worker SIGKILL at exactly 10 %, 50 %, 90 % of the range and between the last commit and the final",
     "  mirror: the kills above land at random points (a quarter during start-up) and the test proves at",
     "  least one fell between a ledger mark and its commit; no row pins those exact points yet;",
-    "- operator SIGKILL, reconcile Job SIGKILL, a status edited to something invalid, suspend during",
-    "  reconcile and promote: operator-side, covered by their own tests, not run by this runner yet;",
+    "- the operator rows (SIGKILL, suspend, refused Jobs) are run with `--only operator` into",
+    "  `docs/reliability-operator.md`; a status edited to something invalid and suspend of a running",
+    "  reconciliation or promotion Job are decided in-process (`tests/unit/test_operator_invalid_status.py`,",
+    "  `test_operator_sync_stages.py`): the CRD's schema refuses most invalid status edits at the API;",
+    "- reconcile Job SIGKILL repeated 10 times: not a row yet (the Redis rows above show a killed or",
+    "  disturbed reconcile stores its report whole or not at all);",
     "- a JSON Schema pattern that backtracks: not tested yet.",
     "",
 ]
