@@ -11,6 +11,7 @@ own containerd (if any) nor the shared stack's other components.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import subprocess
@@ -177,9 +178,10 @@ class Containerd(Component):
 
     def down(self) -> bool:
         """Kill what still runs (shims outlive containerd) and release the rootfs mounts."""
-        if self.healthy():
-            for task in ctr("tasks", "list", "--quiet", timeout=30).stdout.split():
-                ctr("tasks", "kill", "--signal", "SIGKILL", task, timeout=30)
+        if procs.running_pid(self.name, self.marker) is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                for task in ctr("tasks", "list", "--quiet", timeout=30).stdout.split():
+                    ctr("tasks", "kill", "--signal", "SIGKILL", task, timeout=30)
         stopped = super().down()
         procs.unmount_under(home_dir())
         return stopped
