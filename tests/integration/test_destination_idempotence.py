@@ -85,6 +85,26 @@ def _until_done(task: Any, deadline: float) -> dict[str, Any]:
         proc = start_job(task)
 
 
+def _promote_together(replays: tuple[Scenario, ...], reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Start every replay's promoter at once (small transactions, so they interleave); each exit
+    retriable on another's open claim reruns, as its Job would."""
+    tasks = [
+        promote_task(sc, r["reportHash"], batch_size=50, transaction_max_records=100)
+        for sc, r in zip(replays, reports, strict=True)
+    ]
+    procs = [start_job(t) for t in tasks]
+    deadline = time.monotonic() + 300
+    results = []
+    for task, proc in zip(tasks, procs, strict=True):
+        out, err = proc.communicate(timeout=300)
+        if proc.returncode == EXIT_DONE:
+            results.append(dict(orjson.loads(out)))
+        else:
+            assert proc.returncode == EXIT_RETRIABLE, err
+            results.append(_until_done(task, deadline))
+    return results
+
+
 def test_concurrent_replays_of_one_window_both_approved_write_each_correction_once(
     kafka_admin: Any, kafka_bootstrap: str, unique: str
 ) -> None:
@@ -96,20 +116,7 @@ def test_concurrent_replays_of_one_window_both_approved_write_each_correction_on
     before = _promoted(kafka_bootstrap, first)
     assert sum(before.values()) == 0
 
-    tasks = [
-        promote_task(sc, r["reportHash"], batch_size=50, transaction_max_records=100)
-        for sc, r in zip((first, second), reports, strict=True)
-    ]
-    procs = [start_job(t) for t in tasks]  # started together
-    deadline = time.monotonic() + 300
-    results = []
-    for task, proc in zip(tasks, procs, strict=True):
-        out, err = proc.communicate(timeout=300)
-        if proc.returncode == EXIT_DONE:
-            results.append(orjson.loads(out))
-        else:
-            assert proc.returncode == EXIT_RETRIABLE, err
-            results.append(_until_done(task, deadline))
+    results = _promote_together((first, second), reports)
     written = [r["written"] for r in results]
     already = [r["alreadyPromoted"] for r in results]
     assert sum(written) == len(first.delta)
@@ -150,20 +157,7 @@ def test_concurrent_replays_over_partly_overlapping_windows_write_each_correctio
     before = _promoted(kafka_bootstrap, base)
     assert sum(before.values()) == 0
 
-    tasks = [
-        promote_task(sc, r["reportHash"], batch_size=50, transaction_max_records=100)
-        for sc, r in zip((first, second), reports, strict=True)
-    ]
-    procs = [start_job(t) for t in tasks]  # started together
-    deadline = time.monotonic() + 300
-    results = []
-    for task, proc in zip(tasks, procs, strict=True):
-        out, err = proc.communicate(timeout=300)
-        if proc.returncode == EXIT_DONE:
-            results.append(orjson.loads(out))
-        else:
-            assert proc.returncode == EXIT_RETRIABLE, err
-            results.append(_until_done(task, deadline))
+    results = _promote_together((first, second), reports)
     written = [r["written"] for r in results]
     already = [r["alreadyPromoted"] for r in results]
     assert sum(written) == len(base.delta)
