@@ -126,7 +126,7 @@ def main() -> int:
     step(1, "the CRD and the operator")
     # --force-conflicts: this checkout's CRD is the truth, whoever applied an older one before.
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
-    kubectl("wait", "--for=condition=Established", "crd/eventreplays.eventreplay.io", "--timeout=60s")
+    kube.wait_crd_established("eventreplays.eventreplay.io")
     kubectl("create", "namespace", NAMESPACE, check=False)
     log = config.log_dir() / "operator-demo.log"
     operator = start_operator(log)

@@ -12,7 +12,8 @@ Four passes, memory flat whatever the window (per-id state lives in Redis, `spil
    then the summary to Redis (last: its presence means the report is complete), only once the
    report is proven to account for every id (`report_invariants.py`: Redis may lose the working set).
 A crash anywhere is recovered by running again: a new run id, the same data, the same report
-hash; partial working sets expire by TTL and report-topic records are overwritten in place.
+hash; the next run drops partial working sets (else they expire by TTL) and report-topic records
+are overwritten in place.
 """
 
 from __future__ import annotations
@@ -100,8 +101,10 @@ class Reconciler:
         bits = bucket_bits(max(spans))
         self.cluster = cluster_id(self.admin, servers)
         spill = Spill(self.redis, self.uid, self.run_id, task.report.redis.ttl_seconds)
-        spill.start()
+        dropped = spill.start()
         log.info("run %s: sandbox %d records, existing %d records, %d buckets", self.run_id, *spans, 1 << bits)
+        if dropped:
+            log.info("run %s: dropped %d keys earlier runs left (no stored report uses them)", self.run_id, dropped)
         self._spill_sandbox(spill, sandbox, bits)
         self._spill_existing(spill, existing, bits)
         report = self._compare(spill, bits)

@@ -79,9 +79,27 @@ class Spill:
         self._route = spill_route(uid)  # declares the slot; every key shares its hash tag
         self._spill = client.register_script(_SPILL)
 
-    def start(self) -> None:
-        """Mark the run begun (before any spill): `kept()` says whether Redis still has it."""
+    def start(self) -> int:
+        """Mark the run begun (before any spill): `kept()` says whether Redis still has it. Then
+        drop what earlier runs of this replay left that the stored report does not use (a killed
+        or superseded run's working set would otherwise sit in Redis until its TTL); a run still
+        going there fails its invariants (its marker is gone) instead of storing a report.
+        Returns how many keys were dropped."""
         self.client.set(spill_marker_key(self.uid, self.run), b"1", ex=self.ttl)
+        stored = load_summary(self.client, self.uid)
+        keep = {self.run, str((stored or {}).get("run") or "")}
+        prefix = self._route + ":"
+        dropped, batch = 0, []
+        for raw in self.client.scan_iter(match=prefix + "*", count=1000):
+            key = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if key[len(prefix) :].split(":", 1)[0] not in keep:
+                batch.append(key)
+            if len(batch) >= 500:
+                dropped += int(self.client.unlink(*batch))
+                batch = []
+        if batch:
+            dropped += int(self.client.unlink(*batch))
+        return dropped
 
     def kept(self) -> bool:
         return bool(self.client.exists(spill_marker_key(self.uid, self.run)))

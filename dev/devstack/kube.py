@@ -14,6 +14,7 @@ import os
 import shutil
 import ssl
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -56,6 +57,17 @@ def kubectl(*args: str, stdin: str | None = None, timeout: float = 60) -> subpro
         env={**os.environ, "KUBECONFIG": str(config.kubeconfig_path())},
         check=False,
     )
+
+
+def wait_crd_established(name: str, timeout: float = 60) -> None:
+    """Until the CRD `name` is Established. Not `kubectl wait`: it fails at once ("accessor error:
+    <nil>") while a CRD applied a moment ago has no conditions yet."""
+    query = '{.status.conditions[?(@.type=="Established")].status}'
+    deadline = time.monotonic() + timeout
+    while kubectl("get", f"crd/{name}", "-o", f"jsonpath={query}", timeout=30).stdout.strip() != "True":
+        if time.monotonic() > deadline:
+            raise procs.ComponentError(f"CRD {name} not Established within {timeout:.0f} s")
+        time.sleep(0.5)
 
 
 def build_binaries() -> Path:

@@ -57,7 +57,7 @@ def install(helm: Path, unique: str, ns: str, *values: str) -> tuple[str, list[D
         "-f",
         str(CHART / "crds"),
     )
-    kubectl("wait", "--for=condition=Established", f"crd/{ER}", "--timeout=60s")
+    kube.wait_crd_established(ER)
     docs = render(helm, "--set", "serviceMonitor.enabled=true", *values, release=f"er{unique}", namespace=ns)
     # The Prometheus Operator's CRD is not installed on the local stack, so the API server has no
     # mapping for ServiceMonitor (even a client dry run needs one); its shape is checked by the
