@@ -13,7 +13,6 @@ from operator_helpers import (
     condition,
     create_replay,
     events_of,
-    get_replay,
     jobs_of,
     replay_manifest,
     running_operator,
@@ -101,4 +100,7 @@ def test_refused_job_creation_reaches_a_condition_and_an_event(
 
         batch.delete_namespaced_job("taken-0", namespace, propagation_policy="Background")
         wait_for(lambda: len(jobs_of(k, stalled)) == 2 or None, 90, "taken: Jobs once the name is free")
-        assert condition(get_replay(k, namespace, "taken"), "Stalled")["status"] == "False"
+        # The Jobs are created before the pass's status patch lands: the stall clears with that patch.
+        not_stalled = lambda r: condition(r, "Stalled").get("status") == "False"  # noqa: E731
+        going = wait_for_replay(k, namespace, "taken", not_stalled, "stall cleared", timeout=30, stalled_fails=False)
+        assert condition(going, "Stalled").get("reason") != "JobRejected"
