@@ -29,6 +29,7 @@ from .progress_mirror import ProgressMirror
 from .redis_connection import connect_redis
 from .replay_batch import Prepared, ReplayBatches
 from .restart_guard import last_source_offset, read_mirror, resume_replay
+from .runtime import failpoints
 from .runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from .transform import build
 
@@ -135,6 +136,7 @@ class Engine:
         records = 0
         last_progress = time.monotonic()
         pending: Prepared | None = None
+        pending_end = nxt
         while nxt < limit:
             batch, nxt = self._next_batch(nxt, limit)
             if batch:
@@ -144,7 +146,8 @@ class Engine:
                 if pending is not None:
                     batches.finish(pending, ckpt, chain)
                     self._check_poison(ckpt)
-                pending = prepared
+                    failpoints.produced_up_to(pending_end)
+                pending, pending_end = prepared, nxt
                 self.metrics.batch(time.perf_counter() - batch_began)
                 records += len(batch)
                 last_progress = time.monotonic()

@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from ..contract.checkpoints import CheckpointBase, now
 from ..contract.exit_codes import Fenced, PermanentFailure, RetriableFailure
 from ..contract.tasks import OffsetRange
+from . import failpoints
 from .bounded import call_within
 
 log = logging.getLogger("eventreplay.worker")
@@ -126,6 +127,7 @@ class TransactionalLoop(Generic[C]):
 
     def finish(self, ckpt: C) -> C:
         """The range is done: say so in the mirror, and leave the group's position as it is."""
+        failpoints.reach(failpoints.BEFORE_FINAL_MIRROR)
         ckpt.state, ckpt.updated_at = "done", now()
         self._mirror(ckpt)
         self.consumer.close()
