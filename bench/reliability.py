@@ -51,6 +51,19 @@ ROWS = (
         max_repetitions=2,
     ),
     Row(
+        "worker SIGKILL pinned (failpoints) at 10 %, 50 %, 90 % of the range and between the last commit and "
+        "the final mirror",
+        (f"{T}test_worker_pinned_kills.py",),
+        "sandbox AND dead-letter records byte-identical to an undisturbed run; digest and counts equal",
+        "worker-sigkill-pinned",
+    ),
+    Row(
+        "reconcile Job SIGKILL: 10 kills at random points of one reconciliation, then run to the end",
+        (f"{T}test_reconcile_kills.py",),
+        "the clean run's report, report hash and listed delta",
+        "reconcile-sigkill",
+    ),
+    Row(
         "promoter SIGKILL, 8 kills at random points of one promotion",
         (f"{T}test_promote.py::test_sigkill_promotion_many_times_leaves_the_delta_exactly_once",),
         "the delta lands in the destination exactly once",
@@ -109,6 +122,13 @@ ROWS = (
             f"{T}test_operator_reconciliation.py::test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once",
         ),
         "the destination holds the delta once; nothing more written; no new Job",
+    ),
+    Row(
+        "operator SIGKILL: 20 kills at random points of plan, partition Jobs, reconcile, the Manual gate, promotion",
+        (f"{T}test_operator_kills.py",),
+        "no Job created twice or retried; status converges to Promoted; the delta in the destination once",
+        "operator-sigkill",
+        max_repetitions=2,
     ),
     Row(
         "operator: spec.suspend with an approved promotion",
@@ -245,15 +265,12 @@ NOT_HERE = [
     "## Not in this table",
     "",
     "Rows of the fault matrix (issue #13) measured elsewhere or not yet:",
-    "- worker SIGKILL at exactly 10 %, 50 %, 90 % of the range and between the last commit and the final",
-    "  mirror: the kills above land at random points (a quarter during start-up) and the test proves at",
-    "  least one fell between a ledger mark and its commit; no row pins those exact points yet;",
     "- the operator rows (SIGKILL, suspend, refused Jobs) are run with `--only operator` into",
     "  `docs/reliability-operator.md`; a status edited to something invalid and suspend of a running",
     "  reconciliation or promotion Job are decided in-process (`tests/unit/test_operator_invalid_status.py`,",
     "  `test_operator_sync_stages.py`): the CRD's schema refuses most invalid status edits at the API;",
-    "- reconcile Job SIGKILL repeated 10 times: not a row yet (the Redis rows above show a killed or",
-    "  disturbed reconcile stores its report whole or not at all);",
+    "- the worker's pinned kills, the reconcile Job's ten kills and the operator's twenty kills are run",
+    "  with `--only pinned --only 'reconcile Job' --only '20 kills'` into `docs/reliability-kills.md`;",
     "- a JSON Schema pattern that backtracks: not tested yet.",
     "",
 ]
