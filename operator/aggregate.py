@@ -21,10 +21,21 @@ from .retention import RETENTION_RISK
 MAX_MESSAGE = 300
 
 
-def partitions(plan: Plan, jobs: dict[int, JobView], checkpoints: dict[int, Checkpoint]) -> list[PartitionProgress]:
+def partitions(
+    plan: Plan,
+    jobs: dict[int, JobView],
+    checkpoints: dict[int, Checkpoint],
+    recorded: dict[int, PartitionProgress] | None = None,
+) -> list[PartitionProgress]:
+    """Each partition's progress; one `recorded` Done under this plan whose Job is gone (expired
+    once the replay was promoted) stays as recorded."""
     result: list[PartitionProgress] = []
     for part in plan.partitions:
         job = jobs.get(part.partition)
+        kept = (recorded or {}).get(part.partition)
+        if job is None and kept is not None and kept.state == "Done":
+            result.append(kept)
+            continue
         ckpt = checkpoints.get(part.partition)
         if ckpt is not None and (ckpt.start_offset, ckpt.end_offset) != (part.start_offset, part.end_offset):
             ckpt = None  # not this plan's range: ignore rather than mis-report

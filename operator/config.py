@@ -42,6 +42,10 @@ class OperatorConfig:
     """An offsets-window replay without an explicit existing-output window would make reconcile read
     the whole retained destination (its working set in Redis grows with it): above this many
     records the replay stalls with ExistingOutputUnbounded instead."""
+    finished_job_ttl: int = 600
+    """Seconds a finished Job (and its pods) of a promoted replay is kept: the operator sets the
+    Job's ttlSecondsAfterFinished once the outcome is recorded in status, and Kubernetes' TTL
+    controller deletes both. Failed and running replays keep theirs (they are the evidence)."""
 
     def allowed(self, image: str) -> bool:
         return image == self.worker_image or image in self.image_allowlist
@@ -76,6 +80,13 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         help="seconds between two status passes per replay (default EVENTREPLAY_STATUS_INTERVAL, else 5)",
     )
     parser.add_argument(
+        "--finished-job-ttl",
+        type=int,
+        default=int(env.get("EVENTREPLAY_FINISHED_JOB_TTL", "600")),
+        help="seconds a promoted replay's finished Jobs and pods are kept (default EVENTREPLAY_FINISHED_JOB_TTL, "
+        "else 600)",
+    )
+    parser.add_argument(
         "--policy-file",
         default=env.get("EVENTREPLAY_POLICY_FILE") or None,
         help="the tenant policy (YAML); default EVENTREPLAY_POLICY_FILE, neither means allow everything",
@@ -83,6 +94,8 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
     args = parser.parse_args(argv)
     if args.status_interval <= 0:
         parser.error("--status-interval must be positive")
+    if args.finished_job_ttl < 0:
+        parser.error("--finished-job-ttl must be 0 or more")
     namespaces = args.namespace or [n for n in env.get("EVENTREPLAY_NAMESPACES", "").split(",") if n.strip()]
     allow = {i.strip() for i in env.get("EVENTREPLAY_IMAGE_ALLOWLIST", "").split(",") if i.strip()}
     try:
@@ -102,4 +115,5 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         liveness=None if args.liveness == "none" else args.liveness,
         status_interval=args.status_interval,
         policy=policy,
+        finished_job_ttl=args.finished_job_ttl,
     )

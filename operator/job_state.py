@@ -30,6 +30,8 @@ class JobView:
     """The report a promotion Job promotes ('' for the others)."""
     refresh: int = 0
     """The spec.reconciliation.refresh a reconciliation Job was made for (0 for the others)."""
+    ttl: int | None = None
+    """Its spec.ttlSecondsAfterFinished: set once the operator handed it to the TTL controller."""
 
     @property
     def terminal(self) -> bool:
@@ -67,7 +69,8 @@ def read_job(job: dict[str, Any]) -> JobView | None:
         refresh = int(annotations.get(ANNOTATION_REFRESH, "0") or 0) if step == "reconcile" else 0
     except ValueError:
         return None
-    return JobView(meta.get("name", ""), partition, attempt, state, message, step, report, refresh)
+    ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
+    return JobView(meta.get("name", ""), partition, attempt, state, message, step, report, refresh, ttl)
 
 
 def read_jobs(raw: Iterable[dict[str, Any]]) -> list[JobView]:

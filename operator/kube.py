@@ -147,6 +147,16 @@ class Kube:
         items = self.call("GET", f"/apis/batch/v1/namespaces/{ns}/jobs", query=query).get("items") or []
         return {ref.get("uid") for item in items for ref in item["metadata"].get("ownerReferences") or []}
 
+    def expire_job(self, ns: str, name: str, ttl: int) -> None:
+        """Hand a finished Job to Kubernetes' TTL-after-finished controller, which deletes it and its
+        pods `ttl` seconds after it finished (the field is mutable; no delete grant needed)."""
+        path = f"/apis/batch/v1/namespaces/{ns}/jobs/{name}"
+        try:
+            self.call("PATCH", path, {"spec": {"ttlSecondsAfterFinished": ttl}}, content_type=MERGE)
+        except KubeError as err:
+            if err.status != 404:
+                raise
+
     def set_job_suspended(self, ns: str, name: str, suspend: bool) -> None:
         path = f"/apis/batch/v1/namespaces/{ns}/jobs/{name}"
         try:

@@ -4,6 +4,7 @@ Level-based: it looks at what exists now, never at what happened before, so runn
 (or after an operator restart) asks for the same Jobs, and creating an existing one is a no-op.
 Partitions start in partition order, at most `worker.parallelism` at a time; a failed partition
 gets a new Job (attempt = spec.retry) only when spec.retry is bumped above its Job's attempt.
+What the status records as done stays done: a promoted replay's finished Jobs expire.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ class Actions:
         return bool(self.create or self.suspend or self.resume)
 
 
-def schedule(spec: EventReplaySpec, plan: Plan, jobs: dict[int, JobView]) -> Actions:
+def schedule(
+    spec: EventReplaySpec, plan: Plan, jobs: dict[int, JobView], done: frozenset[int] = frozenset()
+) -> Actions:
+    """`done`: partitions the status records as Done under this plan; their Jobs may be gone (a
+    promoted replay's finished Jobs expire), and a gone Job of a done partition is not re-created."""
     if spec.dry_run:
         return Actions()
     live = [j for j in jobs.values() if not j.terminal]
@@ -37,7 +42,8 @@ def schedule(spec: EventReplaySpec, plan: Plan, jobs: dict[int, JobView]) -> Act
         if part.records == 0:
             continue
         if job is None:
-            waiting.append((part.partition, 0))
+            if part.partition not in done:
+                waiting.append((part.partition, 0))
         elif job.state == "Failed" and job.attempt < spec.retry:
             waiting.append((part.partition, spec.retry))
     slots = max(0, spec.worker.parallelism - len(live))

@@ -102,6 +102,8 @@ class SyncPass:
         self.annotations = dict(meta.annotations)
         self.raw_status: dict[str, Any] = dict(obj.get("status") or {})
         self.invalid_status = ""
+        self.replanned = False
+        """This pass made a new plan: what the old status recorded per partition was another plan's."""
         try:
             self.old = EventReplayStatus.model_validate(self.raw_status)
         except ValidationError as err:
@@ -160,6 +162,7 @@ class SyncPass:
             # Pin the plan before any Job is created: a restart or a retry reuses exactly this range.
             pinned = self.old.model_copy(update={"plan": plan, "partitions": [], "totals": None, "progress": None})
             self._write(pinned)
+            self.replanned = True
         try:
             return self._replay(spec, plan, partition_jobs, jobs)
         except JobRejected as err:
@@ -175,7 +178,11 @@ class SyncPass:
         )
 
     def _replay(self, spec: EventReplaySpec, plan: Plan, jobs: dict[int, JobView], all_jobs: list[JobView]) -> Outcome:
-        actions = schedule(spec, plan, jobs)
+        # Done partitions of this very plan, as recorded: their Jobs may have expired (promoted).
+        same_plan = not self.replanned and self.old.plan is not None and self.old.plan.hash == plan.hash
+        recorded = {p.partition: p for p in self.old.partitions} if same_plan else {}
+        done = frozenset(n for n, p in recorded.items() if p.state == "Done")
+        actions = schedule(spec, plan, jobs, done)
         # `topicsCreatedBy: tenant`: the workers create their topics with the replay's credentials
         # (they ensure them anyway); the operator's principal then creates nothing on that cluster.
         by_operator = self.c.config.policy.grant(self.ns, spec).topics_created_by == "operator"
@@ -218,7 +225,7 @@ class SyncPass:
                 log.warning("%s/%s: %s; carrying the last status forward", self.ns, self.name, err)
                 ckpts, totals = carried_forward(plan, self.old.partitions), self.old.totals
         jobs = with_pod_messages(self.c.kube, self.ns, jobs, ckpts, self.old.partitions)
-        parts = aggregate.partitions(plan, jobs, ckpts)
+        parts = aggregate.partitions(plan, jobs, ckpts, recorded)
         totals = totals or aggregate.totals(plan, ckpts)
         wants = aggregate.replay_conditions(spec, plan, parts, totals) + self._placeholders(spec)
         reconciliation, promotion, aggregation = self.old.reconciliation, self.old.promotion, self.old.aggregation
@@ -255,8 +262,16 @@ class SyncPass:
             promotion=promotion,
         )
         self._write(new)
+        if finished_for_good(conds):
+            self._expire_finished(all_jobs)
         events = condition_events(self.old.conditions, conds) + partition_events(plan, self.old.partitions, parts)
         return Outcome(approval.approval_events(self.old.promotion, promotion) + events)
+
+    def _expire_finished(self, all_jobs: list[JobView]) -> None:
+        """The outcome is in status: hand the finished Jobs (and so their pods) to the TTL controller."""
+        for view in all_jobs:
+            if view.terminal and view.ttl is None:
+                self.c.kube.expire_job(self.ns, view.name, self.c.config.finished_job_ttl)
 
     def _suspend_steps(self, all_jobs: list[JobView]) -> list[Want]:
         """Suspended after the replay: no combine, reconciliation or promotion Job starts, and a
@@ -352,6 +367,12 @@ class SyncPass:
                 sent = self.c.kube.patch_replay_status(self.ns, self.name, patch)
             metrics.STATUS_PATCH_BYTES.labels(self.ns, self.name).inc(sent)
             self.raw_status = wire
+
+
+def finished_for_good(conds: list[Condition]) -> bool:
+    """Nothing is left to run: promoted, or reconciled under a `Never` gate (Ready for good)."""
+    ready = cond.get(conds, cond.READY)
+    return ready is not None and ready.status == "True" and ready.reason in ("Promoted", "Reconciled")
 
 
 def _readable_conditions(raw_status: JSON) -> list[Condition]:

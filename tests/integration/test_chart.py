@@ -60,6 +60,7 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(helm: P
         "EVENTREPLAY_IMAGE_ALLOWLIST": "",
         "EVENTREPLAY_LIVENESS": "http://0.0.0.0:8080/healthz",
         "EVENTREPLAY_STATUS_INTERVAL": "5",
+        "EVENTREPLAY_FINISHED_JOB_TTL": "600",
     }
 
 

@@ -22,12 +22,14 @@ from operator_helpers import (
     patch_spec,
     replay_manifest,
     running_operator,
+    wait_for,
     wait_for_condition,
     wait_for_event,
     wait_for_replay,
 )
 
 from eventreplay.operator.api.v1alpha1 import APPROVED_BY
+from eventreplay.operator.job_names import LABEL_UID
 from eventreplay.operator.kube import MERGE, Kube
 from eventreplay.worker.contract.names import checkpoint_key
 from support.kafka_tools import watermarks
@@ -62,7 +64,8 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
 ) -> None:
     sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1500, seed=23, run_workers=False)
     untouched = high_watermarks(kafka_bootstrap, sc.destination)
-    with running_operator(k, namespace, tmp_path) as op:
+    # Finished Jobs expire as soon as the promotion is recorded (the default keeps them 10 min).
+    with running_operator(k, namespace, tmp_path, args=("--finished-job-ttl", "0")) as op:
         create_replay(k, replay_manifest(namespace, "manual", spec(sc, unique, {"policy": "Manual"})))
         got = reconciled(k, namespace, "manual")
         report = check_report(got, sc)
@@ -115,9 +118,13 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
         check_destination(kafka_bootstrap, sc, namespace, "manual", digest)
         wait_for_event(k, done, "Promoted")
 
-        # Re-applying the approved replay (no change) promotes nothing more.
+        # Promoted: Kubernetes' TTL controller deletes the finished Jobs and, with them, their pods.
+        uid = done["metadata"]["uid"]
+        wait_for(lambda: not jobs_of(k, done), 60, "the finished Jobs deleted by their TTL")
+        wait_for(lambda: not k.list_pods(namespace, f"{LABEL_UID}={uid}"), 60, "their pods deleted")
+
+        # Re-applying the approved replay (no change) promotes nothing more and runs no Job again.
         after = high_watermarks(kafka_bootstrap, sc.destination)
-        jobs_before = sorted(j["metadata"]["name"] for j in jobs_of(k, done))
         patch_spec(k, namespace, "manual", spec(sc, unique, {"policy": "Manual", "approvedReportHash": digest}))
         op.kill()  # and the operator forgets everything it held in memory
         op.start()
@@ -125,7 +132,8 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
         again = get_replay(k, namespace, "manual")
         assert again["status"]["promotion"] == promotion
         assert condition(again, "Ready")["status"] == "True"
-        assert sorted(j["metadata"]["name"] for j in jobs_of(k, again)) == jobs_before
+        assert [p["state"] for p in again["status"]["partitions"]] == ["Done"] * len(again["status"]["partitions"])
+        assert jobs_of(k, again) == [], "no Job of the promoted replay is created again"
         assert high_watermarks(kafka_bootstrap, sc.destination) == after
 
 

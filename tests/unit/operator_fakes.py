@@ -51,6 +51,7 @@ class FakeKube:
         self.patches: list[JSON] = []
         self.created: list[str] = []
         self.suspended: list[tuple[str, bool]] = []
+        self.expired: list[tuple[str, int]] = []
         self.pod_lookups: list[str] = []
         self.refuse: Exception | None = None
         """What creating a Job raises instead (a quota, an invalid Job, a foreign Job's name)."""
@@ -98,6 +99,10 @@ class FakeKube:
         self.created.append(name)
         return True
 
+    def expire_job(self, ns: str, name: str, ttl: int) -> None:
+        self.jobs[name]["spec"]["ttlSecondsAfterFinished"] = ttl
+        self.expired.append((name, ttl))
+
     def set_job_suspended(self, ns: str, name: str, suspend: bool) -> None:
         self.jobs[name]["spec"]["suspend"] = suspend
         self.suspended.append((name, suspend))
@@ -118,6 +123,13 @@ class FakeKube:
             "message": failed,
         }
         self.jobs[name]["status"] = {"conditions": [condition]}
+
+    def ttl_controller(self) -> list[str]:
+        """Delete the finished Jobs handed to the TTL controller (their time is up); their names."""
+        gone = [n for n, j in self.jobs.items() if j["spec"].get("ttlSecondsAfterFinished") is not None]
+        for name in gone:
+            del self.jobs[name]
+        return gone
 
     def terminated_pod(self, job: str, message: str, at: str = "2026-11-20T12:00:00Z") -> None:
         state = {"terminated": {"message": message, "finishedAt": at}}

@@ -107,7 +107,8 @@ controller creates pods), and any wildcard (it would also cover resources added 
   verbs: [update]
 # Application: one worker Job per partition (and the combine, reconciliation and promotion Jobs),
 # found by label (list); watched so a finished Job wakes its replay (kopf's event handler); patch
-# suspends and resumes them. Old attempts go with the replay (owner references): no delete.
+# suspends and resumes them, and sets a promoted replay's finished Jobs' ttlSecondsAfterFinished
+# (Kubernetes' TTL controller deletes them); the rest go with the replay (owner references): no delete.
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [list, watch, create, patch]
