@@ -141,8 +141,9 @@ ROWS = (
         "JobCreateFailed / JobRejected with the API's message and one Warning Event; Jobs once the cause is gone",
     ),
     Row(
-        "hostile records: 0.99 MB, 1.05 MB, above maxEventBytes, non-UTF-8, 1,000 headers, user code raising",
-        (f"{T}test_worker_hostile_records.py",),
+        "hostile records: 0.99 MB, 1.05 MB, above maxEventBytes, non-UTF-8, 1,000 headers, user code raising; "
+        "a JSON Schema pattern that backtracks",
+        (f"{T}test_worker_hostile_records.py", f"{T}test_worker_hostile_pattern.py"),
         "each counted and dead-lettered with its reason (truncated copy + hash when too large); partition done",
         max_repetitions=1,
     ),
@@ -270,8 +271,7 @@ NOT_HERE = [
     "  reconciliation or promotion Job are decided in-process (`tests/unit/test_operator_invalid_status.py`,",
     "  `test_operator_sync_stages.py`): the CRD's schema refuses most invalid status edits at the API;",
     "- the worker's pinned kills, the reconcile Job's ten kills and the operator's twenty kills are run",
-    "  with `--only pinned --only 'reconcile Job' --only '20 kills'` into `docs/reliability-kills.md`;",
-    "- a JSON Schema pattern that backtracks: not tested yet.",
+    "  with `--only pinned --only 'reconcile Job' --only '20 kills'` into `docs/reliability-kills.md`.",
     "",
 ]
 

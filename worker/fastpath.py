@@ -16,7 +16,9 @@ import msgspec
 
 _ANNOTATIONS = {"title", "description", "$comment", "examples", "default"}
 _TOP = _ANNOTATIONS | {"type", "properties", "required", "additionalProperties", "$schema"}
-_STRING = {"minLength", "maxLength", "pattern", "enum"}
+# No `pattern`: msgspec runs it on Python's backtracking `re`; schemas with patterns take the full
+# path, where they run on RE2 (`schema_patterns.py`).
+_STRING = {"minLength", "maxLength", "enum"}
 _NUMBER = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
 _META = {
     "minimum": "ge",
@@ -25,7 +27,6 @@ _META = {
     "exclusiveMaximum": "lt",
     "minLength": "min_length",
     "maxLength": "max_length",
-    "pattern": "pattern",
 }
 
 

@@ -9,6 +9,7 @@ for inline JSON Schema (compiled once), msgspec or pydantic for `module:Class` m
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ import fastjsonschema
 import msgspec
 import orjson
 
+from . import schema_patterns
 from .contract.exit_codes import PermanentFailure
 from .contract.tasks import Validation
 from .fastpath import compile_fast_path
@@ -81,8 +83,12 @@ class Validator:
         if spec.json_schema is not None:
             try:
                 self._schema = fastjsonschema.compile(spec.json_schema)
-            except fastjsonschema.JsonSchemaDefinitionException as err:
+                schema_patterns.bind(self._schema, spec.json_schema)
+            except (fastjsonschema.JsonSchemaDefinitionException, re.error) as err:
+                # re.error: a pattern fastjsonschema cannot compile (e.g. `$` inside a []-set).
                 raise PermanentFailure(f"validation.jsonSchema is not a valid JSON Schema: {err}") from err
+            except schema_patterns.UnsafePattern as err:
+                raise PermanentFailure(str(err)) from err
         self._model = _model_checker(spec.model) if spec.model else None
         self._fast: Callable[[bytes], Any] | None = None
         self._fast_attr = ""

@@ -46,7 +46,7 @@ def _mutations(rng: random.Random, doc: dict[str, Any]) -> list[bytes]:
                 **ORDER_SCHEMA["properties"],
                 "customer_id": {"type": "string"},
                 "order_id": {"type": "string"},
-                "status": {"type": "string", "pattern": "^(created|paid|shipped)$"},
+                "status": {"type": "string", "enum": ["created", "paid", "shipped"]},
                 "channel": {"type": "string", "maxLength": 7},
                 "occurred_at": {"type": "string", "minLength": 20},
             },
@@ -85,6 +85,8 @@ def test_fast_path_agrees_with_fastjsonschema(schema: dict[str, Any]) -> None:
         {"type": "object", "required": ["event_id"], "properties": {"n": {"anyOf": [{"type": "string"}]}}},
         {"type": "object", "required": ["event_id"], "properties": {"n": {"type": ["string", "null"]}}},
         {"type": "object", "properties": {"event_id": {"type": "string"}}},  # id not required
+        # msgspec would run a pattern on Python's backtracking `re`: patterns take the RE2 path.
+        {"type": "object", "required": ["event_id"], "properties": {"s": {"type": "string", "pattern": "^a$"}}},
     ],
 )
 def test_schemas_outside_the_subset_get_no_fast_path(schema: dict[str, Any]) -> None:
