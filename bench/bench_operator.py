@@ -138,18 +138,24 @@ def proc_figures(pid: int) -> tuple[float, int]:
     return cpu, int(hwm.group(1)) if hwm else 0
 
 
-def operator_env(side: str) -> dict[str, str]:
+def base_path(base: Path) -> str:
+    """A PYTHONPATH entry holding the baseline checkout's `eventreplay` package (its folders linked
+    as the package layout maps them), to put in front of this branch's editable install."""
+    pkg = Path(f"{base}-pkg/eventreplay")
+    pkg.mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text((base / "eventreplay" / "__init__.py").read_text())
+    for name in ("operator", "worker", "cli"):
+        link = pkg / name
+        if not link.exists():
+            link.symlink_to(base / name)
+    return str(pkg.parent)
+
+
+def operator_env(side: str, base: Path = BASE) -> dict[str, str]:
     env = {**os.environ, "KUBECONFIG": str(config.kubeconfig_path()), "PYTHONUNBUFFERED": "1"}
     if side == "base":
         # the baseline packages come first on the path: the editable finder of this branch is last.
-        pkg = Path("/tmp/scale-base-pkg/eventreplay")
-        pkg.mkdir(parents=True, exist_ok=True)
-        (pkg / "__init__.py").write_text((BASE / "eventreplay" / "__init__.py").read_text())
-        for name, src in (("operator", "operator"), ("worker", "worker"), ("cli", "cli")):
-            link = pkg / name
-            if not link.exists():
-                link.symlink_to(BASE / src)
-        env["PYTHONPATH"] = str(pkg.parent)
+        env["PYTHONPATH"] = base_path(base)
     return env
 
 

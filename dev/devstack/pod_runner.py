@@ -28,6 +28,11 @@ from .pod_status import terminated as terminated_state
 
 log = logging.getLogger("node-harness")
 SHUTDOWN_GRACE = 2.0
+MAX_RUNNING_ENV = "EVENTREPLAY_NODE_MAX_RUNNING"
+# A node's capacity, for benches that start hundreds of pods on 2 cores (bench/bench_operator_runs.py):
+# at most this many containers run at once; the others stay Pending, as on a full node. Unset: no cap.
+_cap = int(os.environ.get(MAX_RUNNING_ENV, "0") or 0)
+_SLOTS = threading.BoundedSemaphore(_cap) if _cap > 0 else None
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
@@ -101,6 +106,22 @@ class PodWorker(threading.Thread):
         policy = spec.get("restartPolicy", "Always")
         ads = spec.get("activeDeadlineSeconds")
         deadline = time.monotonic() + float(ads) if ads else None
+        if not self._slot():
+            return
+        try:
+            self._run_container(argv, env, policy, deadline)
+        finally:
+            if _SLOTS is not None:
+                _SLOTS.release()
+
+    def _slot(self) -> bool:
+        """Wait (Pending) for a free slot under the node's cap; False when the pod goes first."""
+        while _SLOTS is not None and not _SLOTS.acquire(timeout=1.0):
+            if self._stopping():
+                return False
+        return True
+
+    def _run_container(self, argv: list[str], env: dict[str, str], policy: str, deadline: float | None) -> None:
         path = pod_log_path(self.ns, self.pod_name)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "ab") as out:
