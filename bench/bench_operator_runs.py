@@ -174,7 +174,11 @@ def run_side(k: Kube, side: str, base: Path, commit: str, args: argparse.Namespa
         cpu, hwm = proc_figures(proc.pid)
         replayed = [s for r in items if (s := since(r, "Replayed")) is not None]
         reconciled = [s for r in done if (s := since(r, "Reconciled")) is not None]
-        events = kcall(k, "GET", f"/api/v1/namespaces/{ns}/events")["items"]
+        events = [
+            e
+            for e in kcall(k, "GET", f"/api/v1/namespaces/{ns}/events")["items"]
+            if e.get("involvedObject", {}).get("kind") == "EventReplay"  # the operator's, not the Job controller's
+        ]
         total = len(manifests)
         return {
             "reconciled": f"{len(done)}/{args.replays}",
