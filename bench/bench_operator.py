@@ -8,6 +8,9 @@
     delta), operator CPU seconds and peak RSS, bytes of status patched, Events emitted.
 
     .venv/bin/python bench/bench_operator.py --partitions 1000 --replays 100 --seconds 30
+
+Real runs of N replays to Reconciled, with and without black-holed replays, are
+`bench/bench_operator_runs.py` (issue #14 (b) and (c)).
 """
 
 from __future__ import annotations
