@@ -29,7 +29,7 @@ from operator_helpers import (
 
 from datagen.orders import ORDER_SCHEMA, generate
 from devstack import config
-from eventreplay.operator.kube import Kube
+from eventreplay.operator.kube import Kube, KubeError
 from support.kafka_tools import create_topic, key_values, produce
 from support.oracle import Expected, replay
 
@@ -286,3 +286,27 @@ def test_failed_partition_carries_the_workers_message(
             "stalled",
         )
         assert "no_such_module_xyz" in condition(got, "Stalled")["message"]
+
+
+def test_an_invalid_status_edit_is_refused_by_the_api_and_the_plan_stays(
+    k: Kube, *, namespace: str, seeded: Seeder, unique: str, tmp_path: Path
+) -> None:
+    # The CRD's status schema is generated from the same model the operator reads it with: an edit
+    # the model would refuse is refused by the API server (422, the field named) and never lands.
+    # (The operator's own answer to an invalid status that did land, InvalidStatus with the plan and
+    # Jobs untouched, is tests/unit/test_operator_invalid_status.py.)
+    topic, _ = seeded(20)
+    with running_operator(k, namespace, tmp_path) as op:
+        create_replay(k, replay_manifest(namespace, "edited", spec(topic, unique, dryRun=True)))
+        planned = wait_for_condition(k, namespace, "edited", "Planned")
+        path = f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/edited/status"
+        bad_offset = {"op": "replace", "path": "/status/plan/partitions/0/startOffset", "value": "not a number"}
+        bad_state = {"op": "add", "path": "/status/partitions", "value": [{"partition": 0, "state": "Exploded"}]}
+        for edit, field in ((bad_offset, "startOffset"), (bad_state, "state")):
+            with pytest.raises(KubeError) as refused:
+                k.call("PATCH", path, [edit], content_type="application/json-patch+json")
+            assert refused.value.status == 422 and field in str(refused.value), str(refused.value)
+        time.sleep(6)  # passes of the operator after the attempts
+        after = get_replay(k, namespace, "edited")
+        assert after["status"]["plan"] == planned["status"]["plan"], "the pinned plan is untouched"
+        assert condition(after, "Stalled").get("status") != "True", op.log()
