@@ -136,6 +136,12 @@ ROWS = (
         "nothing written while suspended; the delta once after it is cleared",
     ),
     Row(
+        "operator: spec.suspend while the reconciliation Job runs, and while the promotion Job runs",
+        (f"{T}test_operator_suspend_steps.py",),
+        "the running step Job suspended; no report stored, nothing written to the destination; once "
+        "cleared, the seeded report and the delta once",
+    ),
+    Row(
         "operator: Job creation refused (quota on Jobs; a foreign Job holding a Job's name)",
         (f"{T}test_operator_job_refusals.py",),
         "JobCreateFailed / JobRejected with the API's message and one Warning Event; Jobs once the cause is gone",
@@ -270,8 +276,7 @@ NOT_HERE = [
     "  `docs/reliability-operator.md`; a status edited to something invalid is refused by the API server",
     "  (422, the field named; the CRD's status schema is generated from the model the operator reads:",
     "  `test_operator_replay.py::test_an_invalid_status_edit_is_refused_by_the_api_and_the_plan_stays`), one",
-    "  that landed anyway stalls with InvalidStatus (`tests/unit/test_operator_invalid_status.py`); suspend of",
-    "  a running reconciliation or promotion Job is decided in-process (`test_operator_sync_stages.py`);",
+    "  that landed anyway stalls with InvalidStatus (`tests/unit/test_operator_invalid_status.py`);",
     "- the worker's pinned kills, the reconcile Job's ten kills and the operator's twenty kills are run",
     "  with `--only pinned --only 'reconcile Job' --only '20 kills'` into `docs/reliability-kills.md`.",
     "",
