@@ -1,7 +1,10 @@
-"""Redis CPU per event of the replay ledger script, and of variants that drop one part of it.
+"""Redis CPU per event of the replay ledger: native marks against the script, and variants of the
+script that each drop one part of it.
 
-Each variant is the production script with one part cut out, so the difference prices that part
-(issue #15's levers): the per-bucket PTTL (+ EXPIRE on first write) after the writes, and the
+Native marks (one pipelined HSETNX per event, an EXPIRE per bucket first written: what a
+`withinReplay` worker sends for ids not yet marked) are priced against the script. Each variant
+is the production script with one part cut out, so the difference prices that part (issue #15's
+levers): the per-bucket PTTL (+ EXPIRE on first write) after the writes, and the
 HSETNX itself (what is left is the Lua decoding of the batch). Variants run interleaved over
 `--rounds`, each on a fresh ledger of fresh ids (every event new: the common case), batches of
 `--batch` events as the worker sends them; medians of Redis CPU (not wall time) per event.
@@ -21,33 +24,46 @@ import redis
 from bench_worker import REDIS_URL
 from cpu_split import services_cpu
 
-from eventreplay.worker import ledger
+from eventreplay.worker import ledger, ledger_script
 
 _EXPIRY = "  if call('PTTL', k) < floor then call('EXPIRE', k, ttl) end"
 _WRITE = "if call('HSETNX', rk, field, h .. off) == 1 then"
+NATIVE = "native marks: HSETNX + an EXPIRE per bucket"
 VARIANTS = {
-    "ledger script (main)": ledger._SCRIPT,
-    "without the PTTL/EXPIRE per bucket": ledger._SCRIPT.replace(_EXPIRY, ""),
+    NATIVE: NATIVE,  # withinReplay's path for every id not yet marked
+    "the script (skipProcessed; ids already marked)": ledger_script.SCRIPT,
+    "without the PTTL/EXPIRE per bucket": ledger_script.SCRIPT.replace(_EXPIRY, ""),
     "without PTTL/EXPIRE and HSETNX (Lua decoding only)": (
-        ledger._SCRIPT.replace(_EXPIRY, "").replace(_WRITE, "if true then")
+        ledger_script.SCRIPT.replace(_EXPIRY, "").replace(_WRITE, "if true then")
     ),
 }
 
 
 def redis_us_per_event(client: redis.Redis, script: str, events: int, batch: int) -> float:
-    assert _EXPIRY in ledger._SCRIPT and _WRITE in ledger._SCRIPT, "the ledger script changed: update the variants"
-    ledger._SCRIPT = script  # ReplayLedger loads the script on its first send
+    assert _EXPIRY in ledger_script.SCRIPT and _WRITE in ledger_script.SCRIPT, "the script changed: update the variants"
+    if script != NATIVE:
+        ledger_script.SCRIPT = script  # ReplayLedger loads the script on its first send
     name = f"bench-ledger-{uuid.uuid4().hex[:8]}"
     replay = ledger.ReplayLedger(
         client, ledger=name, uid="u", partition=0, span=events, mode="withinReplay", ttl_seconds=3600, hash_content=True
     )
-    blobs = [
-        b"".join(ledger.pack(f"{name}-{n}", b"v", n) for n in range(start, min(events, start + batch)))
-        for start in range(0, events, batch)
-    ]
+    ranges = [range(start, min(events, start + batch)) for start in range(0, events, batch)]
+    if script == NATIVE:
+        batches = []
+        for offsets in ranges:
+            replay.start_marks()
+            batches.append(
+                [replay.mark_command(ledger.id_digest(f"{name}-{n}"), ledger.content_hash(b"v"), n) for n in offsets]
+            )
+    else:
+        blobs = [b"".join(ledger.pack(f"{name}-{n}", b"v", n) for n in offsets) for offsets in ranges]
     before = services_cpu(REDIS_URL)["redis-server"]
-    for blob in blobs:
-        assert set(replay.classify(blob)) == {"N"}
+    if script == NATIVE:
+        for commands in batches:
+            assert set(replay.receive(replay.send_marks(commands, len(commands)))) == {"N"}
+    else:
+        for blob in blobs:
+            assert set(replay.classify(blob)) == {"N"}
     spent = services_cpu(REDIS_URL)["redis-server"] - before
     keys = list(client.scan_iter(match=f"er:{{{name}}}:*", count=5000))
     for start in range(0, len(keys), 5000):
@@ -101,15 +117,15 @@ def main() -> None:
         for label, figure in production_figures(client, args.events, args.batch).items():
             print(f"  {label:<80} {figure}")
         return
-    original = ledger._SCRIPT
+    original = ledger_script.SCRIPT
     spent: dict[str, list[float]] = {label: [] for label in VARIANTS}
     try:
         for _ in range(args.rounds):
             for label, script in VARIANTS.items():
-                ledger._SCRIPT = original
+                ledger_script.SCRIPT = original
                 spent[label].append(redis_us_per_event(client, script, args.events, args.batch))
     finally:
-        ledger._SCRIPT = original
+        ledger_script.SCRIPT = original
     print(f"Redis CPU per event, {args.events:,} new ids in batches of {args.batch} (medians of {args.rounds} rounds)")
     for label, figures in spent.items():
         rounds = ", ".join(f"{f:.2f}" for f in figures)

@@ -4,7 +4,8 @@ Set-up (the source partition exists, the sandbox and dead-letter topics too, the
 in the log), then the transactional loop (`runtime/transactional_loop.py`): per transaction,
 consume a batch -> `ReplayBatches.prepare` (validate, transform, ledger request) -> `finish` the
 previous batch (ledger verdicts, produce, digest) -> commit on a digest block boundary once the
-transaction is big or old enough. A crash anywhere resumes from the last committed transaction:
+transaction is big or old enough. While a commit is in flight the next transaction's first batches
+are consumed and prepared (`_prepare_ahead`), and produced once it has begun. A crash anywhere resumes from the last committed transaction:
 the ledger marks left by the aborted attempt carry their offset, so they are recognised as ours.
 """
 
@@ -68,7 +69,11 @@ class Engine:
             budget=lambda: TransactionBudget(tuning.transaction_max_records, tuning.transaction_max_seconds),
             mirror=self.mirror.write,
             committed=self.metrics.committed,
+            meanwhile=self._prepare_ahead,
         )
+        # Batches of the next transaction prepared while this one commits, with their end offsets.
+        self._ahead: list[tuple[Prepared, int]] = []
+        self._ahead_from = 0  # the offset they start at (the committed offset they follow)
 
     # -- set-up ---------------------------------------------------------------------------------
     def _setup(self) -> Checkpoint:
@@ -137,12 +142,21 @@ class Engine:
         last_progress = time.monotonic()
         pending: Prepared | None = None
         pending_end = nxt
+        ahead, self._ahead = self._ahead, []
+        if ahead and self._ahead_from != nxt:
+            raise RetriableFailure(f"batches prepared from offset {self._ahead_from}, the transaction starts at {nxt}")
+        for prepared, prepared_end in ahead:  # prepared during the last commit: produced in this transaction
+            batches.finish(prepared, ckpt, chain)
+            self._check_poison(ckpt)
+            failpoints.produced_up_to(prepared_end)
+            records += len(prepared.outcomes)
+            nxt = prepared_end
         while nxt < limit:
             batch, nxt = self._next_batch(nxt, limit)
             if batch:
                 # Overlap: the ledger classifies this batch while the previous one is produced.
                 batch_began = time.perf_counter()
-                prepared = batches.prepare(batch, ckpt)
+                prepared = batches.prepare(batch)
                 if pending is not None:
                     batches.finish(pending, ckpt, chain)
                     self._check_poison(ckpt)
@@ -164,7 +178,26 @@ class Engine:
             self._check_poison(ckpt)
         ckpt.digest = chain.close().hex()
         self.watermark.advance(ckpt.committed_offset, nxt)  # every verdict is in: prove the ledger kept them
+        self._ahead_from = nxt
         return nxt
+
+    def _prepare_ahead(self, committed: Callable[[], bool]) -> None:
+        """While a transaction commits: consume, validate, transform and mark the next batches.
+
+        The main thread would only wait for the commit (~20 % of a replay's time, measured);
+        producing must wait for the next transaction, so these batches are kept for its `_fill`.
+        Bounded: half a transaction's records at most, and it stops as soon as the commit is over.
+        """
+        nxt, end = self._ahead_from, self.src.end_offset
+        room = self.task.tuning.transaction_max_records // 2
+        while not committed() and nxt < end and room > 0:
+            batch, after = self._next_batch(nxt, end)
+            if after == nxt:
+                return  # nothing at hand: the commit is short anyway
+            # An empty batch still moves the position (control records): it is kept like the others.
+            self._ahead.append((self.batches.prepare(batch), after))
+            room -= len(batch)
+            nxt = after
 
     def _check_poison(self, ckpt: Checkpoint) -> None:
         why = poison.tripped(ckpt, self.task.validation.poison_breaker)

@@ -19,9 +19,19 @@ with its own TTL); the TTL is per bucket, set on its first write and refreshed b
 it has fallen below 90 % (`ttlSeconds` must outlast the replay). Never evicted: the server
 must run with maxmemory-policy noeviction.
 
-One batch is one EVAL whose argument is a packed blob (30 bytes per event), so the client does
-almost no per-event work; `send()` and `receive()` are split so the worker overlaps the round
-trip with preparing the next batch.
+Two ways to classify a batch, with the same verdicts:
+- the script (`send`, `classify`): one EVALSHA whose argument is a packed blob (30 bytes per
+  event), every verdict; `skipProcessed` replays use it for every batch (production comes first);
+- native marks (`send_marks`, `withinReplay` replays): one pipelined HSETNX per event, the
+  script's own first step without the script (~1.3 µs of Redis against ~3.3). A reply of 1 is
+  the verdict N; a 0 (the id is marked already: a repeat, or an earlier attempt's mark) is `?`,
+  and the caller sends those events through the script, which reads the mark and decides. Native
+  writes only create absent marks and the script only rewrites present ones, so their order
+  between pipelined batches cannot change a verdict. TTLs: each bucket gets one EXPIRE on its
+  first native write of an epoch (a tenth of the TTL), so a bucket written in the last epoch
+  holds at least 90 % of its TTL, as the script's refresh keeps it.
+`send*()` and `receive()` are split so the worker overlaps the round trip with preparing the
+next batch (`ledger_wire.py` keeps the replies in order).
 """
 
 from __future__ import annotations
@@ -33,72 +43,21 @@ from typing import Literal
 
 import redis
 
+from . import ledger_script
 from .contract.defaults import DEFAULT_TTL_SECONDS
 from .contract.names import ledger_route, production_prefix, production_slice_prefix, replay_prefix
+from .ledger_wire import FLAG_REPLY, LedgerWire
 
 PRODUCTION_BITS = 16
 PRODUCTION_SLICES = 4  # slices per TTL: ids outlive the TTL by at most a quarter of it
 ENTRIES_PER_BUCKET = 48
 NO_HASH = b"-"
 RECORD = 30  # 14 bytes id digest + 8 bytes content hash + 8 bytes offset
-
-# Status per event: N new (emit), D duplicate inside the replay, P processed by production with
-# the same content, C conflict inside the replay, X conflict with the production ledger.
-_SCRIPT = """
-local blob, rprefix, rbuckets = ARGV[1], ARGV[2], tonumber(ARGV[3]) + 1
-local pprefixes, pbuckets, ttl, hashed = ARGV[4], tonumber(ARGV[5]) + 1, tonumber(ARGV[6]), ARGV[7] == '1'
-local floor = ttl * 900  -- milliseconds: refresh a bucket's TTL once it has fallen below 90 %
-local sub, byte, fmt, call = string.sub, string.byte, string.format, redis.call
-local out, touched = {}, {}
-for i = 0, #blob / 30 - 1 do
-  local base = i * 30
-  local field = sub(blob, base + 1, base + 10)
-  local b1, b2, b3, b4 = byte(blob, base + 11, base + 14)
-  local bucket = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-  local h = hashed and sub(blob, base + 15, base + 22) or ''
-  local off = sub(blob, base + 23, base + 30)
-  local status = false
-  if pprefixes ~= '' then
-    local pb = fmt('%x', bucket % pbuckets)
-    for pprefix in string.gmatch(pprefixes, '%S+') do  -- live slices, newest first
-      local pv = call('HGET', pprefix .. pb, field)
-      if pv then
-        if (not hashed) or pv == '-' or pv == h then status = 'P' else status = 'X' end
-        break
-      end
-    end
-  end
-  if not status then
-    local rk = rprefix .. fmt('%x', bucket % rbuckets)
-    -- One command for the common case (a new id); the rest read the mark that is there.
-    if call('HSETNX', rk, field, h .. off) == 1 then
-      status = 'N'
-      touched[rk] = true
-    else
-      local rv = call('HGET', rk, field)
-      local seen = sub(rv, -8)
-      if seen == off then
-        status = 'N'  -- our own mark from an attempt that did not commit
-      elseif struct.unpack('>I8', off) < struct.unpack('>I8', seen) then
-        -- numbers, not strings: Lua compares strings with strcoll, which follows Redis's locale
-        status = 'N'  -- an attempt got further before crashing: the first offset wins
-        call('HSET', rk, field, h .. off)
-        touched[rk] = true
-      elseif hashed and sub(rv, 1, 8) ~= h then
-        status = 'C'
-      else
-        status = 'D'
-      end
-    end
-  end
-  out[i + 1] = status
-end
--- PTTL is a read (not written to the AOF): refreshing only below 90 % saves an EXPIRE per write.
-for k, _ in pairs(touched) do
-  if call('PTTL', k) < floor then call('EXPIRE', k, ttl) end
-end
-return table.concat(out)
-"""
+EPOCHS_PER_TTL = 10  # native marks re-arm a bucket's TTL once per tenth of it: >= 90 % left
+MAX_KEY_PIECES = 1 << 17  # bucket heads kept between epochs (a bound on memory, not on buckets)
+_VERDICT = bytes.maketrans(b"10", b"N?")
+# A native mark's tail after its HSETNX head: field (id digest[:10]), value (content hash + offset).
+MARK_FORMAT = {True: b"%s$10\r\n%s\r\n$16\r\n%s%s\r\n", False: b"%s$10\r\n%s\r\n$8\r\n%s\r\n"}
 
 Mode = Literal["skipProcessed", "withinReplay"]
 
@@ -144,7 +103,7 @@ def pack(event_id: str, value: bytes, offset: int, hashed: bool = True) -> bytes
 
 
 class ReplayLedger:
-    """What one worker uses: classify batches of events, one scripted round trip each."""
+    """What one worker uses: classify batches of events, one pipelined round trip each."""
 
     def __init__(
         self,
@@ -162,9 +121,12 @@ class ReplayLedger:
         self._client = client
         self._ledger = ledger
         self._production_ttl = production_ttl_seconds if mode == "skipProcessed" else 0
+        self._prefix = replay_prefix(ledger, uid, partition)
+        self.bucket_mask = bucket_count(span) - 1
+        self._ttl = ttl_seconds
         self._args = [
-            replay_prefix(ledger, uid, partition),
-            str(bucket_count(span) - 1),
+            self._prefix,
+            str(self.bucket_mask),
             "",  # the live production slices, filled per batch (a replay can outlive a slice)
             str((1 << PRODUCTION_BITS) - 1),
             str(ttl_seconds),
@@ -172,31 +134,76 @@ class ReplayLedger:
         ]
         self._route = ledger_route(ledger)  # declares the slot; every key shares its hash tag
         self.hashed = hash_content
-        self._conn: redis.connection.Connection | None = None
+        # withinReplay has no production lookup before the mark: native HSETNX gives verdict N.
+        self.native = mode == "withinReplay"
+        self.key_pieces: dict[int, bytes] = {}  # bucket -> its HSETNX head; present = EXPIREd this epoch
+        self._fresh: list[bytes] = []  # keys written natively for the first time this epoch
+        self._epoch = time.monotonic()
+        self._wire: LedgerWire | None = None
         self._sha: str | None = None
-        self._pending = 0
+        self._marks: dict[int, int] = {}  # ticket of a batch of native marks -> how many
 
-    def send(self, blob: bytes) -> None:
-        """Start classifying a batch (30-byte records from `pack`); `receive()` returns the result."""
-        if self._conn is None:
-            self._conn = self._client.connection_pool.get_connection()
+    def _connection(self) -> LedgerWire:
+        if self._wire is None:
+            self._wire = LedgerWire(self._client.connection_pool.get_connection())
+        return self._wire
+
+    def _script_request(self, blob: bytes) -> int:
+        wire = self._connection()
         if self._sha is None:
-            self._sha = self._client.script_load(_SCRIPT)
+            self._sha = self._client.script_load(ledger_script.SCRIPT)
         if self._production_ttl:
             self._args[2] = " ".join(live_slices(self._ledger, self._production_ttl, time.time()))
-        self._conn.send_command("EVALSHA", self._sha, 1, self._route, blob, *self._args)  # type: ignore[no-untyped-call]
-        self._pending += 1
+        return wire.request(wire.pack("EVALSHA", self._sha, 1, self._route, blob, *self._args), "bulk")
 
-    def receive(self) -> str:
-        """Statuses (one character per event) of the oldest batch sent."""
-        assert self._conn is not None and self._pending > 0
-        self._pending -= 1
-        reply = self._conn.read_response()  # raises ResponseError for an error reply
-        return reply.decode() if isinstance(reply, bytes) else str(reply)
+    def send(self, blob: bytes) -> int:
+        """Start classifying a batch (30-byte records from `pack`); `receive(ticket)` returns the result."""
+        return self._script_request(blob)
 
     def classify(self, blob: bytes) -> str:
-        self.send(blob)
-        return self.receive()
+        """The script's verdicts for a blob, now (batches still pending keep their turn)."""
+        return self.receive(self._script_request(blob))
+
+    # -- native marks ------------------------------------------------------------------------------
+    def start_marks(self) -> dict[int, bytes]:
+        """Before building a batch of native marks: the bucket heads known this epoch."""
+        if time.monotonic() - self._epoch > self._ttl / EPOCHS_PER_TTL or len(self.key_pieces) > MAX_KEY_PIECES:
+            self.key_pieces.clear()  # every bucket written from now on is EXPIREd again
+            self._epoch = time.monotonic()
+        return self.key_pieces
+
+    def key_piece(self, bucket: int) -> bytes:
+        """The RESP head of HSETNX on `bucket` (`*4 HSETNX <key>`); the bucket's EXPIRE is due."""
+        key = b"%s%x" % (self._prefix.encode(), bucket)
+        piece = self.key_pieces[bucket] = b"*4\r\n$6\r\nHSETNX\r\n$%d\r\n%s\r\n" % (len(key), key)
+        self._fresh.append(key)
+        return piece
+
+    def mark_command(self, digest: bytes, content: bytes, offset: int) -> bytes:
+        """One event's HSETNX (what `ReplayBatches.prepare` builds inline): field, hash + offset."""
+        bucket = int.from_bytes(digest[10:14], "big") & self.bucket_mask
+        piece = self.key_pieces.get(bucket) or self.key_piece(bucket)
+        tail = (content, offset.to_bytes(8, "big")) if self.hashed else (offset.to_bytes(8, "big"),)
+        return MARK_FORMAT[self.hashed] % (piece, digest[:10], *tail)
+
+    def send_marks(self, commands: list[bytes], count: int) -> int:
+        """Send `count` HSETNX (from `mark_command`), then the EXPIRE of each bucket they opened."""
+        ttl = b"%d" % self._ttl
+        for key in self._fresh:
+            commands.append(b"*3\r\n$6\r\nEXPIRE\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(ttl), ttl))
+        flags = count + len(self._fresh)
+        self._fresh = []
+        ticket = self._connection().request(b"".join(commands), "flags", flags)
+        self._marks[ticket] = count
+        return ticket
+
+    def receive(self, ticket: int) -> str:
+        """Verdicts (one character per event) of a batch sent; from native marks, `?` = ask the script."""
+        reply = self._connection().take(ticket)  # raises ResponseError for an error reply
+        marks = self._marks.pop(ticket, None)
+        if marks is None:
+            return reply.decode()
+        return reply[1 : marks * FLAG_REPLY : FLAG_REPLY].translate(_VERDICT).decode()
 
 
 class ProductionLedger:

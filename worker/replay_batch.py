@@ -23,7 +23,7 @@ from .contract.exit_codes import RetriableFailure
 from .contract.names import REPLAY_UID_HEADER
 from .contract.tasks import Task
 from .dead_letter import truncated_copy
-from .ledger import ReplayLedger
+from .ledger import MARK_FORMAT, ReplayLedger, pack
 from .runtime.produce import Headers, RecordTooLarge, produce
 from .transform import BuiltTransform, check_deterministic
 from .validate import Rejected, Valid, Validator
@@ -34,7 +34,11 @@ class Prepared:
     """A batch validated and transformed, its ledger verdicts requested but not yet read."""
 
     outcomes: list[Any]  # (message, key, output) or (message, Rejected); see ReplayBatches.prepare
-    sent: bool
+    ticket: int | None  # the ledger request of its candidates, None without any
+    bytes_in: int  # counted when the batch is finished: it may be prepared during the previous commit
+    statuses: str | None = None  # native marks' verdicts, read before the next batch is sent
+    asked: list[int] | None = None  # candidates whose id was marked already: the script decides
+    asked_ticket: int = -1  # the script request for them
 
 
 _CONFLICT = {
@@ -53,13 +57,14 @@ class ReplayBatches:
         self.validator = Validator(task.validation, task.as_of, needs_doc=transform.needs_doc)
         self.partition = task.source.partition
         self._determinism_checked = False
+        self._unsettled: Prepared | None = None  # the last batch of native marks, verdicts unread
         self.headers_base: Headers = [
             ("er-source-topic", task.source.topic.encode()),
             ("er-source-partition", str(task.source.partition).encode()),
             (REPLAY_UID_HEADER, task.replay.uid.encode()),
         ]
 
-    def prepare(self, batch: list[Message], ckpt: Checkpoint) -> Prepared:
+    def prepare(self, batch: list[Message]) -> Prepared:
         """Validate and transform a batch, and send its candidates to the ledger.
 
         Outcomes are (message, key, output) for ledger candidates and (message, Rejected) for
@@ -74,7 +79,11 @@ class ReplayBatches:
         if self.transform.user_code and not self._determinism_checked:
             samples = []
         # Copying a keyed-size prototype is cheaper than blake2b(..., digest_size=n) per call.
-        hashed, no_hash, id_proto, content_proto = self.ledger.hashed, bytes(8), _ID_HASH, _CONTENT_HASH
+        ledger = self.ledger
+        hashed, no_hash, id_proto, content_proto = ledger.hashed, bytes(8), _ID_HASH, _CONTENT_HASH
+        native, mask, key_piece = ledger.native, ledger.bucket_mask, ledger.key_piece
+        pieces = ledger.start_marks() if native else {}
+        mark = MARK_FORMAT[hashed]
         bytes_in = 0
         add, pack_one = outcomes.append, blob.append
         for msg in batch:
@@ -102,9 +111,22 @@ class ReplayBatches:
                     continue
             key = event_id.encode()
             add((msg, key, out))
-            # ledger.pack, inlined: id digest (14 bytes), content hash (8), source offset (8).
             h = id_proto.copy()
             h.update(key)
+            if native:
+                # ledger.ReplayLedger.mark_command, inlined: HSETNX <bucket> <id digest> <hash + offset>.
+                d = h.digest()
+                piece = pieces.get(int.from_bytes(d[10:14], "big") & mask)
+                if piece is None:
+                    piece = key_piece(int.from_bytes(d[10:14], "big") & mask)
+                if hashed:
+                    h = content_proto.copy()
+                    h.update(value)
+                    pack_one(mark % (piece, d[:10], h.digest(), msg.offset().to_bytes(8, "big")))  # type: ignore[union-attr]
+                else:
+                    pack_one(mark % (piece, d[:10], msg.offset().to_bytes(8, "big")))  # type: ignore[union-attr]
+                continue
+            # ledger.pack, inlined: id digest (14 bytes), content hash (8), source offset (8).
             pack_one(h.digest()[:14])
             if hashed:
                 h = content_proto.copy()
@@ -113,22 +135,58 @@ class ReplayBatches:
             else:
                 pack_one(no_hash)
             pack_one(msg.offset().to_bytes(8, "big"))  # type: ignore[union-attr]
-        ckpt.bytes_in += bytes_in
         if samples:  # checked on the first batch that has valid events, not merely the first batch
             check_deterministic(self.transform.fn, self.task.transform.function, samples)
             self._determinism_checked = True
-        sent = bool(blob)
-        if sent:
-            try:
-                self.ledger.send(b"".join(blob))
-            except redis.RedisError as err:
-                raise RetriableFailure(f"dedup ledger: {err}") from err
-        return Prepared(outcomes, sent)
+        ticket = None
+        try:
+            if self._unsettled is not None:
+                self._settle(self._unsettled)
+            if blob and native:
+                ticket = ledger.send_marks(blob, len(blob))
+            elif blob:
+                ticket = ledger.send(b"".join(blob))
+        except redis.RedisError as err:
+            raise RetriableFailure(f"dedup ledger: {err}") from err
+        prepared = Prepared(outcomes, ticket, bytes_in)
+        if ticket is not None and native:
+            self._unsettled = prepared
+        return prepared
+
+    def _settle(self, prepared: Prepared) -> None:
+        """Read a batch's native verdicts; send the ids already marked to the script.
+
+        Done before the next batch's marks go out, so the script's answer is not queued behind
+        them: `finish` then finds it back already or nearly.
+        """
+        self._unsettled = None
+        assert prepared.ticket is not None
+        statuses = prepared.statuses = self.ledger.receive(prepared.ticket)
+        if "?" in statuses:
+            candidates = [item for item in prepared.outcomes if len(item) == 3]
+            asked = prepared.asked = [i for i, status in enumerate(statuses) if status == "?"]
+            hashed = self.ledger.hashed
+            prepared.asked_ticket = self.ledger.send(
+                b"".join(
+                    pack(candidates[i][1].decode(), candidates[i][0].value(), candidates[i][0].offset(), hashed)
+                    for i in asked
+                )
+            )
 
     def finish(self, prepared: Prepared, ckpt: Checkpoint, chain: digest.BlockDigest) -> None:
         """Receive the ledger's verdicts for a batch and produce its records in offset order."""
         try:
-            statuses = self.ledger.receive() if prepared.sent else ""
+            if prepared is self._unsettled:  # the last batch: no next one settled it
+                self._settle(prepared)
+            if prepared.statuses is None:
+                statuses = "" if prepared.ticket is None else self.ledger.receive(prepared.ticket)
+            elif prepared.asked:
+                merged = list(prepared.statuses)
+                for i, verdict in zip(prepared.asked, self.ledger.receive(prepared.asked_ticket), strict=True):
+                    merged[i] = verdict
+                statuses = "".join(merged)
+            else:
+                statuses = prepared.statuses
         except redis.RedisError as err:
             raise RetriableFailure(f"dedup ledger: {err}") from err
         sandbox, partition, producer = self.task.output.sandbox_topic, self.partition, self.producer
@@ -171,6 +229,7 @@ class ReplayBatches:
             else:
                 msg, rejected = item
             self._count_dead(ckpt, msg, rejected)
+        ckpt.bytes_in += prepared.bytes_in
         ckpt.emitted += emitted
         ckpt.duplicate += duplicate
         ckpt.processed += processed

@@ -11,13 +11,23 @@ thread instead; past the deadline the attempt fails retriable and the next attem
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from ..contract.exit_codes import RetriableFailure
 
 
-def call_within(call: Callable[[], None], seconds: float, what: str) -> None:
-    """`call()`, re-raising what it raises; RetriableFailure if it has not returned after `seconds`."""
+def call_within(
+    call: Callable[[], None],
+    seconds: float,
+    what: str,
+    meanwhile: Callable[[Callable[[], bool]], None] | None = None,
+) -> None:
+    """`call()`, re-raising what it raises; RetriableFailure if it has not returned after `seconds`.
+
+    `meanwhile(returned)` runs on this thread while `call` runs (`returned()` says whether it has);
+    what it raises is raised once `call` has returned (its own failure first).
+    """
     done = threading.Event()
     raised: list[BaseException] = []
 
@@ -29,11 +39,20 @@ def call_within(call: Callable[[], None], seconds: float, what: str) -> None:
         finally:
             done.set()
 
+    deadline = time.monotonic() + seconds
     threading.Thread(target=run, name=what[:40], daemon=True).start()
-    if not done.wait(seconds):
+    failed: list[BaseException] = []
+    if meanwhile is not None:
+        try:
+            meanwhile(done.is_set)
+        except BaseException as err:  # noqa: BLE001 - raised below, after the call is over
+            failed.append(err)
+    if not done.wait(max(0.0, deadline - time.monotonic())):
         raise RetriableFailure(
             f"{what}: no answer within {seconds:.0f}s (librdkafka blocks past its own timeout once the "
             "coordinator went away); a new producer will fence this one"
         )
     if raised:
         raise raised[0]
+    if failed:
+        raise failed[0]

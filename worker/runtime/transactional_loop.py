@@ -7,7 +7,8 @@ the checkpoint kept in its commit metadata (resume exactly where the last transa
 counts and digest included), begin / produce / send_offsets_to_transaction / commit with the
 transaction limits, the mapping of Kafka errors (fenced vs retriable) and the progress mirror
 after each commit. The caller plugs in its checkpoint type and `fill`: read, process and produce
-one transaction's records.
+one transaction's records, and may give work to do `meanwhile` a commit is in flight (nothing
+that produces or touches the checkpoint: the commit's metadata is already taken).
 """
 
 from __future__ import annotations
@@ -77,11 +78,13 @@ class TransactionalLoop(Generic[C]):
         mirror: Callable[[C], None],
         committed: Callable[[C], None] | None = None,
         role: str = "transactional producer",
+        meanwhile: Callable[[Callable[[], bool]], None] | None = None,
     ) -> None:
         self.producer, self.consumer, self.topic = producer, consumer, topic
         self.partition, self.start_offset, self.end_offset = span.partition, span.start_offset, span.end_offset
         self._budget, self._mirror, self._committed = budget, mirror, committed
         self._role = role
+        self._meanwhile = meanwhile  # work for the next transaction while this one commits (no produce)
         self._where = f"{topic}/{span.partition}"
 
     def restore(
@@ -148,7 +151,9 @@ class TransactionalLoop(Generic[C]):
                 self.producer.send_offsets_to_transaction([position], group, CALL_TIMEOUT_SECONDS)
                 self.producer.commit_transaction(CALL_TIMEOUT_SECONDS)
 
-            call_within(commit, CALL_DEADLINE_SECONDS, f"committing the transaction of {self._where} to offset {nxt}")
+            meanwhile = self._meanwhile if nxt < self.end_offset else None
+            what = f"committing the transaction of {self._where} to offset {nxt}"
+            call_within(commit, CALL_DEADLINE_SECONDS, what, meanwhile)
         except KafkaException as err:
             what = f"transaction from offset {start} of {self._where}" + (f" to {nxt}" if nxt != start else "")
             raise kafka_failure(err, what, self.producer) from err
