@@ -93,12 +93,12 @@ def task_for(topic: str, count: int, uid: str) -> Task:
     )
 
 
-def run_worker_rss(task: Task) -> tuple[float, int, dict[str, object], dict[str, float]]:
+def run_worker_rss(task: Task, python: str = sys.executable) -> tuple[float, int, dict[str, object], dict[str, float]]:
     """Seconds, peak RSS (KiB), the worker's summary, and CPU seconds per party during the run."""
     services_before = services_cpu(REDIS_URL)
     began = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "eventreplay.worker", "run"],
+        [python, "-m", "eventreplay.worker", "run"],
         env={**os.environ, TASK_ENV: task.to_json()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -227,12 +227,43 @@ def summary_line(rows: dict[str, Any]) -> str:
     return f"CPU µs/event: {cpu} = {figures['cpu_us_per_event']:.2f}\ngoals: " + " | ".join(marks)
 
 
+COUNTS = ("emitted", "duplicate", "processed", "deadLettered", "digest")
+
+
+def side_by_side(rows: dict[str, Any]) -> str:
+    """This worker against the baseline, figures of the same rounds: ratios are what count."""
+    base: dict[str, Any] = rows["baseline"]
+    lines = ["| figure | this | baseline | this / baseline |", "|---|---|---|---|"]
+
+    def row(name: str, mine: float, theirs: float, fmt: str) -> None:
+        lines.append(f"| {name} | {mine:{fmt}} | {theirs:{fmt}} | {mine / theirs:.2f} |")
+
+    row("worker ev/s (median)", rows["worker_events_per_s"], base["worker_events_per_s"], ",.0f")
+    if "worker_events_per_s_large" in rows and "worker_events_per_s_large" in base:
+        row("worker ev/s (large window)", rows["worker_events_per_s_large"], base["worker_events_per_s_large"], ",.0f")
+    row("worker / bare consume (%)", 100 * rows["worker_vs_raw_consume"], 100 * base["worker_vs_raw_consume"], ".1f")
+    row("worker / seed loop (x)", rows["worker_vs_seed"], base["worker_vs_seed"], ".1f")
+    mine, theirs = rows["cpu_us_per_event"], base["cpu_us_per_event"]
+    for name in mine:
+        row(f"CPU µs/event: {name}", mine[name], theirs[name], ".2f")
+    row("CPU µs/event: total", sum(mine.values()), sum(theirs.values()), ".2f")
+    row("peak RSS MiB (small window)", rows["peak_rss_mib_small"], base["peak_rss_mib_small"], ".1f")
+    if "peak_rss_mib_large" in rows and "peak_rss_mib_large" in base:
+        row("peak RSS MiB (large window)", rows["peak_rss_mib_large"], base["peak_rss_mib_large"], ".1f")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--large", type=int, default=4_000_000, help="second window size for the RSS check")
     parser.add_argument("--seed-events", type=int, default=30_000, help="events for the slow seed approach")
     parser.add_argument("--rounds", type=int, default=3, help="worker and raw consume, interleaved; medians")
+    parser.add_argument(
+        "--baseline-python",
+        help="the interpreter of another checkout's venv (e.g. main's): its worker runs in every round too, "
+        "on the same topic, and its figures are printed next to this one's",
+    )
     args = parser.parse_args()
     uid = uuid.uuid4().hex[:8]
     topic, big = f"bench-{uid}", f"bench-big-{uid}"
@@ -243,6 +274,9 @@ def main() -> None:
     # Rounds interleave the worker and the bare consume so that the machine's noise hits both.
     worker_rates, raw_rates, rss_small = [], [], []
     cpu_rounds: list[dict[str, float]] = []
+    base_rates: list[float] = []
+    base_rss_small: list[float] = []
+    base_cpu_rounds: list[dict[str, float]] = []
     summary: dict[str, object] = {}
     marks, used, bytes_per_entry = 0, 0, 0.0
     for round_no in range(args.rounds):
@@ -259,8 +293,21 @@ def main() -> None:
         if round_no == 0:
             bytes_per_entry = ledger_bytes_per_entry(task, marks)
         drop_ledger(task)
+        if args.baseline_python:
+            base_task = task_for(topic, args.events, f"{uid}b{round_no}")
+            topics += [base_task.output.sandbox_topic, base_task.output.dead_letter_topic]
+            base_secs, base_rss, base_summary, base_cpu = run_worker_rss(base_task, args.baseline_python)
+            assert {k: base_summary[k] for k in COUNTS} == {k: summary[k] for k in COUNTS}, (base_summary, summary)
+            drop_ledger(base_task)
+            base_rates.append(args.events / base_secs)
+            base_rss_small.append(base_rss / 1024)
+            base_cpu_rounds.append({name: seconds / args.events * 1e6 for name, seconds in base_cpu.items()})
         raw_rates.append(args.events / raw_consume(topic, args.events, f"{uid}r{round_no}"))
-        print(f"round {round_no + 1}: worker {worker_rates[-1]:,.0f} ev/s, raw consume {raw_rates[-1]:,.0f} ev/s")
+        print(
+            f"round {round_no + 1}: worker {worker_rates[-1]:,.0f} ev/s, "
+            + (f"baseline worker {base_rates[-1]:,.0f} ev/s, " if base_rates else "")
+            + f"raw consume {raw_rates[-1]:,.0f} ev/s"
+        )
     kcat_secs = kcat(topic)
     seed_secs = seed_approach(topic, args.seed_events, uid)
     seed_rate = args.seed_events / seed_secs
@@ -283,6 +330,20 @@ def main() -> None:
         "cpu_us_per_event_rounds": cpu_rounds,
         "summary": summary,
     }
+    if args.baseline_python:
+        base_rate = statistics.median(base_rates)
+        rows["baseline"] = {
+            "python": args.baseline_python,
+            "worker_events_per_s": base_rate,
+            "worker_events_per_s_rounds": base_rates,
+            "worker_vs_seed": base_rate / seed_rate,
+            "worker_vs_raw_consume": base_rate / raw_rate,
+            "peak_rss_mib_small": max(base_rss_small),
+            "cpu_us_per_event": {
+                name: statistics.median(r[name] for r in base_cpu_rounds) for name in base_cpu_rounds[0]
+            },
+            "cpu_us_per_event_rounds": base_cpu_rounds,
+        }
     if args.large:
         print(f"seeding {args.large:,} events for the memory check ...", flush=True)
         seed(big, args.large)
@@ -292,6 +353,13 @@ def main() -> None:
         drop_ledger(large_task)
         rows["peak_rss_mib_large"] = big_rss / 1024
         rows["worker_events_per_s_large"] = args.large / big_secs
+        if args.baseline_python:
+            base_large = task_for(big, args.large, uid + "bb")
+            topics += [base_large.output.sandbox_topic, base_large.output.dead_letter_topic]
+            base_big_secs, base_big_rss, _, _ = run_worker_rss(base_large, args.baseline_python)
+            drop_ledger(base_large)
+            rows["baseline"]["peak_rss_mib_large"] = base_big_rss / 1024  # type: ignore[index]
+            rows["baseline"]["worker_events_per_s_large"] = args.large / base_big_secs  # type: ignore[index]
     drop_topics(topics)
     print(json.dumps(rows, indent=2))
     print(
@@ -303,6 +371,8 @@ def main() -> None:
         + f" (medians of {args.rounds} interleaved rounds)"
     )
     print(summary_line(rows))
+    if args.baseline_python:
+        print(side_by_side(rows))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"bench_worker-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(rows, indent=2))
 
