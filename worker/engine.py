@@ -5,8 +5,9 @@ in the log), then the transactional loop (`runtime/transactional_loop.py`): per 
 consume a batch -> `ReplayBatches.prepare` (validate, transform, ledger request) -> `finish` the
 previous batch (ledger verdicts, produce, digest) -> commit on a digest block boundary once the
 transaction is big or old enough. While a commit is in flight the next transaction's first batches
-are consumed and prepared (`_prepare_ahead`), and produced once it has begun. A crash anywhere resumes from the last committed transaction:
-the ledger marks left by the aborted attempt carry their offset, so they are recognised as ours.
+are consumed and prepared (`_prepare_ahead`), and produced once it has begun. A crash anywhere
+resumes from the last committed transaction: the ledger marks left by the aborted attempt carry
+their offset, so they are recognised as ours.
 """
 
 from __future__ import annotations
