@@ -64,7 +64,7 @@ ROWS = (
         "reconcile-sigkill",
     ),
     Row(
-        "promoter SIGKILL, 8 kills at random points of one promotion",
+        "promoter SIGKILL: one kill pinned inside an open transaction, then 8 at random points of one promotion",
         (f"{T}test_promote.py::test_sigkill_promotion_many_times_leaves_the_delta_exactly_once",),
         "the delta lands in the destination exactly once",
         max_repetitions=2,

@@ -35,6 +35,7 @@ from .destination_ledger import Busy, DestinationLedger, owner_of
 from .range_reader import RangeReader
 from .redis_connection import connect_redis
 from .restart_guard import read_mirror, resume_promotion
+from .runtime import failpoints
 from .runtime.produce import Headers, produce
 from .runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from .spill import Verdicts, coords, load_summary
@@ -180,6 +181,7 @@ class _Partition:
         keyed = [m for m in ours if m.key()]
         if len(keyed) != len(ours):
             log.warning("skipping %d sandbox record(s) without a key", len(ours) - len(keyed))
+        written_before = ckpt.written
         triples = []
         for msg in keyed:
             event_id = msg.key().decode()
@@ -210,6 +212,8 @@ class _Partition:
                 raise PermanentFailure(
                     f"event {msg.key()!r} is not in the reconciliation working set (expired?): reconcile again"
                 )
+        if ckpt.written > written_before:  # tests only: die inside the open transaction, records in it
+            failpoints.produced_up_to(batch[-1].offset() + 1)
         return state
 
     def _claim(self, delta: list[Any]) -> list[str]:

@@ -16,6 +16,7 @@ from eventreplay.worker.canonical import canonical_hash
 from eventreplay.worker.contract.checkpoints import combine_digests
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT, EXIT_RETRIABLE
 from eventreplay.worker.contract.names import promotion_key
+from eventreplay.worker.runtime.failpoints import FAILPOINT_ENV, OFFSET_PREFIX
 from support.fault_log import FAILED_LOUDLY, IDENTICAL, lost_and_doubled, record
 from support.kafka_tools import read_topic, watermarks
 from support.reconciliation_scenario import (
@@ -126,9 +127,13 @@ def test_sigkill_promotion_many_times_leaves_the_delta_exactly_once(
     task = promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
     keys = [promotion_key(sc.uid, p) for p in range(SOURCE_PARTITIONS)]
     rng = random.Random(77)
-    kills = 0
+    # One kill pinned inside an open transaction (records produced, not committed: a random kill
+    # can miss every one of them), then kills at random points.
+    pinned = start_job(task, **{FAILPOINT_ENV: f"{OFFSET_PREFIX}250"})
+    assert pinned.wait(120) == -signal.SIGKILL, pinned.stderr.read() if pinned.stderr else ""
+    kills = 1
     deadline = time.monotonic() + 300
-    while kills < 8:
+    while kills < 9:
         assert time.monotonic() < deadline, "kill loop took too long"
         progress = redis_client.mget(keys)
         proc = start_job(task)
@@ -144,7 +149,7 @@ def test_sigkill_promotion_many_times_leaves_the_delta_exactly_once(
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
-    assert kills >= 5, f"only {kills} kills landed before promotion finished"
+    assert kills >= 6, f"only {kills - 1} random kills landed before promotion finished"
     final = run_job(task)
     assert final.returncode == 0, final.stderr
     _check_destination(kafka_bootstrap, sc, orjson.loads(final.stdout))

@@ -233,9 +233,9 @@ def run_job(task: ReconcileTask | PromoteTask, timeout: float = 600) -> subproce
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def start_job(task: ReconcileTask | PromoteTask) -> subprocess.Popen[str]:
+def start_job(task: ReconcileTask | PromoteTask, **extra_env: str) -> subprocess.Popen[str]:
     cmd, env = _cmd(task)
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, env={**env, **extra_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def last_per_id(bootstrap: str, topic: str) -> dict[str, bytes]:

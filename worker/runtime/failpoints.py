@@ -20,7 +20,8 @@ FAILPOINT_ENV = "EVENTREPLAY_FAILPOINT"
 BEFORE_FINAL_MIRROR = "before-final-mirror"
 """The range is committed to its end; the mirror does not say "done" yet."""
 OFFSET_PREFIX = "offset:"
-"""`offset:N`: records up to source offset N are produced and marked, their transaction still open."""
+"""`offset:N`: records up to source offset N are produced and marked, their transaction still open
+(a promotion: records up to sandbox offset N read, some of them produced)."""
 
 _ARMED = os.environ.get(FAILPOINT_ENV, "")
 _OFFSET = int(_ARMED.removeprefix(OFFSET_PREFIX)) if _ARMED.startswith(OFFSET_PREFIX) else None
