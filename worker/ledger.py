@@ -24,9 +24,9 @@ Two ways to classify a batch, with the same verdicts:
   event), every verdict; `skipProcessed` replays use it for every batch (production comes first);
 - native marks (`send_marks`, `withinReplay` replays): one pipelined HSETNX per event, the
   script's own first step without the script (1.4 µs of Redis per event against 2.7,
-  `bench/bench_ledger.py`). A reply of 1 is
-  the verdict N; a 0 (the id is marked already: a repeat, or an earlier attempt's mark) is `?`,
-  and the caller sends those events through the script, which reads the mark and decides. Native
+  `bench/bench_ledger.py`). A reply of 1 is the verdict N; a 0 (the id is marked already: a
+  repeat, or an earlier attempt's mark) is `?`, and the caller sends those events through the
+  script, which reads the mark and decides. Native
   writes only create absent marks and the script only rewrites present ones, so their order
   between pipelined batches cannot change a verdict. TTLs: each bucket gets one EXPIRE on its
   first native write of an epoch (a tenth of the TTL), so a bucket written in the last epoch
@@ -149,7 +149,8 @@ class ReplayLedger:
             self._wire = LedgerWire(self._client.connection_pool.get_connection())
         return self._wire
 
-    def _script_request(self, blob: bytes) -> int:
+    def send(self, blob: bytes) -> int:
+        """Start classifying a batch (30-byte records from `pack`); `receive(ticket)` returns the result."""
         wire = self._connection()
         if self._sha is None:
             self._sha = self._client.script_load(ledger_script.SCRIPT)
@@ -157,13 +158,9 @@ class ReplayLedger:
             self._args[2] = " ".join(live_slices(self._ledger, self._production_ttl, time.time()))
         return wire.request(wire.pack("EVALSHA", self._sha, 1, self._route, blob, *self._args), "bulk")
 
-    def send(self, blob: bytes) -> int:
-        """Start classifying a batch (30-byte records from `pack`); `receive(ticket)` returns the result."""
-        return self._script_request(blob)
-
     def classify(self, blob: bytes) -> str:
         """The script's verdicts for a blob, now (batches still pending keep their turn)."""
-        return self.receive(self._script_request(blob))
+        return self.receive(self.send(blob))
 
     # -- native marks ------------------------------------------------------------------------------
     def start_marks(self) -> dict[int, bytes]:

@@ -59,9 +59,6 @@ class LedgerWire:
                 raise
         return self._ready.pop(ticket)
 
-    def close(self) -> None:
-        self._conn.disconnect()  # type: ignore[no-untyped-call]
-
     # -- reading ----------------------------------------------------------------------------------
     def _fill(self, want: int) -> None:
         """Read until the buffer holds `want` bytes."""

@@ -2,10 +2,11 @@
 
 `prepare` validates and transforms a batch and sends its ledger request (one Redis round trip,
 answered while the previous batch is produced; `withinReplay`: native marks, and the ids already
-marked go to the ledger script when the next batch is prepared); `finish` reads the ledger's verdicts and produces
-the batch in offset order: emitted records to the sandbox (and into the output digest),
-duplicates and processed ones counted, everything else dead-lettered with its reason. These two
-loops run once per event: keep them inlined and free of per-event calls that are not needed.
+marked go to the ledger script when the next batch is prepared); `finish` reads the ledger's
+verdicts and produces the batch in offset order: emitted records to the sandbox (and into the
+output digest), duplicates and processed ones counted, everything else dead-lettered with its
+reason. These two loops run once per event: keep them inlined and free of per-event calls that
+are not needed.
 """
 
 from __future__ import annotations
