@@ -24,7 +24,8 @@ import redis
 from bench_worker import REDIS_URL
 from cpu_split import services_cpu
 
-from eventreplay.worker import ledger, ledger_script
+from eventreplay.worker.ledger import dedup as ledger
+from eventreplay.worker.ledger import script as ledger_script
 
 _EXPIRY = "  if call('PTTL', k) < floor then call('EXPIRE', k, ttl) end"
 _WRITE = "if call('HSETNX', rk, field, h .. off) == 1 then"

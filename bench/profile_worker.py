@@ -18,7 +18,8 @@ from typing import Any
 from bench_worker import REDIS_URL, seed, task_for
 from cpu_split import cpu_seconds, services_cpu
 
-from eventreplay.worker import engine, replay_batch
+from eventreplay.worker.replay import batch as replay_batch
+from eventreplay.worker.replay import engine
 
 STAGES = {
     (engine.Engine, "_next_batch"): "consume (librdkafka + range filter)",

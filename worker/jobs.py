@@ -29,8 +29,8 @@ from .contract.names import (
 )
 from .contract.step_tasks import PromoteTask, ReconcileTask
 from .contract.tasks import Task
-from .redis_connection import RedisSpec, connect_redis
 from .runtime.entry import Job
+from .runtime.redis_connection import RedisSpec, connect_redis
 from .runtime.retry import with_retries
 
 T = TypeVar("T", ReconcileTask, PromoteTask, CombineTask)
@@ -48,7 +48,7 @@ def _peak_rss_kib() -> int:
 
 
 def _replay(task: Task) -> Mapping[str, Any]:
-    from .engine import Engine
+    from .replay.engine import Engine
 
     def attempt() -> Checkpoint:
         engine = Engine(task)
@@ -87,25 +87,25 @@ def _close_quietly(engine: Any) -> None:
 def _replay_failed(task: Task, err: WorkerFailure, text: str) -> None:
     # Only a permanent failure ends the partition; a retried one keeps its running checkpoint.
     if isinstance(err, PermanentFailure):
-        from .progress_mirror import mark_failed
+        from .replay.progress_mirror import mark_failed
 
         mark_failed(task, text)
 
 
 def _reconcile(task: ReconcileTask) -> Mapping[str, Any]:
-    from .reconcile import Reconciler
+    from .reconciliation.reconcile import Reconciler
 
     return Reconciler(task).run()
 
 
 def _combine(task: CombineTask) -> Mapping[str, Any]:
-    from .combine import Combiner
+    from .windows.combine import Combiner
 
     return Combiner(task).run()
 
 
 def _promote(task: PromoteTask) -> Mapping[str, Any]:
-    from .promote import Promoter
+    from .promotion.promote import Promoter
 
     return Promoter(task).run()
 
@@ -154,7 +154,7 @@ COMBINE = _after_replay("combine", CombineTask, COMBINE_TASK_ENV, _combine, lamb
 
 
 def _gaps(task: GapTask) -> Mapping[str, Any]:
-    from .gaps import GapFinder
+    from .gaps.finder import GapFinder
 
     return GapFinder(task).run()
 

@@ -12,9 +12,9 @@ import pytest
 import redis
 
 from datagen.orders import MESSY
-from eventreplay.worker import ledger as ledger_module
 from eventreplay.worker.contract.names import replay_prefix
-from eventreplay.worker.ledger import ReplayLedger, content_hash, id_digest, pack
+from eventreplay.worker.ledger import dedup as ledger_module
+from eventreplay.worker.ledger.dedup import ReplayLedger, content_hash, id_digest, pack
 from support.kafka_tools import seed_orders
 from support.worker_run import orders_task, run_worker
 

@@ -12,7 +12,7 @@ from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.defaults import DEFAULT_TTL_SECONDS
 from eventreplay.worker.contract.exit_codes import PermanentFailure, RetriableFailure
 from eventreplay.worker.contract.names import ledger_watermark_key
-from eventreplay.worker.ledger_watermark import LedgerWatermark
+from eventreplay.worker.ledger.watermark import LedgerWatermark
 from support.worker_run import make_task
 
 pytestmark = pytest.mark.stack

@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 import pytest
 
-from eventreplay.worker import digest
-from eventreplay.worker.canonical import canonical_hash
 from eventreplay.worker.contract.checkpoints import combine_digests
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT, EXIT_RETRIABLE
 from eventreplay.worker.contract.names import promotion_key
+from eventreplay.worker.runtime import digest
+from eventreplay.worker.runtime.canonical import canonical_hash
 from eventreplay.worker.runtime.failpoints import FAILPOINT_ENV, OFFSET_PREFIX
 from support.fault_log import FAILED_LOUDLY, IDENTICAL, lost_and_doubled, record
 from support.kafka_tools import read_topic, watermarks

@@ -7,9 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
-from eventreplay.worker.canonical import Checksum, canonical_hash, id_order, report_hash
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from eventreplay.worker.contract.names import report_key
+from eventreplay.worker.runtime.canonical import Checksum, canonical_hash, id_order, report_hash
 from support.kafka_tools import read_topic
 from support.reconciliation_scenario import build, reconcile_task, run_job
 

@@ -15,8 +15,8 @@ import pytest
 
 from eventreplay.worker.contract.exit_codes import RetriableFailure
 from eventreplay.worker.contract.names import report_key
-from eventreplay.worker.reconcile import Reconciler
-from eventreplay.worker.spill import Spill
+from eventreplay.worker.reconciliation.reconcile import Reconciler
+from eventreplay.worker.runtime.spill import Spill
 from support.fault_log import FAILED_LOUDLY, IDENTICAL, lost_and_doubled, record
 from support.kafka_tools import read_topic
 from support.reconciliation_scenario import SOURCE_PARTITIONS, build, reconcile_task, run_job, unique_id

@@ -19,7 +19,7 @@ from confluent_kafka import Producer
 
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import checkpoint_key
-from eventreplay.worker.dead_letter import COPY_BYTES
+from eventreplay.worker.replay.dead_letter import COPY_BYTES
 from support.kafka_tools import Read, create_topic, read_partition
 from support.worker_run import make_task, run_worker, user_code_env
 

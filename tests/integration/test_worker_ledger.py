@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from eventreplay.worker.contract.names import replay_prefix
-from eventreplay.worker.ledger import ProductionLedger, ReplayLedger, pack
+from eventreplay.worker.ledger.dedup import ProductionLedger, ReplayLedger, pack
 
 pytestmark = pytest.mark.stack
 
@@ -111,7 +111,7 @@ def test_marks_of_the_unsliced_layout_are_still_read(redis_client: Any, unique: 
     """Stored formats change additively: a mark written before the sliced layout (one bucket level
     under `production_prefix`) is still seen by `contains` and by a skipProcessed replay."""
     from eventreplay.worker.contract.names import production_prefix
-    from eventreplay.worker.ledger import PRODUCTION_BITS, content_hash, id_digest
+    from eventreplay.worker.ledger.dedup import PRODUCTION_BITS, content_hash, id_digest
 
     digest = id_digest("before-upgrade")
     bucket = int.from_bytes(digest[10:14], "big") & ((1 << PRODUCTION_BITS) - 1)

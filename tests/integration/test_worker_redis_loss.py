@@ -2,7 +2,7 @@
 worker completes with exactly the output of an undisturbed run, or fails loudly (exit 10, the
 reason in its message and progress mirror) with a committed output that is exactly the undisturbed
 run's up to its committed offset. Never a silent double: without the ledger's watermark
-(`worker/ledger_watermark.py`) a worker going on after a FLUSHALL re-emits the repeats of ids the
+(`worker/ledger/watermark.py`) a worker going on after a FLUSHALL re-emits the repeats of ids the
 ledger forgot.
 """
 

@@ -9,10 +9,10 @@ import orjson
 import pytest
 
 from datagen.orders import MESSY, ORDER_SCHEMA
-from eventreplay.worker import digest
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.ledger import ProductionLedger
+from eventreplay.worker.runtime import digest
 from support.kafka_tools import create_topic, read_partition, seed_orders
 from support.oracle import replay
 from support.worker_run import REDIS_URL, make_task, orders_task, run_worker

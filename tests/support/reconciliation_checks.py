@@ -9,7 +9,7 @@ from typing import Any
 
 from datagen.orders import ORDER_SCHEMA
 from devstack import config
-from eventreplay.worker.canonical import canonical_hash
+from eventreplay.worker.runtime.canonical import canonical_hash
 from support.kafka_tools import read_topic
 from support.reconciliation_scenario import SLACK, Scenario
 

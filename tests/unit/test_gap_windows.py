@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventreplay.worker.gap_windows import Missing, failure_windows, group_gaps, iso_ms
+from eventreplay.worker.gaps.grouping import Missing, failure_windows, group_gaps, iso_ms
 
 
 def _m(partition: int, offset: int, second: int) -> Missing:

@@ -63,8 +63,35 @@ def test_the_operator_and_the_cli_import_only_the_workers_contract(path: Path, p
 
 def test_the_scan_sees_relative_and_submodule_imports(tmp_path: Path) -> None:
     # The scan itself must catch the forms a violation would take.
-    assert is_worker("eventreplay.worker.engine") and not is_contract("eventreplay.worker.engine")
+    assert is_worker("eventreplay.worker.replay.engine") and not is_contract("eventreplay.worker.replay.engine")
     assert is_contract("eventreplay.worker.contract.names") and not is_contract("eventreplay.worker.contractual")
     found = imported_modules(ROOT / "operator" / "jobs.py", "eventreplay.operator")
     assert "eventreplay.operator.config.OperatorConfig" in found
     assert any(is_contract(m) for m in found)
+
+
+JOB_WINGS = ("replay", "windows", "reconciliation", "promotion", "gaps")
+"""One wing per Job; `ledger`, `runtime` and `contract` are shared by them."""
+
+
+def wing_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if len(parts) > 2 and parts[:2] == ["eventreplay", "worker"] else None
+
+
+@pytest.mark.parametrize("path", sources("worker"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_wing_imports_no_other_jobs_wing(path: Path) -> None:
+    own = path.relative_to(ROOT / "worker").parts[0]
+    bad = [
+        m
+        for m in imported_modules(path, "eventreplay.worker")
+        if wing_of(m) in JOB_WINGS and wing_of(m) != own and own != "jobs.py"
+    ]
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}: a Job's wing shares only runtime, ledger and contract"
+
+
+def test_every_worker_module_is_in_a_wing() -> None:
+    loose = {p.name for p in (ROOT / "worker").glob("*.py")}
+    assert loose == {"__init__.py", "__main__.py", "jobs.py"}, f"worker modules outside a wing: {loose}"
+    wings = {p.name for p in (ROOT / "worker").iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert wings == {*JOB_WINGS, "ledger", "runtime", "contract"}

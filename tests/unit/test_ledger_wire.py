@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import redis
 
-from eventreplay.worker.ledger_wire import LedgerWire
+from eventreplay.worker.ledger.wire import LedgerWire
 
 
 class _Connection:

@@ -8,7 +8,7 @@ import hashlib
 from operator_fakes import FakeKube, World, replay
 
 from eventreplay.worker.contract.kafka_clients import output_message_limit, output_topic_config
-from eventreplay.worker.dead_letter import COPY_BYTES, truncated_copy
+from eventreplay.worker.replay.dead_letter import COPY_BYTES, truncated_copy
 
 
 def test_the_producer_limit_is_above_max_event_bytes_and_the_topic_admits_a_full_batch() -> None:

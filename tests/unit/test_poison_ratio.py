@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.tasks import PoisonBreaker
-from eventreplay.worker.poison import tripped
+from eventreplay.worker.replay.poison import tripped
 
 
 def _ckpt(emitted: int, dead: int, reasons: dict[str, int]) -> Checkpoint:

@@ -9,7 +9,9 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from eventreplay.worker.canonical import (
+from eventreplay.worker.contract.checkpoints import combine_digests
+from eventreplay.worker.contract.step_tasks import EventIdSource, ExistingOutput, PromoteTask
+from eventreplay.worker.runtime.canonical import (
     Checksum,
     Samples,
     bucket_bits,
@@ -21,8 +23,6 @@ from eventreplay.worker.canonical import (
     id_order,
     report_hash,
 )
-from eventreplay.worker.contract.checkpoints import combine_digests
-from eventreplay.worker.contract.step_tasks import EventIdSource, ExistingOutput, PromoteTask
 
 
 def test_key_order_and_whitespace_do_not_matter_at_any_depth() -> None:

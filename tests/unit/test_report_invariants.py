@@ -1,11 +1,11 @@
-"""The checks a reconciliation passes before it stores a report (`worker/report_invariants.py`)."""
+"""The checks a reconciliation passes before it stores a report (`worker/reconciliation/invariants.py`)."""
 
 from __future__ import annotations
 
 import pytest
 
 from eventreplay.worker.contract.exit_codes import RetriableFailure
-from eventreplay.worker.report_invariants import check, violations
+from eventreplay.worker.reconciliation.invariants import check, violations
 
 # 100 replayed records (10 duplicates) -> 90 ids: 60 unchanged (5 of them already promoted), 20
 # changed, 10 missing (30 in the delta); 80 existing records (5 superseded) -> 75 ids.

@@ -6,7 +6,7 @@ import pytest
 
 from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
 from eventreplay.worker.contract.exit_codes import PermanentFailure
-from eventreplay.worker.restart_guard import resume_promotion, resume_replay
+from eventreplay.worker.runtime.restart_guard import resume_promotion, resume_replay
 
 
 def _ckpt(committed: int, state: str = "running") -> Checkpoint:

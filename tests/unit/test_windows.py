@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventreplay.worker.contract.combine_task import Aggregate
-from eventreplay.worker.windows import WindowedAggregator, iso, window_starts
+from eventreplay.worker.windows.aggregator import WindowedAggregator, iso, window_starts
 
 AGGS = [
     {"name": "n", "function": "count"},

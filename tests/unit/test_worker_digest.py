@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from eventreplay.worker import digest
+from eventreplay.worker.runtime import digest
 
 
 def _records(count: int, seed: int = 3) -> list[tuple[int, bytes, bytes]]:

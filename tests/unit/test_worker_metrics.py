@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 
 from eventreplay.worker.contract.checkpoints import Checkpoint
-from eventreplay.worker.metrics import WorkerMetrics
+from eventreplay.worker.replay.metrics import WorkerMetrics
 
 
 def _value(name: str, **labels: str) -> float:

@@ -45,7 +45,7 @@ class CheckpointBase(msgspec.Struct, kw_only=True, omit_defaults=True, rename="c
     committed_offset: int
     """Next offset to read (everything before it is committed)."""
     digest: str = ""
-    """SHA-256 chain over what was written, in order (`worker/digest.py`)."""
+    """SHA-256 chain over what was written, in order (`worker/runtime/digest.py`)."""
     transactions: int = 0
     started_at: float = 0.0
     updated_at: float = 0.0
@@ -96,7 +96,7 @@ class Checkpoint(CheckpointBase, kw_only=True, omit_defaults=True, rename="camel
     bytes_out: int = 0
     message: str = ""
     watermarked: bool = False
-    """The ledger's watermark is kept for this partition (`worker/ledger_watermark.py`); unset in a
+    """The ledger's watermark is kept for this partition (`worker/ledger/watermark.py`); unset in a
     checkpoint written by a worker from before it, which resumes by setting one."""
 
     @property

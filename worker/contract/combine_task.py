@@ -2,7 +2,7 @@
 result per (window, key), written once to the replay's results topic.
 
 `Aggregate` mirrors `spec.transform.aggregate` (the operator's API, `operator/api/v1alpha1/`);
-the window semantics are in `worker/windows.py`.
+the window semantics are in `worker/windows/aggregator.py`.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def promotion_key(uid: str, partition: int) -> str:
 
 
 def report_key(uid: str) -> str:
-    """The reconciliation summary (JSON, layout in `worker/spill.py`), written last by reconcile,
+    """The reconciliation summary (JSON, layout in `worker/runtime/spill.py`), written last by reconcile,
     read by promote and the operator."""
     return f"eventreplay:report:{uid}"
 
@@ -201,7 +201,7 @@ def replay_prefix(ledger: str, uid: str, partition: int) -> str:
 
 def ledger_watermark_key(ledger: str, uid: str, partition: int) -> str:
     """The source offset up to which one replay partition's ledger marks are written
-    (`worker/ledger_watermark.py`); beside the buckets, in their slot, never among them."""
+    (`worker/ledger/watermark.py`); beside the buckets, in their slot, never among them."""
     return f"{ledger_route(ledger)}:w:{uid}:{partition}"
 
 
@@ -218,7 +218,7 @@ def spill_prefix(uid: str, run: str, side: str) -> str:
 
 def spill_marker_key(uid: str, run: str) -> str:
     """Written when a reconciliation run starts, checked before its report is stored: gone means
-    Redis lost the run's working set (`worker/report_invariants.py`)."""
+    Redis lost the run's working set (`worker/reconciliation/invariants.py`)."""
     return f"{spill_route(uid)}:{run}:started"
 
 

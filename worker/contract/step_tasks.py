@@ -3,7 +3,7 @@
 - `ReconcileTask` ($EVENTREPLAY_RECONCILE_TASK, `python -m eventreplay.worker reconcile`):
   compare the sandbox (read_committed, every partition, low..high watermark at start) with the
   existing output in a destination window, per event id. Result: the summary JSON in Redis
-  (`names.report_key`, layout in `worker/spill.py`) and the changed/missing ids on a compacted
+  (`names.report_key`, layout in `worker/runtime/spill.py`) and the changed/missing ids on a compacted
   report topic (key = event id, value = `changed` | `missing`, header er-report-hash).
 - `PromoteTask` ($EVENTREPLAY_PROMOTE_TASK, `python -m eventreplay.worker promote`): write the
   delta (changed + missing) of the report named by `reportHash` from the sandbox to the
@@ -81,7 +81,7 @@ class EventIdSource(Contract):
 
 class Canonical(Contract):
     """Canonical form compared per id: sorted-key compact JSON of the value (raw bytes if not
-    JSON, a marker for null) plus the listed headers, in name order (see `worker/canonical.py`)."""
+    JSON, a marker for null) plus the listed headers, in name order (see `worker/runtime/canonical.py`)."""
 
     headers: list[str] = Field(default_factory=list, description="Header names that are part of the content.")
 

@@ -95,7 +95,7 @@ class TransactionalLoop(Generic[C]):
         `same_plan` says whether a committed checkpoint belongs to this task's frozen plan: one that
         does not is a permanent failure (a frozen plan must not change under a running group).
         `lost` decides when the group has no committed offset: a checkpoint kept elsewhere to resume
-        from, None for a fresh start, or a permanent failure (`worker/restart_guard.py`).
+        from, None for a fresh start, or a permanent failure (`worker/runtime/restart_guard.py`).
         """
         try:
             self.producer.init_transactions(60)

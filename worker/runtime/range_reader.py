@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.kafka_clients import offsets_for_times, watermarks
+from ..contract.step_tasks import ExistingOutput, TimeWindow
+from ..contract.tasks import OffsetRange
 from . import kafka_io
-from .contract.exit_codes import PermanentFailure, RetriableFailure
-from .contract.kafka_clients import offsets_for_times, watermarks
-from .contract.step_tasks import ExistingOutput, TimeWindow
-from .contract.tasks import OffsetRange
 
 
 def full_ranges(consumer: Consumer, admin: AdminClient, topic: str, servers: str) -> list[OffsetRange]:

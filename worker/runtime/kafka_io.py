@@ -12,8 +12,8 @@ import time
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from .contract.exit_codes import PermanentFailure, RetriableFailure
-from .contract.kafka_clients import (
+from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.kafka_clients import (
     create_topics,
     job_config,
     output_message_limit,
@@ -21,7 +21,7 @@ from .contract.kafka_clients import (
     replay_consumer_config,
     transactional_producer_config,
 )
-from .contract.tasks import Task
+from ..contract.tasks import Task
 
 
 def partition_count(admin: AdminClient, topic: str, servers: str) -> int:

@@ -19,14 +19,14 @@ from typing import Any
 import redis
 from confluent_kafka import Message, Producer
 
-from . import digest
-from .contract.checkpoints import Checkpoint
-from .contract.exit_codes import RetriableFailure
-from .contract.names import REPLAY_UID_HEADER
-from .contract.tasks import Task
+from ..contract.checkpoints import Checkpoint
+from ..contract.exit_codes import RetriableFailure
+from ..contract.names import REPLAY_UID_HEADER
+from ..contract.tasks import Task
+from ..ledger.dedup import MARK_FORMAT, ReplayLedger, pack
+from ..runtime import digest
+from ..runtime.produce import Headers, RecordTooLarge, produce
 from .dead_letter import truncated_copy
-from .ledger import MARK_FORMAT, ReplayLedger, pack
-from .runtime.produce import Headers, RecordTooLarge, produce
 from .transform import BuiltTransform, check_deterministic
 from .validate import Rejected, Valid, Validator
 

@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 import redis
 
-from .contract.names import report_key, spill_marker_key, spill_prefix, spill_route
+from ..contract.names import report_key, spill_marker_key, spill_prefix, spill_route
 
 # ARGV: ttl, mode ("first": keep the first value, "last": overwrite), prefix, then triples
 # (bucket hex, field, value). Returns how many fields already existed (duplicates / superseded).

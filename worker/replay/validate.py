@@ -19,9 +19,10 @@ import fastjsonschema
 import msgspec
 import orjson
 
+from ..contract.exit_codes import PermanentFailure
+from ..contract.tasks import Validation
+from ..runtime.canonical import epoch_ms
 from . import schema_patterns
-from .contract.exit_codes import PermanentFailure
-from .contract.tasks import Validation
 from .fastpath import compile_fast_path
 
 
@@ -56,23 +57,6 @@ def _model_checker(ref: str) -> Callable[[dict[str, Any]], object]:
         raise PermanentFailure(f"validation model {ref!r} is neither a pydantic model nor a msgspec Struct")
     checker: Callable[[dict[str, Any]], object] = validate
     return checker
-
-
-def epoch_ms(value: Any) -> float | None:
-    """An event-time value (epoch ms number, or RFC 3339 with a zone) as epoch ms; None if neither."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if parsed.tzinfo is None:
-            return None
-        return parsed.timestamp() * 1000.0
-    return None
 
 
 class Validator:

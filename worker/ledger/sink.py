@@ -18,8 +18,8 @@ from typing import Any
 
 import redis
 
-from .contract import names
-from .contract.exit_codes import RetriableFailure
+from ..contract import names
+from ..contract.exit_codes import RetriableFailure
 
 _CLAIM = """
 local owner, part = ARGV[1], ARGV[2]

@@ -22,8 +22,8 @@ from typing import Any
 
 import orjson
 
-from .contract.combine_task import Aggregate
-from .validate import epoch_ms
+from ..contract.combine_task import Aggregate
+from ..runtime.canonical import epoch_ms
 
 Number = int | float
 

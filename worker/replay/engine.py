@@ -18,21 +18,21 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
-from . import digest, kafka_io, poison
-from .contract.checkpoints import Checkpoint
-from .contract.exit_codes import PermanentFailure, RetriableFailure
-from .contract.kafka_clients import job_config, range_reader_config, watermarks
-from .contract.names import checkpoint_key
-from .contract.tasks import Task
-from .ledger import ReplayLedger
-from .ledger_watermark import LedgerWatermark
+from ..contract.checkpoints import Checkpoint
+from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.kafka_clients import job_config, range_reader_config, watermarks
+from ..contract.names import checkpoint_key
+from ..contract.tasks import Task
+from ..ledger.dedup import ReplayLedger
+from ..ledger.watermark import LedgerWatermark
+from ..runtime import digest, failpoints, kafka_io
+from ..runtime.redis_connection import connect_redis
+from ..runtime.restart_guard import last_source_offset, read_mirror, resume_replay
+from ..runtime.transactional_loop import TransactionalLoop, TransactionBudget
+from . import poison
+from .batch import Prepared, ReplayBatches
 from .metrics import WorkerMetrics
 from .progress_mirror import ProgressMirror
-from .redis_connection import connect_redis
-from .replay_batch import Prepared, ReplayBatches
-from .restart_guard import last_source_offset, read_mirror, resume_replay
-from .runtime import failpoints
-from .runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from .transform import build
 
 log = logging.getLogger("eventreplay.worker")

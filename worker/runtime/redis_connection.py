@@ -8,8 +8,8 @@ from typing import Protocol
 
 import redis
 
-from .contract.exit_codes import PermanentFailure, RetriableFailure
-from .contract.settings import redis_location
+from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.settings import redis_location
 
 log = logging.getLogger("eventreplay.worker")
 

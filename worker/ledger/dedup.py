@@ -44,10 +44,11 @@ from typing import Literal
 
 import redis
 
-from . import ledger_script
-from .contract.defaults import DEFAULT_TTL_SECONDS
-from .contract.names import ledger_route, production_prefix, production_slice_prefix, replay_prefix
-from .ledger_wire import FLAG_REPLY, LedgerWire
+from ..contract.defaults import DEFAULT_TTL_SECONDS
+from ..contract.names import ledger_route, production_prefix, production_slice_prefix, replay_prefix
+from ..runtime.canonical import id_digest
+from . import script as ledger_script
+from .wire import FLAG_REPLY, LedgerWire
 
 PRODUCTION_BITS = 16
 PRODUCTION_SLICES = 4  # slices per TTL: ids outlive the TTL by at most a quarter of it
@@ -61,10 +62,6 @@ _VERDICT = bytes.maketrans(b"10", b"N?")
 MARK_FORMAT = {True: b"%s$10\r\n%s\r\n$16\r\n%s%s\r\n", False: b"%s$10\r\n%s\r\n$8\r\n%s\r\n"}
 
 Mode = Literal["skipProcessed", "withinReplay"]
-
-
-def id_digest(event_id: str) -> bytes:
-    return blake2b(event_id.encode(), digest_size=16).digest()
 
 
 def content_hash(value: bytes) -> bytes:

@@ -23,17 +23,17 @@ import redis
 from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from .contract.combine_task import CombineTask
-from .contract.exit_codes import PermanentFailure, RetriableFailure
-from .contract.kafka_clients import create_topics, job_config, range_reader_config, transactional_producer_config
-from .contract.names import REPLAY_UID_HEADER, combine_key, combine_transactional_id
-from .contract.settings import redis_location
-from .contract.tasks import OffsetRange
-from .range_reader import RangeReader, full_ranges
-from .redis_connection import connect_redis
-from .runtime.produce import Headers, produce
-from .runtime.transactional_loop import kafka_failure
-from .windows import WindowedAggregator
+from ..contract.combine_task import CombineTask
+from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.kafka_clients import create_topics, job_config, range_reader_config, transactional_producer_config
+from ..contract.names import REPLAY_UID_HEADER, combine_key, combine_transactional_id
+from ..contract.settings import redis_location
+from ..contract.tasks import OffsetRange
+from ..runtime.produce import Headers, produce
+from ..runtime.range_reader import RangeReader, full_ranges
+from ..runtime.redis_connection import connect_redis
+from ..runtime.transactional_loop import kafka_failure
+from .aggregator import WindowedAggregator
 
 log = logging.getLogger("eventreplay.combine")
 Record = tuple[int, bytes, bytes]

@@ -23,11 +23,11 @@ from typing import TypeVar
 import redis
 from confluent_kafka import Consumer
 
-from .contract.checkpoints import Checkpoint, CheckpointBase, PromotionCheckpoint
-from .contract.exit_codes import PermanentFailure, RetriableFailure
-from .contract.kafka_clients import watermarks
-from .contract.ownership import header, written_by
-from .contract.tasks import OffsetRange
+from ..contract.checkpoints import Checkpoint, CheckpointBase, PromotionCheckpoint
+from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.kafka_clients import watermarks
+from ..contract.ownership import header, written_by
+from ..contract.tasks import OffsetRange
 from .range_reader import RangeReader
 
 C = TypeVar("C", bound=CheckpointBase)

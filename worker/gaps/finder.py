@@ -16,14 +16,14 @@ from typing import Any
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
-from .canonical import event_id_of
-from .contract.gap_task import GapTask
-from .contract.kafka_clients import job_config, range_reader_config
-from .contract.names import GAP_FINDER_GROUP_ID
-from .contract.step_tasks import EventIdSource
-from .contract.tasks import OffsetRange
-from .gap_windows import Missing, failure_windows, group_gaps
-from .range_reader import RangeReader, check_ranges, existing_ranges
+from ..contract.gap_task import GapTask
+from ..contract.kafka_clients import job_config, range_reader_config
+from ..contract.names import GAP_FINDER_GROUP_ID
+from ..contract.step_tasks import EventIdSource
+from ..contract.tasks import OffsetRange
+from ..runtime.canonical import event_id_of
+from ..runtime.range_reader import RangeReader, check_ranges, existing_ranges
+from .grouping import Missing, failure_windows, group_gaps
 
 log = logging.getLogger("eventreplay.gaps")
 

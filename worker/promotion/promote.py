@@ -22,23 +22,22 @@ import redis
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
-from . import digest, kafka_io
-from .canonical import bucket_of, canonical_hash, report_hash
-from .contract.checkpoints import PromotionCheckpoint, combine_digests, write_mirror
-from .contract.exit_codes import PermanentFailure, RetriableFailure
-from .contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
-from .contract.names import promotion_key
-from .contract.ownership import written_by
-from .contract.step_tasks import PromoteTask
-from .contract.tasks import OffsetRange
-from .destination_ledger import Busy, DestinationLedger, owner_of
-from .range_reader import RangeReader
-from .redis_connection import connect_redis
-from .restart_guard import read_mirror, resume_promotion
-from .runtime import failpoints
-from .runtime.produce import Headers, produce
-from .runtime.transactional_loop import TransactionalLoop, TransactionBudget
-from .spill import Verdicts, coords, load_summary
+from ..contract.checkpoints import PromotionCheckpoint, combine_digests, write_mirror
+from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
+from ..contract.names import promotion_key
+from ..contract.ownership import written_by
+from ..contract.step_tasks import PromoteTask
+from ..contract.tasks import OffsetRange
+from ..ledger.sink import Busy, DestinationLedger, owner_of
+from ..runtime import digest, failpoints, kafka_io
+from ..runtime.canonical import bucket_of, canonical_hash, report_hash
+from ..runtime.produce import Headers, produce
+from ..runtime.range_reader import RangeReader
+from ..runtime.redis_connection import connect_redis
+from ..runtime.restart_guard import read_mirror, resume_promotion
+from ..runtime.spill import Verdicts, coords, load_summary
+from ..runtime.transactional_loop import TransactionalLoop, TransactionBudget
 
 log = logging.getLogger("eventreplay.promote")
 TRANSACTION_MAX_SECONDS = 2.0

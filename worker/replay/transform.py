@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from .contract.exit_codes import PermanentFailure
-from .contract.tasks import Transform
+from ..contract.exit_codes import PermanentFailure
+from ..contract.tasks import Transform
 from .validate import load_object
 
 Fn = Callable[[dict[str, Any], bytes], bytes]

@@ -8,9 +8,9 @@ operator turns into the Stalled reason, and names the most frequent dead-letter 
 
 from __future__ import annotations
 
-from .contract.checkpoints import Checkpoint
-from .contract.exit_codes import POISON_RATIO_EXCEEDED
-from .contract.tasks import PoisonBreaker
+from ..contract.checkpoints import Checkpoint
+from ..contract.exit_codes import POISON_RATIO_EXCEEDED
+from ..contract.tasks import PoisonBreaker
 
 TOP_REASONS = 3
 

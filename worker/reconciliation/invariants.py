@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .contract.exit_codes import RetriableFailure
+from ..contract.exit_codes import RetriableFailure
 
 
 def violations(counts: Mapping[str, int], published: int, marker_kept: bool) -> list[str]:

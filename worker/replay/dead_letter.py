@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .runtime.produce import Headers
+from ..runtime.produce import Headers
 
 COPY_BYTES = 65_536
 """How much of a too-large value its dead letter keeps."""

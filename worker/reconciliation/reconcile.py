@@ -28,7 +28,19 @@ import redis
 from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 
-from .canonical import (
+from ..contract.exit_codes import RetriableFailure
+from ..contract.kafka_clients import (
+    create_topics,
+    idempotent_producer_config,
+    job_config,
+    range_reader_config,
+)
+from ..contract.names import REPLAY_UID_HEADER
+from ..contract.settings import redis_location
+from ..contract.step_tasks import ReconcileTask
+from ..contract.tasks import OffsetRange
+from ..ledger.sink import promoted_hashes
+from ..runtime.canonical import (
     CLASSES,
     HASH_BYTES,
     Checksum,
@@ -41,24 +53,12 @@ from .canonical import (
     id_order,
     report_hash,
 )
-from .contract.exit_codes import RetriableFailure
-from .contract.kafka_clients import (
-    create_topics,
-    idempotent_producer_config,
-    job_config,
-    range_reader_config,
-)
-from .contract.names import REPLAY_UID_HEADER
-from .contract.settings import redis_location
-from .contract.step_tasks import ReconcileTask
-from .contract.tasks import OffsetRange
-from .destination_ledger import promoted_hashes
-from .kafka_io import cluster_id
-from .range_reader import RangeReader, existing_ranges, full_ranges
-from .redis_connection import connect_redis
-from .report_invariants import check
-from .runtime.produce import produce
-from .spill import Spill, coords, store_summary
+from ..runtime.kafka_io import cluster_id
+from ..runtime.produce import produce
+from ..runtime.range_reader import RangeReader, existing_ranges, full_ranges
+from ..runtime.redis_connection import connect_redis
+from ..runtime.spill import Spill, coords, store_summary
+from .invariants import check
 
 log = logging.getLogger("eventreplay.reconcile")
 CHUNK = 256  # buckets per pipelined read: ~12k ids in memory at a time

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import redis
 
-from .contract.checkpoints import Checkpoint, now, write_mirror
-from .contract.names import checkpoint_key
-from .contract.settings import redis_location
-from .contract.tasks import Task
-from .redis_connection import connect_redis
+from ..contract.checkpoints import Checkpoint, now, write_mirror
+from ..contract.names import checkpoint_key
+from ..contract.settings import redis_location
+from ..contract.tasks import Task
+from ..runtime.redis_connection import connect_redis
 
 
 class ProgressMirror:

@@ -24,12 +24,13 @@ from __future__ import annotations
 import bisect
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from datetime import datetime
+from hashlib import blake2b
+from typing import Any, Literal
 
 import orjson
 
-from .contract.step_tasks import EventIdSource
-from .ledger import id_digest
+from ..contract.step_tasks import EventIdSource
 
 Class = Literal["unchanged", "changed", "missing", "extra"]
 CLASSES: tuple[Class, ...] = ("unchanged", "changed", "missing", "extra")
@@ -157,3 +158,25 @@ class Samples:
 def report_hash(report: object) -> str:
     """SHA-256 (hex) of the report's canonical JSON (sorted keys, compact)."""
     return hashlib.sha256(orjson.dumps(report, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def epoch_ms(value: Any) -> float | None:
+    """An event-time value (epoch ms number, or RFC 3339 with a zone) as epoch ms; None if neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            return None
+        return parsed.timestamp() * 1000.0
+    return None
+
+
+def id_digest(event_id: str) -> bytes:
+    """An event id's 16-byte BLAKE2b digest: its ledger field and its promotion bucket."""
+    return blake2b(event_id.encode(), digest_size=16).digest()

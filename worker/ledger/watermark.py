@@ -23,11 +23,11 @@ import logging
 
 import redis
 
-from .contract.checkpoints import Checkpoint
-from .contract.exit_codes import PermanentFailure, RetriableFailure
-from .contract.names import ledger_watermark_key
-from .contract.settings import redis_location
-from .contract.tasks import Task
+from ..contract.checkpoints import Checkpoint
+from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.names import ledger_watermark_key
+from ..contract.settings import redis_location
+from ..contract.tasks import Task
 
 log = logging.getLogger("eventreplay.worker")
 
