@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 
 TOPIC_RE = r"^[a-zA-Z0-9._-]{1,249}$"
 PARTITION_RE = r"^[0-9]+(-[0-9]+)?$"
+DNS_LABEL_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 RFC3339_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 MAX_PARTITIONS = 1000
 

@@ -12,15 +12,12 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from .base import rule
-
-ALIAS_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-"""A policy entry's name: a DNS label."""
+from .base import DNS_LABEL_RE, rule
 
 
 def policy_alias(description: str) -> Any:
-    """The alias field (declared before its value field, which validates the pair)."""
-    return Field(default=None, max_length=63, pattern=ALIAS_RE, description=description)
+    """The alias field, a policy entry's name (declared before its value field, which validates the pair)."""
+    return Field(default=None, max_length=63, pattern=DNS_LABEL_RE, description=description)
 
 
 def aliased_value(min_length: int, description: str) -> Any:
