@@ -147,20 +147,18 @@ class Kube:
         items = self.call("GET", f"/apis/batch/v1/namespaces/{ns}/jobs", query=query).get("items") or []
         return {ref.get("uid") for item in items for ref in item["metadata"].get("ownerReferences") or []}
 
-    def expire_job(self, ns: str, name: str, ttl: int) -> None:
-        """Hand a finished Job to Kubernetes' TTL-after-finished controller, which deletes it and its
-        pods `ttl` seconds after it finished (the field is mutable; no delete grant needed)."""
-        path = f"/apis/batch/v1/namespaces/{ns}/jobs/{name}"
+    def _patch_job_spec(self, ns: str, name: str, spec: JSON) -> None:
+        # A Job already gone (deleted, or expired by its TTL) needs no change: not an error.
         try:
-            self.call("PATCH", path, {"spec": {"ttlSecondsAfterFinished": ttl}}, content_type=MERGE)
+            self.call("PATCH", f"/apis/batch/v1/namespaces/{ns}/jobs/{name}", {"spec": spec}, content_type=MERGE)
         except KubeError as err:
             if err.status != 404:
                 raise
 
+    def expire_job(self, ns: str, name: str, ttl: int) -> None:
+        """Hand a finished Job to Kubernetes' TTL-after-finished controller, which deletes it and its
+        pods `ttl` seconds after it finished (the field is mutable; no delete grant needed)."""
+        self._patch_job_spec(ns, name, {"ttlSecondsAfterFinished": ttl})
+
     def set_job_suspended(self, ns: str, name: str, suspend: bool) -> None:
-        path = f"/apis/batch/v1/namespaces/{ns}/jobs/{name}"
-        try:
-            self.call("PATCH", path, {"spec": {"suspend": suspend}}, content_type=MERGE)
-        except KubeError as err:
-            if err.status != 404:
-                raise
+        self._patch_job_spec(ns, name, {"suspend": suspend})

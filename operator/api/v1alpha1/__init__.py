@@ -1,11 +1,12 @@
 """eventreplay.io/v1alpha1: the EventReplay models (the CRD's source) and their public names.
 
-`resource.EventReplay` is the root object; `spec`, `source`, `window`, `reconciliation` and
-`status` hold its parts, `base` what they share.
+`resource.EventReplay` is the root object; `spec` (with `source`, `window`, `validation`, `dedup`,
+`transform`, `reconciliation`, `worker`) and `status` hold its parts, `base` what they share.
 """
 
 from .annotations import APPROVED_BY, CREATED_BY
 from .base import ApiModel, SecretKeyRef, parse_time
+from .dedup import Dedup, RedisConnection, RedisPasswordRef
 from .reconciliation import DestinationOffsets, EventIdSource, Promotion, Reconciliation, Thresholds
 from .resource import (
     API_VERSION,
@@ -21,21 +22,7 @@ from .resource import (
     ObjectMeta,
 )
 from .source import KafkaCredentialsRef, Source
-from .spec import (
-    IMMUTABLE,
-    Aggregate,
-    Aggregation,
-    Dedup,
-    EventReplaySpec,
-    RedisConnection,
-    RedisPasswordRef,
-    ResourceAmounts,
-    Resources,
-    Sink,
-    Transform,
-    Validation,
-    Worker,
-)
+from .spec import IMMUTABLE, EventReplaySpec, Sink
 from .status import (
     PHASES,
     AggregationStatus,
@@ -52,7 +39,10 @@ from .status import (
     ReportSamples,
     Totals,
 )
+from .transform import Aggregate, Aggregation, Transform
+from .validation import PoisonBreaker, Validation
 from .window import OffsetWindow, PartitionOffsets, RelativeWindow, TimestampWindow, Window
+from .worker import ResourceAmounts, Resources, Worker
 
 __all__ = [
     "API_VERSION",
@@ -88,6 +78,7 @@ __all__ = [
     "PartitionState",
     "Plan",
     "PlanPartition",
+    "PoisonBreaker",
     "Progress",
     "Promotion",
     "PromotionStatus",

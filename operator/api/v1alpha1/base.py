@@ -8,14 +8,16 @@ relies on, so a body admitted under an older CRD still cannot plan nonsense.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 TOPIC_RE = r"^[a-zA-Z0-9._-]{1,249}$"
 PARTITION_RE = r"^[0-9]+(-[0-9]+)?$"
+DNS_LABEL_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 RFC3339_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 MAX_PARTITIONS = 1000
 
@@ -43,23 +45,56 @@ class SecretKeyRef(ApiModel):
     key: str = Field(min_length=1, max_length=253, description="Key inside the Secret.")
 
 
+@dataclass(frozen=True)
+class Ordering:
+    """How a PartitionRange's `to` must relate to its `from`, and where its errors point."""
+
+    path: str
+    """The spec path named in the messages, e.g. `existingOffsets`."""
+    allow_empty: bool
+    """`to == from` (an empty range) is fine; otherwise `to` must be greater."""
+    self_checked: bool
+    """The range checks itself in Python; otherwise its container does (with `misordered()`)."""
+
+    @property
+    def cel(self) -> dict[str, str]:
+        op, relation = (">=", ">=") if self.allow_empty else (">", "greater than")
+        return rule(f"self.to {op} self.from", f"{self.path}: to must be {relation} from")
+
+
 class PartitionRange(ApiModel):
     """`[from, to)` of one partition; subclasses name whose partition and how `to` relates to `from`.
 
-    Field descriptions come from `described()` so a subclass states only what differs (the CRD
-    shows them per use: a source range and a destination range read differently).
+    Field descriptions and the ordering rule come from `described()` so a subclass states only what
+    differs (the CRD shows them per use: a source range and a destination range read differently).
     """
+
+    ordering: ClassVar[Ordering]
 
     partition: int = Field(ge=0, le=1_000_000)
     from_: int = Field(alias="from", ge=0)
     to: int = Field(ge=0)
 
+    def misordered(self) -> str | None:
+        """The Python twin of the ordering's CEL rule: its message (naming the partition), or None."""
+        if self.to > self.from_ or (self.ordering.allow_empty and self.to == self.from_):
+            return None
+        relation = ">=" if self.ordering.allow_empty else "greater than"
+        return f"{self.ordering.path}[{self.partition}]: to must be {relation} from"
 
-def described(partition: str, from_: str, to: str, ordering: dict[str, str]) -> ConfigDict:
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        problem = self.misordered() if self.ordering.self_checked else None
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+def described(partition: str, from_: str, to: str, ordering: Ordering) -> ConfigDict:
     """A PartitionRange subclass's config: its field descriptions and its CEL ordering rule."""
 
     def schema(node: dict[str, Any]) -> None:
-        node.setdefault("x-kubernetes-validations", []).append(ordering)
+        node.setdefault("x-kubernetes-validations", []).append(ordering.cel)
         for name, text in (("partition", partition), ("from", from_), ("to", to)):
             node["properties"][name]["description"] = text
 

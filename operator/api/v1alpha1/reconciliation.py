@@ -11,25 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from .base import TOPIC_RE, ApiModel, PartitionRange, cel, described, rule
+from .base import TOPIC_RE, ApiModel, Ordering, PartitionRange, cel, described, rule
 from .window import TimestampWindow
 
 
 class DestinationOffsets(PartitionRange):
     """An explicit offset range of one partition of the destination (or comparison) topic."""
 
-    model_config = described(
-        "Destination partition.",
-        "First offset (inclusive).",
-        "End offset (exclusive).",
-        rule("self.to >= self.from", "existingOffsets: to must be >= from"),
-    )
-
-    @model_validator(mode="after")
-    def _ordered(self) -> DestinationOffsets:
-        if self.to < self.from_:
-            raise ValueError(f"existingOffsets[{self.partition}]: to must be >= from")
-        return self
+    ordering = Ordering("existingOffsets", allow_empty=True, self_checked=True)
+    model_config = described("Destination partition.", "First offset (inclusive).", "End offset (exclusive).", ordering)
 
 
 class EventIdSource(ApiModel):

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .base import ApiModel, rule
+from .base import DNS_LABEL_RE, ApiModel, rule
 from .spec import IMMUTABLE, EventReplaySpec
 from .status import EventReplayStatus
 
@@ -27,7 +27,7 @@ SHORT_NAMES = ["er"]
 MAX_NAME = 100
 """metadata.name names the replay's topics (`eventreplay.<ns>.<name>.<short uid>.sandbox`)."""
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(DNS_LABEL_RE)
 
 
 def _condition(kind: str) -> str:

@@ -6,12 +6,12 @@ Secret references carry a name and a key, never a namespace: they resolve in the
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import ConfigDict, Field, field_validator
 
 from .base import MAX_PARTITIONS, PARTITION_RE, TOPIC_RE, ApiModel, SecretKeyRef, cel, rule
+from .policy_alias import aliased_value, one_of_rule, policy_alias, value_or_alias
 
 
 class KafkaCredentialsRef(SecretKeyRef):
@@ -29,12 +29,6 @@ class KafkaCredentialsRef(SecretKeyRef):
 SERVERS_OR_CLUSTER = "source: set exactly one of bootstrapServers or cluster"
 
 
-def _servers_schema(node: dict[str, Any]) -> None:
-    # "" only stands for "not set" in Python; in the CRD the field is optional but never empty.
-    node.pop("default", None)
-    node["minLength"] = 1
-
-
 class Source(ApiModel):
     """Where the events are read from."""
 
@@ -45,23 +39,16 @@ class Source(ApiModel):
                 "int(p.split('-')[0]) <= int(p.split('-')[1]))",
                 "source.partitions: a range N-M needs N <= M",
             ),
-            rule("has(self.bootstrapServers) != has(self.cluster)", SERVERS_OR_CLUSTER),
+            one_of_rule("bootstrapServers", "cluster", SERVERS_OR_CLUSTER),
         )
     )
 
-    cluster: str | None = Field(
-        default=None,
-        max_length=63,
-        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-        description="Alias of a Kafka cluster in the operator's replay policy (instead of bootstrapServers): "
-        "the platform's bootstrap servers, resolved by the operator.",
+    cluster: str | None = policy_alias(
+        "Alias of a Kafka cluster in the operator's replay policy (instead of bootstrapServers): "
+        "the platform's bootstrap servers, resolved by the operator."
     )
-    bootstrap_servers: str = Field(
-        default="",
-        max_length=2048,
-        validate_default=True,
-        json_schema_extra=_servers_schema,
-        description="Kafka bootstrap servers, `host:port[,host:port...]`; or name a `cluster` instead.",
+    bootstrap_servers: str = aliased_value(
+        1, "Kafka bootstrap servers, `host:port[,host:port...]`; or name a `cluster` instead."
     )
     credentials_secret_ref: KafkaCredentialsRef | None = Field(
         default=None,
@@ -77,15 +64,7 @@ class Source(ApiModel):
         description="Partitions to replay, each `N` or an inclusive range `N-M`; default: all partitions.",
     )
 
-    @field_validator("bootstrap_servers", mode="before")
-    @classmethod
-    def _servers_or_cluster(cls, value: Any, info: ValidationInfo) -> Any:
-        cluster = info.data.get("cluster")
-        if value and cluster:
-            raise ValueError(SERVERS_OR_CLUSTER)
-        if not value and not cluster:
-            raise PydanticCustomError("missing", "Field required")
-        return value
+    _servers_or_cluster = value_or_alias("bootstrap_servers", "cluster", SERVERS_OR_CLUSTER)
 
     @field_validator("partitions")
     @classmethod

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field, model_validator
 
-from .base import MAX_PARTITIONS, RFC3339_RE, ApiModel, PartitionRange, cel, described, parse_time, rule
+from .base import MAX_PARTITIONS, RFC3339_RE, ApiModel, Ordering, PartitionRange, cel, described, parse_time, rule
 
 
 class PartitionOffsets(PartitionRange):
     """An offset range for one partition."""
 
+    # Not self-checked: OffsetWindow checks the order, so the error names the window.
+    ordering = Ordering("window.offsets.perPartition", allow_empty=False, self_checked=False)
     model_config = described(
-        "Partition number.",
-        "First offset to replay (inclusive).",
-        "Offset to stop at (exclusive).",
-        rule("self.to > self.from", "window.offsets.perPartition: to must be greater than from"),
+        "Partition number.", "First offset to replay (inclusive).", "Offset to stop at (exclusive).", ordering
     )
 
 
@@ -61,8 +60,8 @@ class OffsetWindow(ApiModel):
         if self.from_ is not None and self.to is not None and self.to <= self.from_:
             raise ValueError("window.offsets: to must be greater than from")
         for item in self.per_partition or []:
-            if item.to <= item.from_:
-                raise ValueError(f"window.offsets.perPartition[{item.partition}]: to must be greater than from")
+            if problem := item.misordered():
+                raise ValueError(problem)
         return self
 
 
