@@ -1,11 +1,14 @@
-"""Fixtures shared by the integration modules: the Kubernetes client with the CRD installed."""
+"""Fixtures shared by the integration modules: the Kubernetes client with the CRD installed, and the drivers."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from operator_helpers import install_crd, kube
 
 from eventreplay.operator.kube import Kube
+from support.chart_render import ChartDriver
+from support.operator_driver import OperatorDriver, install_crd, kube
 
 
 @pytest.fixture(scope="module")
@@ -14,3 +17,15 @@ def k(local_stack: dict[str, str]) -> Kube:
     client = kube()
     install_crd(client)
     return client
+
+
+@pytest.fixture
+def driver(k: Kube, namespace: str, tmp_path: Path) -> OperatorDriver:
+    """The test's namespace on the local control plane: its replays, and the operator run for them."""
+    return OperatorDriver(k, namespace, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def chart(helm: Path) -> ChartDriver:
+    """The Helm chart rendered (or linted) by the helm binary built from source."""
+    return ChartDriver(helm)

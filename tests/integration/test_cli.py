@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import cli, spec_for, write_manifest
 
 from datagen.orders import MESSY, ORDER_SCHEMA, generate
 from devstack import config
 from eventreplay.worker.contract.names import ReplayTopics
+from support.cli_run import cli, spec_for, write_manifest
 from support.kafka_tools import create_topic, produce, read_partition, watermarks
 from support.oracle import replay
 

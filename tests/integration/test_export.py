@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import cli, spec_for, write_manifest
 
 from datagen.orders import generate
+from support.cli_run import cli, spec_for, write_manifest
 from support.kafka_tools import create_topic, produce
 
 pytestmark = pytest.mark.stack

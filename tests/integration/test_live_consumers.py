@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import cli, spec_for, write_manifest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 
 from datagen.orders import generate
 from eventreplay.worker.contract.names import replay_group_id
+from support.cli_run import cli, spec_for, write_manifest
 from support.kafka_tools import create_topic, produce
 
 pytestmark = pytest.mark.stack
