@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from eventreplay.operator.kube import Kube
 from support.chart_render import ChartDriver
 from support.operator_driver import OperatorDriver, install_crd, kube
+from support.step_driver import StepDriver
 
 
 @pytest.fixture(scope="module")
@@ -29,3 +31,9 @@ def driver(k: Kube, namespace: str, tmp_path: Path) -> OperatorDriver:
 def chart(helm: Path) -> ChartDriver:
     """The Helm chart rendered (or linted) by the helm binary built from source."""
     return ChartDriver(helm)
+
+
+@pytest.fixture
+def steps(kafka_bootstrap: str, kafka_admin: Any, unique: str) -> StepDriver:
+    """Reconciliation scenarios on the local Kafka, and the reconcile and promote Jobs run against them."""
+    return StepDriver(kafka_bootstrap, kafka_admin, unique)
