@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from eventreplay.operator.kube import Kube
 from support.chart_render import ChartDriver
 from support.operator_driver import OperatorDriver, install_crd, kube
+from support.replay_faults import FaultReplay, FaultyRun, replay_through
 from support.step_driver import StepDriver
 
 
@@ -37,3 +39,15 @@ def chart(helm: Path) -> ChartDriver:
 def steps(kafka_bootstrap: str, kafka_admin: Any, unique: str) -> StepDriver:
     """Reconciliation scenarios on the local Kafka, and the reconcile and promote Jobs run against them."""
     return StepDriver(kafka_bootstrap, kafka_admin, unique)
+
+
+@pytest.fixture
+def replay_with(kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path) -> FaultReplay:
+    """replay_with(fault, outage): an undisturbed run, then the same range replayed again through `outage`."""
+
+    def through(fault: str, outage: Callable[[], None]) -> FaultyRun:
+        return replay_through(
+            fault, outage, kafka_admin, kafka_bootstrap, redis_client, unique=unique, tmp_path=tmp_path
+        )
+
+    return through

@@ -145,21 +145,24 @@ def test_long_names_are_refused(driver: OperatorDriver) -> None:
         driver.create("x" * 101, GOOD)
 
 
+# A pinned plan as the operator writes it: once it is in the status, the spec's output settings freeze.
+PLAN: dict[str, Any] = {
+    "asOf": "2026-11-20T12:00:00.000Z",
+    "hash": "a" * 16,
+    "inputHash": "b" * 16,
+    "topic": "orders",
+    "topicPartitions": 1,
+    "sandboxTopic": "s",
+    "deadLetterTopic": "d",
+    "records": 9,
+    "partitions": [{"partition": 0, "startOffset": 1, "endOffset": 10, "records": 9}],
+}
+
+
 def test_window_is_immutable_once_planned_and_retry_only_grows(driver: OperatorDriver, namespace: str) -> None:
     driver.create("frozen", {**GOOD, "retry": 2})
     driver.patch_spec("frozen", {"window": {"offsets": {"from": 1, "to": 10}}})  # not planned yet: allowed
-    plan = {
-        "asOf": "2026-11-20T12:00:00.000Z",
-        "hash": "a" * 16,
-        "inputHash": "b" * 16,
-        "topic": "orders",
-        "topicPartitions": 1,
-        "sandboxTopic": "s",
-        "deadLetterTopic": "d",
-        "records": 9,
-        "partitions": [{"partition": 0, "startOffset": 1, "endOffset": 10, "records": 9}],
-    }
-    driver.k.patch_replay_status(namespace, "frozen", {"plan": plan})
+    driver.k.patch_replay_status(namespace, "frozen", {"plan": PLAN})
     with pytest.raises(KubeError, match="immutable once the replay is planned"):
         driver.patch_spec("frozen", {"window": {"offsets": {"from": 2, "to": 10}}})
     with pytest.raises(KubeError, match="immutable once the replay is planned"):
@@ -182,18 +185,7 @@ FROZEN_CHANGES: list[tuple[str, dict[str, Any]]] = [
 def test_everything_that_decides_the_output_is_frozen_once_planned(driver: OperatorDriver, namespace: str) -> None:
     driver.create("sealed", GOOD)
     driver.patch_spec("sealed", {"sink": {"topic": "orders-fixed"}})  # not planned yet: allowed
-    plan = {
-        "asOf": "2026-11-20T12:00:00.000Z",
-        "hash": "a" * 16,
-        "inputHash": "b" * 16,
-        "topic": "orders",
-        "topicPartitions": 1,
-        "sandboxTopic": "s",
-        "deadLetterTopic": "d",
-        "records": 9,
-        "partitions": [{"partition": 0, "startOffset": 1, "endOffset": 10, "records": 9}],
-    }
-    driver.k.patch_replay_status(namespace, "sealed", {"plan": plan})
+    driver.k.patch_replay_status(namespace, "sealed", {"plan": PLAN})
     for field, change in FROZEN_CHANGES:
         with pytest.raises(KubeError) as refused:
             driver.patch_spec("sealed", change)

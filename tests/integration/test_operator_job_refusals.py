@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from datagen.orders import generate
 from devstack import config
-from support.kafka_tools import create_topic, produce
+from support.kafka_tools import seed_partitions
 from support.operator_driver import OperatorDriver
 
 pytestmark = pytest.mark.stack
@@ -57,9 +56,7 @@ def test_refused_job_creation_reaches_a_condition_and_an_event(
 
     core, batch = client.CoreV1Api(kube_api), client.BatchV1Api(kube_api)
     topic = f"refusals-{unique}"
-    create_topic(kafka_admin, topic, partitions=2)
-    for p in range(2):
-        produce(kafka_bootstrap, topic, list(generate(20, seed=p)), partition=p)
+    seed_partitions(kafka_admin, kafka_bootstrap, topic, (20, 20))
     no_jobs_quota(core, namespace)
     with driver.running():
         driver.create("quota", spec(topic))
