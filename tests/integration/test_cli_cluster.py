@@ -16,8 +16,6 @@ from eventreplay.operator.api.v1alpha1 import (
     Condition,
     EventReplayStatus,
     PartitionProgress,
-    Plan,
-    PlanPartition,
     Progress,
     ReconciliationStatus,
     Totals,
@@ -25,6 +23,7 @@ from eventreplay.operator.api.v1alpha1 import (
 from eventreplay.operator.kube import Kube
 from support.cli_run import cli, spec_for
 from support.operator_driver import OperatorDriver
+from support.plans import plan_of
 
 pytestmark = pytest.mark.stack
 
@@ -37,16 +36,12 @@ def cluster_env(k: Kube) -> dict[str, str]:
 
 def _status(report_hash: str | None, ready: str = "False", stalled: str = "False") -> dict[str, Any]:
     now = "2026-11-20T12:00:00Z"
-    plan = Plan(
+    plan = plan_of(
+        [(p, 0, 150) for p in range(2)],
         as_of=now,
-        hash="0123456789abcdef",
-        input_hash="0123456789abcdef",
-        topic="orders",
         topic_partitions=2,
         sandbox_topic="eventreplay.x.sandbox",
         dead_letter_topic="eventreplay.x.dlq",
-        records=300,
-        partitions=[PlanPartition(partition=p, start_offset=0, end_offset=150, records=150) for p in range(2)],
     )
     status = EventReplayStatus(
         observed_generation=1,

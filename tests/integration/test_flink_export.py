@@ -14,6 +14,7 @@ import pytest
 
 from datagen.orders import Record
 from devstack import config
+from support.aggregations import amount_aggregations
 from support.cli_run import cli, write_manifest
 from support.kafka_tools import create_topic, produce, read_topic
 from support.operator_driver import OperatorDriver
@@ -54,12 +55,7 @@ def test_the_exported_flink_job_gives_the_replays_window_results(
                 "keyField": "shop",
                 "windowSeconds": 60,
                 "slideSeconds": 20,
-                "aggregations": [
-                    {"name": "orders", "function": "count"},
-                    {"name": "revenue", "function": "sum", "field": "amount"},
-                    {"name": "smallest", "function": "min", "field": "amount"},
-                    {"name": "largest", "function": "max", "field": "amount"},
-                ],
+                "aggregations": amount_aggregations(),
             }
         },
         "reconciliation": {"existingOffsets": [{"partition": 0, "from": 0, "to": 0}]},

@@ -17,6 +17,7 @@ import pytest
 
 from datagen.orders import Record
 from devstack import config
+from support.aggregations import amount_aggregations
 from support.kafka_tools import create_topic, produce, read_topic
 from support.operator_driver import OperatorDriver
 
@@ -119,13 +120,7 @@ def test_windowed_recompute_reconciles_and_promotes_only_changed_windows(
         "windowSeconds": SIZE // 1000,
         "slideSeconds": SLIDE // 1000,
         "allowedLatenessSeconds": LATENESS // 1000,
-        "aggregations": [
-            {"name": "orders", "function": "count"},
-            {"name": "revenue", "function": "sum", "field": "amount"},
-            {"name": "smallest", "function": "min", "field": "amount"},
-            {"name": "largest", "function": "max", "field": "amount"},
-            {"name": "buyers", "function": "distinctCount", "field": "buyer"},
-        ],
+        "aggregations": [*amount_aggregations(), {"name": "buyers", "function": "distinctCount", "field": "buyer"}],
     }
     spec = {
         "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},

@@ -17,7 +17,7 @@ from eventreplay.operator.kube import MERGE, Kube
 from support.fault_log import IDENTICAL, record
 from support.operator_driver import OperatorDriver
 from support.reconciliation_checks import check_destination, check_report, replay_spec
-from support.reconciliation_scenario import build
+from support.step_driver import StepDriver
 
 pytestmark = pytest.mark.stack
 KILLS = 20
@@ -41,9 +41,9 @@ def _approve(k: Kube, ns: str, name: str, digest: str) -> None:
 
 
 def test_operator_killed_twenty_times_converges_and_promotes_the_delta_once(
-    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str
+    steps: StepDriver, driver: OperatorDriver, *, namespace: str, kafka_bootstrap: str, unique: str
 ) -> None:
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=5000, seed=29, run_workers=False)
+    sc = steps.build(per_partition=5000, seed=29, run_workers=False)
     rng = random.Random(5)
     at_kill: Counter[str] = Counter()
     seen: dict[str, str] = {}

@@ -20,7 +20,8 @@ from eventreplay.worker.contract.names import checkpoint_key
 from support.kafka_tools import watermarks
 from support.operator_driver import OperatorDriver
 from support.reconciliation_checks import check_destination, check_report, replay_spec
-from support.reconciliation_scenario import DEST_PARTITIONS, Scenario, build
+from support.reconciliation_scenario import DEST_PARTITIONS, Scenario
+from support.step_driver import StepDriver
 
 pytestmark = pytest.mark.stack
 
@@ -37,6 +38,13 @@ def when(driver: OperatorDriver, name: str, what: str, test: Any, *, timeout: fl
     return driver.wait_for_replay(name, test, what, timeout=timeout, stalled_fails=what != "stalled")
 
 
+def seen(driver: OperatorDriver, name: str, what: str, test: Any) -> dict[str, Any]:
+    """The replay once the operator has acted on its latest spec (observedGeneration) and `test` holds."""
+    return when(
+        driver, name, what, lambda r: r["status"].get("observedGeneration") == r["metadata"]["generation"] and test(r)
+    )
+
+
 def reconciled(driver: OperatorDriver, name: str) -> dict[str, Any]:
     return driver.wait_for_condition(name, "Reconciled", timeout=300)
 
@@ -46,9 +54,9 @@ def promote_jobs(driver: OperatorDriver, got: dict[str, Any]) -> list[str]:
 
 
 def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
-    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str
+    steps: StepDriver, driver: OperatorDriver, *, namespace: str, kafka_bootstrap: str, unique: str
 ) -> None:
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1500, seed=23, run_workers=False)
+    sc = steps.build(per_partition=1500, seed=23, run_workers=False)
     untouched = high_watermarks(kafka_bootstrap, sc.destination)
     # Finished Jobs expire as soon as the promotion is recorded (the default keeps them 10 min).
     with driver.running(args=("--finished-job-ttl", "0")) as op:
@@ -67,14 +75,11 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
 
         # A wrong (stale) approval names another report: the gate stays shut.
         driver.patch_spec("manual", {"promotion": {"approvedReportHash": "0" * 64}})
-        stale = when(
+        stale = seen(
             driver,
             "manual",
             "stale approval seen",
-            lambda r: (
-                r["status"].get("observedGeneration") == r["metadata"]["generation"]
-                and "0" * 64 in driver.condition(r, "Promoted").get("message", "")
-            ),
+            lambda r: "0" * 64 in driver.condition(r, "Promoted").get("message", ""),
         )
         time.sleep(6)  # a few more passes
         stale = driver.get("manual")
@@ -126,9 +131,9 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
 
 
 def test_automatic_over_threshold_and_never_leave_the_destination_untouched(
-    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+    steps: StepDriver, driver: OperatorDriver, *, namespace: str, kafka_bootstrap: str, redis_client: Any, unique: str
 ) -> None:
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1000, seed=31, run_workers=False)
+    sc = steps.build(per_partition=1000, seed=31, run_workers=False)
     untouched = high_watermarks(kafka_bootstrap, sc.destination)
     strict = {"policy": "Automatic", "thresholds": {"maxInvalidRatio": 1.0, "maxChangedRatio": 0.01}}
     with driver.running():
@@ -167,9 +172,9 @@ def test_automatic_over_threshold_and_never_leave_the_destination_untouched(
 
 
 def test_a_second_replay_and_a_refresh_after_promotion_write_nothing(
-    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str
+    steps: StepDriver, driver: OperatorDriver, *, namespace: str, kafka_bootstrap: str, unique: str
 ) -> None:
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=800, seed=31, run_workers=False)
+    sc = steps.build(per_partition=800, seed=31, run_workers=False)
     manual = {"policy": "Manual"}
     with driver.running():
         driver.create("first", spec(sc, unique, manual))
@@ -215,9 +220,9 @@ def test_a_second_replay_and_a_refresh_after_promotion_write_nothing(
 
 
 def test_suspend_holds_an_approved_promotion_until_cleared(
-    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str
+    steps: StepDriver, driver: OperatorDriver, *, namespace: str, kafka_bootstrap: str, unique: str
 ) -> None:
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1000, seed=31, run_workers=False)
+    sc = steps.build(per_partition=1000, seed=31, run_workers=False)
     untouched = high_watermarks(kafka_bootstrap, sc.destination)
     with driver.running():
         driver.create("held", spec(sc, unique, {"policy": "Manual"}))
@@ -229,15 +234,7 @@ def test_suspend_holds_an_approved_promotion_until_cleared(
         }
         path = f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/held"
         driver.k.call("PATCH", path, approval, content_type=MERGE)
-        held = when(
-            driver,
-            "held",
-            "suspended",
-            lambda r: (
-                r["status"].get("observedGeneration") == r["metadata"]["generation"]
-                and driver.condition(r, "Ready").get("reason") == "Suspended"
-            ),
-        )
+        held = seen(driver, "held", "suspended", lambda r: driver.condition(r, "Ready").get("reason") == "Suspended")
         time.sleep(6)  # a few more passes
         held = driver.get("held")
         assert driver.condition(held, "Ready")["reason"] == "Suspended" and promote_jobs(driver, held) == []

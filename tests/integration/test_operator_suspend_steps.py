@@ -20,7 +20,8 @@ from eventreplay.worker.contract.names import report_key
 from support.kafka_tools import watermarks
 from support.operator_driver import OperatorDriver
 from support.reconciliation_checks import check_destination, check_report, replay_spec
-from support.reconciliation_scenario import DEST_PARTITIONS, build
+from support.reconciliation_scenario import DEST_PARTITIONS
+from support.step_driver import StepDriver
 
 pytestmark = pytest.mark.stack
 HOLD = 8  # seconds a step Job's pod waits before its worker starts
@@ -60,16 +61,16 @@ def _suspended(driver: OperatorDriver, name: str, step: str) -> None:
 
 
 def test_suspend_while_reconcile_and_promote_run_writes_nothing_until_cleared(
+    steps: StepDriver,
     driver: OperatorDriver,
     *,
     namespace: str,
-    kafka_admin: Any,
     kafka_bootstrap: str,
     redis_client: Any,
     unique: str,
     tmp_path: Path,
 ) -> None:
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=800, seed=37, run_workers=False)
+    sc = steps.build(per_partition=800, seed=37, run_workers=False)
     untouched = [high for _, high in watermarks(kafka_bootstrap, sc.destination, DEST_PARTITIONS)]
     script = tmp_path / "slow_steps.sh"
     script.write_text(SLOW_STEPS)

@@ -21,17 +21,17 @@ from support.reconciliation_scenario import (
 
 @dataclass
 class StepDriver:
-    """Kafka's bootstrap servers and admin client, and the test's unique suffix (the first scenario's uid)."""
+    """Kafka's bootstrap servers and admin client, and the test's unique suffix (the first scenario's uid).
 
-    bootstrap: str
-    admin: Any
-    unique: str
+    The tasks and the worker processes need no state; they ride along so a test imports nothing else."""
 
-    # The tasks and the worker processes need no state: reachable here so a test imports nothing else.
     reconcile_task = staticmethod(reconcile_task)
     promote_task = staticmethod(promote_task)
     run_job = staticmethod(run_job)
     start_job = staticmethod(start_job)
+    bootstrap: str
+    admin: Any
+    unique: str
 
     def build(self, per_partition: int = 4000, seed: int = 11, *, run_workers: bool = True) -> Scenario:
         return build(self.bootstrap, self.admin, self.unique, per_partition, seed, run_workers=run_workers)
