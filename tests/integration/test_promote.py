@@ -79,9 +79,7 @@ def test_promotion_writes_the_delta_once_and_reruns_write_nothing(
     assert "report hash mismatch" in refused.stderr
     assert _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination) == before
 
-    done = steps.run_job(steps.promote_task(sc, summary["reportHash"]))
-    assert done.returncode == 0, done.stderr
-    result = orjson.loads(done.stdout)
+    result = steps.promoted(sc, summary["reportHash"])
     assert result["written"] == counts["changed"] + counts["missing"]
     assert result["skippedIdentical"] == counts["unchanged"]
     assert result["skippedDuplicate"] == counts["duplicates"]
@@ -90,9 +88,7 @@ def test_promotion_writes_the_delta_once_and_reruns_write_nothing(
     assert mirror["state"] == "done" and mirror["reportHash"] == summary["reportHash"]
 
     after = _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination)
-    again = steps.run_job(steps.promote_task(sc, summary["reportHash"]))
-    assert again.returncode == 0, again.stderr
-    assert orjson.loads(again.stdout) == result  # the same cumulative result
+    assert steps.promoted(sc, summary["reportHash"]) == result  # the same cumulative result
     assert _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination) == after  # not even a marker
 
     # Reconciling again over the window now including the promoted records closes the delta.
@@ -164,9 +160,7 @@ def test_reconcile_and_promote_read_only_their_own_replays_records(
     assert counts["foreign"] == writers[other.encode()]
     for key in ("unchanged", "changed", "missing", "extra", "duplicates", "replayedIds", "replayedRecords"):
         assert counts[key] == sc.expected[key], key
-    done = steps.run_job(steps.promote_task(sc, summary["reportHash"]))
-    assert done.returncode == 0, done.stderr
-    _check_destination(kafka_bootstrap, sc, orjson.loads(done.stdout))
+    _check_destination(kafka_bootstrap, sc, steps.promoted(sc, summary["reportHash"]))
 
 
 def test_a_broker_restart_mid_promotion_completes_or_fails_loudly_then_once(

@@ -44,3 +44,9 @@ class StepDriver:
         done = run_job(reconcile_task(sc))
         assert done.returncode == 0, done.stderr
         return dict(orjson.loads(done.stdout))
+
+    def promoted(self, sc: Scenario, report_hash: str) -> dict[str, Any]:
+        """The promote Job's summary (written, alreadyPromoted, ...) once it has run to success."""
+        done = run_job(promote_task(sc, report_hash))
+        assert done.returncode == 0, done.stderr
+        return dict(orjson.loads(done.stdout))
