@@ -1,11 +1,18 @@
-"""Fixtures shared by the integration modules: the Kubernetes client with the CRD installed."""
+"""Fixtures shared by the integration modules: the Kubernetes client with the CRD installed, and the drivers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
-from operator_helpers import install_crd, kube
 
 from eventreplay.operator.kube import Kube
+from support.chart_render import ChartDriver
+from support.operator_driver import OperatorDriver, install_crd, kube
+from support.replay_faults import FaultReplay, FaultyRun, replay_through
+from support.step_driver import StepDriver
 
 
 @pytest.fixture(scope="module")
@@ -14,3 +21,33 @@ def k(local_stack: dict[str, str]) -> Kube:
     client = kube()
     install_crd(client)
     return client
+
+
+@pytest.fixture
+def driver(k: Kube, namespace: str, tmp_path: Path) -> OperatorDriver:
+    """The test's namespace on the local control plane: its replays, and the operator run for them."""
+    return OperatorDriver(k, namespace, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def chart(helm: Path) -> ChartDriver:
+    """The Helm chart rendered (or linted) by the helm binary built from source."""
+    return ChartDriver(helm)
+
+
+@pytest.fixture
+def steps(kafka_bootstrap: str, kafka_admin: Any, unique: str) -> StepDriver:
+    """Reconciliation scenarios on the local Kafka, and the reconcile and promote Jobs run against them."""
+    return StepDriver(kafka_bootstrap, kafka_admin, unique)
+
+
+@pytest.fixture
+def replay_with(kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path) -> FaultReplay:
+    """replay_with(fault, outage): an undisturbed run, then the same range replayed again through `outage`."""
+
+    def through(fault: str, outage: Callable[[], None]) -> FaultyRun:
+        return replay_through(
+            fault, outage, kafka_admin, kafka_bootstrap, redis_client, unique=unique, tmp_path=tmp_path
+        )
+
+    return through

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chart_helpers import kinds, only, render
-from cli_helpers import cli, spec_for
-from operator_helpers import replay_manifest
 
 from devstack import kube, pki
 from eventreplay.operator.kube import Kube
+from support.chart_render import ChartDriver
+from support.cli_run import cli, spec_for
+from support.operator_driver import replay_manifest
 
 pytestmark = pytest.mark.stack
 
@@ -66,7 +66,7 @@ Installer = Callable[[bool], str]
 
 
 @pytest.fixture
-def policy_namespace(helm: Path, k: Kube, unique: str) -> Iterator[Installer]:
+def policy_namespace(chart: ChartDriver, k: Kube, unique: str) -> Iterator[Installer]:
     """Returns install(four_eyes) -> a fresh namespace that only the new release's policy judges (`k`: the CRD)."""
     made: list[tuple[str, str]] = []
 
@@ -75,8 +75,7 @@ def policy_namespace(helm: Path, k: Kube, unique: str) -> Iterator[Installer]:
         release = f"ap{len(made)}{unique}"
         made.append((ns, release))
         ok(kubectl("create", "namespace", ns))
-        docs = render(
-            helm,
+        docs = chart.render(
             "--set", f"watchNamespaces={{{ns}}}",
             "--set", f"approvals.fourEyes={str(four_eyes).lower()}",
             release=release, namespace=ns,
@@ -183,23 +182,25 @@ def test_without_four_eyes_the_creator_may_approve(policy_namespace: Installer) 
     assert got["spec"]["promotion"]["approvedReportHash"] == HASH
 
 
-def test_the_policy_is_rendered_by_default_scoped_to_watched_namespaces_and_can_be_left_out(helm: Path) -> None:
-    cluster = render(helm)
-    policy = only(cluster, "ValidatingAdmissionPolicy")
+def test_the_policy_is_rendered_by_default_scoped_to_watched_namespaces_and_can_be_left_out(chart: ChartDriver) -> None:
+    cluster = chart.render()
+    policy = chart.only(cluster, "ValidatingAdmissionPolicy")
     assert policy["spec"]["failurePolicy"] == "Fail"
     assert {"name": "fourEyes", "expression": "false"} in policy["spec"]["variables"]
-    binding = only(cluster, "ValidatingAdmissionPolicyBinding")
+    binding = chart.only(cluster, "ValidatingAdmissionPolicyBinding")
     assert binding["spec"]["policyName"] == policy["metadata"]["name"]
     assert binding["spec"]["validationActions"] == ["Deny"] and "matchResources" not in binding["spec"]
 
-    scoped = render(helm, "--set", "watchNamespaces={team-a,team-b}", "--set", "approvals.fourEyes=true")
-    assert {"name": "fourEyes", "expression": "true"} in only(scoped, "ValidatingAdmissionPolicy")["spec"]["variables"]
-    (selector,) = only(scoped, "ValidatingAdmissionPolicyBinding")["spec"]["matchResources"]["namespaceSelector"][
+    scoped = chart.render("--set", "watchNamespaces={team-a,team-b}", "--set", "approvals.fourEyes=true")
+    assert {"name": "fourEyes", "expression": "true"} in chart.only(scoped, "ValidatingAdmissionPolicy")["spec"][
+        "variables"
+    ]
+    (selector,) = chart.only(scoped, "ValidatingAdmissionPolicyBinding")["spec"]["matchResources"]["namespaceSelector"][
         "matchExpressions"
     ]
     assert selector == {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["team-a", "team-b"]}
 
-    off = kinds(render(helm, "--set", "approvals.policy.enabled=false"))
+    off = chart.kinds(chart.render("--set", "approvals.policy.enabled=false"))
     assert not set(off) & set(POLICY_KINDS)
 
 

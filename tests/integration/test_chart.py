@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 import yaml
-from chart_helpers import CHART, CRD, all_rules, container, env, kinds, only, render, run
+
+from support.chart_render import CHART, CRD, ChartDriver
 
 pytestmark = pytest.mark.stack
 
 
-def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(helm: Path) -> None:
-    docs = render(helm)
-    assert kinds(docs) == [
+def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(chart: ChartDriver) -> None:
+    docs = chart.render()
+    assert chart.kinds(docs) == [
         "ClusterRole",
         "ClusterRoleBinding",
         "Deployment",
@@ -26,13 +27,13 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(helm: P
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
     ]
-    binding = only(docs, "ClusterRoleBinding")
+    binding = chart.only(docs, "ClusterRoleBinding")
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "er-eventreplay-operator", "namespace": "eventreplay-system"}
     ]
-    assert binding["roleRef"]["name"] == only(docs, "ClusterRole")["metadata"]["name"]
+    assert binding["roleRef"]["name"] == chart.only(docs, "ClusterRole")["metadata"]["name"]
 
-    deploy = only(docs, "Deployment")
+    deploy = chart.only(docs, "Deployment")
     assert (deploy["spec"]["replicas"], deploy["spec"]["strategy"]) == (1, {"type": "Recreate"})
     pod = deploy["spec"]["template"]["spec"]
     assert pod["securityContext"] == {
@@ -41,7 +42,7 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(helm: P
         "runAsGroup": 65532,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
-    main = container(docs)
+    main = chart.container(docs)
     assert main["securityContext"] == {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
@@ -54,7 +55,7 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(helm: P
     assert ports == {"health": 8080, "metrics": 9090}
     for probe in ("livenessProbe", "readinessProbe"):
         assert main[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
-    assert env(docs) == {
+    assert chart.env(docs) == {
         "EVENTREPLAY_NAMESPACES": "",
         "EVENTREPLAY_WORKER_IMAGE": "ghcr.io/eventreplay/eventreplay:0.1.0",
         "EVENTREPLAY_IMAGE_ALLOWLIST": "",
@@ -64,8 +65,8 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(helm: P
     }
 
 
-def test_namespaced_mode_renders_roles_per_namespace_and_only_a_crd_read_at_cluster_scope(helm: Path) -> None:
-    docs = render(helm, "--set", "watchNamespaces={payments,billing,payments}")
+def test_namespaced_mode_renders_roles_per_namespace_and_only_a_crd_read_at_cluster_scope(chart: ChartDriver) -> None:
+    docs = chart.render("--set", "watchNamespaces={payments,billing,payments}")
     roles = {d["metadata"]["namespace"]: d for d in docs if d["kind"] == "Role"}
     bindings = {d["metadata"]["namespace"]: d for d in docs if d["kind"] == "RoleBinding"}
     assert sorted(roles) == sorted(bindings) == ["billing", "payments"]
@@ -73,10 +74,10 @@ def test_namespaced_mode_renders_roles_per_namespace_and_only_a_crd_read_at_clus
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "er-eventreplay-operator", "namespace": "eventreplay-system"}
         ]
-    assert only(docs, "ClusterRole")["rules"] == [
+    assert chart.only(docs, "ClusterRole")["rules"] == [
         {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["list", "watch"]}
     ]
-    assert env(docs)["EVENTREPLAY_NAMESPACES"] == "payments,billing"
+    assert chart.env(docs)["EVENTREPLAY_NAMESPACES"] == "payments,billing"
 
 
 USED = {
@@ -99,16 +100,16 @@ USED = {
 
 
 @pytest.mark.parametrize("mode", [[], ["--set", "watchNamespaces={payments}"]], ids=["cluster", "namespaced"])
-def test_every_grant_is_one_the_code_uses(helm: Path, mode: list[str]) -> None:
-    rules = all_rules(render(helm, *mode))
+def test_every_grant_is_one_the_code_uses(chart: ChartDriver, mode: list[str]) -> None:
+    rules = chart.all_rules(chart.render(*mode))
     granted = {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
     assert sorted(granted - USED) == [], "granted but never used"
     assert sorted(USED - granted) == [], "used but not granted"
 
 
 @pytest.mark.parametrize("mode", [[], ["--set", "watchNamespaces={payments}"]], ids=["cluster", "namespaced"])
-def test_rules_never_grant_secrets_wildcards_or_pod_creation(helm: Path, mode: list[str]) -> None:
-    rules = all_rules(render(helm, *mode))
+def test_rules_never_grant_secrets_wildcards_or_pod_creation(chart: ChartDriver, mode: list[str]) -> None:
+    rules = chart.all_rules(chart.render(*mode))
     granted = {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
     assert not [x for x in granted if "*" in x]
     assert not [x for x in granted if x[1] == "secrets"]
@@ -116,10 +117,10 @@ def test_rules_never_grant_secrets_wildcards_or_pod_creation(helm: Path, mode: l
     assert not [x for x in granted if x[2] in ("escalate", "bind", "impersonate")]
 
 
-def test_service_monitor_only_when_enabled_and_it_selects_the_metrics_service(helm: Path) -> None:
-    assert "ServiceMonitor" not in kinds(render(helm))
-    docs = render(helm, "--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.labels.release=prom")
-    monitor, service = only(docs, "ServiceMonitor"), only(docs, "Service")
+def test_service_monitor_only_when_enabled_and_it_selects_the_metrics_service(chart: ChartDriver) -> None:
+    assert "ServiceMonitor" not in chart.kinds(chart.render())
+    docs = chart.render("--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.labels.release=prom")
+    monitor, service = chart.only(docs, "ServiceMonitor"), chart.only(docs, "Service")
     assert service["spec"]["ports"] == [{"name": "metrics", "port": 9090, "targetPort": "metrics", "protocol": "TCP"}]
     selector = monitor["spec"]["selector"]["matchLabels"]
     assert selector.items() <= service["metadata"]["labels"].items()
@@ -130,30 +131,29 @@ def test_service_monitor_only_when_enabled_and_it_selects_the_metrics_service(he
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["eventreplay-system"]}
 
 
-def test_credentials_are_secret_references_and_images_are_pinnable(helm: Path) -> None:
+def test_credentials_are_secret_references_and_images_are_pinnable(chart: ChartDriver) -> None:
     digest = "sha256:" + "ab" * 32
-    docs = render(
-        helm,
+    docs = chart.render(
         "--set", "operator.kafka.settingsSecretRef.name=kafka-operator",
         "--set", "operator.redis.passwordSecretRef.name=redis",
         "--set", "operator.redis.passwordSecretRef.key=pw",
         "--set", f"worker.image.digest={digest}",
         "--set", "worker.imageAllowlist={registry.example/custom@" + digest + ",other@" + digest + "}",
     )  # fmt: skip
-    assert "Secret" not in kinds(docs)
-    values = env(docs)
+    assert "Secret" not in chart.kinds(docs)
+    values = chart.env(docs)
     assert values["EVENTREPLAY_OPERATOR_KAFKA_SETTINGS"] == {
         "secretKeyRef": {"name": "kafka-operator", "key": "client.properties"}
     }
     assert values["EVENTREPLAY_OPERATOR_REDIS_PASSWORD"] == {"secretKeyRef": {"name": "redis", "key": "pw"}}
     assert values["EVENTREPLAY_WORKER_IMAGE"] == f"ghcr.io/eventreplay/eventreplay@{digest}"
     assert values["EVENTREPLAY_IMAGE_ALLOWLIST"] == f"registry.example/custom@{digest},other@{digest}"
-    assert container(docs)["image"] == "ghcr.io/eventreplay/eventreplay:0.1.0"
+    assert chart.container(docs)["image"] == "ghcr.io/eventreplay/eventreplay:0.1.0"
 
 
-def test_the_chart_ships_the_generated_crd(helm: Path) -> None:
-    docs = render(helm, "--include-crds")
-    assert only(docs, "CustomResourceDefinition") == yaml.safe_load(CRD.read_text())
+def test_the_chart_ships_the_generated_crd(chart: ChartDriver) -> None:
+    docs = chart.render("--include-crds")
+    assert chart.only(docs, "CustomResourceDefinition") == yaml.safe_load(CRD.read_text())
 
 
 @pytest.mark.parametrize(
@@ -161,8 +161,8 @@ def test_the_chart_ships_the_generated_crd(helm: Path) -> None:
     [[], ["--set", "watchNamespaces={a,b}", "--set", "serviceMonitor.enabled=true"]],
     ids=["cluster", "namespaced-with-monitor"],
 )
-def test_helm_lint_passes(helm: Path, values: list[str]) -> None:
-    out = run(helm, "lint", "--strict", str(CHART), *values)
+def test_helm_lint_passes(chart: ChartDriver, values: list[str]) -> None:
+    out = chart.run("lint", "--strict", str(CHART), *values)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "0 chart(s) failed" in out.stdout
 
@@ -176,18 +176,18 @@ def test_helm_lint_passes(helm: Path, values: list[str]) -> None:
         (["--set", "replicas=2"], "additional properties 'replicas' not allowed"),
     ],
 )
-def test_the_schema_rejects_wrong_values(helm: Path, values: list[str], message: str) -> None:
-    out = run(helm, "template", "er", str(CHART), *values)
+def test_the_schema_rejects_wrong_values(chart: ChartDriver, values: list[str], message: str) -> None:
+    out = chart.run("template", "er", str(CHART), *values)
     assert out.returncode != 0
     assert "values don't meet the specifications of the schema" in out.stderr
     assert message in out.stderr
 
 
-def test_the_policy_is_a_mounted_file_the_operator_can_load(helm: Path, tmp_path: Path) -> None:
+def test_the_policy_is_a_mounted_file_the_operator_can_load(chart: ChartDriver, tmp_path: Path) -> None:
     from eventreplay.operator.policy import load
 
-    assert not [d for d in render(helm) if d["kind"] == "ConfigMap"]  # permissive default: no file
-    assert "EVENTREPLAY_POLICY_FILE" not in env(render(helm))
+    assert not [d for d in chart.render() if d["kind"] == "ConfigMap"]  # permissive default: no file
+    assert "EVENTREPLAY_POLICY_FILE" not in chart.env(chart.render())
     values = tmp_path / "policy.yaml"
     values.write_text(
         yaml.safe_dump(
@@ -217,14 +217,14 @@ def test_the_policy_is_a_mounted_file_the_operator_can_load(helm: Path, tmp_path
             }
         )
     )
-    docs = render(helm, "-f", str(values))
-    config_map = only(docs, "ConfigMap")
+    docs = chart.render("-f", str(values))
+    config_map = chart.only(docs, "ConfigMap")
     mounted = tmp_path / "mounted.yaml"
     mounted.write_text(config_map["data"]["policy.yaml"])
     policy = load(str(mounted))
     assert policy.document is not None and policy.document.projects[0].kafka_clusters == ["main", "secure"]
     assert policy.document.kafka_clusters[1].topics_created_by == "tenant"
-    assert env(docs)["EVENTREPLAY_POLICY_FILE"] == "/etc/eventreplay/policy/policy.yaml"
-    pod = only(docs, "Deployment")["spec"]["template"]
+    assert chart.env(docs)["EVENTREPLAY_POLICY_FILE"] == "/etc/eventreplay/policy/policy.yaml"
+    pod = chart.only(docs, "Deployment")["spec"]["template"]
     assert {"name": "policy", "configMap": {"name": config_map["metadata"]["name"]}} in pod["spec"]["volumes"]
     assert "eventreplay.io/policy-checksum" in pod["metadata"]["annotations"]

@@ -11,12 +11,11 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from chart_helpers import CHART, ER, Doc, only, render
 
 from devstack import kube
+from support.chart_render import CHART, ER, ChartDriver, Doc
 
 pytestmark = pytest.mark.stack
 
@@ -47,7 +46,7 @@ def namespaces(local_stack: dict[str, str], unique: str) -> Iterator[dict[str, s
     kubectl("delete", "namespace", *names.values(), "--wait=false", ok=False)
 
 
-def install(helm: Path, unique: str, ns: str, *values: str) -> tuple[str, list[Doc]]:
+def install(chart: ChartDriver, unique: str, ns: str, *values: str) -> tuple[str, list[Doc]]:
     """Apply the rendered chart; returns the ServiceAccount's name and the skipped documents."""
     kubectl(
         "apply",
@@ -58,7 +57,7 @@ def install(helm: Path, unique: str, ns: str, *values: str) -> tuple[str, list[D
         str(CHART / "crds"),
     )
     kube.wait_crd_established(ER)
-    docs = render(helm, "--set", "serviceMonitor.enabled=true", *values, release=f"er{unique}", namespace=ns)
+    docs = chart.render("--set", "serviceMonitor.enabled=true", *values, release=f"er{unique}", namespace=ns)
     # The Prometheus Operator's CRD is not installed on the local stack, so the API server has no
     # mapping for ServiceMonitor (even a client dry run needs one); its shape is checked by the
     # rendering test above instead.
@@ -66,11 +65,11 @@ def install(helm: Path, unique: str, ns: str, *values: str) -> tuple[str, list[D
     docs = [d for d in docs if d["kind"] != "ServiceMonitor"]
     # The node harness runs every schedulable pod as a local process; a scheduling gate keeps the
     # operator pod created (so Pod Security admission judges it) but never started.
-    deploy = only(docs, "Deployment")
+    deploy = chart.only(docs, "Deployment")
     deploy["spec"]["template"]["spec"]["schedulingGates"] = [{"name": "eventreplay.io/chart-test"}]
     out = kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
     assert "would violate PodSecurity" not in out.stderr, out.stderr
-    return str(only(docs, "ServiceAccount")["metadata"]["name"]), skipped
+    return str(chart.only(docs, "ServiceAccount")["metadata"]["name"]), skipped
 
 
 def wait_for_operator_pod(ns: str, release: str) -> Doc:
@@ -190,10 +189,10 @@ def verdicts(names: dict[str, str], sa_ns: str, sa: str, checks: list[Check]) ->
 
 
 def test_cluster_mode_installs_and_grants_exactly_what_the_operator_does(
-    helm: Path, namespaces: dict[str, str], unique: str
+    chart: ChartDriver, namespaces: dict[str, str], unique: str
 ) -> None:
     op = namespaces["op"]
-    sa, skipped = install(helm, unique, op)
+    sa, skipped = install(chart, unique, op)
     assert [d["kind"] for d in skipped] == ["ServiceMonitor"]
     pod = wait_for_operator_pod(op, f"er{unique}")
     assert pod["spec"]["serviceAccountName"] == sa
@@ -206,11 +205,11 @@ def test_cluster_mode_installs_and_grants_exactly_what_the_operator_does(
 
 
 def test_namespaced_mode_installs_and_reaches_only_the_watched_namespaces(
-    helm: Path, namespaces: dict[str, str], unique: str
+    chart: ChartDriver, namespaces: dict[str, str], unique: str
 ) -> None:
     op = namespaces["op"]
     watched = f"watchNamespaces={{{namespaces['a']},{namespaces['b']}}}"
-    sa, _ = install(helm, unique, op, "--set", watched)
+    sa, _ = install(chart, unique, op, "--set", watched)
     wait_for_operator_pod(op, f"er{unique}")
 
     allowed = verdicts(namespaces, op, sa, MUST)

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import cli, spec_for, write_manifest
 
 from datagen.orders import MESSY, ORDER_SCHEMA, generate
 from devstack import config
 from eventreplay.worker.contract.names import ReplayTopics
-from support.kafka_tools import create_topic, produce, read_partition, watermarks
+from support.cli_run import cli, spec_for, write_manifest
+from support.kafka_tools import create_topic, produce, read_partition, seed_partitions, watermarks
 from support.oracle import replay
 
 pytestmark = pytest.mark.stack
@@ -30,10 +30,8 @@ def test_plan_prints_exact_offsets_and_counts(
     kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
     topic = f"cli-plan-{unique}"
-    create_topic(kafka_admin, topic, 3)
     base = (int(time.time()) - 3600) * 1000  # recent: retention must not delete the records
-    for p, count in enumerate((500, 600, 300)):
-        produce(kafka_bootstrap, topic, generate(count, seed=p), partition=p, timestamp_ms=range(base, 10**15, 1000))
+    seed_partitions(kafka_admin, kafka_bootstrap, topic, (500, 600, 300), timestamp_ms=range(base, 10**15, 1000))
     start, end = base + 100_000, base + 400_000
     iso = lambda ms: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms / 1000))  # noqa: E731
     path = write_manifest(

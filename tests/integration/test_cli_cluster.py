@@ -10,21 +10,20 @@ from typing import Any
 
 import pytest
 import yaml
-from cli_helpers import cli, spec_for
-from operator_helpers import create_replay, replay_manifest
 
 from devstack import config
 from eventreplay.operator.api.v1alpha1 import (
     Condition,
     EventReplayStatus,
     PartitionProgress,
-    Plan,
-    PlanPartition,
     Progress,
     ReconciliationStatus,
     Totals,
 )
 from eventreplay.operator.kube import Kube
+from support.cli_run import cli, spec_for
+from support.operator_driver import OperatorDriver
+from support.plans import plan_of
 
 pytestmark = pytest.mark.stack
 
@@ -37,16 +36,12 @@ def cluster_env(k: Kube) -> dict[str, str]:
 
 def _status(report_hash: str | None, ready: str = "False", stalled: str = "False") -> dict[str, Any]:
     now = "2026-11-20T12:00:00Z"
-    plan = Plan(
+    plan = plan_of(
+        [(p, 0, 150) for p in range(2)],
         as_of=now,
-        hash="0123456789abcdef",
-        input_hash="0123456789abcdef",
-        topic="orders",
         topic_partitions=2,
         sandbox_topic="eventreplay.x.sandbox",
         dead_letter_topic="eventreplay.x.dlq",
-        records=300,
-        partitions=[PlanPartition(partition=p, start_offset=0, end_offset=150, records=150) for p in range(2)],
     )
     status = EventReplayStatus(
         observed_generation=1,
@@ -87,11 +82,11 @@ def _status(report_hash: str | None, ready: str = "False", stalled: str = "False
 
 
 def test_status_approve_and_watch_against_a_real_resource(
-    k: Kube, cluster_env: dict[str, str], namespace: str, unique: str
+    driver: OperatorDriver, cluster_env: dict[str, str], namespace: str, unique: str
 ) -> None:
     spec = spec_for("orders", {"offsets": {"from": 0, "to": 150}}, promotion={"policy": "Manual"})
-    create_replay(k, replay_manifest(namespace, "manual", spec))
-    create_replay(k, replay_manifest(namespace, "never", {**spec, "promotion": {"policy": "Never"}}))
+    driver.create("manual", spec)
+    driver.create("never", {**spec, "promotion": {"policy": "Never"}})
 
     fresh = cli("status", "manual", "-n", namespace, env=cluster_env)
     assert fresh.returncode == 0, fresh.stderr
@@ -100,7 +95,7 @@ def test_status_approve_and_watch_against_a_real_resource(
     assert refused.returncode == 6
     assert "has no reconciliation report yet" in refused.stderr
 
-    k.patch_replay_status(namespace, "manual", _status("aaaabbbbccccdddd"))
+    driver.k.patch_replay_status(namespace, "manual", _status("aaaabbbbccccdddd"))
     shown = cli("status", "manual", "-n", namespace, env=cluster_env)
     assert shown.returncode == 0, shown.stderr
     out = shown.stdout
@@ -116,10 +111,10 @@ def test_status_approve_and_watch_against_a_real_resource(
     assert wrong.returncode == 6 and "is aaaabbbbccccdddd, not ffffeeeeddddcccc" in wrong.stderr
     approved = cli("approve", "manual", "-n", namespace, env=cluster_env)
     assert approved.returncode == 0, approved.stderr
-    assert k.get_replay(namespace, "manual")["spec"]["promotion"]["approvedReportHash"] == "aaaabbbbccccdddd"
+    assert driver.k.get_replay(namespace, "manual")["spec"]["promotion"]["approvedReportHash"] == "aaaabbbbccccdddd"
     assert "already approved" in cli("approve", "manual", "-n", namespace, env=cluster_env).stdout
 
-    k.patch_replay_status(namespace, "never", _status("aaaabbbbccccdddd"))
+    driver.k.patch_replay_status(namespace, "never", _status("aaaabbbbccccdddd"))
     never = cli("approve", "never", "-n", namespace, env=cluster_env)
     assert never.returncode == 6
     assert (
@@ -131,15 +126,15 @@ def test_status_approve_and_watch_against_a_real_resource(
     assert missing.stderr == f"eventreplay: EventReplay {namespace}/absent-{unique} not found\n"
 
     # approve changed the spec: watch waits until the status observed that generation (kstatus).
-    generation = k.get_replay(namespace, "manual")["metadata"]["generation"]
+    generation = driver.k.get_replay(namespace, "manual")["metadata"]["generation"]
     assert generation == 2
-    k.patch_replay_status(namespace, "manual", {"conditions": _status(None, ready="True")["conditions"]})
+    driver.k.patch_replay_status(namespace, "manual", {"conditions": _status(None, ready="True")["conditions"]})
     assert cli("watch", "manual", "-n", namespace, "--timeout", "2", env=cluster_env).returncode == 1
-    k.patch_replay_status(namespace, "manual", {"observedGeneration": generation})
+    driver.k.patch_replay_status(namespace, "manual", {"observedGeneration": generation})
     ready = cli("watch", "manual", "-n", namespace, "--interval", "0.2", env=cluster_env, timeout=60)
     assert ready.returncode == 0, ready.stderr
     assert ready.stdout.rstrip().endswith(f"{namespace}/manual is Ready")
-    k.patch_replay_status(namespace, "never", {"conditions": _status(None, stalled="True")["conditions"]})
+    driver.k.patch_replay_status(namespace, "never", {"conditions": _status(None, stalled="True")["conditions"]})
     stalled = cli("watch", "never", "-n", namespace, "--interval", "0.2", env=cluster_env, timeout=60)
     assert stalled.returncode == 1
     assert "partition 1 failed" in stalled.stdout and stalled.stdout.rstrip().endswith("is Stalled")
@@ -157,13 +152,15 @@ def test_an_unreachable_cluster_gives_one_line(cluster_env: dict[str, str], tmp_
     assert len(done.stderr.splitlines()) == 1
 
 
-def test_reconcile_bumps_the_refresh_counter(k: Kube, cluster_env: dict[str, str], namespace: str) -> None:
+def test_reconcile_bumps_the_refresh_counter(
+    driver: OperatorDriver, cluster_env: dict[str, str], namespace: str
+) -> None:
     spec = spec_for("orders", {"offsets": {"from": 0, "to": 150}}, promotion={"policy": "Manual"})
-    create_replay(k, replay_manifest(namespace, "again", spec))
+    driver.create("again", spec)
     for expected in (1, 2):
         done = cli("reconcile", "again", "-n", namespace, env=cluster_env)
         assert done.returncode == 0, done.stderr
         assert f"refresh = {expected}" in done.stdout
-        assert k.get_replay(namespace, "again")["spec"]["reconciliation"]["refresh"] == expected
+        assert driver.k.get_replay(namespace, "again")["spec"]["reconciliation"]["refresh"] == expected
     missing = cli("reconcile", "nope", "-n", namespace, env=cluster_env)
     assert missing.returncode != 0 and "nope" in missing.stderr

@@ -12,25 +12,16 @@ import pytest
 
 from eventreplay.worker.contract.exit_codes import EXIT_DONE, EXIT_RETRIABLE
 from support.kafka_tools import read_topic
-from support.reconciliation_scenario import (
-    DEST_PARTITIONS,
-    SOURCE_PARTITIONS,
-    Scenario,
-    build,
-    promote_task,
-    reconcile_task,
-    replayed_again,
-    run_job,
-    start_job,
-)
+from support.reconciliation_scenario import DEST_PARTITIONS, SOURCE_PARTITIONS, Scenario
+from support.step_driver import StepDriver
 
 pytestmark = pytest.mark.stack
 
 
-def _reconcile(sc: Scenario) -> dict[str, Any]:
-    done = run_job(reconcile_task(sc))
-    assert done.returncode == 0, done.stderr
-    return dict(orjson.loads(done.stdout))
+def _delta(report: dict[str, Any]) -> int:
+    """What promoting the report writes: the ids changed or missing in the destination."""
+    counts = report["report"]["counts"]
+    return int(counts["changed"] + counts["missing"])
 
 
 def _promoted(bootstrap: str, sc: Scenario) -> Counter[str]:
@@ -43,37 +34,33 @@ def _promoted(bootstrap: str, sc: Scenario) -> Counter[str]:
 
 
 def test_a_second_replay_of_a_promoted_window_reports_unchanged_and_writes_nothing(
-    kafka_admin: Any, kafka_bootstrap: str, unique: str
+    steps: StepDriver, kafka_bootstrap: str
 ) -> None:
-    first = build(kafka_bootstrap, kafka_admin, unique, per_partition=2000, seed=41)
-    report = _reconcile(first)
+    first = steps.build(per_partition=2000, seed=41)
+    report = steps.reconciled(first)
     counts = report["report"]["counts"]
     delta = counts["changed"] + counts["missing"]
     assert delta > 0 and counts["alreadyPromoted"] == 0
-    done = run_job(promote_task(first, report["reportHash"]))
-    assert done.returncode == 0, done.stderr
-    assert orjson.loads(done.stdout)["written"] == delta
+    assert steps.promoted(first, report["reportHash"])["written"] == delta
     before = _promoted(kafka_bootstrap, first)
     assert set(before) == first.delta and set(before.values()) == {1}
 
-    second = replayed_again(kafka_bootstrap, kafka_admin, first)
-    again = _reconcile(second)
+    second = steps.replayed_again(first)
+    again = steps.reconciled(second)
     recount = again["report"]["counts"]
     # The existing window (by timestamp) does not see the first promotion; the ledger does.
     assert (recount["changed"], recount["missing"]) == (0, 0)
     assert recount["alreadyPromoted"] == delta
     assert recount["unchanged"] == counts["replayedIds"]
     assert again["reportHash"] != report["reportHash"]
-    nothing = run_job(promote_task(second, again["reportHash"]))
-    assert nothing.returncode == 0, nothing.stderr
-    assert orjson.loads(nothing.stdout)["written"] == 0
+    assert steps.promoted(second, again["reportHash"])["written"] == 0
     assert _promoted(kafka_bootstrap, first) == before
     print(f"second replay: delta {delta} before, {recount['changed'] + recount['missing']} after; wrote 0")
 
 
-def _until_done(task: Any, deadline: float) -> dict[str, Any]:
+def _until_done(steps: StepDriver, task: Any, deadline: float) -> dict[str, Any]:
     """Run a promoter like a Job with retries: a retriable exit (another promotion's open claim) reruns."""
-    proc = start_job(task)
+    proc = steps.start_job(task)
     while True:
         out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
         if proc.returncode == EXIT_DONE:
@@ -82,17 +69,19 @@ def _until_done(task: Any, deadline: float) -> dict[str, Any]:
         assert "being promoted" in err, err
         assert time.monotonic() < deadline, "concurrent promotions did not settle"
         time.sleep(0.2)
-        proc = start_job(task)
+        proc = steps.start_job(task)
 
 
-def _promote_together(replays: tuple[Scenario, ...], reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _promote_together(
+    steps: StepDriver, replays: tuple[Scenario, ...], reports: list[dict[str, Any]]
+) -> tuple[list[int], list[int]]:
     """Start every replay's promoter at once (small transactions, so they interleave); each exit
-    retriable on another's open claim reruns, as its Job would."""
+    retriable on another's open claim reruns, as its Job would. Their counts written and already promoted."""
     tasks = [
-        promote_task(sc, r["reportHash"], batch_size=50, transaction_max_records=100)
+        steps.promote_task(sc, r["reportHash"], batch_size=50, transaction_max_records=100)
         for sc, r in zip(replays, reports, strict=True)
     ]
-    procs = [start_job(t) for t in tasks]
+    procs = [steps.start_job(t) for t in tasks]
     deadline = time.monotonic() + 300
     results = []
     for task, proc in zip(tasks, procs, strict=True):
@@ -101,24 +90,22 @@ def _promote_together(replays: tuple[Scenario, ...], reports: list[dict[str, Any
             results.append(dict(orjson.loads(out)))
         else:
             assert proc.returncode == EXIT_RETRIABLE, err
-            results.append(_until_done(task, deadline))
-    return results
+            results.append(_until_done(steps, task, deadline))
+    return [r["written"] for r in results], [r["alreadyPromoted"] for r in results]
 
 
 def test_concurrent_replays_of_one_window_both_approved_write_each_correction_once(
-    kafka_admin: Any, kafka_bootstrap: str, unique: str
+    steps: StepDriver, kafka_bootstrap: str
 ) -> None:
-    first = build(kafka_bootstrap, kafka_admin, unique, per_partition=3000, seed=43)
-    second = replayed_again(kafka_bootstrap, kafka_admin, first)
-    reports = [_reconcile(first), _reconcile(second)]  # both reported before either promoted
-    deltas = [r["report"]["counts"]["changed"] + r["report"]["counts"]["missing"] for r in reports]
+    first = steps.build(per_partition=3000, seed=43)
+    second = steps.replayed_again(first)
+    reports = [steps.reconciled(first), steps.reconciled(second)]  # both reported before either promoted
+    deltas = [_delta(r) for r in reports]
     assert deltas[0] == deltas[1] == len(first.delta) > 0
     before = _promoted(kafka_bootstrap, first)
     assert sum(before.values()) == 0
 
-    results = _promote_together((first, second), reports)
-    written = [r["written"] for r in results]
-    already = [r["alreadyPromoted"] for r in results]
+    written, already = _promote_together(steps, (first, second), reports)
     assert sum(written) == len(first.delta)
     assert [w + a for w, a in zip(written, already, strict=True)] == deltas
     after = _promoted(kafka_bootstrap, first)
@@ -133,15 +120,15 @@ def _replayed_ids(bootstrap: str, sc: Scenario) -> set[str]:
 
 
 def test_concurrent_replays_over_partly_overlapping_windows_write_each_correction_once(
-    kafka_admin: Any, kafka_bootstrap: str, unique: str
+    steps: StepDriver, kafka_bootstrap: str
 ) -> None:
     per_partition = 2500
-    base = build(kafka_bootstrap, kafka_admin, unique, per_partition=per_partition, seed=53)
+    base = steps.build(per_partition=per_partition, seed=53)
     # The first replay covers the first 60 % of each partition, the second the last 60 % of what the
     # generator wrote (the copies appended after it stay out: partition 0's originals win anyway).
     cut_a, cut_b = per_partition * 6 // 10, per_partition * 4 // 10
-    first = replayed_again(kafka_bootstrap, kafka_admin, base, [(0, cut_a)] * SOURCE_PARTITIONS)
-    second = replayed_again(kafka_bootstrap, kafka_admin, base, [(cut_b, per_partition)] * SOURCE_PARTITIONS)
+    first = steps.replayed_again(base, [(0, cut_a)] * SOURCE_PARTITIONS)
+    second = steps.replayed_again(base, [(cut_b, per_partition)] * SOURCE_PARTITIONS)
     ids = [_replayed_ids(kafka_bootstrap, sc) for sc in (first, second)]
     both = ids[0] & ids[1]
     assert both and ids[0] - both and ids[1] - both, "the windows must overlap only partly"
@@ -149,7 +136,7 @@ def test_concurrent_replays_over_partly_overlapping_windows_write_each_correctio
     own_delta = [base.delta & replayed for replayed in ids]
     assert own_delta[0] & own_delta[1] and own_delta[0] ^ own_delta[1], "corrections in the overlap and outside"
 
-    reports = [_reconcile(first), _reconcile(second)]  # both reported before either promoted
+    reports = [steps.reconciled(first), steps.reconciled(second)]  # both reported before either promoted
     for report, delta in zip(reports, own_delta, strict=True):
         counts = report["report"]["counts"]
         assert counts["changed"] + counts["missing"] == len(delta)
@@ -157,9 +144,7 @@ def test_concurrent_replays_over_partly_overlapping_windows_write_each_correctio
     before = _promoted(kafka_bootstrap, base)
     assert sum(before.values()) == 0
 
-    results = _promote_together((first, second), reports)
-    written = [r["written"] for r in results]
-    already = [r["alreadyPromoted"] for r in results]
+    written, already = _promote_together(steps, (first, second), reports)
     assert sum(written) == len(base.delta)
     assert [w + a for w, a in zip(written, already, strict=True)] == [len(d) for d in own_delta]
     assert sum(already) <= len(own_delta[0] & own_delta[1])
@@ -182,19 +167,17 @@ def test_concurrent_replays_over_partly_overlapping_windows_write_each_correctio
 
 
 def test_a_refreshed_report_after_promotion_has_a_new_hash_and_promotes_nothing(
-    kafka_admin: Any, kafka_bootstrap: str, unique: str
+    steps: StepDriver, kafka_bootstrap: str
 ) -> None:
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1500, seed=47)
-    report = _reconcile(sc)
-    counts = report["report"]["counts"]
-    delta = counts["changed"] + counts["missing"]
-    done = run_job(promote_task(sc, report["reportHash"]))
-    assert done.returncode == 0, done.stderr
+    sc = steps.build(per_partition=1500, seed=47)
+    report = steps.reconciled(sc)
+    delta = _delta(report)
+    steps.promoted(sc, report["reportHash"])
     before = _promoted(kafka_bootstrap, sc)
     assert sum(before.values()) == delta > 0
 
-    refreshed_task = reconcile_task(sc).model_copy(update={"refresh": 1})
-    refreshed = run_job(refreshed_task)
+    refreshed_task = steps.reconcile_task(sc).model_copy(update={"refresh": 1})
+    refreshed = steps.run_job(refreshed_task)
     assert refreshed.returncode == 0, refreshed.stderr
     fresh = orjson.loads(refreshed.stdout)
     assert fresh["reportHash"] != report["reportHash"]  # approval binds to the hash: approve it again
@@ -202,9 +185,7 @@ def test_a_refreshed_report_after_promotion_has_a_new_hash_and_promotes_nothing(
     recount = fresh["report"]["counts"]
     assert (recount["changed"], recount["missing"], recount["alreadyPromoted"]) == (0, 0, delta)
 
-    stale = run_job(promote_task(sc, report["reportHash"]))  # the old approval no longer promotes
+    stale = steps.run_job(steps.promote_task(sc, report["reportHash"]))  # the old approval no longer promotes
     assert stale.returncode != 0 and "report hash mismatch" in stale.stderr
-    nothing = run_job(promote_task(sc, fresh["reportHash"]))
-    assert nothing.returncode == 0, nothing.stderr
-    assert orjson.loads(nothing.stdout)["written"] == 0
+    assert steps.promoted(sc, fresh["reportHash"])["written"] == 0
     assert _promoted(kafka_bootstrap, sc) == before

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import cli, spec_for, write_manifest
 
-from datagen.orders import generate
-from support.kafka_tools import create_topic, produce
+from support.cli_run import cli, spec_for, write_manifest
+from support.kafka_tools import seed_partitions
 
 pytestmark = pytest.mark.stack
 
@@ -19,9 +18,7 @@ def test_export_flink_sql_uses_the_planned_offsets(
     kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
     topic = f"export-{unique}"
-    create_topic(kafka_admin, topic, 2)
-    for p, count in enumerate((40, 25)):
-        produce(kafka_bootstrap, topic, generate(count, seed=p), partition=p)
+    seed_partitions(kafka_admin, kafka_bootstrap, topic, (40, 25))
     aggregate = {"eventTimeField": "ts", "windowSeconds": 60, "aggregations": [{"name": "n", "function": "count"}]}
     spec = spec_for(topic, {"offsets": {"from": 5, "to": 1000}}, transform={"aggregate": aggregate})
     done = cli("export", "flink-sql", write_manifest(tmp_path, f"export-{unique}", spec))

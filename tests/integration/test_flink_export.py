@@ -11,13 +11,13 @@ from typing import Any
 
 import orjson
 import pytest
-from cli_helpers import cli, write_manifest
-from operator_helpers import create_replay, replay_manifest, running_operator, wait_for_condition
 
 from datagen.orders import Record
 from devstack import config
-from eventreplay.operator.kube import Kube
+from support.aggregations import amount_aggregations
+from support.cli_run import cli, write_manifest
 from support.kafka_tools import create_topic, produce, read_topic
+from support.operator_driver import OperatorDriver
 
 pytestmark = pytest.mark.stack
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def _flink_classpath() -> str:
 
 
 def test_the_exported_flink_job_gives_the_replays_window_results(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
     topic, sink = f"flink-{unique}", f"flink-out-{unique}"
     create_topic(kafka_admin, topic, 2)
@@ -55,21 +55,16 @@ def test_the_exported_flink_job_gives_the_replays_window_results(
                 "keyField": "shop",
                 "windowSeconds": 60,
                 "slideSeconds": 20,
-                "aggregations": [
-                    {"name": "orders", "function": "count"},
-                    {"name": "revenue", "function": "sum", "field": "amount"},
-                    {"name": "smallest", "function": "min", "field": "amount"},
-                    {"name": "largest", "function": "max", "field": "amount"},
-                ],
+                "aggregations": amount_aggregations(),
             }
         },
         "reconciliation": {"existingOffsets": [{"partition": 0, "from": 0, "to": 0}]},
         "promotion": {"policy": "Never"},
     }
-    manifest = replay_manifest(namespace, "hourly", spec)
-    with running_operator(k, namespace, tmp_path):
-        create_replay(k, manifest)
-        done = wait_for_condition(k, namespace, "hourly", "Reconciled", timeout=300)
+    manifest = driver.manifest("hourly", spec)
+    with driver.running():
+        driver.apply(manifest)
+        done = driver.wait_for_condition("hourly", "Reconciled", timeout=300)
     replayed = {
         r.key.decode(): orjson.loads(r.value)
         for _, r in read_topic(kafka_bootstrap, done["status"]["aggregation"]["resultsTopic"], 2)

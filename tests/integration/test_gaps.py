@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import pytest
 import yaml
-from cli_helpers import cli, spec_for, write_manifest
 
 from datagen.orders import Record
 from eventreplay.worker.contract.names import GAP_FINDER_GROUP_ID
+from support.cli_run import cli, spec_for, write_manifest
 from support.kafka_tools import create_topic, produce
 
 pytestmark = pytest.mark.stack

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import cli, spec_for, write_manifest
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 
-from datagen.orders import generate
 from eventreplay.worker.contract.names import replay_group_id
-from support.kafka_tools import create_topic, produce
+from support.cli_run import cli, spec_for, write_manifest
+from support.kafka_tools import seed_partitions
 
 pytestmark = pytest.mark.stack
 
@@ -80,9 +79,7 @@ def test_a_replay_leaves_live_consumer_groups_untouched(
     kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
     topic, group = f"live-{unique}", f"live-consumers-{unique}"
-    create_topic(kafka_admin, topic, PARTITIONS)
-    for p in range(PARTITIONS):
-        produce(kafka_bootstrap, topic, generate(3000, seed=p), partition=p)
+    seed_partitions(kafka_admin, kafka_bootstrap, topic, [3000] * PARTITIONS)
     members = [LiveMember(kafka_bootstrap, group, topic) for _ in range(2)]
     for member in members:
         member.start()

@@ -20,7 +20,7 @@ from eventreplay.worker.contract.names import checkpoint_key, promotion_key
 from support.kafka_tools import read_partition, seed_orders, watermarks
 from support.oracle import replay
 from support.reconciliation_scenario import DEST_PARTITIONS, build, promote_task, reconcile_task, run_job
-from support.worker_run import orders_task, run_worker, start_worker
+from support.worker_run import committed_progress, orders_task, run_worker, start_worker
 
 pytestmark = pytest.mark.stack
 
@@ -32,11 +32,6 @@ def _delete_group(kafka_admin: Any, group: str) -> None:
     except KafkaException as err:
         if err.args[0].code() != KafkaError.GROUP_ID_NOT_FOUND:
             raise
-
-
-def _progress(redis_client: Any, uid: str) -> int:
-    raw = redis_client.get(checkpoint_key(uid, 0))
-    return -1 if raw is None else Checkpoint.from_json(raw).committed_offset
 
 
 def test_a_worker_whose_group_was_deleted_never_replays_its_range_twice(
@@ -52,11 +47,11 @@ def test_a_worker_whose_group_was_deleted_never_replays_its_range_twice(
     # Killed part-way, then its group's offsets are gone.
     proc = start_worker(task)
     deadline = time.monotonic() + 120
-    while _progress(redis_client, unique) < 10_000 and proc.poll() is None and time.monotonic() < deadline:
+    while committed_progress(redis_client, unique) < 10_000 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=30)
-    assert 0 < _progress(redis_client, unique) < len(records), "killed part-way"
+    assert 0 < committed_progress(redis_client, unique) < len(records), "killed part-way"
     _delete_group(kafka_admin, task.group_id)
 
     retried = run_worker(task)

@@ -10,23 +10,16 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from operator_helpers import (
-    create_replay,
-    patch_spec,
-    replay_manifest,
-    running_operator,
-    wait_for_condition,
-)
 
 from datagen.orders import Record
 from devstack import config
-from eventreplay.operator.kube import Kube
+from support.aggregations import amount_aggregations
 from support.kafka_tools import create_topic, produce, read_topic
+from support.operator_driver import OperatorDriver
 
 pytestmark = pytest.mark.stack
 
@@ -95,7 +88,7 @@ def _reference(per_partition: dict[int, list[dict[str, Any]]]) -> dict[str, dict
 
 
 def test_windowed_recompute_reconciles_and_promotes_only_changed_windows(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    driver: OperatorDriver, *, kafka_admin: Any, kafka_bootstrap: str, unique: str
 ) -> None:
     rng = random.Random(11)
     topic, sink = f"agg-{unique}", f"agg-out-{unique}"
@@ -127,13 +120,7 @@ def test_windowed_recompute_reconciles_and_promotes_only_changed_windows(
         "windowSeconds": SIZE // 1000,
         "slideSeconds": SLIDE // 1000,
         "allowedLatenessSeconds": LATENESS // 1000,
-        "aggregations": [
-            {"name": "orders", "function": "count"},
-            {"name": "revenue", "function": "sum", "field": "amount"},
-            {"name": "smallest", "function": "min", "field": "amount"},
-            {"name": "largest", "function": "max", "field": "amount"},
-            {"name": "buyers", "function": "distinctCount", "field": "buyer"},
-        ],
+        "aggregations": [*amount_aggregations(), {"name": "buyers", "function": "distinctCount", "field": "buyer"}],
     }
     spec = {
         "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
@@ -144,9 +131,9 @@ def test_windowed_recompute_reconciles_and_promotes_only_changed_windows(
         "reconciliation": {"existingOffsets": [{"partition": 0, "from": 0, "to": len(existing)}]},
         "promotion": {"policy": "Manual"},
     }
-    with running_operator(k, namespace, tmp_path):
-        create_replay(k, replay_manifest(namespace, "windows", spec))
-        got = wait_for_condition(k, namespace, "windows", "Reconciled", timeout=300)
+    with driver.running():
+        driver.create("windows", spec)
+        got = driver.wait_for_condition("windows", "Reconciled", timeout=300)
         agg = got["status"]["aggregation"]
         results = {
             r.key.decode(): orjson.loads(r.value) for _, r in read_topic(kafka_bootstrap, agg["resultsTopic"], 3)
@@ -160,8 +147,8 @@ def test_windowed_recompute_reconciles_and_promotes_only_changed_windows(
             len(missing),
             0,
         )
-        patch_spec(k, namespace, "windows", {"promotion": {"approvedReportHash": rec["reportHash"]}})
-        done = wait_for_condition(k, namespace, "windows", "Ready", timeout=300)
+        driver.patch_spec("windows", {"promotion": {"approvedReportHash": rec["reportHash"]}})
+        done = driver.wait_for_condition("windows", "Ready", timeout=300)
         assert done["status"]["promotion"]["written"] == len(wrong) + len(missing)
         assert done["status"]["aggregation"]["digest"] == agg["digest"]  # recorded once, kept
     final: dict[str, dict[str, Any]] = {}

@@ -8,17 +8,11 @@ import subprocess
 from typing import Any
 
 import pytest
-from operator_helpers import (
-    create_replay,
-    examples,
-    load_example,
-    patch_spec,
-    replay_manifest,
-)
 
 from devstack import config
 from eventreplay.operator.kube import MERGE, Kube, KubeError
 from eventreplay.operator.status_patch import partition_ops
+from support.operator_driver import OperatorDriver, examples, load_example
 
 pytestmark = pytest.mark.stack
 
@@ -128,51 +122,54 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-def test_every_example_applies(k: Kube, namespace: str) -> None:
+def test_every_example_applies(driver: OperatorDriver, namespace: str) -> None:
     paths = examples()
     assert len(paths) >= 3
     for path in paths:
-        created = create_replay(k, load_example(path, namespace))
+        created = driver.apply(load_example(path, namespace))
         assert created["metadata"]["uid"], path
 
 
 @pytest.mark.parametrize(("case", "spec", "message"), BAD_SPECS, ids=[b[0] for b in BAD_SPECS])
 def test_bad_spec_is_refused_with_its_message(
-    k: Kube, namespace: str, case: str, spec: dict[str, Any], message: str
+    driver: OperatorDriver, case: str, spec: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(KubeError) as err:
-        create_replay(k, replay_manifest(namespace, "bad", spec))
+        driver.create("bad", spec)
     assert err.value.status == 422, err.value
     assert message in str(err.value), f"{case}: {err.value}"
 
 
-def test_long_names_are_refused(k: Kube, namespace: str) -> None:
+def test_long_names_are_refused(driver: OperatorDriver) -> None:
     with pytest.raises(KubeError, match="at most 100 characters"):
-        create_replay(k, replay_manifest(namespace, "x" * 101, GOOD))
+        driver.create("x" * 101, GOOD)
 
 
-def test_window_is_immutable_once_planned_and_retry_only_grows(k: Kube, namespace: str) -> None:
-    create_replay(k, replay_manifest(namespace, "frozen", {**GOOD, "retry": 2}))
-    patch_spec(k, namespace, "frozen", {"window": {"offsets": {"from": 1, "to": 10}}})  # not planned yet: allowed
-    plan = {
-        "asOf": "2026-11-20T12:00:00.000Z",
-        "hash": "a" * 16,
-        "inputHash": "b" * 16,
-        "topic": "orders",
-        "topicPartitions": 1,
-        "sandboxTopic": "s",
-        "deadLetterTopic": "d",
-        "records": 9,
-        "partitions": [{"partition": 0, "startOffset": 1, "endOffset": 10, "records": 9}],
-    }
-    k.patch_replay_status(namespace, "frozen", {"plan": plan})
+# A pinned plan as the operator writes it: once it is in the status, the spec's output settings freeze.
+PLAN: dict[str, Any] = {
+    "asOf": "2026-11-20T12:00:00.000Z",
+    "hash": "a" * 16,
+    "inputHash": "b" * 16,
+    "topic": "orders",
+    "topicPartitions": 1,
+    "sandboxTopic": "s",
+    "deadLetterTopic": "d",
+    "records": 9,
+    "partitions": [{"partition": 0, "startOffset": 1, "endOffset": 10, "records": 9}],
+}
+
+
+def test_window_is_immutable_once_planned_and_retry_only_grows(driver: OperatorDriver, namespace: str) -> None:
+    driver.create("frozen", {**GOOD, "retry": 2})
+    driver.patch_spec("frozen", {"window": {"offsets": {"from": 1, "to": 10}}})  # not planned yet: allowed
+    driver.k.patch_replay_status(namespace, "frozen", {"plan": PLAN})
     with pytest.raises(KubeError, match="immutable once the replay is planned"):
-        patch_spec(k, namespace, "frozen", {"window": {"offsets": {"from": 2, "to": 10}}})
+        driver.patch_spec("frozen", {"window": {"offsets": {"from": 2, "to": 10}}})
     with pytest.raises(KubeError, match="immutable once the replay is planned"):
-        patch_spec(k, namespace, "frozen", {"transform": {"function": "mod:fn"}})
+        driver.patch_spec("frozen", {"transform": {"function": "mod:fn"}})
     with pytest.raises(KubeError, match="retry can only increase"):
-        patch_spec(k, namespace, "frozen", {"retry": 1})
-    patch_spec(k, namespace, "frozen", {"suspend": True, "retry": 3})  # the knobs stay mutable
+        driver.patch_spec("frozen", {"retry": 1})
+    driver.patch_spec("frozen", {"suspend": True, "retry": 3})  # the knobs stay mutable
 
 
 FROZEN_CHANGES: list[tuple[str, dict[str, Any]]] = [
@@ -185,32 +182,19 @@ FROZEN_CHANGES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
-def test_everything_that_decides_the_output_is_frozen_once_planned(k: Kube, namespace: str) -> None:
-    create_replay(k, replay_manifest(namespace, "sealed", GOOD))
-    patch_spec(k, namespace, "sealed", {"sink": {"topic": "orders-fixed"}})  # not planned yet: allowed
-    plan = {
-        "asOf": "2026-11-20T12:00:00.000Z",
-        "hash": "a" * 16,
-        "inputHash": "b" * 16,
-        "topic": "orders",
-        "topicPartitions": 1,
-        "sandboxTopic": "s",
-        "deadLetterTopic": "d",
-        "records": 9,
-        "partitions": [{"partition": 0, "startOffset": 1, "endOffset": 10, "records": 9}],
-    }
-    k.patch_replay_status(namespace, "sealed", {"plan": plan})
+def test_everything_that_decides_the_output_is_frozen_once_planned(driver: OperatorDriver, namespace: str) -> None:
+    driver.create("sealed", GOOD)
+    driver.patch_spec("sealed", {"sink": {"topic": "orders-fixed"}})  # not planned yet: allowed
+    driver.k.patch_replay_status(namespace, "sealed", {"plan": PLAN})
     for field, change in FROZEN_CHANGES:
         with pytest.raises(KubeError) as refused:
-            patch_spec(k, namespace, "sealed", change)
+            driver.patch_spec("sealed", change)
         assert refused.value.status == 422, refused.value
         message = str(refused.value)
         assert f"{field} is immutable once the replay is planned" in message, message
         assert "create a new EventReplay" in message
     # Operational settings stay mutable: the approval, the ledger TTL, the workers, suspend.
-    patch_spec(
-        k,
-        namespace,
+    driver.patch_spec(
         "sealed",
         {
             "promotion": {"policy": "Manual", "approvedReportHash": "c" * 64},
@@ -219,17 +203,17 @@ def test_everything_that_decides_the_output_is_frozen_once_planned(k: Kube, name
             "suspend": True,
         },
     )
-    got = k.get_replay(namespace, "sealed")
+    got = driver.k.get_replay(namespace, "sealed")
     assert got is not None and got["spec"]["sink"] == {"topic": "orders-fixed"}
     assert got["spec"]["dedup"]["ttlSeconds"] == 7200 and got["spec"]["dedup"]["ledger"] == "orders"
 
 
-def test_secret_refs_have_no_namespace_field(k: Kube, namespace: str) -> None:
+def test_secret_refs_have_no_namespace_field(driver: OperatorDriver, namespace: str) -> None:
     spec = _with("source.credentialsSecretRef", {"name": "kafka-client", "namespace": "kube-system"})
     path = f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays"
     with pytest.raises(KubeError, match="unknown field"):
-        k.call("POST", path, replay_manifest(namespace, "strict", spec), query={"fieldValidation": "Strict"})
-    created = k.call("POST", path, replay_manifest(namespace, "pruned", spec))
+        driver.k.call("POST", path, driver.manifest("strict", spec), query={"fieldValidation": "Strict"})
+    created = driver.k.call("POST", path, driver.manifest("pruned", spec))
     assert created["spec"]["source"]["credentialsSecretRef"] == {"name": "kafka-client", "key": "client.properties"}
 
 
@@ -246,30 +230,32 @@ def test_kubectl_explain_shows_descriptions(k: Kube) -> None:
     assert "Window by record timestamps" in out
 
 
-def test_status_subresource_ignores_spec_changes(k: Kube, namespace: str) -> None:
-    create_replay(k, replay_manifest(namespace, "sub", GOOD))
+def test_status_subresource_ignores_spec_changes(driver: OperatorDriver, namespace: str) -> None:
+    driver.create("sub", GOOD)
     path = f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/sub/status"
-    k.call("PATCH", path, {"spec": {"dryRun": True}, "status": {"phase": "Pending"}}, content_type=MERGE)
-    got = k.get_replay(namespace, "sub")
+    driver.k.call("PATCH", path, {"spec": {"dryRun": True}, "status": {"phase": "Pending"}}, content_type=MERGE)
+    got = driver.k.get_replay(namespace, "sub")
     assert got is not None and got["spec"].get("dryRun") is False and got["status"]["phase"] == "Pending"
 
 
-def test_a_partition_entry_is_patched_in_place_and_a_reshaped_list_refuses_the_patch(k: Kube, namespace: str) -> None:
+def test_a_partition_entry_is_patched_in_place_and_a_reshaped_list_refuses_the_patch(
+    driver: OperatorDriver, namespace: str
+) -> None:
     """The operator's JSON Patch status write on the real API server (status subresource)."""
-    create_replay(k, replay_manifest(namespace, "inplace", GOOD))
+    driver.create("inplace", GOOD)
     old = {"partitions": [{"partition": p, "state": "Running", "emitted": 0} for p in range(3)]}
-    k.patch_replay_status(namespace, "inplace", old)
+    driver.k.patch_replay_status(namespace, "inplace", old)
     new = copy.deepcopy(old)
     new["partitions"][1] = {"partition": 1, "state": "Done", "emitted": 5}
     ops = partition_ops(old, new, {"partitions": new["partitions"]})
     assert ops is not None
-    k.json_patch_replay_status(namespace, "inplace", ops)
-    got = k.get_replay(namespace, "inplace")
+    driver.k.json_patch_replay_status(namespace, "inplace", ops)
+    got = driver.k.get_replay(namespace, "inplace")
     assert got is not None
     assert [{key: p.get(key) for key in ("partition", "state", "emitted")} for p in got["status"]["partitions"]] == new[
         "partitions"
     ]
-    k.patch_replay_status(namespace, "inplace", {"partitions": list(reversed(new["partitions"]))})
+    driver.k.patch_replay_status(namespace, "inplace", {"partitions": list(reversed(new["partitions"]))})
     stale = [{"op": "test", "path": "/status/partitions/0/partition", "value": 0}, *ops[1:]]
     with pytest.raises(KubeError):  # index 0 now holds partition 2: the guarded patch is refused whole
-        k.json_patch_replay_status(namespace, "inplace", stale)
+        driver.k.json_patch_replay_status(namespace, "inplace", stale)

@@ -3,15 +3,14 @@ Redis keys before the object goes; `Keep` (the default) leaves them as evidence.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from operator_helpers import create_replay, replay_manifest, running_operator, wait_for, wait_for_condition
-from test_operator_replay import seed, spec
 
 from eventreplay.operator.kube import Kube, KubeError
 from eventreplay.worker.contract.names import replay_group_id, replay_key_patterns
+from support.operator_driver import OperatorDriver
+from support.orders_replay import seed, spec
 
 pytestmark = pytest.mark.stack
 
@@ -46,22 +45,21 @@ def _gone(k: Kube, ns: str, name: str) -> bool:
 
 
 def test_delete_policy_removes_what_the_replay_left_and_keep_leaves_it(
-    k: Kube,
+    driver: OperatorDriver,
     *,
     namespace: str,
     kafka_admin: Any,
     kafka_bootstrap: str,
     redis_client: Any,
     unique: str,
-    tmp_path: Path,
 ) -> None:
     topic = f"orders-{unique}"
     seed(kafka_admin, kafka_bootstrap, topic, 200)
     ledger = f"ledger-{unique}"
-    with running_operator(k, namespace, tmp_path):
-        create_replay(k, replay_manifest(namespace, "kept", spec(topic, unique)))
-        create_replay(k, replay_manifest(namespace, "gone", spec(topic, unique, deletionPolicy="Delete")))
-        done = {name: wait_for_condition(k, namespace, name, "Ready") for name in ("kept", "gone")}
+    with driver.running():
+        driver.create("kept", spec(topic, unique))
+        driver.create("gone", spec(topic, unique, deletionPolicy="Delete"))
+        done = {name: driver.wait_for_condition(name, "Ready") for name in ("kept", "gone")}
         left = {}
         for name, replay in done.items():
             status, uid = replay["status"], replay["metadata"]["uid"]
@@ -73,15 +71,17 @@ def test_delete_policy_removes_what_the_replay_left_and_keep_leaves_it(
             left[name] = (uid, topics)
         # Settled (policy Never): no timer, so kopf drops its finalizer from the Keep replay; the
         # Delete replay keeps it for its on.delete handler.
-        wait_for(lambda: not _finalizers(k, namespace, "kept"), 60, "no finalizer on a settled Keep replay")
-        assert _finalizers(k, namespace, "gone") == ["eventreplay.io/finalizer"]
+        driver.wait_for(
+            lambda: not _finalizers(driver.k, namespace, "kept"), 60, "no finalizer on a settled Keep replay"
+        )
+        assert _finalizers(driver.k, namespace, "gone") == ["eventreplay.io/finalizer"]
         for name in ("kept", "gone"):
-            k.call("DELETE", f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/{name}")
+            driver.k.call("DELETE", f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/{name}")
         for name in ("kept", "gone"):
-            wait_for(lambda n=name: _gone(k, namespace, n), 60, f"{name} deleted")
+            driver.wait_for(lambda n=name: _gone(driver.k, namespace, n), 60, f"{name} deleted")
 
     uid, topics = left["gone"]
-    wait_for(lambda: not (topics & _topics(kafka_admin)), 30, "topics of 'gone' deleted")
+    driver.wait_for(lambda: not (topics & _topics(kafka_admin)), 30, "topics of 'gone' deleted")
     assert _groups(kafka_admin, uid) == []
     assert _keys(redis_client, uid, ledger) == []
     uid, topics = left["kept"]

@@ -5,25 +5,13 @@ the replay stalls with JobRejected naming it, and goes on once that Job is delet
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from operator_helpers import (
-    condition,
-    create_replay,
-    events_of,
-    jobs_of,
-    replay_manifest,
-    running_operator,
-    wait_for,
-    wait_for_replay,
-)
 
-from datagen.orders import generate
 from devstack import config
-from eventreplay.operator.kube import Kube
-from support.kafka_tools import create_topic, produce
+from support.kafka_tools import seed_partitions
+from support.operator_driver import OperatorDriver
 
 pytestmark = pytest.mark.stack
 
@@ -57,50 +45,50 @@ def foreign_job(name: str) -> dict[str, Any]:
     }
 
 
-def reasons(k: Kube, replay: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(e["type"], e["reason"]) for e in events_of(k, replay)]
+def reasons(driver: OperatorDriver, replay: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(e["type"], e["reason"]) for e in driver.events(replay)]
 
 
 def test_refused_job_creation_reaches_a_condition_and_an_event(
-    k: Kube, *, namespace: str, kube_api: Any, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    driver: OperatorDriver, *, namespace: str, kube_api: Any, kafka_admin: Any, kafka_bootstrap: str, unique: str
 ) -> None:
     from kubernetes import client
 
     core, batch = client.CoreV1Api(kube_api), client.BatchV1Api(kube_api)
     topic = f"refusals-{unique}"
-    create_topic(kafka_admin, topic, partitions=2)
-    for p in range(2):
-        produce(kafka_bootstrap, topic, list(generate(20, seed=p)), partition=p)
+    seed_partitions(kafka_admin, kafka_bootstrap, topic, (20, 20))
     no_jobs_quota(core, namespace)
-    with running_operator(k, namespace, tmp_path):
-        create_replay(k, replay_manifest(namespace, "quota", spec(topic)))
-        waiting = wait_for_replay(
-            k, namespace, "quota", lambda r: condition(r, "Reconciling").get("reason") == "JobCreateFailed", "waiting"
+    with driver.running():
+        driver.create("quota", spec(topic))
+        waiting = driver.wait_for_replay(
+            "quota", lambda r: driver.condition(r, "Reconciling").get("reason") == "JobCreateFailed", "waiting"
         )
-        assert condition(waiting, "Reconciling")["status"] == "True"
-        assert "exceeded quota: no-jobs" in condition(waiting, "Reconciling")["message"]
-        assert condition(waiting, "Stalled")["status"] == "False"
-        wait_for(lambda: ("Warning", "JobCreateFailed") in reasons(k, waiting), 30, "a JobCreateFailed Event")
-        assert jobs_of(k, waiting) == []
+        assert driver.condition(waiting, "Reconciling")["status"] == "True"
+        assert "exceeded quota: no-jobs" in driver.condition(waiting, "Reconciling")["message"]
+        assert driver.condition(waiting, "Stalled")["status"] == "False"
+        driver.wait_for(
+            lambda: ("Warning", "JobCreateFailed") in reasons(driver, waiting), 30, "a JobCreateFailed Event"
+        )
+        assert driver.jobs(waiting) == []
 
         core.delete_namespaced_resource_quota("no-jobs", namespace)
-        wait_for(lambda: len(jobs_of(k, waiting)) == 2 or None, 60, "quota: Jobs once the quota is gone")
-        assert reasons(k, waiting).count(("Warning", "JobCreateFailed")) == 1, "one Event, not one per pass"
+        driver.wait_for(lambda: len(driver.jobs(waiting)) == 2 or None, 60, "quota: Jobs once the quota is gone")
+        assert reasons(driver, waiting).count(("Warning", "JobCreateFailed")) == 1, "one Event, not one per pass"
 
         batch.create_namespaced_job(namespace, foreign_job("taken-0"))
-        create_replay(k, replay_manifest(namespace, "taken", spec(topic)))
-        is_stalled = lambda r: condition(r, "Stalled").get("status") == "True"  # noqa: E731
-        stalled = wait_for_replay(k, namespace, "taken", is_stalled, "stalled", stalled_fails=False)
-        assert condition(stalled, "Stalled")["reason"] == "JobRejected"
-        assert "taken-0 already exists and is not this replay's" in condition(stalled, "Stalled")["message"]
-        wait_for(lambda: ("Warning", "JobRejected") in reasons(k, stalled), 30, "a JobRejected Event")
-        assert jobs_of(k, stalled) == []
+        driver.create("taken", spec(topic))
+        is_stalled = lambda r: driver.condition(r, "Stalled").get("status") == "True"  # noqa: E731
+        stalled = driver.wait_for_replay("taken", is_stalled, "stalled", stalled_fails=False)
+        assert driver.condition(stalled, "Stalled")["reason"] == "JobRejected"
+        assert "taken-0 already exists and is not this replay's" in driver.condition(stalled, "Stalled")["message"]
+        driver.wait_for(lambda: ("Warning", "JobRejected") in reasons(driver, stalled), 30, "a JobRejected Event")
+        assert driver.jobs(stalled) == []
         (held,) = [j for j in batch.list_namespaced_job(namespace).items if j.metadata.name == "taken-0"]
         assert held.metadata.owner_references is None, "the foreign Job was left as it was"
 
         batch.delete_namespaced_job("taken-0", namespace, propagation_policy="Background")
-        wait_for(lambda: len(jobs_of(k, stalled)) == 2 or None, 90, "taken: Jobs once the name is free")
+        driver.wait_for(lambda: len(driver.jobs(stalled)) == 2 or None, 90, "taken: Jobs once the name is free")
         # The Jobs are created before the pass's status patch lands: the stall clears with that patch.
-        not_stalled = lambda r: condition(r, "Stalled").get("status") == "False"  # noqa: E731
-        going = wait_for_replay(k, namespace, "taken", not_stalled, "stall cleared", timeout=30, stalled_fails=False)
-        assert condition(going, "Stalled").get("reason") != "JobRejected"
+        not_stalled = lambda r: driver.condition(r, "Stalled").get("status") == "False"  # noqa: E731
+        going = driver.wait_for_replay("taken", not_stalled, "stall cleared", timeout=30, stalled_fails=False)
+        assert driver.condition(going, "Stalled").get("reason") != "JobRejected"

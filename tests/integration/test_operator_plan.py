@@ -9,21 +9,12 @@ from typing import Any
 import orjson
 import pytest
 from confluent_kafka import TopicPartition
-from operator_helpers import (
-    condition,
-    create_replay,
-    events_of,
-    get_replay,
-    jobs_of,
-    replay_manifest,
-    running_operator,
-    wait_for,
-)
 
 from devstack import config
-from eventreplay.operator.kube import Kube
 from eventreplay.worker.contract.names import ReplayTopics
+from support.cli_run import cli, write_manifest
 from support.kafka_tools import create_topic
+from support.operator_driver import OperatorDriver
 
 pytestmark = pytest.mark.stack
 PER_PARTITION = 20
@@ -57,11 +48,11 @@ def iso(ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
 
 
-def planned(k: Kube, ns: str, name: str) -> dict[str, Any]:
-    return wait_for(
+def planned(driver: OperatorDriver, name: str) -> dict[str, Any]:
+    return driver.wait_for(
         lambda: (
-            (r := get_replay(k, ns, name)).get("status", {}).get("plan")
-            and condition(r, "Ready").get("status") == "True"
+            (r := driver.get(name)).get("status", {}).get("plan")
+            and driver.condition(r, "Ready").get("status") == "True"
             and r
         ),
         60,
@@ -70,57 +61,55 @@ def planned(k: Kube, ns: str, name: str) -> dict[str, Any]:
 
 
 def test_dry_run_plans_are_exact(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str
 ) -> None:
     topic = f"plan-{unique}"
     base = int(time.time() * 1000) - 3600_000
     seed(kafka_admin, kafka_bootstrap, topic, base)
-    with running_operator(k, namespace, tmp_path):
-        create_replay(
-            k, replay_manifest(namespace, "by-offset", spec(topic, {"offsets": {"from": 3, "to": 15}}, dryRun=True))
-        )
+    with driver.running():
+        driver.create("by-offset", spec(topic, {"offsets": {"from": 3, "to": 15}}, dryRun=True))
         window = {"timestamps": {"from": iso(base + 5 * STEP_MS), "to": iso(base + 12 * STEP_MS)}}
-        create_replay(k, replay_manifest(namespace, "by-time", spec(topic, window, dryRun=True)))
+        driver.create("by-time", spec(topic, window, dryRun=True))
         window = {"timestamps": {"from": iso(base + 18 * STEP_MS), "to": iso(base + 3600_000 * 2)}}
-        create_replay(k, replay_manifest(namespace, "past-end", spec(topic, window, dryRun=True)))
+        driver.create("past-end", spec(topic, window, dryRun=True))
         per = {"offsets": {"perPartition": [{"partition": 1, "from": 0, "to": 7}]}}
-        create_replay(k, replay_manifest(namespace, "one-partition", spec(topic, per, dryRun=True)))
+        driver.create("one-partition", spec(topic, per, dryRun=True))
 
         def ranges(name: str) -> list[tuple[int, int, int, int]]:
-            plan = planned(k, namespace, name)["status"]["plan"]
+            plan = planned(driver, name)["status"]["plan"]
             return [(p["partition"], p["startOffset"], p["endOffset"], p["records"]) for p in plan["partitions"]]
 
         assert ranges("by-offset") == [(0, 3, 15, 12), (1, 3, 15, 12), (2, 3, 15, 12)]
         assert ranges("by-time") == [(0, 5, 12, 7), (1, 5, 12, 7), (2, 5, 12, 7)]
         assert ranges("past-end") == [(0, 18, 20, 2), (1, 18, 20, 2), (2, 18, 20, 2)]
         assert ranges("one-partition") == [(1, 0, 7, 7)]
-        past = get_replay(k, namespace, "past-end")
+        past = driver.get("past-end")
         assert past["status"]["plan"]["notes"] == [
             "partitions 0-2: the window ends after the last record: resolved to the end offset"
         ]
-        dry = get_replay(k, namespace, "by-offset")
+        dry = driver.get("by-offset")
         assert dry["status"]["phase"] == "Planned"
         assert dry["status"]["plan"]["records"] == 36
         topics = ReplayTopics.of(namespace, "by-offset", dry["metadata"]["uid"])
         assert dry["status"]["plan"]["sandboxTopic"] == topics.sandbox
         assert dry["status"]["plan"]["reportTopic"] == topics.report
         assert dry["status"]["plan"]["replayUid"] == dry["metadata"]["uid"]
-        assert condition(dry, "Planned")["status"] == "True"
-        assert condition(dry, "Reconciling")["status"] == "False"
+        assert driver.condition(dry, "Planned")["status"] == "True"
+        assert driver.condition(dry, "Reconciling")["status"] == "False"
         time.sleep(6)  # a timer tick later: still no Job for a dry run
         for name in ("by-offset", "by-time", "past-end", "one-partition"):
-            assert jobs_of(k, get_replay(k, namespace, name)) == []
-        assert any(e["reason"] == "Planned" for e in events_of(k, dry))
+            assert driver.jobs(driver.get(name)) == []
+        assert any(e["reason"] == "Planned" for e in driver.events(dry))
 
 
-def stalled(k: Kube, ns: str, name: str) -> dict[str, Any]:
-    return wait_for(
-        lambda: condition(r := get_replay(k, ns, name), "Stalled").get("status") == "True" and r, 60, f"{name} stalled"
+def stalled(driver: OperatorDriver, name: str) -> dict[str, Any]:
+    return driver.wait_for(
+        lambda: driver.condition(r := driver.get(name), "Stalled").get("status") == "True" and r, 60, f"{name} stalled"
     )
 
 
 def test_impossible_plans_stall_with_the_reason_and_no_job(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    driver: OperatorDriver, *, kafka_admin: Any, kafka_bootstrap: str, unique: str
 ) -> None:
     topic = f"gone-{unique}"
     seed(kafka_admin, kafka_bootstrap, topic, int(time.time() * 1000) - 3600_000)
@@ -128,15 +117,13 @@ def test_impossible_plans_stall_with_the_reason_and_no_job(
     futures = kafka_admin.delete_records([TopicPartition(topic, 1, 10)], operation_timeout=30)
     for future in futures.values():
         future.result()
-    with running_operator(k, namespace, tmp_path):
-        create_replay(k, replay_manifest(namespace, "expired", spec(topic, {"offsets": {"from": 5, "to": 15}})))
-        create_replay(
-            k, replay_manifest(namespace, "missing", spec(f"nope-{unique}", {"offsets": {"from": 0, "to": 5}}))
-        )
+    with driver.running():
+        driver.create("expired", spec(topic, {"offsets": {"from": 5, "to": 15}}))
+        driver.create("missing", spec(f"nope-{unique}", {"offsets": {"from": 0, "to": 5}}))
         bad_partition = spec(topic, {"offsets": {"from": 0, "to": 5}})
         bad_partition["source"]["partitions"] = ["2-4"]
-        create_replay(k, replay_manifest(namespace, "no-partition", bad_partition))
-        create_replay(k, replay_manifest(namespace, "empty", spec(topic, {"offsets": {"from": 50, "to": 60}})))
+        driver.create("no-partition", bad_partition)
+        driver.create("empty", spec(topic, {"offsets": {"from": 50, "to": 60}}))
         expected = {
             "expired": ("RetentionExpired", "partition 1: start offset 5 is below the log start offset 10"),
             "missing": ("TopicNotFound", f"topic nope-{unique} does not exist"),
@@ -144,26 +131,24 @@ def test_impossible_plans_stall_with_the_reason_and_no_job(
             "empty": ("EmptyWindow", "the window selects no record"),
         }
         for name, (reason, message) in expected.items():
-            replay = stalled(k, namespace, name)
-            cond = condition(replay, "Stalled")
+            replay = stalled(driver, name)
+            cond = driver.condition(replay, "Stalled")
             assert cond["reason"] == reason, (name, cond)
             assert message in cond["message"], (name, cond)
-            assert condition(replay, "Planned")["status"] == "False"
-            assert condition(replay, "Ready")["status"] == "False"
+            assert driver.condition(replay, "Planned")["status"] == "False"
+            assert driver.condition(replay, "Ready")["status"] == "False"
             assert replay["status"]["phase"] == "Stalled"
             assert "plan" not in replay["status"]
         time.sleep(6)
         for name in expected:
-            replay = get_replay(k, namespace, name)
-            assert jobs_of(k, replay) == [], name
-            assert any(e["reason"] == expected[name][0] and e["type"] == "Warning" for e in events_of(k, replay))
+            replay = driver.get(name)
+            assert driver.jobs(replay) == [], name
+            assert any(e["reason"] == expected[name][0] and e["type"] == "Warning" for e in driver.events(replay))
 
 
 def test_a_window_about_to_leave_retention_is_planned_with_a_warning(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
-    from cli_helpers import cli, write_manifest
-
     topic = f"plan-retention-{unique}"
     # Records from 90 minutes ago on a topic keeping 2 hours: gone in ~30 min, inside the 1 h margin.
     base = int(time.time() * 1000) - 90 * 60_000
@@ -175,15 +160,15 @@ def test_a_window_about_to_leave_retention_is_planned_with_a_warning(
         producer.produce(topic, orjson.dumps({"event_id": f"e-{i}"}), partition=0, timestamp=base + i * STEP_MS)
     assert producer.flush(30) == 0
     window = {"timestamps": {"from": iso(base), "to": iso(base + 60_000)}}
-    manifest = replay_manifest(namespace, "soon-gone", spec(topic, window, dryRun=True))
-    with running_operator(k, namespace, tmp_path):
-        create_replay(k, manifest)
-        replay = planned(k, namespace, "soon-gone")
+    manifest = driver.manifest("soon-gone", spec(topic, window, dryRun=True))
+    with driver.running():
+        driver.apply(manifest)
+        replay = planned(driver, "soon-gone")
         notes = [n for n in replay["status"]["plan"]["notes"] if n.startswith("retention risk")]
         assert len(notes) == 1 and notes[0].startswith(f"retention risk: {topic} keeps records 2h0m (retention.ms)")
-        assert "retention risk: " in condition(replay, "Planned")["message"]
-        warned = wait_for(
-            lambda: [e for e in events_of(k, get_replay(k, namespace, "soon-gone")) if e["reason"] == "RetentionRisk"],
+        assert "retention risk: " in driver.condition(replay, "Planned")["message"]
+        warned = driver.wait_for(
+            lambda: [e for e in driver.events(driver.get("soon-gone")) if e["reason"] == "RetentionRisk"],
             30,
             "RetentionRisk event",
         )

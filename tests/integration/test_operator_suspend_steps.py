@@ -13,24 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from operator_helpers import (
-    condition,
-    create_replay,
-    get_replay,
-    jobs_of,
-    patch_spec,
-    replay_manifest,
-    running_operator,
-    wait_for,
-    wait_for_replay,
-)
 
 from eventreplay.operator.api.v1alpha1 import APPROVED_BY
-from eventreplay.operator.kube import MERGE, Kube
+from eventreplay.operator.kube import MERGE
 from eventreplay.worker.contract.names import report_key
 from support.kafka_tools import watermarks
+from support.operator_driver import OperatorDriver
 from support.reconciliation_checks import check_destination, check_report, replay_spec
-from support.reconciliation_scenario import DEST_PARTITIONS, build
+from support.reconciliation_scenario import DEST_PARTITIONS
+from support.step_driver import StepDriver
 
 pytestmark = pytest.mark.stack
 HOLD = 8  # seconds a step Job's pod waits before its worker starts
@@ -42,23 +33,25 @@ exec python -m eventreplay.worker "$@"
 """
 
 
-def _running_step(k: Kube, ns: str, name: str, step: str) -> dict[str, Any]:
+def _running_step(driver: OperatorDriver, name: str, step: str) -> dict[str, Any]:
     """The step's Job once its pod runs."""
 
     def running() -> dict[str, Any] | None:
-        jobs = [j for j in jobs_of(k, get_replay(k, ns, name)) if f"-{step}" in j["metadata"]["name"]]
+        jobs = [j for j in driver.jobs(driver.get(name)) if f"-{step}" in j["metadata"]["name"]]
         return next((j for j in jobs if (j.get("status") or {}).get("active")), None)
 
-    return wait_for(running, 120, f"the {step} Job running")
+    return driver.wait_for(running, 120, f"the {step} Job running")
 
 
-def _suspended(k: Kube, ns: str, name: str, step: str) -> None:
-    patch_spec(k, ns, name, {"suspend": True})
-    wait_for_replay(k, ns, name, lambda r: condition(r, "Ready").get("reason") == "Suspended", "suspended", timeout=60)
-    wait_for(
+def _suspended(driver: OperatorDriver, name: str, step: str) -> None:
+    driver.patch_spec(name, {"suspend": True})
+    driver.wait_for_replay(
+        name, lambda r: driver.condition(r, "Ready").get("reason") == "Suspended", "suspended", timeout=60
+    )
+    driver.wait_for(
         lambda: all(
             (j["spec"].get("suspend") and not (j.get("status") or {}).get("active"))
-            for j in jobs_of(k, get_replay(k, ns, name))
+            for j in driver.jobs(driver.get(name))
             if f"-{step}" in j["metadata"]["name"]
         ),
         60,
@@ -68,26 +61,33 @@ def _suspended(k: Kube, ns: str, name: str, step: str) -> None:
 
 
 def test_suspend_while_reconcile_and_promote_run_writes_nothing_until_cleared(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path
+    steps: StepDriver,
+    driver: OperatorDriver,
+    *,
+    namespace: str,
+    kafka_bootstrap: str,
+    redis_client: Any,
+    unique: str,
+    tmp_path: Path,
 ) -> None:
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=800, seed=37, run_workers=False)
+    sc = steps.build(per_partition=800, seed=37, run_workers=False)
     untouched = [high for _, high in watermarks(kafka_bootstrap, sc.destination, DEST_PARTITIONS)]
     script = tmp_path / "slow_steps.sh"
     script.write_text(SLOW_STEPS)
     args = ("--worker-command", f"sh {script} run")
-    with running_operator(k, namespace, tmp_path, args=args):
-        create_replay(k, replay_manifest(namespace, "paused", replay_spec(sc, unique, {"policy": "Manual"})))
-        uid = wait_for(lambda: get_replay(k, namespace, "paused")["metadata"]["uid"], 30, "the uid")
+    with driver.running(args=args):
+        driver.create("paused", replay_spec(sc, unique, {"policy": "Manual"}))
+        uid = driver.wait_for(lambda: driver.get("paused")["metadata"]["uid"], 30, "the uid")
 
-        _running_step(k, namespace, "paused", "reconcile")
-        _suspended(k, namespace, "paused", "reconcile")
-        held = get_replay(k, namespace, "paused")
+        _running_step(driver, "paused", "reconcile")
+        _suspended(driver, "paused", "reconcile")
+        held = driver.get("paused")
         assert not (held["status"].get("reconciliation") or {}).get("reportHash")
         assert redis_client.get(report_key(uid)) is None, "no report stored while suspended"
 
-        patch_spec(k, namespace, "paused", {"suspend": False})
-        got = wait_for_replay(
-            k, namespace, "paused", lambda r: condition(r, "Reconciled").get("status") == "True", "reconciled"
+        driver.patch_spec("paused", {"suspend": False})
+        got = driver.wait_for_replay(
+            "paused", lambda r: driver.condition(r, "Reconciled").get("status") == "True", "reconciled"
         )
         digest = check_report(got, sc)["reportHash"]
 
@@ -96,15 +96,15 @@ def test_suspend_while_reconcile_and_promote_run_writes_nothing_until_cleared(
             "spec": {"promotion": {"approvedReportHash": digest}},
         }
         path = f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/paused"
-        k.call("PATCH", path, approval, content_type=MERGE)
-        _running_step(k, namespace, "paused", "promote")
-        _suspended(k, namespace, "paused", "promote")
+        driver.k.call("PATCH", path, approval, content_type=MERGE)
+        _running_step(driver, "paused", "promote")
+        _suspended(driver, "paused", "promote")
         now = [high for _, high in watermarks(kafka_bootstrap, sc.destination, DEST_PARTITIONS)]
         assert now == untouched, "nothing written to the destination while suspended"
 
-        patch_spec(k, namespace, "paused", {"suspend": False})
-        done = wait_for_replay(
-            k, namespace, "paused", lambda r: condition(r, "Ready").get("status") == "True", "promoted"
+        driver.patch_spec("paused", {"suspend": False})
+        done = driver.wait_for_replay(
+            "paused", lambda r: driver.condition(r, "Ready").get("status") == "True", "promoted"
         )
         assert done["status"]["promotion"]["written"] == len(sc.delta)
         check_destination(kafka_bootstrap, sc, namespace, "paused", digest)

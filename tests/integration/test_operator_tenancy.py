@@ -18,23 +18,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from operator_helpers import (
-    condition,
-    create_replay,
-    events_of,
-    get_replay,
-    jobs_of,
-    replay_manifest,
-    running_operator,
-    wait_for,
-    wait_for_condition,
-    wait_for_replay,
-)
 
 from datagen.orders import generate
 from devstack import config
-from eventreplay.operator.kube import Kube
 from support.kafka_tools import create_topic, produce
+from support.operator_driver import OperatorDriver
 
 pytestmark = pytest.mark.stack
 REDIS_PASSWORD = "redis-pw-3f9a1c77e2"
@@ -149,7 +137,7 @@ def assert_no_secret(where: str, text: str) -> None:
 
 
 def test_replays_outside_the_policy_stall_before_any_connection_or_job(
-    k: Kube, namespace: str, unique: str, tmp_path: Path, listener: Listener
+    driver: OperatorDriver, namespace: str, unique: str, tmp_path: Path, listener: Listener
 ) -> None:
     policy = write_policy(tmp_path, namespace, tenant_cluster=listener.address)
     source = spec(unique)["source"]
@@ -166,37 +154,37 @@ def test_replays_outside_the_policy_stall_before_any_connection_or_job(
         "image": ("images", {"worker": {"image": "registry.example/other-worker:1"}}),
         "secret": ("secrets", {"source": {**source, "credentialsSecretRef": {"name": "db-root"}}}),
     }
-    with running_operator(k, namespace, tmp_path, operator_env(policy)) as op:
+    with driver.running(operator_env(policy)) as op:
         for name, (_, override) in refused.items():
-            create_replay(k, replay_manifest(namespace, name, spec(unique, **override)))
+            driver.create(name, spec(unique, **override))
         for name, (rule, _) in refused.items():
-            got = wait_for_replay(
-                k, namespace, name, lambda r: condition(r, "Stalled").get("status") == "True", "Stalled",
+            got = driver.wait_for_replay(
+                name, lambda r: driver.condition(r, "Stalled").get("status") == "True", "Stalled",
                 timeout=60, stalled_fails=False,
             )  # fmt: skip
-            stalled = condition(got, "Stalled")
+            stalled = driver.condition(got, "Stalled")
             assert (stalled["reason"], f"policy rule {rule}:" in stalled["message"]) == ("NotAllowed", True), name
-            assert "plan" not in got["status"] and jobs_of(k, got) == [], name
-            wait_for(lambda got=got: events_of(k, got), 30, f"the Events of {name}")
-            assert_no_secret(f"the Events of {name}", json.dumps(events_of(k, got)))
-            assert_no_secret(f"replay {name}", json.dumps(get_replay(k, namespace, name)))
+            assert "plan" not in got["status"] and driver.jobs(got) == [], name
+            driver.wait_for(lambda got=got: driver.events(got), 30, f"the Events of {name}")
+            assert_no_secret(f"the Events of {name}", json.dumps(driver.events(got)))
+            assert_no_secret(f"replay {name}", json.dumps(driver.get(name)))
         assert_no_secret("the operator's log", op.log_path.read_text(errors="replace"))
     assert (listener.connections, listener.received) == (0, b"")
 
 
 def test_without_a_policy_the_listener_sees_the_operator(
-    k: Kube, namespace: str, unique: str, tmp_path: Path, listener: Listener
+    driver: OperatorDriver, namespace: str, unique: str, listener: Listener
 ) -> None:
     """The permissive default trusts the namespace: the confused deputy the policy closes is real,
     and the listener above would have seen it."""
     source = {**spec(unique)["source"], "bootstrapServers": listener.address}
-    with running_operator(k, namespace, tmp_path, operator_env(None)):
-        create_replay(k, replay_manifest(namespace, "open", spec(unique, source=source)))
-        wait_for(lambda: listener.received, 60, "the operator's Kafka handshake at the tenant's listener")
+    with driver.running(operator_env(None)):
+        driver.create("open", spec(unique, source=source))
+        driver.wait_for(lambda: listener.received, 60, "the operator's Kafka handshake at the tenant's listener")
 
 
 def test_an_allowed_replay_runs_in_a_restricted_namespace_and_keeps_its_secret_out(
-    k: Kube, *, kube_api: Any, kafka_admin: Any, namespace: str, unique: str, tmp_path: Path
+    driver: OperatorDriver, *, kube_api: Any, kafka_admin: Any, namespace: str, unique: str, tmp_path: Path
 ) -> None:
     from kubernetes import client
 
@@ -215,18 +203,18 @@ def test_an_allowed_replay_runs_in_a_restricted_namespace_and_keeps_its_secret_o
     policy = write_policy(tmp_path, namespace, tenant_cluster="127.0.0.1:1")
     # The platform's aliases instead of raw endpoints: the operator resolves them for the plan and the Jobs.
     source = {"cluster": "main", "topic": topic, "credentialsSecretRef": {"name": "kafka-client"}}
-    with running_operator(k, namespace, tmp_path, {"EVENTREPLAY_POLICY_FILE": str(policy)}) as op:
+    with driver.running({"EVENTREPLAY_POLICY_FILE": str(policy)}) as op:
         dedup = {"redis": {"endpoint": "ledger"}, "ledger": f"tenancy-{unique}"}
-        create_replay(k, replay_manifest(namespace, "allowed", spec(unique, source=source, dedup=dedup)))
-        got = wait_for_condition(k, namespace, "allowed", "Replayed")
-        assert condition(got, "Replayed")["status"] == "True"
-        jobs = jobs_of(k, got)
+        driver.create("allowed", spec(unique, source=source, dedup=dedup))
+        got = driver.wait_for_condition("allowed", "Replayed")
+        assert driver.condition(got, "Replayed")["status"] == "True"
+        jobs = driver.jobs(got)
         assert config.kafka_bootstrap() in json.dumps(jobs) and f"redis://{redis_address()}/0" in json.dumps(jobs)
         assert len(jobs) >= 2  # the pods were admitted under `restricted` and ran to completion
         outputs = {
             "the Job specs": json.dumps(jobs),
-            "the replay": json.dumps(get_replay(k, namespace, "allowed")),
-            "the Events": json.dumps(events_of(k, got)),
+            "the replay": json.dumps(driver.get("allowed")),
+            "the Events": json.dumps(driver.events(got)),
             "the operator's log": op.log_path.read_text(errors="replace"),
         }
         logs = sorted((config.log_dir() / "pods").glob(f"{namespace}_*.log"))

@@ -18,22 +18,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from operator_helpers import (
-    condition,
-    create_replay,
-    get_replay,
-    jobs_of,
-    replay_manifest,
-    running_operator,
-    wait_for,
-    wait_for_condition,
-)
 
 from datagen.orders import generate
 from devstack import config
-from eventreplay.operator.kube import Kube
 from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV
 from support.kafka_tools import create_topic, produce
+from support.operator_driver import OperatorDriver
 
 pytestmark = pytest.mark.stack
 SECRET_VALUE = "tenant-pw-51c0ffee77"
@@ -94,12 +84,12 @@ def hold_pods(core: Any, namespace: str) -> None:
     core.patch_namespaced_resource_quota_status("no-pods", namespace, status)
 
 
-def with_both_jobs(k: Kube, namespace: str, name: str) -> dict[str, Any]:
+def with_both_jobs(driver: OperatorDriver, name: str) -> dict[str, Any]:
     def check() -> dict[str, Any] | None:
-        replay = get_replay(k, namespace, name)
-        return replay if len(jobs_of(k, replay)) == 2 else None
+        replay = driver.get(name)
+        return replay if len(driver.jobs(replay)) == 2 else None
 
-    return wait_for(check, 90, f"{name}: its plan and both partition Jobs")
+    return driver.wait_for(check, 90, f"{name}: its plan and both partition Jobs")
 
 
 def topics(admin: Any) -> dict[str, Any]:
@@ -107,7 +97,7 @@ def topics(admin: Any) -> dict[str, Any]:
 
 
 def test_with_topics_created_by_the_tenant_the_operator_creates_none(
-    k: Kube, *, kube_api: Any, kafka_admin: Any, namespace: str, unique: str, tmp_path: Path
+    driver: OperatorDriver, *, kube_api: Any, kafka_admin: Any, namespace: str, unique: str, tmp_path: Path
 ) -> None:
     from confluent_kafka.admin import ConfigResource, ResourceType
     from kubernetes import client
@@ -123,22 +113,22 @@ def test_with_topics_created_by_the_tenant_the_operator_creates_none(
     for p in range(2):
         produce(config.kafka_bootstrap(), source, generate(20, seed=p), partition=p)
     env = {"EVENTREPLAY_POLICY_FILE": str(write_policy(tmp_path, namespace))}
-    with running_operator(k, namespace, tmp_path, env):
+    with driver.running(env):
         for name in ("tenant-made", "operator-made"):
-            create_replay(k, replay_manifest(namespace, name, replay_spec(unique, name)))
-        planned = {name: with_both_jobs(k, namespace, name) for name in ("tenant-made", "operator-made")}
+            driver.create(name, replay_spec(unique, name))
+        planned = {name: with_both_jobs(driver, name) for name in ("tenant-made", "operator-made")}
         assert core.list_namespaced_pod(namespace).items == []  # no worker ran yet: the quota holds them
         seen = topics(kafka_admin)
         assert all(t in seen for t in outputs(planned["operator-made"])), "the operator's own topics are visible"
         assert not [t for t in outputs(planned["tenant-made"]) if t in seen], "the operator created a tenant topic"
-        jobs = jobs_of(k, planned["tenant-made"])
+        jobs = driver.jobs(planned["tenant-made"])
         refs = {e["name"]: e.get("valueFrom") for e in jobs[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
         assert refs[KAFKA_SETTINGS_ENV] == {"secretKeyRef": {"name": "orders-kafka", "key": "client.properties"}}
         assert SECRET_VALUE not in json.dumps(jobs)
 
         core.delete_namespaced_resource_quota("no-pods", namespace)
-        done = wait_for_condition(k, namespace, "tenant-made", "Replayed", timeout=300)
-        assert condition(done, "Replayed")["status"] == "True"
+        done = driver.wait_for_condition("tenant-made", "Replayed", timeout=300)
+        assert driver.condition(done, "Replayed")["status"] == "True"
         totals = done["status"]["totals"]
         assert totals["records"] == 40 and totals["emitted"] > 0
         seen = topics(kafka_admin)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import cli, spec_for, write_manifest
 
 from datagen.orders import Record, generate
+from support.cli_run import cli, spec_for, write_manifest
 from support.kafka_tools import create_topic, produce, read_partition
 
 pytestmark = pytest.mark.stack

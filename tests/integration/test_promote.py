@@ -19,26 +19,12 @@ from eventreplay.worker.runtime.canonical import canonical_hash
 from eventreplay.worker.runtime.failpoints import FAILPOINT_ENV, OFFSET_PREFIX
 from support.fault_log import FAILED_LOUDLY, IDENTICAL, lost_and_doubled, record
 from support.kafka_tools import read_topic, watermarks
-from support.reconciliation_scenario import (
-    DEST_PARTITIONS,
-    SOURCE_PARTITIONS,
-    Scenario,
-    build,
-    promote_task,
-    reconcile_task,
-    run_job,
-    start_job,
-)
+from support.reconciliation_scenario import DEST_PARTITIONS, SOURCE_PARTITIONS, Scenario
 from support.replay_faults import bounce
+from support.step_driver import StepDriver
 from support.worker_run import make_task, start_worker
 
 pytestmark = pytest.mark.stack
-
-
-def _reconcile(sc: Scenario) -> dict[str, Any]:
-    done = run_job(reconcile_task(sc))
-    assert done.returncode == 0, done.stderr
-    return dict(orjson.loads(done.stdout))
 
 
 def _high_watermarks(kafka_admin: Any, kafka_bootstrap: str, topic: str) -> list[int]:
@@ -81,21 +67,19 @@ def _check_destination(kafka_bootstrap: str, sc: Scenario, promoted_summary: dic
 
 
 def test_promotion_writes_the_delta_once_and_reruns_write_nothing(
-    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+    steps: StepDriver, kafka_admin: Any, kafka_bootstrap: str, redis_client: Any
 ) -> None:
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=2000, seed=17)
-    summary = _reconcile(sc)
+    sc = steps.build(per_partition=2000, seed=17)
+    summary = steps.reconciled(sc)
     counts = summary["report"]["counts"]
     before = _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination)
 
-    refused = run_job(promote_task(sc, "0" * 64))
+    refused = steps.run_job(steps.promote_task(sc, "0" * 64))
     assert refused.returncode == EXIT_PERMANENT, refused.stderr
     assert "report hash mismatch" in refused.stderr
     assert _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination) == before
 
-    done = run_job(promote_task(sc, summary["reportHash"]))
-    assert done.returncode == 0, done.stderr
-    result = orjson.loads(done.stdout)
+    result = steps.promoted(sc, summary["reportHash"])
     assert result["written"] == counts["changed"] + counts["missing"]
     assert result["skippedIdentical"] == counts["unchanged"]
     assert result["skippedDuplicate"] == counts["duplicates"]
@@ -104,15 +88,13 @@ def test_promotion_writes_the_delta_once_and_reruns_write_nothing(
     assert mirror["state"] == "done" and mirror["reportHash"] == summary["reportHash"]
 
     after = _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination)
-    again = run_job(promote_task(sc, summary["reportHash"]))
-    assert again.returncode == 0, again.stderr
-    assert orjson.loads(again.stdout) == result  # the same cumulative result
+    assert steps.promoted(sc, summary["reportHash"]) == result  # the same cumulative result
     assert _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination) == after  # not even a marker
 
     # Reconciling again over the window now including the promoted records closes the delta.
     plan = summary["report"]["plan"]["existing"]
     extended = [{**r, "endOffset": after[r["partition"]]} for r in plan]
-    closed = run_job(reconcile_task(sc, offsets=extended))
+    closed = steps.run_job(steps.reconcile_task(sc, offsets=extended))
     assert closed.returncode == 0, closed.stderr
     closed_counts = orjson.loads(closed.stdout)["report"]["counts"]
     assert (closed_counts["changed"], closed_counts["missing"]) == (0, 0)
@@ -120,23 +102,23 @@ def test_promotion_writes_the_delta_once_and_reruns_write_nothing(
 
 
 def test_sigkill_promotion_many_times_leaves_the_delta_exactly_once(
-    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+    steps: StepDriver, kafka_bootstrap: str, redis_client: Any
 ) -> None:
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=6000, seed=29)
-    summary = _reconcile(sc)
-    task = promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
+    sc = steps.build(per_partition=6000, seed=29)
+    summary = steps.reconciled(sc)
+    task = steps.promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
     keys = [promotion_key(sc.uid, p) for p in range(SOURCE_PARTITIONS)]
     rng = random.Random(77)
     # One kill pinned inside an open transaction (records produced, not committed: a random kill
     # can miss every one of them), then kills at random points.
-    pinned = start_job(task, **{FAILPOINT_ENV: f"{OFFSET_PREFIX}250"})
+    pinned = steps.start_job(task, **{FAILPOINT_ENV: f"{OFFSET_PREFIX}250"})
     assert pinned.wait(120) == -signal.SIGKILL, pinned.stderr.read() if pinned.stderr else ""
     kills = 1
     deadline = time.monotonic() + 300
     while kills < 9:
         assert time.monotonic() < deadline, "kill loop took too long"
         progress = redis_client.mget(keys)
-        proc = start_job(task)
+        proc = steps.start_job(task)
         if rng.random() < 0.25:
             time.sleep(rng.uniform(0.05, 0.8))  # during start-up: fencing, resume
         else:
@@ -150,7 +132,7 @@ def test_sigkill_promotion_many_times_leaves_the_delta_exactly_once(
         proc.wait()
         kills += 1
     assert kills >= 6, f"only {kills - 1} random kills landed before promotion finished"
-    final = run_job(task)
+    final = steps.run_job(task)
     assert final.returncode == 0, final.stderr
     _check_destination(kafka_bootstrap, sc, orjson.loads(final.stdout))
     # Some kills landed inside an open transaction: its records exist, aborted, invisible above.
@@ -160,11 +142,11 @@ def test_sigkill_promotion_many_times_leaves_the_delta_exactly_once(
 
 
 def test_reconcile_and_promote_read_only_their_own_replays_records(
-    kafka_admin: Any, kafka_bootstrap: str, unique: str
+    steps: StepDriver, kafka_bootstrap: str, unique: str
 ) -> None:
     """Replay identity, second defence: another replay's records in the sandbox (as an older
     operator's name-scoped topics could hold) are neither reported nor promoted."""
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1000, seed=29)
+    sc = steps.build(per_partition=1000, seed=29)
     ((_, end),) = [marks for p, marks in enumerate(watermarks(kafka_bootstrap, sc.source, SOURCE_PARTITIONS)) if p == 1]
     other = f"other-{unique}"
     stray = start_worker(make_task(kafka_bootstrap, sc.source, other, end, partition=1, sandbox=sc.sandbox))
@@ -173,26 +155,24 @@ def test_reconcile_and_promote_read_only_their_own_replays_records(
     writers = Counter(rec.headers["er-replay-uid"] for _, rec in read_topic(kafka_bootstrap, sc.sandbox, 3))
     assert writers[other.encode()] > 0 and writers[sc.uid.encode()] > 0
 
-    summary = _reconcile(sc)
+    summary = steps.reconciled(sc)
     counts = summary["report"]["counts"]
     assert counts["foreign"] == writers[other.encode()]
     for key in ("unchanged", "changed", "missing", "extra", "duplicates", "replayedIds", "replayedRecords"):
         assert counts[key] == sc.expected[key], key
-    done = run_job(promote_task(sc, summary["reportHash"]))
-    assert done.returncode == 0, done.stderr
-    _check_destination(kafka_bootstrap, sc, orjson.loads(done.stdout))
+    _check_destination(kafka_bootstrap, sc, steps.promoted(sc, summary["reportHash"]))
 
 
 def test_a_broker_restart_mid_promotion_completes_or_fails_loudly_then_once(
-    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str
+    steps: StepDriver, kafka_bootstrap: str, redis_client: Any
 ) -> None:
     """The broker stops (cleanly) and starts while the promoter runs: it completes, or exits
     retriable with its reason; the Job's retry then completes. The delta lands exactly once."""
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=4000, seed=31)
-    summary = _reconcile(sc)
-    task = promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
+    sc = steps.build(per_partition=4000, seed=31)
+    summary = steps.reconciled(sc)
+    task = steps.promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
     keys = [promotion_key(sc.uid, p) for p in range(SOURCE_PARTITIONS)]
-    proc = start_job(task)
+    proc = steps.start_job(task)
     deadline = time.monotonic() + 120
     while not any(redis_client.mget(keys)):  # a transaction committed: promotion is under way
         assert proc.poll() is None and time.monotonic() < deadline, "promotion ended before the outage"
@@ -201,7 +181,7 @@ def test_a_broker_restart_mid_promotion_completes_or_fails_loudly_then_once(
     bounce("kafka", 3)()
     stdout, stderr = proc.communicate(timeout=600)
     if proc.returncode != 0:
-        retried = run_job(task)  # what the Job's next pod does
+        retried = steps.run_job(task)  # what the Job's next pod does
         stdout = retried.stdout
     promoted = [
         rec.key.decode()

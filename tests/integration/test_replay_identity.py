@@ -7,29 +7,18 @@ window in `missing` and only the planted cross-partition copies counted as dupli
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from confluent_kafka import Producer
-from operator_helpers import (
-    condition,
-    create_replay,
-    get_replay,
-    patch_spec,
-    replay_manifest,
-    running_operator,
-    wait_for,
-    wait_for_replay,
-)
 
 from datagen.orders import MESSY, ORDER_SCHEMA, generate
 from devstack import config
 from eventreplay.operator.kafka import KafkaAccess
-from eventreplay.operator.kube import Kube
 from eventreplay.operator.planner import PlanRefused, refuse_foreign_output
 from eventreplay.worker.contract.names import ReplayTopics
 from support.kafka_tools import create_topic, produce
+from support.operator_driver import OperatorDriver
 from support.oracle import replay
 
 pytestmark = pytest.mark.stack
@@ -76,11 +65,11 @@ def _spec(source: str, sink: str, ledger: str, start: int, end: int) -> dict[str
     }
 
 
-def _reported(k: Kube, ns: str, name: str, uid: str) -> dict[str, Any]:
+def _reported(driver: OperatorDriver, name: str, uid: str) -> dict[str, Any]:
     def done(r: dict[str, Any]) -> bool:
         return r["metadata"]["uid"] == uid and (r.get("status") or {}).get("reconciliation", {}).get("reportHash")
 
-    return wait_for_replay(k, ns, name, done, "reconciled", timeout=300)
+    return driver.wait_for_replay(name, done, "reconciled", timeout=300)
 
 
 def _check(got: dict[str, Any], want: dict[str, Any]) -> None:
@@ -101,7 +90,7 @@ def _check(got: dict[str, Any], want: dict[str, Any]) -> None:
 
 
 def test_a_recreated_name_over_a_shifted_window_reports_exactly_its_own_window(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str
 ) -> None:
     t0 = int(datetime.now(UTC).timestamp() * 1000) - 4 * 60 * MINUTE
     source, sink = f"id-src-{unique}", f"id-dst-{unique}"
@@ -113,19 +102,19 @@ def test_a_recreated_name_over_a_shifted_window_reports_exactly_its_own_window(
     assert want_first["duplicates"] >= 20 and want_shifted["duplicates"] < want_first["duplicates"]
     assert want_first["ids"] - want_shifted["ids"], "the windows differ"
     base = f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays"
-    with running_operator(k, namespace, tmp_path):
-        made = create_replay(k, replay_manifest(namespace, "same", _spec(source, sink, f"l-{unique}", *first_window)))
-        first = _reported(k, namespace, "same", made["metadata"]["uid"])
+    with driver.running():
+        made = driver.create("same", _spec(source, sink, f"l-{unique}", *first_window))
+        first = _reported(driver, "same", made["metadata"]["uid"])
         _check(first, want_first)
 
-        k.call("DELETE", f"{base}/same")
-        wait_for(lambda: k.get_replay(namespace, "same") is None, 60, "same deleted")
-        again = create_replay(k, replay_manifest(namespace, "same", _spec(source, sink, f"l-{unique}", *shifted)))
+        driver.k.call("DELETE", f"{base}/same")
+        driver.wait_for(lambda: driver.k.get_replay(namespace, "same") is None, 60, "same deleted")
+        again = driver.create("same", _spec(source, sink, f"l-{unique}", *shifted))
         assert again["metadata"]["uid"] != made["metadata"]["uid"]
-        second = _reported(k, namespace, "same", again["metadata"]["uid"])
+        second = _reported(driver, "same", again["metadata"]["uid"])
         _check(second, want_shifted)
         assert second["status"]["plan"]["sandboxTopic"] != first["status"]["plan"]["sandboxTopic"]
-        totals = get_replay(k, namespace, "same")["status"]["totals"]
+        totals = driver.get("same")["status"]["totals"]
         assert totals["emitted"] == want_shifted["replayedIds"] + want_shifted["duplicates"]
 
 
@@ -147,27 +136,27 @@ def test_the_operator_sees_who_wrote_an_output_topic(kafka_admin: Any, kafka_boo
 
 
 def test_planning_onto_output_topics_another_replay_wrote_stalls_with_a_reason(
-    k: Kube, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+    driver: OperatorDriver, *, kafka_admin: Any, kafka_bootstrap: str, unique: str
 ) -> None:
     source = f"id-occupied-{unique}"
     create_topic(kafka_admin, source, 1)
     produce(kafka_bootstrap, source, list(generate(20, seed=5)))
     spec = {**_spec(source, f"id-occupied-dst-{unique}", f"l-{unique}", 0, 1), "dryRun": True}
     spec["window"] = {"offsets": {"from": 0, "to": 10}}
-    with running_operator(k, namespace, tmp_path):
-        create_replay(k, replay_manifest(namespace, "occupied", spec))
-        planned = wait_for_replay(k, namespace, "occupied", lambda r: "plan" in (r.get("status") or {}), "planned")
+    with driver.running():
+        driver.create("occupied", spec)
+        planned = driver.wait_for_replay("occupied", lambda r: "plan" in (r.get("status") or {}), "planned")
         sandbox = planned["status"]["plan"]["sandboxTopic"]
         create_topic(kafka_admin, sandbox, 1)  # someone else's records under this replay's name
         producer = Producer({"bootstrap.servers": kafka_bootstrap})
         producer.produce(sandbox, b"{}", b"k", headers=[("er-replay-uid", b"someone-else")])
         assert producer.flush(30) == 0
-        patch_spec(k, namespace, "occupied", {"window": {"offsets": {"from": 0, "to": 12}}})  # plans again
+        driver.patch_spec("occupied", {"window": {"offsets": {"from": 0, "to": 12}}})  # plans again
 
         def stalled(r: dict[str, Any]) -> bool:
-            return condition(r, "Stalled").get("reason") == "SandboxInUse"
+            return driver.condition(r, "Stalled").get("reason") == "SandboxInUse"
 
-        got = wait_for_replay(k, namespace, "occupied", stalled, "SandboxInUse", stalled_fails=False, timeout=60)
-        message = condition(got, "Stalled")["message"]
+        got = driver.wait_for_replay("occupied", stalled, "SandboxInUse", stalled_fails=False, timeout=60)
+        message = driver.condition(got, "Stalled")["message"]
         assert sandbox in message and "uid someone-else" in message and "delete that topic" in message
-        assert condition(got, "Planned")["reason"] == "SandboxInUse"
+        assert driver.condition(got, "Planned")["reason"] == "SandboxInUse"

@@ -16,7 +16,7 @@ from eventreplay.worker.contract.exit_codes import EXIT_FENCED
 from eventreplay.worker.contract.names import checkpoint_key, replay_prefix
 from support.kafka_tools import read_partition, seed_orders
 from support.oracle import replay
-from support.worker_run import orders_task, run_worker, start_worker
+from support.worker_run import committed_progress, orders_task, run_worker, start_worker
 
 pytestmark = pytest.mark.stack
 
@@ -34,11 +34,6 @@ def _max_mark(redis_client: Any, ledger: str, uid: str) -> int:
         for value in redis_client.hvals(key):
             best = max(best, int.from_bytes(value[-8:], "big"))
     return best
-
-
-def _progress(redis_client: Any, uid: str) -> int:
-    raw = redis_client.get(checkpoint_key(uid, 0))
-    return -1 if raw is None else Checkpoint.from_json(raw).committed_offset
 
 
 def test_sigkill_many_times_gives_the_uninterrupted_output(
@@ -60,13 +55,13 @@ def test_sigkill_many_times_gives_the_uninterrupted_output(
     deadline = time.monotonic() + 600
     while kills < 24:
         assert time.monotonic() < deadline, "crash loop took too long"
-        before = _progress(redis_client, unique)
+        before = committed_progress(redis_client, unique)
         proc = start_worker(task)
         if rng.random() < 0.25:
             time.sleep(rng.uniform(0.05, 0.8))  # during start-up: init, fencing, resume
         else:
             # Mid-run: once this attempt has committed something, at a random point after it.
-            while _progress(redis_client, unique) == before and proc.poll() is None:
+            while committed_progress(redis_client, unique) == before and proc.poll() is None:
                 time.sleep(0.01)
             time.sleep(rng.uniform(0.0, 0.1))
         if proc.poll() is not None:

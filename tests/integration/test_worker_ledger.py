@@ -14,7 +14,7 @@ pytestmark = pytest.mark.stack
 TTL = 3600
 
 
-def _ledger(redis_client: Any, unique: str, mode: str = "withinReplay") -> ReplayLedger:
+def _ledger(redis_client: Any, unique: str, mode: str = "withinReplay", **extra: Any) -> ReplayLedger:
     return ReplayLedger(
         redis_client,
         ledger=unique,
@@ -24,6 +24,7 @@ def _ledger(redis_client: Any, unique: str, mode: str = "withinReplay") -> Repla
         mode=mode,  # type: ignore[arg-type]
         ttl_seconds=TTL,
         hash_content=True,
+        **extra,
     )
 
 
@@ -93,17 +94,7 @@ def test_production_ids_age_out_under_steady_marking(redis_client: Any, unique: 
         time.sleep(0.05)
     assert not production.contains("old")
     assert production.contains(f"steady-{n - 1}")
-    replay = ReplayLedger(
-        redis_client,
-        ledger=unique,
-        uid=f"uid-{unique}",
-        partition=0,
-        span=10_000,
-        mode="skipProcessed",
-        ttl_seconds=TTL,
-        hash_content=True,
-        production_ttl_seconds=ttl,
-    )
+    replay = _ledger(redis_client, unique, "skipProcessed", production_ttl_seconds=ttl)
     assert replay.classify(pack("old", b"v", 1) + pack(f"steady-{n - 1}", b"v", 2)) == "NP"
 
 
@@ -118,14 +109,5 @@ def test_marks_of_the_unsliced_layout_are_still_read(redis_client: Any, unique: 
     redis_client.hset(f"{production_prefix(unique)}{bucket:x}", digest[:10], content_hash(b"v"))
     production = ProductionLedger(redis_client, unique)
     assert production.contains("before-upgrade") and not production.contains("never-marked")
-    replay = ReplayLedger(
-        redis_client,
-        ledger=unique,
-        uid=f"uid-{unique}",
-        partition=0,
-        span=10_000,
-        mode="skipProcessed",
-        ttl_seconds=TTL,
-        hash_content=True,
-    )
+    replay = _ledger(redis_client, unique, "skipProcessed")
     assert replay.classify(pack("before-upgrade", b"v", 1) + pack("never-marked", b"v", 2)) == "PN"

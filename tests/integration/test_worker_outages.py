@@ -9,13 +9,10 @@ interrupted (`support/replay_faults.py`).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from support.fault_log import IDENTICAL
-from support.replay_faults import FaultyRun, bounce, counts, replay_through
+from support.replay_faults import FaultReplay, FaultyRun, bounce, counts
 
 pytestmark = pytest.mark.stack
 
@@ -27,30 +24,16 @@ def _outlived(run: FaultyRun) -> None:
     assert run.outcome == IDENTICAL, "nothing lost, nothing doubled"
 
 
-def test_a_redis_restart_mid_replay_is_outlived(
-    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path
-) -> None:
+def test_a_redis_restart_mid_replay_is_outlived(replay_with: FaultReplay) -> None:
     outage = bounce("redis", 5)
-    run = replay_through(
-        "redis-restart-mid-replay", outage, kafka_admin, kafka_bootstrap, redis_client, unique=unique, tmp_path=tmp_path
-    )
+    run = replay_with("redis-restart-mid-replay", outage)
     _outlived(run)
     assert "retrying in" in run.stderr, "the Redis outage was retried in-process"
 
 
-def test_a_broker_restart_mid_replay_is_outlived(
-    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path
-) -> None:
+def test_a_broker_restart_mid_replay_is_outlived(replay_with: FaultReplay) -> None:
     # librdkafka may ride out a short outage by itself, or a transaction fails and the attempt is
     # retried in-process: either way the output is the undisturbed run's.
     outage = bounce("kafka", 3)
-    run = replay_through(
-        "broker-restart-mid-replay",
-        outage,
-        kafka_admin,
-        kafka_bootstrap,
-        redis_client,
-        unique=unique,
-        tmp_path=tmp_path,
-    )
+    run = replay_with("broker-restart-mid-replay", outage)
     _outlived(run)

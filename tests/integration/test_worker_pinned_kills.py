@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from eventreplay.worker.contract.checkpoints import Checkpoint
-from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.runtime.failpoints import BEFORE_FINAL_MIRROR, FAILPOINT_ENV, OFFSET_PREFIX
 from support.fault_log import IDENTICAL
 from support.replay_faults import (
@@ -27,14 +25,9 @@ from support.replay_faults import (
     outputs,
     slow_task,
 )
-from support.worker_run import run_worker, user_code_env
+from support.worker_run import mirrored_checkpoint, run_worker, user_code_env
 
 pytestmark = pytest.mark.stack
-
-
-def _mirror(redis_client: Any, uid: str) -> Checkpoint | None:
-    raw = redis_client.get(checkpoint_key(uid, 0))
-    return None if raw is None else Checkpoint.from_json(raw)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +48,7 @@ def test_a_worker_killed_at_a_pinned_point_resumes_to_the_undisturbed_output(
     armed = point if point == BEFORE_FINAL_MIRROR else f"{OFFSET_PREFIX}{RECORDS * int(point.rstrip('%')) // 100}"
     killed = run_worker(task, env={**user_code_env(task, tmp_path), FAILPOINT_ENV: armed})
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-    at = _mirror(redis_client, unique)
+    at = mirrored_checkpoint(redis_client, unique)
     if point == BEFORE_FINAL_MIRROR:
         assert at is not None and at.committed_offset == RECORDS and at.state != "done", "killed before 'done'"
     else:
@@ -64,7 +57,7 @@ def test_a_worker_killed_at_a_pinned_point_resumes_to_the_undisturbed_output(
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     outcome = judge(f"worker-sigkill-{point}", 0, outputs(kafka_bootstrap, task), clean, RECORDS)
     assert outcome == IDENTICAL, "sandbox and dead-letter records equal the undisturbed run's"
-    ckpt = _mirror(redis_client, unique)
+    ckpt = mirrored_checkpoint(redis_client, unique)
     assert ckpt is not None and ckpt.state == "done"
     assert counts(ckpt) == counts(clean.checkpoint)
     assert ckpt.digest == clean.checkpoint.digest

@@ -8,14 +8,13 @@ ledger forgot.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from support.fault_log import FAILED_LOUDLY, IDENTICAL
-from support.replay_faults import FaultyRun, counts, crash, flush_redis, replay_through
+from support.replay_faults import FaultReplay, FaultyRun, counts, crash, flush_redis
 
 pytestmark = pytest.mark.stack
 
@@ -36,22 +35,14 @@ def _identical_or_loud(run: FaultyRun) -> str:
     return run.outcome
 
 
-def test_a_flushall_mid_replay_fails_loudly_never_doubles(
-    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path
-) -> None:
+def test_a_flushall_mid_replay_fails_loudly_never_doubles(replay_with: FaultReplay, redis_client: Any) -> None:
     outage = flush_redis(redis_client)
-    run = replay_through(
-        "flushall-mid-replay", outage, kafka_admin, kafka_bootstrap, redis_client, unique=unique, tmp_path=tmp_path
-    )
+    run = replay_with("flushall-mid-replay", outage)
     # A flush lands mid-range (after the first commit, ~12 s before the end): the ledger is gone.
     assert _identical_or_loud(run) == FAILED_LOUDLY
 
 
-def test_a_redis_crash_mid_replay_completes_or_fails_loudly(
-    kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, unique: str, tmp_path: Path
-) -> None:
+def test_a_redis_crash_mid_replay_completes_or_fails_loudly(replay_with: FaultReplay) -> None:
     outage = crash("redis", 2)
-    run = replay_through(
-        "redis-crash-mid-replay", outage, kafka_admin, kafka_bootstrap, redis_client, unique=unique, tmp_path=tmp_path
-    )
+    run = replay_with("redis-crash-mid-replay", outage)
     _identical_or_loud(run)

@@ -22,11 +22,11 @@ from typing import Any
 
 from devstack import config, kube
 from eventreplay.operator.kube import Kube, api_client
+from support.chart_render import CHART
 from support.reconciliation_checks import check_destination, check_report, replay_spec
 from support.reconciliation_scenario import Scenario, build
 from support.replay_waits import condition, wait_for_condition, wait_for_replay
 
-CHART = config.REPO / "charts" / "eventreplay-operator"
 OPERATOR_LABEL = "app.kubernetes.io/name=eventreplay-operator"
 
 

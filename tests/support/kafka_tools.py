@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -63,6 +63,16 @@ def seed_orders(
     records = list(generate(count, seed=seed, mix=mix or Mix()))
     produce(bootstrap, topic, records)
     return records
+
+
+def seed_partitions(
+    admin: AdminClient, bootstrap: str, topic: str, counts: Sequence[int], timestamp_ms: Iterable[int] | None = None
+) -> None:
+    """A new topic with a partition per count: partition p holds counts[p] generated orders (seed p).
+    `timestamp_ms` (a range, say) is iterated afresh for each partition."""
+    create_topic(admin, topic, len(counts))
+    for p, count in enumerate(counts):
+        produce(bootstrap, topic, generate(count, seed=p), partition=p, timestamp_ms=timestamp_ms)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from eventreplay.worker.contract.names import checkpoint_key, replay_group_id
 from eventreplay.worker.contract.tasks import Task
 from support.fault_log import FAILED_LOUDLY, IDENTICAL, lost_and_doubled, record
 from support.kafka_tools import read_partition, seed_orders
-from support.worker_run import make_task, run_worker, start_worker, user_code_env
+from support.worker_run import make_task, mirrored_checkpoint, run_worker, start_worker, user_code_env
 
 RECORDS = 6000
 SLOW_TRANSFORM = """
@@ -150,6 +150,10 @@ class FaultyRun:
     mirror: Checkpoint | None
 
 
+# replay_through with the test's Kafka, Redis, uid and folder bound: (fault, outage) -> FaultyRun.
+FaultReplay = Callable[[str, Callable[[], None]], "FaultyRun"]
+
+
 def replay_through(
     fault: str,
     outage: Callable[[], None],
@@ -170,8 +174,7 @@ def replay_through(
     returncode = proc.returncode if proc.returncode is not None else -1
     committed = committed_offset(kafka_admin, task)
     outcome = judge(fault, returncode, outputs(bootstrap, task), clean, committed)
-    raw = redis_client.get(checkpoint_key(unique, 0))
-    mirror = None if raw is None else Checkpoint.from_json(raw)
+    mirror = mirrored_checkpoint(redis_client, unique)
     return FaultyRun(clean, returncode, stderr, outcome, committed, mirror)
 
 

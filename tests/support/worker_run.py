@@ -11,6 +11,8 @@ from typing import Any
 
 from datagen.orders import ORDER_SCHEMA, Record
 from devstack import config
+from eventreplay.worker.contract.checkpoints import Checkpoint
+from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.contract.tasks import Task
 
 REDIS_URL = config.redis_url()
@@ -81,3 +83,15 @@ def start_worker(task: Task, env: dict[str, str] | None = None) -> subprocess.Po
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def mirrored_checkpoint(redis_client: Any, uid: str) -> Checkpoint | None:
+    """Partition 0's progress mirror in Redis; None before its first commit."""
+    raw = redis_client.get(checkpoint_key(uid, 0))
+    return None if raw is None else Checkpoint.from_json(raw)
+
+
+def committed_progress(redis_client: Any, uid: str) -> int:
+    """The committed offset partition 0's mirror shows; -1 before its first commit."""
+    mirror = mirrored_checkpoint(redis_client, uid)
+    return -1 if mirror is None else mirror.committed_offset

@@ -1,7 +1,7 @@
-"""Helpers for the operator's integration tests: the CRD, the operator as a subprocess, waiting.
+"""The operator as a subprocess, exactly as in production, and the clean-up of a namespace's replays.
 
-The operator runs exactly as in production (`python -m eventreplay.operator --namespace NS`),
-logging in with the stack's kubeconfig (client certificates); its Jobs are run by the node harness.
+`python -m eventreplay.operator --namespace NS` logs in with the stack's kubeconfig (client
+certificates); its Jobs are run by the node harness.
 """
 
 from __future__ import annotations
@@ -15,86 +15,10 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from devstack import config
-from eventreplay.operator import crdgen
-from eventreplay.operator.job_names import LABEL_UID
-from eventreplay.operator.kube import MERGE, Kube, KubeError, api_client
-from support.replay_waits import condition, get_replay, wait_for, wait_for_condition, wait_for_replay
-
-# The waits moved to support.replay_waits (the chart e2e shares them); the operator tests import them here.
-__all__ = ["condition", "get_replay", "wait_for", "wait_for_condition", "wait_for_replay"]
-REPO = Path(__file__).resolve().parents[2]
-CRD_NAME = "eventreplays.eventreplay.io"
-
-
-def kube() -> Kube:
-    return Kube(api_client(str(config.kubeconfig_path())))
-
-
-def install_crd(k: Kube) -> None:
-    """Server-side apply the generated CRD and wait until it is Established."""
-    body = crdgen.crd()
-    k.call(
-        "PATCH",
-        f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}",
-        body,
-        query={"fieldManager": "eventreplay-tests", "force": "true"},
-        content_type="application/apply-patch+yaml",
-    )
-
-    def established() -> bool:
-        crd = k.call("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}")
-        conds = (crd.get("status") or {}).get("conditions") or []
-        return any(c["type"] == "Established" and c["status"] == "True" for c in conds)
-
-    wait_for(established, 30, "CRD established")
-
-
-def replay_manifest(ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "eventreplay.io/v1alpha1",
-        "kind": "EventReplay",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": spec,
-    }
-
-
-def create_replay(k: Kube, manifest: dict[str, Any]) -> dict[str, Any]:
-    ns = manifest["metadata"]["namespace"]
-    return k.call("POST", f"/apis/eventreplay.io/v1alpha1/namespaces/{ns}/eventreplays", manifest)
-
-
-def patch_spec(k: Kube, ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return k.call(
-        "PATCH",
-        f"/apis/eventreplay.io/v1alpha1/namespaces/{ns}/eventreplays/{name}",
-        {"spec": spec},
-        content_type=MERGE,
-    )
-
-
-def jobs_of(k: Kube, replay: dict[str, Any]) -> list[dict[str, Any]]:
-    meta = replay["metadata"]
-    return k.list_jobs(meta["namespace"], f"{LABEL_UID}={meta['uid']}")
-
-
-def events_of(k: Kube, replay: dict[str, Any]) -> list[dict[str, Any]]:
-    meta = replay["metadata"]
-    out = k.call(
-        "GET",
-        f"/api/v1/namespaces/{meta['namespace']}/events",
-        query={"fieldSelector": f"involvedObject.uid={meta['uid']}"},
-    )
-    return list(out.get("items") or [])
-
-
-def wait_for_event(k: Kube, replay: dict[str, Any], reason: str, timeout: float = 30) -> None:
-    """Events are posted after the status that caused them: poll, do not read once."""
-    wait_for(lambda: reason in [e["reason"] for e in events_of(k, replay)], timeout, f"a {reason} Event")
+from eventreplay.operator.kube import MERGE, Kube, KubeError
+from support.replay_waits import wait_for
 
 
 def free_port() -> int:
@@ -130,7 +54,7 @@ class OperatorProcess:
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                cwd=REPO,
+                cwd=config.REPO,
                 start_new_session=True,
             )
         wait_for(self.healthy, 30, "the operator's health endpoint")
@@ -194,13 +118,3 @@ def cleanup_replays(k: Kube, namespace: str, timeout: float = 30) -> None:
             k.call(
                 "PATCH", f"{base}/{item['metadata']['name']}", {"metadata": {"finalizers": None}}, content_type=MERGE
             )
-
-
-def examples() -> list[Path]:
-    return sorted((REPO / "examples").glob("*.yaml"))
-
-
-def load_example(path: Path, namespace: str) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load(path.read_text())
-    doc["metadata"]["namespace"] = namespace
-    return doc

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from operator_helpers import replay_manifest
 
 from datagen.orders import ORDER_SCHEMA
 from devstack import config
+from support.operator_driver import replay_manifest
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
