@@ -24,6 +24,7 @@ from confluent_kafka.admin import AdminClient
 
 from ..contract.checkpoints import PromotionCheckpoint, combine_digests, write_mirror
 from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.headers import PROMOTED_BY_HEADER, REPLAY_UID_HEADER, REPORT_HASH_HEADER
 from ..contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
 from ..contract.names import promotion_key
 from ..contract.ownership import written_by
@@ -51,9 +52,9 @@ class Promoter:
         self.redis = connect_redis(task.redis)
         self.admin = AdminClient(job_config(task.kafka))
         self.extra_headers: Headers = [
-            ("er-promoted-by", f"{task.replay.namespace}/{task.replay.name}".encode()),
-            ("er-replay-uid", self.uid.encode()),
-            ("er-report-hash", task.report_hash.encode()),
+            (PROMOTED_BY_HEADER, f"{task.replay.namespace}/{task.replay.name}".encode()),
+            (REPLAY_UID_HEADER, self.uid.encode()),
+            (REPORT_HASH_HEADER, task.report_hash.encode()),
         ]
 
     def _report(self) -> dict[str, Any]:
@@ -199,7 +200,7 @@ class _Partition:
                 ckpt.already_promoted += 1
             elif status == "W":
                 key, value = msg.key(), msg.value()
-                headers = [(k, v) for k, v in (msg.headers() or []) if k != "er-replay-uid"] + extra
+                headers = [(k, v) for k, v in (msg.headers() or []) if k != REPLAY_UID_HEADER] + extra
                 produce(self.producer, topic, value, key, headers=headers)
                 state = digest.step(state, key, value)
                 ckpt.written += 1

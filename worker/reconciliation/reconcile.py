@@ -29,13 +29,13 @@ from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 
 from ..contract.exit_codes import RetriableFailure
+from ..contract.headers import REPLAY_UID_HEADER, REPORT_HASH_HEADER
 from ..contract.kafka_clients import (
     create_topics,
     idempotent_producer_config,
     job_config,
     range_reader_config,
 )
-from ..contract.names import REPLAY_UID_HEADER
 from ..contract.settings import redis_location
 from ..contract.step_tasks import ReconcileTask
 from ..contract.tasks import OffsetRange
@@ -252,8 +252,8 @@ class Reconciler:
                 failed.append(err.str())
 
         headers: list[tuple[str, str | bytes | None]] = [
-            ("er-report-hash", digest.encode()),
-            ("er-replay-uid", self.uid.encode()),
+            (REPORT_HASH_HEADER, digest.encode()),
+            (REPLAY_UID_HEADER, self.uid.encode()),
         ]
         total, published = 1 << bits, 0
         for first in range(0, total, CHUNK):

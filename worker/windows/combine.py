@@ -25,8 +25,9 @@ from confluent_kafka.admin import AdminClient
 
 from ..contract.combine_task import CombineTask
 from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.headers import REPLAY_UID_HEADER
 from ..contract.kafka_clients import create_topics, job_config, range_reader_config, transactional_producer_config
-from ..contract.names import REPLAY_UID_HEADER, combine_key, combine_transactional_id
+from ..contract.names import combine_key, combine_transactional_id
 from ..contract.settings import redis_location
 from ..contract.tasks import OffsetRange
 from ..runtime.produce import Headers, produce
