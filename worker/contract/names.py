@@ -145,13 +145,13 @@ def promotion_key(uid: str, partition: int) -> str:
 
 
 def report_key(uid: str) -> str:
-    """The reconciliation summary (JSON, layout in `worker/runtime/spill.py`), written last by reconcile,
-    read by promote and the operator."""
+    """The reconciliation summary (`summaries.ReportSummary`), written last by reconcile, read by
+    promote and the operator."""
     return f"eventreplay:report:{uid}"
 
 
 def combine_key(uid: str) -> str:
-    """The combine Job's summary (JSON: results topic, counts, digest), written last, read by the operator."""
+    """The combine Job's summary (`summaries.CombineSummary`), written last, read by the operator."""
     return f"eventreplay:combine:{uid}"
 
 

@@ -94,7 +94,7 @@ class Reconciler(StepJob[ReportSummary]):
         log.info("run %s: sandbox %d records, existing %d records, %d buckets", self.run_id, *spans, 1 << bits)
         if dropped:
             log.info("run %s: dropped %d keys earlier runs left (no stored report uses them)", self.run_id, dropped)
-        self.plan = self._plan(sandbox, existing)
+        self.plan = self._plan(sandbox, existing)  # before the passes: `_compare` puts it in the report
         self._spill_sandbox(spill, sandbox, bits)
         self._spill_existing(spill, existing, bits)
         report = self._compare(spill, bits)
