@@ -23,7 +23,8 @@ import redis
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from eventreplay.worker.contract.names import REPLAY_UID_HEADER, report_key, spill_route
+from eventreplay.worker.contract.headers import REPLAY_UID_HEADER
+from eventreplay.worker.contract.names import report_key, spill_route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
 from devstack import config

@@ -14,6 +14,7 @@ shared by all partitions of a source subtask, and late rows are dropped rather t
 from __future__ import annotations
 
 from eventreplay.operator.api.v1alpha1 import Aggregate, Aggregation, EventReplaySpec, Plan
+from eventreplay.worker.contract.names import flink_group_id
 
 SQL_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "string": "STRING", "boolean": "BOOLEAN"}
 FUNCTIONS = {
@@ -91,7 +92,7 @@ def flink_sql(spec: EventReplaySpec, plan: Plan, namespace: str, name: str) -> s
             "connector": "kafka",
             "topic": plan.topic,
             "properties.bootstrap.servers": spec.source.bootstrap_servers,
-            "properties.group.id": f"eventreplay-flink-{namespace}-{name}",
+            "properties.group.id": flink_group_id(namespace, name),
             "properties.isolation.level": "read_committed",
             "scan.startup.mode": "specific-offsets",
             "scan.startup.specific-offsets": _offsets(plan, end=False),

@@ -17,6 +17,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from eventreplay.worker.contract.exit_codes import RetriableFailure
+from eventreplay.worker.contract.headers import REPLAY_UID_HEADER
 from eventreplay.worker.contract.kafka_clients import (
     Config,
     all_watermarks,
@@ -25,7 +26,7 @@ from eventreplay.worker.contract.kafka_clients import (
     offsets_for_times,
     planner_consumer_config,
 )
-from eventreplay.worker.contract.names import REPLAY_UID_HEADER
+from eventreplay.worker.contract.names import PLANNER_GROUP_ID
 from eventreplay.worker.contract.ownership import header
 
 from .api.v1alpha1 import EventReplaySpec
@@ -76,7 +77,7 @@ class KafkaAccess:
         return client_config(bootstrap, self.settings)
 
     def consumer(self, bootstrap: str) -> Consumer:
-        return Consumer(planner_consumer_config(self._config(bootstrap), "eventreplay-operator-planner"))
+        return Consumer(planner_consumer_config(self._config(bootstrap), PLANNER_GROUP_ID))
 
     def admin(self, bootstrap: str) -> AdminClient:
         return AdminClient(self._config(bootstrap))

@@ -1,9 +1,10 @@
-"""The Jobs the worker image runs, as the entry harness sees them: replay one partition,
-reconcile the sandbox against the existing output, promote a report's delta.
+"""The Jobs the worker image runs, as the entry harness sees them: replay one partition; the steps
+after the replay (combine an aggregate's windows, reconcile the sandbox against the existing
+output, promote a report's delta); find the gaps of a sink.
 
 Each says which task it reads, what it logs as, what it prints when done and what it leaves in
-Redis when it fails (the replay: a failed checkpoint on permanent failures; reconcile and
-promote: a failure record, `names.failure_key`).
+Redis when it fails (the replay: a failed checkpoint on permanent failures; a step: a failure
+record in its task's `redis_target`, `names.failure_key`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .contract.names import (
 from .contract.step_tasks import PromoteTask, ReconcileTask
 from .contract.tasks import Task
 from .runtime.entry import Job
-from .runtime.redis_connection import RedisSpec, connect_redis
+from .runtime.redis_connection import connect_redis
 from .runtime.retry import with_retries
 
 T = TypeVar("T", ReconcileTask, PromoteTask, CombineTask)
@@ -110,13 +111,13 @@ def _promote(task: PromoteTask) -> Mapping[str, Any]:
     return Promoter(task).run()
 
 
-def _failure_record(job: str, target: Callable[[T], RedisSpec]) -> Callable[[T, WorkerFailure, str], None]:
-    """Best effort: the failure text under `names.failure_key`, which the operator shows as the
-    Stalled message (a local node has no termination messages)."""
+def _failure_record(job: str) -> Callable[[T, WorkerFailure, str], None]:
+    """Best effort: the failure text under `names.failure_key` in the step's Redis, which the
+    operator shows as the Stalled message (a local node has no termination messages)."""
 
     def record(task: T, _err: WorkerFailure, text: str) -> None:
         try:
-            client = connect_redis(target(task), check_eviction=False)  # the failure may be that very check
+            client = connect_redis(task.redis_target, check_eviction=False)  # the failure may be that very check
             client.set(failure_key(task.replay.uid, job), text[:2000], ex=DEFAULT_TTL_SECONDS)
         except Exception:  # noqa: BLE001 - the exit code already says it failed
             pass
@@ -124,17 +125,15 @@ def _failure_record(job: str, target: Callable[[T], RedisSpec]) -> Callable[[T, 
     return record
 
 
-def _after_replay(
-    name: str, model: type[T], env: str, run: Callable[[T], Mapping[str, Any]], redis: Callable[[T], RedisSpec]
-) -> Job[T]:
-    """A Job that runs once the replay is done: reconcile or promote."""
+def _after_replay(name: str, model: type[T], env: str, run: Callable[[T], Mapping[str, Any]]) -> Job[T]:
+    """A step Job, run once the replay is done: combine, reconcile or promote."""
     return Job(
         name=name,
         task_model=model,
         task_env=env,
         run=run,
         log_context=lambda t: f"replay={t.replay.namespace}/{t.replay.name} {name}",
-        record_failure=_failure_record(name, redis),
+        record_failure=_failure_record(name),
     )
 
 
@@ -148,9 +147,9 @@ REPLAY = Job(
     ),
     record_failure=_replay_failed,
 )
-RECONCILE = _after_replay("reconcile", ReconcileTask, RECONCILE_TASK_ENV, _reconcile, lambda t: t.report.redis)
-PROMOTE = _after_replay("promote", PromoteTask, PROMOTE_TASK_ENV, _promote, lambda t: t.redis)
-COMBINE = _after_replay("combine", CombineTask, COMBINE_TASK_ENV, _combine, lambda t: t.redis)
+RECONCILE = _after_replay("reconcile", ReconcileTask, RECONCILE_TASK_ENV, _reconcile)
+PROMOTE = _after_replay("promote", PromoteTask, PROMOTE_TASK_ENV, _promote)
+COMBINE = _after_replay("combine", CombineTask, COMBINE_TASK_ENV, _combine)
 
 
 def _gaps(task: GapTask) -> Mapping[str, Any]:

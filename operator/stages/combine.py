@@ -5,11 +5,8 @@ then recorded in status.aggregation for good. Reconciliation waits for it.
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-
 from eventreplay.worker.contract.names import combine_key
+from eventreplay.worker.contract.summaries import CombineSummary
 
 from .. import conditions as cond
 from ..api.v1alpha1 import AggregationStatus
@@ -19,26 +16,26 @@ from ..job_state import JobView
 from .facts import Decision, failed, in_progress, stalled
 
 
-def aggregation_from(summary: dict[str, Any], job: str) -> AggregationStatus:
-    counts = summary.get("counts") or {}
+def aggregation_from(summary: CombineSummary, job: str) -> AggregationStatus:
+    counts = summary.counts
     return AggregationStatus(
         job=job,
-        results_topic=summary["resultsTopic"],
-        results=summary["results"],
-        windows=summary.get("windows"),
-        late=counts.get("late", 0),
-        no_event_time=counts.get("noEventTime", 0),
-        no_key=counts.get("noKey", 0),
-        skipped_values=counts.get("skippedValues", 0),
-        digest=summary.get("digest"),
-        completed_at=summary.get("completedAt"),
+        results_topic=summary.results_topic,
+        results=summary.results,
+        windows=summary.windows,
+        late=counts.late,
+        no_event_time=counts.no_event_time,
+        no_key=counts.no_key,
+        skipped_values=counts.skipped_values,
+        digest=summary.digest,
+        completed_at=summary.completed_at,
     )
 
 
 def read_aggregation(reader: CheckpointReader, url: str, uid: str, job: str) -> AggregationStatus | None:
     """The summary the combine Job left in Redis; None when it is not (or no longer) there."""
     raw = reader.get(url, combine_key(uid))
-    return aggregation_from(orjson.loads(raw), job) if raw is not None else None
+    return aggregation_from(CombineSummary.from_json(raw), job) if raw is not None else None
 
 
 def decide_combine(retry: int, job: JobView | None, failure: str, unavailable: str) -> Decision:

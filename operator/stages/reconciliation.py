@@ -4,11 +4,8 @@ report (read from Redis once, then recorded in status.reconciliation for good).
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-
 from eventreplay.worker.contract.names import report_key
+from eventreplay.worker.contract.summaries import ReportSummary
 
 from .. import conditions as cond
 from ..api.v1alpha1 import ReconciliationStatus, ReportSamples
@@ -17,31 +14,31 @@ from ..conditions import Want
 from .facts import Decision, Facts, failed, in_progress, stalled
 
 
-def reconciliation_from(summary: dict[str, Any], job: str) -> ReconciliationStatus:
+def reconciliation_from(summary: ReportSummary, job: str) -> ReconciliationStatus:
     """status.reconciliation from the report the Job stored in Redis."""
-    report = summary["report"]
-    counts = report["counts"]
-    samples = report.get("samples") or {}
+    report, counts, samples = summary.report, summary.report.counts, summary.report.samples
     return ReconciliationStatus(
-        report_hash=summary["reportHash"],
-        unchanged=counts["unchanged"],
-        changed=counts["changed"],
-        missing=counts["missing"],
-        extra=counts["extra"],
-        replayed_ids=counts.get("replayedIds"),
-        existing_ids=counts.get("existingIds"),
-        duplicates=counts.get("duplicates"),
-        superseded=counts.get("superseded"),
-        already_promoted=counts.get("alreadyPromoted"),
-        unidentified=counts.get("unidentified"),
-        replayed_checksum=report.get("replayedChecksum"),
-        existing_checksum=report.get("existingChecksum"),
-        existing_topic=(report.get("plan") or {}).get("existingTopic"),
-        report_topic=summary.get("reportTopic"),
-        samples=ReportSamples(**{k: list(samples.get(k) or []) for k in ("unchanged", "changed", "missing", "extra")}),
-        refresh=int((report.get("plan") or {}).get("refresh", 0)),
+        report_hash=summary.report_hash,
+        unchanged=counts.unchanged,
+        changed=counts.changed,
+        missing=counts.missing,
+        extra=counts.extra,
+        replayed_ids=counts.replayed_ids,
+        existing_ids=counts.existing_ids,
+        duplicates=counts.duplicates,
+        superseded=counts.superseded,
+        already_promoted=counts.already_promoted,
+        unidentified=counts.unidentified,
+        replayed_checksum=report.replayed_checksum,
+        existing_checksum=report.existing_checksum,
+        existing_topic=report.plan.existing_topic,
+        report_topic=summary.report_topic,
+        samples=ReportSamples(
+            unchanged=samples.unchanged, changed=samples.changed, missing=samples.missing, extra=samples.extra
+        ),
+        refresh=report.plan.refresh,
         job=job,
-        completed_at=summary.get("completedAt"),
+        completed_at=summary.completed_at,
     )
 
 
@@ -50,7 +47,7 @@ def read_report(reader: CheckpointReader, url: str, uid: str, job: str) -> Recon
     raw = reader.get(url, report_key(uid))
     if raw is None:
         return None
-    return reconciliation_from(orjson.loads(raw), job)
+    return reconciliation_from(ReportSummary.from_json(raw), job)
 
 
 def report_summary(r: ReconciliationStatus) -> str:

@@ -18,6 +18,10 @@ def test_topic_group_and_transactional_names() -> None:
     assert names.reconcile_group_id("u1") == "eventreplay-u1-reconcile"
     assert names.promote_group_id("u1", "ab" * 32) == "eventreplay-u1-promote-" + "ab" * 8
     assert names.promote_transactional_id("u1", 2) == "eventreplay-u1-promote-2"
+    assert names.combine_group_id("u1") == "eventreplay-u1-combine"
+    assert names.GAP_FINDER_GROUP_ID == "eventreplay-gap-finder"
+    assert names.PLANNER_GROUP_ID == "eventreplay-operator-planner"
+    assert names.flink_group_id("ns", "r") == "eventreplay-flink-ns-r"
 
 
 def test_a_recreated_name_gets_other_topics() -> None:

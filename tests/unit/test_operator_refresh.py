@@ -3,11 +3,9 @@ the recorded report, and a new report needs its own approval (the promotion bind
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
 from operator_fakes import FakeCheckpoints, FakeKube
 from operator_fixtures import plan, spec
+from summary_fixtures import report_summary
 
 from eventreplay.operator.api.v1alpha1 import EventReplayStatus, ReconciliationStatus, Totals
 from eventreplay.operator.config import OperatorConfig
@@ -23,12 +21,6 @@ TOTALS = Totals(read=200, emitted=200, dead_lettered=0)
 
 def _stages(kube: FakeKube, reader: FakeCheckpoints) -> PostReplayStages:
     return PostReplayStages(kube, reader, OperatorConfig(), OWNER, "2026-11-20T12:00:00Z")  # type: ignore[arg-type]
-
-
-def _summary(report_hash: str, refresh: int) -> bytes:
-    counts = {"unchanged": 100, "changed": 0, "missing": 0, "extra": 0, "alreadyPromoted": 20}
-    plan_json: dict[str, Any] = {"existingTopic": "orders-out"} | ({"refresh": refresh} if refresh else {})
-    return orjson.dumps({"reportHash": report_hash, "report": {"counts": counts, "plan": plan_json}})
 
 
 def test_bumping_refresh_reconciles_again_and_the_old_approval_does_not_promote() -> None:
@@ -50,7 +42,9 @@ def test_bumping_refresh_reconciles_again_and_the_old_approval_does_not_promote(
     assert job["metadata"]["annotations"]["eventreplay.io/refresh"] == "1"
 
     kube.finish("r-reconcile-f1")
-    reader.keys[report_key(OWNER.uid)] = _summary(NEW, 1)
+    reader.keys[report_key(OWNER.uid)] = report_summary(
+        NEW, unchanged=100, changed=0, missing=0, already_promoted=20, refresh=1
+    )
     views = read_jobs(list(kube.jobs.values()))
     assert [v.refresh for v in views] == [1]
     status = EventReplayStatus(reconciliation=first.reconciliation)

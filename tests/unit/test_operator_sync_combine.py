@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from operator_fakes import FakeKube, World, replay
+from summary_fixtures import combine_summary
 
 from eventreplay.worker.contract.names import ReplayTopics, combine_key, failure_key
 
@@ -17,14 +18,7 @@ AGGREGATE = {
     "windowSeconds": 60,
     "aggregations": [{"name": "n", "function": "count"}],
 }
-SUMMARY = {
-    "resultsTopic": "eventreplay.ns.r.results",
-    "results": 42,
-    "windows": 7,
-    "counts": {"late": 3, "noEventTime": 1},
-    "digest": "d" * 64,
-    "completedAt": "2026-11-20T12:00:00Z",
-}
+SUMMARY = combine_summary(results=42, late=3, no_event_time=1)
 
 
 def replayed(**spec: Any) -> World:
@@ -48,7 +42,7 @@ def test_reconciliation_reads_the_results_once_they_are_recorded() -> None:
     world = replayed()
     world.sync()
     world.kube.finish("r-combine")
-    world.checkpoints.keys[combine_key("u-1")] = orjson.dumps(SUMMARY)
+    world.checkpoints.keys[combine_key("u-1")] = SUMMARY
     world.sync()
     agg = world.status["aggregation"]
     assert (agg["results"], agg["late"], agg["noEventTime"], agg["job"]) == (42, 3, 1, "r-combine")

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-import orjson
 from operator_fakes import NOW, FakeKube, World, replay
+from summary_fixtures import report_summary
 
 from eventreplay.operator.api.v1alpha1 import APPROVED_BY
 from eventreplay.operator.events import Event
@@ -18,11 +18,7 @@ from eventreplay.worker.contract.names import failure_key, report_key
 
 HASH = "ab" * 32
 PROMOTE = f"r-promote-{HASH[:12]}"
-SUMMARY = {
-    "reportHash": HASH,
-    "reportTopic": "eventreplay.ns.r.report",
-    "report": {"counts": {"unchanged": 80, "changed": 10, "missing": 10, "extra": 0, "replayedIds": 100}},
-}
+SUMMARY = report_summary(HASH, unchanged=80, changed=10, missing=10)
 
 
 def replayed(*, checkpoints: tuple[int, ...] = (0, 1), **spec: Any) -> World:
@@ -43,7 +39,7 @@ def reconciled(*, checkpoints: tuple[int, ...] = (0, 1), **spec: Any) -> World:
     world = replayed(checkpoints=checkpoints, **spec)
     world.sync()
     world.kube.finish("r-reconcile")
-    world.checkpoints.keys[report_key("u-1")] = orjson.dumps(SUMMARY)
+    world.checkpoints.keys[report_key("u-1")] = SUMMARY
     return world
 
 

@@ -7,9 +7,9 @@ import copy
 from types import SimpleNamespace
 from typing import Any
 
-import orjson
 import pytest
 from operator_fakes import FakeKube, World, replay
+from summary_fixtures import report_summary
 
 from eventreplay.operator import handlers
 from eventreplay.operator.ticks import at_rest, job_finished, owner_reference
@@ -18,11 +18,7 @@ from eventreplay.worker.contract.names import report_key
 
 HASH = "ab" * 32
 PROMOTE = f"r-promote-{HASH[:12]}"
-SUMMARY = {
-    "reportHash": HASH,
-    "reportTopic": "eventreplay.ns.r.report",
-    "report": {"counts": {"unchanged": 80, "changed": 10, "missing": 10, "extra": 0, "replayedIds": 100}},
-}
+SUMMARY = report_summary(HASH, unchanged=80, changed=10, missing=10)
 
 
 class CountingKube:
@@ -97,7 +93,7 @@ def test_only_the_finished_or_waiting_stages_of_a_real_pass_are_at_rest() -> Non
     world.sync()
     assert world.status["phase"] == "Replayed" and not at_rest(world.kube.obj or {})  # reconciling
     world.kube.finish("r-reconcile")
-    world.checkpoints.keys[report_key("u-1")] = orjson.dumps(SUMMARY)
+    world.checkpoints.keys[report_key("u-1")] = SUMMARY
     world.sync()
     assert world.status["phase"] == "Promoting" and not at_rest(world.kube.obj or {})
     world.kube.finish(PROMOTE)
@@ -120,7 +116,7 @@ def test_a_closed_manual_gate_is_at_rest_until_approved() -> None:
     world.kube.finish("r-1")
     world.sync()
     world.kube.finish("r-reconcile")
-    world.checkpoints.keys[report_key("u-1")] = orjson.dumps(SUMMARY)
+    world.checkpoints.keys[report_key("u-1")] = SUMMARY
     world.sync()
     assert world.condition("Promoted") == ("False", "AwaitingApproval")
     assert at_rest(world.kube.obj or {})

@@ -40,7 +40,7 @@ def test_tumbling_results_per_window_and_key() -> None:
         {"id": f"{iso(60_000)}|a", "windowStart": iso(60_000), "windowEnd": iso(120_000), "key": "a",
          "n": 1, "total": 2, "low": 2, "high": 2, "buyers": 1},
     ]  # fmt: skip
-    assert agg.counts["skippedValues"] == 3  # "n/a" is no number for sum, min, max
+    assert agg.counts.skipped_values == 3  # "n/a" is no number for sum, min, max
 
 
 def test_lateness_is_judged_per_partition_against_the_largest_time_seen_before() -> None:
@@ -50,7 +50,7 @@ def test_lateness_is_judged_per_partition_against_the_largest_time_seen_before()
     agg.add(0, {"ts": 100_000, "shop": "a", "amount": 1})  # [60, 120 s) + 11 s > 130 s: kept
     agg.add(0, {"ts": 59_000, "shop": "a", "amount": 1})  # late again
     agg.add(1, {"ts": 50_000, "shop": "a", "amount": 1})  # partition 1 has seen nothing: kept
-    assert agg.counts["late"] == 2
+    assert agg.counts.late == 2
     assert [(r["windowStart"], r["n"]) for r in agg.results()] == [(iso(0), 1), (iso(60_000), 1), (iso(120_000), 1)]
 
 
@@ -60,6 +60,6 @@ def test_events_without_time_or_key_are_counted_and_left_out() -> None:
     agg.add(0, {"ts": "yesterday", "shop": "a"})
     agg.add(0, {"ts": "2026-11-20T10:00:30Z", "shop": True})
     agg.add(0, {"ts": "2026-11-20T10:00:30Z", "shop": 7, "amount": 2.5})
-    assert (agg.counts["noEventTime"], agg.counts["noKey"]) == (2, 1)
+    assert (agg.counts.no_event_time, agg.counts.no_key) == (2, 1)
     [only] = agg.results()
     assert (only["id"], only["total"], only["low"], only["buyers"]) == ("2026-11-20T10:00:00.000Z|7", 2.5, 2.5, 0)

@@ -63,3 +63,8 @@ class CombineTask(Contract):
     @property
     def group_id(self) -> str:
         return names.combine_group_id(self.replay.uid)
+
+    @property
+    def redis_target(self) -> RedisTarget:
+        """Where the summary and a failure record go."""
+        return self.redis

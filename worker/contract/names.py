@@ -40,9 +40,6 @@ LOG_LEVEL_ENV = "EVENTREPLAY_LOG_LEVEL"
 # deleted and re-created name shares no topic with its predecessor. The operator names them in the
 # plan (status.plan) and the tasks; the worker writes them.
 
-REPLAY_UID_HEADER = "er-replay-uid"
-"""Header on every sandbox, dead-letter and report record: the uid of the replay that wrote it.
-Reconcile and promote read only records carrying their own uid (a second defence after the topic name)."""
 MAX_TOPIC_NAME = 249
 """Kafka's limit on a topic name."""
 
@@ -113,6 +110,14 @@ def combine_transactional_id(uid: str) -> str:
 GAP_FINDER_GROUP_ID = "eventreplay-gap-finder"
 """Never commits: it only names the gap finder's readers in broker logs."""
 
+PLANNER_GROUP_ID = "eventreplay-operator-planner"
+"""Never commits: it only names the operator's planning reader (watermarks, offsets for times) in broker logs."""
+
+
+def flink_group_id(namespace: str, name: str) -> str:
+    """The source group of the Flink SQL job `eventreplay export flink-sql` writes for a replay."""
+    return f"eventreplay-flink-{namespace}-{name}"
+
 
 def promote_group_id(uid: str, report_hash: str) -> str:
     """Replay- and report-private: a newer report starts from the sandbox's start."""
@@ -140,13 +145,13 @@ def promotion_key(uid: str, partition: int) -> str:
 
 
 def report_key(uid: str) -> str:
-    """The reconciliation summary (JSON, layout in `worker/runtime/spill.py`), written last by reconcile,
-    read by promote and the operator."""
+    """The reconciliation summary (`summaries.ReportSummary`), written last by reconcile, read by
+    promote and the operator."""
     return f"eventreplay:report:{uid}"
 
 
 def combine_key(uid: str) -> str:
-    """The combine Job's summary (JSON: results topic, counts, digest), written last, read by the operator."""
+    """The combine Job's summary (`summaries.CombineSummary`), written last, read by the operator."""
     return f"eventreplay:combine:{uid}"
 
 

@@ -1,5 +1,5 @@
 """Whose record is this: the replay uid every sandbox and dead-letter record carries in its
-`er-replay-uid` header (`names.REPLAY_UID_HEADER`).
+`er-replay-uid` header (`headers.REPLAY_UID_HEADER`).
 
 Topics are named for the replay's uid, so another replay's records should never be there; reading
 only records with our uid is the second defence (a topic left by an older operator that named
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .names import REPLAY_UID_HEADER
+from .headers import REPLAY_UID_HEADER
 
 Headers = Sequence[tuple[str, bytes | str | None]] | Mapping[str, bytes | str | None] | None
 """What confluent-kafka's Message.headers() returns."""

@@ -118,6 +118,11 @@ class ReconcileTask(Contract):
     def group_id(self) -> str:
         return names.reconcile_group_id(self.replay.uid)
 
+    @property
+    def redis_target(self) -> RedisTarget:
+        """Where the report, its working set and a failure record go."""
+        return self.report.redis
+
 
 class PromoteTask(Contract):
     version: Literal[1] = 1
@@ -143,3 +148,8 @@ class PromoteTask(Contract):
     @property
     def group_id(self) -> str:
         return names.promote_group_id(self.replay.uid, self.report_hash)
+
+    @property
+    def redis_target(self) -> RedisTarget:
+        """Where the report is read, the checkpoint mirrors and a failure record go."""
+        return self.redis

@@ -13,27 +13,22 @@ import logging
 from collections import Counter
 from typing import Any
 
-from confluent_kafka import Consumer
-from confluent_kafka.admin import AdminClient
-
 from ..contract.gap_task import GapTask
-from ..contract.kafka_clients import job_config, range_reader_config
 from ..contract.names import GAP_FINDER_GROUP_ID
 from ..contract.step_tasks import EventIdSource
 from ..contract.tasks import OffsetRange
 from ..runtime.canonical import event_id_of
-from ..runtime.range_reader import RangeReader, check_ranges, existing_ranges
+from ..runtime.range_reader import check_ranges
+from ..runtime.step import RangeJob
 from .grouping import Missing, failure_windows, group_gaps
 
 log = logging.getLogger("eventreplay.gaps")
 
 
-class GapFinder:
+class GapFinder(RangeJob):
     def __init__(self, task: GapTask) -> None:
+        super().__init__(task.kafka, GAP_FINDER_GROUP_ID, task.tuning)
         self.task = task
-        base = job_config(task.kafka)
-        self.admin = AdminClient(base)
-        self.consumer = Consumer(range_reader_config(base, GAP_FINDER_GROUP_ID))
         self.counts: Counter[str] = Counter()
 
     def run(self) -> dict[str, Any]:
@@ -43,11 +38,10 @@ class GapFinder:
             self.consumer.close()
 
     def _run(self) -> dict[str, Any]:
-        task, servers = self.task, self.task.kafka.bootstrap_servers
-        ex = task.existing
-        existing = existing_ranges(self.consumer, self.admin, ex, servers)
+        task, ex = self.task, self.task.existing
+        existing = self.existing_ranges(ex)
         present = self._destination_ids(existing)
-        source = check_ranges(self.consumer, self.admin, task.source_topic, list(task.source_ranges), servers)
+        source = check_ranges(self.consumer, self.admin, task.source_topic, list(task.source_ranges), self.servers)
         missing = self._missing(source, present)
         join_ms = task.join_seconds * 1000
         gaps = group_gaps(missing, join_ms)
@@ -69,37 +63,31 @@ class GapFinder:
             "windows": [w.as_json() for w in windows],
         }
 
-    def _reader(self, topic: str, r: OffsetRange) -> RangeReader:
-        t = self.task.tuning
-        return RangeReader(self.consumer, topic, r, t.batch_size, t.stall_timeout_seconds)
-
     def _destination_ids(self, ranges: list[OffsetRange]) -> set[str]:
         ids: set[str] = set()
-        for r in ranges:
-            for batch in self._reader(self.task.existing.topic, r).batches():
-                for msg in batch:
-                    event_id = event_id_of(msg.key(), msg.value(), self.task.event_id)
-                    if event_id is None:
-                        self.counts["destinationUnidentified"] += 1
-                        continue
-                    ids.add(event_id)
-                self.counts["destinationRecords"] += len(batch)
+        for _partition, batch in self.batches(self.task.existing.topic, ranges):
+            for msg in batch:
+                event_id = event_id_of(msg.key(), msg.value(), self.task.event_id)
+                if event_id is None:
+                    self.counts["destinationUnidentified"] += 1
+                    continue
+                ids.add(event_id)
+            self.counts["destinationRecords"] += len(batch)
         return ids
 
     def _missing(self, ranges: list[OffsetRange], present: set[str]) -> list[Missing]:
         # The source names its id the way the worker's validator reads it (a value field).
         spec = EventIdSource(source="valueField", field=self.task.source_event_id_field)
         out: list[Missing] = []
-        for r in ranges:
-            for batch in self._reader(self.task.source_topic, r).batches():
-                for msg in batch:
-                    event_id = event_id_of(None, msg.value(), spec)
-                    if event_id is None:
-                        # No id: a replay would dead-letter it, so no output can be missing for it.
-                        self.counts["sourceWithoutId"] += 1
-                    elif event_id not in present:
-                        _kind, stamp = msg.timestamp()
-                        out.append(Missing(r.partition, msg.offset() or 0, max(int(stamp), 0), event_id))
-                self.counts["sourceRecords"] += len(batch)
+        for partition, batch in self.batches(self.task.source_topic, ranges):
+            for msg in batch:
+                event_id = event_id_of(None, msg.value(), spec)
+                if event_id is None:
+                    # No id: a replay would dead-letter it, so no output can be missing for it.
+                    self.counts["sourceWithoutId"] += 1
+                elif event_id not in present:
+                    _kind, stamp = msg.timestamp()
+                    out.append(Missing(partition, msg.offset() or 0, max(int(stamp), 0), event_id))
+            self.counts["sourceRecords"] += len(batch)
         self.counts["missing"] = len(out)
         return out

@@ -24,10 +24,12 @@ from confluent_kafka.admin import AdminClient
 
 from ..contract.checkpoints import PromotionCheckpoint, combine_digests, write_mirror
 from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.headers import PROMOTED_BY_HEADER, REPLAY_UID_HEADER, REPORT_HASH_HEADER
 from ..contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
 from ..contract.names import promotion_key
 from ..contract.ownership import written_by
 from ..contract.step_tasks import PromoteTask
+from ..contract.summaries import ReportSummary
 from ..contract.tasks import OffsetRange
 from ..ledger.sink import Busy, DestinationLedger, owner_of
 from ..runtime import digest, failpoints, kafka_io
@@ -51,48 +53,46 @@ class Promoter:
         self.redis = connect_redis(task.redis)
         self.admin = AdminClient(job_config(task.kafka))
         self.extra_headers: Headers = [
-            ("er-promoted-by", f"{task.replay.namespace}/{task.replay.name}".encode()),
-            ("er-replay-uid", self.uid.encode()),
-            ("er-report-hash", task.report_hash.encode()),
+            (PROMOTED_BY_HEADER, f"{task.replay.namespace}/{task.replay.name}".encode()),
+            (REPLAY_UID_HEADER, self.uid.encode()),
+            (REPORT_HASH_HEADER, task.report_hash.encode()),
         ]
 
-    def _report(self) -> dict[str, Any]:
+    def _report(self) -> ReportSummary:
         try:
             summary = load_summary(self.redis, self.uid)
         except redis.RedisError as err:
             raise RetriableFailure(f"Redis (reconciliation report): {err}") from err
         if summary is None:
             raise PermanentFailure(f"no reconciliation report for replay {self.uid} (expired?): reconcile again")
-        if summary["reportHash"] != self.task.report_hash:
+        if summary.report_hash != self.task.report_hash:
             raise PermanentFailure(
                 f"report hash mismatch: asked to promote {self.task.report_hash}, the current report is "
-                f"{summary['reportHash']}: approve the current report"
+                f"{summary.report_hash}: approve the current report"
             )
-        if report_hash(summary["report"]) != self.task.report_hash:
+        if report_hash(summary.report) != self.task.report_hash:
             raise PermanentFailure("the stored report does not match its own hash: reconcile again")
         return summary
 
     def run(self) -> dict[str, Any]:
         summary = self._report()
-        plan = summary["report"]["plan"]
+        plan = summary.report.plan
         kafka_io.partition_count(self.admin, self.task.destination_topic, self.task.kafka.bootstrap_servers)
         ranges = {
-            r["partition"]: OffsetRange(
-                partition=r["partition"], start_offset=r["startOffset"], end_offset=r["endOffset"]
-            )
-            for r in plan["sandbox"]
+            r.partition: OffsetRange(partition=r.partition, start_offset=r.start_offset, end_offset=r.end_offset)
+            for r in plan.sandbox
         }
         wanted = self.task.partitions if self.task.partitions is not None else sorted(ranges)
         unknown = sorted(set(wanted) - set(ranges))
         if unknown:
             raise PermanentFailure(f"the report has no sandbox partition(s) {unknown}")
-        verdicts = Verdicts(self.redis, self.uid, summary["run"])
+        verdicts = Verdicts(self.redis, self.uid, summary.run)
         self.cluster = kafka_io.cluster_id(self.admin, self.task.kafka.bootstrap_servers)
-        self.names = tuple(plan["canonical"]["headers"])
+        self.names = tuple(plan.canonical.headers)
         done = []
         for p in sorted(wanted):
-            expected = int(summary["report"]["deltaByPartition"].get(str(p), 0))
-            part = _Partition(self, plan["sandboxTopic"], ranges[p], verdicts, int(summary["bucketBits"]))
+            expected = summary.report.delta_by_partition.get(str(p), 0)
+            part = _Partition(self, plan.sandbox_topic, ranges[p], verdicts, summary.bucket_bits)
             done.append(part.run(expected))
         return {
             "reportHash": self.task.report_hash,
@@ -199,7 +199,7 @@ class _Partition:
                 ckpt.already_promoted += 1
             elif status == "W":
                 key, value = msg.key(), msg.value()
-                headers = [(k, v) for k, v in (msg.headers() or []) if k != "er-replay-uid"] + extra
+                headers = [(k, v) for k, v in (msg.headers() or []) if k != REPLAY_UID_HEADER] + extra
                 produce(self.producer, topic, value, key, headers=headers)
                 state = digest.step(state, key, value)
                 ckpt.written += 1

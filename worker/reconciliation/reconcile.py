@@ -21,23 +21,26 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
-from typing import Any
 
-import redis
-from confluent_kafka import Consumer, KafkaError, Producer
-from confluent_kafka.admin import AdminClient
+import msgspec
+from confluent_kafka import KafkaError, Producer
 
 from ..contract.exit_codes import RetriableFailure
-from ..contract.kafka_clients import (
-    create_topics,
-    idempotent_producer_config,
-    job_config,
-    range_reader_config,
-)
-from ..contract.names import REPLAY_UID_HEADER
-from ..contract.settings import redis_location
+from ..contract.headers import REPLAY_UID_HEADER, REPORT_HASH_HEADER
+from ..contract.kafka_clients import create_topics, idempotent_producer_config
+from ..contract.names import report_key
 from ..contract.step_tasks import ReconcileTask
+from ..contract.summaries import (
+    CanonicalPlan,
+    ClassSamples,
+    EventIdPlan,
+    PlannedRange,
+    ReplayRef,
+    Report,
+    ReportCounts,
+    ReportPlan,
+    ReportSummary,
+)
 from ..contract.tasks import OffsetRange
 from ..ledger.sink import promoted_hashes
 from ..runtime.canonical import (
@@ -55,130 +58,114 @@ from ..runtime.canonical import (
 )
 from ..runtime.kafka_io import cluster_id
 from ..runtime.produce import produce
-from ..runtime.range_reader import RangeReader, existing_ranges, full_ranges
-from ..runtime.redis_connection import connect_redis
-from ..runtime.spill import Spill, coords, store_summary
+from ..runtime.spill import Spill, coords
+from ..runtime.step import StepJob, completed_at
 from .invariants import check
 
 log = logging.getLogger("eventreplay.reconcile")
 CHUNK = 256  # buckets per pipelined read: ~12k ids in memory at a time
+CANONICAL_FORM = "sorted-key-json+headers/v1"
 
 
-def _ranges_json(ranges: list[OffsetRange]) -> list[dict[str, int]]:
-    return [{"partition": r.partition, "startOffset": r.start_offset, "endOffset": r.end_offset} for r in ranges]
+def _planned(ranges: list[OffsetRange]) -> list[PlannedRange]:
+    return [PlannedRange(partition=r.partition, start_offset=r.start_offset, end_offset=r.end_offset) for r in ranges]
 
 
-class Reconciler:
+class Reconciler(StepJob[ReportSummary]):
     def __init__(self, task: ReconcileTask) -> None:
+        super().__init__(task)
         self.task = task
         self.uid = task.replay.uid
-        self.redis = connect_redis(task.report.redis)
-        base = job_config(task.kafka)
-        self.admin = AdminClient(base)
-        # Never commits: the group id only names the reader in broker logs.
-        self.consumer = Consumer(range_reader_config(base, task.group_id))
         self.run_id = uuid.uuid4().hex[:12]
         self.counts: Counter[str] = Counter()
         self.names = tuple(task.canonical.headers)
         self.destination = task.destination_topic or task.existing.topic
         self.cluster = ""
 
-    def run(self) -> dict[str, Any]:
-        try:
-            return self._run()
-        except redis.RedisError as err:
-            where = redis_location(self.task.report.redis.redis_url)
-            raise RetriableFailure(f"Redis at {where}: {err}") from err
-        finally:
-            self.consumer.close()
-
-    def _run(self) -> dict[str, Any]:
-        task, servers = self.task, self.task.kafka.bootstrap_servers
-        sandbox = full_ranges(self.consumer, self.admin, task.sandbox_topic, servers)
-        ex = task.existing
-        existing = existing_ranges(self.consumer, self.admin, ex, servers)
+    def _run(self) -> ReportSummary:
+        task = self.task
+        sandbox = self.full_ranges(task.sandbox_topic)
+        existing = self.existing_ranges(task.existing)
         spans = [sum(r.end_offset - r.start_offset for r in side) for side in (sandbox, existing)]
         bits = bucket_bits(max(spans))
-        self.cluster = cluster_id(self.admin, servers)
-        spill = Spill(self.redis, self.uid, self.run_id, task.report.redis.ttl_seconds)
+        self.cluster = cluster_id(self.admin, self.servers)
+        spill = Spill(self.redis, self.uid, self.run_id, self.target.ttl_seconds)
         dropped = spill.start()
         log.info("run %s: sandbox %d records, existing %d records, %d buckets", self.run_id, *spans, 1 << bits)
         if dropped:
             log.info("run %s: dropped %d keys earlier runs left (no stored report uses them)", self.run_id, dropped)
+        self.plan = self._plan(sandbox, existing)  # before the passes: `_compare` puts it in the report
         self._spill_sandbox(spill, sandbox, bits)
         self._spill_existing(spill, existing, bits)
         report = self._compare(spill, bits)
-        report["plan"] = {
-            "replay": {"namespace": task.replay.namespace, "name": task.replay.name, "uid": self.uid},
-            "sandboxTopic": task.sandbox_topic,
-            "sandbox": _ranges_json(sandbox),
-            "existingTopic": ex.topic,
-            "existing": _ranges_json(existing),
-            "eventId": task.event_id.model_dump(by_alias=True, exclude_none=True),
-            "canonical": {"form": "sorted-key-json+headers/v1", "headers": sorted(set(self.names))},
-        }
-        if task.refresh:  # absent at 0: the hash of an unrefreshed report stays what it was
-            report["plan"]["refresh"] = task.refresh
         digest = report_hash(report)
         published = self._publish(spill, bits, digest, len(sandbox))
-        check(report["counts"], published, spill.kept())
-        summary = {
-            "version": 1,
-            "reportHash": digest,
-            "report": report,
-            "run": self.run_id,
-            "bucketBits": bits,
-            "reportTopic": task.report.topic,
-            "completedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        store_summary(self.redis, self.uid, summary, task.report.redis.ttl_seconds)
+        check(self.counts, published, spill.kept())
+        summary = ReportSummary(
+            report_hash=digest,
+            report=report,
+            run=self.run_id,
+            bucket_bits=bits,
+            report_topic=task.report.topic,
+            completed_at=completed_at(),
+        )
+        self.store(report_key(self.uid), summary)
         return summary
 
-    # -- passes 1 and 2 -------------------------------------------------------------------------
-    def _reader(self, topic: str, r: OffsetRange) -> RangeReader:
-        t = self.task.tuning
-        return RangeReader(self.consumer, topic, r, t.batch_size, t.stall_timeout_seconds)
+    def _plan(self, sandbox: list[OffsetRange], existing: list[OffsetRange]) -> ReportPlan:
+        task = self.task
+        return ReportPlan(
+            replay=ReplayRef(namespace=task.replay.namespace, name=task.replay.name, uid=self.uid),
+            sandbox_topic=task.sandbox_topic,
+            sandbox=_planned(sandbox),
+            existing_topic=task.existing.topic,
+            existing=_planned(existing),
+            event_id=EventIdPlan(source=task.event_id.source, field=task.event_id.field),
+            canonical=CanonicalPlan(form=CANONICAL_FORM, headers=sorted(set(self.names))),
+            refresh=task.refresh,
+        )
 
+    # -- passes 1 and 2 -------------------------------------------------------------------------
     def _spill_sandbox(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
         # ownership.written_by, inlined (once per sandbox record): confluent-kafka hands a list or None.
         names, counts, mark = self.names, self.counts, (REPLAY_UID_HEADER, self.uid.encode())
-        for r in ranges:  # ascending partitions, then offsets: the first copy is the winner
-            for batch in self._reader(self.task.sandbox_topic, r).batches():
-                triples = []
-                for msg in batch:
-                    headers = msg.headers()
-                    if not headers or mark not in headers:
-                        counts["foreign"] += 1  # another replay's record: never part of this report
-                        continue
-                    key = msg.key()
-                    if not key:
-                        counts["replayedUnidentified"] += 1  # never written by the worker
-                        continue
-                    event_id = key.decode()
-                    value = canonical_hash(msg.value(), headers, names) + coords(r.partition, msg.offset() or 0)
-                    triples.append((f"{bucket_of(event_id, bits):x}", event_id, value))
-                counts["replayedRecords"] += len(triples)
-                counts["duplicates"] += spill.write("s", "first", triples)
+        # ascending partitions, then offsets: the first copy is the winner
+        for partition, batch in self.batches(self.task.sandbox_topic, ranges):
+            triples = []
+            for msg in batch:
+                headers = msg.headers()
+                if not headers or mark not in headers:
+                    counts["foreign"] += 1  # another replay's record: never part of this report
+                    continue
+                key = msg.key()
+                if not key:
+                    counts["replayedUnidentified"] += 1  # never written by the worker
+                    continue
+                event_id = key.decode()
+                value = canonical_hash(msg.value(), headers, names) + coords(partition, msg.offset() or 0)
+                triples.append((f"{bucket_of(event_id, bits):x}", event_id, value))
+            counts["replayedRecords"] += len(triples)
+            counts["duplicates"] += spill.write("s", "first", triples)
 
     def _spill_existing(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
         names, counts, spec = self.names, self.counts, self.task.event_id
-        for r in ranges:  # ascending (partition, offset): the last write is the existing output
-            for batch in self._reader(self.task.existing.topic, r).batches():
-                triples = []
-                for msg in batch:
-                    value = msg.value()
-                    event_id = event_id_of(msg.key(), value, spec)
-                    if event_id is None:
-                        counts["unidentified"] += 1
-                        continue
-                    triples.append(
-                        (f"{bucket_of(event_id, bits):x}", event_id, canonical_hash(value, msg.headers(), names))
-                    )
-                counts["existingRecords"] += len(triples)
-                counts["superseded"] += spill.write("e", "last", triples)
+        # ascending (partition, offset): the last write is the existing output
+        for _partition, batch in self.batches(self.task.existing.topic, ranges):
+            triples = []
+            for msg in batch:
+                value = msg.value()
+                event_id = event_id_of(msg.key(), value, spec)
+                if event_id is None:
+                    counts["unidentified"] += 1
+                    continue
+                triples.append(
+                    (f"{bucket_of(event_id, bits):x}", event_id, canonical_hash(value, msg.headers(), names))
+                )
+            counts["existingRecords"] += len(triples)
+            counts["superseded"] += spill.write("e", "last", triples)
 
     # -- pass 3 ---------------------------------------------------------------------------------
-    def _compare(self, spill: Spill, bits: int) -> dict[str, Any]:
+    def _compare(self, spill: Spill, bits: int) -> Report:
         replayed, existing = Checksum(), Checksum()
         samples = {cls: Samples(self.task.report.sample_size) for cls in CLASSES}
         per_partition: Counter[int] = Counter()
@@ -215,28 +202,24 @@ class Reconciler:
                     per_partition[int.from_bytes(sv[HASH_BYTES : HASH_BYTES + 4], "big")] += 1
             spill.write_delta(delta)
         counts["replayedIds"], counts["existingIds"] = replayed.count, existing.count
-        keys = (
-            "replayedRecords",
-            "replayedIds",
-            "duplicates",
-            "replayedUnidentified",
-            "existingRecords",
-            "existingIds",
-            "superseded",
-            "unidentified",
-            *CLASSES,
-            "alreadyPromoted",
+        return Report(
+            counts=self._counts(),
+            replayed_checksum=replayed.hexdigest(),
+            existing_checksum=existing.hexdigest(),
+            samples=ClassSamples(
+                unchanged=samples["unchanged"].ids,
+                changed=samples["changed"].ids,
+                missing=samples["missing"].ids,
+                extra=samples["extra"].ids,
+            ),
+            delta_by_partition={str(p): n for p, n in sorted(per_partition.items())},
+            plan=self.plan,
         )
-        if counts["foreign"]:
-            keys += ("foreign",)  # only when present: the report of a clean sandbox keeps its hash
-        return {
-            "version": 1,
-            "counts": {k: counts[k] for k in keys},
-            "replayedChecksum": replayed.hexdigest(),
-            "existingChecksum": existing.hexdigest(),
-            "samples": {cls: s.ids for cls, s in samples.items()},
-            "deltaByPartition": {str(p): n for p, n in sorted(per_partition.items())},
-        }
+
+    def _counts(self) -> ReportCounts:
+        """Every count, 0 when never met (`foreign` at 0 is then omitted: a clean sandbox's report keeps its hash)."""
+        names = (f.encode_name for f in msgspec.structs.fields(ReportCounts))
+        return msgspec.convert({name: self.counts[name] for name in names}, ReportCounts)
 
     # -- pass 4 ---------------------------------------------------------------------------------
     def _publish(self, spill: Spill, bits: int, digest: str, partitions: int) -> int:
@@ -244,7 +227,7 @@ class Reconciler:
         topic = self.task.report.topic
         compacted = {"cleanup.policy": "compact"}
         create_topics(self.admin, [topic], max(1, partitions), config=compacted, what="report topic")
-        producer = Producer(idempotent_producer_config(job_config(self.task.kafka)))
+        producer = Producer(idempotent_producer_config(self.base))
         failed: list[str] = []
 
         def delivered(err: KafkaError | None, _msg: object) -> None:
@@ -252,8 +235,8 @@ class Reconciler:
                 failed.append(err.str())
 
         headers: list[tuple[str, str | bytes | None]] = [
-            ("er-report-hash", digest.encode()),
-            ("er-replay-uid", self.uid.encode()),
+            (REPORT_HASH_HEADER, digest.encode()),
+            (REPLAY_UID_HEADER, self.uid.encode()),
         ]
         total, published = 1 << bits, 0
         for first in range(0, total, CHUNK):

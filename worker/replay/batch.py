@@ -21,7 +21,14 @@ from confluent_kafka import Message, Producer
 
 from ..contract.checkpoints import Checkpoint
 from ..contract.exit_codes import RetriableFailure
-from ..contract.names import REPLAY_UID_HEADER
+from ..contract.headers import (
+    ERROR_HEADER,
+    REASON_HEADER,
+    REPLAY_UID_HEADER,
+    SOURCE_OFFSET_HEADER,
+    SOURCE_PARTITION_HEADER,
+    SOURCE_TOPIC_HEADER,
+)
 from ..contract.tasks import Task
 from ..ledger.dedup import MARK_FORMAT, ReplayLedger, pack
 from ..runtime import digest
@@ -61,8 +68,8 @@ class ReplayBatches:
         self._determinism_checked = False
         self._unsettled: Prepared | None = None  # the last batch of native marks, verdicts unread
         self.headers_base: Headers = [
-            ("er-source-topic", task.source.topic.encode()),
-            ("er-source-partition", str(task.source.partition).encode()),
+            (SOURCE_TOPIC_HEADER, task.source.topic.encode()),
+            (SOURCE_PARTITION_HEADER, str(task.source.partition).encode()),
             (REPLAY_UID_HEADER, task.replay.uid.encode()),
         ]
 
@@ -192,7 +199,7 @@ class ReplayBatches:
         except redis.RedisError as err:
             raise RetriableFailure(f"dedup ledger: {err}") from err
         sandbox, partition, producer = self.task.output.sandbox_topic, self.partition, self.producer
-        base, offset_header = self.headers_base, "er-source-offset"
+        base, offset_header = self.headers_base, SOURCE_OFFSET_HEADER
         # digest.BlockDigest.add, inlined: this loop runs once per emitted event.
         block, running, bits, sha256, fold = chain.block, chain.running, digest.BLOCK_BITS, hashlib.sha256, digest.fold
         emitted = duplicate = processed = bytes_out = 0
@@ -247,9 +254,9 @@ class ReplayBatches:
         """The record's own bytes with its reason; a truncated copy and a hash when too large to copy."""
         headers: Headers = [
             *self.headers_base,
-            ("er-source-offset", str(msg.offset()).encode()),
-            ("er-reason", rejected.reason.encode()),
-            ("er-error", rejected.message.encode()),
+            (SOURCE_OFFSET_HEADER, str(msg.offset()).encode()),
+            (REASON_HEADER, rejected.reason.encode()),
+            (ERROR_HEADER, rejected.message.encode()),
         ]
         dlq, value, key = self.task.output.dead_letter_topic, msg.value(), msg.key()
         if rejected.reason != "oversized":

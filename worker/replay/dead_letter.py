@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 
+from ..contract.headers import SHA256_HEADER, SIZE_HEADER, TRUNCATED_HEADER
 from ..runtime.produce import Headers
 
 COPY_BYTES = 65_536
 """How much of a too-large value its dead letter keeps."""
-
-TRUNCATED_HEADER, SIZE_HEADER, SHA256_HEADER = "er-truncated", "er-value-bytes", "er-value-sha256"
 
 
 def truncated_copy(value: bytes | None, key: bytes | None) -> tuple[bytes | None, bytes | None, Headers]:

@@ -28,6 +28,7 @@ from datetime import datetime
 from hashlib import blake2b
 from typing import Any, Literal
 
+import msgspec
 import orjson
 
 from ..contract.step_tasks import EventIdSource
@@ -156,8 +157,9 @@ class Samples:
 
 
 def report_hash(report: object) -> str:
-    """SHA-256 (hex) of the report's canonical JSON (sorted keys, compact)."""
-    return hashlib.sha256(orjson.dumps(report, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """SHA-256 (hex) of the report's canonical JSON (sorted keys, compact); a `summaries.Report` is
+    hashed as its JSON object."""
+    return hashlib.sha256(orjson.dumps(msgspec.to_builtins(report), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def epoch_ms(value: Any) -> float | None:

@@ -25,6 +25,7 @@ from confluent_kafka import Consumer
 
 from ..contract.checkpoints import Checkpoint, CheckpointBase, PromotionCheckpoint
 from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.headers import SOURCE_OFFSET_HEADER
 from ..contract.kafka_clients import watermarks
 from ..contract.ownership import header, written_by
 from ..contract.tasks import OffsetRange
@@ -52,7 +53,7 @@ def last_source_offset(consumer: Consumer, topic: str, partition: int, uid: str,
     for batch in reader.batches():
         for msg in batch:
             headers = msg.headers()
-            offset = header(headers, "er-source-offset")
+            offset = header(headers, SOURCE_OFFSET_HEADER)
             if offset is not None and written_by(headers, mine):
                 last = max(last or 0, int(offset))
     consumer.unassign()

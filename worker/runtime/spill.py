@@ -15,9 +15,9 @@ both expire by TTL) spills into bucketed hashes sharing the hash tag `{rc:<uid>}
 Buckets are the top `bits` of BLAKE2b-128(id) (`canonical.bucket_of`), ~48 entries each so
 Redis keeps them as listpacks; every write refreshes the bucket's TTL.
 
-Summary: `eventreplay:report:{uid}` (`names.report_key`) = JSON string (TTL = report ttlSeconds):
-  {"reportHash", "report": {plan, counts, replayedChecksum, existingChecksum, samples,
-   deltaByPartition}, "run", "bucketBits", "reportTopic", "completedAt"}
+Summary: `eventreplay:report:{uid}` (`names.report_key`) = `summaries.ReportSummary` as JSON (TTL =
+report ttlSeconds): {"reportHash", "report": {plan, counts, replayedChecksum, existingChecksum,
+samples, deltaByPartition}, "run", "bucketBits", "reportTopic", "completedAt"}
 `reportHash` = SHA-256 of the canonical JSON of "report" (nothing run-specific is hashed, so a
 re-run over the same data gives the same hash). Written last: its presence means complete.
 """
@@ -27,10 +27,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import redis
 
 from ..contract.names import report_key, spill_marker_key, spill_prefix, spill_route
+from ..contract.summaries import ReportSummary
 
 # ARGV: ttl, mode ("first": keep the first value, "last": overwrite), prefix, then triples
 # (bucket hex, field, value). Returns how many fields already existed (duplicates / superseded).
@@ -87,7 +87,7 @@ class Spill:
         Returns how many keys were dropped."""
         self.client.set(spill_marker_key(self.uid, self.run), b"1", ex=self.ttl)
         stored = load_summary(self.client, self.uid)
-        keep = {self.run, str((stored or {}).get("run") or "")}
+        keep = {self.run, stored.run if stored is not None else ""}
         prefix = self._route + ":"
         dropped, batch = 0, []
         for raw in self.client.scan_iter(match=prefix + "*", count=1000):
@@ -166,10 +166,7 @@ class Verdicts:
         return reply.decode() if isinstance(reply, bytes) else str(reply)
 
 
-def load_summary(client: redis.Redis, uid: str) -> dict[str, Any] | None:
+def load_summary(client: redis.Redis, uid: str) -> ReportSummary | None:
+    """The stored reconciliation summary (`Reconciler` stores it), None when there is none."""
     raw = client.get(report_key(uid))
-    return None if raw is None else dict(orjson.loads(raw))
-
-
-def store_summary(client: redis.Redis, uid: str, summary: dict[str, Any], ttl: int) -> None:
-    client.set(report_key(uid), orjson.dumps(summary, option=orjson.OPT_SORT_KEYS), ex=ttl)
+    return None if raw is None else ReportSummary.from_json(raw)

@@ -15,7 +15,6 @@ windows where Flink itself is deterministic:
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import orjson
 
 from ..contract.combine_task import Aggregate
+from ..contract.summaries import CombineCounts
 from ..runtime.canonical import epoch_ms
 
 Number = int | float
@@ -71,20 +71,20 @@ class WindowedAggregator:
         self.lateness = spec.allowed_lateness_seconds * 1000
         self.watermarks: dict[int, int] = {}
         self.windows: dict[tuple[int, str], Accumulator] = {}
-        self.counts: Counter[str] = Counter()
+        self.counts = CombineCounts()
 
     def add(self, partition: int, doc: dict[str, Any]) -> None:
         """One replayed event, in its partition's offset order."""
-        self.counts["events"] += 1
+        self.counts.events += 1
         stamp = epoch_ms(doc.get(self.spec.event_time_field))
         if stamp is None:
-            self.counts["noEventTime"] += 1
+            self.counts.no_event_time += 1
             return
         key = ""
         if self.spec.key_field is not None:
             raw = doc.get(self.spec.key_field)
             if isinstance(raw, bool) or not isinstance(raw, str | int):
-                self.counts["noKey"] += 1
+                self.counts.no_key += 1
                 return
             key = str(raw)
         ts = int(stamp)
@@ -93,9 +93,9 @@ class WindowedAggregator:
         if watermark is not None:
             kept = [s for s in starts if s + self.size + self.lateness > watermark]
             if len(kept) < len(starts):
-                self.counts["lateWindowDrops"] += len(starts) - len(kept)
+                self.counts.late_window_drops += len(starts) - len(kept)
                 if not kept:
-                    self.counts["late"] += 1
+                    self.counts.late += 1
             starts = kept
         self.watermarks[partition] = ts if watermark is None else max(watermark, ts)
         for start in starts:
@@ -110,13 +110,13 @@ class WindowedAggregator:
             value = doc.get(agg.field)
             if agg.function == "distinctCount":
                 if value is None:
-                    self.counts["skippedValues"] += 1
+                    self.counts.skipped_values += 1
                     continue
                 acc.distinct.setdefault(agg.name, set()).add(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
                 continue
             number = _number(value)
             if number is None:
-                self.counts["skippedValues"] += 1
+                self.counts.skipped_values += 1
             elif agg.function == "sum":
                 acc.sums[agg.name] = acc.sums.get(agg.name, 0) + number
             elif agg.function == "min":

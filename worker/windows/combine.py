@@ -15,23 +15,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import zlib
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-import redis
-from confluent_kafka import Consumer, KafkaException, Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaException, Producer
 
 from ..contract.combine_task import CombineTask
-from ..contract.exit_codes import PermanentFailure, RetriableFailure
-from ..contract.kafka_clients import create_topics, job_config, range_reader_config, transactional_producer_config
-from ..contract.names import REPLAY_UID_HEADER, combine_key, combine_transactional_id
-from ..contract.settings import redis_location
-from ..contract.tasks import OffsetRange
+from ..contract.exit_codes import PermanentFailure
+from ..contract.headers import REPLAY_UID_HEADER
+from ..contract.kafka_clients import create_topics, transactional_producer_config
+from ..contract.names import combine_key, combine_transactional_id
+from ..contract.summaries import CombineSummary
 from ..runtime.produce import Headers, produce
-from ..runtime.range_reader import RangeReader, full_ranges
-from ..runtime.redis_connection import connect_redis
+from ..runtime.step import StepJob, completed_at
 from ..runtime.transactional_loop import kafka_failure
 from .aggregator import WindowedAggregator
 
@@ -56,40 +52,29 @@ def digest(records: list[Record]) -> str:
     return h.hexdigest()
 
 
-class Combiner:
+class Combiner(StepJob[CombineSummary]):
     def __init__(self, task: CombineTask) -> None:
+        super().__init__(task)
         self.task = task
-        self.redis = connect_redis(task.redis)
-        self.base = job_config(task.kafka)
-        self.admin = AdminClient(self.base)
-        self.consumer = Consumer(range_reader_config(self.base, task.group_id))
 
-    def run(self) -> dict[str, Any]:
-        try:
-            return self._run()
-        except redis.RedisError as err:
-            raise RetriableFailure(f"Redis at {redis_location(self.task.redis.redis_url)}: {err}") from err
-        finally:
-            self.consumer.close()
-
-    def _run(self) -> dict[str, Any]:
-        task, servers = self.task, self.task.kafka.bootstrap_servers
-        sandbox = full_ranges(self.consumer, self.admin, task.sandbox_topic, servers)
+    def _run(self) -> CombineSummary:
+        task = self.task
+        sandbox = self.full_ranges(task.sandbox_topic)
         aggregator = WindowedAggregator(task.aggregate)
-        for r in sandbox:  # ascending partitions, each in source offset order: lateness is per partition
-            for batch in self._reader(task.sandbox_topic, r).batches():
-                for msg in batch:
-                    try:
-                        doc = orjson.loads(msg.value() or b"")
-                    except orjson.JSONDecodeError:
-                        doc = None
-                    if isinstance(doc, dict):
-                        aggregator.add(r.partition, doc)
-                    else:
-                        aggregator.counts["notJson"] += 1
+        # ascending partitions, each in source offset order: lateness is per partition
+        for partition, batch in self.batches(task.sandbox_topic, sandbox):
+            for msg in batch:
+                try:
+                    doc = orjson.loads(msg.value() or b"")
+                except orjson.JSONDecodeError:
+                    doc = None
+                if isinstance(doc, dict):
+                    aggregator.add(partition, doc)
+                else:
+                    aggregator.counts.not_json += 1
         create_topics(self.admin, [task.results_topic], len(sandbox), what="results topic")
         records = encode(aggregator.results(), len(sandbox))
-        written = self._existing(len(sandbox))
+        written = self._existing()
         if not written:
             self._write(records)
         elif digest(written) != digest(records):
@@ -97,33 +82,25 @@ class Combiner:
                 f"results topic {task.results_topic} already holds {len(written)} other results; "
                 "delete it (or create a new replay) to combine again"
             )
-        summary = {
-            "version": 1,
-            "resultsTopic": task.results_topic,
-            "results": len(records),
-            "windows": len({r["windowStart"] for r in aggregator.results()}) if records else 0,
-            "counts": dict(sorted(aggregator.counts.items())),
-            "digest": digest(records),
-            "rewritten": not written,
-            "completedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        self.redis.set(
-            combine_key(task.replay.uid), orjson.dumps(summary, option=orjson.OPT_SORT_KEYS), ex=task.redis.ttl_seconds
+        summary = CombineSummary(
+            results_topic=task.results_topic,
+            results=len(records),
+            windows=len({r["windowStart"] for r in aggregator.results()}) if records else 0,
+            counts=aggregator.counts,
+            digest=digest(records),
+            rewritten=not written,
+            completed_at=completed_at(),
         )
+        self.store(combine_key(task.replay.uid), summary)
         log.info("%d results in %s (%s)", len(records), task.results_topic, "written" if not written else "found")
         return summary
 
-    def _reader(self, topic: str, r: OffsetRange) -> RangeReader:
-        t = self.task.tuning
-        return RangeReader(self.consumer, topic, r, t.batch_size, t.stall_timeout_seconds)
-
-    def _existing(self, partitions: int) -> list[Record]:
+    def _existing(self) -> list[Record]:
         """What an earlier attempt committed to the results topic (read_committed)."""
-        topic, servers = self.task.results_topic, self.task.kafka.bootstrap_servers
+        topic = self.task.results_topic
         out: list[Record] = []
-        for r in full_ranges(self.consumer, self.admin, topic, servers):
-            for batch in self._reader(topic, r).batches():
-                out.extend((r.partition, msg.key() or b"", msg.value() or b"") for msg in batch)
+        for partition, batch in self.batches(topic, self.full_ranges(topic)):
+            out.extend((partition, msg.key() or b"", msg.value() or b"") for msg in batch)
         return out
 
     def _write(self, records: list[Record]) -> None:
