@@ -1,5 +1,5 @@
 """One controller pass over one EventReplay (`sync`): plan once, start/suspend/resume the partition
-Jobs, then (once replayed) the post-replay stages (`stages/`), write status. Safe to re-run.
+Jobs, then (once replayed) the post-replay steps (`steps/`), write status. Safe to re-run.
 
 Every handler and the status timer call `sync()`. It reads the object fresh (never a stale
 handler body), serialises per replay with a lock, pins the plan in status *before* any Job
@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from eventreplay.worker.contract.kafka_clients import output_topic_config
 
-from . import aggregate, approval, metrics
+from . import approval, metrics, progress
 from . import conditions as cond
 from .api.v1alpha1 import Condition, EventReplay, EventReplaySpec, EventReplayStatus, ObjectMeta, Plan
 from .checkpoints import CheckpointsUnavailable, carried_forward
@@ -34,8 +34,8 @@ from .planner import PlanRefused, format_time, input_hash, make_plan, refuse_for
 from .pod_messages import with_pod_messages
 from .retention import with_retention_notes
 from .schedule import schedule
-from .stages.post_replay import PostReplayStages
 from .status_patch import conditions_only_patch, partition_ops
+from .steps.post_replay import PostReplaySteps
 
 log = logging.getLogger(__name__)
 REFUSALS = frozenset(
@@ -124,7 +124,7 @@ class SyncPass:
     def run(self) -> Outcome:
         if self.invalid_status:  # someone edited the status: say so, and touch neither plan nor Jobs
             message = f"{self.invalid_status}; fix or remove that field (kubectl edit --subresource=status)"
-            return self._conditions_only(aggregate.refused_conditions("InvalidStatus", message), keep_rest=True)
+            return self._conditions_only(progress.refused_conditions("InvalidStatus", message), keep_rest=True)
         spec = self.spec
         if spec is None:
             return self._stall("InvalidSpec", self.invalid, None)
@@ -225,9 +225,9 @@ class SyncPass:
                 log.warning("%s/%s: %s; carrying the last status forward", self.ns, self.name, err)
                 ckpts, totals = carried_forward(plan, self.old.partitions), self.old.totals
         jobs = with_pod_messages(self.c.kube, self.ns, jobs, ckpts, self.old.partitions)
-        parts = aggregate.partitions(plan, jobs, ckpts, recorded)
-        totals = totals or aggregate.totals(plan, ckpts)
-        wants = aggregate.replay_conditions(spec, plan, parts, totals) + self._placeholders(spec)
+        parts = progress.partitions(plan, jobs, ckpts, recorded)
+        totals = totals or progress.totals(plan, ckpts)
+        wants = progress.replay_conditions(spec, plan, parts, totals) + self._placeholders(spec)
         reconciliation, promotion, aggregation = self.old.reconciliation, self.old.promotion, self.old.aggregation
         unbounded = None
         if not spec.dry_run and all(p.state == "Done" for p in parts):
@@ -240,8 +240,8 @@ class SyncPass:
         elif not spec.dry_run and all(p.state == "Done" for p in parts):
             self._resume_steps(all_jobs)
             # Replayed: reconcile, then promote through the gate (these wants override Ready & co.).
-            stages = PostReplayStages(self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp)
-            result = stages.run(spec, plan, totals, self.old, all_jobs)
+            steps = PostReplaySteps(self.c.kube, self.c.checkpoints, self.c.config, self.owner, self.stamp)
+            result = steps.run(spec, plan, totals, self.old, all_jobs)
             wants += result.wants
             reconciliation, promotion, aggregation = result.reconciliation, result.promotion, result.aggregation
         promotion = approval.record(
@@ -256,7 +256,7 @@ class SyncPass:
             plan=plan,
             partitions=parts,
             totals=totals,
-            progress=aggregate.progress(plan, parts, ckpts),
+            progress=progress.progress(plan, parts, ckpts),
             aggregation=aggregation,
             reconciliation=reconciliation,
             promotion=promotion,
@@ -314,17 +314,17 @@ class SyncPass:
         if spec is None:
             return []
         wants = []
-        for want in aggregate.placeholder_conditions(spec):
+        for want in progress.placeholder_conditions(spec):
             existing = cond.get(self.old.conditions, want.type)
             if existing is None or existing.reason in PLACEHOLDER_REASONS:
                 wants.append(want)
         return wants
 
     def _stall(self, reason: str, message: str, spec: EventReplaySpec | None) -> Outcome:
-        return self._conditions_only(aggregate.refused_conditions(reason, message) + self._placeholders(spec))
+        return self._conditions_only(progress.refused_conditions(reason, message) + self._placeholders(spec))
 
     def _wait(self, spec: EventReplaySpec, reason: str, message: str) -> Outcome:
-        return self._conditions_only(aggregate.waiting_conditions(reason, message) + self._placeholders(spec))
+        return self._conditions_only(progress.waiting_conditions(reason, message) + self._placeholders(spec))
 
     def _conditions_only(self, wants: list[cond.Want], *, keep_rest: bool = False) -> Outcome:
         conds = cond.merge(self.old.conditions, wants, now=self.stamp, generation=self.generation)

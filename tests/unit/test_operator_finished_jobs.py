@@ -5,7 +5,7 @@ a replay whose Jobs the TTL controller deleted keeps its status and creates none
 from __future__ import annotations
 
 from operator_fakes import NOW, FakeKube, World, replay
-from test_operator_sync_stages import HASH, PROMOTE, reconciled
+from test_operator_sync_steps import HASH, PROMOTE, reconciled
 
 from eventreplay.operator.config import OperatorConfig, from_args
 from eventreplay.worker.contract.checkpoints import PromotionCheckpoint

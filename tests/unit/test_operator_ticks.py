@@ -87,7 +87,7 @@ def test_the_timer_on_a_working_replay_syncs_it() -> None:
     assert len(world.kube.patches) + len(world.kube.created) > before
 
 
-def test_only_the_finished_or_waiting_stages_of_a_real_pass_are_at_rest() -> None:
+def test_only_the_finished_or_waiting_steps_of_a_real_pass_are_at_rest() -> None:
     """Drive sync() from plan to Promoted: at rest only once nothing but a spec change can help."""
     world = World(kube=FakeKube(replay(promotion={"policy": "Manual", "approvedReportHash": HASH})))
     world.sync()

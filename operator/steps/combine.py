@@ -1,4 +1,4 @@
-"""The combine stage of windowed-aggregate replays (`spec.transform.aggregate`): after the replay,
+"""The combine step of windowed-aggregate replays (`spec.transform.aggregate`): after the replay,
 one Job merges the sandbox into one result per (window, key); its summary is read from Redis once,
 then recorded in status.aggregation for good. Reconciliation waits for it.
 """

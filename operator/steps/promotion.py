@@ -1,4 +1,4 @@
-"""The promotion stage: the gate (`gate.py`) and the promotion Job, one per approved report.
+"""The promotion step: the gate (`gate.py`) and the promotion Job, one per approved report.
 
 A recorded promotion of the current report is final: re-applying the replay promotes nothing.
 Nothing here creates a promotion Job unless the gate is open; a Job already running or failed

@@ -1,4 +1,4 @@
-"""The reconciliation stage: the diff Job comparing the sandbox with the existing output, and its
+"""The reconciliation step: the diff Job comparing the sandbox with the existing output, and its
 report (read from Redis once, then recorded in status.reconciliation for good).
 """
 
