@@ -1,5 +1,6 @@
 """Every Job the operator creates, built by pure functions (same inputs, same manifest): one per
-(partition, retry attempt), one reconciliation Job, one promotion Job per approved report.
+(partition, retry attempt), one combine Job (aggregate replays), one reconciliation Job, one
+promotion Job per approved report.
 
 All share one pod template: Pod Security *restricted* (plus a read-only root filesystem);
 credentials reach the pod only through secretKeyRef to Secrets in the replay's namespace; the
@@ -10,7 +11,7 @@ from starting while the first is still terminating (the transactional id fences 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from eventreplay.worker.contract.names import (
@@ -70,22 +71,14 @@ def build_job(
     )
 
 
-def plan_step_job(
-    step: Literal["combine", "reconcile"],
-    spec: EventReplaySpec,
-    plan: Plan,
-    owner: Owner,
-    config: OperatorConfig,
-    *,
-    attempt: int = 0,
+def combine_job(
+    spec: EventReplaySpec, plan: Plan, owner: Owner, config: OperatorConfig, *, attempt: int = 0
 ) -> dict[str, Any]:
-    """A Job over the whole replayed plan (one per replay and retry): `combine` merges an aggregate
-    replay's sandbox into window results, `reconcile` compares the replayed output with the existing."""
-    build = build_combine_task if step == "combine" else build_reconcile_task
-    task = build(spec, plan, owner, config.policy.grant(owner.namespace, spec)).to_json()
-    name = step_job_name(owner.name, step, attempt)
+    """The Job merging an aggregate replay's sandbox into window results (one per replay and retry)."""
+    task = build_combine_task(spec, plan, owner, config.policy.grant(owner.namespace, spec)).to_json()
+    name = step_job_name(owner.name, "combine", attempt)
     annotations = {ANNOTATION_PLAN: plan.hash}
-    return step_job(spec, owner, config, step, name=name, attempt=attempt, annotations=annotations, task_json=task)
+    return step_job(spec, owner, config, "combine", name=name, attempt=attempt, annotations=annotations, task_json=task)
 
 
 def reconciliation_job(

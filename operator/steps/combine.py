@@ -11,12 +11,11 @@ import orjson
 
 from eventreplay.worker.contract.names import combine_key
 
-from .. import conditions as cond
 from ..api.v1alpha1 import AggregationStatus
 from ..checkpoints import CheckpointReader
-from ..conditions import Want
 from ..job_state import JobView
-from .facts import Decision, failed, in_progress, stalled
+from .facts import Decision
+from .follow import StepWords, follow_step_job
 
 
 def aggregation_from(summary: dict[str, Any], job: str) -> AggregationStatus:
@@ -41,21 +40,20 @@ def read_aggregation(reader: CheckpointReader, url: str, uid: str, job: str) -> 
     return aggregation_from(orjson.loads(raw), job) if raw is not None else None
 
 
+COMBINE = StepWords(
+    step="combine",
+    noun="combine",
+    working="Combining",
+    pending="combining the replayed events into window results",
+    failed="CombineFailed",
+    failed_reconciled="CombineFailed",
+    output="summary",
+    reading="the combined results",
+    missing="CombineSummaryMissing",
+    missing_reconciled="SummaryMissing",
+)
+
+
 def decide_combine(retry: int, job: JobView | None, failure: str, unavailable: str) -> Decision:
     """While no combined results are recorded: start, follow, retry or give up on the combine Job."""
-    pending = Want(cond.RECONCILED, "False", "Combining", "combining the replayed events into window results")
-    if job is None:
-        return Decision(in_progress("Combining", "combine Job started", pending), "combine", 0)
-    if job.state == "Failed" and job.attempt < retry:
-        return Decision(in_progress("Combining", "combine retried", pending), "combine", retry)
-    if job.state == "Failed":
-        msg = "combine " + failed(job, failure)
-        return Decision(stalled("CombineFailed", msg, Want(cond.RECONCILED, "False", "CombineFailed", msg)))
-    if job.state == "Succeeded" and unavailable:
-        return Decision(
-            in_progress("RedisUnavailable", f"cannot read the combined results yet: {unavailable}", pending)
-        )
-    if job.state == "Succeeded":
-        msg = f"combine Job {job.name} succeeded but its summary is gone from Redis (expired?)"
-        return Decision(stalled("CombineSummaryMissing", msg, Want(cond.RECONCILED, "False", "SummaryMissing", msg)))
-    return Decision(in_progress("Combining", f"combine Job {job.name} running", pending))
+    return follow_step_job(COMBINE, retry, job, failure, unavailable)

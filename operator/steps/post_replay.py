@@ -28,7 +28,7 @@ from ..conditions import Want
 from ..config import OperatorConfig
 from ..job_names import Owner
 from ..job_state import JobView, newest_step
-from ..jobs import plan_step_job, promotion_job, reconciliation_job
+from ..jobs import combine_job, promotion_job, reconciliation_job
 from ..kube import Kube
 from .combine import decide_combine, read_aggregation
 from .facts import Decision, Facts
@@ -128,7 +128,7 @@ class PostReplaySteps:
             return self.run(spec, plan, totals, old.model_copy(update={"aggregation": agg}), jobs)
         decision = decide_combine(spec.retry, cj, failure, unavailable)
         if decision.create == "combine":
-            job = plan_step_job("combine", spec, plan, self.owner, self.config, attempt=decision.attempt)
+            job = combine_job(spec, plan, self.owner, self.config, attempt=decision.attempt)
             self._create(job)
             agg = AggregationStatus(job=job["metadata"]["name"])
         return StepResult(decision.wants, old.reconciliation, old.promotion, agg)

@@ -10,11 +10,10 @@ import orjson
 
 from eventreplay.worker.contract.names import report_key
 
-from .. import conditions as cond
 from ..api.v1alpha1 import ReconciliationStatus, ReportSamples
 from ..checkpoints import CheckpointReader
-from ..conditions import Want
-from .facts import Decision, Facts, failed, in_progress, stalled
+from .facts import Decision, Facts
+from .follow import StepWords, follow_step_job
 
 
 def reconciliation_from(summary: dict[str, Any], job: str) -> ReconciliationStatus:
@@ -60,20 +59,20 @@ def report_summary(r: ReconciliationStatus) -> str:
     )
 
 
+RECONCILIATION = StepWords(
+    step="reconcile",
+    noun="reconciliation",
+    working="Reconciling",
+    pending="comparing the sandbox with the existing output",
+    failed="ReconciliationFailed",
+    failed_reconciled="Failed",
+    output="report",
+    reading="the report",
+    missing="ReportMissing",
+    missing_reconciled="ReportMissing",
+)
+
+
 def decide_reconciliation(f: Facts) -> Decision:
     """While no report is recorded: start, follow, retry or give up on the reconciliation Job."""
-    retry, rj = f.spec.retry, f.reconcile_job
-    pending = Want(cond.RECONCILED, "False", "Reconciling", "comparing the sandbox with the existing output")
-    if rj is None:
-        return Decision(in_progress("Reconciling", "reconciliation Job started", pending), "reconcile", 0)
-    if rj.state == "Failed" and rj.attempt < retry:
-        return Decision(in_progress("Reconciling", "reconciliation retried", pending), "reconcile", retry)
-    if rj.state == "Failed":
-        msg = "reconciliation " + failed(rj, f.failure)
-        return Decision(stalled("ReconciliationFailed", msg, Want(cond.RECONCILED, "False", "Failed", msg)))
-    if rj.state == "Succeeded" and f.unavailable:
-        return Decision(in_progress("RedisUnavailable", f"cannot read the report yet: {f.unavailable}", pending))
-    if rj.state == "Succeeded":
-        msg = f"reconciliation Job {rj.name} succeeded but its report is gone from Redis (expired?)"
-        return Decision(stalled("ReportMissing", msg, Want(cond.RECONCILED, "False", "ReportMissing", msg)))
-    return Decision(in_progress("Reconciling", f"reconciliation Job {rj.name} running", pending))
+    return follow_step_job(RECONCILIATION, f.spec.retry, f.reconcile_job, f.failure, f.unavailable)
