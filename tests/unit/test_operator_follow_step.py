@@ -3,6 +3,8 @@ one decision and differ only in their words."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 
 from eventreplay.operator.conditions import RECONCILED
@@ -12,112 +14,69 @@ from eventreplay.operator.steps.follow import StepWords, follow_step_job
 from eventreplay.operator.steps.reconciliation import RECONCILIATION
 
 
+class Seen(NamedTuple):
+    job: JobView | None
+    retry: int = 0
+    failure: str = ""
+    unavailable: str = ""
+
+
+class Wanted(NamedTuple):
+    create: str | None
+    attempt: int
+    ready: str
+    """The Ready reason; Stalled when it names a failure or a missing output."""
+    reconciled: str
+    message: str
+    """A part of the Ready message."""
+
+
 def job(state: JobState, attempt: int = 0, message: str = "") -> JobView:
     return JobView("r-step", None, attempt, state, message, "reconcile")
 
 
+FAILED = "reconciliation Job r-step failed: BackoffLimitExceeded; bump spec.retry to retry"
+COMBINE_GONE = "combine Job r-step succeeded but its summary is gone from Redis (expired?)"
+REPORT_GONE = "reconciliation Job r-step succeeded but its report is gone from Redis (expired?)"
+
+
 @pytest.mark.parametrize(
-    ("words", "seen", "retry", "failure", "unavailable", "create", "attempt", "ready", "reconciled", "message"),
+    ("words", "seen", "wanted"),
     [
-        (COMBINE, None, 0, "", "", "combine", 0, "Combining", "Combining", "combine Job started"),
-        (RECONCILIATION, None, 2, "", "", "reconcile", 0, "Reconciling", "Reconciling", "reconciliation Job started"),
-        (COMBINE, job("Failed", 0), 1, "", "", "combine", 1, "Combining", "Combining", "combine retried"),
-        (RECONCILIATION, job("Failed", 1), 2, "", "", "reconcile", 2, "Reconciling", "Reconciling", "retried"),
+        (COMBINE, Seen(None), Wanted("combine", 0, "Combining", "Combining", "combine Job started")),
+        (RECONCILIATION, Seen(None, 2), Wanted("reconcile", 0, "Reconciling", "Reconciling", "Job started")),
+        (COMBINE, Seen(job("Failed", 0), 1), Wanted("combine", 1, "Combining", "Combining", "combine retried")),
+        (RECONCILIATION, Seen(job("Failed", 1), 2), Wanted("reconcile", 2, "Reconciling", "Reconciling", "retried")),
+        (COMBINE, Seen(job("Failed", 1), 1, "boom"), Wanted(None, 0, "CombineFailed", "CombineFailed", "failed: boom")),
+        (
+            RECONCILIATION,
+            Seen(job("Failed", 0, "BackoffLimitExceeded")),
+            Wanted(None, 0, "ReconciliationFailed", "Failed", FAILED),
+        ),
+        (RECONCILIATION, Seen(job("Failed")), Wanted(None, 0, "ReconciliationFailed", "Failed", "failed: no message")),
         (
             COMBINE,
-            job("Failed", 1),
-            1,
-            "boom",
-            "",
-            None,
-            0,
-            "CombineFailed",
-            "CombineFailed",
-            "Job r-step failed: boom",
+            Seen(job("Succeeded"), unavailable="down"),
+            Wanted(None, 0, "RedisUnavailable", "Combining", "cannot read the combined results yet: down"),
         ),
         (
             RECONCILIATION,
-            job("Failed", 0, "BackoffLimitExceeded"),
-            0,
-            "",
-            "",
-            None,
-            0,
-            "ReconciliationFailed",
-            "Failed",
-            "reconciliation Job r-step failed: BackoffLimitExceeded; bump spec.retry to retry",
+            Seen(job("Succeeded"), unavailable="down"),
+            Wanted(None, 0, "RedisUnavailable", "Reconciling", "cannot read the report yet: down"),
         ),
-        (RECONCILIATION, job("Failed"), 0, "", "", None, 0, "ReconciliationFailed", "Failed", "failed: no message"),
-        (
-            COMBINE,
-            job("Succeeded"),
-            0,
-            "",
-            "down",
-            None,
-            0,
-            "RedisUnavailable",
-            "Combining",
-            "cannot read the combined results yet: down",
-        ),
-        (
-            RECONCILIATION,
-            job("Succeeded"),
-            0,
-            "",
-            "down",
-            None,
-            0,
-            "RedisUnavailable",
-            "Reconciling",
-            "cannot read the report yet: down",
-        ),
-        (
-            COMBINE,
-            job("Succeeded"),
-            0,
-            "",
-            "",
-            None,
-            0,
-            "CombineSummaryMissing",
-            "SummaryMissing",
-            "combine Job r-step succeeded but its summary is gone from Redis (expired?)",
-        ),
-        (
-            RECONCILIATION,
-            job("Succeeded"),
-            0,
-            "",
-            "",
-            None,
-            0,
-            "ReportMissing",
-            "ReportMissing",
-            "reconciliation Job r-step succeeded but its report is gone from Redis (expired?)",
-        ),
-        (COMBINE, job("Running"), 0, "", "", None, 0, "Combining", "Combining", "combine Job r-step running"),
-        (RECONCILIATION, job("Suspended"), 0, "", "", None, 0, "Reconciling", "Reconciling", "Job r-step running"),
+        (COMBINE, Seen(job("Succeeded")), Wanted(None, 0, "CombineSummaryMissing", "SummaryMissing", COMBINE_GONE)),
+        (RECONCILIATION, Seen(job("Succeeded")), Wanted(None, 0, "ReportMissing", "ReportMissing", REPORT_GONE)),
+        (COMBINE, Seen(job("Running")), Wanted(None, 0, "Combining", "Combining", "combine Job r-step running")),
+        (RECONCILIATION, Seen(job("Suspended")), Wanted(None, 0, "Reconciling", "Reconciling", "Job r-step running")),
     ],
 )
-def test_a_step_job_is_started_followed_retried_or_given_up(
-    words: StepWords,
-    seen: JobView | None,
-    retry: int,
-    failure: str,
-    unavailable: str,
-    create: str | None,
-    attempt: int,
-    ready: str,
-    reconciled: str,
-    message: str,
-) -> None:
-    decision = follow_step_job(words, retry, seen, failure, unavailable)
-    assert (decision.create, decision.attempt) == (create, attempt)
+def test_a_step_job_is_started_followed_retried_or_given_up(words: StepWords, seen: Seen, wanted: Wanted) -> None:
+    decision = follow_step_job(words, seen.retry, seen.job, seen.failure, seen.unavailable)
+    assert (decision.create, decision.attempt) == (wanted.create, wanted.attempt)
     by_type = {w.type: w for w in decision.wants}
-    assert by_type["Ready"].reason == ready and message in by_type["Ready"].message
-    assert (by_type[RECONCILED].status, by_type[RECONCILED].reason) == ("False", reconciled)
-    stalled = ready.endswith(("Failed", "Missing"))
+    assert by_type["Ready"].reason == wanted.ready and wanted.message in by_type["Ready"].message
+    assert (by_type[RECONCILED].status, by_type[RECONCILED].reason) == ("False", wanted.reconciled)
+    stalled = wanted.ready.endswith(("Failed", "Missing"))
     assert by_type["Stalled"].status == ("True" if stalled else "False")
 
 
