@@ -15,9 +15,10 @@ from eventreplay.operator.checkpoints import CheckpointsUnavailable
 from eventreplay.operator.clients import Clients
 from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.kafka import KafkaUnavailable
+from eventreplay.operator.phases.context import Outcome
 from eventreplay.operator.planner import Observed
 from eventreplay.operator.retention import TopicRetention
-from eventreplay.operator.sync import Outcome, sync
+from eventreplay.operator.sync import sync
 from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
 
 JSON = dict[str, Any]

@@ -11,7 +11,7 @@ from eventreplay.operator import progress
 from eventreplay.operator.api.v1alpha1 import EventReplayStatus
 from eventreplay.operator.events import condition_events, partition_events
 from eventreplay.operator.job_state import JobView
-from eventreplay.operator.sync import merge_diff
+from eventreplay.operator.phases.status import merge_diff
 from eventreplay.worker.contract.checkpoints import Checkpoint
 
 PLAN = plan([(0, 0, 100), (1, 100, 200), (2, 0, 0)])

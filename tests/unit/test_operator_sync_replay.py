@@ -12,8 +12,8 @@ import pytest
 from operator_fakes import FakeKafka, FakeKube, World, replay
 
 from eventreplay.operator.config import OperatorConfig
+from eventreplay.operator.phases.plan import REFUSALS
 from eventreplay.operator.pod_messages import MAX_POD_LOOKUPS
-from eventreplay.operator.sync import REFUSALS
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import ReplayTopics, short_uid
 
