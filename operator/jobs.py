@@ -184,22 +184,6 @@ def job_manifest(
     suspend: bool = False,
 ) -> dict[str, Any]:
     """A worker-image Job owned by the replay: restricted pod security, exit 10 fails the Job."""
-    container = {
-        "name": CONTAINER,
-        "image": spec.worker.image or config.worker_image,
-        "imagePullPolicy": "IfNotPresent",
-        "command": command,
-        "env": env,
-        "resources": _resources(spec),
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-    }
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -225,19 +209,7 @@ def job_manifest(
             "parallelism": 1,
             "backoffLimit": spec.worker.backoff_limit,
             "podReplacementPolicy": "Failed",
-            "podFailurePolicy": {
-                "rules": [
-                    {
-                        "action": "FailJob",
-                        "onExitCodes": {
-                            "containerName": CONTAINER,
-                            "operator": "In",
-                            "values": [EXIT_PERMANENT],
-                        },
-                    },
-                    {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
-                ]
-            },
+            "podFailurePolicy": _pod_failure_policy(),
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
@@ -251,9 +223,44 @@ def job_manifest(
                         "runAsGroup": config.run_as_user,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "containers": [container],
+                    "containers": [_container(spec, config, command, env)],
                     "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
                 },
             },
         },
+    }
+
+
+def _container(
+    spec: EventReplaySpec, config: OperatorConfig, command: list[str], env: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The worker container: the configured (or allowlisted) image, locked down."""
+    return {
+        "name": CONTAINER,
+        "image": spec.worker.image or config.worker_image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": command,
+        "env": env,
+        "resources": _resources(spec),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+
+
+def _pod_failure_policy() -> dict[str, Any]:
+    """Exit 10 (permanent) fails the Job at once; a disrupted pod does not count against backoffLimit."""
+    return {
+        "rules": [
+            {
+                "action": "FailJob",
+                "onExitCodes": {"containerName": CONTAINER, "operator": "In", "values": [EXIT_PERMANENT]},
+            },
+            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+        ]
     }
