@@ -12,7 +12,7 @@ import orjson
 from eventreplay.worker.contract.names import combine_key
 
 from ..api.v1alpha1 import AggregationStatus
-from ..checkpoints import CheckpointReader
+from ..clients import CheckpointPort
 from ..job_state import JobView
 from .facts import Decision
 from .follow import StepWords, follow_step_job
@@ -34,7 +34,7 @@ def aggregation_from(summary: dict[str, Any], job: str) -> AggregationStatus:
     )
 
 
-def read_aggregation(reader: CheckpointReader, url: str, uid: str, job: str) -> AggregationStatus | None:
+def read_aggregation(reader: CheckpointPort, url: str, uid: str, job: str) -> AggregationStatus | None:
     """The summary the combine Job left in Redis; None when it is not (or no longer) there."""
     raw = reader.get(url, combine_key(uid))
     return aggregation_from(orjson.loads(raw), job) if raw is not None else None

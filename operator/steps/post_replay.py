@@ -23,13 +23,13 @@ from ..api.v1alpha1 import (
     ReconciliationStatus,
     Totals,
 )
-from ..checkpoints import CheckpointReader, CheckpointsUnavailable
+from ..checkpoints import CheckpointsUnavailable
+from ..clients import CheckpointPort, KubePort
 from ..conditions import Want
 from ..config import OperatorConfig
 from ..job_names import Owner
 from ..job_state import JobView, newest_step
 from ..jobs import combine_job, promotion_job, reconciliation_job
-from ..kube import Kube
 from .combine import decide_combine, read_aggregation
 from .facts import Decision, Facts
 from .promotion import decide_promotion, read_promotion
@@ -56,8 +56,8 @@ class StepResult:
 
 @dataclass
 class PostReplaySteps:
-    kube: Kube
-    reader: CheckpointReader
+    kube: KubePort
+    reader: CheckpointPort
     config: OperatorConfig
     owner: Owner
     now: str

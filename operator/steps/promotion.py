@@ -11,7 +11,7 @@ from eventreplay.worker.contract.checkpoints import PromotionCheckpoint, combine
 
 from .. import conditions as cond
 from ..api.v1alpha1 import Plan, PromotionStatus, ReconciliationStatus
-from ..checkpoints import CheckpointReader
+from ..clients import CheckpointPort
 from ..conditions import Want, kstatus
 from .facts import Decision, Facts, failed, in_progress, stalled
 from .gate import decide as gate_decide
@@ -34,7 +34,7 @@ def promotion_from(report_hash: str, mirrors: dict[int, PromotionCheckpoint], jo
 
 
 def read_promotion(
-    reader: CheckpointReader,
+    reader: CheckpointPort,
     url: str,
     uid: str,
     plan: Plan,

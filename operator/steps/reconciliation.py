@@ -11,7 +11,7 @@ import orjson
 from eventreplay.worker.contract.names import report_key
 
 from ..api.v1alpha1 import ReconciliationStatus, ReportSamples
-from ..checkpoints import CheckpointReader
+from ..clients import CheckpointPort
 from .facts import Decision, Facts
 from .follow import StepWords, follow_step_job
 
@@ -44,7 +44,7 @@ def reconciliation_from(summary: dict[str, Any], job: str) -> ReconciliationStat
     )
 
 
-def read_report(reader: CheckpointReader, url: str, uid: str, job: str) -> ReconciliationStatus | None:
+def read_report(reader: CheckpointPort, url: str, uid: str, job: str) -> ReconciliationStatus | None:
     """The report the reconciliation Job left in Redis; None when it is not (or no longer) there."""
     raw = reader.get(url, report_key(uid))
     if raw is None:

@@ -6,7 +6,9 @@ controller passes against them. No stack, no kopf: every decision path in well u
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -151,6 +153,7 @@ class FakeKafka:
         self.written: dict[str, set[str]] = {}
         """Output topics that already hold records: topic -> uids of their writers."""
         self.topic_configs: list[dict[str, str]] = []
+        self.deleted: list[str] = []
 
     def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
         self.observed += 1
@@ -182,6 +185,12 @@ class FakeKafka:
         self.ensured.append((names, partitions))
         self.topic_configs.append(config or {})
 
+    def delete_topics(self, bootstrap: str, names: list[str]) -> None:
+        self.deleted.extend(names)
+
+    def delete_groups(self, bootstrap: str, prefix: str) -> int:
+        return 0
+
 
 class FakeCheckpoints:
     """The workers' checkpoint mirrors, the report and failure keys, the promotion mirrors."""
@@ -198,7 +207,7 @@ class FakeCheckpoints:
         if self.down:
             raise CheckpointsUnavailable(self.down)
 
-    def read(self, url: str, uid: str, partitions: Any) -> dict[int, Checkpoint]:
+    def read(self, url: str, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
         self._check()
         return {p: self.checkpoints[p] for p in partitions if p in self.checkpoints}
 
@@ -206,9 +215,19 @@ class FakeCheckpoints:
         self._check()
         return self.keys.get(key)
 
-    def promotions(self, url: str, uid: str, partitions: Any) -> dict[int, PromotionCheckpoint]:
+    def promotions(self, url: str, uid: str, partitions: Iterable[int]) -> dict[int, PromotionCheckpoint]:
         self._check()
         return {p: self.promotions_done[p] for p in partitions if p in self.promotions_done}
+
+    def delete_matching(self, url: str, patterns: Iterable[str]) -> int:
+        self._check()
+        doomed = [k for k in self.keys if any(fnmatch.fnmatchcase(k, pattern) for pattern in patterns)]
+        for key in doomed:
+            del self.keys[key]
+        return len(doomed)
+
+    def close(self) -> None:
+        pass
 
 
 def replay(**spec: Any) -> JSON:
@@ -232,9 +251,8 @@ class World:
     clients: Clients | None = None
 
     def sync(self) -> Outcome:
-        if self.clients is None:
-            kafka, checkpoints = cast(Any, self.kafka), cast(Any, self.checkpoints)
-            self.clients = Clients(kube=cast(Any, self.kube), kafka=kafka, checkpoints=checkpoints, config=self.config)
+        if self.clients is None:  # the fakes type-check against the ports (`clients.py`)
+            self.clients = Clients(kube=self.kube, kafka=self.kafka, checkpoints=self.checkpoints, config=self.config)
         return sync(self.clients, "ns", "r", now=NOW)
 
     def edit(self, **spec: Any) -> None:
