@@ -1,6 +1,7 @@
-"""In-process fakes of what `sync()` talks to: the Kubernetes calls (`operator/kube.py`), Kafka
-(`KafkaAccess.observe/ensure_topics`) and Redis (`CheckpointReader`), plus `World`, which runs
-controller passes against them. No stack, no kopf: every decision path in well under a second.
+"""In-process fakes of what `sync()` talks to, one per port of `operator/clients.py`: the
+Kubernetes calls, Kafka and Redis; plus `World`, which runs controller passes against them, and
+the scenes more than one test starts from (`replayed`, `reconciled`, `World.promotion_finished`).
+No stack, no kopf: every decision path in well under a second.
 """
 
 from __future__ import annotations
@@ -13,18 +14,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import msgspec
+import orjson
+
 from eventreplay.operator.checkpoints import CheckpointsUnavailable
 from eventreplay.operator.clients import Clients
 from eventreplay.operator.config import OperatorConfig
+from eventreplay.operator.job_names import Step
 from eventreplay.operator.kafka import KafkaUnavailable
 from eventreplay.operator.phases.context import Outcome
 from eventreplay.operator.planner import Observed
 from eventreplay.operator.retention import TopicRetention
 from eventreplay.operator.sync import sync
 from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
+from eventreplay.worker.contract.names import failure_key, report_key
 
 JSON = dict[str, Any]
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+UID = "u-1"
+REPORT_HASH = "ab" * 32
+PROMOTE = f"r-promote-{REPORT_HASH[:12]}"
+"""The promotion Job of the report `report_summary()` describes."""
+COUNTS = {"unchanged": 80, "changed": 10, "missing": 10, "extra": 0, "replayedIds": 100}
 SPEC: JSON = {
     "source": {"bootstrapServers": "k:9092", "topic": "orders"},
     "window": {"offsets": {"from": 0, "to": 100}},
@@ -235,7 +246,7 @@ def replay(**spec: Any) -> JSON:
     return {
         "apiVersion": "eventreplay.io/v1alpha1",
         "kind": "EventReplay",
-        "metadata": {"name": "r", "namespace": "ns", "uid": "u-1", "generation": 1},
+        "metadata": {"name": "r", "namespace": "ns", "uid": UID, "generation": 1},
         "spec": {**copy.deepcopy(SPEC), **spec},
     }
 
@@ -274,3 +285,78 @@ class World:
         """(Ready, Reconciling, Stalled) statuses and the Ready reason."""
         ready, reason = self.condition("Ready")
         return ready, self.condition("Reconciling")[0], self.condition("Stalled")[0], reason
+
+    # Scenes: what the workers and the Job controller do between two passes.
+    def partitions_finished(self, checkpoints: tuple[int, ...] = (0, 1)) -> None:
+        """Both partition Jobs succeed; the workers' final checkpoints (100 offsets each, all read
+        and emitted) are in Redis for the partitions in `checkpoints`."""
+        for p in checkpoints:
+            done = Checkpoint.fresh(p, 0, 100, emitted=100, state="done")
+            self.checkpoints.checkpoints[p] = msgspec.structs.replace(done, committed_offset=100)
+        self.kube.finish("r-0")
+        self.kube.finish("r-1")
+
+    def reconciliation_finished(self, summary: bytes | None = None) -> None:
+        """The reconciliation Job succeeds and leaves its report (`report_summary()` by default)."""
+        self.kube.finish("r-reconcile")
+        self.checkpoints.keys[report_key(UID)] = summary if summary is not None else report_summary()
+
+    def step_failed(self, step: Step, said: str, *, condition: str = "BackoffLimitExceeded") -> None:
+        """The step's (first) Job fails with `condition`; its worker's own message `said` is in Redis."""
+        self.kube.finish(f"r-{step}", failed=condition)
+        self.checkpoints.keys[failure_key(UID, step)] = said.encode()
+
+    def promotion_finished(self, report_hash: str = REPORT_HASH) -> None:
+        """The promotion Job of `report_hash` succeeds: both partitions' promotion checkpoints say done."""
+        self.kube.finish(f"r-promote-{report_hash[:12]}")
+        self.checkpoints.promotions_done = {
+            p: PromotionCheckpoint(
+                partition=p,
+                report_hash=report_hash,
+                start_offset=0,
+                end_offset=10,
+                committed_offset=10,
+                written=5,
+                state="done",
+            )
+            for p in (0, 1)
+        }
+
+
+def checkpoint(partition: int, committed: int, *, start: int = 0, end: int = 100, **counts: Any) -> Checkpoint:
+    """A worker's checkpoint of `partition` over [start, end), committed up to `committed`."""
+    return Checkpoint(partition=partition, start_offset=start, end_offset=end, committed_offset=committed, **counts)
+
+
+def report_summary(
+    report_hash: str = REPORT_HASH,
+    *,
+    counts: dict[str, int] | None = None,
+    plan: JSON | None = None,
+    report_topic: str | None = "eventreplay.ns.r.report",
+) -> bytes:
+    """The summary a reconciliation Job leaves in Redis (`COUNTS`: 10 of 100 ids changed, 10 missing)."""
+    report: JSON = {"counts": COUNTS if counts is None else counts}
+    if plan is not None:
+        report["plan"] = plan
+    summary: JSON = {"reportHash": report_hash, "report": report}
+    if report_topic is not None:
+        summary["reportTopic"] = report_topic
+    return orjson.dumps(summary)
+
+
+def replayed(*, checkpoints: tuple[int, ...] = (0, 1), **spec: Any) -> World:
+    """A replay whose partitions are all done (their workers' final checkpoints in Redis, one per
+    partition in `checkpoints`): the pass after this one sees it replayed."""
+    world = World(kube=FakeKube(replay(**spec)))
+    world.sync()
+    world.partitions_finished(checkpoints)
+    return world
+
+
+def reconciled(*, checkpoints: tuple[int, ...] = (0, 1), **spec: Any) -> World:
+    """A replay whose reconciliation Job succeeded and left its report."""
+    world = replayed(checkpoints=checkpoints, **spec)
+    world.sync()
+    world.reconciliation_finished()
+    return world

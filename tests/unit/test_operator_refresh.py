@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from operator_fakes import FakeCheckpoints, FakeKube
+from operator_fakes import FakeCheckpoints, FakeKube, report_summary
 from operator_fixtures import plan, spec
 
 from eventreplay.operator.api.v1alpha1 import EventReplayStatus, ReconciliationStatus, Totals
@@ -22,13 +21,13 @@ TOTALS = Totals(read=200, emitted=200, dead_lettered=0)
 
 
 def _steps(kube: FakeKube, reader: FakeCheckpoints) -> PostReplaySteps:
-    return PostReplaySteps(kube, reader, OperatorConfig(), OWNER, "2026-11-20T12:00:00Z")  # type: ignore[arg-type]
+    return PostReplaySteps(kube, reader, OperatorConfig(), OWNER, "2026-11-20T12:00:00Z")
 
 
 def _summary(report_hash: str, refresh: int) -> bytes:
     counts = {"unchanged": 100, "changed": 0, "missing": 0, "extra": 0, "alreadyPromoted": 20}
     plan_json: dict[str, Any] = {"existingTopic": "orders-out"} | ({"refresh": refresh} if refresh else {})
-    return orjson.dumps({"reportHash": report_hash, "report": {"counts": counts, "plan": plan_json}})
+    return report_summary(report_hash, counts=counts, plan=plan_json, report_topic=None)
 
 
 def test_bumping_refresh_reconciles_again_and_the_old_approval_does_not_promote() -> None:

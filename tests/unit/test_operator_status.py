@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from operator_fakes import checkpoint
 from operator_fixtures import plan, spec
 
 from eventreplay.operator import conditions as cond
@@ -12,31 +13,16 @@ from eventreplay.operator.api.v1alpha1 import EventReplayStatus
 from eventreplay.operator.events import condition_events, partition_events
 from eventreplay.operator.job_state import JobView
 from eventreplay.operator.phases.status import merge_diff
-from eventreplay.worker.contract.checkpoints import Checkpoint
 
 PLAN = plan([(0, 0, 100), (1, 100, 200), (2, 0, 0)])
 
 
-def ckpt(p: int, start: int, end: int, committed: int, **kw: object) -> Checkpoint:
-    return Checkpoint(partition=p, start_offset=start, end_offset=end, committed_offset=committed, **kw)  # type: ignore[arg-type]
-
-
 def test_progress_totals_rate_and_eta() -> None:
     jobs = {0: JobView("r-0", 0, 0, "Succeeded"), 1: JobView("r-1", 1, 0, "Running")}
+    counts = {"emitted": 90, "duplicate": 5, "dead_lettered": 5, "reasons": {"schema": 5}}
     ckpts = {
-        0: ckpt(
-            0,
-            0,
-            100,
-            100,
-            emitted=90,
-            duplicate=5,
-            dead_lettered=5,
-            reasons={"schema": 5},
-            started_at=1000.0,
-            updated_at=1010.0,
-        ),
-        1: ckpt(1, 100, 200, 150, emitted=50, started_at=1000.0, updated_at=1015.0),
+        0: checkpoint(0, 100, **counts, started_at=1000.0, updated_at=1010.0),
+        1: checkpoint(1, 150, start=100, end=200, emitted=50, started_at=1000.0, updated_at=1015.0),
     }
     parts = progress.partitions(PLAN, jobs, ckpts)
     assert [(p.state, p.percent) for p in parts] == [("Done", 100), ("Running", 50), ("Done", 100)]
@@ -50,7 +36,7 @@ def test_progress_totals_rate_and_eta() -> None:
 
 
 def test_stale_checkpoint_of_another_range_is_ignored() -> None:
-    parts = progress.partitions(PLAN, {}, {0: ckpt(0, 5, 100, 50)})
+    parts = progress.partitions(PLAN, {}, {0: checkpoint(0, 50, start=5)})
     assert parts[0].committed_offset is None
 
 
@@ -59,7 +45,7 @@ def test_failed_partition_uses_the_workers_message() -> None:
         0: JobView("r-0", 0, 0, "Failed", "PodFailurePolicy: exit 10"),
         1: JobView("r-1", 1, 0, "Succeeded"),
     }
-    ckpts = {0: ckpt(0, 0, 100, 10, state="failed", message="retention expired at offset 10")}
+    ckpts = {0: checkpoint(0, 10, state="failed", message="retention expired at offset 10")}
     parts = progress.partitions(PLAN, jobs, ckpts)
     assert parts[0].message == "retention expired at offset 10"
     wants = progress.replay_conditions(spec(), PLAN, parts, progress.totals(PLAN, ckpts))
@@ -71,7 +57,7 @@ def test_failed_partition_uses_the_workers_message() -> None:
 def test_a_partition_stopped_by_the_poison_breaker_stalls_with_its_own_reason() -> None:
     jobs = {0: JobView("r-0", 0, 0, "Failed", "PodFailurePolicy: exit 10"), 1: JobView("r-1", 1, 0, "Succeeded")}
     why = "permanent: PoisonRatioExceeded: 180 of 200 records read were dead-lettered (90.0% > 50.0%)"
-    ckpts = {0: ckpt(0, 0, 100, 10, state="failed", message=why)}
+    ckpts = {0: checkpoint(0, 10, state="failed", message=why)}
     parts = progress.partitions(PLAN, jobs, ckpts)
     wants = progress.replay_conditions(spec(), PLAN, parts, progress.totals(PLAN, ckpts))
     stalled = next(w for w in wants if w.type == cond.STALLED)
@@ -165,19 +151,9 @@ def test_merge_diff_nulls_removed_fields_and_skips_equal_ones() -> None:
 def test_status_for_1000_partitions_stays_small() -> None:
     big = plan([(p, 10_000_000, 10_100_000) for p in range(1000)])
     jobs = {p: JobView(f"orders-2026-11-20-{p}", p, 0, "Running") for p in range(1000)}
+    counts = {"emitted": 49_000, "duplicate": 500, "dead_lettered": 500, "reasons": {"schema": 400, "conflict": 100}}
     ckpts = {
-        p: ckpt(
-            p,
-            10_000_000,
-            10_100_000,
-            10_050_000,
-            emitted=49_000,
-            duplicate=500,
-            dead_lettered=500,
-            reasons={"schema": 400, "conflict": 100},
-            started_at=1.0,
-            updated_at=100.0,
-        )
+        p: checkpoint(p, 10_050_000, start=10_000_000, end=10_100_000, **counts, started_at=1.0, updated_at=100.0)
         for p in range(1000)
     }
     parts = progress.partitions(big, jobs, ckpts)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import operator_fakes
 import orjson
-from operator_fakes import FakeKube, World, replay
+from operator_fakes import World
 
-from eventreplay.worker.contract.names import ReplayTopics, combine_key, failure_key
+from eventreplay.worker.contract.names import ReplayTopics, combine_key
 
 AGGREGATE = {
     "eventTimeField": "ts",
@@ -28,11 +29,8 @@ SUMMARY = {
 
 
 def replayed(**spec: Any) -> World:
-    world = World(kube=FakeKube(replay(transform={"aggregate": AGGREGATE}, **spec)))
-    world.sync()
-    world.kube.finish("r-0")
-    world.kube.finish("r-1")
-    return world
+    """An aggregate replay whose partition Jobs succeeded (no checkpoints in Redis)."""
+    return operator_fakes.replayed(checkpoints=(), transform={"aggregate": AGGREGATE}, **spec)
 
 
 def test_the_combine_job_runs_once_before_reconciliation() -> None:
@@ -64,8 +62,7 @@ def test_reconciliation_reads_the_results_once_they_are_recorded() -> None:
 def test_a_failed_combine_stalls_with_its_message_until_retry() -> None:
     world = replayed()
     world.sync()
-    world.kube.finish("r-combine", failed="exit 10")
-    world.checkpoints.keys[failure_key("u-1", "combine")] = b"permanent: results topic already holds 3 other results"
+    world.step_failed("combine", "permanent: results topic already holds 3 other results", condition="exit 10")
     world.sync()
     assert world.kstatus()[2] == "True" and world.condition("Reconciled") == ("False", "CombineFailed")
     stalled = next(c for c in world.status["conditions"] if c["type"] == "Stalled")

@@ -7,22 +7,11 @@ import copy
 from types import SimpleNamespace
 from typing import Any
 
-import orjson
 import pytest
-from operator_fakes import FakeKube, World, replay
+from operator_fakes import REPORT_HASH, FakeKube, World, replay
 
 from eventreplay.operator import handlers
 from eventreplay.operator.ticks import at_rest, job_finished, owner_reference
-from eventreplay.worker.contract.checkpoints import PromotionCheckpoint
-from eventreplay.worker.contract.names import report_key
-
-HASH = "ab" * 32
-PROMOTE = f"r-promote-{HASH[:12]}"
-SUMMARY = {
-    "reportHash": HASH,
-    "reportTopic": "eventreplay.ns.r.report",
-    "report": {"counts": {"unchanged": 80, "changed": 10, "missing": 10, "extra": 0, "replayedIds": 100}},
-}
 
 
 class CountingKube:
@@ -89,24 +78,17 @@ def test_the_timer_on_a_working_replay_syncs_it() -> None:
 
 def test_only_the_finished_or_waiting_steps_of_a_real_pass_are_at_rest() -> None:
     """Drive sync() from plan to Promoted: at rest only once nothing but a spec change can help."""
-    world = World(kube=FakeKube(replay(promotion={"policy": "Manual", "approvedReportHash": HASH})))
+    world = World(kube=FakeKube(replay(promotion={"policy": "Manual", "approvedReportHash": REPORT_HASH})))
     world.sync()
     assert not at_rest(world.kube.obj or {})  # replaying
     world.kube.finish("r-0")
     world.kube.finish("r-1")
     world.sync()
     assert world.status["phase"] == "Replayed" and not at_rest(world.kube.obj or {})  # reconciling
-    world.kube.finish("r-reconcile")
-    world.checkpoints.keys[report_key("u-1")] = orjson.dumps(SUMMARY)
+    world.reconciliation_finished()
     world.sync()
     assert world.status["phase"] == "Promoting" and not at_rest(world.kube.obj or {})
-    world.kube.finish(PROMOTE)
-    world.checkpoints.promotions_done = {
-        p: PromotionCheckpoint(
-            partition=p, report_hash=HASH, start_offset=0, end_offset=10, committed_offset=10, written=5, state="done"
-        )
-        for p in (0, 1)
-    }
+    world.promotion_finished()
     world.sync()
     assert world.status["phase"] == "Promoted" and at_rest(world.kube.obj or {})
     world.edit(retry=1)
@@ -119,8 +101,7 @@ def test_a_closed_manual_gate_is_at_rest_until_approved() -> None:
     world.kube.finish("r-0")
     world.kube.finish("r-1")
     world.sync()
-    world.kube.finish("r-reconcile")
-    world.checkpoints.keys[report_key("u-1")] = orjson.dumps(SUMMARY)
+    world.reconciliation_finished()
     world.sync()
     assert world.condition("Promoted") == ("False", "AwaitingApproval")
     assert at_rest(world.kube.obj or {})
