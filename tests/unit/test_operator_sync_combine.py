@@ -9,6 +9,7 @@ from typing import Any
 import operator_fakes
 import orjson
 from operator_fakes import World
+from operator_fixtures import env_of
 
 from eventreplay.worker.contract.names import ReplayTopics, combine_key
 
@@ -51,8 +52,7 @@ def test_reconciliation_reads_the_results_once_they_are_recorded() -> None:
     agg = world.status["aggregation"]
     assert (agg["results"], agg["late"], agg["noEventTime"], agg["job"]) == (42, 3, 1, "r-combine")
     assert world.kube.created[-1] == "r-reconcile"
-    env = world.kube.jobs["r-reconcile"]["spec"]["template"]["spec"]["containers"][0]["env"]
-    task = orjson.loads(next(e["value"] for e in env if e["name"] == "EVENTREPLAY_RECONCILE_TASK"))
+    task = orjson.loads(env_of(world.kube.jobs["r-reconcile"])["EVENTREPLAY_RECONCILE_TASK"]["value"])
     assert task["sandboxTopic"] == ReplayTopics.of("ns", "r", "u-1").results  # the results, not the sandbox
     world.checkpoints.keys.clear()  # the summary expires: status is the record
     world.sync()
