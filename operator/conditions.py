@@ -7,7 +7,7 @@ Semantics follow kstatus (so Argo CD and Flux can wait on a replay):
   dry run: planned. A closed gate (AwaitingApproval, ThresholdExceeded) is Ready=False with
   Reconciling=False and Stalled=False: waiting for a person, neither working nor broken.
 `kstatus` writes that triple for every state; the step conditions Planned and Replayed come from
-`aggregate`, Reconciled and Promoted from `stages` (reconciliation and promotion).
+`progress`, Reconciled and Promoted from `steps` (reconciliation and promotion).
 """
 
 from __future__ import annotations

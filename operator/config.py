@@ -51,8 +51,8 @@ class OperatorConfig:
         return image == self.worker_image or image in self.image_allowlist
 
 
-def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) -> OperatorConfig:
-    env = dict(os.environ) if env is None else env
+def _parser(env: dict[str, str]) -> argparse.ArgumentParser:
+    """The operator's flags, each defaulting to its environment variable."""
     parser = argparse.ArgumentParser(prog="python -m eventreplay.operator", description="The EventReplay operator.")
     parser.add_argument(
         "--namespace",
@@ -91,6 +91,12 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         default=env.get("EVENTREPLAY_POLICY_FILE") or None,
         help="the tenant policy (YAML); default EVENTREPLAY_POLICY_FILE, neither means allow everything",
     )
+    return parser
+
+
+def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) -> OperatorConfig:
+    env = dict(os.environ) if env is None else env
+    parser = _parser(env)
     args = parser.parse_args(argv)
     if args.status_interval <= 0:
         parser.error("--status-interval must be positive")

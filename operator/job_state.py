@@ -1,5 +1,5 @@
 """Reading a Job back: one Job object from the API -> its view (name, partition or step, attempt,
-state, message), for the partition scheduler and the post-replay stages alike.
+state, message), for the partition scheduler and the post-replay steps alike.
 
 Only the labels `job_names` writes are read; a Job without them is not ours and reads as None.
 """

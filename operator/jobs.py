@@ -1,5 +1,6 @@
 """Every Job the operator creates, built by pure functions (same inputs, same manifest): one per
-(partition, retry attempt), one reconciliation Job, one promotion Job per approved report.
+(partition, retry attempt), one combine Job (aggregate replays), one reconciliation Job, one
+promotion Job per approved report.
 
 All share one pod template: Pod Security *restricted* (plus a read-only root filesystem);
 credentials reach the pod only through secretKeyRef to Secrets in the replay's namespace; the
@@ -10,7 +11,7 @@ from starting while the first is still terminating (the transactional id fences 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 from eventreplay.worker.contract.names import (
@@ -70,22 +71,14 @@ def build_job(
     )
 
 
-def plan_step_job(
-    step: Literal["combine", "reconcile"],
-    spec: EventReplaySpec,
-    plan: Plan,
-    owner: Owner,
-    config: OperatorConfig,
-    *,
-    attempt: int = 0,
+def combine_job(
+    spec: EventReplaySpec, plan: Plan, owner: Owner, config: OperatorConfig, *, attempt: int = 0
 ) -> dict[str, Any]:
-    """A Job over the whole replayed plan (one per replay and retry): `combine` merges an aggregate
-    replay's sandbox into window results, `reconcile` compares the replayed output with the existing."""
-    build = build_combine_task if step == "combine" else build_reconcile_task
-    task = build(spec, plan, owner, config.policy.grant(owner.namespace, spec)).to_json()
-    name = step_job_name(owner.name, step, attempt)
+    """The Job merging an aggregate replay's sandbox into window results (one per replay and retry)."""
+    task = build_combine_task(spec, plan, owner, config.policy.grant(owner.namespace, spec)).to_json()
+    name = step_job_name(owner.name, "combine", attempt)
     annotations = {ANNOTATION_PLAN: plan.hash}
-    return step_job(spec, owner, config, step, name=name, attempt=attempt, annotations=annotations, task_json=task)
+    return step_job(spec, owner, config, "combine", name=name, attempt=attempt, annotations=annotations, task_json=task)
 
 
 def reconciliation_job(
@@ -191,22 +184,6 @@ def job_manifest(
     suspend: bool = False,
 ) -> dict[str, Any]:
     """A worker-image Job owned by the replay: restricted pod security, exit 10 fails the Job."""
-    container = {
-        "name": CONTAINER,
-        "image": spec.worker.image or config.worker_image,
-        "imagePullPolicy": "IfNotPresent",
-        "command": command,
-        "env": env,
-        "resources": _resources(spec),
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-    }
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -232,19 +209,7 @@ def job_manifest(
             "parallelism": 1,
             "backoffLimit": spec.worker.backoff_limit,
             "podReplacementPolicy": "Failed",
-            "podFailurePolicy": {
-                "rules": [
-                    {
-                        "action": "FailJob",
-                        "onExitCodes": {
-                            "containerName": CONTAINER,
-                            "operator": "In",
-                            "values": [EXIT_PERMANENT],
-                        },
-                    },
-                    {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
-                ]
-            },
+            "podFailurePolicy": _pod_failure_policy(),
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
@@ -258,9 +223,44 @@ def job_manifest(
                         "runAsGroup": config.run_as_user,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "containers": [container],
+                    "containers": [_container(spec, config, command, env)],
                     "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
                 },
             },
         },
+    }
+
+
+def _container(
+    spec: EventReplaySpec, config: OperatorConfig, command: list[str], env: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The worker container: the configured (or allowlisted) image, locked down."""
+    return {
+        "name": CONTAINER,
+        "image": spec.worker.image or config.worker_image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": command,
+        "env": env,
+        "resources": _resources(spec),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+    }
+
+
+def _pod_failure_policy() -> dict[str, Any]:
+    """Exit 10 (permanent) fails the Job at once; a disrupted pod does not count against backoffLimit."""
+    return {
+        "rules": [
+            {
+                "action": "FailJob",
+                "onExitCodes": {"containerName": CONTAINER, "operator": "In", "values": [EXIT_PERMANENT]},
+            },
+            {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},
+        ]
     }

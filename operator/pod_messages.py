@@ -13,8 +13,9 @@ from dataclasses import replace
 from eventreplay.worker.contract.checkpoints import Checkpoint
 
 from .api.v1alpha1 import PartitionProgress
+from .clients import KubePort
 from .job_state import JobView
-from .kube import JSON, Kube
+from .kube import JSON
 
 MAX_POD_LOOKUPS = 20
 
@@ -31,7 +32,7 @@ def pod_message(pods: list[JSON]) -> str:
 
 
 def with_pod_messages(
-    kube: Kube,
+    kube: KubePort,
     namespace: str,
     jobs: dict[int, JobView],
     ckpts: dict[int, Checkpoint],

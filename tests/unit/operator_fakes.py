@@ -1,27 +1,39 @@
-"""In-process fakes of what `sync()` talks to: the Kubernetes calls (`operator/kube.py`), Kafka
-(`KafkaAccess.observe/ensure_topics`) and Redis (`CheckpointReader`), plus `World`, which runs
-controller passes against them. No stack, no kopf: every decision path in well under a second.
+"""In-process fakes of what `sync()` talks to, one per port of `operator/clients.py`: the
+Kubernetes calls, Kafka and Redis; plus `World`, which runs controller passes against them, and
+the scenes more than one test starts from (`replayed`, `reconciled`, `World.promotion_finished`).
+No stack, no kopf: every decision path in well under a second.
 """
 
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import msgspec
+from summary_fixtures import REPORT_HASH, report_summary
+
 from eventreplay.operator.checkpoints import CheckpointsUnavailable
 from eventreplay.operator.clients import Clients
 from eventreplay.operator.config import OperatorConfig
+from eventreplay.operator.job_names import Step
 from eventreplay.operator.kafka import KafkaUnavailable
+from eventreplay.operator.phases.context import Outcome
 from eventreplay.operator.planner import Observed
 from eventreplay.operator.retention import TopicRetention
-from eventreplay.operator.sync import Outcome, sync
+from eventreplay.operator.sync import sync
 from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
+from eventreplay.worker.contract.names import failure_key, report_key
 
 JSON = dict[str, Any]
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+UID = "u-1"
+PROMOTE = f"r-promote-{REPORT_HASH[:12]}"
+"""The promotion Job of the report `report_summary()` describes."""
 SPEC: JSON = {
     "source": {"bootstrapServers": "k:9092", "topic": "orders"},
     "window": {"offsets": {"from": 0, "to": 100}},
@@ -150,6 +162,7 @@ class FakeKafka:
         self.written: dict[str, set[str]] = {}
         """Output topics that already hold records: topic -> uids of their writers."""
         self.topic_configs: list[dict[str, str]] = []
+        self.deleted: list[str] = []
 
     def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
         self.observed += 1
@@ -181,6 +194,12 @@ class FakeKafka:
         self.ensured.append((names, partitions))
         self.topic_configs.append(config or {})
 
+    def delete_topics(self, bootstrap: str, names: list[str]) -> None:
+        self.deleted.extend(names)
+
+    def delete_groups(self, bootstrap: str, prefix: str) -> int:
+        return 0
+
 
 class FakeCheckpoints:
     """The workers' checkpoint mirrors, the report and failure keys, the promotion mirrors."""
@@ -197,7 +216,7 @@ class FakeCheckpoints:
         if self.down:
             raise CheckpointsUnavailable(self.down)
 
-    def read(self, url: str, uid: str, partitions: Any) -> dict[int, Checkpoint]:
+    def read(self, url: str, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
         self._check()
         return {p: self.checkpoints[p] for p in partitions if p in self.checkpoints}
 
@@ -205,9 +224,19 @@ class FakeCheckpoints:
         self._check()
         return self.keys.get(key)
 
-    def promotions(self, url: str, uid: str, partitions: Any) -> dict[int, PromotionCheckpoint]:
+    def promotions(self, url: str, uid: str, partitions: Iterable[int]) -> dict[int, PromotionCheckpoint]:
         self._check()
         return {p: self.promotions_done[p] for p in partitions if p in self.promotions_done}
+
+    def delete_matching(self, url: str, patterns: Iterable[str]) -> int:
+        self._check()
+        doomed = [k for k in self.keys if any(fnmatch.fnmatchcase(k, pattern) for pattern in patterns)]
+        for key in doomed:
+            del self.keys[key]
+        return len(doomed)
+
+    def close(self) -> None:
+        pass
 
 
 def replay(**spec: Any) -> JSON:
@@ -215,7 +244,7 @@ def replay(**spec: Any) -> JSON:
     return {
         "apiVersion": "eventreplay.io/v1alpha1",
         "kind": "EventReplay",
-        "metadata": {"name": "r", "namespace": "ns", "uid": "u-1", "generation": 1},
+        "metadata": {"name": "r", "namespace": "ns", "uid": UID, "generation": 1},
         "spec": {**copy.deepcopy(SPEC), **spec},
     }
 
@@ -231,9 +260,8 @@ class World:
     clients: Clients | None = None
 
     def sync(self) -> Outcome:
-        if self.clients is None:
-            kafka, checkpoints = cast(Any, self.kafka), cast(Any, self.checkpoints)
-            self.clients = Clients(kube=cast(Any, self.kube), kafka=kafka, checkpoints=checkpoints, config=self.config)
+        if self.clients is None:  # the fakes type-check against the ports (`clients.py`)
+            self.clients = Clients(kube=self.kube, kafka=self.kafka, checkpoints=self.checkpoints, config=self.config)
         return sync(self.clients, "ns", "r", now=NOW)
 
     def edit(self, **spec: Any) -> None:
@@ -255,3 +283,61 @@ class World:
         """(Ready, Reconciling, Stalled) statuses and the Ready reason."""
         ready, reason = self.condition("Ready")
         return ready, self.condition("Reconciling")[0], self.condition("Stalled")[0], reason
+
+    # Scenes: what the workers and the Job controller do between two passes.
+    def partitions_finished(self, checkpoints: tuple[int, ...] = (0, 1)) -> None:
+        """Both partition Jobs succeed; the workers' final checkpoints (100 offsets each, all read
+        and emitted) are in Redis for the partitions in `checkpoints`."""
+        for p in checkpoints:
+            done = Checkpoint.fresh(p, 0, 100, emitted=100, state="done")
+            self.checkpoints.checkpoints[p] = msgspec.structs.replace(done, committed_offset=100)
+        self.kube.finish("r-0")
+        self.kube.finish("r-1")
+
+    def reconciliation_finished(self, summary: bytes | None = None) -> None:
+        """The reconciliation Job succeeds and leaves its report (`report_summary()` by default)."""
+        self.kube.finish("r-reconcile")
+        self.checkpoints.keys[report_key(UID)] = summary if summary is not None else report_summary()
+
+    def step_failed(self, step: Step, said: str, *, condition: str = "BackoffLimitExceeded") -> None:
+        """The step's (first) Job fails with `condition`; its worker's own message `said` is in Redis."""
+        self.kube.finish(f"r-{step}", failed=condition)
+        self.checkpoints.keys[failure_key(UID, step)] = said.encode()
+
+    def promotion_finished(self, report_hash: str = REPORT_HASH) -> None:
+        """The promotion Job of `report_hash` succeeds: both partitions' promotion checkpoints say done."""
+        self.kube.finish(f"r-promote-{report_hash[:12]}")
+        self.checkpoints.promotions_done = {
+            p: PromotionCheckpoint(
+                partition=p,
+                report_hash=report_hash,
+                start_offset=0,
+                end_offset=10,
+                committed_offset=10,
+                written=5,
+                state="done",
+            )
+            for p in (0, 1)
+        }
+
+
+def checkpoint(partition: int, committed: int, *, start: int = 0, end: int = 100, **counts: Any) -> Checkpoint:
+    """A worker's checkpoint of `partition` over [start, end), committed up to `committed`."""
+    return Checkpoint(partition=partition, start_offset=start, end_offset=end, committed_offset=committed, **counts)
+
+
+def replayed(*, checkpoints: tuple[int, ...] = (0, 1), **spec: Any) -> World:
+    """A replay whose partitions are all done (their workers' final checkpoints in Redis, one per
+    partition in `checkpoints`): the pass after this one sees it replayed."""
+    world = World(kube=FakeKube(replay(**spec)))
+    world.sync()
+    world.partitions_finished(checkpoints)
+    return world
+
+
+def reconciled(*, checkpoints: tuple[int, ...] = (0, 1), **spec: Any) -> World:
+    """A replay whose reconciliation Job succeeded and left its report."""
+    world = replayed(checkpoints=checkpoints, **spec)
+    world.sync()
+    world.reconciliation_finished()
+    return world

@@ -18,6 +18,11 @@ def spec(**overrides: Any) -> EventReplaySpec:
     return EventReplaySpec.model_validate(body)
 
 
+def env_of(job: dict[str, Any]) -> dict[str, Any]:
+    """A Job's worker container environment, by variable name."""
+    return {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
 def plan(ranges: list[tuple[int, int, int]], as_of: str = "2026-11-20T12:00:00.000Z") -> Plan:
     parts = [PlanPartition(partition=p, start_offset=s, end_offset=e, records=e - s) for p, s, e in ranges]
     return Plan(

@@ -17,9 +17,12 @@ from eventreplay.worker.contract.summaries import (
     ReportSummary,
 )
 
+REPORT_HASH = "ab" * 32
+"""The hash of the report `report_summary()` describes by default."""
+
 
 def report_summary(
-    report_hash: str,
+    report_hash: str = REPORT_HASH,
     *,
     unchanged: int = 80,
     changed: int = 10,

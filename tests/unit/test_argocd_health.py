@@ -15,8 +15,8 @@ import pytest
 from lupa import lua51
 from operator_fixtures import plan, spec
 
-from eventreplay.operator import aggregate
 from eventreplay.operator import conditions as cond
+from eventreplay.operator import progress
 from eventreplay.operator.api.v1alpha1 import EventReplayStatus, PartitionProgress, PartitionState, Totals
 from eventreplay.operator.conditions import Want
 
@@ -58,24 +58,24 @@ def test_no_status_yet_is_progressing() -> None:
 
 
 def test_an_unobserved_generation_is_progressing_even_if_the_old_one_was_ready() -> None:
-    done = aggregate.replay_conditions(spec(), PLAN, parts("Done", "Done"), Totals())
+    done = progress.replay_conditions(spec(), PLAN, parts("Done", "Done"), Totals())
     status, message = health(replay(done, generation=3, observed=2))
     assert (status, message) == ("Progressing", "Waiting for the operator to observe generation 3")
     assert health(replay(done, generation=3, observed=None))[0] == "Progressing"
 
 
 def test_planning_that_waits_for_kafka_is_progressing_with_the_reconciling_message() -> None:
-    wanted = aggregate.waiting_conditions("KafkaUnavailable", "Kafka k:9092 unreachable: retrying")
+    wanted = progress.waiting_conditions("KafkaUnavailable", "Kafka k:9092 unreachable: retrying")
     assert health(replay(wanted)) == ("Progressing", "Kafka k:9092 unreachable: retrying")
 
 
 def test_a_running_replay_is_progressing() -> None:
-    wanted = aggregate.replay_conditions(spec(), PLAN, parts("Done", "Running"), Totals())
+    wanted = progress.replay_conditions(spec(), PLAN, parts("Done", "Running"), Totals())
     assert health(replay(wanted)) == ("Progressing", "1/2 partitions done")
 
 
 def test_a_suspended_replay_is_suspended() -> None:
-    wanted = aggregate.replay_conditions(spec(suspend=True), PLAN, parts("Done", "Suspended"), Totals())
+    wanted = progress.replay_conditions(spec(suspend=True), PLAN, parts("Done", "Suspended"), Totals())
     status, message = health(replay(wanted))
     assert status == "Suspended"
     assert "clear spec.suspend to resume" in message
@@ -83,21 +83,21 @@ def test_a_suspended_replay_is_suspended() -> None:
 
 @pytest.mark.parametrize("reason", ["RetentionExpired", "TopicNotFound", "ImageNotAllowed"])
 def test_an_impossible_plan_is_degraded_with_its_message(reason: str) -> None:
-    wanted = aggregate.refused_conditions(reason, f"refused: {reason}")
+    wanted = progress.refused_conditions(reason, f"refused: {reason}")
     assert health(replay(wanted)) == ("Degraded", f"refused: {reason}")
 
 
 def test_failed_partitions_are_degraded() -> None:
-    wanted = aggregate.replay_conditions(spec(), PLAN, parts("Done", "Failed"), Totals())
+    wanted = progress.replay_conditions(spec(), PLAN, parts("Done", "Failed"), Totals())
     status, message = health(replay(wanted))
     assert status == "Degraded"
     assert message.startswith("partitions 1 failed (1: boom)")
 
 
 def test_a_finished_replay_and_a_planned_dry_run_are_healthy() -> None:
-    done = aggregate.replay_conditions(spec(), PLAN, parts("Done", "Done"), Totals(read=7, emitted=7))
-    assert health(replay(done + aggregate.placeholder_conditions(spec())))[0] == "Healthy"
-    dry = aggregate.replay_conditions(spec(dryRun=True), PLAN, parts("Pending", "Pending"), Totals())
+    done = progress.replay_conditions(spec(), PLAN, parts("Done", "Done"), Totals(read=7, emitted=7))
+    assert health(replay(done + progress.placeholder_conditions(spec())))[0] == "Healthy"
+    dry = progress.replay_conditions(spec(dryRun=True), PLAN, parts("Pending", "Pending"), Totals())
     assert health(replay(dry)) == ("Healthy", "dry run: plan only; set spec.dryRun to false to replay")
 
 
@@ -107,7 +107,7 @@ GATE = "report 3f2a9c approved by nobody yet: set spec.promotion.approvedReportH
 @pytest.mark.parametrize("where", ["Ready", "Promoted"])
 def test_awaiting_approval_is_suspended(where: str) -> None:
     # The gate's reasons (issue 5): AwaitingApproval / ThresholdExceeded, on Ready or on Promoted.
-    replayed = aggregate.replay_conditions(spec(), PLAN, parts("Done", "Done"), Totals())
+    replayed = progress.replay_conditions(spec(), PLAN, parts("Done", "Done"), Totals())
     wanted = [w for w in replayed if w.type != cond.READY] + [
         Want(cond.READY, "False", "AwaitingApproval" if where == "Ready" else "Reconciled", GATE),
         Want(cond.RECONCILED, "True", "Reconciled", "3 changed, 2 missing"),

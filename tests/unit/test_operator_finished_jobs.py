@@ -4,24 +4,16 @@ a replay whose Jobs the TTL controller deleted keeps its status and creates none
 
 from __future__ import annotations
 
-from operator_fakes import NOW, FakeKube, World, replay
-from test_operator_sync_stages import HASH, PROMOTE, reconciled
+from operator_fakes import NOW, PROMOTE, REPORT_HASH, FakeKube, World, reconciled, replay
 
 from eventreplay.operator.config import OperatorConfig, from_args
-from eventreplay.worker.contract.checkpoints import PromotionCheckpoint
 
 
 def promoted(ttl: int = 600) -> World:
-    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": REPORT_HASH})
     world.config, world.clients = OperatorConfig(finished_job_ttl=ttl), None
     world.sync()
-    world.kube.finish(PROMOTE)
-    world.checkpoints.promotions_done = {
-        p: PromotionCheckpoint(
-            partition=p, report_hash=HASH, start_offset=0, end_offset=10, committed_offset=10, written=5, state="done"
-        )
-        for p in (0, 1)
-    }
+    world.promotion_finished()
     world.sync()
     assert world.kstatus()[3] == "Promoted"
     return world

@@ -1,4 +1,4 @@
-"""The promotion gate and the post-replay stage, as pure functions (no cluster)."""
+"""The promotion gate and the post-replay steps, as pure functions (no cluster)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from operator_fixtures import spec
 
 from eventreplay.operator.api.v1alpha1 import Promotion, PromotionStatus, ReconciliationStatus, Totals
 from eventreplay.operator.job_state import JobView, newest_step, read_jobs
-from eventreplay.operator.stages import post_replay
-from eventreplay.operator.stages.facts import Decision, Facts
-from eventreplay.operator.stages.gate import decide
+from eventreplay.operator.steps import post_replay
+from eventreplay.operator.steps.facts import Decision, Facts
+from eventreplay.operator.steps.gate import decide
 
 HASH = "ab" * 32
 REPORT = ReconciliationStatus(report_hash=HASH, unchanged=80, changed=10, missing=10, extra=3, replayed_ids=100)
@@ -81,7 +81,7 @@ def job(step: Any, state: Any, attempt: int = 0) -> JobView:
     return JobView(f"r-{step}", None, attempt, state, "BackoffLimitExceeded", step, HASH if step == "promote" else "")
 
 
-def test_the_stage_reconciles_first_and_reports_progress() -> None:
+def test_the_steps_reconcile_first_and_reports_progress() -> None:
     first = post_replay.decide(facts({"policy": "Manual"}))
     assert (first.create, by_type(first)["Reconciling"]) == ("reconcile", ("True", "Reconciling"))
     running = post_replay.decide(facts({"policy": "Manual"}, reconcile_job=job("reconcile", "Running")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from operator_fixtures import plan, spec
+from operator_fixtures import env_of, plan, spec
 
 from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import Owner, job_name, label_value
@@ -88,18 +88,9 @@ def test_suspend_flag() -> None:
 
 
 def test_credentials_only_through_secret_key_refs() -> None:
-    s = spec(
-        source={
-            "bootstrapServers": "k:9092",
-            "topic": "orders",
-            "credentialsSecretRef": {"name": "kafka-client"},
-        },
-        dedup={
-            "redis": {"url": "redis://r:6379/0", "passwordSecretRef": {"name": "redis"}},
-            "ledger": "orders",
-        },
-    )
-    env = {e["name"]: e for e in _job(spec=s)["spec"]["template"]["spec"]["containers"][0]["env"]}
+    source = {"bootstrapServers": "k:9092", "topic": "orders", "credentialsSecretRef": {"name": "kafka-client"}}
+    redis = {"url": "redis://r:6379/0", "passwordSecretRef": {"name": "redis"}}
+    env = env_of(_job(spec=spec(source=source, dedup={"redis": redis, "ledger": "orders"})))
     assert env["EVENTREPLAY_KAFKA_SETTINGS"]["valueFrom"] == {
         "secretKeyRef": {"name": "kafka-client", "key": "client.properties"}
     }
@@ -113,8 +104,7 @@ def test_credentials_only_through_secret_key_refs() -> None:
 def test_task_carries_the_frozen_range(partition: int) -> None:
     p = plan([(0, 10, 20), (1, 0, 5)])
     job = build_job(spec(), p, p.partitions[partition], OWNER, CONFIG)
-    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-    task = Task.model_validate_json(env[TASK_ENV]["value"])
+    task = Task.model_validate_json(env_of(job)[TASK_ENV]["value"])
     assert (task.source.partition, task.source.start_offset, task.source.end_offset) == (
         partition,
         p.partitions[partition].start_offset,

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from operator_fakes import FakeKube, World, replay
+from operator_fixtures import env_of
 from pydantic import ValidationError
 
 from eventreplay.operator.api.v1alpha1 import EventReplay
@@ -137,13 +138,16 @@ def test_the_policy_file_is_read_at_start_and_a_bad_one_fails_loudly(tmp_path: P
 ALIASED = {"cluster": "main", "topic": "orders"}
 
 
-def test_a_cluster_alias_resolves_to_the_platforms_servers_in_the_jobs() -> None:
-    world = World(kube=FakeKube(replay(source=ALIASED)), config=OperatorConfig(policy=POLICY))
+def planned_tasks(world: World) -> list[Task]:
+    """One pass: the replay is planned with both its partition Jobs; their workers' tasks."""
     world.sync()
     assert world.condition("Planned") == ("True", "Planned") and len(world.kube.jobs) == 2
-    for job in world.kube.jobs.values():
-        env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-        assert Task.model_validate_json(env[TASK_ENV]["value"]).kafka.bootstrap_servers == "k:9092,k2:9092"
+    return [Task.model_validate_json(env_of(job)[TASK_ENV]["value"]) for job in world.kube.jobs.values()]
+
+
+def test_a_cluster_alias_resolves_to_the_platforms_servers_in_the_jobs() -> None:
+    world = World(kube=FakeKube(replay(source=ALIASED)), config=OperatorConfig(policy=POLICY))
+    assert {task.kafka.bootstrap_servers for task in planned_tasks(world)} == {"k:9092,k2:9092"}
 
 
 @pytest.mark.parametrize(
@@ -175,11 +179,7 @@ def test_a_source_names_servers_or_an_alias(source: dict[str, Any], message: str
 def test_a_redis_endpoint_alias_resolves_in_the_jobs_and_an_ungranted_one_stalls() -> None:
     dedup = {"redis": {"endpoint": "secure"}, "ledger": "orders"}
     world = World(kube=FakeKube(replay(dedup=dedup)), config=OperatorConfig(policy=POLICY))
-    world.sync()
-    assert world.condition("Planned") == ("True", "Planned") and len(world.kube.jobs) == 2
-    for job in world.kube.jobs.values():
-        env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-        assert Task.model_validate_json(env[TASK_ENV]["value"]).dedup.redis_url == "rediss://rs:6380/3"
+    assert {task.dedup.redis_url for task in planned_tasks(world)} == {"rediss://rs:6380/3"}
     for policy, endpoint in ((POLICY, "other"), (Policy(), "secure")):
         refused = World(
             kube=FakeKube(replay(dedup={**dedup, "redis": {"endpoint": endpoint}})),

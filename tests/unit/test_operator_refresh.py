@@ -11,7 +11,7 @@ from eventreplay.operator.api.v1alpha1 import EventReplayStatus, ReconciliationS
 from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import Owner
 from eventreplay.operator.job_state import read_jobs
-from eventreplay.operator.stages.post_replay import PostReplayStages
+from eventreplay.operator.steps.post_replay import PostReplaySteps
 from eventreplay.worker.contract.names import report_key
 
 OLD, NEW = "ab" * 32, "cd" * 32
@@ -19,8 +19,12 @@ OWNER = Owner("ns", "r", "u-1")
 TOTALS = Totals(read=200, emitted=200, dead_lettered=0)
 
 
-def _stages(kube: FakeKube, reader: FakeCheckpoints) -> PostReplayStages:
-    return PostReplayStages(kube, reader, OperatorConfig(), OWNER, "2026-11-20T12:00:00Z")  # type: ignore[arg-type]
+def _steps(kube: FakeKube, reader: FakeCheckpoints) -> PostReplaySteps:
+    return PostReplaySteps(kube, reader, OperatorConfig(), OWNER, "2026-11-20T12:00:00Z")
+
+
+def _summary(report_hash: str, refresh: int) -> bytes:
+    return report_summary(report_hash, unchanged=100, changed=0, missing=0, already_promoted=20, refresh=refresh)
 
 
 def test_bumping_refresh_reconciles_again_and_the_old_approval_does_not_promote() -> None:
@@ -28,27 +32,25 @@ def test_bumping_refresh_reconciles_again_and_the_old_approval_does_not_promote(
     approved = {"policy": "Manual", "approvedReportHash": OLD}
     old = EventReplayStatus(reconciliation=ReconciliationStatus(report_hash=OLD, changed=20, refresh=0))
 
-    same = _stages(kube, reader).run(spec(promotion=approved), plan([(0, 0, 100)]), TOTALS, old, [])
+    same = _steps(kube, reader).run(spec(promotion=approved), plan([(0, 0, 100)]), TOTALS, old, [])
     assert kube.created == ["r-promote-" + OLD[:12]]  # refresh 0 = the recorded report: promote it
     kube.jobs.clear()
     kube.created.clear()
     assert same.reconciliation is not None and same.reconciliation.report_hash == OLD
 
     bumped = spec(promotion=approved, reconciliation={"refresh": 1})
-    first = _stages(kube, reader).run(bumped, plan([(0, 0, 100)]), TOTALS, old, [])
+    first = _steps(kube, reader).run(bumped, plan([(0, 0, 100)]), TOTALS, old, [])
     assert kube.created == ["r-reconcile-f1"]  # a new Job, not the old one found again
     assert first.reconciliation is not None and first.reconciliation.report_hash is None
     job = kube.jobs["r-reconcile-f1"]
     assert job["metadata"]["annotations"]["eventreplay.io/refresh"] == "1"
 
     kube.finish("r-reconcile-f1")
-    reader.keys[report_key(OWNER.uid)] = report_summary(
-        NEW, unchanged=100, changed=0, missing=0, already_promoted=20, refresh=1
-    )
+    reader.keys[report_key(OWNER.uid)] = _summary(NEW, 1)
     views = read_jobs(list(kube.jobs.values()))
     assert [v.refresh for v in views] == [1]
     status = EventReplayStatus(reconciliation=first.reconciliation)
-    done = _stages(kube, reader).run(bumped, plan([(0, 0, 100)]), TOTALS, status, views)
+    done = _steps(kube, reader).run(bumped, plan([(0, 0, 100)]), TOTALS, status, views)
     assert done.reconciliation is not None
     assert (done.reconciliation.report_hash, done.reconciliation.refresh) == (NEW, 1)
     assert done.reconciliation.already_promoted == 20
@@ -59,9 +61,9 @@ def test_a_refresh_waits_for_a_running_promotion_of_the_recorded_report() -> Non
     kube, reader = FakeKube(None), FakeCheckpoints()
     approved = {"policy": "Manual", "approvedReportHash": OLD}
     old = EventReplayStatus(reconciliation=ReconciliationStatus(report_hash=OLD, changed=20, refresh=0))
-    _stages(kube, reader).run(spec(promotion=approved), plan([(0, 0, 100)]), TOTALS, old, [])
+    _steps(kube, reader).run(spec(promotion=approved), plan([(0, 0, 100)]), TOTALS, old, [])
     views = read_jobs(list(kube.jobs.values()))  # the promotion Job, running
     bumped = spec(promotion=approved, reconciliation={"refresh": 1})
-    kept = _stages(kube, reader).run(bumped, plan([(0, 0, 100)]), TOTALS, old, views)
+    kept = _steps(kube, reader).run(bumped, plan([(0, 0, 100)]), TOTALS, old, views)
     assert kube.created == ["r-promote-" + OLD[:12]]  # no reconciliation Job yet
     assert kept.reconciliation is not None and kept.reconciliation.report_hash == OLD

@@ -4,53 +4,39 @@ from __future__ import annotations
 
 import json
 
+from operator_fakes import checkpoint
 from operator_fixtures import plan, spec
 
-from eventreplay.operator import aggregate
 from eventreplay.operator import conditions as cond
+from eventreplay.operator import progress
 from eventreplay.operator.api.v1alpha1 import EventReplayStatus
 from eventreplay.operator.events import condition_events, partition_events
 from eventreplay.operator.job_state import JobView
-from eventreplay.operator.sync import merge_diff
-from eventreplay.worker.contract.checkpoints import Checkpoint
+from eventreplay.operator.phases.status import merge_diff
 
 PLAN = plan([(0, 0, 100), (1, 100, 200), (2, 0, 0)])
 
 
-def ckpt(p: int, start: int, end: int, committed: int, **kw: object) -> Checkpoint:
-    return Checkpoint(partition=p, start_offset=start, end_offset=end, committed_offset=committed, **kw)  # type: ignore[arg-type]
-
-
 def test_progress_totals_rate_and_eta() -> None:
     jobs = {0: JobView("r-0", 0, 0, "Succeeded"), 1: JobView("r-1", 1, 0, "Running")}
+    counts = {"emitted": 90, "duplicate": 5, "dead_lettered": 5, "reasons": {"schema": 5}}
     ckpts = {
-        0: ckpt(
-            0,
-            0,
-            100,
-            100,
-            emitted=90,
-            duplicate=5,
-            dead_lettered=5,
-            reasons={"schema": 5},
-            started_at=1000.0,
-            updated_at=1010.0,
-        ),
-        1: ckpt(1, 100, 200, 150, emitted=50, started_at=1000.0, updated_at=1015.0),
+        0: checkpoint(0, 100, **counts, started_at=1000.0, updated_at=1010.0),
+        1: checkpoint(1, 150, start=100, end=200, emitted=50, started_at=1000.0, updated_at=1015.0),
     }
-    parts = aggregate.partitions(PLAN, jobs, ckpts)
+    parts = progress.partitions(PLAN, jobs, ckpts)
     assert [(p.state, p.percent) for p in parts] == [("Done", 100), ("Running", 50), ("Done", 100)]
-    totals = aggregate.totals(PLAN, ckpts)
+    totals = progress.totals(PLAN, ckpts)
     assert (totals.read, totals.emitted, totals.dead_lettered, totals.records) == (150, 140, 5, 200)
     assert totals.dead_letter_reasons == {"schema": 5}
-    progress = aggregate.progress(PLAN, parts, ckpts)
-    assert progress.partitions == "2/3" and progress.percent == 75
-    assert progress.events_per_second == 10.0  # 150 offsets in 15 s
-    assert progress.eta_seconds == 5 and progress.eta == "5s"
+    overall = progress.progress(PLAN, parts, ckpts)
+    assert overall.partitions == "2/3" and overall.percent == 75
+    assert overall.events_per_second == 10.0  # 150 offsets in 15 s
+    assert overall.eta_seconds == 5 and overall.eta == "5s"
 
 
 def test_stale_checkpoint_of_another_range_is_ignored() -> None:
-    parts = aggregate.partitions(PLAN, {}, {0: ckpt(0, 5, 100, 50)})
+    parts = progress.partitions(PLAN, {}, {0: checkpoint(0, 50, start=5)})
     assert parts[0].committed_offset is None
 
 
@@ -59,10 +45,10 @@ def test_failed_partition_uses_the_workers_message() -> None:
         0: JobView("r-0", 0, 0, "Failed", "PodFailurePolicy: exit 10"),
         1: JobView("r-1", 1, 0, "Succeeded"),
     }
-    ckpts = {0: ckpt(0, 0, 100, 10, state="failed", message="retention expired at offset 10")}
-    parts = aggregate.partitions(PLAN, jobs, ckpts)
+    ckpts = {0: checkpoint(0, 10, state="failed", message="retention expired at offset 10")}
+    parts = progress.partitions(PLAN, jobs, ckpts)
     assert parts[0].message == "retention expired at offset 10"
-    wants = aggregate.replay_conditions(spec(), PLAN, parts, aggregate.totals(PLAN, ckpts))
+    wants = progress.replay_conditions(spec(), PLAN, parts, progress.totals(PLAN, ckpts))
     stalled = next(w for w in wants if w.type == cond.STALLED)
     assert (stalled.status, stalled.reason) == ("True", "PartitionsFailed")
     assert "partitions 0 failed (0: retention expired at offset 10)" in stalled.message
@@ -71,9 +57,9 @@ def test_failed_partition_uses_the_workers_message() -> None:
 def test_a_partition_stopped_by_the_poison_breaker_stalls_with_its_own_reason() -> None:
     jobs = {0: JobView("r-0", 0, 0, "Failed", "PodFailurePolicy: exit 10"), 1: JobView("r-1", 1, 0, "Succeeded")}
     why = "permanent: PoisonRatioExceeded: 180 of 200 records read were dead-lettered (90.0% > 50.0%)"
-    ckpts = {0: ckpt(0, 0, 100, 10, state="failed", message=why)}
-    parts = aggregate.partitions(PLAN, jobs, ckpts)
-    wants = aggregate.replay_conditions(spec(), PLAN, parts, aggregate.totals(PLAN, ckpts))
+    ckpts = {0: checkpoint(0, 10, state="failed", message=why)}
+    parts = progress.partitions(PLAN, jobs, ckpts)
+    wants = progress.replay_conditions(spec(), PLAN, parts, progress.totals(PLAN, ckpts))
     stalled = next(w for w in wants if w.type == cond.STALLED)
     assert (stalled.status, stalled.reason) == ("True", "PoisonRatioExceeded")
     assert "180 of 200 records read were dead-lettered" in stalled.message
@@ -83,18 +69,18 @@ def test_a_partition_stopped_by_the_poison_breaker_stalls_with_its_own_reason() 
 
 
 def test_kstatus_conditions_while_running_suspended_and_done() -> None:
-    running = aggregate.partitions(PLAN, {0: JobView("r-0", 0, 0, "Running")}, {})
-    t = aggregate.totals(PLAN, {})
-    by_type = {w.type: w for w in aggregate.replay_conditions(spec(), PLAN, running, t)}
+    running = progress.partitions(PLAN, {0: JobView("r-0", 0, 0, "Running")}, {})
+    t = progress.totals(PLAN, {})
+    by_type = {w.type: w for w in progress.replay_conditions(spec(), PLAN, running, t)}
     assert (by_type["Reconciling"].status, by_type["Ready"].status, by_type["Stalled"].status) == (
         "True",
         "False",
         "False",
     )
-    by_type = {w.type: w for w in aggregate.replay_conditions(spec(suspend=True), PLAN, running, t)}
+    by_type = {w.type: w for w in progress.replay_conditions(spec(suspend=True), PLAN, running, t)}
     assert by_type["Ready"].reason == "Suspended"
-    done = aggregate.partitions(PLAN, {0: JobView("a", 0, 0, "Succeeded"), 1: JobView("b", 1, 0, "Succeeded")}, {})
-    by_type = {w.type: w for w in aggregate.replay_conditions(spec(), PLAN, done, t)}
+    done = progress.partitions(PLAN, {0: JobView("a", 0, 0, "Succeeded"), 1: JobView("b", 1, 0, "Succeeded")}, {})
+    by_type = {w.type: w for w in progress.replay_conditions(spec(), PLAN, done, t)}
     assert (by_type["Ready"].status, by_type["Replayed"].status, by_type["Reconciling"].status) == (
         "True",
         "True",
@@ -134,8 +120,8 @@ def test_phase() -> None:
 
 
 def test_events_on_transitions() -> None:
-    old = aggregate.partitions(PLAN, {0: JobView("r-0", 0, 0, "Running")}, {})
-    new = aggregate.partitions(PLAN, {0: JobView("r-0", 0, 0, "Succeeded"), 1: JobView("r-1", 1, 0, "Failed", "x")}, {})
+    old = progress.partitions(PLAN, {0: JobView("r-0", 0, 0, "Running")}, {})
+    new = progress.partitions(PLAN, {0: JobView("r-0", 0, 0, "Succeeded"), 1: JobView("r-1", 1, 0, "Failed", "x")}, {})
     reasons = [e.reason for e in partition_events(PLAN, old, new)]
     assert reasons == ["PartitionFinished", "PartitionFailed"]
     assert partition_events(PLAN, new, new) == []
@@ -165,25 +151,15 @@ def test_merge_diff_nulls_removed_fields_and_skips_equal_ones() -> None:
 def test_status_for_1000_partitions_stays_small() -> None:
     big = plan([(p, 10_000_000, 10_100_000) for p in range(1000)])
     jobs = {p: JobView(f"orders-2026-11-20-{p}", p, 0, "Running") for p in range(1000)}
+    counts = {"emitted": 49_000, "duplicate": 500, "dead_lettered": 500, "reasons": {"schema": 400, "conflict": 100}}
     ckpts = {
-        p: ckpt(
-            p,
-            10_000_000,
-            10_100_000,
-            10_050_000,
-            emitted=49_000,
-            duplicate=500,
-            dead_lettered=500,
-            reasons={"schema": 400, "conflict": 100},
-            started_at=1.0,
-            updated_at=100.0,
-        )
+        p: checkpoint(p, 10_050_000, start=10_000_000, end=10_100_000, **counts, started_at=1.0, updated_at=100.0)
         for p in range(1000)
     }
-    parts = aggregate.partitions(big, jobs, ckpts)
-    totals = aggregate.totals(big, ckpts)
+    parts = progress.partitions(big, jobs, ckpts)
+    totals = progress.totals(big, ckpts)
     conds = cond.merge(
-        [], aggregate.replay_conditions(spec(), big, parts, totals), now="2026-11-20T12:00:00Z", generation=1
+        [], progress.replay_conditions(spec(), big, parts, totals), now="2026-11-20T12:00:00Z", generation=1
     )
     status = EventReplayStatus(
         observed_generation=1,
@@ -192,7 +168,7 @@ def test_status_for_1000_partitions_stays_small() -> None:
         plan=big,
         partitions=parts,
         totals=totals,
-        progress=aggregate.progress(big, parts, ckpts),
+        progress=progress.progress(big, parts, ckpts),
     )
     size = len(json.dumps(status.to_wire(), separators=(",", ":")))
     print(f"status size for 1,000 partitions: {size} bytes")

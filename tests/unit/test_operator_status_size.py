@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import json
 
-from operator_fakes import FakeKafka, FakeKube, World, replay
+from operator_fakes import FakeKafka, FakeKube, World, checkpoint, replay
 from prometheus_client import REGISTRY
 
 from eventreplay.operator.config import OperatorConfig
@@ -26,15 +26,7 @@ def test_a_thousand_partition_status_stays_under_256_kib() -> None:
     world = thousand()
     assert len(world.kube.created) == 1000
     for p in range(1000):
-        world.checkpoints.checkpoints[p] = Checkpoint(
-            partition=p,
-            start_offset=0,
-            end_offset=10,
-            committed_offset=5,
-            emitted=4,
-            dead_lettered=1,
-            reasons={"schema": 1},
-        )
+        world.checkpoints.checkpoints[p] = checkpoint(p, 5, end=10, emitted=4, dead_lettered=1, reasons={"schema": 1})
     world.sync()
     size = len(json.dumps(world.status))
     assert len(world.status["partitions"]) == 1000
@@ -50,7 +42,7 @@ def test_an_unchanged_pass_patches_nothing() -> None:
 
 
 def _progress(p: int, committed: int) -> Checkpoint:
-    return Checkpoint(partition=p, start_offset=0, end_offset=10, committed_offset=committed, emitted=committed)
+    return checkpoint(p, committed, end=10, emitted=committed)
 
 
 def test_one_partitions_progress_patches_that_entry_not_the_list() -> None:

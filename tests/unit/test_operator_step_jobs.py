@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from operator_fixtures import plan, spec
+from operator_fixtures import env_of, plan, spec
 
 from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import LABEL_PARTITION, Owner, promotion_job_name
@@ -18,10 +17,6 @@ OWNER = Owner("ns", "r", "uid-1")
 PLAN = plan([(0, 0, 100), (1, 0, 50)])
 HASH = "cd" * 32
 CONFIG = OperatorConfig(worker_command=("python", "-m", "eventreplay.worker", "run"))
-
-
-def env_of(job: dict[str, Any]) -> dict[str, Any]:
-    return {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
 
 
 def test_existing_output_follows_the_documented_precedence() -> None:

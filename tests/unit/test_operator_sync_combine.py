@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import operator_fakes
 import orjson
-from operator_fakes import FakeKube, World, replay
+from operator_fakes import World
+from operator_fixtures import env_of
 from summary_fixtures import combine_summary
 
-from eventreplay.worker.contract.names import ReplayTopics, combine_key, failure_key
+from eventreplay.worker.contract.names import ReplayTopics, combine_key
 
 AGGREGATE = {
     "eventTimeField": "ts",
@@ -22,11 +24,8 @@ SUMMARY = combine_summary(results=42, late=3, no_event_time=1)
 
 
 def replayed(**spec: Any) -> World:
-    world = World(kube=FakeKube(replay(transform={"aggregate": AGGREGATE}, **spec)))
-    world.sync()
-    world.kube.finish("r-0")
-    world.kube.finish("r-1")
-    return world
+    """An aggregate replay whose partition Jobs succeeded (no checkpoints in Redis)."""
+    return operator_fakes.replayed(checkpoints=(), transform={"aggregate": AGGREGATE}, **spec)
 
 
 def test_the_combine_job_runs_once_before_reconciliation() -> None:
@@ -47,8 +46,7 @@ def test_reconciliation_reads_the_results_once_they_are_recorded() -> None:
     agg = world.status["aggregation"]
     assert (agg["results"], agg["late"], agg["noEventTime"], agg["job"]) == (42, 3, 1, "r-combine")
     assert world.kube.created[-1] == "r-reconcile"
-    env = world.kube.jobs["r-reconcile"]["spec"]["template"]["spec"]["containers"][0]["env"]
-    task = orjson.loads(next(e["value"] for e in env if e["name"] == "EVENTREPLAY_RECONCILE_TASK"))
+    task = orjson.loads(env_of(world.kube.jobs["r-reconcile"])["EVENTREPLAY_RECONCILE_TASK"]["value"])
     assert task["sandboxTopic"] == ReplayTopics.of("ns", "r", "u-1").results  # the results, not the sandbox
     world.checkpoints.keys.clear()  # the summary expires: status is the record
     world.sync()
@@ -58,8 +56,7 @@ def test_reconciliation_reads_the_results_once_they_are_recorded() -> None:
 def test_a_failed_combine_stalls_with_its_message_until_retry() -> None:
     world = replayed()
     world.sync()
-    world.kube.finish("r-combine", failed="exit 10")
-    world.checkpoints.keys[failure_key("u-1", "combine")] = b"permanent: results topic already holds 3 other results"
+    world.step_failed("combine", "permanent: results topic already holds 3 other results", condition="exit 10")
     world.sync()
     assert world.kstatus()[2] == "True" and world.condition("Reconciled") == ("False", "CombineFailed")
     stalled = next(c for c in world.status["conditions"] if c["type"] == "Stalled")

@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from operator_fakes import FakeKafka, FakeKube, World, replay
+from operator_fakes import FakeKafka, FakeKube, World, checkpoint, replay
 
 from eventreplay.operator.config import OperatorConfig
+from eventreplay.operator.phases.plan import REFUSALS
 from eventreplay.operator.pod_messages import MAX_POD_LOOKUPS
-from eventreplay.operator.sync import REFUSALS
-from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import ReplayTopics, short_uid
 
 
@@ -160,14 +159,10 @@ def test_pod_lookups_are_capped_per_pass() -> None:
     assert all(p["message"] == "BackoffLimitExceeded: BackoffLimitExceeded" for p in world.status["partitions"])
 
 
-def checkpoint(partition: int, committed: int, emitted: int) -> Checkpoint:
-    return Checkpoint(partition=partition, start_offset=0, end_offset=100, committed_offset=committed, emitted=emitted)
-
-
 def test_checkpoints_unavailable_carry_the_last_status_forward() -> None:
     world = World()
     world.sync()
-    world.checkpoints.checkpoints = {0: checkpoint(0, 40, 40), 1: checkpoint(1, 10, 10)}
+    world.checkpoints.checkpoints = {0: checkpoint(0, 40, emitted=40), 1: checkpoint(1, 10, emitted=10)}
     world.sync()
     before = world.status["partitions"], world.status["totals"]
     world.checkpoints.down = "redis down"
@@ -179,7 +174,7 @@ def test_checkpoints_unavailable_carry_the_last_status_forward() -> None:
 def test_finished_totals_are_kept_when_checkpoints_expire() -> None:
     world = World()
     world.sync()
-    world.checkpoints.checkpoints = {0: checkpoint(0, 100, 90), 1: checkpoint(1, 100, 100)}
+    world.checkpoints.checkpoints = {0: checkpoint(0, 100, emitted=90), 1: checkpoint(1, 100, emitted=100)}
     world.kube.finish("r-0")
     world.kube.finish("r-1")
     world.sync()

@@ -8,17 +8,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from operator_fakes import FakeKube, World, replay
-from summary_fixtures import report_summary
+from operator_fakes import REPORT_HASH, FakeKube, World, replay
 
 from eventreplay.operator import handlers
 from eventreplay.operator.ticks import at_rest, job_finished, owner_reference
-from eventreplay.worker.contract.checkpoints import PromotionCheckpoint
-from eventreplay.worker.contract.names import report_key
-
-HASH = "ab" * 32
-PROMOTE = f"r-promote-{HASH[:12]}"
-SUMMARY = report_summary(HASH, unchanged=80, changed=10, missing=10)
 
 
 class CountingKube:
@@ -83,26 +76,19 @@ def test_the_timer_on_a_working_replay_syncs_it() -> None:
     assert len(world.kube.patches) + len(world.kube.created) > before
 
 
-def test_only_the_finished_or_waiting_stages_of_a_real_pass_are_at_rest() -> None:
+def test_only_the_finished_or_waiting_steps_of_a_real_pass_are_at_rest() -> None:
     """Drive sync() from plan to Promoted: at rest only once nothing but a spec change can help."""
-    world = World(kube=FakeKube(replay(promotion={"policy": "Manual", "approvedReportHash": HASH})))
+    world = World(kube=FakeKube(replay(promotion={"policy": "Manual", "approvedReportHash": REPORT_HASH})))
     world.sync()
     assert not at_rest(world.kube.obj or {})  # replaying
     world.kube.finish("r-0")
     world.kube.finish("r-1")
     world.sync()
     assert world.status["phase"] == "Replayed" and not at_rest(world.kube.obj or {})  # reconciling
-    world.kube.finish("r-reconcile")
-    world.checkpoints.keys[report_key("u-1")] = SUMMARY
+    world.reconciliation_finished()
     world.sync()
     assert world.status["phase"] == "Promoting" and not at_rest(world.kube.obj or {})
-    world.kube.finish(PROMOTE)
-    world.checkpoints.promotions_done = {
-        p: PromotionCheckpoint(
-            partition=p, report_hash=HASH, start_offset=0, end_offset=10, committed_offset=10, written=5, state="done"
-        )
-        for p in (0, 1)
-    }
+    world.promotion_finished()
     world.sync()
     assert world.status["phase"] == "Promoted" and at_rest(world.kube.obj or {})
     world.edit(retry=1)
@@ -115,8 +101,7 @@ def test_a_closed_manual_gate_is_at_rest_until_approved() -> None:
     world.kube.finish("r-0")
     world.kube.finish("r-1")
     world.sync()
-    world.kube.finish("r-reconcile")
-    world.checkpoints.keys[report_key("u-1")] = SUMMARY
+    world.reconciliation_finished()
     world.sync()
     assert world.condition("Promoted") == ("False", "AwaitingApproval")
     assert at_rest(world.kube.obj or {})

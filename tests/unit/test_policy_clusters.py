@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from operator_fakes import FakeKube, World, replay
-from operator_fixtures import plan
+from operator_fixtures import env_of, plan
 
 from eventreplay.operator.api.v1alpha1 import EventReplay
 from eventreplay.operator.config import OperatorConfig, from_args
@@ -62,10 +62,6 @@ SECURE = {"cluster": "secure", "topic": "orders"}
 
 def _spec(**override: Any) -> Any:
     return EventReplay.desired(replay(**override)).spec
-
-
-def env_of(job: dict[str, Any]) -> dict[str, Any]:
-    return {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
 
 
 def test_a_replay_naming_the_cluster_gets_its_settings_ca_and_default_credentials_by_reference() -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from operator_fixtures import plan, spec
 
 from eventreplay.operator import conditions as cond
-from eventreplay.operator.aggregate import replay_conditions, totals
 from eventreplay.operator.events import condition_events
+from eventreplay.operator.progress import replay_conditions, totals
 from eventreplay.operator.retention import (
     RETENTION_RISK,
     TopicRetention,

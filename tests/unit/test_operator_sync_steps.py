@@ -4,43 +4,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
-from operator_fakes import NOW, FakeKube, World, replay
-from summary_fixtures import report_summary
+from operator_fakes import NOW, PROMOTE, REPORT_HASH, reconciled, replayed
 
 from eventreplay.operator.api.v1alpha1 import APPROVED_BY
 from eventreplay.operator.events import Event
 from eventreplay.operator.planner import format_time
-from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
-from eventreplay.worker.contract.names import failure_key, report_key
-
-HASH = "ab" * 32
-PROMOTE = f"r-promote-{HASH[:12]}"
-SUMMARY = report_summary(HASH, unchanged=80, changed=10, missing=10)
-
-
-def replayed(*, checkpoints: tuple[int, ...] = (0, 1), **spec: Any) -> World:
-    """A replay whose partitions are all done (their workers' final checkpoints in Redis, one per
-    partition in `checkpoints`): the pass after this one sees it replayed."""
-    world = World(kube=FakeKube(replay(**spec)))
-    world.sync()
-    for p in checkpoints:  # the fake plan: 100 offsets per partition, all read and emitted
-        done = Checkpoint.fresh(p, 0, 100, emitted=100, state="done")
-        world.checkpoints.checkpoints[p] = msgspec.structs.replace(done, committed_offset=100)
-    world.kube.finish("r-0")
-    world.kube.finish("r-1")
-    return world
-
-
-def reconciled(*, checkpoints: tuple[int, ...] = (0, 1), **spec: Any) -> World:
-    """A replay whose reconciliation Job succeeded and left its report."""
-    world = replayed(checkpoints=checkpoints, **spec)
-    world.sync()
-    world.kube.finish("r-reconcile")
-    world.checkpoints.keys[report_key("u-1")] = SUMMARY
-    return world
 
 
 def test_all_partitions_done_starts_the_reconciliation_job_once() -> None:
@@ -57,20 +25,20 @@ def test_the_report_is_recorded_and_the_manual_gate_stays_closed() -> None:
     world = reconciled(promotion={"policy": "Manual"})
     world.sync()
     rec = world.status["reconciliation"]
-    assert (rec["reportHash"], rec["changed"], rec["missing"], rec["job"]) == (HASH, 10, 10, "r-reconcile")
+    assert (rec["reportHash"], rec["changed"], rec["missing"], rec["job"]) == (REPORT_HASH, 10, 10, "r-reconcile")
     assert world.condition("Reconciled") == ("True", "Reconciled")
     assert world.kstatus() == ("False", "False", "False", "AwaitingApproval")
     assert not any(name.startswith("r-promote") for name in world.kube.jobs)
     world.checkpoints.keys.clear()  # the report expires: status is the record
     world.sync()
-    assert world.status["reconciliation"]["reportHash"] == HASH
+    assert world.status["reconciliation"]["reportHash"] == REPORT_HASH
 
 
 def test_manual_opens_only_on_the_matching_hash_and_promotes_once() -> None:
     world = reconciled(promotion={"policy": "Manual", "approvedReportHash": "cd" * 32})
     world.sync()
     assert world.condition("Promoted") == ("False", "AwaitingApproval") and PROMOTE not in world.kube.jobs
-    world.edit(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    world.edit(promotion={"policy": "Manual", "approvedReportHash": REPORT_HASH})
     world.sync()
     assert world.kube.created[-1] == PROMOTE and world.status["promotion"]["job"] == PROMOTE
     assert world.kstatus() == ("False", "True", "False", "Promoting") and world.status["phase"] == "Promoting"
@@ -83,11 +51,11 @@ def test_the_approver_and_time_are_recorded_once_with_an_approved_event() -> Non
     world.sync()
     assert world.kube.obj is not None
     world.kube.obj["metadata"]["annotations"] = {APPROVED_BY: "bob"}
-    world.edit(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    world.edit(promotion={"policy": "Manual", "approvedReportHash": REPORT_HASH})
     outcome = world.sync()
     promotion = world.status["promotion"]
     assert (promotion["approvedBy"], promotion["approvedAt"], promotion["job"]) == ("bob", format_time(NOW), PROMOTE)
-    assert Event("Normal", "Approved", f"report {HASH} approved by bob") in outcome.events
+    assert Event("Normal", "Approved", f"report {REPORT_HASH} approved by bob") in outcome.events
     again = world.sync()
     assert world.status["promotion"] == promotion
     assert [e for e in again.events if e.reason == "Approved"] == []
@@ -121,15 +89,9 @@ def test_never_ends_ready_with_the_report_in_the_sandbox() -> None:
 
 
 def test_a_finished_promotion_is_ready_and_final() -> None:
-    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": REPORT_HASH})
     world.sync()
-    world.kube.finish(PROMOTE)
-    world.checkpoints.promotions_done = {
-        p: PromotionCheckpoint(
-            partition=p, report_hash=HASH, start_offset=0, end_offset=10, committed_offset=10, written=5, state="done"
-        )
-        for p in (0, 1)
-    }
+    world.promotion_finished()
     world.sync()
     assert world.kstatus() == ("True", "False", "False", "Promoted") and world.status["phase"] == "Promoted"
     assert world.status["promotion"]["written"] == 10 and world.status["promotion"]["startedAt"]
@@ -142,8 +104,7 @@ def test_a_finished_promotion_is_ready_and_final() -> None:
 def test_a_failed_reconciliation_stalls_with_the_workers_message_until_retry() -> None:
     world = replayed()
     world.sync()
-    world.kube.finish("r-reconcile", failed="BackoffLimitExceeded")
-    world.checkpoints.keys[failure_key("u-1", "reconcile")] = b"permanent: topic orders-out missing"
+    world.step_failed("reconcile", "permanent: topic orders-out missing")
     world.sync()
     assert world.kstatus() == ("False", "False", "True", "ReconciliationFailed")
     stalled = next(c for c in world.status["conditions"] if c["type"] == "Stalled")
@@ -154,7 +115,7 @@ def test_a_failed_reconciliation_stalls_with_the_workers_message_until_retry() -
 
 
 def test_a_failed_promotion_is_retried_as_r_n() -> None:
-    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": REPORT_HASH})
     world.sync()
     world.kube.finish(PROMOTE, failed="BackoffLimitExceeded")
     world.sync()
@@ -180,7 +141,7 @@ def test_suspend_after_the_replay_starts_no_step_job_and_suspends_a_running_one(
     assert "r-reconcile" not in early.kube.jobs
     assert early.condition("Reconciling") == ("False", "Suspended") and early.condition("Ready")[1] == "Suspended"
 
-    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": HASH})
+    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": REPORT_HASH})
     world.sync()
     assert world.kube.created[-1] == PROMOTE  # the promotion runs ...
     world.edit(suspend=True)

@@ -1,4 +1,4 @@
-"""The promotion stage: the gate (`gate.py`) and the promotion Job, one per approved report.
+"""The promotion step: the gate (`gate.py`) and the promotion Job, one per approved report.
 
 A recorded promotion of the current report is final: re-applying the replay promotes nothing.
 Nothing here creates a promotion Job unless the gate is open; a Job already running or failed
@@ -11,7 +11,7 @@ from eventreplay.worker.contract.checkpoints import PromotionCheckpoint, combine
 
 from .. import conditions as cond
 from ..api.v1alpha1 import Plan, PromotionStatus, ReconciliationStatus
-from ..checkpoints import CheckpointReader
+from ..clients import CheckpointPort
 from ..conditions import Want, kstatus
 from .facts import Decision, Facts, failed, in_progress, stalled
 from .gate import decide as gate_decide
@@ -34,7 +34,7 @@ def promotion_from(report_hash: str, mirrors: dict[int, PromotionCheckpoint], jo
 
 
 def read_promotion(
-    reader: CheckpointReader,
+    reader: CheckpointPort,
     url: str,
     uid: str,
     plan: Plan,

@@ -1,4 +1,4 @@
-"""The reconciliation stage: the diff Job comparing the sandbox with the existing output, and its
+"""The reconciliation step: the diff Job comparing the sandbox with the existing output, and its
 report (read from Redis once, then recorded in status.reconciliation for good).
 """
 
@@ -7,11 +7,10 @@ from __future__ import annotations
 from eventreplay.worker.contract.names import report_key
 from eventreplay.worker.contract.summaries import ReportSummary
 
-from .. import conditions as cond
 from ..api.v1alpha1 import ReconciliationStatus, ReportSamples
-from ..checkpoints import CheckpointReader
-from ..conditions import Want
-from .facts import Decision, Facts, failed, in_progress, stalled
+from ..clients import CheckpointPort
+from .facts import Decision, Facts
+from .follow import StepWords, follow_step_job
 
 
 def reconciliation_from(summary: ReportSummary, job: str) -> ReconciliationStatus:
@@ -42,7 +41,7 @@ def reconciliation_from(summary: ReportSummary, job: str) -> ReconciliationStatu
     )
 
 
-def read_report(reader: CheckpointReader, url: str, uid: str, job: str) -> ReconciliationStatus | None:
+def read_report(reader: CheckpointPort, url: str, uid: str, job: str) -> ReconciliationStatus | None:
     """The report the reconciliation Job left in Redis; None when it is not (or no longer) there."""
     raw = reader.get(url, report_key(uid))
     if raw is None:
@@ -57,20 +56,20 @@ def report_summary(r: ReconciliationStatus) -> str:
     )
 
 
+RECONCILIATION = StepWords(
+    step="reconcile",
+    noun="reconciliation",
+    working="Reconciling",
+    pending="comparing the sandbox with the existing output",
+    failed="ReconciliationFailed",
+    failed_reconciled="Failed",
+    output="report",
+    reading="the report",
+    missing="ReportMissing",
+    missing_reconciled="ReportMissing",
+)
+
+
 def decide_reconciliation(f: Facts) -> Decision:
     """While no report is recorded: start, follow, retry or give up on the reconciliation Job."""
-    retry, rj = f.spec.retry, f.reconcile_job
-    pending = Want(cond.RECONCILED, "False", "Reconciling", "comparing the sandbox with the existing output")
-    if rj is None:
-        return Decision(in_progress("Reconciling", "reconciliation Job started", pending), "reconcile", 0)
-    if rj.state == "Failed" and rj.attempt < retry:
-        return Decision(in_progress("Reconciling", "reconciliation retried", pending), "reconcile", retry)
-    if rj.state == "Failed":
-        msg = "reconciliation " + failed(rj, f.failure)
-        return Decision(stalled("ReconciliationFailed", msg, Want(cond.RECONCILED, "False", "Failed", msg)))
-    if rj.state == "Succeeded" and f.unavailable:
-        return Decision(in_progress("RedisUnavailable", f"cannot read the report yet: {f.unavailable}", pending))
-    if rj.state == "Succeeded":
-        msg = f"reconciliation Job {rj.name} succeeded but its report is gone from Redis (expired?)"
-        return Decision(stalled("ReportMissing", msg, Want(cond.RECONCILED, "False", "ReportMissing", msg)))
-    return Decision(in_progress("Reconciling", f"reconciliation Job {rj.name} running", pending))
+    return follow_step_job(RECONCILIATION, f.spec.retry, f.reconcile_job, f.failure, f.unavailable)

@@ -1,4 +1,4 @@
-"""What the post-replay stages decide from, and what they decide: shared by reconciliation and promotion.
+"""What the post-replay steps decide from, and what they decide: shared by reconciliation and promotion.
 
 `Facts` holds only what exists now (the Jobs, the report recorded in status, the promotion
 checkpoints), so deciding is level-based: the same facts ask for the same Job however often.

@@ -1,4 +1,4 @@
-"""The stages after the replay, wired: read the facts `decide` needs, create the Job it asks for.
+"""The steps after the replay, wired: read the facts `decide` needs, create the Job it asks for.
 
 Reads are lazy and few: the report only until it is recorded in status, the promotion
 checkpoints only once the promotion Job succeeded, a worker's failure message only for a failed
@@ -23,13 +23,13 @@ from ..api.v1alpha1 import (
     ReconciliationStatus,
     Totals,
 )
-from ..checkpoints import CheckpointReader, CheckpointsUnavailable
+from ..checkpoints import CheckpointsUnavailable
+from ..clients import CheckpointPort, KubePort
 from ..conditions import Want
 from ..config import OperatorConfig
 from ..job_names import Owner
 from ..job_state import JobView, newest_step
-from ..jobs import plan_step_job, promotion_job, reconciliation_job
-from ..kube import Kube
+from ..jobs import combine_job, promotion_job, reconciliation_job
 from .combine import decide_combine, read_aggregation
 from .facts import Decision, Facts
 from .promotion import decide_promotion, read_promotion
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 def decide(f: Facts) -> Decision:
-    """What the stages want, once every partition is replayed: reconcile, then promote."""
+    """What the steps want, once every partition is replayed: reconcile, then promote."""
     rec = f.reconciliation
     if rec is None or rec.report_hash is None:
         return decide_reconciliation(f)
@@ -47,7 +47,7 @@ def decide(f: Facts) -> Decision:
 
 
 @dataclass(frozen=True)
-class StageResult:
+class StepResult:
     wants: list[Want]
     reconciliation: ReconciliationStatus | None
     promotion: PromotionStatus | None
@@ -55,16 +55,16 @@ class StageResult:
 
 
 @dataclass
-class PostReplayStages:
-    kube: Kube
-    reader: CheckpointReader
+class PostReplaySteps:
+    kube: KubePort
+    reader: CheckpointPort
     config: OperatorConfig
     owner: Owner
     now: str
 
     def run(
         self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
-    ) -> StageResult:
+    ) -> StepResult:
         url, uid = spec.dedup.redis.url, self.owner.uid
         if spec.transform.aggregate is not None and not (old.aggregation and old.aggregation.completed_at):
             return self._combine(spec, plan, totals, old, jobs)
@@ -107,11 +107,11 @@ class PostReplayStages:
             rec = old.reconciliation  # keep the Job name recorded while it runs
         elif rec is None and rj is not None:
             rec = ReconciliationStatus(job=rj.name)  # a refresh's Job runs: the old report is void
-        return StageResult(decision.wants, rec, promo, old.aggregation)
+        return StepResult(decision.wants, rec, promo, old.aggregation)
 
     def _combine(
         self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
-    ) -> StageResult:
+    ) -> StepResult:
         """Aggregate replays: the combine Job first; reconciliation starts once its results are recorded."""
         url, uid = spec.dedup.redis.url, self.owner.uid
         cj = newest_step(jobs, "combine")
@@ -128,10 +128,10 @@ class PostReplayStages:
             return self.run(spec, plan, totals, old.model_copy(update={"aggregation": agg}), jobs)
         decision = decide_combine(spec.retry, cj, failure, unavailable)
         if decision.create == "combine":
-            job = plan_step_job("combine", spec, plan, self.owner, self.config, attempt=decision.attempt)
+            job = combine_job(spec, plan, self.owner, self.config, attempt=decision.attempt)
             self._create(job)
             agg = AggregationStatus(job=job["metadata"]["name"])
-        return StageResult(decision.wants, old.reconciliation, old.promotion, agg)
+        return StepResult(decision.wants, old.reconciliation, old.promotion, agg)
 
     def _create(self, job: dict[str, Any]) -> None:
         created = self.kube.create_job(job)
