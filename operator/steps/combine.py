@@ -12,7 +12,7 @@ from ..api.v1alpha1 import AggregationStatus
 from ..clients import CheckpointPort
 from ..job_state import JobView
 from .facts import Decision
-from .follow import StepWords, follow_step_job
+from .follow import StepReasons, StepText, StepWords, follow_step_job
 
 
 def aggregation_from(summary: CombineSummary, job: str) -> AggregationStatus:
@@ -38,16 +38,9 @@ def read_aggregation(reader: CheckpointPort, url: str, uid: str, job: str) -> Ag
 
 
 COMBINE = StepWords(
-    step="combine",
-    noun="combine",
-    working="Combining",
-    pending="combining the replayed events into window results",
-    failed="CombineFailed",
-    failed_reconciled="CombineFailed",
-    output="summary",
-    reading="the combined results",
-    missing="CombineSummaryMissing",
-    missing_reconciled="SummaryMissing",
+    "combine",
+    StepReasons("Combining", "CombineFailed", "CombineFailed", "CombineSummaryMissing", "SummaryMissing"),
+    StepText("combine", "combining the replayed events into window results", "summary", "the combined results"),
 )
 
 

@@ -10,7 +10,7 @@ from eventreplay.worker.contract.summaries import ReportSummary
 from ..api.v1alpha1 import ReconciliationStatus, ReportSamples
 from ..clients import CheckpointPort
 from .facts import Decision, Facts
-from .follow import StepWords, follow_step_job
+from .follow import StepReasons, StepText, StepWords, follow_step_job
 
 
 def reconciliation_from(summary: ReportSummary, job: str) -> ReconciliationStatus:
@@ -57,16 +57,9 @@ def report_summary(r: ReconciliationStatus) -> str:
 
 
 RECONCILIATION = StepWords(
-    step="reconcile",
-    noun="reconciliation",
-    working="Reconciling",
-    pending="comparing the sandbox with the existing output",
-    failed="ReconciliationFailed",
-    failed_reconciled="Failed",
-    output="report",
-    reading="the report",
-    missing="ReportMissing",
-    missing_reconciled="ReportMissing",
+    "reconcile",
+    StepReasons("Reconciling", "ReconciliationFailed", "Failed", "ReportMissing", "ReportMissing"),
+    StepText("reconciliation", "comparing the sandbox with the existing output", "report", "the report"),
 )
 
 

@@ -15,10 +15,10 @@ def test_topic_group_and_transactional_names() -> None:
     assert topics.report == f"eventreplay.ns.r.{tag}.report"
     assert names.replay_group_id("u1") == "eventreplay-u1"
     assert names.replay_transactional_id("u1", "orders", 3) == "eventreplay-u1-orders-3"
-    assert names.reconcile_group_id("u1") == "eventreplay-u1-reconcile"
+    assert names.step_group_id("u1", "reconcile") == "eventreplay-u1-reconcile"
     assert names.promote_group_id("u1", "ab" * 32) == "eventreplay-u1-promote-" + "ab" * 8
     assert names.promote_transactional_id("u1", 2) == "eventreplay-u1-promote-2"
-    assert names.combine_group_id("u1") == "eventreplay-u1-combine"
+    assert names.step_group_id("u1", "combine") == "eventreplay-u1-combine"
     assert names.GAP_FINDER_GROUP_ID == "eventreplay-gap-finder"
     assert names.PLANNER_GROUP_ID == "eventreplay-operator-planner"
     assert names.flink_group_id("ns", "r") == "eventreplay-flink-ns-r"

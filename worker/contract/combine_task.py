@@ -7,13 +7,12 @@ the window semantics are in `worker/windows/aggregator.py`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from . import names
-from .step_tasks import RedisTarget, StepTuning
-from .tasks import Contract, KafkaConnection, ReplayIdentity
+from .step_tasks import RedisTarget, SandboxStep, StepTuning
+from .tasks import Contract
 
 Function = Literal["count", "sum", "min", "max", "distinctCount"]
 
@@ -50,19 +49,12 @@ class Aggregate(Contract):
         return self
 
 
-class CombineTask(Contract):
-    version: Literal[1] = 1
-    replay: ReplayIdentity
-    kafka: KafkaConnection
-    sandbox_topic: str = Field(min_length=1)
+class CombineTask(SandboxStep):
+    step: ClassVar[str] = "combine"
     results_topic: str = Field(min_length=1)
     aggregate: Aggregate
     redis: RedisTarget
     tuning: StepTuning = StepTuning()
-
-    @property
-    def group_id(self) -> str:
-        return names.combine_group_id(self.replay.uid)
 
     @property
     def redis_target(self) -> RedisTarget:

@@ -92,14 +92,10 @@ def replay_transactional_id(uid: str, topic: str, partition: int) -> str:
     return f"eventreplay-{uid}-{topic}-{partition}"
 
 
-def reconcile_group_id(uid: str) -> str:
-    """Never commits: it only names the reconciliation reader in broker logs."""
-    return f"eventreplay-{uid}-reconcile"
-
-
-def combine_group_id(uid: str) -> str:
-    """Never commits: it only names the combine Job's sandbox reader in broker logs."""
-    return f"eventreplay-{uid}-combine"
+def step_group_id(uid: str, step: str) -> str:
+    """A sandbox step's group ('reconcile', 'combine'): never commits, it only names the step's
+    reader in broker logs."""
+    return f"eventreplay-{uid}-{step}"
 
 
 def combine_transactional_id(uid: str) -> str:

@@ -14,7 +14,7 @@ Exit codes are in `exit_codes.py`: 0 done, 10 permanent, 11 retriable, 12 fenced
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -66,6 +66,15 @@ class ExistingOutput(Contract):
         return self
 
 
+EVENT_ID_FIELD_RULE = "eventId: field is required with source valueField, and only then"
+
+
+def check_event_id_source(source: str, field: str | None) -> None:
+    """The one rule of an event-id source (the API's admission applies it too)."""
+    if (source == "valueField") != bool(field):
+        raise ValueError(EVENT_ID_FIELD_RULE)
+
+
 class EventIdSource(Contract):
     """How to read the event id of a destination record (sandbox records are keyed by it)."""
 
@@ -74,8 +83,7 @@ class EventIdSource(Contract):
 
     @model_validator(mode="after")
     def _field(self) -> EventIdSource:
-        if (self.source == "valueField") != bool(self.field):
-            raise ValueError("eventId: `field` is required with source valueField, and only then")
+        check_event_id_source(self.source, self.field)
         return self
 
 
@@ -98,11 +106,22 @@ class StepTuning(Contract):
     transaction_max_records: int = Field(default=5000, gt=0, description="Promotion: records per transaction.")
 
 
-class ReconcileTask(Contract):
+class SandboxStep(Contract):
+    """What every step over the replayed sandbox is given first: its replay, Kafka, the topic it reads."""
+
+    step: ClassVar[str]
     version: Literal[1] = 1
     replay: ReplayIdentity
     kafka: KafkaConnection
     sandbox_topic: str = Field(min_length=1)
+
+    @property
+    def group_id(self) -> str:
+        return names.step_group_id(self.replay.uid, self.step)
+
+
+class ReconcileTask(SandboxStep):
+    step: ClassVar[str] = "reconcile"
     existing: ExistingOutput
     event_id: EventIdSource = EventIdSource()
     canonical: Canonical = Canonical()
@@ -113,10 +132,6 @@ class ReconcileTask(Contract):
     )
     refresh: int = Field(default=0, ge=0, description="Recorded in the report's plan: a refresh is a new report.")
     tuning: StepTuning = StepTuning()
-
-    @property
-    def group_id(self) -> str:
-        return names.reconcile_group_id(self.replay.uid)
 
     @property
     def redis_target(self) -> RedisTarget:

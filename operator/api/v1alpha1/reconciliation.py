@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from eventreplay.worker.contract.step_tasks import EVENT_ID_FIELD_RULE, check_event_id_source
+
 from .base import TOPIC_RE, ApiModel, Ordering, PartitionRange, cel, described, rule
 from .window import TimestampWindow
 
@@ -26,12 +28,7 @@ class EventIdSource(ApiModel):
     """Where a destination record carries its event id (replayed records are keyed by it)."""
 
     model_config = ConfigDict(
-        json_schema_extra=cel(
-            rule(
-                "(self.source == 'valueField') == has(self.field)",
-                "eventId: field is required with source valueField, and only then",
-            )
-        )
+        json_schema_extra=cel(rule("(self.source == 'valueField') == has(self.field)", EVENT_ID_FIELD_RULE))
     )
 
     source: Literal["key", "valueField"] = Field(default="key", description="`key` or a JSON `valueField`.")
@@ -39,8 +36,7 @@ class EventIdSource(ApiModel):
 
     @model_validator(mode="after")
     def _field(self) -> EventIdSource:
-        if (self.source == "valueField") != bool(self.field):
-            raise ValueError("eventId: field is required with source valueField, and only then")
+        check_event_id_source(self.source, self.field)
         return self
 
 
