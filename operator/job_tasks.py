@@ -157,7 +157,7 @@ def build_reconcile_task(
             redis=_redis(spec),
             sample_size=rc.sample_size,
         ),
-        destination_topic=spec.sink.topic,
+        sink_topic=spec.sink.topic,
         refresh=rc.refresh,
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )
@@ -171,7 +171,7 @@ def build_promote_task(
         replay=_identity(owner),
         kafka=_kafka(spec, grant),
         report_hash=report_hash,
-        destination_topic=spec.sink.topic,
+        sink_topic=spec.sink.topic,
         redis=_redis(spec),
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )

@@ -16,7 +16,7 @@ from eventreplay.operator.api.v1alpha1 import APPROVED_BY
 from eventreplay.operator.kube import MERGE, Kube
 from support.fault_log import IDENTICAL, record
 from support.operator_driver import OperatorDriver
-from support.reconciliation_checks import check_destination, check_report, replay_spec
+from support.reconciliation_checks import check_report, check_sink, replay_spec
 from support.step_driver import StepDriver
 
 pytestmark = pytest.mark.stack
@@ -73,7 +73,7 @@ def test_operator_killed_twenty_times_converges_and_promotes_the_delta_once(
         held = driver.get("killed")
         promotion = held["status"]["promotion"]
         assert promotion["reportHash"] == digest and promotion["written"] == len(sc.delta)
-        check_destination(kafka_bootstrap, sc, namespace, "killed", digest)
+        check_sink(kafka_bootstrap, sc, namespace, "killed", digest)
         time.sleep(8)  # more passes of the last operator: nothing moves
         _jobs(driver, held, seen)
         assert driver.get("killed")["status"]["promotion"] == promotion

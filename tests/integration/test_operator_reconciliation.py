@@ -19,7 +19,7 @@ from eventreplay.operator.kube import MERGE
 from eventreplay.worker.contract.names import checkpoint_key
 from support.kafka_tools import watermarks
 from support.operator_driver import OperatorDriver
-from support.reconciliation_checks import check_destination, check_report, replay_spec
+from support.reconciliation_checks import check_report, check_sink, replay_spec
 from support.reconciliation_scenario import DEST_PARTITIONS, Scenario
 from support.step_driver import StepDriver
 
@@ -108,7 +108,7 @@ def test_manual_gate_waits_for_the_right_approval_then_promotes_the_delta_once(
         assert promotion["approvedBy"] == "reviewer" and promotion["approvedAt"] <= promotion["completedAt"]
         driver.wait_for_event(done, "Approved")
         assert f"report {digest} approved by reviewer" in [e["message"] for e in driver.events(done)]
-        check_destination(kafka_bootstrap, sc, namespace, "manual", digest)
+        check_sink(kafka_bootstrap, sc, namespace, "manual", digest)
         driver.wait_for_event(done, "Promoted")
 
         # Promoted: Kubernetes' TTL controller deletes the finished Jobs and, with them, their pods.
@@ -244,4 +244,4 @@ def test_suspend_holds_an_approved_promotion_until_cleared(
         done = when(driver, "held", "promoted", lambda r: driver.condition(r, "Ready").get("status") == "True")
         assert done["status"]["promotion"]["written"] == len(sc.delta)
         assert len(promote_jobs(driver, done)) == 1
-        check_destination(kafka_bootstrap, sc, namespace, "held", digest)
+        check_sink(kafka_bootstrap, sc, namespace, "held", digest)

@@ -19,7 +19,7 @@ from eventreplay.operator.kube import MERGE
 from eventreplay.worker.contract.names import report_key
 from support.kafka_tools import watermarks
 from support.operator_driver import OperatorDriver
-from support.reconciliation_checks import check_destination, check_report, replay_spec
+from support.reconciliation_checks import check_report, check_sink, replay_spec
 from support.reconciliation_scenario import DEST_PARTITIONS
 from support.step_driver import StepDriver
 
@@ -107,4 +107,4 @@ def test_suspend_while_reconcile_and_promote_run_writes_nothing_until_cleared(
             "paused", lambda r: driver.condition(r, "Ready").get("status") == "True", "promoted"
         )
         assert done["status"]["promotion"]["written"] == len(sc.delta)
-        check_destination(kafka_bootstrap, sc, namespace, "paused", digest)
+        check_sink(kafka_bootstrap, sc, namespace, "paused", digest)

@@ -31,7 +31,7 @@ def _high_watermarks(kafka_admin: Any, kafka_bootstrap: str, topic: str) -> list
     return [high for _, high in watermarks(kafka_bootstrap, topic, DEST_PARTITIONS)]
 
 
-def _check_destination(kafka_bootstrap: str, sc: Scenario, promoted_summary: dict[str, Any]) -> None:
+def _check_sink(kafka_bootstrap: str, sc: Scenario, promoted_summary: dict[str, Any]) -> None:
     """Per id the last record is the correct output; the promoted records are the delta, once each."""
     records = read_topic(kafka_bootstrap, sc.destination, DEST_PARTITIONS)
     last: dict[str, bytes] = {}
@@ -83,7 +83,7 @@ def test_promotion_writes_the_delta_once_and_reruns_write_nothing(
     assert result["written"] == counts["changed"] + counts["missing"]
     assert result["skippedIdentical"] == counts["unchanged"]
     assert result["skippedDuplicate"] == counts["duplicates"]
-    _check_destination(kafka_bootstrap, sc, result)
+    _check_sink(kafka_bootstrap, sc, result)
     mirror = orjson.loads(redis_client.get(promotion_key(sc.uid, 0)))
     assert mirror["state"] == "done" and mirror["reportHash"] == summary["reportHash"]
 
@@ -134,7 +134,7 @@ def test_sigkill_promotion_many_times_leaves_the_delta_exactly_once(
     assert kills >= 6, f"only {kills - 1} random kills landed before promotion finished"
     final = steps.run_job(task)
     assert final.returncode == 0, final.stderr
-    _check_destination(kafka_bootstrap, sc, orjson.loads(final.stdout))
+    _check_sink(kafka_bootstrap, sc, orjson.loads(final.stdout))
     # Some kills landed inside an open transaction: its records exist, aborted, invisible above.
     uncommitted = read_topic(kafka_bootstrap, sc.destination, DEST_PARTITIONS, isolation="read_uncommitted")
     attempts = sum(1 for _, rec in uncommitted if "er-promoted-by" in rec.headers)
@@ -160,7 +160,7 @@ def test_reconcile_and_promote_read_only_their_own_replays_records(
     assert counts["foreign"] == writers[other.encode()]
     for key in ("unchanged", "changed", "missing", "extra", "duplicates", "replayedIds", "replayedRecords"):
         assert counts[key] == sc.expected[key], key
-    _check_destination(kafka_bootstrap, sc, steps.promoted(sc, summary["reportHash"]))
+    _check_sink(kafka_bootstrap, sc, steps.promoted(sc, summary["reportHash"]))
 
 
 def test_a_broker_restart_mid_promotion_completes_or_fails_loudly_then_once(
@@ -195,4 +195,4 @@ def test_a_broker_restart_mid_promotion_completes_or_fails_loudly_then_once(
         assert proc.returncode == EXIT_RETRIABLE, stderr[-3000:]
         assert "eventreplay-promote: retriable:" in stderr
         assert retried.returncode == 0, retried.stderr[-3000:]
-    _check_destination(kafka_bootstrap, sc, orjson.loads(stdout))
+    _check_sink(kafka_bootstrap, sc, orjson.loads(stdout))

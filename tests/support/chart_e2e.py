@@ -23,7 +23,7 @@ from typing import Any
 from devstack import config, kube
 from eventreplay.operator.kube import Kube, api_client
 from support.chart_render import CHART
-from support.reconciliation_checks import check_destination, check_report, replay_spec
+from support.reconciliation_checks import check_report, check_sink, replay_spec
 from support.reconciliation_scenario import Scenario, build
 from support.replay_waits import condition, wait_for_condition, wait_for_replay
 
@@ -124,7 +124,7 @@ def replay_approve_promote(
     done = wait_for_replay(k, apps, "e2e", ready, "Ready", timeout=300)
     assert done["status"]["promotion"]["written"] == len(sc.delta)
     assert done["status"]["promotion"]["approvedBy"]
-    check_destination(kafka_bootstrap, sc, apps, "e2e", digest)
+    check_sink(kafka_bootstrap, sc, apps, "e2e", digest)
     # The operator did all of that with the chart's RBAC: not one call was refused.
     log = cluster.operator_log(op)
     assert "Forbidden" not in log and " 403" not in log, log[-6000:]

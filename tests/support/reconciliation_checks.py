@@ -56,7 +56,7 @@ def check_report(got: dict[str, Any], sc: Scenario) -> dict[str, Any]:
     return dict(report)
 
 
-def check_destination(bootstrap: str, sc: Scenario, ns: str, name: str, report_hash: str) -> None:
+def check_sink(bootstrap: str, sc: Scenario, ns: str, name: str, report_hash: str) -> None:
     """Per id the last committed record is the correct output; the delta was promoted once each."""
     from support.reconciliation_scenario import DEST_PARTITIONS
 

@@ -165,8 +165,8 @@ def build(
     groups.extend([(None, b'{"no": "key"}')] for _ in range(7))
     rng.shuffle(groups)
     inside = [rec for group in groups for rec in group]
-    _produce_destination(bootstrap, sc.destination, before, sc.from_ms - 3600_000)
-    _produce_destination(bootstrap, sc.destination, inside, sc.from_ms + 1000)
+    _produce_sink(bootstrap, sc.destination, before, sc.from_ms - 3600_000)
+    _produce_sink(bootstrap, sc.destination, inside, sc.from_ms + 1000)
     fate_count = Counter(sc.fate.values())
     sc.expected.update(
         unchanged=fate_count["correct"] + fate_count["wrong_then_right"],
@@ -182,7 +182,7 @@ def build(
     return sc
 
 
-def _produce_destination(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]], start_ms: int) -> None:
+def _produce_sink(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes]], start_ms: int) -> None:
     producer = Producer(
         {"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 20, "enable.idempotence": True}
     )

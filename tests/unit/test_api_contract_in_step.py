@@ -59,7 +59,7 @@ MIRRORS = [
     Mirror(api.Aggregate, ct.Aggregate),
     Mirror(api.Aggregation, ct.Aggregation),
     Mirror(api.EventIdSource, rt.EventIdSource),
-    Mirror(api.DestinationOffsets, wt.OffsetRange, renamed={"from": "startOffset", "to": "endOffset"}),
+    Mirror(api.ExistingOffsets, wt.OffsetRange, renamed={"from": "startOffset", "to": "endOffset"}),
     Mirror(api.TimestampWindow, rt.TimeWindow, contract_only=frozenset({"slackSeconds"})),
 ]
 

@@ -70,7 +70,7 @@ def test_promote_job_is_named_by_the_report_and_promotes_it_to_the_sink() -> Non
     assert job["metadata"]["name"] == f"r-promote-{HASH[:12]}-r2"
     assert job["metadata"]["annotations"]["eventreplay.io/report-hash"] == HASH
     task = PromoteTask.model_validate_json(env_of(job)[PROMOTE_TASK_ENV]["value"])
-    assert (task.report_hash, task.destination_topic, task.partitions) == (HASH, "orders-out", None)
+    assert (task.report_hash, task.sink_topic, task.partitions) == (HASH, "orders-out", None)
 
 
 def test_long_names_fit_the_label_limit_and_stay_distinct() -> None:

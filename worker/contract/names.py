@@ -227,19 +227,19 @@ def spill_marker_key(uid: str, run: str) -> str:
 # replay that promotes there, kept without TTL (its entries are what the destination holds).
 
 
-def destination_route(cluster: str, topic: str) -> str:
+def sink_route(cluster: str, topic: str) -> str:
     """The hash tag of one destination's promotion ledger (its hash and pending sets, one slot)."""
     return f"er:{{dst:{cluster}:{topic}}}"
 
 
-def destination_ledger_key(cluster: str, topic: str) -> str:
+def sink_ledger_key(cluster: str, topic: str) -> str:
     """Hash: event id -> `C|<content hash>` (promoted and committed) or
     `P|<owner>|<sandbox partition>|<offset>|<content hash>|<previous>` (claimed by a promotion whose
     transaction is not committed yet). Written by promote, read by reconcile."""
-    return f"{destination_route(cluster, topic)}:promoted"
+    return f"{sink_route(cluster, topic)}:promoted"
 
 
-def destination_pending_key(cluster: str, topic: str, owner: str, partition: int) -> str:
+def sink_pending_key(cluster: str, topic: str, owner: str, partition: int) -> str:
     """Set of the ids one promotion (`owner`) claimed from one sandbox partition and has not yet
     marked committed; read when that promotion restarts."""
-    return f"{destination_route(cluster, topic)}:pending:{owner}:{partition}"
+    return f"{sink_route(cluster, topic)}:pending:{owner}:{partition}"

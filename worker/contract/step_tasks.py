@@ -126,8 +126,9 @@ class ReconcileTask(SandboxStep):
     event_id: EventIdSource = EventIdSource()
     canonical: Canonical = Canonical()
     report: ReportOutput
-    destination_topic: str | None = Field(
+    sink_topic: str | None = Field(
         default=None,
+        alias="destinationTopic",  # the task's wire name since v1
         description="The sink whose promotion ledger is consulted (default: the existing output's topic).",
     )
     refresh: int = Field(default=0, ge=0, description="Recorded in the report's plan: a refresh is a new report.")
@@ -146,7 +147,7 @@ class PromoteTask(Contract):
     report_hash: str = Field(
         pattern=r"^[a-f0-9]{64}$", description="The report being promoted; must equal the stored report's."
     )
-    destination_topic: str = Field(min_length=1)
+    sink_topic: str = Field(min_length=1, alias="destinationTopic")  # the task's wire name since v1
     redis: RedisTarget
     partitions: list[int] | None = Field(
         default=None, description="Sandbox partitions this Job promotes (default: all of the report's)."

@@ -40,7 +40,7 @@ class GapFinder(RangeJob):
     def _run(self) -> dict[str, Any]:
         task, ex = self.task, self.task.existing
         existing = self.existing_ranges(ex)
-        present = self._destination_ids(existing)
+        present = self._sink_ids(existing)
         source = check_ranges(self.consumer, self.admin, task.source_topic, list(task.source_ranges), self.servers)
         missing = self._missing(source, present)
         join_ms = task.join_seconds * 1000
@@ -63,7 +63,7 @@ class GapFinder(RangeJob):
             "windows": [w.as_json() for w in windows],
         }
 
-    def _destination_ids(self, ranges: list[OffsetRange]) -> set[str]:
+    def _sink_ids(self, ranges: list[OffsetRange]) -> set[str]:
         ids: set[str] = set()
         for _partition, batch in self.batches(self.task.existing.topic, ranges):
             for msg in batch:

@@ -31,7 +31,7 @@ from ..contract.ownership import written_by
 from ..contract.step_tasks import PromoteTask
 from ..contract.summaries import ReportSummary
 from ..contract.tasks import OffsetRange
-from ..ledger.sink import Busy, DestinationLedger, owner_of
+from ..ledger.sink import Busy, SinkLedger, owner_of
 from ..runtime import digest, failpoints, kafka_io
 from ..runtime.canonical import bucket_of, canonical_hash, report_hash
 from ..runtime.produce import Headers, produce
@@ -77,7 +77,7 @@ class Promoter:
     def run(self) -> dict[str, Any]:
         summary = self._report()
         plan = summary.report.plan
-        kafka_io.partition_count(self.admin, self.task.destination_topic, self.task.kafka.bootstrap_servers)
+        kafka_io.partition_count(self.admin, self.task.sink_topic, self.task.kafka.bootstrap_servers)
         ranges = {
             r.partition: OffsetRange(partition=r.partition, start_offset=r.start_offset, end_offset=r.end_offset)
             for r in plan.sandbox
@@ -111,7 +111,7 @@ class _Partition:
         self.owner, self.task, self.sandbox, self.range = owner, task, sandbox, r
         self.verdicts, self.bits = verdicts, bits
         owner_id = owner_of(owner.uid, task.report_hash)
-        self.ledger = DestinationLedger(owner.redis, owner.cluster, task.destination_topic, owner_id, r.partition)
+        self.ledger = SinkLedger(owner.redis, owner.cluster, task.sink_topic, owner_id, r.partition)
         self.claimed: list[str] = []  # ids this promotion claimed in the open transaction
         base = job_config(task.kafka)
         self.consumer = Consumer(range_reader_config(base, task.group_id))
@@ -191,7 +191,7 @@ class _Partition:
             statuses = self.verdicts.classify(triples)
         except redis.RedisError as err:
             raise RetriableFailure(f"Redis (reconciliation working set): {err}") from err
-        topic, extra = self.task.destination_topic, self.owner.extra_headers
+        topic, extra = self.task.sink_topic, self.owner.extra_headers
         delta = [m for m, s in zip(keyed, statuses, strict=True) if s == "W"]
         claims = dict(zip((m.offset() for m in delta), self._claim(delta), strict=True))
         for msg, status in zip(keyed, statuses, strict=True):
@@ -226,7 +226,7 @@ class _Partition:
             self.ledger.release(self.claimed + [e[0] for e in entries])
             self.claimed = []
             raise RetriableFailure(
-                f"event {busy.event_id!r} is being promoted into {self.task.destination_topic!r} by another "
+                f"event {busy.event_id!r} is being promoted into {self.task.sink_topic!r} by another "
                 "replay; retrying once it committed"
             ) from None
         self.claimed += [e[0] for (e, s) in zip(entries, got, strict=True) if s == "W"]

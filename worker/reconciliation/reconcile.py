@@ -79,7 +79,7 @@ class Reconciler(StepJob[ReportSummary]):
         self.run_id = uuid.uuid4().hex[:12]
         self.counts: Counter[str] = Counter()
         self.names = tuple(task.canonical.headers)
-        self.destination = task.destination_topic or task.existing.topic
+        self.destination = task.sink_topic or task.existing.topic
         self.cluster = ""
 
     def _run(self) -> ReportSummary:

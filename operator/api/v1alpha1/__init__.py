@@ -7,7 +7,7 @@
 from .annotations import APPROVED_BY, CREATED_BY
 from .base import ApiModel, SecretKeyRef, parse_time
 from .dedup import Dedup, RedisConnection, RedisPasswordRef
-from .reconciliation import DestinationOffsets, EventIdSource, Promotion, Reconciliation, Thresholds
+from .reconciliation import EventIdSource, ExistingOffsets, Promotion, Reconciliation, Thresholds
 from .resource import (
     API_VERSION,
     GROUP,
@@ -65,11 +65,11 @@ __all__ = [
     "Condition",
     "ConditionStatus",
     "Dedup",
-    "DestinationOffsets",
     "EventIdSource",
     "EventReplay",
     "EventReplaySpec",
     "EventReplayStatus",
+    "ExistingOffsets",
     "KafkaCredentialsRef",
     "ObjectMeta",
     "OffsetWindow",

@@ -17,7 +17,7 @@ from .base import TOPIC_RE, ApiModel, Ordering, PartitionRange, cel, described, 
 from .window import TimestampWindow
 
 
-class DestinationOffsets(PartitionRange):
+class ExistingOffsets(PartitionRange):
     """An explicit offset range of one partition of the destination (or comparison) topic."""
 
     ordering = Ordering("existingOffsets", allow_empty=True, self_checked=True)
@@ -77,7 +77,7 @@ class Reconciliation(ApiModel):
         max_length=249,
         description="Compare with this topic instead of sink.topic (promotion still writes to sink.topic).",
     )
-    existing_offsets: list[DestinationOffsets] | None = Field(
+    existing_offsets: list[ExistingOffsets] | None = Field(
         default=None,
         max_length=10_000,
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["partition"]},
