@@ -8,7 +8,7 @@ commands:
                        the Flink SQL job equivalent to a windowed-aggregate replay (same offsets,
                        windows and aggregations), for replays that outgrow Jobs
   gaps MANIFEST        which source events of the window never reached the destination (by event id),
-                       grouped into failure windows, and the EventReplays that would recover them;
+                       grouped into outages, and the EventReplays that would recover them;
                        writes nothing
   status NAME          an EventReplay in the cluster: conditions, progress, reconciliation report
   watch NAME           follow it until Ready (exit 0) or Stalled (exit 1)
@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         "--join-seconds",
         type=int,
         default=60,
-        help="missing events closer than this in time form one failure window (default 60)",
+        help="missing events closer than this in time form one outage (default 60)",
     )
     find.add_argument("-o", "--output", choices=["text", "json", "manifests"], default="text")
 

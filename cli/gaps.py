@@ -44,14 +44,14 @@ def find(found: Manifest, plan: Plan, join_seconds: int) -> dict[str, Any]:
 
 
 def recovery_manifests(found: Manifest, result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One EventReplay per failure window: its offsets per partition, and the destination compared
+    """One EventReplay per outage: its offsets per partition, and the destination compared
     over the window's own times (the slack of the original reconciliation still applies)."""
     original = found.replay.model_dump(by_alias=True, exclude_none=True, mode="json")
     out = []
-    for i, window in enumerate(result["windows"], start=1):
+    for i, window in enumerate(result["outages"], start=1):
         spec = copy.deepcopy(original["spec"])
         spec["source"].pop("partitions", None)
-        # The failure window's ranges are already {partition, from, to}: the perPartition shape.
+        # The outage's ranges are already {partition, from, to}: the perPartition shape.
         spec["window"] = {"offsets": {"perPartition": [dict(r) for r in window["partitions"]]}}
         reconciliation = spec.setdefault("reconciliation", {})
         reconciliation.pop("existingOffsets", None)
@@ -74,7 +74,7 @@ def render_text(found: Manifest, result: dict[str, Any]) -> str:
         f"{found.namespace}/{found.name}: {counts.get('sourceRecords', 0)} source records, "
         f"{counts.get('destinationRecords', 0)} destination records in {result['existingTopic']}; "
         f"{counts.get('missing', 0)} missing ({result['missingIds']} ids) in {len(result['gaps'])} gaps, "
-        f"{len(result['windows'])} failure windows; {counts.get('sourceWithoutId', 0)} source records without an id",
+        f"{len(result['outages'])} outages; {counts.get('sourceWithoutId', 0)} source records without an id",
     ]
     if result["gaps"]:
         lines.append("")
@@ -86,10 +86,10 @@ def render_text(found: Manifest, result: dict[str, Any]) -> str:
                 f"{gap['partition']:>9}  {gap['firstOffset']:>10}  {gap['lastOffset']:>10}  {gap['firstTime']:<24}  "
                 f"{gap['lastTime']:<24}  {gap['missing']:>7}  {', '.join(gap['sampleIds'])}"
             )
-    for i, window in enumerate(result["windows"], start=1):
+    for i, window in enumerate(result["outages"], start=1):
         ranges = ", ".join(f"{r['partition']}:[{r['from']},{r['to']})" for r in window["partitions"])
-        lines.append(f"failure window {i}: {window['from']} .. {window['to']}, {window['missing']} missing; {ranges}")
-    if result["windows"]:
+        lines.append(f"outage {i}: {window['from']} .. {window['to']}, {window['missing']} missing; {ranges}")
+    if result["outages"]:
         lines.append("recovery manifests: eventreplay gaps MANIFEST -o manifests")
     return "\n".join(lines)
 

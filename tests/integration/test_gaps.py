@@ -1,4 +1,4 @@
-"""`eventreplay gaps` on the real stack: missing source events grouped into failure windows, the
+"""`eventreplay gaps` on the real stack: missing source events grouped into outages, the
 recovery manifests plan exactly those ranges, and nothing is written anywhere."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _seed(admin: Any, bootstrap: str, source: str, destination: str, base: int) 
         )
 
 
-def test_gaps_finds_failure_windows_and_writes_nothing(
+def test_gaps_finds_outages_and_writes_nothing(
     kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
     source, destination = f"gaps-src-{unique}", f"gaps-dst-{unique}"
@@ -83,7 +83,7 @@ def test_gaps_finds_failure_windows_and_writes_nothing(
     assert (first["firstTime"], first["lastTime"]) == (_iso(base + 10_000), _iso(base + 19_000))
     assert first["sampleIds"] == [f"o-0-{i:03d}" for i in range(10, 15)]
     # Join 5 s: partitions 0 and 1 fail together at 10-19 s; partition 2 at 40-44 s; 0 again at 50 s.
-    assert [(w["from"], w["to"], w["missing"], w["partitions"]) for w in result["windows"]] == [
+    assert [(w["from"], w["to"], w["missing"], w["partitions"]) for w in result["outages"]] == [
         (
             _iso(base + 10_000),
             _iso(base + 19_001),
@@ -96,15 +96,15 @@ def test_gaps_finds_failure_windows_and_writes_nothing(
 
     text = cli("gaps", path, "--join-seconds", "5")
     assert text.returncode == 0, text.stderr
-    assert "20 missing (20 ids) in 4 gaps, 3 failure windows" in text.stdout
-    assert "failure window 1: " in text.stdout and "0:[10,20), 1:[12,16)" in text.stdout
+    assert "20 missing (20 ids) in 4 gaps, 3 outages" in text.stdout
+    assert "outage 1: " in text.stdout and "0:[10,20), 1:[12,16)" in text.stdout
 
-    # Each recovery manifest is a valid EventReplay that plans exactly its failure window.
+    # Each recovery manifest is a valid EventReplay that plans exactly its outage.
     shown = cli("gaps", path, "--join-seconds", "5", "-o", "manifests")
     assert shown.returncode == 0, shown.stderr
     manifests = list(yaml.safe_load_all(shown.stdout))
     assert [m["metadata"]["name"] for m in manifests] == [f"gaps-{unique}-gap-{i}" for i in (1, 2, 3)]
-    for manifest, window in zip(manifests, result["windows"], strict=True):
+    for manifest, window in zip(manifests, result["outages"], strict=True):
         assert manifest["spec"]["reconciliation"]["existingTimestamps"] == {"from": window["from"], "to": window["to"]}
         assert manifest["spec"]["sink"] == {"topic": destination}
         file = tmp_path / f"{manifest['metadata']['name']}.yaml"
@@ -135,7 +135,7 @@ def test_gaps_with_nothing_missing_and_an_unreachable_broker(
     done = cli("gaps", path)
     assert done.returncode == 0, done.stderr
     assert "30 source records, 30 destination records" in done.stdout
-    assert "0 missing (0 ids) in 0 gaps, 0 failure windows" in done.stdout
+    assert "0 missing (0 ids) in 0 gaps, 0 outages" in done.stdout
     assert cli("gaps", path, "-o", "manifests").stdout == ""
 
     down = write_manifest(

@@ -24,7 +24,7 @@ class GapTask(Contract):
     existing: ExistingOutput
     event_id: EventIdSource = EventIdSource()
     join_seconds: int = Field(
-        default=60, ge=0, description="Missing records closer than this in time belong to one failure window."
+        default=60, ge=0, description="Missing records closer than this in time belong to one outage."
     )
     sample_size: int = Field(default=5, ge=0, le=100, description="Missing ids listed per gap.")
     tuning: StepTuning = StepTuning()

@@ -1,4 +1,4 @@
-"""The gap finder: which source events never reached the destination, grouped into failure windows.
+"""The gap finder: which source events never reached the destination, grouped into outages.
 
 Reads the destination's existing output (resolved exactly as reconciliation resolves it) into a
 set of event ids, then the planned source ranges; a source record whose id is not in that set is
@@ -20,7 +20,7 @@ from ..contract.tasks import OffsetRange
 from ..runtime.canonical import event_id_of
 from ..runtime.range_reader import check_ranges
 from ..runtime.step import RangeJob
-from .grouping import Missing, failure_windows, group_gaps
+from .grouping import Missing, group_gaps, outages
 
 log = logging.getLogger("eventreplay.gaps")
 
@@ -45,13 +45,13 @@ class GapFinder(RangeJob):
         missing = self._missing(source, present)
         join_ms = task.join_seconds * 1000
         gaps = group_gaps(missing, join_ms)
-        windows = failure_windows(gaps, join_ms)
+        found = outages(gaps, join_ms)
         log.info(
-            "%d source records, %d missing in %d gaps, %d failure windows",
+            "%d source records, %d missing in %d gaps, %d outages",
             self.counts["sourceRecords"],
             len(missing),
             len(gaps),
-            len(windows),
+            len(found),
         )
         return {
             "version": 1,
@@ -60,7 +60,7 @@ class GapFinder(RangeJob):
             "existingTopic": ex.topic,
             "existing": [r.model_dump(by_alias=True) for r in existing],
             "gaps": [g.as_json(task.sample_size) for g in gaps],
-            "windows": [w.as_json() for w in windows],
+            "outages": [w.as_json() for w in found],
         }
 
     def _sink_ids(self, ranges: list[OffsetRange]) -> set[str]:

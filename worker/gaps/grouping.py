@@ -1,9 +1,9 @@
-"""Missing source records grouped into gaps (per partition) and failure windows (across partitions).
+"""Missing source records grouped into gaps (per partition) and outages (across partitions).
 
 Pure: the gap finder (`gaps.py`) reads both sides and hands the missing records here. Records of
 one partition, in offset order, stay in one gap while each is within `join_ms` of the previous
 one's time; gaps of all partitions whose times come within `join_ms` of each other form one
-failure window, the unit a recovery replay is planned for (one offset range per partition).
+outage, the unit a recovery replay is planned for (one offset range per partition).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Gap:
 
 
 @dataclass
-class FailureWindow:
+class Outage:
     first_ms: int
     last_ms: int
     gaps: list[Gap] = field(default_factory=list)
@@ -91,14 +91,14 @@ def group_gaps(missing: list[Missing], join_ms: int) -> list[Gap]:
     return gaps
 
 
-def failure_windows(gaps: list[Gap], join_ms: int) -> list[FailureWindow]:
+def outages(gaps: list[Gap], join_ms: int) -> list[Outage]:
     """Gaps of every partition merged by time: overlapping or within `join_ms` of each other."""
-    windows: list[FailureWindow] = []
+    found: list[Outage] = []
     for gap in sorted(gaps, key=lambda g: (g.first_ms, g.partition, g.first_offset)):
-        if windows and gap.first_ms - windows[-1].last_ms <= join_ms:
-            current = windows[-1]
+        if found and gap.first_ms - found[-1].last_ms <= join_ms:
+            current = found[-1]
             current.last_ms = max(current.last_ms, gap.last_ms)
             current.gaps.append(gap)
             continue
-        windows.append(FailureWindow(gap.first_ms, gap.last_ms, [gap]))
-    return windows
+        found.append(Outage(gap.first_ms, gap.last_ms, [gap]))
+    return found

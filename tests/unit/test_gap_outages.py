@@ -1,8 +1,8 @@
-"""Missing records -> gaps per partition -> failure windows across partitions (pure)."""
+"""Missing records -> gaps per partition -> outages across partitions (pure)."""
 
 from __future__ import annotations
 
-from eventreplay.worker.gaps.grouping import Missing, failure_windows, group_gaps, iso_ms
+from eventreplay.worker.gaps.grouping import Missing, group_gaps, iso_ms, outages
 
 
 def _m(partition: int, offset: int, second: int) -> Missing:
@@ -22,14 +22,14 @@ def test_a_gap_holds_records_of_one_partition_within_the_join_time() -> None:
     assert len(group_gaps(records, join_ms=0)) == 5
 
 
-def test_failure_windows_merge_gaps_of_all_partitions_by_time() -> None:
+def test_outages_merge_gaps_of_all_partitions_by_time() -> None:
     gaps = group_gaps([_m(0, 10, 100), _m(0, 11, 101), _m(1, 3, 103), _m(2, 7, 200), _m(1, 4, 104)], join_ms=2000)
-    windows = failure_windows(gaps, join_ms=2000)
-    assert [(w.first_ms, w.last_ms, w.ranges()) for w in windows] == [
+    found = outages(gaps, join_ms=2000)
+    assert [(w.first_ms, w.last_ms, w.ranges()) for w in found] == [
         (100_000, 104_000, [(0, 10, 12), (1, 3, 5)]),
         (200_000, 200_000, [(2, 7, 8)]),
     ]
-    assert windows[0].as_json() == {
+    assert found[0].as_json() == {
         "from": iso_ms(100_000),
         "to": iso_ms(104_001),
         "missing": 4,
@@ -39,4 +39,4 @@ def test_failure_windows_merge_gaps_of_all_partitions_by_time() -> None:
 
 def test_nothing_missing_means_no_gap_and_no_window() -> None:
     assert group_gaps([], join_ms=1000) == []
-    assert failure_windows([], join_ms=1000) == []
+    assert outages([], join_ms=1000) == []
