@@ -1,4 +1,4 @@
-"""`eventreplay gaps MANIFEST`: which source events never reached the destination, and the replays
+"""`eventreplay gaps MANIFEST`: which source events never reached the sink, and the replays
 that would recover them. Nothing is written: the worker's read-only gap finder does the reading
 (`python -m eventreplay.worker gaps`), this module plans, runs it and renders its answer.
 """
@@ -44,7 +44,7 @@ def find(found: Manifest, plan: Plan, join_seconds: int) -> dict[str, Any]:
 
 
 def recovery_manifests(found: Manifest, result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One EventReplay per outage: its offsets per partition, and the destination compared
+    """One EventReplay per outage: its offsets per partition, and the sink compared
     over the window's own times (the slack of the original reconciliation still applies)."""
     original = found.replay.model_dump(by_alias=True, exclude_none=True, mode="json")
     out = []

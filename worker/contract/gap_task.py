@@ -1,4 +1,4 @@
-"""The gap finder's task: which source records should have reached which destination.
+"""The gap finder's task: which source records should have reached which sink.
 
 Built by `eventreplay gaps` from a manifest (the same plan and existing-output window as a replay
 of it would use); read by `python -m eventreplay.worker gaps`, which reads both sides and writes

@@ -1,9 +1,9 @@
-"""The gap finder: which source events never reached the destination, grouped into outages.
+"""The gap finder: which source events never reached the sink, grouped into outages.
 
-Reads the destination's existing output (resolved exactly as reconciliation resolves it) into a
+Reads the sink's existing output (resolved exactly as reconciliation resolves it) into a
 set of event ids, then the planned source ranges; a source record whose id is not in that set is
 missing. Writes nothing anywhere: no sandbox, no ledger, no committed offsets (read-only readers of
-a group that never commits). Memory grows with the destination ids in the window (a set of
+a group that never commits). Memory grows with the sink ids in the window (a set of
 strings): it is meant for a day or a week of a topic, not its whole history.
 """
 

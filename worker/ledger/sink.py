@@ -1,4 +1,4 @@
-"""The destination's promotion ledger: which (event id, content) every promotion into one sink
+"""The sink's promotion ledger: which (event id, content) every promotion into one sink
 already wrote, so no replay - whatever its name, window or timing - writes a correction twice.
 
 One Redis hash per sink (Kafka cluster id + topic, `names.sink_ledger_key`), no TTL.
@@ -128,7 +128,7 @@ class SinkLedger:
         try:
             return script(keys=self.keys, args=args)
         except redis.RedisError as err:
-            raise RetriableFailure(f"Redis (destination promotion ledger, {what}): {err}") from err
+            raise RetriableFailure(f"Redis (sink promotion ledger, {what}): {err}") from err
 
 
 def promoted_hashes(client: redis.Redis, cluster: str, topic: str, ids: Sequence[str]) -> dict[str, str]:

@@ -1,10 +1,10 @@
-"""Promote the delta of a reconciliation report from the sandbox to the destination, exactly once.
+"""Promote the delta of a reconciliation report from the sandbox to the sink, exactly once.
 
 Per sandbox partition: a transactional read-process-write loop. Consume the sandbox
 (read_committed, the report's frozen [start, end)) -> ask Redis, one scripted round trip per
 batch, whether each record is its id's winning copy and in the delta (`spill.Verdicts`) ->
 produce the delta records keyed by event id with the configured key partitioner (they land
-where the destination's own producer puts that key) -> commit the transaction with the sandbox
+where the sink's own producer puts that key) -> commit the transaction with the sandbox
 position and the checkpoint as commit metadata -> mirror the checkpoint to Redis.
 A crash aborts the open transaction (the restarted promoter's init_transactions fences the
 zombie with the same transactional.id) and resumes from the committed checkpoint; a finished
@@ -216,7 +216,7 @@ class _Partition:
         return state
 
     def _claim(self, delta: list[Any]) -> list[str]:
-        """Claim the delta's ids in the destination ledger; another promotion's open claim aborts this
+        """Claim the delta's ids in the sink ledger; another promotion's open claim aborts this
         transaction (its own claims given back) for a retry once that promotion settled."""
         names = self.owner.names
         entries = [(m.key().decode(), m.offset(), canonical_hash(m.value(), m.headers(), names).hex()) for m in delta]

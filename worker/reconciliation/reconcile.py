@@ -1,9 +1,9 @@
-"""Reconcile the replayed output (sandbox) with the existing output (destination window) per id.
+"""Reconcile the replayed output (sandbox) with the existing output (the sink over its window) per id.
 
 Four passes, memory flat whatever the window (per-id state lives in Redis, `spill.py`):
 1. sandbox, every partition in ascending order, read_committed, [low, high) at start -> the
    replayed side (first copy of an id wins; later copies are counted as duplicates);
-2. destination window, partitions ascending -> the existing side (the last record of an id in
+2. the existing window, partitions ascending -> the existing side (the last record of an id in
    (partition, offset) order is "the existing output"; earlier ones are counted as superseded;
    records without an id are counted as unidentified);
 3. bucket by bucket in id order: classify (unchanged / changed / missing / extra), both
@@ -79,7 +79,7 @@ class Reconciler(StepJob[ReportSummary]):
         self.run_id = uuid.uuid4().hex[:12]
         self.counts: Counter[str] = Counter()
         self.names = tuple(task.canonical.headers)
-        self.destination = task.sink_topic or task.existing.topic
+        self.sink = task.sink_topic or task.existing.topic
         self.cluster = ""
 
     def _run(self) -> ReportSummary:
@@ -181,7 +181,7 @@ class Reconciler(StepJob[ReportSummary]):
                     for event_id in ids
                 ]
             candidates = [event_id for _, event_id, sv, ev in rows if sv is not None and sv[:HASH_BYTES] != ev]
-            promoted = promoted_hashes(self.redis, self.cluster, self.destination, candidates)
+            promoted = promoted_hashes(self.redis, self.cluster, self.sink, candidates)
             for bucket, event_id, sv, ev in rows:
                 mine = None if sv is None else sv[:HASH_BYTES]
                 if mine is not None:
