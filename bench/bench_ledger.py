@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import uuid
+from pathlib import Path
 
 import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # PYTHONSAFEPATH (make) leaves bench/ out
 from bench_worker import REDIS_URL
 from cpu_split import services_cpu
 

@@ -31,6 +31,7 @@ from eventreplay.worker.contract.tasks import Task
 
 # The order generator is dev-only (dev/datagen, not in the installed package).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dev"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # PYTHONSAFEPATH (make) leaves bench/ out
 
 from cpu_split import services_cpu
 

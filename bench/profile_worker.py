@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import collections
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # PYTHONSAFEPATH (make) leaves bench/ out
 from bench_worker import REDIS_URL, seed, task_for
 from cpu_split import cpu_seconds, services_cpu
 
