@@ -40,7 +40,10 @@ def dnat_rules() -> list[list[str]]:
 
 
 def _run(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+    except FileNotFoundError as err:  # no iptables/ip: a node never set up here has nothing to undo
+        done = subprocess.CompletedProcess(list(argv), 127, "", str(err))
     if check and done.returncode != 0:
         raise procs.ComponentError(f"`{' '.join(argv)}` exited {done.returncode}: {done.stderr.strip()}")
     return done
