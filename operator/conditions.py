@@ -25,7 +25,9 @@ PLANNED = "Planned"
 REPLAYED = "Replayed"
 RECONCILED = "Reconciled"
 PROMOTED = "Promoted"
-ORDER = (READY, RECONCILING, STALLED, PLANNED, REPLAYED, RECONCILED, PROMOTED)
+POLICY_PERMISSIVE = "PolicyPermissive"
+"""True on every replay a permissive install serves: a notice beside the kstatus triple, never a failure."""
+ORDER = (READY, RECONCILING, STALLED, PLANNED, REPLAYED, RECONCILED, PROMOTED, POLICY_PERMISSIVE)
 KState = Literal["Ready", "InProgress", "Waiting", "Stalled"]
 """Ready: desired state reached. InProgress: the operator is working on it. Waiting: neither
 working nor broken (suspended, a closed gate waits for a person). Stalled: needs a person."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from eventreplay.worker.contract.settings import parse_settings
 
-from .policy import Policy, load
+from .policy import Own, Policy, load
 
 DEFAULT_IMAGE = "ghcr.io/eventreplay/eventreplay:0.1.0"
 DEFAULT_COMMAND = ("python", "-m", "eventreplay.worker", "run")
@@ -37,7 +37,8 @@ class OperatorConfig:
     status_interval: float = 5.0
     """Seconds between two status passes per replay (the status timer's interval)."""
     policy: Policy = field(default_factory=Policy)
-    """The platform's tenant policy (EVENTREPLAY_POLICY_FILE); the default allows everything."""
+    """The platform's tenant policy (EVENTREPLAY_POLICY_FILE); `Policy()` allows nothing, and without a
+    file the operator lends only what it is configured with itself (`policy.closed_default`)."""
     max_unbounded_existing_records: int = 1_000_000
     """An offsets-window replay without an explicit existing-output window would make reconcile read
     the whole retained destination (its working set in Redis grows with it): above this many
@@ -89,9 +90,37 @@ def _parser(env: dict[str, str]) -> argparse.ArgumentParser:
     parser.add_argument(
         "--policy-file",
         default=env.get("EVENTREPLAY_POLICY_FILE") or None,
-        help="the tenant policy (YAML); default EVENTREPLAY_POLICY_FILE, neither means allow everything",
+        help="the tenant policy (YAML); default EVENTREPLAY_POLICY_FILE; neither: replays may use only the "
+        "operator's own Kafka and Redis (below), built-in transforms and its own Secret names",
+    )
+    parser.add_argument(
+        "--kafka-bootstrap-servers",
+        default=env.get("EVENTREPLAY_OPERATOR_KAFKA_BOOTSTRAP_SERVERS", ""),
+        help="the operator's own Kafka cluster (host:port,...), the only one replays may use without a policy",
+    )
+    parser.add_argument(
+        "--redis-address",
+        action="append",
+        default=None,
+        help="the operator's own Redis (host:port; repeatable; default EVENTREPLAY_OPERATOR_REDIS_ADDRESSES, "
+        "comma-separated), the only one replays may use without a policy",
     )
     return parser
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def own(args: argparse.Namespace, env: dict[str, str], images: frozenset[str]) -> Own:
+    """What the operator is configured with: all a closed default lends (the Secret names are those
+    of the operator's own Kafka settings and Redis password, EVENTREPLAY_OPERATOR_SECRET_NAMES)."""
+    return Own(
+        kafka_servers=_csv(args.kafka_bootstrap_servers),
+        redis_addresses=tuple(args.redis_address or _csv(env.get("EVENTREPLAY_OPERATOR_REDIS_ADDRESSES", ""))),
+        secrets=_csv(env.get("EVENTREPLAY_OPERATOR_SECRET_NAMES", "")),
+        images=tuple(sorted(images)),
+    )
 
 
 def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) -> OperatorConfig:
@@ -108,7 +137,7 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         kafka_settings = parse_settings(
             env.get("EVENTREPLAY_OPERATOR_KAFKA_SETTINGS", ""), "EVENTREPLAY_OPERATOR_KAFKA_SETTINGS"
         )
-        policy = load(args.policy_file)
+        policy = load(args.policy_file, own(args, env, frozenset(allow)))
     except ValueError as err:
         parser.error(str(err))
     return OperatorConfig(

@@ -99,7 +99,7 @@ def condition_events(old: list[Condition], new: list[Condition]) -> list[Event]:
             events.append(Event("Normal", "Promoted", c.message))
         elif c.type == cond.PROMOTED and c.reason in GATE_EVENTS:
             events.append(Event(GATE_EVENTS[c.reason], c.reason, c.message))
-        elif c.type == cond.STALLED and c.status == "True":
+        elif c.type in (cond.STALLED, cond.POLICY_PERMISSIVE) and c.status == "True":
             events.append(Event("Warning", c.reason, c.message))
         elif c.type == cond.RECONCILING and c.reason == "Suspended":
             events.append(Event("Normal", "Suspended", "worker Jobs suspended"))

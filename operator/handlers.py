@@ -56,6 +56,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
         metrics.serve()
     except OSError as err:  # a second operator on one machine (tests): keep running without metrics
         logging.getLogger(__name__).warning("metrics endpoint not started: %s", err)
+    metrics.POLICY_PERMISSIVE.set(1 if config.policy.permissive else 0)
+    if config.policy.permissive:
+        logging.getLogger(__name__).warning(
+            "policy.permissive is true: replays may use any Kafka cluster, Redis, transform and Secret they "
+            "name, with this operator's own credentials for planning; set a replay policy to confine tenants"
+        )
     memo.clients = Clients(
         kube=Kube(api_client(os.environ.get("KUBECONFIG") or None)),
         kafka=KafkaAccess(settings=config.kafka_settings),

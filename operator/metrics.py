@@ -25,6 +25,10 @@ REMAINING = Gauge(
     "eventreplay_partition_remaining_offsets", "Offsets left per partition", ["namespace", "replay", "partition"]
 )
 
+POLICY_PERMISSIVE = Gauge(
+    "eventreplay_operator_policy_permissive", "1 when the operator runs with policy.permissive: true, else 0"
+)
+
 STATUS_PATCH_BYTES = Counter(
     "eventreplay_status_patch_bytes", "Bytes of status patches sent to the API server", ["namespace", "replay"]
 )

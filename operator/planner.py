@@ -89,29 +89,43 @@ def window_times(spec: EventReplaySpec, as_of: datetime) -> tuple[int, int] | No
     return None
 
 
-def selected_partitions(spec: EventReplaySpec, count: int) -> list[int]:
-    """The partitions to replay; refuses partitions the topic does not have."""
-    chosen = spec.source.selected(count)
+def _spans_text(spans: list[tuple[int, int]]) -> str:
+    return ", ".join(str(low) if low == high else f"{low}-{high}" for low, high in spans)
+
+
+def selected_partitions(spec: EventReplaySpec, count: int, max_partitions: int | None = None) -> list[int]:
+    """The partitions to replay; refuses partitions the topic does not have (found by arithmetic on
+    the spec's ranges: nothing is expanded beyond the topic's `count`), and more than `max_partitions`."""
+    spans = spec.source.spans()
     per = spec.window.offsets.per_partition if spec.window.offsets else None
+    chosen: list[int] | None
     if per is not None:
         wanted = sorted(item.partition for item in per)
-        if chosen is not None and not set(wanted) <= set(chosen):
-            extra = ranges_text(sorted(set(wanted) - set(chosen)))
-            raise PlanRefused(
-                "PartitionNotSelected",
-                f"window.offsets.perPartition names partitions {extra} that source.partitions does not select",
-            )
-        chosen = wanted
-    if chosen is None:
-        return list(range(count))
-    missing = [p for p in chosen if p >= count]
-    if missing:
+        if spans is not None:
+            extra = [p for p in wanted if not any(low <= p <= high for low, high in spans)]
+            if extra:
+                raise PlanRefused(
+                    "PartitionNotSelected",
+                    f"window.offsets.perPartition names partitions {ranges_text(extra)} that source.partitions "
+                    "does not select",
+                )
+        beyond, chosen = [(p, p) for p in wanted if p >= count], wanted
+    else:
+        beyond, chosen = spec.source.beyond(count), spec.source.selected(count)
+    if beyond:
         raise PlanRefused(
             "PartitionOutOfRange",
             f"topic {spec.source.topic} has {count} partitions (0-{count - 1}); "
-            f"partitions {ranges_text(missing)} do not exist",
+            f"partitions {_spans_text(beyond)} do not exist",
         )
-    return chosen
+    every = list(range(count)) if chosen is None else chosen
+    if max_partitions is not None and len(every) > max_partitions:
+        raise PlanRefused(
+            "NotAllowed",
+            f"policy rule maxPartitions: the replay reads {len(every)} partitions of {spec.source.topic}; "
+            f"its project allows {max_partitions}",
+        )
+    return every
 
 
 def make_plan(
@@ -123,12 +137,13 @@ def make_plan(
     topic_partitions: int | None,
     observed: dict[int, Observed],
     as_of: datetime,
+    max_partitions: int | None = None,
 ) -> Plan:
     """Resolve the window to [start, end) per partition; raise PlanRefused for an impossible plan."""
     topic = spec.source.topic
     if topic_partitions is None:
         raise PlanRefused("TopicNotFound", f"topic {topic} does not exist on {spec.source.bootstrap_servers}")
-    chosen = selected_partitions(spec, topic_partitions)
+    chosen = selected_partitions(spec, topic_partitions, max_partitions)
     times = window_times(spec, as_of)
     notes: dict[str, list[int]] = {}
     expired: list[str] = []

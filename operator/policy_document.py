@@ -12,6 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 BUILTIN_TRANSFORMS = ("identity", "project")
+TENANT_KAFKA_SETTINGS = (
+    "security.protocol",
+    "sasl.mechanism",
+    "sasl.mechanisms",
+    "sasl.username",
+    "sasl.password",
+    "ssl.certificate.pem",
+    "ssl.key.pem",
+    "ssl.key.password",
+    "ssl.ca.pem",
+)
+"""What a tenant's Kafka Secret may set unless the policy says otherwise: credentials and the
+protocol, nothing that makes a worker run a command, load a library, read a file or fetch a URL
+(`sasl.kerberos.kinit.cmd`, `plugin.library.paths`, `ssl.*.location`, `sasl.oauthbearer.token.endpoint.url`)."""
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI"]
 TopicsCreatedBy = Literal["operator", "tenant"]
@@ -110,6 +124,14 @@ class Project(_Model):
     validation_models: list[str] = Field(default_factory=list)
     images: list[str] = Field(default_factory=list, description="Besides the operator's default image.")
     secrets: list[str] = Field(default_factory=list, description="Secret names a replay may reference.")
+    tenant_kafka_settings: list[str] = Field(
+        default_factory=lambda: list(TENANT_KAFKA_SETTINGS),
+        description="librdkafka settings (shell globs) a replay's Kafka Secret may set; the worker refuses "
+        "any other key before connecting.",
+    )
+    max_partitions: int | None = Field(
+        default=None, ge=1, description="The most partitions one replay may read (NotAllowed above it)."
+    )
 
 
 def _unique(kind: str, names: list[str]) -> None:
@@ -119,6 +141,11 @@ def _unique(kind: str, names: list[str]) -> None:
 
 
 class PolicyDocument(_Model):
+    permissive: bool = Field(
+        default=False,
+        description="The explicit opt-in to the single-team install: every endpoint, transform and Secret a "
+        "replay names is allowed. Stands alone (no projects, clusters or endpoints beside it).",
+    )
     kafka_clusters: list[KafkaCluster] = Field(default_factory=list)
     redis_endpoints: list[RedisEndpoint] = Field(default_factory=list)
     projects: list[Project] = Field(default_factory=list)
@@ -129,6 +156,8 @@ class PolicyDocument(_Model):
         _unique("kafkaClusters", clusters)
         _unique("redisEndpoints", endpoints)
         _unique("projects", [p.name for p in self.projects])
+        if self.permissive and (self.kafka_clusters or self.redis_endpoints or self.projects):
+            raise ValueError("permissive: true allows everything, so it stands alone (no projects or aliases)")
         for p in self.projects:
             for alias in p.kafka_clusters:
                 if alias not in clusters:

@@ -8,7 +8,7 @@ with each status write, so the next write of the same pass is a diff against wha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from ..api.v1alpha1 import (
     Totals,
 )
 from ..clients import Clients
+from ..conditions import Want
 from ..events import Event
 from ..job_names import Owner
 from ..job_state import JobView
@@ -87,6 +88,8 @@ class Pass:
     dry_run: bool
     replanned: bool = False
     """This pass made a new plan: what the old status recorded per partition was another plan's."""
+    notices: list[Want] = field(default_factory=list)
+    """Conditions the plan phase wants on every status write of this pass (`plan.decide_notices`)."""
 
     @property
     def stamp(self) -> str:

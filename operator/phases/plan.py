@@ -11,6 +11,7 @@ from typing import Literal
 from .. import conditions as cond
 from .. import progress
 from ..api.v1alpha1 import EventReplaySpec, EventReplayStatus, Plan
+from ..conditions import Want
 from ..config import OperatorConfig
 from ..job_names import owned_by
 from ..job_state import current_jobs, read_jobs
@@ -32,8 +33,20 @@ REFUSALS = frozenset(
 """Plan refusals that wait for a spec change. InvalidSpec, ImageNotAllowed and NotAllowed are not here:
 they are checked again on every pass, so an operator whose allowlist or policy grows picks the replay up."""
 
-PlanChoice = Literal["keep", "replan", "refused"]
-"""Keep the pinned plan; make (and pin) a new one; or wait for a spec change (refused already)."""
+PlanChoice = Literal["keep", "replan", "refused", "frozen"]
+"""Keep the pinned plan; make (and pin) a new one; wait for a spec change (refused already); or
+stall: what the pinned plan was made from changed, and a pinned plan is never remade."""
+
+PERMISSIVE_NOTICE = (
+    "the operator runs with policy.permissive: true: this replay may use any Kafka cluster, Redis, "
+    "transform and Secret it names; set a replay policy to confine tenants"
+)
+
+
+FROZEN_MESSAGE = (
+    "spec.source or spec.window differs from what the pinned plan was made from; a planned replay is "
+    "frozen (dry run or not): restore them, or create a new EventReplay"
+)
 
 
 @dataclass(frozen=True)
@@ -62,12 +75,24 @@ def decide_admission(
     return None
 
 
+def decide_notices(config: OperatorConfig) -> list[Want]:
+    """Conditions every pass sets whatever else it decides: a permissive install says so on each
+    replay it serves (True is a notice, not a failure: Ready, Reconciling and Stalled are untouched)."""
+    if not config.policy.permissive:
+        return []
+    return [Want(cond.POLICY_PERMISSIVE, "True", "PermissiveInstall", PERMISSIVE_NOTICE)]
+
+
 def decide_plan(old: EventReplayStatus, generation: int | None, spec_hash: str, *, replaceable: bool) -> PlanChoice:
-    """Keep the pinned plan unless what it was made from changed and no partition Job depends on it
-    (`replaceable`: a dry run, or no partition Job yet); an impossible plan waits for a spec change."""
+    """A pinned plan is kept, dry run or not: the fields it was made from are frozen (the CRD refuses
+    the edit). Should they differ anyway (an object admitted by an older CRD), a plan no partition
+    Job depends on yet (`replaceable`) stalls instead of being remade; one with Jobs is kept. An
+    impossible plan waits for a spec change."""
     plan = old.plan
     if plan is not None and (plan.input_hash == spec_hash or not replaceable):
         return "keep"
+    if plan is not None:
+        return "frozen"
     planned = cond.get(old.conditions, cond.PLANNED)
     refused = (
         planned is not None
@@ -80,6 +105,7 @@ def decide_plan(old: EventReplayStatus, generation: int | None, spec_hash: str, 
 
 def run(p: Pass) -> Planned | Outcome:
     """Admit, then keep or make the plan; an Outcome when the pass stops here."""
+    p.notices = decide_notices(p.c.config)
     refused = decide_admission(p.invalid_status, p.spec, p.invalid, p.c.config, p.ns)
     if refused is not None:
         wants = progress.refused_conditions(refused.reason, refused.message)
@@ -87,10 +113,11 @@ def run(p: Pass) -> Planned | Outcome:
     assert p.spec is not None, "admitted: the spec validated"
     spec = p.c.config.policy.resolve(p.ns, p.spec)
     jobs = read_jobs(p.c.kube.list_jobs(p.ns, owned_by(p.owner)))
-    replaceable = spec.dry_run or not current_jobs(jobs)
-    choice = decide_plan(p.old, p.generation, input_hash(spec), replaceable=replaceable)
+    choice = decide_plan(p.old, p.generation, input_hash(spec), replaceable=not current_jobs(jobs))
     if choice == "refused":
         return Outcome([])  # an impossible plan waits for a spec change
+    if choice == "frozen":
+        return status.stall(p, "PlanFrozen", FROZEN_MESSAGE, spec)
     if choice == "keep" and p.old.plan is not None:
         return Planned(spec, p.old.plan, jobs)
     made = _make(p, spec)
@@ -109,6 +136,7 @@ def _make(p: Pass, spec: EventReplaySpec) -> Plan | Outcome:
             topic_partitions=count,
             observed=observed,
             as_of=p.now,
+            max_partitions=p.c.config.policy.max_partitions(p.ns, spec),
         )
         plan = with_retention_notes(plan, spec, p.c.kafka.retention(spec), p.now)
         outputs = [plan.sandbox_topic, plan.dead_letter_topic]

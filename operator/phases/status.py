@@ -59,7 +59,7 @@ def finish(p: Pass, planned: Planned, replayed: Replayed, stepped: StepResult) -
     """Write the pass's status; hand a finished replay's Jobs to the TTL controller; its Events."""
     spec, plan, parts = planned.spec, planned.plan, replayed.parts
     wants = progress.replay_conditions(spec, plan, parts, replayed.totals) + decide_placeholders(p.old.conditions, spec)
-    wants += stepped.wants
+    wants += stepped.wants + p.notices
     promotion = approval.record(
         p.old.promotion,
         stepped.promotion,
@@ -108,7 +108,7 @@ def wait(p: Pass, spec: EventReplaySpec, reason: str, message: str) -> Outcome:
 
 def conditions_only(p: Pass, wants: list[Want], *, keep_rest: bool = False) -> Outcome:
     """Write only the conditions (and the phase): the rest of the status stays as it was."""
-    conds = cond.merge(p.old.conditions, wants, now=p.stamp, generation=p.generation)
+    conds = cond.merge(p.old.conditions, wants + p.notices, now=p.stamp, generation=p.generation)
     new = p.old.model_copy(
         update={
             "observed_generation": p.generation,

@@ -62,6 +62,10 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(chart: 
         "EVENTREPLAY_LIVENESS": "http://0.0.0.0:8080/healthz",
         "EVENTREPLAY_STATUS_INTERVAL": "5",
         "EVENTREPLAY_FINISHED_JOB_TTL": "600",
+        # No policy and none of its own endpoints: the closed default lends nothing.
+        "EVENTREPLAY_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": "",
+        "EVENTREPLAY_OPERATOR_REDIS_ADDRESSES": "",
+        "EVENTREPLAY_OPERATOR_SECRET_NAMES": "",
     }
 
 
@@ -149,6 +153,36 @@ def test_credentials_are_secret_references_and_images_are_pinnable(chart: ChartD
     assert values["EVENTREPLAY_WORKER_IMAGE"] == f"ghcr.io/eventreplay/eventreplay@{digest}"
     assert values["EVENTREPLAY_IMAGE_ALLOWLIST"] == f"registry.example/custom@{digest},other@{digest}"
     assert chart.container(docs)["image"] == "ghcr.io/eventreplay/eventreplay:0.1.0"
+    # Without a policy these Secret names are the only ones a replay may name (in its own namespace).
+    assert values["EVENTREPLAY_OPERATOR_SECRET_NAMES"] == "kafka-operator,redis"
+
+
+def test_without_a_policy_the_operator_lends_only_its_own_endpoints(chart: ChartDriver) -> None:
+    from eventreplay.operator.config import from_args
+
+    docs = chart.render(
+        "--set", "operator.kafka.bootstrapServers=kafka-0:9092\\,kafka-1:9092",
+        "--set", "operator.redis.address=redis:6379",
+    )  # fmt: skip
+    env = chart.env(docs)
+    assert env["EVENTREPLAY_OPERATOR_KAFKA_BOOTSTRAP_SERVERS"] == "kafka-0:9092,kafka-1:9092"
+    assert env["EVENTREPLAY_OPERATOR_REDIS_ADDRESSES"] == "redis:6379"
+    policy = from_args([], env={k: v for k, v in env.items() if isinstance(v, str)}).policy
+    assert not policy.permissive
+    (cluster,) = policy.document.kafka_clusters
+    assert cluster.bootstrap_servers == ["kafka-0:9092", "kafka-1:9092"]
+    assert [r.address for r in policy.document.redis_endpoints] == ["redis:6379"]
+    assert policy.document.projects[0].transforms == ["identity", "project"]
+
+
+def test_the_permissive_opt_in_is_a_policy_file_of_its_own(chart: ChartDriver, tmp_path: Path) -> None:
+    from eventreplay.operator.policy import load
+
+    docs = chart.render("--set", "policy.permissive=true")
+    mounted = tmp_path / "policy.yaml"
+    mounted.write_text(chart.only(docs, "ConfigMap")["data"]["policy.yaml"])
+    assert load(str(mounted)).permissive
+    assert chart.env(docs)["EVENTREPLAY_POLICY_FILE"] == "/etc/eventreplay/policy/policy.yaml"
 
 
 def test_the_chart_ships_the_generated_crd(chart: ChartDriver) -> None:
@@ -186,7 +220,7 @@ def test_the_schema_rejects_wrong_values(chart: ChartDriver, values: list[str], 
 def test_the_policy_is_a_mounted_file_the_operator_can_load(chart: ChartDriver, tmp_path: Path) -> None:
     from eventreplay.operator.policy import load
 
-    assert not [d for d in chart.render() if d["kind"] == "ConfigMap"]  # permissive default: no file
+    assert not [d for d in chart.render() if d["kind"] == "ConfigMap"]  # the closed default: no file
     assert "EVENTREPLAY_POLICY_FILE" not in chart.env(chart.render())
     values = tmp_path / "policy.yaml"
     values.write_text(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import msgspec
+from operator_fixtures import operator_config
 from summary_fixtures import REPORT_HASH, report_summary
 
 from eventreplay.operator.checkpoints import CheckpointsUnavailable
@@ -256,7 +257,7 @@ class World:
     kube: FakeKube = field(default_factory=lambda: FakeKube(replay()))
     kafka: FakeKafka = field(default_factory=FakeKafka)
     checkpoints: FakeCheckpoints = field(default_factory=FakeCheckpoints)
-    config: OperatorConfig = field(default_factory=OperatorConfig)
+    config: OperatorConfig = field(default_factory=operator_config)
     clients: Clients | None = None
 
     def sync(self) -> Outcome:

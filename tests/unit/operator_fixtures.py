@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from eventreplay.operator.api.v1alpha1 import EventReplaySpec, Plan, PlanPartition
+from eventreplay.operator.config import OperatorConfig
+from eventreplay.operator.policy import Own, load
+
+OWN = Own(kafka_servers=("k:9092",), redis_addresses=("r:6379",), secrets=("kafka-client", "redis"))
+"""The operator's own Kafka and Redis in these tests (the ones `spec()` names), and its Secret names."""
+
+
+def operator_config(**overrides: Any) -> OperatorConfig:
+    """The operator installed without a policy (the closed default), configured with `OWN`; its image
+    allowlist is lent to replays as `config.from_args` lends it."""
+    own = replace(OWN, images=tuple(sorted(overrides.get("image_allowlist", ()))))
+    return OperatorConfig(**{"policy": load(None, own), **overrides})
 
 
 def spec(**overrides: Any) -> EventReplaySpec:

@@ -53,7 +53,7 @@ def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay()
 
 
 def test_cleanup_contacts_only_what_the_policy_allows_with_aliases_resolved() -> None:
-    from eventreplay.operator.policy import Policy, PolicyDocument
+    from eventreplay.operator.policy import PERMISSIVE, Policy, PolicyDocument
 
     full = {
         **SPEC,
@@ -61,7 +61,7 @@ def test_cleanup_contacts_only_what_the_policy_allows_with_aliases_resolved() ->
         "window": WINDOW,
         "sink": {"topic": "o"},
     }
-    permissive = reachable_spec(Policy(), "ns", full, "img")
+    permissive = reachable_spec(PERMISSIVE, "ns", full, "img")
     assert permissive["source"]["bootstrapServers"] == "k:9092"
     document = PolicyDocument.model_validate(
         {

@@ -78,7 +78,9 @@ def test_every_problem_is_listed_with_its_path() -> None:
 
 def test_list_items_are_indexed() -> None:
     s = spec_with(source={"bootstrapServers": "k:9092", "topic": "t", "partitions": ["0", "x"]})
-    assert problems(doc(s)) == ["spec.source.partitions[1]: String should match pattern '^[0-9]+(-[0-9]+)?$' (got 'x')"]
+    assert problems(doc(s)) == [
+        "spec.source.partitions[1]: String should match pattern '^[0-9]{1,6}(-[0-9]{1,6})?$' (got 'x')"
+    ]
 
 
 def test_header_problems() -> None:

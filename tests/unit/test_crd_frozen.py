@@ -50,9 +50,10 @@ def test_every_output_deciding_field_is_frozen_once_planned_with_a_clear_message
     for path, found in frozen.items():
         assert found["message"].startswith(f"{path[1:]} is immutable once the replay is planned")
         assert "create a new EventReplay" in found["message"]
-        # Only once planned, never for a dry run, and only this field is compared.
+        # Only once planned, dry run or not (issue 25: a dry run unfroze the sink an approval was for),
+        # and only this field is compared.
         assert found["rule"].startswith("!has(oldSelf.status) || !has(oldSelf.status.plan) || ")
-        assert "oldSelf.spec.dryRun" in found["rule"]
+        assert "dryRun" not in found["rule"]
         assert f"self{path} == oldSelf{path}" in found["rule"]
 
 

@@ -5,13 +5,14 @@ a replay whose Jobs the TTL controller deleted keeps its status and creates none
 from __future__ import annotations
 
 from operator_fakes import NOW, PROMOTE, REPORT_HASH, FakeKube, World, reconciled, replay
+from operator_fixtures import operator_config
 
-from eventreplay.operator.config import OperatorConfig, from_args
+from eventreplay.operator.config import from_args
 
 
 def promoted(ttl: int = 600) -> World:
     world = reconciled(promotion={"policy": "Manual", "approvedReportHash": REPORT_HASH})
-    world.config, world.clients = OperatorConfig(finished_job_ttl=ttl), None
+    world.config, world.clients = operator_config(finished_job_ttl=ttl), None
     world.sync()
     world.promotion_finished()
     world.sync()
@@ -61,17 +62,20 @@ def test_jobs_deleted_by_the_ttl_controller_are_not_created_again() -> None:
     assert [p["state"] for p in world.status["partitions"]] == ["Done", "Done"]
 
 
-def test_a_new_window_after_the_jobs_expired_replays_its_partitions() -> None:
-    # With the Jobs gone a window edit re-plans (nothing runs under the old plan); the partitions
-    # the old status recorded as Done were the old plan's and must not be skipped.
+def test_a_new_window_after_the_jobs_expired_stalls_and_keeps_the_plan() -> None:
+    # With the Jobs gone a window edit (which the CRD refuses once planned; here as an object an
+    # older CRD let through) no longer re-plans: a planned replay is frozen (issue 25), so the pinned
+    # plan and the partitions it recorded Done stay, no Job is created, and the replay says why.
     world = promoted()
+    before = world.status["plan"]
     world.kube.ttl_controller()
     world.kube.created.clear()
     world.kafka.high = 150
     world.edit(window={"offsets": {"from": 0, "to": 140}})
     world.sync()
-    assert world.status["plan"]["inputHash"] != "" and sorted(world.kube.created) == ["r-0", "r-1"]
-    assert [p["state"] for p in world.status["partitions"]] == ["Running", "Running"]
+    assert world.status["plan"] == before and world.kube.created == []
+    assert [p["state"] for p in world.status["partitions"]] == ["Done", "Done"]
+    assert world.condition("Stalled") == ("True", "PlanFrozen")
 
 
 def test_the_ttl_comes_from_the_flag_or_the_environment() -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from operator_fixtures import env_of, plan, spec
+from operator_fixtures import env_of, operator_config, plan, spec
 
-from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import Owner, job_name, label_value
 from eventreplay.operator.jobs import build_job
 from eventreplay.worker.contract.names import TASK_ENV
 from eventreplay.worker.contract.tasks import Task
 
 OWNER = Owner(namespace="payments", name="orders-2026-11-20", uid="uid-1")
-CONFIG = OperatorConfig(worker_image="img@sha256:abc")
+CONFIG = operator_config(worker_image="img@sha256:abc")
 
 
 def _job(**kwargs):  # type: ignore[no-untyped-def]

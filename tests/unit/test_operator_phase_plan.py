@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from operator_fixtures import plan, spec
+from operator_fixtures import operator_config, plan, spec
 
 from eventreplay.operator.api.v1alpha1 import Condition, EventReplaySpec, EventReplayStatus
-from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.phases.plan import PlanChoice, Refused, decide_admission, decide_plan
 
-CONFIG = OperatorConfig(image_allowlist=frozenset({"registry.example/worker:2"}))
+CONFIG = operator_config(image_allowlist=frozenset({"registry.example/worker:2"}))
 PINNED = plan([(0, 0, 100)])  # input_hash "1" * 16
 
 
@@ -56,7 +55,7 @@ def planned(status: str, reason: str) -> Condition:
         ({}, "1" * 16, False, "replan"),
         ({"plan": PINNED}, "1" * 16, True, "keep"),
         ({"plan": PINNED}, "2" * 16, False, "keep"),  # a partition Job depends on it
-        ({"plan": PINNED}, "2" * 16, True, "replan"),
+        ({"plan": PINNED}, "2" * 16, True, "frozen"),  # a pinned plan is never remade, dry run or not
         ({"conditions": [planned("False", "EmptyWindow")], "observed_generation": 1}, "1" * 16, True, "refused"),
         ({"conditions": [planned("False", "EmptyWindow")], "observed_generation": 0}, "1" * 16, True, "replan"),
         ({"conditions": [planned("False", "KafkaUnavailable")], "observed_generation": 1}, "1" * 16, True, "replan"),
@@ -65,7 +64,7 @@ def planned(status: str, reason: str) -> Condition:
             {"plan": PINNED, "conditions": [planned("False", "EmptyWindow")], "observed_generation": 1},
             "2" * 16,
             True,
-            "replan",
+            "frozen",
         ),
     ],
 )

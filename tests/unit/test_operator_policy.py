@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from eventreplay.operator.api.v1alpha1 import EventReplay
 from eventreplay.operator.config import OperatorConfig, from_args
-from eventreplay.operator.policy import Policy, PolicyDocument, load
+from eventreplay.operator.policy import PERMISSIVE, Policy, PolicyDocument, load
 from eventreplay.worker.contract.names import TASK_ENV
 from eventreplay.worker.contract.tasks import Task
 
@@ -92,12 +92,12 @@ def test_what_the_project_lists_is_allowed() -> None:
     assert POLICY.check("ns", _spec(worker={"image": "op:1"}), default_image="op:1") is None
 
 
-def test_a_namespace_in_no_project_is_refused_and_no_file_allows_everything() -> None:
+def test_a_namespace_in_no_project_is_refused_and_the_permissive_opt_in_allows_everything() -> None:
     refusal = POLICY.check("other", _spec(), default_image="op:1")
     assert refusal is not None and refusal.rule == "projects"
     assert (
-        Policy().permissive
-        and Policy().check("other", _spec(source={"bootstrapServers": "evil:1", "topic": "x"}), default_image="")
+        PERMISSIVE.permissive
+        and PERMISSIVE.check("other", _spec(source={"bootstrapServers": "evil:1", "topic": "x"}), default_image="")
         is None
     )
 
@@ -128,7 +128,8 @@ def test_the_policy_file_is_read_at_start_and_a_bad_one_fails_loudly(tmp_path: P
     good = tmp_path / "policy.yaml"
     good.write_text(__import__("yaml").safe_dump(DOC))
     assert from_args([], env={"EVENTREPLAY_POLICY_FILE": str(good)}).policy == POLICY
-    assert load(None).permissive
+    assert not load(None).permissive, "no file: the closed default"
+    assert load(None).check("ns", _spec(), default_image="op:1") is not None, "lending nothing it was not given"
     bad = tmp_path / "bad.yaml"
     bad.write_text("projects: [{name: x}]\n")
     with pytest.raises(SystemExit):
@@ -152,8 +153,8 @@ def test_a_cluster_alias_resolves_to_the_platforms_servers_in_the_jobs() -> None
 
 @pytest.mark.parametrize(
     ("policy", "namespace_cluster"),
-    [(POLICY, "evil"), (Policy(), "main")],
-    ids=["alias not granted", "alias without a policy"],
+    [(POLICY, "evil"), (PERMISSIVE, "main")],
+    ids=["alias not granted", "alias in a permissive install"],
 )
 def test_an_alias_outside_the_policy_stalls(policy: Policy, namespace_cluster: str) -> None:
     world = World(
@@ -180,7 +181,7 @@ def test_a_redis_endpoint_alias_resolves_in_the_jobs_and_an_ungranted_one_stalls
     dedup = {"redis": {"endpoint": "secure"}, "ledger": "orders"}
     world = World(kube=FakeKube(replay(dedup=dedup)), config=OperatorConfig(policy=POLICY))
     assert {task.dedup.redis_url for task in planned_tasks(world)} == {"rediss://rs:6380/3"}
-    for policy, endpoint in ((POLICY, "other"), (Policy(), "secure")):
+    for policy, endpoint in ((POLICY, "other"), (PERMISSIVE, "secure")):
         refused = World(
             kube=FakeKube(replay(dedup={**dedup, "redis": {"endpoint": endpoint}})),
             config=OperatorConfig(policy=policy),

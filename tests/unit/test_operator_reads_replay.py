@@ -6,6 +6,8 @@ import copy
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from operator_fixtures import operator_config
+
 from eventreplay.operator.clients import Clients
 from eventreplay.operator.sync import sync
 
@@ -45,7 +47,9 @@ class FakeKube:
 
 def run(obj: dict[str, Any]) -> FakeKube:
     kube = FakeKube(obj)
-    clients = Clients(kube=cast(Any, kube), kafka=cast(Any, None), checkpoints=cast(Any, None), config=cast(Any, None))
+    clients = Clients(
+        kube=cast(Any, kube), kafka=cast(Any, None), checkpoints=cast(Any, None), config=operator_config()
+    )
     sync(clients, "ns", "r", now=datetime(2026, 11, 20, 12, tzinfo=UTC))
     return kube
 

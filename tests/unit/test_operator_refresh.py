@@ -4,11 +4,10 @@ the recorded report, and a new report needs its own approval (the promotion bind
 from __future__ import annotations
 
 from operator_fakes import FakeCheckpoints, FakeKube
-from operator_fixtures import plan, spec
+from operator_fixtures import operator_config, plan, spec
 from summary_fixtures import report_summary
 
 from eventreplay.operator.api.v1alpha1 import EventReplayStatus, ReconciliationStatus, Totals
-from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import Owner
 from eventreplay.operator.job_state import read_jobs
 from eventreplay.operator.steps.post_replay import PostReplaySteps
@@ -20,7 +19,7 @@ TOTALS = Totals(read=200, emitted=200, dead_lettered=0)
 
 
 def _steps(kube: FakeKube, reader: FakeCheckpoints) -> PostReplaySteps:
-    return PostReplaySteps(kube, reader, OperatorConfig(), OWNER, "2026-11-20T12:00:00Z")
+    return PostReplaySteps(kube, reader, operator_config(), OWNER, "2026-11-20T12:00:00Z")
 
 
 def _summary(report_hash: str, refresh: int) -> bytes:

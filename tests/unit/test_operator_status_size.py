@@ -8,9 +8,9 @@ import copy
 import json
 
 from operator_fakes import FakeKafka, FakeKube, World, checkpoint, replay
+from operator_fixtures import operator_config
 from prometheus_client import REGISTRY
 
-from eventreplay.operator.config import OperatorConfig
 from eventreplay.worker.contract.checkpoints import Checkpoint
 
 LIMIT = 256 * 1024
@@ -93,7 +93,7 @@ def test_a_deleted_replay_leaves_no_per_process_memory() -> None:
 def _replayed(retained: int | None, **spec: object) -> World:
     world = World(kube=FakeKube(replay(**spec)))
     world.kafka.retained = retained
-    world.config = OperatorConfig(max_unbounded_existing_records=1000)
+    world.config = operator_config(max_unbounded_existing_records=1000)
     world.sync()
     world.kube.finish("r-0")
     world.kube.finish("r-1")

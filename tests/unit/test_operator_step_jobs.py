@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from operator_fixtures import env_of, plan, spec
+from operator_fixtures import env_of, operator_config, plan, spec
 
-from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import LABEL_PARTITION, Owner, promotion_job_name
 from eventreplay.operator.job_tasks import existing_output
 from eventreplay.operator.jobs import promotion_job, reconciliation_job
@@ -16,7 +15,7 @@ from eventreplay.worker.contract.step_tasks import PromoteTask, ReconcileTask
 OWNER = Owner("ns", "r", "uid-1")
 PLAN = plan([(0, 0, 100), (1, 0, 50)])
 HASH = "cd" * 32
-CONFIG = OperatorConfig(worker_command=("python", "-m", "eventreplay.worker", "run"))
+CONFIG = operator_config(worker_command=("python", "-m", "eventreplay.worker", "run"))
 
 
 def test_existing_output_follows_the_documented_precedence() -> None:

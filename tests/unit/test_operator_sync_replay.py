@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from operator_fakes import FakeKafka, FakeKube, World, checkpoint, replay
+from operator_fixtures import operator_config
 
-from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.phases.plan import REFUSALS
 from eventreplay.operator.pod_messages import MAX_POD_LOOKUPS
 from eventreplay.worker.contract.names import ReplayTopics, short_uid
@@ -28,7 +28,7 @@ def test_an_image_outside_the_allowlist_stalls_until_the_operator_allows_it() ->
     world = World(kube=FakeKube(replay(worker={"image": "evil:latest"})))
     world.sync()
     assert world.kstatus() == ("False", "False", "True", "ImageNotAllowed") and world.kube.jobs == {}
-    allowed = World(kube=world.kube, config=OperatorConfig(image_allowlist=frozenset({"evil:latest"})))
+    allowed = World(kube=world.kube, config=operator_config(image_allowlist=frozenset({"evil:latest"})))
     allowed.sync()
     assert world.condition("Planned") == ("True", "Planned") and len(world.kube.jobs) == 2
 

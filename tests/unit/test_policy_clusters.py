@@ -17,7 +17,7 @@ from eventreplay.operator.api.v1alpha1 import EventReplay
 from eventreplay.operator.config import OperatorConfig, from_args
 from eventreplay.operator.job_names import Owner
 from eventreplay.operator.jobs import promotion_job, reconciliation_job
-from eventreplay.operator.policy import OPEN, Policy, PolicyDocument, load
+from eventreplay.operator.policy import OPEN, PERMISSIVE, Policy, PolicyDocument, load
 from eventreplay.worker.contract.names import (
     KAFKA_CA_ENV,
     KAFKA_SETTINGS_ENV,
@@ -129,7 +129,7 @@ def test_a_granted_credential_and_a_plain_cluster_pass_unchanged() -> None:
     plain = _spec(source={"bootstrapServers": "k:9092", "topic": "orders"})
     assert POLICY.check("ns", plain, default_image="op:1") is None
     assert POLICY.resolve("ns", plain) == plain and POLICY.grant("ns", plain).settings == {}
-    assert Policy().grant("ns", plain) is OPEN
+    assert PERMISSIVE.grant("ns", plain) is OPEN
 
 
 def test_the_comparison_topic_is_bounded_by_the_sink_patterns() -> None:

@@ -57,8 +57,10 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
 ]
 """What `kubectl get er` shows."""
 
-_UNFROZEN = "!has(oldSelf.status) || !has(oldSelf.status.plan) || (has(oldSelf.spec.dryRun) && oldSelf.spec.dryRun)"
-"""A replay is frozen once planned, unless it is a dry run (whose plan is remade on a change)."""
+_UNFROZEN = "!has(oldSelf.status) || !has(oldSelf.status.plan)"
+"""A replay is frozen once planned, dry run or not: a dry run that should run for real is applied
+as it is with `dryRun: false` (its pinned plan is kept), never edited into another replay (that
+would let an approved report be promoted into another sink)."""
 
 
 def frozen_rule(path: str) -> dict[str, str]:

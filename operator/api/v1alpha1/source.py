@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field, field_validator
 
-from .base import MAX_PARTITIONS, PARTITION_RE, TOPIC_RE, ApiModel, SecretKeyRef, cel, rule
+from .base import MAX_PARTITION_NUMBER, MAX_PARTITIONS, PARTITION_RE, TOPIC_RE, ApiModel, SecretKeyRef, cel, rule
 from .policy_alias import aliased_value, one_of_rule, policy_alias, value_or_alias
 
 
@@ -38,6 +38,11 @@ class Source(ApiModel):
                 "!has(self.partitions) || self.partitions.all(p, !p.contains('-') || "
                 "int(p.split('-')[0]) <= int(p.split('-')[1]))",
                 "source.partitions: a range N-M needs N <= M",
+            ),
+            rule(
+                "!has(self.partitions) || self.partitions.all(p, "
+                f"p.split('-').all(n, int(n) <= {MAX_PARTITION_NUMBER}))",
+                f"source.partitions: partition numbers go up to {MAX_PARTITION_NUMBER}",
             ),
             one_of_rule("bootstrapServers", "cluster", SERVERS_OR_CLUSTER),
         )
@@ -75,14 +80,36 @@ class Source(ApiModel):
             low, _, high = item.partition("-")
             if high and int(low) > int(high):
                 raise ValueError(f"partition range {item!r} needs N <= M")
+            if max(int(low), int(high or low)) > MAX_PARTITION_NUMBER:
+                raise ValueError(f"partition {item!r}: partition numbers go up to {MAX_PARTITION_NUMBER}")
         return value
 
-    def selected(self, count: int) -> list[int] | None:
-        """The selected partition numbers (sorted), or None for all `count` partitions."""
+    def spans(self) -> list[tuple[int, int]] | None:
+        """The selection as merged inclusive (low, high) spans, sorted; None for all partitions."""
         if not self.partitions:
             return None
-        chosen: set[int] = set()
-        for item in self.partitions:
-            low, _, high = item.partition("-")
-            chosen.update(range(int(low), int(high or low) + 1))
-        return sorted(chosen)
+        pairs = sorted((int(low), int(high or low)) for low, _, high in (p.partition("-") for p in self.partitions))
+        merged: list[tuple[int, int]] = []
+        for low, high in pairs:
+            if merged and low <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+            else:
+                merged.append((low, high))
+        return merged
+
+    def count(self) -> int | None:
+        """How many partitions the selection names, counted, never expanded (None: all of them)."""
+        spans = self.spans()
+        return None if spans is None else sum(high - low + 1 for low, high in spans)
+
+    def selected(self, count: int) -> list[int] | None:
+        """The selected partition numbers the topic has (below `count`), sorted, or None for all:
+        a range is cut at the topic's partition count before it is expanded."""
+        spans = self.spans()
+        if spans is None:
+            return None
+        return [p for low, high in spans for p in range(low, min(high, count - 1) + 1)]
+
+    def beyond(self, count: int) -> list[tuple[int, int]]:
+        """The selected spans the topic (of `count` partitions) does not have."""
+        return [(max(low, count), high) for low, high in self.spans() or [] if high >= count]
