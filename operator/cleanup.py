@@ -2,8 +2,9 @@
 object go (its on.delete handler only runs for that policy, so `Keep` replays carry no finalizer
 for it).
 
-Only what this replay's status recorded is removed: its sandbox, dead-letter and report topics
-(`status.plan`, `status.reconciliation`), its consumer groups (all named `eventreplay-<uid>...`)
+Only what this replay owns is removed: its sandbox, dead-letter, report and results topics, named
+again from its namespace, name and uid (`names.ReplayTopics`; never the names its status holds,
+which whoever can write the status could point at any topic), its consumer groups (all named `eventreplay-<uid>...`)
 and its Redis keys (`names.replay_key_patterns`: checkpoints, promotion mirrors, report, failures,
 its replay ledger, reconciliation working sets). The production ledger and the destination are
 never touched. Each step tolerates "already gone", so a retried cleanup converges.
@@ -16,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from eventreplay.worker.contract.names import replay_group_id, replay_key_patterns
+from eventreplay.worker.contract.names import ReplayTopics, replay_group_id, replay_key_patterns
 
 from .api.v1alpha1 import EventReplaySpec
 from .clients import Clients
@@ -47,16 +48,16 @@ def reachable_spec(policy: Policy, namespace: str, raw: dict[str, Any], default_
     return policy.resolve(namespace, spec).model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-def leftovers(spec: dict[str, Any], status: dict[str, Any], uid: str) -> Leftovers:
-    """Pure: from the object's raw spec and status (a deleted object may hold an invalid spec).
+def leftovers(spec: dict[str, Any], status: dict[str, Any], namespace: str, name: str, uid: str) -> Leftovers:
+    """Pure: from the object's identity and raw spec (a deleted object may hold an invalid spec); the
+    status says only whether it was ever planned.
 
     A replay never planned (refused, or stalled before planning) started nothing and wrote nothing:
     there is nothing to clean and no endpoint of its spec is contacted."""
-    plan = status.get("plan") or {}
-    if not plan:
+    if not status.get("plan"):
         return Leftovers(bootstrap="", topics=[], group_prefix=replay_group_id(uid), redis_url="", key_patterns=[])
-    report = status.get("reconciliation") or {}
-    topics = [plan.get("sandboxTopic"), plan.get("deadLetterTopic"), plan.get("reportTopic"), report.get("reportTopic")]
+    owned = ReplayTopics.of(namespace, name, uid)
+    topics = [owned.sandbox, owned.dead_letter, owned.report, owned.results]
     dedup = spec.get("dedup") or {}
     return Leftovers(
         bootstrap=str((spec.get("source") or {}).get("bootstrapServers") or ""),

@@ -32,6 +32,7 @@ def _kafka(spec: EventReplaySpec, grant: ClusterGrant) -> wt.KafkaConnection:
         settings_env=KAFKA_SETTINGS_ENV if spec.source.credentials_secret_ref else None,
         settings=dict(grant.settings) or None,
         ca_env=KAFKA_CA_ENV if grant.ca is not None else None,
+        tenant_settings=list(grant.tenant_settings) if grant.tenant_settings is not None else None,
     )
 
 
@@ -99,7 +100,7 @@ def _at(ms: int) -> datetime:
 def existing_output(spec: EventReplaySpec, plan: Plan) -> rt.ExistingOutput:
     """Where the existing output lives (precedence documented on `api.v1alpha1.Reconciliation`)."""
     rc = spec.reconciliation
-    topic = rc.comparison_topic or spec.sink.topic
+    topic = spec.compared_topic
     if rc.existing_offsets is not None:
         ranges = [
             wt.OffsetRange(partition=r.partition, start_offset=r.from_, end_offset=r.to) for r in rc.existing_offsets
@@ -172,6 +173,7 @@ def build_promote_task(
         kafka=_kafka(spec, grant),
         report_hash=report_hash,
         sink_topic=spec.sink.topic,
+        existing_topic=spec.compared_topic,
         redis=_redis(spec),
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )

@@ -45,7 +45,7 @@ def decide_sizing(
         return None
     if recorded is not None or newest_step(jobs, "reconcile") is not None:
         return None  # decided already (a Job exists or a report is recorded)
-    return rc.comparison_topic or spec.sink.topic
+    return spec.compared_topic
 
 
 def decide_unbounded(topic: str, retained: int | None, limit: int) -> str | None:

@@ -65,6 +65,13 @@ def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
             f"(sha256 {promo.sha256})"
         )
         return Decision([*kstatus("Ready", "Promoted", msg), reconciled, Want(cond.PROMOTED, "True", "Promoted", msg)])
+    if pj is None and rec.existing_topic is not None and rec.existing_topic != f.spec.compared_topic:
+        msg = (
+            f"the report {rec.report_hash} compared with {rec.existing_topic}, not {f.spec.compared_topic}: "
+            "it was made for another sink and is never promoted into this one"
+        )
+        mismatch = Want(cond.PROMOTED, "False", "ReportSinkMismatch", msg)
+        return Decision([*kstatus("Stalled", "ReportSinkMismatch", msg), reconciled, mismatch])
     gate = gate_decide(f.spec.promotion, rec, f.totals)
     promoting = Want(cond.PROMOTED, "False", "Promoting", f"promoting the delta of report {rec.report_hash}")
     if pj is None and not gate.open:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+from typing import Any
+
+import pytest
 
 from eventreplay.operator.cleanup import leftovers, reachable_spec
 from eventreplay.worker.contract import names
@@ -12,24 +15,34 @@ WINDOW = {"offsets": {"from": 0, "to": 10}}
 SPEC = {"source": {"bootstrapServers": "k:9092"}, "dedup": {"redis": {"url": "redis://r:6379/0"}, "ledger": "orders"}}
 
 
-def test_topics_come_from_the_status_only() -> None:
-    status = {
-        "plan": {"sandboxTopic": "eventreplay.ns.r.sandbox", "deadLetterTopic": "eventreplay.ns.r.dlq"},
-        "reconciliation": {"reportTopic": "eventreplay.ns.r.report"},
-    }
-    found = leftovers(SPEC, status, UID)
-    assert found.topics == ["eventreplay.ns.r.dlq", "eventreplay.ns.r.report", "eventreplay.ns.r.sandbox"]
+@pytest.mark.parametrize(
+    "status",
+    [
+        {
+            "plan": {"sandboxTopic": "eventreplay.ns.r.sandbox", "deadLetterTopic": "eventreplay.ns.r.dlq"},
+            "reconciliation": {"reportTopic": "eventreplay.ns.r.report"},
+        },
+        # A status pointing at topics the replay does not own (issue 25): never deleted.
+        {"plan": {"sandboxTopic": "payments", "deadLetterTopic": "orders"}, "reconciliation": {"reportTopic": "audit"}},
+    ],
+    ids=["as recorded", "forged"],
+)
+def test_topics_are_named_again_from_the_uid_never_read_from_the_status(status: dict[str, Any]) -> None:
+    found = leftovers(SPEC, status, "ns", "r", UID)
+    owned = names.ReplayTopics.of("ns", "r", UID)
+    assert found.topics == sorted([owned.sandbox, owned.dead_letter, owned.report, owned.results])
+    assert not {"payments", "orders", "audit"} & set(found.topics)
     assert (found.bootstrap, found.redis_url, found.group_prefix) == (
         "k:9092",
         "redis://r:6379/0",
         f"eventreplay-{UID}",
     )
-    never = leftovers(SPEC, {}, UID)  # never planned: nothing written, no endpoint contacted
+    never = leftovers(SPEC, {}, "ns", "r", UID)  # never planned: nothing written, no endpoint contacted
     assert (never.topics, never.bootstrap, never.redis_url, never.key_patterns) == ([], "", "", [])
 
 
 def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay() -> None:
-    patterns = leftovers(SPEC, {"plan": {"sandboxTopic": "s"}}, UID).key_patterns
+    patterns = leftovers(SPEC, {"plan": {"sandboxTopic": "s"}}, "ns", "r", UID).key_patterns
     mine = [
         names.checkpoint_key(UID, 17),
         names.promotion_key(UID, 3),

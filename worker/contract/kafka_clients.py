@@ -11,6 +11,7 @@ the operator maps to its own "Kafka unavailable".
 from __future__ import annotations
 
 import os
+from fnmatch import fnmatchcase
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -42,11 +43,15 @@ def _env(env_name: str, what: str) -> str:
     return raw
 
 
-def security_settings(env_name: str | None, fixed: frozenset[str] = frozenset()) -> dict[str, str]:
+def security_settings(
+    env_name: str | None, fixed: frozenset[str] = frozenset(), allowed: list[str] | None = None
+) -> dict[str, str]:
     """The settings in the env var a Secret filled (`parse_settings`). Values are never logged.
 
     `fixed`: keys the platform set for the cluster; a Secret naming one fails loudly rather than
-    silently losing (or winning) against the platform."""
+    silently losing (or winning) against the platform. `allowed`: the keys (globs) the replay policy
+    lets a tenant's Secret set (None: any); the operator cannot read the Secret, so the worker refuses
+    the rest here, before any connection."""
     if not env_name:
         return {}
     raw = _env(env_name, "Kafka client settings")
@@ -59,6 +64,11 @@ def security_settings(env_name: str | None, fixed: frozenset[str] = frozenset())
             raise PermanentFailure(f"Kafka setting {key!r} may not be overridden by {env_name}")
         if key in fixed:
             raise PermanentFailure(f"Kafka setting {key!r} is the replay policy's for this cluster, not {env_name}'s")
+        if allowed is not None and not any(fnmatchcase(key, pattern) for pattern in allowed):
+            raise PermanentFailure(
+                f"NotAllowed: Kafka setting {key!r} in {env_name} is not one the replay policy lets a tenant's "
+                "Secret set (tenantKafkaSettings)"
+            )
     return settings
 
 
@@ -73,7 +83,7 @@ def job_config(kafka: KafkaConnection) -> Config:
     platform = dict(kafka.settings or {})
     if kafka.ca_env:
         platform["ssl.ca.pem"] = _env(kafka.ca_env, "the Kafka cluster's CA bundle")
-    secret = security_settings(kafka.settings_env, frozenset(platform))
+    secret = security_settings(kafka.settings_env, frozenset(platform), kafka.tenant_settings)
     return client_config(kafka.bootstrap_servers, {**secret, **platform})
 
 

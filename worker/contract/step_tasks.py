@@ -148,6 +148,11 @@ class PromoteTask(Contract):
         pattern=r"^[a-f0-9]{64}$", description="The report being promoted; must equal the stored report's."
     )
     sink_topic: str = Field(min_length=1, alias="destinationTopic")  # the task's wire name since v1
+    existing_topic: str | None = Field(
+        default=None,
+        description="The topic the approved report must have compared with (the sink, or the comparison "
+        "topic): a report made against another topic is never promoted here.",
+    )
     redis: RedisTarget
     partitions: list[int] | None = Field(
         default=None, description="Sandbox partitions this Job promotes (default: all of the report's)."

@@ -48,6 +48,11 @@ class KafkaConnection(Contract):
     ca_env: str | None = Field(
         default=None, description="Env var holding the cluster's CA bundle (PEM, `ssl.ca.pem`), filled from a Secret."
     )
+    tenant_settings: list[str] | None = Field(
+        default=None,
+        description="The librdkafka keys (shell globs) the replay policy lets the Secret in `settings_env` set; "
+        "any other key fails the Job before it connects. Absent: any key (a permissive install).",
+    )
 
 
 class RedisConnection(Contract):

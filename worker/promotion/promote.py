@@ -72,6 +72,12 @@ class Promoter:
             )
         if report_hash(summary.report) != self.task.report_hash:
             raise PermanentFailure("the stored report does not match its own hash: reconcile again")
+        compared = summary.report.plan.existing_topic
+        if self.task.existing_topic is not None and compared != self.task.existing_topic:
+            raise PermanentFailure(
+                f"the report compared with {compared!r}, not {self.task.existing_topic!r}: it says nothing "
+                "about this sink; reconcile again"
+            )
         return summary
 
     def run(self) -> dict[str, Any]:

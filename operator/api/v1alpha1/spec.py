@@ -86,6 +86,12 @@ class EventReplaySpec(ApiModel):
         json_schema_extra=cel(rule("self >= oldSelf", "retry can only increase")),
         description="Bump to retry the failed partitions (finished ones are not redone).",
     )
+
+    @property
+    def compared_topic(self) -> str:
+        """The topic reconciliation compares with, and so the one an approved report was made against."""
+        return self.reconciliation.comparison_topic or self.sink.topic
+
     deletion_policy: Literal["Keep", "Delete"] = Field(
         default="Keep",
         description="On delete: `Keep` the sandbox, dead-letter and report topics and this replay's Redis keys "
