@@ -51,7 +51,13 @@ def start_operator(log: Path) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "eventreplay.operator", "--namespace", NAMESPACE, "--liveness", "none"],
         stdout=handle,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "KUBECONFIG": str(config.kubeconfig_path())},
+        env={
+            **os.environ,
+            "KUBECONFIG": str(config.kubeconfig_path()),
+            # No policy: the operator lends only its own Kafka and Redis, as a default install does.
+            "EVENTREPLAY_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": config.kafka_bootstrap(),
+            "EVENTREPLAY_OPERATOR_REDIS_ADDRESSES": f"{config.HOST}:{config.PORTS.redis}",
+        },
     )
 
 

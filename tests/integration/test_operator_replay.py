@@ -190,7 +190,9 @@ def test_permanent_failure_stalls_and_retry_reruns_only_failed_partitions(
     topic, _ = seeded(50)
     broken = spec(topic, unique, transform={"function": "no_such_module_xyz:fn"}, worker={"backoffLimit": 2})
     broken["source"]["partitions"] = ["0-1"]
-    with driver.running():
+    # An unknown transform must reach the worker (its own reason is asserted): the permissive opt-in;
+    # the default install refuses it before any Job (test_operator_security_defaults.py).
+    with driver.running(permissive=True):
         driver.create("broken", broken)
 
         def stalled() -> dict[str, Any] | None:
@@ -233,7 +235,7 @@ def test_failed_partition_carries_the_workers_message(driver: OperatorDriver, *,
     topic, _ = seeded(10)
     broken = spec(topic, unique, transform={"function": "no_such_module_xyz:fn"})
     broken["source"]["partitions"] = ["0"]
-    with driver.running():
+    with driver.running(permissive=True):  # the worker's message is the point: see above
         driver.create("why", broken)
         got = driver.wait_for(
             lambda: driver.condition(r := driver.get("why"), "Stalled").get("status") == "True" and r,

@@ -8,9 +8,6 @@ records every connection and byte, so "the operator never connected" is observed
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,59 +19,12 @@ import yaml
 from datagen.orders import generate
 from devstack import config
 from support.kafka_tools import create_topic, produce
+from support.listener import Listener
 from support.operator_driver import OperatorDriver
 
 pytestmark = pytest.mark.stack
 REDIS_PASSWORD = "redis-pw-3f9a1c77e2"
 SASL_PASSWORD = "sasl-pw-8b2d4e6f10"
-
-
-class Listener:
-    """A TCP server that accepts anything and keeps what it was sent."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = int(self.sock.getsockname()[1])
-        self.connections = 0
-        self.received = b""
-        self.lock = threading.Lock()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.connections += 1
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
-
-    def _read(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            try:
-                while chunk := conn.recv(4096):
-                    with self.lock:
-                        self.received += chunk
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    fake = Listener()
-    yield fake
-    fake.close()
 
 
 def redis_address() -> str:
@@ -172,13 +122,13 @@ def test_replays_outside_the_policy_stall_before_any_connection_or_job(
     assert (listener.connections, listener.received) == (0, b"")
 
 
-def test_without_a_policy_the_listener_sees_the_operator(
+def test_a_permissive_install_lets_the_listener_see_the_operator(
     driver: OperatorDriver, namespace: str, unique: str, listener: Listener
 ) -> None:
-    """The permissive default trusts the namespace: the confused deputy the policy closes is real,
-    and the listener above would have seen it."""
+    """The permissive opt-in trusts the namespace: the confused deputy the policy (and the closed
+    default, test_operator_security_defaults.py) closes is real, and the listener above would have seen it."""
     source = {**spec(unique)["source"], "bootstrapServers": listener.address}
-    with driver.running(operator_env(None)):
+    with driver.running(operator_env(None), permissive=True):
         driver.create("open", spec(unique, source=source))
         driver.wait_for(lambda: listener.received, 60, "the operator's Kafka handshake at the tenant's listener")
 

@@ -84,6 +84,9 @@ def chart_installed(cluster: ChartCluster, helm: Path, unique: str) -> Iterator[
         "image.pullPolicy=Never",
         f"watchNamespaces={{{apps}}}",
         "operator.statusIntervalSeconds=2",
+        # No policy: the closed default lends replays the operator's own Kafka and Redis only.
+        f"operator.kafka.bootstrapServers={config.pod_kafka_bootstrap()}",
+        f"operator.redis.address={config.POD_GATEWAY}:{config.PORTS.redis}",
     ]
     argv = [str(helm), "install", release, str(CHART), "-n", op, *(a for v in values for a in ("--set", v))]
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}

@@ -18,7 +18,7 @@ from devstack import config
 from eventreplay.operator import crdgen
 from eventreplay.operator.job_names import LABEL_UID
 from eventreplay.operator.kube import MERGE, Kube, api_client
-from support.operator_process import OperatorProcess, running_operator
+from support.operator_process import OperatorProcess, permissive_policy, running_operator
 from support.replay_waits import condition, get_replay, wait_for, wait_for_condition, wait_for_replay
 
 CRD_NAME = "eventreplays.eventreplay.io"
@@ -85,8 +85,12 @@ class OperatorDriver:
     wait_for = staticmethod(wait_for)
 
     @contextmanager
-    def running(self, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> Iterator[OperatorProcess]:
-        """The operator for the block, watching the namespace (see `running_operator`)."""
+    def running(
+        self, env: dict[str, str] | None = None, args: tuple[str, ...] = (), *, permissive: bool = False
+    ) -> Iterator[OperatorProcess]:
+        """The operator for the block, watching the namespace (see `running_operator`): as installed
+        without a policy, or with `permissive` the explicit opt-in (any transform, endpoint, Secret)."""
+        env = {**(permissive_policy(self.tmp) if permissive else {}), **(env or {})}
         with running_operator(self.k, self.namespace, self.tmp, env, args) as op:
             yield op
 

@@ -1,7 +1,9 @@
 """The operator as a subprocess, exactly as in production, and the clean-up of a namespace's replays.
 
 `python -m eventreplay.operator --namespace NS` logs in with the stack's kubeconfig (client
-certificates); its Jobs are run by the node harness.
+certificates); its Jobs are run by the node harness. Without a policy file it runs as a default
+install does (the closed default), configured with the stack's Kafka and Redis as its own
+(`own_endpoints`), so replays may use exactly those; `permissive_policy` writes the opt-in.
 """
 
 from __future__ import annotations
@@ -21,6 +23,23 @@ from eventreplay.operator.kube import MERGE, Kube, KubeError
 from support.replay_waits import wait_for
 
 
+def own_endpoints() -> dict[str, str]:
+    """The stack's Kafka and Redis, as the test process and as pods reach them, configured as the
+    operator's own: all a default install (no policy) lends to replays."""
+    redis = [f"{config.HOST}:{config.PORTS.redis}", f"{config.POD_GATEWAY}:{config.PORTS.redis}"]
+    return {
+        "EVENTREPLAY_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": f"{config.kafka_bootstrap()},{config.pod_kafka_bootstrap()}",
+        "EVENTREPLAY_OPERATOR_REDIS_ADDRESSES": ",".join(redis),
+    }
+
+
+def permissive_policy(folder: Path) -> dict[str, str]:
+    """The explicit opt-in (`policy.permissive: true` in the chart): the operator's environment for it."""
+    path = folder / "permissive-policy.yaml"
+    path.write_text("permissive: true\n")
+    return {"EVENTREPLAY_POLICY_FILE": str(path)}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -38,7 +57,13 @@ class OperatorProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
-        env = {**os.environ, "KUBECONFIG": str(config.kubeconfig_path()), "PYTHONUNBUFFERED": "1", **self.extra_env}
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(config.kubeconfig_path()),
+            "PYTHONUNBUFFERED": "1",
+            **own_endpoints(),
+            **self.extra_env,
+        }
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [
