@@ -143,15 +143,16 @@ def test_planning_onto_output_topics_another_replay_wrote_stalls_with_a_reason(
     produce(kafka_bootstrap, source, list(generate(20, seed=5)))
     spec = {**_spec(source, f"id-occupied-dst-{unique}", f"l-{unique}", 0, 1), "dryRun": True}
     spec["window"] = {"offsets": {"from": 0, "to": 10}}
+    # A planned replay is frozen (dry run or not), so the foreign records are there before its first
+    # plan: the replay exists (its uid names the sandbox) before the operator starts.
+    created = driver.create("occupied", spec)
+    meta = created["metadata"]
+    sandbox = ReplayTopics.of(meta["namespace"], meta["name"], meta["uid"]).sandbox
+    create_topic(kafka_admin, sandbox, 1)  # someone else's records under this replay's name
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    producer.produce(sandbox, b"{}", b"k", headers=[("er-replay-uid", b"someone-else")])
+    assert producer.flush(30) == 0
     with driver.running():
-        driver.create("occupied", spec)
-        planned = driver.wait_for_replay("occupied", lambda r: "plan" in (r.get("status") or {}), "planned")
-        sandbox = planned["status"]["plan"]["sandboxTopic"]
-        create_topic(kafka_admin, sandbox, 1)  # someone else's records under this replay's name
-        producer = Producer({"bootstrap.servers": kafka_bootstrap})
-        producer.produce(sandbox, b"{}", b"k", headers=[("er-replay-uid", b"someone-else")])
-        assert producer.flush(30) == 0
-        driver.patch_spec("occupied", {"window": {"offsets": {"from": 0, "to": 12}}})  # plans again
 
         def stalled(r: dict[str, Any]) -> bool:
             return driver.condition(r, "Stalled").get("reason") == "SandboxInUse"
