@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ import pytest
 
 from eventreplay.operator.kube import Kube
 from support.chart_render import ChartDriver
+from support.listener import Listener
 from support.operator_driver import OperatorDriver, install_crd, kube
 from support.replay_faults import FaultReplay, FaultyRun, replay_through
 from support.step_driver import StepDriver
@@ -51,3 +52,11 @@ def replay_with(kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, uniqu
         )
 
     return through
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A fake TCP endpoint on 127.0.0.1 that records every connection and byte (support/listener.py)."""
+    fake = Listener()
+    yield fake
+    fake.close()

@@ -1,16 +1,13 @@
 """The tenant boundary on the real stack (issue #12): a replay outside the platform's policy never
 makes the operator connect anywhere or create a Job, and credentials stay out of every output.
 
-A fake TCP listener (a socket server in the test) stands in for a tenant's own Kafka and Redis: it
+A fake TCP listener (support/listener.py) stands in for a tenant's own Kafka and Redis: it
 records every connection and byte, so "the operator never connected" is observed, not assumed.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,59 +19,12 @@ import yaml
 from datagen.orders import generate
 from devstack import config
 from support.kafka_tools import create_topic, produce
+from support.listener import Listener
 from support.operator_driver import OperatorDriver
 
 pytestmark = pytest.mark.stack
 REDIS_PASSWORD = "redis-pw-3f9a1c77e2"
 SASL_PASSWORD = "sasl-pw-8b2d4e6f10"
-
-
-class Listener:
-    """A TCP server that accepts anything and keeps what it was sent."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = int(self.sock.getsockname()[1])
-        self.connections = 0
-        self.received = b""
-        self.lock = threading.Lock()
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.connections += 1
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
-
-    def _read(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            try:
-                while chunk := conn.recv(4096):
-                    with self.lock:
-                        self.received += chunk
-            except OSError:
-                return
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    fake = Listener()
-    yield fake
-    fake.close()
 
 
 def redis_address() -> str:

@@ -61,9 +61,11 @@ _ID_HASH, _CONTENT_HASH = blake2b(digest_size=16), blake2b(digest_size=8)
 
 
 class ReplayBatches:
-    def __init__(self, task: Task, producer: Producer, ledger: ReplayLedger, transform: BuiltTransform) -> None:
+    def __init__(
+        self, task: Task, producer: Producer, ledger: ReplayLedger, transform: BuiltTransform, validator: Validator
+    ) -> None:
         self.task, self.producer, self.ledger, self.transform = task, producer, ledger, transform
-        self.validator = Validator(task.validation, task.as_of, needs_doc=transform.needs_doc)
+        self.validator = validator
         self.partition = task.source.partition
         self._determinism_checked = False
         self._unsettled: Prepared | None = None  # the last batch of native marks, verdicts unread

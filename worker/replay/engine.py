@@ -34,6 +34,7 @@ from .batch import Prepared, ReplayBatches
 from .metrics import WorkerMetrics
 from .progress_mirror import ProgressMirror
 from .transform import build
+from .validate import Validator
 
 log = logging.getLogger("eventreplay.worker")
 
@@ -42,7 +43,10 @@ class Engine:
     def __init__(self, task: Task) -> None:
         self.task = task
         self.src = task.source
+        # User code and the schema are resolved before any connection: a refused name or `$ref`
+        # fails the task having reached neither Kafka nor Redis.
         transform = build(task.transform)
+        validator = Validator(task.validation, task.as_of, needs_doc=transform.needs_doc)
         self.redis = connect_redis(task.dedup)
         self.mirror = ProgressMirror(self.redis, task)
         self.watermark = LedgerWatermark(self.redis, task)
@@ -58,7 +62,7 @@ class Engine:
         )
         self._carry: list[Message] = []  # consumed past a transaction's limit, for the next one
         self.admin, self.consumer, self.producer = kafka_io.new_clients(task)
-        self.batches = ReplayBatches(task, self.producer, ledger, transform)
+        self.batches = ReplayBatches(task, self.producer, ledger, transform, validator)
         self._where = f"{self.src.topic}/{self.src.partition}"
         self.metrics = WorkerMetrics(task.replay.namespace, task.replay.name, self.src.topic, self.src.partition)
         tuning = task.tuning

@@ -87,7 +87,8 @@ class Transform(ApiModel):
                 "transform.function must be identity, project or module:function",
             ),
         ),
-        description="`identity`, `project`, or `module:function` in the worker image (dict -> dict).",
+        description="`identity`, `project`, or a `module:function` the worker image registers (entry point group "
+        "`eventreplay.transforms`; dict -> dict); any other name fails the partition permanently, unimported.",
     )
     fields: list[Annotated[str, Field(min_length=1, max_length=253)]] | None = Field(
         default=None, max_length=256, description="For `project`: the top-level fields to keep."
