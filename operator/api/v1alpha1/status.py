@@ -107,6 +107,12 @@ class Totals(ApiModel):
 
     records: int = Field(default=0, ge=0, description="Planned offsets.")
     read: int = Field(default=0, ge=0, description="Records read (sum of the four buckets).")
+    skipped_offsets: int = Field(
+        default=0,
+        ge=0,
+        description="Planned offsets that held no record: transaction markers, aborted transactions' records, "
+        "records compacted away. read + skippedOffsets = records once every partition is done.",
+    )
     emitted: int = Field(default=0, ge=0, description="Records written to the sandbox.")
     duplicate: int = Field(default=0, ge=0, description="Repeats inside the replay, dropped.")
     processed: int = Field(default=0, ge=0, description="Already in the production ledger, skipped.")
