@@ -44,12 +44,13 @@ def _promoted(driver: OperatorDriver, name: str) -> dict[str, Any]:
     )
 
 
-def _check(got: dict[str, Any], records: int, written: int) -> None:
+def _check(got: dict[str, Any], records: int, written: int | None = None) -> None:
+    """Every planned offset accounted for, some as holding no record; every record read promoted."""
     totals = got["status"]["totals"]
-    assert totals["read"] == written
-    assert totals["skippedOffsets"] == records - written > 0
+    assert written is None or totals["read"] == written
+    assert totals["skippedOffsets"] > 0
     assert totals["read"] + totals["skippedOffsets"] == totals["records"] == records
-    assert got["status"]["promotion"]["written"] == written
+    assert got["status"]["promotion"]["written"] == totals["read"]
 
 
 def test_a_transactional_source_with_commits_and_aborts_is_promoted_automatically(
@@ -110,4 +111,6 @@ def test_a_compacted_source_is_promoted_automatically(
     with driver.running():
         driver.create("compacted", _spec(topic, sink, unique))
         got = _promoted(driver, "compacted")
-    _check(got, high, left)
+    # Not `left` exactly: the cleaner may run again before the replay reads the topic.
+    _check(got, high)
+    assert got["status"]["totals"]["read"] <= left
