@@ -3,7 +3,8 @@ object go (its on.delete handler only runs for that policy, so `Keep` replays ca
 for it).
 
 Only what this replay's status recorded is removed: its sandbox, dead-letter and report topics
-(`status.plan`, `status.reconciliation`), its consumer groups (all named `eventreplay-<uid>...`)
+(`status.plan`, `status.reconciliation`), an aggregate replay's results topic (`names.ReplayTopics`:
+the combine Job creates it before anything records it), its consumer groups (all named `eventreplay-<uid>...`)
 and its Redis keys (`names.replay_key_patterns`: checkpoints, promotion mirrors, report, failures,
 its replay ledger, reconciliation working sets). The production ledger and the destination are
 never touched. Each step tolerates "already gone", so a retried cleanup converges.
@@ -16,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from eventreplay.worker.contract.names import replay_group_id, replay_key_patterns
+from eventreplay.worker.contract.names import ReplayTopics, replay_group_id, replay_key_patterns
 
 from .api.v1alpha1 import EventReplaySpec
 from .clients import Clients
@@ -47,7 +48,7 @@ def reachable_spec(policy: Policy, namespace: str, raw: dict[str, Any], default_
     return policy.resolve(namespace, spec).model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
-def leftovers(spec: dict[str, Any], status: dict[str, Any], uid: str) -> Leftovers:
+def leftovers(spec: dict[str, Any], status: dict[str, Any], uid: str, *, namespace: str, name: str) -> Leftovers:
     """Pure: from the object's raw spec and status (a deleted object may hold an invalid spec).
 
     A replay never planned (refused, or stalled before planning) started nothing and wrote nothing:
@@ -57,6 +58,8 @@ def leftovers(spec: dict[str, Any], status: dict[str, Any], uid: str) -> Leftove
         return Leftovers(bootstrap="", topics=[], group_prefix=replay_group_id(uid), redis_url="", key_patterns=[])
     report = status.get("reconciliation") or {}
     topics = [plan.get("sandboxTopic"), plan.get("deadLetterTopic"), plan.get("reportTopic"), report.get("reportTopic")]
+    if (spec.get("transform") or {}).get("aggregate"):
+        topics.append(ReplayTopics.of(namespace, name, uid).results)
     dedup = spec.get("dedup") or {}
     return Leftovers(
         bootstrap=str((spec.get("source") or {}).get("bootstrapServers") or ""),

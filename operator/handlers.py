@@ -130,16 +130,17 @@ def replay_deleted(
     spec: kopf.Spec,
     status: kopf.Status,
     namespace: str | None,
+    name: str | None,
     uid: str | None,
     logger: kopf.Logger,
     **_: Any,
 ) -> None:
     """deletionPolicy Delete: remove the replay's topics, groups and Redis keys, then let it go."""
-    assert uid is not None and namespace is not None
+    assert uid is not None and namespace is not None and name is not None
     config = memo.clients.config
     reachable = reachable_spec(config.policy, namespace, dict(spec), config.worker_image)
     try:
-        logger.info(clean_up(memo.clients, leftovers(reachable, dict(status), uid)))
+        logger.info(clean_up(memo.clients, leftovers(reachable, dict(status), uid, namespace=namespace, name=name)))
     except (KafkaUnavailable, CheckpointsUnavailable) as err:
         raise kopf.TemporaryError(f"cleanup (deletionPolicy Delete) waits: {err}", delay=10) from err
 

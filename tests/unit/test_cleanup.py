@@ -17,19 +17,25 @@ def test_topics_come_from_the_status_only() -> None:
         "plan": {"sandboxTopic": "eventreplay.ns.r.sandbox", "deadLetterTopic": "eventreplay.ns.r.dlq"},
         "reconciliation": {"reportTopic": "eventreplay.ns.r.report"},
     }
-    found = leftovers(SPEC, status, UID)
+    found = leftovers(SPEC, status, UID, namespace="ns", name="r")
     assert found.topics == ["eventreplay.ns.r.dlq", "eventreplay.ns.r.report", "eventreplay.ns.r.sandbox"]
     assert (found.bootstrap, found.redis_url, found.group_prefix) == (
         "k:9092",
         "redis://r:6379/0",
         f"eventreplay-{UID}",
     )
-    never = leftovers(SPEC, {}, UID)  # never planned: nothing written, no endpoint contacted
+    never = leftovers(SPEC, {}, UID, namespace="ns", name="r")  # never planned: nothing written, no endpoint contacted
     assert (never.topics, never.bootstrap, never.redis_url, never.key_patterns) == ([], "", "", [])
 
 
+def test_an_aggregate_replay_also_leaves_its_results_topic() -> None:
+    aggregate = {**SPEC, "transform": {"aggregate": {"eventTimeField": "ts"}}}
+    found = leftovers(aggregate, {"plan": {"sandboxTopic": "s"}}, UID, namespace="ns", name="r")
+    assert found.topics == sorted(["s", names.ReplayTopics.of("ns", "r", UID).results])
+
+
 def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay() -> None:
-    patterns = leftovers(SPEC, {"plan": {"sandboxTopic": "s"}}, UID).key_patterns
+    patterns = leftovers(SPEC, {"plan": {"sandboxTopic": "s"}}, UID, namespace="ns", name="r").key_patterns
     mine = [
         names.checkpoint_key(UID, 17),
         names.promotion_key(UID, 3),

@@ -141,7 +141,8 @@ class Engine:
         tuning, batches = self.task.tuning, self.batches
         end = self.src.end_offset
         chain = digest.BlockDigest(bytes.fromhex(ckpt.digest) if ckpt.digest else digest.ZERO)
-        nxt = ckpt.committed_offset
+        nxt = start = ckpt.committed_offset
+        records_before = ckpt.records
         limit = end  # lowered to a digest block boundary once the transaction is big or old enough
         records = 0
         last_progress = time.monotonic()
@@ -182,6 +183,8 @@ class Engine:
             batches.finish(pending, ckpt, chain)
             self._check_poison(ckpt)
         ckpt.digest = chain.close().hex()
+        # Markers, aborted and compacted-away records leave offsets the consumer never returns.
+        ckpt.count_skipped(nxt - start, records_before)
         self.watermark.advance(ckpt.committed_offset, nxt)  # every verdict is in: prove the ledger kept them
         self._ahead_from = nxt
         return nxt
