@@ -12,6 +12,8 @@ import os
 import shlex
 from dataclasses import dataclass, field
 
+from eventreplay.worker.contract.log_lines import LOG_FORMATS, TEXT, parse_log_format
+from eventreplay.worker.contract.names import LOG_FORMAT_ENV
 from eventreplay.worker.contract.settings import parse_settings
 
 from .policy import Policy, load
@@ -46,6 +48,8 @@ class OperatorConfig:
     """Seconds a finished Job (and its pods) of a promoted replay is kept: the operator sets the
     Job's ttlSecondsAfterFinished once the outcome is recorded in status, and Kubernetes' TTL
     controller deletes both. Failed and running replays keep theirs (they are the evidence)."""
+    log_format: str = TEXT
+    """`text` or `json` log lines (`--log-format`, EVENTREPLAY_LOG_FORMAT)."""
 
     def allowed(self, image: str) -> bool:
         return image == self.worker_image or image in self.image_allowlist
@@ -91,6 +95,13 @@ def _parser(env: dict[str, str]) -> argparse.ArgumentParser:
         default=env.get("EVENTREPLAY_POLICY_FILE") or None,
         help="the tenant policy (YAML); default EVENTREPLAY_POLICY_FILE, neither means allow everything",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        type=str.lower,
+        default=(env.get(LOG_FORMAT_ENV) or TEXT).lower(),
+        help=f"log lines as text or JSON (default {LOG_FORMAT_ENV}, else text)",
+    )
     return parser
 
 
@@ -109,6 +120,7 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
             env.get("EVENTREPLAY_OPERATOR_KAFKA_SETTINGS", ""), "EVENTREPLAY_OPERATOR_KAFKA_SETTINGS"
         )
         policy = load(args.policy_file)
+        log_format = parse_log_format(args.log_format)  # argparse leaves an env default unchecked
     except ValueError as err:
         parser.error(str(err))
     return OperatorConfig(
@@ -122,4 +134,5 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         status_interval=args.status_interval,
         policy=policy,
         finished_job_ttl=args.finished_job_ttl,
+        log_format=log_format,
     )

@@ -24,6 +24,7 @@ from .checkpoints import CheckpointReader, CheckpointsUnavailable
 from .cleanup import clean_up, leftovers, reachable_spec
 from .clients import Clients
 from .config import OperatorConfig
+from .events import EVENT_NAME_PREFIX, REPORTING_COMPONENT
 from .job_names import LABEL_UID
 from .kafka import KafkaAccess, KafkaUnavailable
 from .kube import Kube, KubeError, api_client
@@ -44,6 +45,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     # handler log lines stay in the operator's log.
     settings.posting.level = logging.INFO
     settings.posting.loggers = False
+    # `kubectl describe` shows "From: eventreplay-operator" (kopf's default says kopf).
+    settings.posting.reporting_component = REPORTING_COMPONENT
+    settings.posting.reporting_instance = os.environ.get("HOSTNAME") or REPORTING_COMPONENT
+    settings.posting.event_name_prefix = EVENT_NAME_PREFIX
     settings.peering.standalone = True
     settings.execution.max_workers = 16
     settings.watching.server_timeout = 300
