@@ -55,7 +55,10 @@ def test_each_message_is_printed_once_and_events_come_from_the_operator(
     counts = {fragment: occurrences(log, fragment) for fragment in ONCE}
     assert counts == dict.fromkeys(ONCE, 1), f"{counts}\n{op.log()}"
     if log_format == "json":
-        records = [orjson.loads(line) for line in log.splitlines() if line.strip()]
+        lines = [line for line in log.splitlines() if line.strip()]
+        stray = [line for line in lines if not line.startswith("{")]
+        assert not stray, f"lines that are not JSON: {stray[:5]}"
+        records = [orjson.loads(line) for line in lines]
         assert all({"time", "level", "logger", "message"} <= set(r) for r in records)
         created = [r for r in records if r["message"].startswith("Creation is processed:")]
         assert [(r["namespace"], r["name"]) for r in created] == [(driver.namespace, "logged")]
