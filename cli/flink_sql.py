@@ -87,39 +87,9 @@ def flink_sql(spec: EventReplaySpec, plan: Plan, namespace: str, name: str) -> s
         f"{quoted(a.name)} {_result_type(spec, a)}" for a in agg.aggregations
     ]
     group = "window_start, window_end" + (f", {quoted(agg.key_field)}" if agg.key_field else "")
-    source_with = _with(
-        {
-            "connector": "kafka",
-            "topic": plan.topic,
-            "properties.bootstrap.servers": spec.source.bootstrap_servers,
-            "properties.group.id": flink_group_id(namespace, name),
-            "properties.isolation.level": "read_committed",
-            "scan.startup.mode": "specific-offsets",
-            "scan.startup.specific-offsets": _offsets(plan, end=False),
-            "scan.bounded.mode": "specific-offsets",
-            "scan.bounded.specific-offsets": _offsets(plan, end=True),
-            "format": "json",
-            "json.ignore-parse-errors": "true",
-        }
-    )
-    sink_with = _with(
-        {
-            "connector": "upsert-kafka",
-            "topic": spec.sink.topic,
-            "properties.bootstrap.servers": spec.source.bootstrap_servers,
-            "key.format": "raw",
-            "value.format": "json",
-        }
-    )
+    source_with, sink_with = _source_with(spec, plan, namespace, name), _sink_with(spec)
     lines = [
-        f"-- EventReplay {namespace}/{name}: plan {plan.hash} "
-        f"({plan.records} records of {plan.topic}, as of {plan.as_of})",
-        "-- as a Flink SQL job (Flink 2.x, flink-connector-kafka). Differences from the replay:",
-        "--  * no de-duplication by event id: add a deduplication query if the source repeats ids;",
-        "--  * the watermark is shared by the partitions a source subtask reads (the replay judges each",
-        "--    partition on its own), and late rows are dropped rather than counted;",
-        f"--  * allowed lateness ({agg.allowed_lateness_seconds} s) needs table.exec.emit.allow-lateness",
-        "--    and early/late firing options in Flink; results are written by upsert, not reconciled.",
+        *_header(plan, namespace, name, agg.allowed_lateness_seconds),
         "SET 'table.local-time-zone' = 'UTC';",
         "",
         "CREATE TABLE source_events (",
@@ -150,3 +120,49 @@ def _result_type(spec: EventReplaySpec, item: Aggregation) -> str:
 
 def _with(options: dict[str, str]) -> str:
     return ",\n".join(f"  {literal(k)} = {literal(v)}" for k, v in options.items())
+
+
+def _header(plan: Plan, namespace: str, name: str, lateness: int) -> list[str]:
+    """What the job is, and where it differs from the replay."""
+    return [
+        f"-- EventReplay {namespace}/{name}: plan {plan.hash} "
+        f"({plan.records} records of {plan.topic}, as of {plan.as_of})",
+        "-- as a Flink SQL job (Flink 2.x, flink-connector-kafka). Differences from the replay:",
+        "--  * no de-duplication by event id: add a deduplication query if the source repeats ids;",
+        "--  * the watermark is shared by the partitions a source subtask reads (the replay judges each",
+        "--    partition on its own), and late rows are dropped rather than counted;",
+        f"--  * allowed lateness ({lateness} s) needs table.exec.emit.allow-lateness",
+        "--    and early/late firing options in Flink; results are written by upsert, not reconciled.",
+    ]
+
+
+def _source_with(spec: EventReplaySpec, plan: Plan, namespace: str, name: str) -> str:
+    """The source table's connector options: exactly the plan's offsets, read committed."""
+    return _with(
+        {
+            "connector": "kafka",
+            "topic": plan.topic,
+            "properties.bootstrap.servers": spec.source.bootstrap_servers,
+            "properties.group.id": flink_group_id(namespace, name),
+            "properties.isolation.level": "read_committed",
+            "scan.startup.mode": "specific-offsets",
+            "scan.startup.specific-offsets": _offsets(plan, end=False),
+            "scan.bounded.mode": "specific-offsets",
+            "scan.bounded.specific-offsets": _offsets(plan, end=True),
+            "format": "json",
+            "json.ignore-parse-errors": "true",
+        }
+    )
+
+
+def _sink_with(spec: EventReplaySpec) -> str:
+    """The results table's connector options: upserts into the sink by result id."""
+    return _with(
+        {
+            "connector": "upsert-kafka",
+            "topic": spec.sink.topic,
+            "properties.bootstrap.servers": spec.source.bootstrap_servers,
+            "key.format": "raw",
+            "value.format": "json",
+        }
+    )

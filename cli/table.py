@@ -32,12 +32,19 @@ def plan_table(plan: Plan, namespace: str, name: str) -> str:
     tail = [f"sandbox topic:     {plan.sandbox_topic}", f"dead-letter topic: {plan.dead_letter_topic}"]
     if plan.report_topic:
         tail.append(f"report topic:      {plan.report_topic}")
+    if plan.read_range is not None and plan.requested_window is not None:
+        asked, read = plan.requested_window, plan.read_range
+        tail.append(f"replay window:     {asked.from_} .. {asked.to}")
+        tail.append(f"read range:        {read.from_} .. {read.to} (whole aggregation windows)")
     tail += [f"note: {note}" for note in plan.notes]
     return "\n".join([head, body, *tail])
 
 
 def plan_json(plan: Plan, namespace: str, name: str) -> dict[str, Any]:
-    return {"namespace": namespace, "name": name, "plan": plan.model_dump(by_alias=True)}
+    body = plan.model_dump(by_alias=True)
+    # A partition's optional marks (atHead) appear only where they are set, as in status.plan.
+    body["partitions"] = [p.model_dump(by_alias=True, exclude_none=True) for p in plan.partitions]
+    return {"namespace": namespace, "name": name, "plan": body}
 
 
 def _bucket_totals(checkpoints: dict[int, Checkpoint]) -> dict[str, Any]:

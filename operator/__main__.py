@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import kopf
+
+from eventreplay.worker.contract.log_lines import install
 
 from . import handlers
 from .config import from_args
 
 
+def setup_logging(log_format: str, stream: TextIO | None = None) -> None:
+    """One line per record. kopf's own `configure` (what its CLI calls) would add a second handler
+    in a second format, so it is not called: kopf's loggers propagate to this one handler."""
+    install(log_format, level=logging.INFO, stream=stream)
+    # As kopf's configure does: asyncio's debug chatter stays out of the operator's log.
+    logging.getLogger("asyncio").setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     config = from_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    kopf.configure(verbose=False)
+    setup_logging(config.log_format)
     # Importing `handlers` registers the event handlers with kopf's default registry; the timer
     # needs the configured interval.
     handlers.register_status_timer(config.status_interval)

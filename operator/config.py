@@ -12,12 +12,16 @@ import os
 import shlex
 from dataclasses import dataclass, field
 
+from eventreplay.worker.contract.log_lines import LOG_FORMATS, TEXT, parse_log_format
+from eventreplay.worker.contract.names import LOG_FORMAT_ENV
 from eventreplay.worker.contract.settings import parse_settings
 
 from .policy import Own, Policy, load
 
 DEFAULT_IMAGE = "ghcr.io/eventreplay/eventreplay:0.1.0"
 DEFAULT_COMMAND = ("python", "-m", "eventreplay.worker", "run")
+DEFAULT_UID = 65532
+"""The image's non-root user (the distroless `nonroot` uid)."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,9 @@ class OperatorConfig:
     image_allowlist: frozenset[str] = frozenset()
     """Images a spec.worker.image may name (the default image is always allowed)."""
     worker_command: tuple[str, ...] = DEFAULT_COMMAND
-    run_as_user: int = 65532
+    run_as_user: int | None = DEFAULT_UID
+    """The worker pods' uid and gid; None leaves them to the platform (OpenShift assigns one per
+    namespace and refuses a fixed one). From --worker-run-as-user / EVENTREPLAY_WORKER_RUN_AS_USER."""
     kafka_settings: dict[str, str] = field(default_factory=dict)
     """The operator's own librdkafka settings (for planning), from EVENTREPLAY_OPERATOR_KAFKA_SETTINGS."""
     redis_password: str | None = None
@@ -47,6 +53,8 @@ class OperatorConfig:
     """Seconds a finished Job (and its pods) of a promoted replay is kept: the operator sets the
     Job's ttlSecondsAfterFinished once the outcome is recorded in status, and Kubernetes' TTL
     controller deletes both. Failed and running replays keep theirs (they are the evidence)."""
+    log_format: str = TEXT
+    """`text` or `json` log lines (`--log-format`, EVENTREPLAY_LOG_FORMAT)."""
 
     def allowed(self, image: str) -> bool:
         return image == self.worker_image or image in self.image_allowlist
@@ -105,6 +113,19 @@ def _parser(env: dict[str, str]) -> argparse.ArgumentParser:
         help="the operator's own Redis (host:port; repeatable; default EVENTREPLAY_OPERATOR_REDIS_ADDRESSES, "
         "comma-separated), the only one replays may use without a policy",
     )
+    parser.add_argument(
+        "--worker-run-as-user",
+        default=env.get("EVENTREPLAY_WORKER_RUN_AS_USER") or str(DEFAULT_UID),
+        help=f"uid and gid of the worker pods, or 'none' to let the platform assign one "
+        f"(default EVENTREPLAY_WORKER_RUN_AS_USER, else {DEFAULT_UID})",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        type=str.lower,
+        default=(env.get(LOG_FORMAT_ENV) or TEXT).lower(),
+        help=f"log lines as text or JSON (default {LOG_FORMAT_ENV}, else text)",
+    )
     return parser
 
 
@@ -138,6 +159,8 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
             env.get("EVENTREPLAY_OPERATOR_KAFKA_SETTINGS", ""), "EVENTREPLAY_OPERATOR_KAFKA_SETTINGS"
         )
         policy = load(args.policy_file, own(args, env, frozenset(allow)))
+        log_format = parse_log_format(args.log_format)  # argparse leaves an env default unchecked
+        run_as_user = _uid(args.worker_run_as_user)
     except ValueError as err:
         parser.error(str(err))
     return OperatorConfig(
@@ -151,4 +174,14 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         status_interval=args.status_interval,
         policy=policy,
         finished_job_ttl=args.finished_job_ttl,
+        log_format=log_format,
+        run_as_user=run_as_user,
     )
+
+
+def _uid(value: str) -> int | None:
+    if value.strip().lower() == "none":
+        return None
+    if not value.strip().isdigit() or int(value) == 0:
+        raise ValueError(f"--worker-run-as-user {value!r}: a non-root uid (a positive integer) or 'none'")
+    return int(value)

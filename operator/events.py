@@ -16,6 +16,10 @@ from .api.v1alpha1 import Condition, PartitionProgress, Plan
 from .planner import ranges_text
 from .retention import RETENTION_RISK
 
+REPORTING_COMPONENT = "eventreplay-operator"
+"""Who posts the Events: their `source.component` and `reportingComponent` (`kubectl describe`'s From)."""
+EVENT_NAME_PREFIX = "eventreplay-"
+"""The Events' generated names start with it (kopf's default is `kopf-event-`)."""
 MAX_PARTITION_EVENTS = 20
 GATE_EVENTS: dict[str, Literal["Normal", "Warning"]] = {
     "AwaitingApproval": "Normal",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from .checkpoints import CheckpointReader, CheckpointsUnavailable
 from .cleanup import clean_up, leftovers, reachable_spec
 from .clients import Clients
 from .config import OperatorConfig
+from .events import EVENT_NAME_PREFIX, REPORTING_COMPONENT
 from .job_names import LABEL_UID
 from .kafka import KafkaAccess, KafkaUnavailable
 from .kube import Kube, KubeError, api_client
@@ -44,6 +46,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     # handler log lines stay in the operator's log.
     settings.posting.level = logging.INFO
     settings.posting.loggers = False
+    # `kubectl describe` shows "From: eventreplay-operator" (kopf's default says kopf).
+    settings.posting.reporting_component = REPORTING_COMPONENT
+    settings.posting.reporting_instance = os.environ.get("HOSTNAME") or REPORTING_COMPONENT
+    settings.posting.event_name_prefix = EVENT_NAME_PREFIX
     settings.peering.standalone = True
     settings.execution.max_workers = 16
     settings.watching.server_timeout = 300
@@ -111,13 +117,19 @@ def replays_seen(memo: kopf.Memo, **_: Any) -> int:
     return len(clients.locks) if clients else 0
 
 
+def retry_delay(seconds: float, rng: random.Random | None = None) -> float:
+    """A handler's retry in [seconds, 2 x seconds): an API server outage fails every replay's pass
+    at once, and one fixed delay would bring them all back at the same instant."""
+    return seconds * (1 + (rng or random).random())
+
+
 def _run(memo: Any, body: Any, namespace: str | None, name: str) -> None:
     assert namespace is not None, "EventReplay is namespaced"
     try:
         outcome = sync(memo.clients, namespace, name)
     except KubeError as err:
         metrics.RECONCILE_ERRORS.labels("kubernetes").inc()
-        raise kopf.TemporaryError(f"Kubernetes API: {err}", delay=5) from err
+        raise kopf.TemporaryError(f"Kubernetes API: {err}", delay=retry_delay(5)) from err
     except Exception:
         metrics.RECONCILE_ERRORS.labels("unexpected").inc()
         raise
@@ -148,7 +160,7 @@ def replay_deleted(
     try:
         logger.info(clean_up(memo.clients, leftovers(reachable, dict(status), namespace, name, uid)))
     except (KafkaUnavailable, CheckpointsUnavailable) as err:
-        raise kopf.TemporaryError(f"cleanup (deletionPolicy Delete) waits: {err}", delay=10) from err
+        raise kopf.TemporaryError(f"cleanup (deletionPolicy Delete) waits: {err}", delay=retry_delay(10)) from err
 
 
 @kopf.on.create(*RESOURCE)

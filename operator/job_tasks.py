@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 from eventreplay.worker.contract import step_tasks as rt
 from eventreplay.worker.contract import tasks as wt
-from eventreplay.worker.contract.combine_task import Aggregate, CombineTask
+from eventreplay.worker.contract.combine_task import Aggregate, CombineTask, Requested
 from eventreplay.worker.contract.gap_task import GapTask
 from eventreplay.worker.contract.names import KAFKA_CA_ENV, KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, ReplayTopics
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
 from .job_names import Owner
-from .planner import window_times
+from .planner import read_times, window_times
 from .policy import OPEN, ClusterGrant
 
 WHOLE_TOPIC = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
@@ -111,7 +111,8 @@ def existing_output(spec: EventReplaySpec, plan: Plan) -> rt.ExistingOutput:
         return rt.ExistingOutput(
             topic=topic, timestamps=rt.TimeWindow(from_=start, to=end, slack_seconds=rc.slack_seconds)
         )
-    times = window_times(spec, _as_of(plan))
+    # An aggregate replay's results span whole windows: compare with what production wrote for them.
+    times = read_times(spec, window_times(spec, _as_of(plan)))
     if times is None:
         whole = rt.TimeWindow(from_=WHOLE_TOPIC[0], to=WHOLE_TOPIC[1], slack_seconds=0)
         return rt.ExistingOutput(topic=topic, timestamps=whole)
@@ -136,6 +137,7 @@ def build_combine_task(spec: EventReplaySpec, plan: Plan, owner: Owner, grant: C
         sandbox_topic=plan.sandbox_topic,
         results_topic=replayed_output(spec, plan, owner),
         aggregate=Aggregate.model_validate(aggregate.model_dump(by_alias=True, exclude_none=True)),
+        requested=_requested(plan),
         redis=_redis(spec),
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )
@@ -194,4 +196,16 @@ def build_gap_task(spec: EventReplaySpec, plan: Plan, join_seconds: int, grant: 
         event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),
         join_seconds=join_seconds,
         sample_size=rc.sample_size,
+    )
+
+
+def _requested(plan: Plan) -> Requested | None:
+    """The replay window whose overlapping windows are the results (None: an offset window, every window)."""
+    window = plan.requested_window
+    if window is None or plan.read_range is None:
+        return None
+    return Requested(
+        from_ms=int(parse_time(window.from_).timestamp() * 1000),
+        to_ms=int(parse_time(window.to).timestamp() * 1000),
+        head_partitions=[p.partition for p in plan.partitions if p.at_head],
     )

@@ -217,18 +217,19 @@ def job_manifest(
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "terminationGracePeriodSeconds": 30,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": config.run_as_user,
-                        "runAsGroup": config.run_as_user,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": _pod_security(config),
                     "containers": [_container(spec, config, command, env)],
                     "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
                 },
             },
         },
     }
+
+
+def _pod_security(config: OperatorConfig) -> dict[str, Any]:
+    """Restricted; the fixed uid/gid only where the platform does not assign one (OpenShift)."""
+    uid = {} if config.run_as_user is None else {"runAsUser": config.run_as_user, "runAsGroup": config.run_as_user}
+    return {"runAsNonRoot": True, **uid, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def _container(

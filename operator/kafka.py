@@ -30,7 +30,7 @@ from eventreplay.worker.contract.names import PLANNER_GROUP_ID
 from eventreplay.worker.contract.ownership import header
 
 from .api.v1alpha1 import EventReplaySpec
-from .planner import PAST_END, Observed, PlanRefused, selected_partitions, window_times
+from .planner import PAST_END, Observed, PlanRefused, read_times, selected_partitions, window_times
 from .retention import TopicRetention
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class KafkaAccess:
             bootstrap = spec.source.bootstrap_servers
             marks = all_watermarks(consumer, topic, list(chosen), bootstrap, timeout=deadline.left("watermarks"))
             observed = {p: Observed(low=low, high=high) for p, (low, high) in marks.items()}
-            times = window_times(spec, as_of)
+            times = read_times(spec, window_times(spec, as_of))  # whole aggregation windows
             if times is not None:
                 observed = self._by_time(consumer, topic, observed, times, deadline)
             return count, observed

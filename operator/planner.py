@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from eventreplay.worker.contract.names import ReplayTopics
+from eventreplay.worker.contract.whole_windows import WindowShape
 
-from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
+from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, PlanTimes, parse_time
 
 PAST_END = -1
 """offsets_for_times answer when no record has a timestamp at or after the one asked for."""
@@ -93,6 +94,36 @@ def _spans_text(spans: list[tuple[int, int]]) -> str:
     return ", ".join(str(low) if low == high else f"{low}-{high}" for low, high in spans)
 
 
+def read_times(spec: EventReplaySpec, requested: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The record times a plan resolves: the requested window, widened for a windowed-aggregate
+    replay to every event of every aggregation window overlapping it (whole windows)."""
+    aggregate = spec.transform.aggregate
+    if requested is None or aggregate is None:
+        return requested
+    return WindowShape.of(aggregate).read_range(*requested)
+
+
+def _span(times: tuple[int, int]) -> PlanTimes:
+    return PlanTimes.model_validate({"from": _iso(times[0]), "to": _iso(times[1])})
+
+
+def _iso(ms: int) -> str:
+    return format_time(datetime.fromtimestamp(ms / 1000, UTC))
+
+
+def _first_window(spec: EventReplaySpec, requested: tuple[int, int] | None) -> str:
+    """Names the aggregation window an expired read range cannot complete ("" when not an aggregate)."""
+    aggregate = spec.transform.aggregate
+    if requested is None or aggregate is None:
+        return ""
+    shape = WindowShape.of(aggregate)
+    first, _ = shape.overlapping(*requested)
+    return (
+        f"; the aggregation window [{_iso(first)}, {_iso(first + shape.size_ms)}) overlaps the replay window "
+        "and cannot be completed: its earliest events are no longer in the log"
+    )
+
+
 def selected_partitions(spec: EventReplaySpec, count: int, max_partitions: int | None = None) -> list[int]:
     """The partitions to replay; refuses partitions the topic does not have (found by arithmetic on
     the spec's ranges: nothing is expanded beyond the topic's `count`), and more than `max_partitions`."""
@@ -144,7 +175,9 @@ def make_plan(
     if topic_partitions is None:
         raise PlanRefused("TopicNotFound", f"topic {topic} does not exist on {spec.source.bootstrap_servers}")
     chosen = selected_partitions(spec, topic_partitions, max_partitions)
-    times = window_times(spec, as_of)
+    requested = window_times(spec, as_of)
+    times = read_times(spec, requested)
+    whole = times is not None and times != requested
     notes: dict[str, list[int]] = {}
     expired: list[str] = []
     ranges: list[PlanPartition] = []
@@ -158,9 +191,13 @@ def make_plan(
             and seen.first_timestamp_ms > times[0]
         ):
             expired.append(_expired(p, start, seen, times))
-        ranges.append(PlanPartition(partition=p, start_offset=start, end_offset=end, records=end - start))
+        at_head = True if whole and seen.end_at_time == PAST_END else None
+        ranges.append(
+            PlanPartition(partition=p, start_offset=start, end_offset=end, records=end - start, at_head=at_head)
+        )
     if expired:
-        raise PlanRefused("RetentionExpired", "; ".join(expired[:5]) + (" ..." if len(expired) > 5 else ""))
+        more = " ..." if len(expired) > 5 else ""
+        raise PlanRefused("RetentionExpired", "; ".join(expired[:5]) + more + _first_window(spec, requested))
     total = sum(r.records for r in ranges)
     if total == 0:
         raise PlanRefused("EmptyWindow", f"the window selects no record in partitions {ranges_text(chosen)} of {topic}")
@@ -179,6 +216,8 @@ def make_plan(
         records=total,
         partitions=ranges,
         notes=[f"partitions {ranges_text(parts)}: {text}" for text, parts in notes.items()],
+        requested_window=_span(requested) if requested is not None else None,
+        read_range=_span(times) if whole and times is not None else None,
     )
 
 

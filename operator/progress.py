@@ -72,6 +72,7 @@ def totals(plan: Plan, checkpoints: dict[int, Checkpoint]) -> Totals:
         t.duplicate += ckpt.duplicate
         t.processed += ckpt.processed
         t.dead_lettered += ckpt.dead_lettered
+        t.skipped_offsets += ckpt.skipped_offsets
         t.bytes_in += ckpt.bytes_in
         t.bytes_out += ckpt.bytes_out
         for reason, count in ckpt.reasons.items():

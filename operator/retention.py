@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .api.v1alpha1 import EventReplaySpec, Plan
-from .planner import duration, format_time, window_times
+from .planner import duration, format_time, read_times, window_times
 
 RETENTION_RISK = "retention risk"
 ASSUMED_EVENTS_PER_SECOND = 20_000
@@ -50,7 +50,7 @@ def retention_notes(
     rate: float = ASSUMED_EVENTS_PER_SECOND,
     margin: timedelta = MARGIN,
 ) -> list[str]:
-    times = window_times(spec, now)
+    times = read_times(spec, window_times(spec, now))  # the read range: its first records leave first
     if times is None or retention.retention_ms is None:
         return []
     leaves = times[0] / 1000 + retention.retention_ms / 1000

@@ -26,6 +26,8 @@ def aggregation_from(summary: CombineSummary, job: str) -> AggregationStatus:
         no_event_time=counts.no_event_time,
         no_key=counts.no_key,
         skipped_values=counts.skipped_values,
+        outside=counts.outside or None,
+        incomplete_windows=summary.incomplete or None,
         digest=summary.digest,
         completed_at=summary.completed_at,
     )

@@ -2,8 +2,9 @@
 
 - Manual opens only when spec.promotion.approvedReportHash is exactly the current report's hash:
   an approval written for an earlier report (or a typo) names another report and opens nothing.
-- Automatic opens when the totals cover the whole plan (every planned offset read as a record) and
-  every threshold holds; ratios are over the replay's totals (invalid =
+- Automatic opens when the totals cover the whole plan (every planned offset read as a record or
+  counted as holding none: a transaction marker, an aborted or compacted-away record) and every
+  threshold holds; ratios are over the replay's totals (invalid =
   dead-lettered / read) and over the replayed ids (changed, missing).
 - Never stays closed: the replay ends with the report in the sandbox.
 """
@@ -79,13 +80,13 @@ def decide(promotion: Promotion, report: ReconciliationStatus, totals: Totals | 
             )
         return Gate("AwaitingApproval", f"report {current} awaits approval: {ask}")
     t = totals or Totals()
-    if t.read != t.records:
+    if t.read + t.skipped_offsets != t.records:
         # Ratios over partial totals (a checkpoint missing when they were frozen) could pass by luck.
         return Gate(
             "IncompleteTotals",
-            f"the totals count {t.read} records read of the plan's {t.records} offsets: the Automatic gate "
-            "judges only a replay whose every planned offset was read as a record (offsets holding none - "
-            "transaction markers, compacted records - keep it closed: promote with policy Manual)",
+            f"the totals count {t.read} records read of the plan's {t.records} offsets and {t.skipped_offsets} "
+            "offsets holding none (transaction markers, aborted or compacted-away records): the Automatic gate "
+            "judges only a replay that accounts for every planned offset",
         )
     failed = exceeded(promotion.thresholds or Thresholds(), report, totals)
     if failed:

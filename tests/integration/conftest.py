@@ -56,7 +56,7 @@ def replay_with(kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, uniqu
 
 @pytest.fixture
 def listener() -> Iterator[Listener]:
-    """A fake tenant endpoint on 127.0.0.1 that keeps every byte it is sent."""
+    """A fake TCP endpoint on 127.0.0.1 that records every connection and byte (support/listener.py)."""
     fake = Listener()
     yield fake
     fake.close()

@@ -20,6 +20,9 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(chart: 
     docs = chart.render()
     assert chart.kinds(docs) == [
         "ClusterRole",
+        "ClusterRole",
+        "ClusterRole",
+        "ClusterRole",
         "ClusterRoleBinding",
         "Deployment",
         "Service",
@@ -31,7 +34,7 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(chart: 
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "er-eventreplay-operator", "namespace": "eventreplay-system"}
     ]
-    assert binding["roleRef"]["name"] == chart.only(docs, "ClusterRole")["metadata"]["name"]
+    assert binding["roleRef"]["name"] == chart.only(chart.operator_roles(docs), "ClusterRole")["metadata"]["name"]
 
     deploy = chart.only(docs, "Deployment")
     assert (deploy["spec"]["replicas"], deploy["spec"]["strategy"]) == (1, {"type": "Recreate"})
@@ -66,6 +69,8 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(chart: 
         "EVENTREPLAY_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": "",
         "EVENTREPLAY_OPERATOR_REDIS_ADDRESSES": "",
         "EVENTREPLAY_OPERATOR_SECRET_NAMES": "",
+        "EVENTREPLAY_LOG_FORMAT": "text",
+        "EVENTREPLAY_WORKER_RUN_AS_USER": "65532",
     }
 
 
@@ -78,7 +83,7 @@ def test_namespaced_mode_renders_roles_per_namespace_and_only_a_crd_read_at_clus
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "er-eventreplay-operator", "namespace": "eventreplay-system"}
         ]
-    assert chart.only(docs, "ClusterRole")["rules"] == [
+    assert chart.only(chart.operator_roles(docs), "ClusterRole")["rules"] == [
         {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": ["list", "watch"]}
     ]
     assert chart.env(docs)["EVENTREPLAY_NAMESPACES"] == "payments,billing"

@@ -117,6 +117,21 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         _with("promotion", {"policy": "Automatic"}),
         "promotion.policy Automatic needs thresholds",
     ),
+    (
+        "aggregate with skipProcessed",
+        _with(
+            "transform",
+            {
+                "aggregate": {
+                    "eventTimeField": "ts",
+                    "windowSeconds": 3600,
+                    "aggregations": [{"name": "orders", "function": "count"}],
+                }
+            },
+        )
+        | {"dedup": {"redis": {"url": config.redis_url()}, "ledger": "orders", "mode": "skipProcessed"}},
+        "would count only the missed events",
+    ),
     ("bad policy", _with("promotion", {"policy": "Sometimes"}), "Unsupported value"),
     ("parallelism zero", _with("worker", {"parallelism": 0}), "should be greater than or equal to 1"),
 ]

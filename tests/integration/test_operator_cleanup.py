@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
+from datagen.orders import Record
+from devstack import config
 from eventreplay.operator.kube import Kube, KubeError
-from eventreplay.worker.contract.names import replay_group_id, replay_key_patterns
+from eventreplay.worker.contract.names import ReplayTopics, replay_group_id, replay_key_patterns
+from support.kafka_tools import create_topic, produce
 from support.operator_driver import OperatorDriver
 from support.orders_replay import seed, spec
 
@@ -88,3 +92,40 @@ def test_delete_policy_removes_what_the_replay_left_and_keep_leaves_it(
     assert topics <= _topics(kafka_admin)
     assert _groups(kafka_admin, uid)
     assert _keys(redis_client, uid, ledger)
+
+
+def test_delete_policy_removes_every_topic_of_an_aggregate_replay_results_included(
+    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str
+) -> None:
+    topic, sink = f"agg-clean-{unique}", f"agg-clean-out-{unique}"
+    create_topic(kafka_admin, topic, 1)
+    create_topic(kafka_admin, sink, 1)
+    events = [{"event_id": f"e{i}", "ts": 1_800_000_000_000 + i * 10_000} for i in range(30)]
+    produce(kafka_bootstrap, topic, [Record(None, orjson.dumps(e), "valid", e["event_id"]) for e in events])
+    aggregate = {"eventTimeField": "ts", "windowSeconds": 60, "aggregations": [{"name": "n", "function": "count"}]}
+    manifest = {
+        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
+        "window": {"offsets": {"from": 0, "to": 1_000_000}},
+        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"ledger-{unique}"},
+        "transform": {"aggregate": aggregate},
+        "sink": {"topic": sink},
+        "reconciliation": {"existingOffsets": [{"partition": 0, "from": 0, "to": 0}]},
+        "promotion": {"policy": "Never"},
+        "deletionPolicy": "Delete",
+    }
+    with driver.running():
+        driver.create("agg", manifest)
+        done = driver.wait_for_condition("agg", "Ready")
+        uid = done["metadata"]["uid"]
+        mine = ReplayTopics.of(namespace, "agg", uid)
+        before = _topics(kafka_admin)
+        created = {t for t in before if t.startswith(mine.sandbox.removesuffix(".sandbox"))}
+        assert created == {mine.sandbox, mine.dead_letter, mine.report, mine.results}
+        assert done["status"]["aggregation"]["resultsTopic"] == mine.results
+        driver.k.call("DELETE", f"/apis/eventreplay.io/v1alpha1/namespaces/{namespace}/eventreplays/agg")
+        driver.wait_for(lambda: _gone(driver.k, namespace, "agg"), 60, "agg deleted")
+    # Before: the results topic survived deletionPolicy Delete.
+    driver.wait_for(lambda: not (created & _topics(kafka_admin)), 30, "every topic of 'agg' deleted")
+    after = _topics(kafka_admin)
+    assert not {t for t in after if t.startswith(mine.sandbox.removesuffix(".sandbox"))}
+    assert {topic, sink} <= after  # the source and the sink are never touched

@@ -1,7 +1,7 @@
 """The tenant boundary on the real stack (issue #12): a replay outside the platform's policy never
 makes the operator connect anywhere or create a Job, and credentials stay out of every output.
 
-A fake TCP listener (a socket server in the test) stands in for a tenant's own Kafka and Redis: it
+A fake TCP listener (support/listener.py) stands in for a tenant's own Kafka and Redis: it
 records every connection and byte, so "the operator never connected" is observed, not assumed.
 """
 

@@ -46,6 +46,25 @@ def produce(
     return count
 
 
+def produce_transactions(
+    bootstrap: str, topic: str, transactions: Iterable[tuple[Sequence[bytes], bool]], transactional_id: str
+) -> None:
+    """Each (values, commit) as one transaction on partition 0, committed or aborted. An aborted
+    transaction's records are flushed first, so they reach the log (and take offsets) before the
+    abort marker; every transaction ends with a marker offset of its own."""
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": transactional_id})
+    producer.init_transactions(30)
+    for values, commit in transactions:
+        producer.begin_transaction()
+        for value in values:
+            producer.produce(topic, value, partition=0)
+        if commit:
+            producer.commit_transaction(30)
+        else:
+            producer.flush(30)
+            producer.abort_transaction(30)
+
+
 def watermarks(bootstrap: str, topic: str, partitions: int) -> list[tuple[int, int]]:
     """(low, high) offsets of each of the first `partitions` partitions."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"watermarks-{uuid.uuid4().hex}"})

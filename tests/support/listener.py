@@ -1,5 +1,9 @@
-"""A fake TCP listener standing in for a tenant's own Kafka, Redis or schema host: it records every
-connection and byte, so "nothing connected" is observed, not assumed."""
+"""A fake TCP endpoint for tests that prove nothing connects: it accepts anything and keeps every byte.
+
+It stands in for a tenant's own Kafka or Redis, or a URL a schema names: "never connected" is
+observed (`connections`, `received`), not assumed. It never answers, so a client that does connect
+hangs until its own timeout or the listener's 5 s read timeout.
+"""
 
 from __future__ import annotations
 

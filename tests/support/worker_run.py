@@ -14,6 +14,7 @@ from devstack import config
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.contract.tasks import Task
+from support.plugins import register
 
 REDIS_URL = config.redis_url()
 
@@ -60,7 +61,14 @@ def worker_env(task: Task) -> dict[str, str]:
 
 
 def user_code_env(task: Task, directory: Path) -> dict[str, str]:
-    """The worker's env with `directory` first on its PYTHONPATH: user code a test wrote there imports."""
+    """The worker's env with `directory` first on its PYTHONPATH, and the task's transform and model
+    (user code a test wrote there) registered in it as an installed plugin would register them."""
+    transform = task.transform.function
+    register(
+        directory,
+        transforms=[transform] if ":" in transform else [],
+        models=[task.validation.model] if task.validation.model else [],
+    )
     path = [str(directory), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     return {**worker_env(task), "PYTHONPATH": os.pathsep.join(path)}
 

@@ -41,6 +41,12 @@ def test_topics_are_named_again_from_the_uid_never_read_from_the_status(status: 
     assert (never.topics, never.bootstrap, never.redis_url, never.key_patterns) == ([], "", "", [])
 
 
+def test_an_aggregate_replay_also_leaves_its_results_topic() -> None:
+    aggregate = {**SPEC, "transform": {"aggregate": {"eventTimeField": "ts"}}}
+    found = leftovers(aggregate, {"plan": {"sandboxTopic": "s"}}, "ns", "r", UID)
+    assert names.ReplayTopics.of("ns", "r", UID).results in found.topics
+
+
 def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay() -> None:
     patterns = leftovers(SPEC, {"plan": {"sandboxTopic": "s"}}, "ns", "r", UID).key_patterns
     mine = [

@@ -59,3 +59,16 @@ def test_fresh_checkpoints_start_at_their_first_offset() -> None:
         assert (ckpt.partition, ckpt.committed_offset, ckpt.remaining, ckpt.percent) == (2, 10, 20, 0.0)
         assert ckpt.started_at == ckpt.updated_at > 0
     assert promotion.report_hash == "a" * 64
+
+
+def test_offsets_holding_no_record_are_counted_and_old_checkpoints_count_none() -> None:
+    assert Checkpoint.from_json(REPLAY_BYTES).skipped_offsets == 0
+    ckpt = Checkpoint.fresh(0, 0, 100, emitted=10)
+    # A transaction read 7 records (5 emitted, 2 dead-lettered) while the offset moved on by 10:
+    # three offsets (a commit marker, an aborted record and its abort marker) held none.
+    before = ckpt.records
+    ckpt.emitted, ckpt.dead_lettered = ckpt.emitted + 5, ckpt.dead_lettered + 2
+    ckpt.count_skipped(10, before)
+    assert ckpt.skipped_offsets == 3
+    assert b'"skippedOffsets":3' in ckpt.to_json()
+    assert Checkpoint.from_json(ckpt.to_json()).skipped_offsets == 3

@@ -61,6 +61,34 @@ def test_automatic_judges_only_totals_covering_the_whole_plan() -> None:
     assert decide(Promotion(policy="Manual", approved_report_hash=HASH), REPORT, short).open, "a person may judge"
 
 
+AUTOMATIC = Promotion.model_validate(
+    {
+        "policy": "Automatic",
+        "thresholds": {"maxInvalidRatio": 1, "maxChangedRatio": 1, "maxMissingRatio": 1, "allowConflicts": True},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("records", "read", "skipped", "reason"),
+    [
+        (200, 200, 0, "ThresholdsHeld"),  # every offset a record
+        (230, 200, 30, "ThresholdsHeld"),  # transaction markers, aborted or compacted-away records
+        (260, 200, 30, "IncompleteTotals"),  # 30 offsets never reached
+        (230, 200, 0, "IncompleteTotals"),  # a worker from before skippedOffsets: still judged closed
+        (200, 200, 5, "IncompleteTotals"),  # more than the plan: something is miscounted
+    ],
+)
+def test_automatic_judges_records_read_plus_offsets_holding_none(
+    records: int, read: int, skipped: int, reason: str
+) -> None:
+    totals = TOTALS.model_copy(update={"records": records, "read": read, "skipped_offsets": skipped})
+    gate = decide(AUTOMATIC, REPORT, totals)
+    assert gate.reason == reason, gate.message
+    if reason == "IncompleteTotals":
+        assert f"{read} records read of the plan's {records} offsets and {skipped} offsets holding none" in gate.message
+
+
 def facts(policy: dict[str, Any], **kw: Any) -> Facts:
     base: dict[str, Any] = {
         "spec": spec(promotion=policy),

@@ -55,6 +55,23 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
         },
         "Extra inputs",
     ),
+    ("schema ref over http", {"validation": {"jsonSchema": {"$ref": "http://10.0.0.1/s.json"}}}, "points outside"),
+    (
+        "schema ref to a file",
+        {"validation": {"jsonSchema": {"allOf": [{"$ref": "file:///etc/passwd"}]}}},
+        r"\$ref 'file:///etc/passwd' at /allOf/0/\$ref points outside the schema",
+    ),
+    (
+        "schema ref to a relative file",
+        {"validation": {"jsonSchema": {"properties": {"a": {"$ref": "other.json"}}}}},
+        "'other.json' at /properties/a/",
+    ),
+    ("schema with a remote $id", {"validation": {"jsonSchema": {"$id": "https://evil.example/"}}}, "points outside"),
+    (
+        "schema of 300 KB",
+        {"validation": {"jsonSchema": {"description": "x" * 300_000}}},
+        "above the 65536-byte bound",
+    ),
     (
         "unknown mode",
         {"dedup": {"redis": {"url": "redis://r"}, "ledger": "l", "mode": "sometimes"}},
@@ -81,3 +98,12 @@ def test_defaults() -> None:
     assert s.promotion.policy == "Manual"
     assert s.worker.parallelism == 10 and s.worker.backoff_limit == 3
     assert s.transform.function == "identity"
+
+
+def test_a_schema_with_local_refs_within_the_bound_is_admitted() -> None:
+    schema = {
+        "definitions": {"id": {"type": "string"}},
+        "properties": {"event_id": {"$ref": "#/definitions/id"}, "id": {"type": "string"}, "self": {"$ref": "#"}},
+        "description": "x" * 60_000,
+    }
+    assert spec(validation={"jsonSchema": schema}).validation.json_schema == schema

@@ -35,6 +35,16 @@ def test_progress_totals_rate_and_eta() -> None:
     assert overall.eta_seconds == 5 and overall.eta == "5s"
 
 
+def test_totals_sum_the_offsets_that_held_no_record() -> None:
+    ckpts = {
+        0: checkpoint(0, 100, emitted=80, dead_lettered=2, skipped_offsets=18),
+        1: checkpoint(1, 200, start=100, end=200, emitted=97, skipped_offsets=3),
+    }
+    totals = progress.totals(PLAN, ckpts)
+    assert (totals.read, totals.skipped_offsets, totals.records) == (179, 21, 200)
+    assert totals.read + totals.skipped_offsets == totals.records
+
+
 def test_stale_checkpoint_of_another_range_is_ignored() -> None:
     parts = progress.partitions(PLAN, {}, {0: checkpoint(0, 50, start=5)})
     assert parts[0].committed_offset is None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
-from eventreplay.operator.api.v1alpha1 import Promotion, RedisConnection
+from eventreplay.operator.api.v1alpha1 import ROOT_RULES, EventReplaySpec, Promotion, RedisConnection
 
 
 @pytest.mark.parametrize(
@@ -36,3 +38,25 @@ def test_promotion_rules() -> None:
     with pytest.raises(ValidationError, match="Automatic needs thresholds"):
         Promotion.model_validate({"policy": "Automatic"})
     assert Promotion.model_validate({"policy": "Manual", "approvedReportHash": "a" * 64}).policy == "Manual"
+
+
+def test_aggregate_with_skip_processed_is_refused() -> None:
+    spec: dict[str, Any] = {
+        "source": {"bootstrapServers": "kafka:9092", "topic": "orders"},
+        "window": {"offsets": {"from": 0, "to": 10}},
+        "dedup": {"redis": {"url": "redis://r:6379/0"}, "ledger": "orders", "mode": "skipProcessed"},
+        "transform": {
+            "aggregate": {
+                "eventTimeField": "ts",
+                "windowSeconds": 3600,
+                "aggregations": [{"name": "orders", "function": "count"}],
+            }
+        },
+        "sink": {"topic": "orders-out"},
+    }
+    with pytest.raises(ValidationError, match="would count only the missed events"):
+        EventReplaySpec.model_validate(spec)
+    rule = next(r for r in ROOT_RULES if "skipProcessed" in r["rule"])
+    assert "would count only the missed events" in rule["message"]
+    spec["dedup"]["mode"] = "withinReplay"
+    assert EventReplaySpec.model_validate(spec).transform.aggregate is not None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+
 import pytest
 
 from eventreplay.worker.contract.exit_codes import Fenced, PermanentFailure, RetriableFailure
-from eventreplay.worker.runtime.retry import delays, with_retries
+from eventreplay.worker.runtime.retry import delays, waits, with_retries
 
 
 class Clock:
@@ -65,3 +68,27 @@ def test_permanent_and_fenced_failures_are_never_retried(failure: Exception) -> 
     with pytest.raises(type(failure)):
         with_retries(attempt, 180, "replay", sleep=clock.sleep, clock=clock)
     assert calls == [1] and clock.slept == []
+
+
+def test_waits_are_jittered_below_each_step_and_differ_between_workers() -> None:
+    steps = [*delays(120), 15.0, 15.0]
+    first = list(itertools.islice(waits(120, random.Random(1)), len(steps)))
+    second = list(itertools.islice(waits(120, random.Random(2)), len(steps)))
+    assert first != second  # two workers failed by the same outage do not come back in lock-step
+    for drawn in (first, second):
+        assert all(0 <= wait <= step for wait, step in zip(drawn, steps, strict=True))
+    assert first == list(itertools.islice(waits(120, random.Random(1)), len(steps)))  # the source decides
+
+
+def test_jittered_retries_still_stop_at_the_budget() -> None:
+    clock = Clock()
+    calls: list[float] = []
+
+    def attempt() -> None:
+        calls.append(clock.now)
+        raise RetriableFailure("down")
+
+    with pytest.raises(RetriableFailure):
+        with_retries(attempt, 100, "replay", sleep=clock.sleep, clock=clock, rng=random.Random(7))
+    assert clock.now <= 100 and all(0 <= s <= 15 for s in clock.slept)
+    assert len(calls) == len(clock.slept) + 1 and len(calls) > len(delays(100))  # jitter leaves room for more tries

@@ -92,6 +92,10 @@ class Checkpoint(CheckpointBase, kw_only=True, omit_defaults=True, rename="camel
     dead_lettered: int = 0
     reasons: dict[str, int] = msgspec.field(default_factory=dict)
     """Dead-letter counts per reason class (malformed_json, schema, missing_id, tombstone, ...)."""
+    skipped_offsets: int = 0
+    """Offsets consumed without a record: transaction markers, aborted records, records compacted
+    away. With the buckets they account for every offset committed; absent in a
+    checkpoint written by a worker from before it (it counted none)."""
     bytes_in: int = 0
     bytes_out: int = 0
     message: str = ""
@@ -102,6 +106,11 @@ class Checkpoint(CheckpointBase, kw_only=True, omit_defaults=True, rename="camel
     @property
     def records(self) -> int:
         return self.emitted + self.duplicate + self.processed + self.dead_lettered
+
+    def count_skipped(self, advanced: int, records_before: int) -> None:
+        """A transaction moved `advanced` offsets on from a checkpoint holding `records_before`
+        records: the offsets among them that added no record to a bucket held none."""
+        self.skipped_offsets += advanced - (self.records - records_before)
 
 
 class PromotionCheckpoint(CheckpointBase, kw_only=True, omit_defaults=True, rename="camel"):

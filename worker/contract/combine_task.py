@@ -49,10 +49,26 @@ class Aggregate(Contract):
         return self
 
 
+class Requested(Contract):
+    """The replay window of a time-window plan: only windows overlapping it are results (whole
+    windows, `worker/contract/whole_windows.py`); the plan's read range holds all their events."""
+
+    from_ms: int = Field(description="Replay window start, epoch ms (inclusive).")
+    to_ms: int = Field(description="Replay window end, epoch ms (exclusive).")
+    head_partitions: list[int] = Field(
+        default_factory=list,
+        description="Partitions whose read stopped at the log's head before the read range's end: a window "
+        "their last events have not passed may still receive events (incomplete, not emitted).",
+    )
+
+
 class CombineTask(SandboxStep):
     step: ClassVar[str] = "combine"
     results_topic: str = Field(min_length=1)
     aggregate: Aggregate
+    requested: Requested | None = Field(
+        default=None, description="None (an offset window, or a task from before it): every window read."
+    )
     redis: RedisTarget
     tuning: StepTuning = StepTuning()
 

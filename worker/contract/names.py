@@ -35,6 +35,8 @@ METRICS_PORT_ENV = "EVENTREPLAY_METRICS_PORT"
 """Port of a worker's Prometheus endpoint; unset means none (the CLI's parallel workers)."""
 LOG_LEVEL_ENV = "EVENTREPLAY_LOG_LEVEL"
 """Log level of a worker process (default INFO)."""
+LOG_FORMAT_ENV = "EVENTREPLAY_LOG_FORMAT"
+"""`text` (default) or `json` log lines (`contract.log_lines`), for the worker and the operator alike."""
 
 # --- Kafka topics: derived, never user-chosen, unique per replay object (namespace/name/uid), so a
 # deleted and re-created name shares no topic with its predecessor. The operator names them in the

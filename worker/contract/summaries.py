@@ -146,6 +146,10 @@ class CombineCounts(Wire, omit_defaults=True):
     late_window_drops: int = 0
     """Windows an event was too late for (an event of a hopping window can be late for some)."""
     skipped_values: int = 0
+    outside: int = 0
+    """Results of windows that do not overlap the replay window (read to complete others): not written."""
+    incomplete: int = 0
+    """Results of overlapping windows the read range cannot complete (the log's head): not written."""
 
 
 class CombineSummary(Wire):
@@ -159,3 +163,11 @@ class CombineSummary(Wire):
     """False when an earlier attempt had already written the same results."""
     completed_at: str
     version: int = 1
+    incomplete_windows: list[str] | msgspec.UnsetType = msgspec.UNSET
+    """Starts (RFC 3339) of the overlapping windows left out as incomplete (`counts.incomplete`); unset
+    (absent from the bytes) when none was, and in summaries from before whole windows."""
+
+    @property
+    def incomplete(self) -> list[str]:
+        """`incomplete_windows`, unset read as none."""
+        return self.incomplete_windows if isinstance(self.incomplete_windows, list) else []

@@ -93,7 +93,8 @@ class Validation(Contract):
     model: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
-        description="`module:Class` of a pydantic model or msgspec Struct importable in the image.",
+        description="`module:Class` of a pydantic model or msgspec Struct registered in the image "
+        "(entry point group `eventreplay.models`).",
     )
     max_event_bytes: int = Field(default=1_048_576, gt=0)
     timestamp_field: str | None = Field(
@@ -117,7 +118,8 @@ class Dedup(RedisConnection):
 class Transform(Contract):
     function: str = Field(
         default="identity",
-        description="`identity`, `project`, or `module:function` (deterministic: dict -> dict).",
+        description="`identity`, `project`, or a `module:function` registered in the image (entry point group "
+        "`eventreplay.transforms`; deterministic: dict -> dict).",
     )
     fields: list[str] | None = Field(default=None, description="For `project`: the fields to keep.")
 

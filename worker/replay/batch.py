@@ -61,9 +61,11 @@ _ID_HASH, _CONTENT_HASH = blake2b(digest_size=16), blake2b(digest_size=8)
 
 
 class ReplayBatches:
-    def __init__(self, task: Task, producer: Producer, ledger: ReplayLedger, transform: BuiltTransform) -> None:
+    def __init__(
+        self, task: Task, producer: Producer, ledger: ReplayLedger, transform: BuiltTransform, validator: Validator
+    ) -> None:
         self.task, self.producer, self.ledger, self.transform = task, producer, ledger, transform
-        self.validator = Validator(task.validation, task.as_of, needs_doc=transform.needs_doc)
+        self.validator = validator
         self.partition = task.source.partition
         self._determinism_checked = False
         self._unsettled: Prepared | None = None  # the last batch of native marks, verdicts unread
@@ -147,18 +149,22 @@ class ReplayBatches:
         if samples:  # checked on the first batch that has valid events, not merely the first batch
             check_deterministic(self.transform.fn, self.task.transform.function, samples)
             self._determinism_checked = True
-        ticket = None
+        return self._send(Prepared(outcomes, None, bytes_in), blob)
+
+    def _send(self, prepared: Prepared, blob: list[bytes]) -> Prepared:
+        """Once per batch: settle the previous batch's native verdicts, then send this one's marks."""
+        ledger, ticket = self.ledger, None
         try:
             if self._unsettled is not None:
                 self._settle(self._unsettled)
-            if blob and native:
+            if blob and ledger.native:
                 ticket = ledger.send_marks(blob, len(blob))
             elif blob:
                 ticket = ledger.send(b"".join(blob))
         except redis.RedisError as err:
             raise RetriableFailure(f"dedup ledger: {err}") from err
-        prepared = Prepared(outcomes, ticket, bytes_in)
-        if ticket is not None and native:
+        prepared.ticket = ticket
+        if ticket is not None and ledger.native:
             self._unsettled = prepared
         return prepared
 

@@ -34,6 +34,7 @@ from .batch import Prepared, ReplayBatches
 from .metrics import WorkerMetrics
 from .progress_mirror import ProgressMirror
 from .transform import build
+from .validate import Validator
 
 log = logging.getLogger("eventreplay.worker")
 
@@ -42,7 +43,10 @@ class Engine:
     def __init__(self, task: Task) -> None:
         self.task = task
         self.src = task.source
+        # User code and the schema are resolved before any connection: a refused name or `$ref`
+        # fails the task having reached neither Kafka nor Redis.
         transform = build(task.transform)
+        validator = Validator(task.validation, task.as_of, needs_doc=transform.needs_doc)
         self.redis = connect_redis(task.dedup)
         self.mirror = ProgressMirror(self.redis, task)
         self.watermark = LedgerWatermark(self.redis, task)
@@ -58,7 +62,7 @@ class Engine:
         )
         self._carry: list[Message] = []  # consumed past a transaction's limit, for the next one
         self.admin, self.consumer, self.producer = kafka_io.new_clients(task)
-        self.batches = ReplayBatches(task, self.producer, ledger, transform)
+        self.batches = ReplayBatches(task, self.producer, ledger, transform, validator)
         self._where = f"{self.src.topic}/{self.src.partition}"
         self.metrics = WorkerMetrics(task.replay.namespace, task.replay.name, self.src.topic, self.src.partition)
         tuning = task.tuning
@@ -137,7 +141,8 @@ class Engine:
         tuning, batches = self.task.tuning, self.batches
         end = self.src.end_offset
         chain = digest.BlockDigest(bytes.fromhex(ckpt.digest) if ckpt.digest else digest.ZERO)
-        nxt = ckpt.committed_offset
+        nxt = start = ckpt.committed_offset
+        records_before = ckpt.records
         limit = end  # lowered to a digest block boundary once the transaction is big or old enough
         records = 0
         last_progress = time.monotonic()
@@ -178,6 +183,8 @@ class Engine:
             batches.finish(pending, ckpt, chain)
             self._check_poison(ckpt)
         ckpt.digest = chain.close().hex()
+        # Markers, aborted and compacted-away records leave offsets the consumer never returns.
+        ckpt.count_skipped(nxt - start, records_before)
         self.watermark.advance(ckpt.committed_offset, nxt)  # every verdict is in: prove the ledger kept them
         self._ahead_from = nxt
         return nxt

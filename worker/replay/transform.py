@@ -1,8 +1,8 @@
 """Deterministic transforms: the same event always gives the same output bytes.
 
 Built-ins: `identity` (the input bytes, untouched) and `project` (keep `fields`, sorted keys).
-`module:function` takes the event as a dict and returns a dict (encoded with sorted keys),
-bytes or str. Determinism is checked on the first batch (each event transformed twice).
+A registered `module:function` (`registry.py`) takes the event as a dict and returns a dict
+(encoded with sorted keys), bytes or str. Determinism is checked on the first batch (each event transformed twice).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import orjson
 
 from ..contract.exit_codes import PermanentFailure
 from ..contract.tasks import Transform
-from .validate import load_object
+from .registry import TRANSFORMS, resolve
 
 Fn = Callable[[dict[str, Any], bytes], bytes]
 
@@ -36,7 +36,7 @@ class BuiltTransform:
     identity: bool
     """The output is the input bytes: the engine does not call `fn`."""
     user_code: bool
-    """Imported from `module:function`: its determinism must be checked."""
+    """Registered user code: its determinism must be checked."""
 
     @property
     def needs_doc(self) -> bool:
@@ -53,7 +53,7 @@ def build(spec: Transform) -> BuiltTransform:
         return BuiltTransform(
             lambda doc, _raw: _encode({k: doc[k] for k in fields if k in doc}), identity=False, user_code=False
         )
-    user = load_object(spec.function, "transform")
+    user = resolve(TRANSFORMS, spec.function)
     if not callable(user):
         raise PermanentFailure(f"transform {spec.function!r} is not callable")
     return BuiltTransform(lambda doc, _raw: _encode(user(doc)), identity=False, user_code=True)

@@ -3,12 +3,12 @@
 Reason classes (the `er-reason` header and the checkpoint's `reasons` keys):
 tombstone, oversized, malformed_json, schema, missing_id, invariant, transform, conflict.
 Libraries chosen by measurement (bench/bench_validation.py): orjson to parse, fastjsonschema
-for inline JSON Schema (compiled once), msgspec or pydantic for `module:Class` models.
+for inline JSON Schema (compiled once, `$ref` resolved inside the schema only), msgspec or
+pydantic for registered `module:Class` models (`registry.py`).
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +24,8 @@ from ..contract.tasks import Validation
 from ..runtime.canonical import epoch_ms
 from . import schema_patterns
 from .fastpath import compile_fast_path
+from .registry import MODELS, resolve
+from .schema_refs import NO_REMOTE, RemoteRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +41,8 @@ Valid = tuple[str, dict[str, Any]]
 """(event id as a string, the parsed event)."""
 
 
-def load_object(ref: str, what: str) -> Any:
-    """Import `module:attr`; a missing one is a permanent failure of the task."""
-    module_name, _, attr = ref.partition(":")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
-        raise PermanentFailure(f"cannot import {what} {ref!r}: {err}") from err
-
-
 def _model_checker(ref: str) -> Callable[[dict[str, Any]], object]:
-    model = load_object(ref, "validation model")
+    model = resolve(MODELS, ref)
     if isinstance(model, type) and issubclass(model, msgspec.Struct):
         return lambda doc: msgspec.convert(doc, model)
     validate = getattr(model, "model_validate", None)
@@ -66,12 +59,12 @@ class Validator:
         self._schema: Callable[[Any], Any] | None = None
         if spec.json_schema is not None:
             try:
-                self._schema = fastjsonschema.compile(spec.json_schema)
+                self._schema = fastjsonschema.compile(spec.json_schema, handlers=NO_REMOTE)
                 schema_patterns.bind(self._schema, spec.json_schema)
             except (fastjsonschema.JsonSchemaDefinitionException, re.error) as err:
                 # re.error: a pattern fastjsonschema cannot compile (e.g. `$` inside a []-set).
                 raise PermanentFailure(f"validation.jsonSchema is not a valid JSON Schema: {err}") from err
-            except schema_patterns.UnsafePattern as err:
+            except (schema_patterns.UnsafePattern, RemoteRef) as err:
                 raise PermanentFailure(str(err)) from err
         self._model = _model_checker(spec.model) if spec.model else None
         self._fast: Callable[[bytes], Any] | None = None

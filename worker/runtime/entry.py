@@ -10,7 +10,6 @@ replay's failed checkpoint, the reconcile/promote failure record).
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -22,7 +21,8 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from ..contract.exit_codes import EXIT_DONE, EXIT_PERMANENT, WorkerFailure
-from ..contract.names import LOG_LEVEL_ENV, TERMINATION_LOG_ENV
+from ..contract.log_lines import TEXT, install, parse_log_format
+from ..contract.names import LOG_FORMAT_ENV, LOG_LEVEL_ENV, TERMINATION_LOG_ENV
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -79,8 +79,17 @@ def load_task(model: type[T], path: str | None, env: str) -> T:
 
 
 def setup_logging(context: str) -> None:
-    logging.basicConfig(
-        level=os.environ.get(LOG_LEVEL_ENV, "INFO"), format=f"%(asctime)s %(levelname)s {context} %(message)s"
+    """One line per record, text or JSON (EVENTREPLAY_LOG_FORMAT; an unknown value falls back to
+    text rather than failing the Job over its log format)."""
+    try:
+        log_format = parse_log_format(os.environ.get(LOG_FORMAT_ENV))
+    except ValueError:
+        log_format = TEXT
+    install(
+        log_format,
+        level=os.environ.get(LOG_LEVEL_ENV, "INFO"),
+        pattern=f"%(asctime)s %(levelname)s {context} %(message)s",
+        fields={"context": context},
     )
 
 

@@ -10,7 +10,10 @@ windows where Flink itself is deterministic:
   out of a window when `window end + allowed lateness <= watermark` (Flink's rule for a window's
   last timestamp + allowed lateness against a bounded-out-of-orderness-0 watermark);
 - `count` counts events, `sum`/`min`/`max` take numbers (ints stay ints), `distinctCount` counts
-  distinct JSON values; a missing or non-numeric value leaves that aggregation alone and is counted.
+  distinct JSON values; a missing or non-numeric value leaves that aggregation alone and is counted;
+- whole windows: given the replay window (`Requested`), only the windows overlapping it are
+  results; of those, a window a partition read to the log's head may still receive events for
+  (not closed by that partition's watermark) is incomplete: reported, never a result.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from typing import Any
 
 import orjson
 
-from ..contract.combine_task import Aggregate
+from ..contract.combine_task import Aggregate, Requested
 from ..contract.summaries import CombineCounts
+from ..contract.whole_windows import WindowShape
 from ..runtime.canonical import epoch_ms
 
 Number = int | float
@@ -43,8 +47,7 @@ def iso(ms: int) -> str:
 
 def window_starts(ts_ms: int, size_ms: int, slide_ms: int) -> list[int]:
     """Starts of every window [start, start + size) holding ts, oldest first."""
-    last = ts_ms - ts_ms % slide_ms
-    return list(range(last - size_ms + slide_ms, last + 1, slide_ms))
+    return WindowShape(size_ms, slide_ms, 0).starts(ts_ms)
 
 
 def _final(acc: Accumulator, function: str, name: str) -> Number | None:
@@ -66,9 +69,8 @@ def _number(value: Any) -> Number | None:
 class WindowedAggregator:
     def __init__(self, spec: Aggregate) -> None:
         self.spec = spec
-        self.size = spec.window_seconds * 1000
-        self.slide = (spec.slide_seconds or spec.window_seconds) * 1000
-        self.lateness = spec.allowed_lateness_seconds * 1000
+        self.shape = WindowShape.of(spec)
+        self.size, self.lateness = self.shape.size_ms, self.shape.lateness_ms
         self.watermarks: dict[int, int] = {}
         self.windows: dict[tuple[int, str], Accumulator] = {}
         self.counts = CombineCounts()
@@ -89,7 +91,7 @@ class WindowedAggregator:
             key = str(raw)
         ts = int(stamp)
         watermark = self.watermarks.get(partition)
-        starts = window_starts(ts, self.size, self.slide)
+        starts = self.shape.starts(ts)
         if watermark is not None:
             kept = [s for s in starts if s + self.size + self.lateness > watermark]
             if len(kept) < len(starts):
@@ -124,10 +126,31 @@ class WindowedAggregator:
             else:
                 acc.maxs[agg.name] = max(acc.maxs.get(agg.name, number), number)
 
-    def results(self) -> list[dict[str, Any]]:
-        """One result per (window, key), ordered by window start then key."""
+    def emitted(self, requested: Requested | None) -> tuple[list[dict[str, Any]], list[str]]:
+        """The results to write and the starts of the overlapping windows left out as incomplete.
+
+        None (an offset window): every window of the events read. Otherwise only the windows
+        overlapping the replay window, each complete (the read range holds all its events) unless a
+        partition read to the log's head has not passed it."""
+        if requested is None:
+            return self.results(), []
+        heads = [self.watermarks[p] for p in requested.head_partitions if p in self.watermarks]
+        keep: dict[tuple[int, str], Accumulator] = {}
+        incomplete: set[int] = set()
+        for (start, key), acc in self.windows.items():
+            if not self.shape.overlaps(start, requested.from_ms, requested.to_ms):
+                self.counts.outside += 1
+            elif not all(self.shape.closed_by(start, mark) for mark in heads):
+                self.counts.incomplete += 1
+                incomplete.add(start)
+            else:
+                keep[(start, key)] = acc
+        return self.results(keep), [iso(start) for start in sorted(incomplete)]
+
+    def results(self, windows: dict[tuple[int, str], Accumulator] | None = None) -> list[dict[str, Any]]:
+        """One result per (window, key) (of `windows`, default all), ordered by window start then key."""
         out = []
-        for (start, key), acc in sorted(self.windows.items()):
+        for (start, key), acc in sorted((self.windows if windows is None else windows).items()):
             result: dict[str, Any] = {
                 "id": f"{iso(start)}|{key}",
                 "windowStart": iso(start),

@@ -3,8 +3,10 @@ result per (window, key) in the results topic, written exactly once.
 
 The sandbox holds each valid, de-duplicated, transformed event exactly once, per source
 partition in offset order (the replay workers' guarantee), so reading it partition by partition
-gives the same results every time (`windows.py`). All results go out in ONE transaction under a
-transactional.id stable per replay: a killed Job leaves nothing (aborted) or everything
+gives the same results every time (`aggregator.py`). A time-window replay read whole windows (the
+plan's read range): only the windows overlapping its replay window are written, and those the log's
+head left incomplete are reported instead (`CombineSummary.incomplete_windows`). All results go
+out in ONE transaction under a transactional.id stable per replay: a killed Job leaves nothing (aborted) or everything
 (committed). A retried Job that finds the results topic already written compares: the same
 results -> nothing is written again; other results -> a permanent failure (never a second copy).
 The summary goes to Redis last (`names.combine_key`): its presence means the results are complete.
@@ -17,6 +19,7 @@ import logging
 import zlib
 from typing import Any
 
+import msgspec
 import orjson
 from confluent_kafka import KafkaException, Producer
 
@@ -26,6 +29,7 @@ from ..contract.headers import REPLAY_UID_HEADER
 from ..contract.kafka_clients import create_topics, transactional_producer_config
 from ..contract.names import combine_key, combine_transactional_id
 from ..contract.summaries import CombineSummary
+from ..contract.tasks import OffsetRange
 from ..runtime.produce import Headers, produce
 from ..runtime.step import StepJob, completed_at
 from ..runtime.transactional_loop import kafka_failure
@@ -60,20 +64,10 @@ class Combiner(StepJob[CombineSummary]):
     def _run(self) -> CombineSummary:
         task = self.task
         sandbox = self.full_ranges(task.sandbox_topic)
-        aggregator = WindowedAggregator(task.aggregate)
-        # ascending partitions, each in source offset order: lateness is per partition
-        for partition, batch in self.batches(task.sandbox_topic, sandbox):
-            for msg in batch:
-                try:
-                    doc = orjson.loads(msg.value() or b"")
-                except orjson.JSONDecodeError:
-                    doc = None
-                if isinstance(doc, dict):
-                    aggregator.add(partition, doc)
-                else:
-                    aggregator.counts.not_json += 1
+        aggregator = self._aggregate(sandbox)
         create_topics(self.admin, [task.results_topic], len(sandbox), what="results topic")
-        records = encode(aggregator.results(), len(sandbox))
+        results, incomplete = aggregator.emitted(task.requested)
+        records = encode(results, len(sandbox))
         written = self._existing()
         if not written:
             self._write(records)
@@ -85,15 +79,31 @@ class Combiner(StepJob[CombineSummary]):
         summary = CombineSummary(
             results_topic=task.results_topic,
             results=len(records),
-            windows=len({r["windowStart"] for r in aggregator.results()}) if records else 0,
+            windows=len({r["windowStart"] for r in results}),
             counts=aggregator.counts,
             digest=digest(records),
             rewritten=not written,
             completed_at=completed_at(),
+            incomplete_windows=incomplete or msgspec.UNSET,
         )
         self.store(combine_key(task.replay.uid), summary)
         log.info("%d results in %s (%s)", len(records), task.results_topic, "written" if not written else "found")
         return summary
+
+    def _aggregate(self, sandbox: list[OffsetRange]) -> WindowedAggregator:
+        """Every replayed event: ascending partitions, each in source offset order (lateness is per partition)."""
+        aggregator = WindowedAggregator(self.task.aggregate)
+        for partition, batch in self.batches(self.task.sandbox_topic, sandbox):
+            for msg in batch:
+                try:
+                    doc = orjson.loads(msg.value() or b"")
+                except orjson.JSONDecodeError:
+                    doc = None
+                if isinstance(doc, dict):
+                    aggregator.add(partition, doc)
+                else:
+                    aggregator.counts.not_json += 1
+        return aggregator
 
     def _existing(self) -> list[Record]:
         """What an earlier attempt committed to the results topic (read_committed)."""

@@ -30,12 +30,24 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{- define "eventreplay-operator.labels" -}}
+{{ include "eventreplay-operator.releaseLabels" . }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{/* The labels of everything the release makes, without the component. */}}
+{{- define "eventreplay-operator.releaseLabels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "eventreplay-operator.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/component: operator
 app.kubernetes.io/part-of: eventreplay
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* "true" when the approval policy is wanted and the API server serves it, else empty. */}}
+{{- define "eventreplay-operator.approvalPolicy" -}}
+{{- if and .Values.approvals.policy.enabled (.Capabilities.APIVersions.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy") -}}
+true
+{{- end }}
 {{- end }}
 
 {{- define "eventreplay-operator.serviceAccountName" -}}

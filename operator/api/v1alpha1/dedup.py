@@ -80,7 +80,8 @@ class Dedup(ApiModel):
     mode: Literal["withinReplay", "skipProcessed"] = Field(
         default="withinReplay",
         description="`withinReplay`: recompute everything, drop repeats inside the window; "
-        "`skipProcessed`: skip ids the production ledger already holds (recover missed events).",
+        "`skipProcessed`: skip ids the production ledger already holds (recover missed events; refused with "
+        "transform.aggregate, whose windows would count only the missed events).",
     )
     ttl_seconds: int = Field(
         default=DEFAULT_TTL_SECONDS,

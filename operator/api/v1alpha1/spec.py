@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .base import TOPIC_RE, ApiModel, cel, rule
 from .dedup import Dedup
@@ -41,6 +41,20 @@ IMMUTABLE = (
 output or the report (see the root rules in `resource.py`). Listed field by field where a parent
 also holds operational settings that stay mutable: dedup.ttlSeconds and the Redis password
 reference, a future reconciliation counter, promotion (the approval), worker, suspend, retry."""
+
+
+AGGREGATE_SKIP_PROCESSED = (
+    "transform.aggregate cannot run with dedup.mode skipProcessed: it skips the events production "
+    "already processed, so every window would count only the missed events and be promoted over the "
+    "true values; use dedup.mode withinReplay"
+)
+AGGREGATE_SKIP_PROCESSED_RULE = rule(
+    "!has(self.spec.transform) || !has(self.spec.transform.aggregate) || !has(self.spec.dedup.mode) "
+    "|| self.spec.dedup.mode != 'skipProcessed'",
+    AGGREGATE_SKIP_PROCESSED,
+    fieldPath=".spec.dedup.mode",
+)
+"""Combinations the semantics cannot serve, refused at admission (a root rule) and by the model."""
 
 
 class Sink(ApiModel):
@@ -97,3 +111,10 @@ class EventReplaySpec(ApiModel):
         description="On delete: `Keep` the sandbox, dead-letter and report topics and this replay's Redis keys "
         "(evidence; no finalizer for it), or `Delete` them (the operator holds a finalizer until they are gone).",
     )
+
+    @model_validator(mode="after")
+    def _servable(self) -> EventReplaySpec:
+        # The twin of AGGREGATE_SKIP_PROCESSED_RULE, so `eventreplay plan/run` refuses it too.
+        if self.transform.aggregate is not None and self.dedup.mode == "skipProcessed":
+            raise ValueError(AGGREGATE_SKIP_PROCESSED)
+        return self

@@ -57,6 +57,18 @@ class PlanPartition(ApiModel):
         description="Offsets in [start, end): the record count, or an upper bound when transaction "
         "markers or compaction leave gaps.",
     )
+    at_head: bool | None = Field(
+        default=None,
+        description="Windowed-aggregate replays: the read range ends past this partition's last record, so "
+        "the read stops at the log's head; windows its last events have not passed are incomplete (not promoted).",
+    )
+
+
+class PlanTimes(ApiModel):
+    """A time range [from, to) of a plan."""
+
+    from_: str = Field(alias="from", description="Start (inclusive, RFC 3339).")
+    to: str = Field(description="End (exclusive, RFC 3339).")
 
 
 class Plan(ApiModel):
@@ -84,6 +96,16 @@ class Plan(ApiModel):
     notes: list[str] = Field(
         default_factory=list, description="How the window was resolved (e.g. a time past the last record)."
     )
+    requested_window: PlanTimes | None = Field(
+        default=None, description="A time window as asked (spec.window resolved against asOf)."
+    )
+    read_range: PlanTimes | None = Field(
+        default=None,
+        description="The record times the partition ranges were resolved from: for a windowed-aggregate replay, "
+        "the requested window widened to every event of every aggregation window overlapping it (back to the "
+        "first one's start, forward to the last one's end, each by the allowed lateness); only those windows "
+        "are results. Absent: the requested window itself (or an offset window).",
+    )
 
 
 class PartitionProgress(ApiModel):
@@ -107,6 +129,12 @@ class Totals(ApiModel):
 
     records: int = Field(default=0, ge=0, description="Planned offsets.")
     read: int = Field(default=0, ge=0, description="Records read (sum of the four buckets).")
+    skipped_offsets: int = Field(
+        default=0,
+        ge=0,
+        description="Planned offsets that held no record: transaction markers, aborted transactions' records, "
+        "records compacted away. read + skippedOffsets = records once every partition is done.",
+    )
     emitted: int = Field(default=0, ge=0, description="Records written to the sandbox.")
     duplicate: int = Field(default=0, ge=0, description="Repeats inside the replay, dropped.")
     processed: int = Field(default=0, ge=0, description="Already in the production ledger, skipped.")
@@ -190,6 +218,14 @@ class AggregationStatus(ApiModel):
     no_event_time: int | None = _count("Replayed events without a usable event time (left out).")
     no_key: int | None = _count("Replayed events without a usable key (left out).")
     skipped_values: int | None = _count("Values that were not numbers (sum/min/max) or absent (left out of that one).")
+    outside: int | None = _count(
+        "Results of windows outside the replay window, read only to complete the overlapping ones (not written)."
+    )
+    incomplete_windows: list[str] | None = Field(
+        default=None,
+        description="Starts of the windows overlapping the replay window that the read range cannot complete "
+        "(the log's head): reported, never written, reconciled or promoted.",
+    )
     digest: str | None = _text("SHA-256 over the result records.")
     completed_at: str | None = _text("When the results were complete (RFC 3339).")
 

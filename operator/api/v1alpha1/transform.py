@@ -33,7 +33,11 @@ class Aggregate(ApiModel):
     an event is left out of a window when the window's end plus the allowed lateness is not after
     the largest event time seen before it in its partition (offset order). Results are combined
     by a Job after the replay, then reconciled (by result id `<windowStart>|<key>`) and promoted
-    like any output.
+    like any output. Whole windows: for a time window, the read range extends back to the start of
+    the first window overlapping it and forward to the end of the last one (each by the allowed
+    lateness; `status.plan.readRange`), and only the overlapping windows are results, each from
+    all its events; one the log's head leaves incomplete is reported, never promoted. Not with
+    `dedup.mode: skipProcessed`.
     """
 
     model_config = ConfigDict(
@@ -87,7 +91,8 @@ class Transform(ApiModel):
                 "transform.function must be identity, project or module:function",
             ),
         ),
-        description="`identity`, `project`, or `module:function` in the worker image (dict -> dict).",
+        description="`identity`, `project`, or a `module:function` the worker image registers (entry point group "
+        "`eventreplay.transforms`; dict -> dict); any other name fails the partition permanently, unimported.",
     )
     fields: list[Annotated[str, Field(min_length=1, max_length=253)]] | None = Field(
         default=None, max_length=256, description="For `project`: the top-level fields to keep."
@@ -95,7 +100,9 @@ class Transform(ApiModel):
     aggregate: Aggregate | None = Field(
         default=None,
         description="Windowed recompute: after the per-event transform, combine the replayed events into one "
-        "result per (window, key); those results are reconciled and promoted.",
+        "result per (window, key); those results are reconciled and promoted. A time window is read whole: every "
+        "event of every aggregation window overlapping it (status.plan.readRange), and only those windows are "
+        "results. Refused with dedup.mode skipProcessed.",
     )
 
     @model_validator(mode="after")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from . import inline_schema
 from .base import ApiModel
 
 
@@ -29,13 +30,16 @@ class Validation(ApiModel):
     json_schema: dict[str, Any] | None = Field(
         default=None,
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
-        description="Inline JSON Schema every event must satisfy.",
+        description="Inline JSON Schema every event must satisfy: at most "
+        f"{inline_schema.MAX_INLINE_SCHEMA_BYTES // 1024} KiB serialized; references only inside it (`#/...`), "
+        "nothing is fetched.",
     )
     model: str | None = Field(
         default=None,
         max_length=253,
         pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
-        description="`module:Class` of a pydantic model or msgspec Struct importable in the worker image.",
+        description="`module:Class` of a pydantic model or msgspec Struct the worker image registers (entry point "
+        "group `eventreplay.models`); any other name fails the partition permanently, unimported.",
     )
     max_event_bytes: int = Field(
         default=1_048_576, gt=0, le=16 * 1_048_576, description="Events larger than this are dead-lettered."
@@ -53,3 +57,8 @@ class Validation(ApiModel):
         description="Stop a partition (Stalled, reason PoisonRatioExceeded) once its dead-letter ratio "
         "exceeds maxInvalidRatio after minRecords; default: replay to the end whatever is invalid.",
     )
+
+    @field_validator("json_schema")
+    @classmethod
+    def _bounded_and_local(cls, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if schema is None else inline_schema.check(schema)
