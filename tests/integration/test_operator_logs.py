@@ -46,6 +46,7 @@ def test_each_message_is_printed_once_and_events_come_from_the_operator(
     topic = f"logs-{log_format}-{unique}"
     seed_partitions(kafka_admin, kafka_bootstrap, topic, (10,))
     with driver.running(args=("--log-format", log_format)) as op:
+        driver.create("logged", dry_run(topic))
         replay = planned_with_event(driver, "logged")
         for event in driver.events(replay):
             assert event["source"]["component"] == "eventreplay-operator", event
