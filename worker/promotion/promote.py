@@ -218,7 +218,7 @@ class _Partition:
                     f"event {msg.key()!r} is not in the reconciliation working set (expired?): reconcile again"
                 )
         if ckpt.written > written_before:  # tests only: die inside the open transaction, records in it
-            failpoints.produced_up_to(batch[-1].offset() + 1)
+            failpoints.produced_up_to(batch[-1].offset() + 1, self.producer.flush)
         return state
 
     def _claim(self, delta: list[Any]) -> list[str]:

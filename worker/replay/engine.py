@@ -154,7 +154,7 @@ class Engine:
         for prepared, prepared_end in ahead:  # prepared during the last commit: produced in this transaction
             batches.finish(prepared, ckpt, chain)
             self._check_poison(ckpt)
-            failpoints.produced_up_to(prepared_end)
+            failpoints.produced_up_to(prepared_end, self.producer.flush)
             records += len(prepared.outcomes)
             nxt = prepared_end
         while nxt < limit:
@@ -166,7 +166,7 @@ class Engine:
                 if pending is not None:
                     batches.finish(pending, ckpt, chain)
                     self._check_poison(ckpt)
-                    failpoints.produced_up_to(pending_end)
+                    failpoints.produced_up_to(pending_end, self.producer.flush)
                 pending, pending_end = prepared, nxt
                 self.metrics.batch(time.perf_counter() - batch_began)
                 records += len(batch)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Callable
 
 log = logging.getLogger("eventreplay.worker")
 
@@ -39,7 +40,11 @@ def reach(point: str) -> None:
         _die(point)
 
 
-def produced_up_to(offset: int) -> None:
-    """Die once the records below `offset` are produced (uncommitted) past the armed offset."""
+def produced_up_to(offset: int, flush: Callable[[], object]) -> None:
+    """Die once the records below `offset` are produced (uncommitted) past the armed offset.
+
+    `flush` first: a produced record may still sit in the client's buffer, and a kill before it
+    reaches the broker leaves no open transaction behind (the point would not be the one named)."""
     if _OFFSET is not None and offset > _OFFSET:
+        flush()
         _die(_ARMED)
