@@ -28,6 +28,7 @@ class Ports:
     kafka_pods: int = 19094
     kubelet: int = 17250
     kubelet_healthz: int = 17248
+    registry: int = 18081
 
     def shifted(self, offset: int) -> Ports:
         return Ports(*(port + offset for port in astuple(self)))
@@ -66,6 +67,11 @@ def kafka_bootstrap() -> str:
 
 def redis_url() -> str:
     return f"redis://{HOST}:{PORTS.redis}/0"
+
+
+def registry_url() -> str:
+    """The schema registry's Confluent API (v6), base path included: what clients are given."""
+    return f"http://{HOST}:{PORTS.registry}/apis/ccompat/v6"
 
 
 def pod_kafka_bootstrap() -> str:

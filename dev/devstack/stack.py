@@ -19,8 +19,19 @@ def components() -> list[Component]:
     from .kube import ApiServer, ControllerManager, Etcd
     from .kubelet import Kubelet
     from .node import NodeHarness
+    from .registry import Registry
 
-    return [Redis(), Kafka(), Etcd(), ApiServer(), ControllerManager(), NodeHarness(), Containerd(), Kubelet()]
+    return [
+        Redis(),
+        Kafka(),
+        Registry(),
+        Etcd(),
+        ApiServer(),
+        ControllerManager(),
+        NodeHarness(),
+        Containerd(),
+        Kubelet(),
+    ]
 
 
 # `node` names the real node's components (with the stack they need under them).
