@@ -35,7 +35,7 @@ def components() -> list[Component]:
 
 
 # `node` names the real node's components (with the stack they need under them).
-GROUPS = {"node": ["redis", "kafka", "etcd", "kube-apiserver", "kube-controller-manager", "node-harness",
+GROUPS = {"node": ["redis", "kafka", "registry", "etcd", "kube-apiserver", "kube-controller-manager", "node-harness",
                    "containerd", "kubelet"]}  # fmt: skip
 
 
