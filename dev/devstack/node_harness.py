@@ -4,7 +4,8 @@ It registers the Node `eventreplay-local` as Ready and heartbeats it, binds ever
 Pending pod to it, and runs each pod bound to it as a local process (see pod_runner.py).
 It is also the stack's only scheduler: a pod whose nodeSelector its node lacks (e.g. the
 PodNodeSelector annotation of a namespace meant for the real node, see devstack/kubelet.py) is
-bound to the first Ready node that has those labels instead, or left Pending.
+bound to the first Ready node that has those labels instead, or left Pending with PodScheduled=False
+(reason Unschedulable), as kube-scheduler says it.
 After a restart it leaves terminal pods alone and reports pods that were Running under an
 earlier harness as Failed with exit code 137, like a container lost with its node.
 """
@@ -154,6 +155,7 @@ class Harness:
             target = pick_node(selector, self.kube.call("GET", "/api/v1/nodes")["items"]) or ""
             if not target:
                 log.info("pod %s/%s: no Ready node matches %s; left Pending", meta["namespace"], meta["name"], selector)
+                self.unschedulable(pod, f"0/1 nodes are available: no Ready node matches nodeSelector {selector}.")
                 return
         body = {
             "apiVersion": "v1",
@@ -167,6 +169,21 @@ class Harness:
         except KubeError as err:
             if err.status not in (404, 409):
                 log.warning("pod %s/%s: binding failed: %s", meta["namespace"], meta["name"], err)
+
+    def unschedulable(self, pod: JSON, message: str) -> None:
+        """Say so in the pod's PodScheduled condition, as kube-scheduler does (once: the patch is
+        itself a pod event)."""
+        meta = pod["metadata"]
+        said = [c for c in (pod.get("status") or {}).get("conditions") or [] if c.get("type") == "PodScheduled"]
+        if said and said[0].get("reason") == "Unschedulable":
+            return
+        condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}
+        try:
+            self.kube.patch_status(
+                meta["namespace"], meta["name"], {"conditions": [{**condition, "lastTransitionTime": now()}]}
+            )
+        except KubeError as err:
+            log.warning("pod %s/%s: cannot mark it unschedulable: %s", meta["namespace"], meta["name"], err)
 
     def on_pod(self, kind: str, pod: JSON) -> None:
         meta = pod["metadata"]

@@ -1,6 +1,7 @@
 """The partitions phase: schedule the partition Jobs (create / suspend / resume), create the
 sandbox topics first when the operator owns them, then read each partition's progress: its
-checkpoint (or the last status carried forward) and, for a failed Job, its pod's message.
+checkpoint (or the last status carried forward), for a failed Job its pod's message, and for a
+stuck one why its pod cannot run (`pods`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ..jobs import build_job
 from ..kafka import KafkaUnavailable
 from ..pod_messages import with_pod_messages
 from ..schedule import Actions, schedule
-from . import status
+from . import pods, status
 from .context import Outcome, Pass, Planned, Replayed
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ def run(p: Pass, planned: Planned) -> Replayed | Outcome:
     _act(p, spec, plan, actions, jobs)
     ckpts, totals = _checkpoints(p, spec, plan)
     jobs = with_pod_messages(p.c.kube, p.ns, jobs, ckpts, p.old.partitions)
-    parts = progress.partitions(plan, jobs, ckpts, recorded)
+    parts = pods.run(p, progress.partitions(plan, jobs, ckpts, recorded))
     return Replayed(parts, totals or progress.totals(plan, ckpts), ckpts)
 
 

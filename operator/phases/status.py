@@ -15,6 +15,7 @@ from ..api.v1alpha1 import Condition, EventReplaySpec, EventReplayStatus
 from ..conditions import Want
 from ..events import Event, condition_events, partition_events
 from ..kube import JobRejected
+from ..pod_blocks import blocked_conditions, blocked_events
 from ..status_patch import conditions_only_patch, partition_ops
 from ..steps.post_replay import StepResult
 from .context import Outcome, Pass, Planned, Replayed
@@ -58,7 +59,8 @@ def decide_placeholders(old: list[Condition], spec: EventReplaySpec | None) -> l
 def finish(p: Pass, planned: Planned, replayed: Replayed, stepped: StepResult) -> Outcome:
     """Write the pass's status; hand a finished replay's Jobs to the TTL controller; its Events."""
     spec, plan, parts = planned.spec, planned.plan, replayed.parts
-    wants = progress.replay_conditions(spec, plan, parts, replayed.totals) + decide_placeholders(p.old.conditions, spec)
+    wants = progress.replay_conditions(spec, plan, parts, replayed.totals) + blocked_conditions(parts, p.now)
+    wants += decide_placeholders(p.old.conditions, spec)
     wants += stepped.wants + p.notices
     promotion = approval.record(
         p.old.promotion,
@@ -89,6 +91,7 @@ def finish(p: Pass, planned: Planned, replayed: Replayed, stepped: StepResult) -
             if view.terminal and view.ttl is None:
                 p.c.kube.expire_job(p.ns, view.name, p.c.config.finished_job_ttl)
     events = condition_events(p.old.conditions, conds) + partition_events(plan, p.old.partitions, parts)
+    events += blocked_events([] if p.replanned else p.old.partitions, parts)
     return Outcome(approval.approval_events(p.old.promotion, promotion) + events)
 
 

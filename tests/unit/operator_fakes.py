@@ -66,6 +66,9 @@ class FakeKube:
         self.suspended: list[tuple[str, bool]] = []
         self.expired: list[tuple[str, int]] = []
         self.pod_lookups: list[str] = []
+        """Jobs whose pods were listed for a failed Job's message."""
+        self.pod_listings: list[str] = []
+        """Label selectors the replay's pods were listed by (blocked pods)."""
         self.refuse: Exception | None = None
         """What creating a Job raises instead (a quota, an invalid Job, a foreign Job's name)."""
 
@@ -121,6 +124,11 @@ class FakeKube:
         self.suspended.append((name, suspend))
 
     def list_pods(self, ns: str, selector: str) -> list[JSON]:
+        if not selector.startswith("job-name="):  # a label selector over all the replay's pods
+            key, value = selector.split("=", 1)
+            self.pod_listings.append(selector)
+            every = [pod for pods in self.pods.values() for pod in pods]
+            return [p for p in every if (p.get("metadata") or {}).get("labels", {}).get(key) == value]
         job = selector.removeprefix("job-name=")
         self.pod_lookups.append(job)
         return self.pods.get(job, [])
@@ -143,6 +151,12 @@ class FakeKube:
         for name in gone:
             del self.jobs[name]
         return gone
+
+    def pod(self, job: str, name: str, status: JSON) -> None:
+        """A pod of Job `job` (its template's labels and `job-name`, as the Job controller sets them)."""
+        labels = {**self.jobs[job]["spec"]["template"]["metadata"]["labels"], "job-name": job}
+        meta = {"name": name, "labels": labels, "creationTimestamp": "2026-11-20T12:00:00Z"}
+        self.pods.setdefault(job, []).append({"metadata": meta, "status": status})
 
     def terminated_pod(self, job: str, message: str, at: str = "2026-11-20T12:00:00Z") -> None:
         state = {"terminated": {"message": message, "finishedAt": at}}
@@ -260,10 +274,10 @@ class World:
     config: OperatorConfig = field(default_factory=operator_config)
     clients: Clients | None = None
 
-    def sync(self) -> Outcome:
+    def sync(self, now: datetime = NOW) -> Outcome:
         if self.clients is None:  # the fakes type-check against the ports (`clients.py`)
             self.clients = Clients(kube=self.kube, kafka=self.kafka, checkpoints=self.checkpoints, config=self.config)
-        return sync(self.clients, "ns", "r", now=NOW)
+        return sync(self.clients, "ns", "r", now=now)
 
     def edit(self, **spec: Any) -> None:
         """A spec change: the API server bumps metadata.generation."""

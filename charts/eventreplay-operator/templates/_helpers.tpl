@@ -124,7 +124,8 @@ controller creates pods), and any wildcard (it would also cover resources added 
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [list, watch, create, patch]
-# Application: a failed worker's reason is in its pod's termination message (pods listed by label).
+# Application: a failed worker's reason is in its pod's termination message, and a stuck one's
+# pod says why it cannot run (pull, Secret, node): pods listed by label.
 - apiGroups: [""]
   resources: [pods]
   verbs: [list]

@@ -26,6 +26,7 @@ from .spec import IMMUTABLE, EventReplaySpec, Sink
 from .status import (
     PHASES,
     AggregationStatus,
+    BlockedPod,
     Condition,
     ConditionStatus,
     EventReplayStatus,
@@ -63,6 +64,7 @@ __all__ = [
     "Aggregation",
     "AggregationStatus",
     "ApiModel",
+    "BlockedPod",
     "Condition",
     "ConditionStatus",
     "Dedup",

@@ -108,6 +108,20 @@ class Plan(ApiModel):
     )
 
 
+class BlockedPod(ApiModel):
+    """Why a partition's worker pod cannot run, as its kubelet or the scheduler says."""
+
+    pod: str = Field(max_length=253, description="The pod's name.")
+    container: str | None = Field(default=None, max_length=253, description="The container (none: unschedulable).")
+    cause: str = Field(
+        max_length=64,
+        description="ImagePullBackOff, InvalidImageName, ErrImageNeverPull, CreateContainerConfigError, "
+        "CreateContainerError, CrashLoopBackOff, OOMKilled or Unschedulable.",
+    )
+    message: str | None = Field(default=None, max_length=512, description="The kubelet's or scheduler's words.")
+    since: str = Field(description="When the operator first saw this pod blocked by this cause (RFC 3339).")
+
+
 class PartitionProgress(ApiModel):
     """One partition's progress (zero counts are omitted)."""
 
@@ -122,6 +136,7 @@ class PartitionProgress(ApiModel):
     job: str | None = Field(default=None, description="Name of the current worker Job.")
     attempt: int = Field(default=0, ge=0, description="Retry generation of the current Job.")
     message: str | None = Field(default=None, max_length=1024, description="Why the partition failed.")
+    blocked: BlockedPod | None = Field(default=None, description="Its worker pod cannot run, and why.")
 
 
 class Totals(ApiModel):
