@@ -66,7 +66,8 @@ def surfaced(
     assert blocked["pod"] in event["message"] and cause in event["message"], event["message"]
     if blocked.get("container"):
         assert f"container {blocked['container']}" in event["message"], event["message"]
-    driver.wait_for(lambda: settled() or None, 60, "the pod's next status")
+    # The kubelet backs a failed pull off (10 s, doubling) and syncs on its own clock: not bound by the 60 s.
+    driver.wait_for(lambda: settled() or None, 180, "the pod's next status")
     time.sleep(3 * INTERVAL)  # absence can only be shown over passes: three of them
     assert len(pod_blocked_events(driver, replay)) == 1, "one Event per pod and cause, not one per pass"
     return replay
