@@ -208,8 +208,7 @@ class _Partition:
         except redis.RedisError as err:
             raise RetriableFailure(f"Redis (reconciliation working set): {err}") from err
         topic, extra = self.task.sink_topic, self.owner.extra_headers
-        rewritten = self.rewritten
-        delta = [m for m, s in zip(keyed, statuses, strict=True) if s == "W" and m.key().decode() not in rewritten]
+        delta = self._not_rewritten([m for m, s in zip(keyed, statuses, strict=True) if s == "W"])
         claims = dict(zip((m.offset() for m in delta), self._claim(delta), strict=True))
         for msg, status in zip(keyed, statuses, strict=True):
             if status == "W" and msg.offset() not in claims:  # production's newer value stays
@@ -233,6 +232,14 @@ class _Partition:
         if ckpt.written > written_before:  # tests only: die inside the open transaction, records in it
             failpoints.produced_up_to(batch[-1].offset() + 1, self.producer.flush)
         return state
+
+    def _not_rewritten(self, delta: list[Any]) -> list[Any]:
+        """The delta records whose id production did not rewrite since the report. The others stay
+        production's: an attempt killed inside its transaction may have claimed them, given back here."""
+        kept = [m for m in delta if m.key().decode() not in self.rewritten]
+        if len(kept) < len(delta):
+            self.ledger.release([m.key().decode() for m in delta if m.key().decode() in self.rewritten])
+        return kept
 
     def _claim(self, delta: list[Any]) -> list[str]:
         """Claim the delta's ids in the sink ledger; another promotion's open claim aborts this
