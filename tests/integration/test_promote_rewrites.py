@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import Producer
 
 from eventreplay.operator.steps.promotion import promotion_from
 from eventreplay.worker.contract.checkpoints import PromotionCheckpoint
@@ -19,21 +18,10 @@ from eventreplay.worker.contract.names import promotion_key, sink_ledger_key
 from eventreplay.worker.runtime.canonical import canonical_hash
 from eventreplay.worker.runtime.failpoints import FAILPOINT_ENV, OFFSET_PREFIX
 from support.kafka_tools import read_topic, watermarks
-from support.reconciliation_scenario import DEST_PARTITIONS, SOURCE_PARTITIONS, Scenario
+from support.reconciliation_scenario import DEST_PARTITIONS, SOURCE_PARTITIONS, Scenario, production_rewrites
 from support.step_driver import StepDriver
 
 pytestmark = pytest.mark.stack
-
-
-def _production_writes(bootstrap: str, topic: str, ids: list[str]) -> dict[str, bytes]:
-    """New values for `ids`, written as production would: keyed by id, the Java client's
-    partitioner, no `er-*` header. The values by id."""
-    values = {i: orjson.dumps({"event_id": i, "amount": -1, "by": "production, after the report"}) for i in ids}
-    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "enable.idempotence": True})
-    for event_id, value in values.items():
-        producer.produce(topic, value, event_id.encode())
-    assert producer.flush(60) == 0
-    return values
 
 
 def _promoted(bootstrap: str, sc: Scenario) -> Counter[str]:
@@ -66,7 +54,7 @@ def test_ids_production_rewrote_after_the_report_keep_its_value_across_a_kill(
     delta = sorted(sc.delta)
     first = sorted(rng.sample(delta, 25))
     unchanged = next(i for i in sorted(sc.truth) if sc.fate[i] == "correct")
-    newer = _production_writes(kafka_bootstrap, sc.destination, [*first, unchanged])
+    newer = production_rewrites(kafka_bootstrap, sc, [*first, unchanged])
 
     task = steps.promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
     pinned = steps.start_job(task, **{FAILPOINT_ENV: f"{OFFSET_PREFIX}250"})
@@ -78,7 +66,7 @@ def test_ids_production_rewrote_after_the_report_keep_its_value_across_a_kill(
     # Between the kill and the restart: production rewrites more ids nothing promoted yet.
     pending = [i for i in delta if i not in before_restart and i not in newer]
     second = sorted(rng.sample(pending, 10))
-    newer |= _production_writes(kafka_bootstrap, sc.destination, second)
+    newer |= production_rewrites(kafka_bootstrap, sc, second)
 
     final = steps.run_job(task)
     assert final.returncode == 0, final.stderr
