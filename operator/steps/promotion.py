@@ -7,7 +7,7 @@ is still followed when the approval is withdrawn.
 
 from __future__ import annotations
 
-from eventreplay.worker.contract.checkpoints import PromotionCheckpoint, combine_digests
+from eventreplay.worker.contract.checkpoints import PromotionCheckpoint, combine_digests, rewritten_ids
 
 from .. import conditions as cond
 from ..api.v1alpha1 import Plan, PromotionStatus, ReconciliationStatus
@@ -27,6 +27,8 @@ def promotion_from(report_hash: str, mirrors: dict[int, PromotionCheckpoint], jo
         skipped_identical=sum(c.skipped_identical for c in mine),
         skipped_duplicate=sum(c.skipped_duplicate for c in mine),
         already_promoted=sum(c.already_promoted for c in mine),
+        rewritten=sum(c.rewritten for c in mine),
+        rewritten_ids=rewritten_ids(c.rewritten_ids for c in mine),
         sha256=combine_digests((c.partition, c.digest) for c in mine),
         job=job,
         completed_at=now,
@@ -64,6 +66,8 @@ def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
             f"{promo.written} written, {promo.skipped_identical} skipped as identical to {f.spec.sink.topic} "
             f"(sha256 {promo.sha256})"
         )
+        if promo.rewritten:
+            msg += f"; {promo.rewritten} left as production rewrote them after the report"
         return Decision([*kstatus("Ready", "Promoted", msg), reconciled, Want(cond.PROMOTED, "True", "Promoted", msg)])
     if pj is None and rec.existing_topic is not None and rec.existing_topic != f.spec.compared_topic:
         msg = (

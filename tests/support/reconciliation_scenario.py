@@ -193,6 +193,14 @@ def _produce_sink(bootstrap: str, topic: str, records: list[tuple[bytes | None, 
     assert producer.flush(60) == 0
 
 
+def production_rewrites(bootstrap: str, sc: Scenario, ids: list[str]) -> dict[str, bytes]:
+    """New values for `ids` written into the destination as production would after the report: keyed
+    by id, the Java client's partitioner, no `er-*` header. The values by id."""
+    values = {i: orjson.dumps({"event_id": i, "amount": -1, "by": "production, after the report"}) for i in ids}
+    _produce_sink(bootstrap, sc.destination, [(i.encode(), v) for i, v in values.items()], int(time.time() * 1000))
+    return values
+
+
 def reconcile_task(sc: Scenario, **existing: Any) -> ReconcileTask:
     window = existing or {"timestamps": {"from": sc.from_ms / 1000, "to": sc.to_ms / 1000, "slackSeconds": SLACK}}
     return ReconcileTask.model_validate(

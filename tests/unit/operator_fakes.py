@@ -319,8 +319,9 @@ class World:
         self.kube.finish(f"r-{step}", failed=condition)
         self.checkpoints.keys[failure_key(UID, step)] = said.encode()
 
-    def promotion_finished(self, report_hash: str = REPORT_HASH) -> None:
-        """The promotion Job of `report_hash` succeeds: both partitions' promotion checkpoints say done."""
+    def promotion_finished(self, report_hash: str = REPORT_HASH, **per_partition: Any) -> None:
+        """The promotion Job of `report_hash` succeeds: both partitions' promotion checkpoints say done
+        (`per_partition`: more checkpoint fields, a value per partition)."""
         self.kube.finish(f"r-promote-{report_hash[:12]}")
         self.checkpoints.promotions_done = {
             p: PromotionCheckpoint(
@@ -331,6 +332,7 @@ class World:
                 committed_offset=10,
                 written=5,
                 state="done",
+                **{name: values[p] for name, values in per_partition.items()},
             )
             for p in (0, 1)
         }

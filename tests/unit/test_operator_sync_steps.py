@@ -101,6 +101,17 @@ def test_a_finished_promotion_is_ready_and_final() -> None:
     assert world.kube.created == created and world.kstatus()[3] == "Promoted"
 
 
+def test_a_promotion_that_left_production_rewrites_says_so() -> None:
+    world = reconciled(promotion={"policy": "Manual", "approvedReportHash": REPORT_HASH})
+    world.sync()
+    world.promotion_finished(rewritten=(1, 2), rewritten_ids=(["e9"], ["e2", "e5"]))
+    world.sync()
+    promo = world.status["promotion"]
+    assert (promo["rewritten"], promo["rewrittenIds"]) == (3, ["e2", "e5", "e9"])
+    promoted = next(c for c in world.status["conditions"] if c["type"] == "Promoted")
+    assert promoted["status"] == "True" and "3 left as production rewrote them" in promoted["message"]
+
+
 def test_a_failed_reconciliation_stalls_with_the_workers_message_until_retry() -> None:
     world = replayed()
     world.sync()

@@ -30,6 +30,9 @@ BUCKETS = ("emitted", "duplicate", "processed", "dead_lettered")
 emitted (to the sandbox), duplicate (repeat inside the replay), processed (skipProcessed: the
 production ledger already holds it with the same content), dead_lettered (with a reason)."""
 
+REWRITTEN_LISTED = 100
+"""At most this many ids production rewrote are listed (per partition's checkpoint, and in all)."""
+
 
 def now() -> float:
     return datetime.now(UTC).timestamp()
@@ -126,6 +129,17 @@ class PromotionCheckpoint(CheckpointBase, kw_only=True, omit_defaults=True, rena
     """Sandbox records of an id whose winning copy is in another partition or earlier offset."""
     already_promoted: int = 0
     """Delta records another promotion already wrote into the destination with the same content."""
+    rewritten: int = 0
+    """Delta records not written: production rewrote their id in the destination after the report."""
+    rewritten_ids: list[str] = msgspec.field(default_factory=list)
+    """The first of those ids, bounded (`add_rewritten`): the checkpoint rides in commit metadata."""
+
+    def add_rewritten(self, event_id: str) -> None:
+        """Count an id production rewrote; list it while the list stays small. Kafka caps a commit's
+        metadata (offset.metadata.max.bytes, 4 KiB by default) and the checkpoint is that metadata."""
+        self.rewritten += 1
+        if len(self.rewritten_ids) < REWRITTEN_LISTED and sum(map(len, self.rewritten_ids)) + len(event_id) <= 1024:
+            self.rewritten_ids.append(event_id)
 
     def summary(self) -> dict[str, object]:
         return {
@@ -134,6 +148,7 @@ class PromotionCheckpoint(CheckpointBase, kw_only=True, omit_defaults=True, rena
             "skippedIdentical": self.skipped_identical,
             "skippedDuplicate": self.skipped_duplicate,
             "alreadyPromoted": self.already_promoted,
+            "rewritten": self.rewritten,
             "digest": self.digest,
             "state": self.state,
         }
@@ -165,6 +180,11 @@ def write_mirror(client: redis.Redis, key: str, ckpt: CheckpointBase, ttl: int, 
     except redis.RedisError as err:
         # The output is committed in Kafka; a retried Job resumes from there.
         raise RetriableFailure(f"{what}: {err}") from err
+
+
+def rewritten_ids(per_partition: Iterable[list[str]]) -> list[str]:
+    """The ids production rewrote, listed across partitions: sorted, the first `REWRITTEN_LISTED`."""
+    return sorted({i for ids in per_partition for i in ids})[:REWRITTEN_LISTED]
 
 
 def combine_digests(per_partition: Iterable[tuple[int, str]]) -> str:

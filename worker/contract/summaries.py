@@ -119,6 +119,15 @@ class Report(Wire):
     version: int = 1
 
 
+class SinkMark(Wire):
+    """Where the destination ended (per partition, the last stable offset) when the existing output
+    was read: promotion re-reads from here what production wrote since (`worker/promotion/rewrites.py`)."""
+
+    topic: str
+    end_offsets: dict[str, int]
+    """Per destination partition (its number as a string: a JSON key); a partition absent had no log yet."""
+
+
 class ReportSummary(Wire):
     report_hash: str
     """SHA-256 of the report's canonical JSON: what an approval names."""
@@ -129,6 +138,9 @@ class ReportSummary(Wire):
     report_topic: str
     completed_at: str
     version: int = 1
+    sink_mark: SinkMark | msgspec.UnsetType = msgspec.UNSET
+    """Outside the report (not hashed: run-specific, a re-run over the same data keeps the hash);
+    unset in summaries from before the re-check at promotion, which then re-checks nothing."""
 
 
 # --- The combine summary (`worker/windows/combine.py`).

@@ -9,6 +9,8 @@ position and the checkpoint as commit metadata -> mirror the checkpoint to Redis
 A crash aborts the open transaction (the restarted promoter's init_transactions fences the
 zombie with the same transactional.id) and resumes from the committed checkpoint; a finished
 partition resumes at its end and writes nothing.
+Before each partition it catches up on what production wrote into the sink since the report
+(`rewrites.py`): a delta id rewritten since is left to production's newer value, counted and listed.
 Refuses (permanent) when the stored report is missing, is another report than the task's
 reportHash, or lost part of its working set.
 """
@@ -22,7 +24,7 @@ import redis
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
-from ..contract.checkpoints import PromotionCheckpoint, combine_digests, write_mirror
+from ..contract.checkpoints import PromotionCheckpoint, combine_digests, rewritten_ids, write_mirror
 from ..contract.exit_codes import PermanentFailure, RetriableFailure
 from ..contract.headers import PROMOTED_BY_HEADER, REPLAY_UID_HEADER, REPORT_HASH_HEADER
 from ..contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
@@ -40,6 +42,7 @@ from ..runtime.redis_connection import connect_redis
 from ..runtime.restart_guard import read_mirror, resume_promotion
 from ..runtime.spill import Verdicts, coords, load_summary
 from ..runtime.transactional_loop import TransactionalLoop, TransactionBudget
+from .rewrites import SinkTail
 
 log = logging.getLogger("eventreplay.promote")
 TRANSACTION_MAX_SECONDS = 2.0
@@ -95,17 +98,21 @@ class Promoter:
         verdicts = Verdicts(self.redis, self.uid, summary.run)
         self.cluster = kafka_io.cluster_id(self.admin, self.task.kafka.bootstrap_servers)
         self.names = tuple(plan.canonical.headers)
+        self.tail = SinkTail(self.task, self.admin, summary.sink_mark, plan.event_id)
         done = []
         for p in sorted(wanted):
             expected = summary.report.delta_by_partition.get(str(p), 0)
             part = _Partition(self, plan.sandbox_topic, ranges[p], verdicts, summary.bucket_bits)
             done.append(part.run(expected))
+        self.tail.close()
         return {
             "reportHash": self.task.report_hash,
             "written": sum(c.written for c in done),
             "skippedIdentical": sum(c.skipped_identical for c in done),
             "skippedDuplicate": sum(c.skipped_duplicate for c in done),
             "alreadyPromoted": sum(c.already_promoted for c in done),
+            "rewritten": sum(c.rewritten for c in done),
+            "rewrittenIds": rewritten_ids(c.rewritten_ids for c in done),
             "sha256": combine_digests((c.partition, c.digest) for c in done),
             "partitions": [c.summary() for c in done],
         }
@@ -119,6 +126,7 @@ class _Partition:
         owner_id = owner_of(owner.uid, task.report_hash)
         self.ledger = SinkLedger(owner.redis, owner.cluster, task.sink_topic, owner_id, r.partition)
         self.claimed: list[str] = []  # ids this promotion claimed in the open transaction
+        self.rewritten: set[str] = set()  # ids production rewrote since the report (`rewrites.py`)
         base = job_config(task.kafka)
         self.consumer = Consumer(range_reader_config(base, task.group_id))
         self.producer = Producer(
@@ -152,11 +160,13 @@ class _Partition:
         # Claims of transactions that committed before a crash: mark them; the rest are re-claimed.
         self.ledger.commit(ckpt.committed_offset)
         self.reader.start(ckpt.committed_offset)
+        self.rewritten = self.owner.tail.catch_up()  # just before writing: what production wrote since
         ckpt = self.loop.run(ckpt, self._fill)
-        if ckpt.written + ckpt.already_promoted != expected:
+        if ckpt.written + ckpt.already_promoted + ckpt.rewritten != expected:
             raise PermanentFailure(
                 f"{self.sandbox}/{r.partition}: wrote {ckpt.written} delta records ({ckpt.already_promoted} "
-                f"already promoted by other replays), the report counts {expected}: reconcile again"
+                f"already promoted by other replays, {ckpt.rewritten} rewritten by production since), the "
+                f"report counts {expected}: reconcile again"
             )
         return self.loop.finish(ckpt)
 
@@ -198,10 +208,12 @@ class _Partition:
         except redis.RedisError as err:
             raise RetriableFailure(f"Redis (reconciliation working set): {err}") from err
         topic, extra = self.task.sink_topic, self.owner.extra_headers
-        delta = [m for m, s in zip(keyed, statuses, strict=True) if s == "W"]
+        delta = self._not_rewritten([m for m, s in zip(keyed, statuses, strict=True) if s == "W"])
         claims = dict(zip((m.offset() for m in delta), self._claim(delta), strict=True))
         for msg, status in zip(keyed, statuses, strict=True):
-            if status == "W" and claims[msg.offset()] == "S":
+            if status == "W" and msg.offset() not in claims:  # production's newer value stays
+                ckpt.add_rewritten(msg.key().decode())
+            elif status == "W" and claims[msg.offset()] == "S":
                 ckpt.already_promoted += 1
             elif status == "W":
                 key, value = msg.key(), msg.value()
@@ -220,6 +232,14 @@ class _Partition:
         if ckpt.written > written_before:  # tests only: die inside the open transaction, records in it
             failpoints.produced_up_to(batch[-1].offset() + 1, self.producer.flush)
         return state
+
+    def _not_rewritten(self, delta: list[Any]) -> list[Any]:
+        """The delta records whose id production did not rewrite since the report. The others stay
+        production's: an attempt killed inside its transaction may have claimed them, given back here."""
+        kept = [m for m in delta if m.key().decode() not in self.rewritten]
+        if len(kept) < len(delta):
+            self.ledger.release([m.key().decode() for m in delta if m.key().decode() in self.rewritten])
+        return kept
 
     def _claim(self, delta: list[Any]) -> list[str]:
         """Claim the delta's ids in the sink ledger; another promotion's open claim aborts this

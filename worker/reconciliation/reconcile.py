@@ -25,7 +25,7 @@ from collections import Counter
 import msgspec
 from confluent_kafka import KafkaError, Producer
 
-from ..contract.exit_codes import RetriableFailure
+from ..contract.exit_codes import PermanentFailure, RetriableFailure
 from ..contract.headers import REPLAY_UID_HEADER, REPORT_HASH_HEADER
 from ..contract.kafka_clients import create_topics, idempotent_producer_config
 from ..contract.names import report_key
@@ -40,6 +40,7 @@ from ..contract.summaries import (
     ReportCounts,
     ReportPlan,
     ReportSummary,
+    SinkMark,
 )
 from ..contract.tasks import OffsetRange
 from ..ledger.sink import promoted_hashes
@@ -86,6 +87,7 @@ class Reconciler(StepJob[ReportSummary]):
         task = self.task
         sandbox = self.full_ranges(task.sandbox_topic)
         existing = self.existing_ranges(task.existing)
+        mark = self._sink_mark()  # before reading it: a record written during the passes counts as since
         spans = [sum(r.end_offset - r.start_offset for r in side) for side in (sandbox, existing)]
         bits = bucket_bits(max(spans))
         self.cluster = cluster_id(self.admin, self.servers)
@@ -108,6 +110,7 @@ class Reconciler(StepJob[ReportSummary]):
             bucket_bits=bits,
             report_topic=task.report.topic,
             completed_at=completed_at(),
+            sink_mark=mark,
         )
         self.store(report_key(self.uid), summary)
         return summary
@@ -124,6 +127,14 @@ class Reconciler(StepJob[ReportSummary]):
             canonical=CanonicalPlan(form=CANONICAL_FORM, headers=sorted(set(self.names))),
             refresh=task.refresh,
         )
+
+    def _sink_mark(self) -> SinkMark:
+        """The destination's ends now (read_committed: its last stable offsets): what promotion re-reads from."""
+        try:
+            ends = self.full_ranges(self.sink)
+        except PermanentFailure:  # no destination topic yet: all it will hold is written after the report
+            ends = []
+        return SinkMark(topic=self.sink, end_offsets={str(r.partition): r.end_offset for r in ends})
 
     # -- passes 1 and 2 -------------------------------------------------------------------------
     def _spill_sandbox(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:

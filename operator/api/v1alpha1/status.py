@@ -253,6 +253,12 @@ class PromotionStatus(ApiModel):
     skipped_identical: int | None = _count("Already identical in the destination.")
     skipped_duplicate: int | None = _count("Sandbox copies of an id that lost.")
     already_promoted: int | None = _count("Delta events another replay's promotion already wrote with this content.")
+    rewritten: int | None = _count(
+        "Delta events left alone: production rewrote their id in the destination after the report (its value stays)."
+    )
+    rewritten_ids: list[str] | None = Field(
+        default=None, description="The first 100 of those ids, sorted (re-reconcile to compare them again)."
+    )
     sha256: str | None = _text("SHA-256 over what was written (per-partition chains).")
     job: str | None = _text("The promotion Job.")
     started_at: str | None = _text("When promotion started (RFC 3339).")
