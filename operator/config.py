@@ -17,6 +17,7 @@ from eventreplay.worker.contract.names import LOG_FORMAT_ENV
 from eventreplay.worker.contract.settings import parse_settings
 
 from .policy import Own, Policy, load
+from .worker_pod import WORKER_POD_ENV, WorkerPod, parse
 
 DEFAULT_IMAGE = "ghcr.io/eventreplay/eventreplay:0.1.0"
 DEFAULT_COMMAND = ("python", "-m", "eventreplay.worker", "run")
@@ -55,6 +56,9 @@ class OperatorConfig:
     controller deletes both. Failed and running replays keep theirs (they are the evidence)."""
     log_format: str = TEXT
     """`text` or `json` log lines (`--log-format`, EVENTREPLAY_LOG_FORMAT)."""
+    worker_pod: WorkerPod = field(default_factory=WorkerPod)
+    """Every worker pod's placement and pull settings (EVENTREPLAY_WORKER_POD, JSON: the chart's
+    `worker.pod`); a policy project's `workerPod` extends them (`worker_pod.merged`)."""
 
     def allowed(self, image: str) -> bool:
         return image == self.worker_image or image in self.image_allowlist
@@ -161,6 +165,7 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         policy = load(args.policy_file, own(args, env, frozenset(allow)))
         log_format = parse_log_format(args.log_format)  # argparse leaves an env default unchecked
         run_as_user = _uid(args.worker_run_as_user)
+        worker_pod = parse(env.get(WORKER_POD_ENV, ""))
     except ValueError as err:
         parser.error(str(err))
     return OperatorConfig(
@@ -176,6 +181,7 @@ def from_args(argv: list[str] | None = None, env: dict[str, str] | None = None) 
         finished_job_ttl=args.finished_job_ttl,
         log_format=log_format,
         run_as_user=run_as_user,
+        worker_pod=worker_pod,
     )
 
 

@@ -40,6 +40,7 @@ from .job_names import (
 )
 from .job_tasks import build_combine_task, build_promote_task, build_reconcile_task, build_task
 from .policy import ClusterGrant
+from .worker_pod import merged, pod_metadata, pod_spec_fields
 
 CONTAINER = "worker"
 DEFAULT_RESOURCES = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}
@@ -183,7 +184,9 @@ def job_manifest(
     env: list[dict[str, Any]],
     suspend: bool = False,
 ) -> dict[str, Any]:
-    """A worker-image Job owned by the replay: restricted pod security, exit 10 fails the Job."""
+    """A worker-image Job owned by the replay: restricted pod security, exit 10 fails the Job; the
+    platform's placement and pull settings (never the operator's labels: they are applied last)."""
+    pod = merged(config.worker_pod, config.policy.worker_pod(owner.namespace, spec))
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -211,8 +214,9 @@ def job_manifest(
             "podReplacementPolicy": "Failed",
             "podFailurePolicy": _pod_failure_policy(),
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": pod_metadata(pod, labels),
                 "spec": {
+                    **pod_spec_fields(pod),
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,

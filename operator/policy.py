@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from .api.v1alpha1 import EventReplaySpec
 from .api.v1alpha1.source import KafkaCredentialsRef
 from .policy_document import KafkaCluster, PolicyDocument, Project, RedisEndpoint, SecretKey, TopicsCreatedBy
+from .worker_pod import WorkerPod
 
 __all__ = ["OPEN", "PERMISSIVE", "ClusterGrant", "Own", "Policy", "PolicyDocument", "Refusal", "closed_default", "load"]
 
@@ -193,6 +194,10 @@ class Policy:
     def max_partitions(self, namespace: str, spec: EventReplaySpec) -> int | None:
         """The most partitions the granting project lets this replay read (None: no bound)."""
         return None if self.permissive else self._granting(namespace, spec)[0].max_partitions
+
+    def worker_pod(self, namespace: str, spec: EventReplaySpec) -> WorkerPod | None:
+        """The granting project's worker pod settings (None: the operator's alone); only after `check`."""
+        return None if self.permissive else self._granting(namespace, spec)[0].worker_pod
 
     def grant(self, namespace: str, spec: EventReplaySpec) -> ClusterGrant:
         """The policy's settings for the replay's cluster; only after `check` passed."""

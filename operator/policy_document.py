@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from .worker_pod import WorkerPod
+
 BUILTIN_TRANSFORMS = ("identity", "project")
 TENANT_KAFKA_SETTINGS = (
     "security.protocol",
@@ -131,6 +133,10 @@ class Project(_Model):
     )
     max_partitions: int | None = Field(
         default=None, ge=1, description="The most partitions one replay may read (NotAllowed above it)."
+    )
+    worker_pod: WorkerPod | None = Field(
+        default=None,
+        description="Placement and pull settings of this project's worker pods, over the chart's `worker.pod`.",
     )
 
 

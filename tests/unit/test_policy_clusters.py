@@ -204,6 +204,7 @@ def test_the_charts_values_schema_takes_every_policy_field() -> None:
     from pydantic import BaseModel
 
     from eventreplay.operator import policy_document as pd
+    from eventreplay.operator.worker_pod import Toleration
 
     chart = Path(__file__).resolve().parents[2] / "charts" / "eventreplay-operator" / "values.schema.json"
     schema = json.loads(chart.read_text())
@@ -221,6 +222,9 @@ def test_the_charts_values_schema_takes_every_policy_field() -> None:
         pd.Project: projects,
         pd.KafkaCredentials: projects["kafkaCredentials"]["items"]["properties"],
         pd.SecretKey: schema["definitions"]["tenantSecretKey"]["properties"],
+        pd.WorkerPod: schema["definitions"]["workerPod"]["properties"],
+        Toleration: schema["definitions"]["workerPod"]["properties"]["tolerations"]["items"]["properties"],
     }
+    assert projects["workerPod"] == schema["properties"]["worker"]["properties"]["pod"]
     for model, properties in pairs.items():
         assert names(model) == set(properties), model.__name__
