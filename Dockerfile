@@ -1,7 +1,8 @@
 # One image for the operator and the worker (two entry points), built in two stages.
 # The build stage installs exactly what CI installs (constraints.txt); the final stage has no
 # compilers, no pip cache and runs as a numeric non-root user.
-ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+# The base is pinned by digest (a tag moves, a digest does not); refresh it as docs/install.md says.
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -6,11 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 REPETITIONS ?= 5
+# The image `make image` builds and `make push` pushes (to the registry the tag names): by default
+# the chart's image (image.repository, tag = Chart.yaml appVersion).
+IMAGE ?= ghcr.io/eventreplay/eventreplay:0.1.0
 # The repo root holds an `operator/` folder (mapped to eventreplay.operator): never let Python put
 # the working directory in front of the standard library's `operator` module.
 export PYTHONSAFEPATH := 1
 
-.PHONY: test demo venv stack stack-down lint typecheck crds lock bench clean reliability
+.PHONY: test demo venv stack stack-down lint typecheck crds lock bench clean reliability image push
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +40,15 @@ test: venv lint stack
 
 demo: stack
 	$(PY) examples/demo.py
+
+# The Dockerfile's image, tagged $(IMAGE): with podman the very build the real-node tests run
+# (base pinned by digest, or the local debootstrap base where no registry answers; force one with
+# EVENTREPLAY_PYTHON_BASE=pinned|local), else with docker. See docs/install.md.
+image: venv
+	dev/image build $(IMAGE)
+
+push: venv
+	dev/image push $(IMAGE)
 
 # The fault matrix (kills, restarts, flushes, broker stops) on the local stack, each row repeated
 # REPETITIONS times, written to docs/reliability.md. Not part of `make test` (~10 min a repetition).

@@ -1,8 +1,9 @@
 """Container images built on this machine, with no registry: the Python base, the project, the pause image.
 
 Each build is idempotent and keyed, so a second call costs a `podman image exists`:
-- the base is a debootstrap of a Debian release (release + a date key in the tag), its
-  root filesystem tarball cached under ~/.cache/eventreplay/images;
+- the base is the Dockerfile's own, pinned by digest, when podman has it or can pull it; else (no
+  registry reachable, as on CI machines here) a debootstrap of a Debian release (release + a date
+  key in the tag), its root filesystem tarball cached under ~/.cache/eventreplay/images;
 - the project image is the repo's Dockerfile on that base, tagged by a hash of everything the
   build reads (the Dockerfile, the files it COPYs, the base tag), saved as an OCI archive there too;
 - the pause image (the pod sandbox) is a static C binary FROM scratch, tagged by its source's hash.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -99,6 +101,37 @@ def base_image() -> str:
     return tag
 
 
+def pinned_base() -> str:
+    """The Dockerfile's default base (`ARG PYTHON_IMAGE=`), fully qualified for podman."""
+    text = DOCKERFILE.read_text()
+    ref = next(line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ARG PYTHON_IMAGE="))
+    return ref if "/" in ref else f"docker.io/library/{ref}"
+
+
+@functools.cache
+def build_base() -> str:
+    """The base the project image is built on, chosen once per process by EVENTREPLAY_PYTHON_BASE:
+    `pinned` (the Dockerfile's), `local` (the debootstrap base), or `auto` (default): the pinned
+    base when podman has it or can pull it, else the local one. `make image` and the real-node
+    tests both build through here, so they run the same image."""
+    choice = os.environ.get("EVENTREPLAY_PYTHON_BASE", "auto")
+    if choice not in ("auto", "pinned", "local"):
+        raise procs.ComponentError(f"EVENTREPLAY_PYTHON_BASE={choice}: expected auto, pinned or local")
+    if choice == "local":
+        return base_image()
+    pinned = pinned_base()
+    with _build_lock("base"):
+        if image_exists(pinned):
+            return pinned
+        try:
+            run_logged("base-pull", ["podman", "pull", pinned])
+            return pinned
+        except procs.ComponentError:
+            if choice == "pinned":
+                raise
+    return base_image()
+
+
 def _import_base(tag: str) -> None:
     rootfs_tar = images_dir() / f"python-base-{DEBIAN_RELEASE}-{BASE_KEY}.tar"
     if not rootfs_tar.exists():
@@ -157,8 +190,8 @@ def _is_source(path: Path) -> bool:
 
 
 def project_image() -> str:
-    """The Dockerfile built on the local base; tagged localhost/eventreplay:<content hash>."""
-    base = base_image()
+    """The Dockerfile built on build_base(); tagged localhost/eventreplay:<content hash>."""
+    base = build_base()
     with _build_lock("project"), tempfile.TemporaryDirectory(prefix="eventreplay-build-") as tmp:
         context = Path(tmp)
         key = hashlib.sha256(f"{stage_context(context)}\0{base}".encode()).hexdigest()[:16]

@@ -1,9 +1,9 @@
 """What the real node needs built, step by step, each cached and timed: `dev/node/build [step ...]`.
 
-Steps, in order: `tools` (Debian packages), `base` (the Python base image), `project` (the
-Dockerfile's image), `pause` (the sandbox image), `kubelet` (from the same k8s.io/kubernetes module
-as the API server, cached next to it by dev/k8s/build.sh). A second run of a step is a cache hit;
-the printed seconds are how cold and warm times are measured.
+Steps, in order: `tools` (Debian packages), `base` (the Python base image, images.build_base),
+`project` (the Dockerfile's image), `pause` (the sandbox image), `kubelet` (from the same
+k8s.io/kubernetes module as the API server, cached next to it by dev/k8s/build.sh). A second run
+of a step is a cache hit; the printed seconds are how cold and warm times are measured.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def install_tools() -> str:
 
 STEPS: dict[str, Callable[[], str]] = {
     "tools": install_tools,
-    "base": images.base_image,
+    "base": images.build_base,
     "project": images.project_image,
     "pause": images.pause_image,
     "kubelet": build_kubelet,

@@ -31,7 +31,7 @@ def test_dockerfile_parses_and_keeps_its_promises() -> None:
     assert {word for word, _ in steps} <= KNOWN
     args = {rest.split("=", 1)[0]: rest.split("=", 1)[1] for word, rest in steps if word == "ARG" and "=" in rest}
     base = args["PYTHON_IMAGE"]
-    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+", base), "a pinned base image"
+    assert re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+@sha256:[0-9a-f]{64}", base), "a base pinned by tag and digest"
     froms = [rest for word, rest in steps if word == "FROM"]
     assert len(froms) == 2 and froms[0].endswith("AS build"), "multi-stage"
     final = steps[[i for i, (w, _) in enumerate(steps) if w == "FROM"][1] :]

@@ -1,4 +1,4 @@
-"""Whole windows on the real stack: README's hourly example (1 h windows sliding every 15 min, one
+"""Whole windows on the real stack: docs/concepts.md's hourly example (1 h windows sliding every 15 min, one
 order a minute) replayed for one hour in the middle of a five-hour topic. Every window overlapping
 that hour is recomputed from all its events (the plan reads back to 09:15 and on to 11:45), only
 those windows are reconciled and promoted, and nothing outside them is written. The truth is

@@ -38,7 +38,7 @@ def at(minutes: int) -> int:
 @pytest.mark.parametrize(
     ("minutes", "window", "overlapping", "read"),
     [
-        # README's hourly example: 1 h windows every 15 min, replay 10:00-11:00 -> 09:15 .. 10:45 (7 windows).
+        # docs/concepts.md's hourly example: 1 h windows every 15 min, replay 10:00-11:00 -> 09:15 .. 10:45 (7 windows).
         ((60, 15, 0), (0, 60), (-45, 45), (-45, 105)),
         ((60, 15, 2), (0, 60), (-45, 45), (-47, 107)),
         ((60, 60, 0), (0, 60), (0, 0), (0, 60)),  # tumbling, aligned: the window itself
