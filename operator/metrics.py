@@ -1,15 +1,18 @@
 """The operator's Prometheus metrics, served on $EVENTREPLAY_METRICS_PORT (default 9090, the chart's
 `metrics` port): replays by phase, reconcile errors, handler latency, and the workers' progress per
-replay and partition (read from their checkpoints, so nothing is lost when worker pods are not scraped).
+replay and partition (read from their checkpoints, so nothing is lost when worker pods are not scraped);
+the per-replay series alerts use are in replay_metrics.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from . import replay_metrics
+from .replay_metrics import remove
 
 REPLAYS = Gauge("eventreplay_replays", "EventReplays by phase", ["phase"])
 RECONCILE_ERRORS = Counter("eventreplay_reconcile_errors_total", "Reconcile passes that failed", ["reason"])
@@ -56,6 +59,7 @@ def observe_status(namespace: str, name: str, status: dict[str, Any]) -> None:
     _phases[(namespace, name)] = phase
     _seen.add(phase)
     _recount()
+    replay_metrics.observe(namespace, name, status)
     ends = {p["partition"]: p for p in (status.get("plan") or {}).get("partitions") or []}
     seen = _partitions.setdefault((namespace, name), set())
     for part in status.get("partitions") or []:
@@ -73,13 +77,9 @@ def forget(namespace: str, name: str) -> None:
     """A deleted replay leaves no series behind (1,000 partitions x 5 series each)."""
     _phases.pop((namespace, name), None)
     _recount()
+    replay_metrics.forget(namespace, name)
     for partition in _partitions.pop((namespace, name), set()):
         for bucket in ("emitted", "duplicate", "processed", "deadLettered"):
-            _remove(EVENTS, namespace, name, partition, bucket)
-        _remove(REMAINING, namespace, name, partition)
-    _remove(STATUS_PATCH_BYTES, namespace, name)
-
-
-def _remove(metric: Any, *labels: str) -> None:
-    with contextlib.suppress(KeyError):  # never set
-        metric.remove(*labels)
+            remove(EVENTS, namespace, name, partition, bucket)
+        remove(REMAINING, namespace, name, partition)
+    remove(STATUS_PATCH_BYTES, namespace, name)

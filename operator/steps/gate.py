@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from ..api.v1alpha1 import Promotion, ReconciliationStatus, Thresholds, Totals
 
 OPEN_REASONS = frozenset({"Approved", "ThresholdsHeld"})
+WAITING_REASONS = frozenset({"AwaitingApproval", "IncompleteTotals", "ThresholdExceeded"})
+"""A closed gate that waits for a person or for figures (PolicyNever is closed by design)."""
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 from prometheus_client import REGISTRY
 
-from eventreplay.operator import metrics
+from eventreplay.operator import metrics, replay_metrics
+from eventreplay.worker.contract.exit_codes import CLAIM_HELD, POISON_RATIO_EXCEEDED
 
 
 def _replays(phase: str) -> float:
@@ -30,3 +35,57 @@ def test_phases_and_partition_progress() -> None:
     metrics.forget("ns", "m2")
     assert _replays("Replaying") == replaying
     assert _replays("Ready") == ready + 1
+
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def _promoted(status: str, reason: str, message: str = "") -> dict[str, Any]:
+    return {
+        "conditions": [
+            {
+                "type": "Promoted",
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastTransitionTime": "2026-01-01T11:50:00Z",
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "key", "value"),
+    [
+        (_promoted("False", "AwaitingApproval"), "gate_waiting_seconds", 600.0),
+        (_promoted("False", "ThresholdExceeded"), "gate_waiting_seconds", 600.0),
+        (_promoted("False", "PolicyNever"), "gate_waiting_seconds", 0.0),
+        (_promoted("False", "Promoting"), "gate_waiting_seconds", 0.0),
+        (_promoted("False", "Failed", f"promotion Job p failed: {CLAIM_HELD}: event 'a'"), "promotion_blocked", 1.0),
+        (_promoted("False", "Failed", "promotion Job p failed: boom"), "promotion_blocked", 0.0),
+        ({"conditions": [{"type": "Stalled", "reason": POISON_RATIO_EXCEEDED}]}, "poison_breaker_tripped", 1.0),
+        ({"conditions": [{"type": "Stalled", "reason": "PartitionsFailed"}]}, "poison_breaker_tripped", 0.0),
+        ({"progress": {"partitionsFailed": 2, "partitionsTotal": 3}}, "partitions_failed", 2.0),
+        ({"progress": {"percent": 40}}, "progress_ratio", 0.4),
+        ({}, "progress_ratio", 0.0),
+    ],
+)
+def test_replay_figures_from_status(status: dict[str, Any], key: str, value: float) -> None:
+    assert replay_metrics.figures(status, NOW)[key] == value
+
+
+def test_a_deleted_replay_leaves_no_replay_series() -> None:
+    status = {"phase": "Replaying", "progress": {"percent": 50}, "totals": {"read": 7}}
+    metrics.observe_status("gone", "r", status)
+    metrics.observe_status("gone", "r", {**status, "phase": "Stalled"})
+    names = [m.name for m in REGISTRY.collect() for s in m.samples if s.labels.get("namespace") == "gone"]
+    assert {"eventreplay_replay_phase", "eventreplay_replay_progress_ratio", "eventreplay_replay_records"} <= set(names)
+    phases = [
+        s.labels["phase"]
+        for m in REGISTRY.collect()
+        for s in m.samples
+        if m.name == "eventreplay_replay_phase" and s.labels.get("namespace") == "gone"
+    ]
+    assert phases == ["Stalled"]  # the old phase's series went with the change
+    metrics.forget("gone", "r")
+    assert not [s for m in REGISTRY.collect() for s in m.samples if s.labels.get("namespace") == "gone"]

@@ -15,6 +15,9 @@ EXIT_FENCED = 12
 
 POISON_RATIO_EXCEEDED = "PoisonRatioExceeded"
 """Starts the message of a replay stopped by its poison breaker; the operator's Stalled reason."""
+CLAIM_HELD = "ClaimHeldByAnotherReplay"
+"""Starts the message of a promotion that waits on another replay's open claim on an id in the
+sink; the operator's metrics look for it (eventreplay_replay_promotion_blocked)."""
 
 
 class WorkerFailure(Exception):

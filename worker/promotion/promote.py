@@ -25,7 +25,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from ..contract.checkpoints import PromotionCheckpoint, combine_digests, rewritten_ids, write_mirror
-from ..contract.exit_codes import PermanentFailure, RetriableFailure
+from ..contract.exit_codes import CLAIM_HELD, PermanentFailure, RetriableFailure
 from ..contract.headers import PROMOTED_BY_HEADER, REPLAY_UID_HEADER, REPORT_HASH_HEADER
 from ..contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
 from ..contract.names import promotion_key
@@ -252,7 +252,7 @@ class _Partition:
             self.ledger.release(self.claimed + [e[0] for e in entries])
             self.claimed = []
             raise RetriableFailure(
-                f"event {busy.event_id!r} is being promoted into {self.task.sink_topic!r} by another "
+                f"{CLAIM_HELD}: event {busy.event_id!r} is being promoted into {self.task.sink_topic!r} by another "
                 "replay; retrying once it committed"
             ) from None
         self.claimed += [e[0] for (e, s) in zip(entries, got, strict=True) if s == "W"]
