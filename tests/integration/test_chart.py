@@ -135,7 +135,8 @@ def test_service_monitor_only_when_enabled_and_it_selects_the_metrics_service(ch
     assert selector.items() <= service["metadata"]["labels"].items()
     assert monitor["metadata"]["labels"]["release"] == "prom"
     assert monitor["spec"]["endpoints"] == [
-        {"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
+        # honorLabels: the replay's own `namespace` label stays `namespace`, not `exported_namespace`.
+        {"port": "metrics", "path": "/metrics", "honorLabels": True, "interval": "30s", "scrapeTimeout": "10s"}
     ]
     assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["eventreplay-system"]}
 
