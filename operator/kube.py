@@ -27,8 +27,9 @@ class KubeError(Exception):
 
 
 class JobRejected(KubeError):
-    """The API server will not create a Job for this replay as built (quota, RBAC, validation, a
-    foreign Job holding its name): a condition and an Event, not a crash of the pass."""
+    """The API server will not create a Job (or the schema ConfigMap its Jobs mount) for this replay
+    as built (quota, RBAC, validation, a foreign object holding its name): a condition and an Event,
+    not a crash of the pass."""
 
     @property
     def retriable(self) -> bool:
@@ -138,6 +139,26 @@ class Kube:
                 raise JobRejected(409, f"a Job named {name} already exists and is not this replay's") from err
             if err.status in (400, 403, 422):
                 raise JobRejected(err.status, f"creating Job {name}: {err}") from err
+            raise
+        return True
+
+    def create_config_map(self, body: JSON) -> bool:
+        """Create; False when it already exists and is ours (its name holds its content's digest, so
+        an earlier pass's is the same). One of that name owned by anyone else, and a creation the
+        API refuses, raise JobRejected: the Jobs that would mount it cannot start."""
+        meta = body["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        try:
+            self.call("POST", f"/api/v1/namespaces/{ns}/configmaps", body)
+        except KubeError as err:
+            if err.status == 409:
+                found = self.call("GET", f"/api/v1/namespaces/{ns}/configmaps/{name}")
+                owners = {ref.get("uid") for ref in found["metadata"].get("ownerReferences") or []}
+                if owners & {ref.get("uid") for ref in meta.get("ownerReferences") or []}:
+                    return False
+                raise JobRejected(409, f"a ConfigMap named {name} already exists and is not this replay's") from err
+            if err.status in (400, 403, 422):
+                raise JobRejected(err.status, f"creating ConfigMap {name}: {err}") from err
             raise
         return True
 
