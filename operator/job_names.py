@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .api.v1alpha1 import GROUP
+from .api.v1alpha1 import GROUP, KIND, VERSION
 
 Step = Literal["combine", "reconcile", "promote"]
 STEPS: tuple[Step, ...] = ("combine", "reconcile", "promote")
@@ -72,6 +72,11 @@ def promotion_job_name(replay: str, report_hash: str, attempt: int = 0) -> str:
     return step_job_name(replay, f"promote-{report_hash[:12]}", attempt)
 
 
+def schema_config_map_name(replay: str, sha256: str) -> str:
+    """`<replay>-schema-<sha256[:12]>`: the replay's JSON Schema, named by its content."""
+    return fitted_name(replay, f"-schema-{sha256[:12]}")
+
+
 def label_value(text: str) -> str:
     """A valid label value (<= 63 chars, alnum at both ends) naming `text`."""
     if len(text) <= MAX_NAME:
@@ -80,14 +85,31 @@ def label_value(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+$", "", text[:56]) + "-" + digest
 
 
-def job_labels(owner: Owner, attempt: int, *, partition: int | None = None, step: Step | None = None) -> dict[str, str]:
-    """A Job's (and its pods') labels: the replay's, and either its partition or its step."""
-    labels = {
+def owned_labels(owner: Owner) -> dict[str, str]:
+    """The labels of everything the operator creates for a replay (its Jobs, pods and ConfigMap)."""
+    return {
         "app.kubernetes.io/name": "eventreplay-worker",
         "app.kubernetes.io/managed-by": "eventreplay-operator",
         LABEL_REPLAY: label_value(owner.name),
         LABEL_UID: owner.uid,
     }
+
+
+def owner_reference(owner: Owner) -> dict[str, str | bool]:
+    """The replay as controller of what it owns: deleted with it by Kubernetes' garbage collector."""
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": KIND,
+        "name": owner.name,
+        "uid": owner.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def job_labels(owner: Owner, attempt: int, *, partition: int | None = None, step: Step | None = None) -> dict[str, str]:
+    """A Job's (and its pods') labels: the replay's, and either its partition or its step."""
+    labels = owned_labels(owner)
     if partition is not None:
         labels[LABEL_PARTITION] = str(partition)
     if step is not None:

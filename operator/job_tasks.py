@@ -48,9 +48,16 @@ def _as_of(plan: Plan) -> datetime:
 
 
 def build_task(
-    spec: EventReplaySpec, plan: Plan, part: PlanPartition, owner: Owner, grant: ClusterGrant = OPEN
+    spec: EventReplaySpec,
+    plan: Plan,
+    part: PlanPartition,
+    owner: Owner,
+    grant: ClusterGrant = OPEN,
+    *,
+    schema_file: wt.SchemaFile | None = None,
 ) -> wt.Task:
-    """The worker's contract for one partition: the frozen range and how to replay it."""
+    """The worker's contract for one partition: the frozen range and how to replay it. The JSON
+    Schema inline (`eventreplay run`), or only the file that holds it (`schema_file`: a Job)."""
     redis = spec.dedup.redis
     return wt.Task(
         replay=_identity(owner),
@@ -64,7 +71,8 @@ def build_task(
         as_of=_as_of(plan),
         validation=wt.Validation(
             event_id_field=spec.validation.event_id_field,
-            json_schema=spec.validation.json_schema,
+            json_schema=spec.validation.json_schema if schema_file is None else None,
+            json_schema_file=schema_file,
             model=spec.validation.model,
             max_event_bytes=spec.validation.max_event_bytes,
             timestamp_field=spec.validation.timestamp_field,

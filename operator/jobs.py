@@ -24,7 +24,7 @@ from eventreplay.worker.contract.names import (
     TASK_ENV,
 )
 
-from .api.v1alpha1 import GROUP, KIND, VERSION, EventReplaySpec, Plan, PlanPartition
+from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition
 from .config import OperatorConfig
 from .job_names import (
     ANNOTATION_PLAN,
@@ -34,12 +34,14 @@ from .job_names import (
     Step,
     job_labels,
     job_name,
+    owner_reference,
     promotion_job_name,
     reconciliation_job_name,
     step_job_name,
 )
 from .job_tasks import build_combine_task, build_promote_task, build_reconcile_task, build_task
 from .policy import ClusterGrant
+from .schema_config_map import config_map, mount, schema_file, volume
 from .worker_pod import merged, pod_metadata, pod_spec_fields
 
 CONTAINER = "worker"
@@ -58,7 +60,8 @@ def build_job(
 ) -> dict[str, Any]:
     """The worker Job for one partition."""
     grant = config.policy.grant(owner.namespace, spec)
-    task = build_task(spec, plan, part, owner, grant)
+    task = build_task(spec, plan, part, owner, grant, schema_file=schema_file(spec))
+    schema_map = config_map(spec, owner)
     return job_manifest(
         spec,
         owner,
@@ -69,6 +72,7 @@ def build_job(
         command=list(config.worker_command),
         env=worker_env(spec, TASK_ENV, task.to_json(), grant),
         suspend=suspend,
+        schema_map=None if schema_map is None else schema_map["metadata"]["name"],
     )
 
 
@@ -183,10 +187,17 @@ def job_manifest(
     command: list[str],
     env: list[dict[str, Any]],
     suspend: bool = False,
+    schema_map: str | None = None,
 ) -> dict[str, Any]:
     """A worker-image Job owned by the replay: restricted pod security, exit 10 fails the Job; the
-    platform's placement and pull settings (never the operator's labels: they are applied last)."""
+    platform's placement and pull settings (never the operator's labels: they are applied last); the
+    replay's schema ConfigMap (`schema_map`) mounted read-only where its task says."""
     pod = merged(config.worker_pod, config.policy.worker_pod(owner.namespace, spec))
+    volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
+    if schema_map is not None:
+        volumes.append(volume(schema_map))
+        mounts.append(mount())
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -195,16 +206,7 @@ def job_manifest(
             "namespace": owner.namespace,
             "labels": labels,
             "annotations": annotations,
-            "ownerReferences": [
-                {
-                    "apiVersion": f"{GROUP}/{VERSION}",
-                    "kind": KIND,
-                    "name": owner.name,
-                    "uid": owner.uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [owner_reference(owner)],
         },
         "spec": {
             "suspend": suspend,
@@ -222,8 +224,8 @@ def job_manifest(
                     "enableServiceLinks": False,
                     "terminationGracePeriodSeconds": 30,
                     "securityContext": _pod_security(config),
-                    "containers": [_container(spec, config, command, env)],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+                    "containers": [_container(spec, config, command, env, mounts)],
+                    "volumes": volumes,
                 },
             },
         },
@@ -237,7 +239,11 @@ def _pod_security(config: OperatorConfig) -> dict[str, Any]:
 
 
 def _container(
-    spec: EventReplaySpec, config: OperatorConfig, command: list[str], env: list[dict[str, Any]]
+    spec: EventReplaySpec,
+    config: OperatorConfig,
+    command: list[str],
+    env: list[dict[str, Any]],
+    mounts: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The worker container: the configured (or allowlisted) image, locked down."""
     return {
@@ -253,7 +259,7 @@ def _container(
             "runAsNonRoot": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": mounts,
         "terminationMessagePolicy": "FallbackToLogsOnError",
     }
 

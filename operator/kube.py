@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from .api.v1alpha1 import GROUP, PLURAL, VERSION
@@ -27,8 +28,9 @@ class KubeError(Exception):
 
 
 class JobRejected(KubeError):
-    """The API server will not create a Job for this replay as built (quota, RBAC, validation, a
-    foreign Job holding its name): a condition and an Event, not a crash of the pass."""
+    """The API server will not create a Job (or the schema ConfigMap its Jobs mount) for this replay
+    as built (quota, RBAC, validation, a foreign object holding its name): a condition and an Event,
+    not a crash of the pass."""
 
     @property
     def retriable(self) -> bool:
@@ -126,20 +128,36 @@ class Kube:
         """Create; False when it already exists and is ours (names are deterministic, so a 409 is
         usually an earlier pass's Job). A Job of that name owned by anyone else, and a creation the
         API refuses (403 quota or RBAC, 422 invalid), raise JobRejected."""
-        meta = job["metadata"]
+        ns = job["metadata"]["namespace"]
+        return self._create_owned("Job", f"/apis/batch/v1/namespaces/{ns}/jobs", job, self._job_owners)
+
+    def create_config_map(self, body: JSON) -> bool:
+        """Create; False when it already exists and is ours (its name holds its content's digest, so
+        an earlier pass's is the same). One of that name owned by anyone else, and a creation the
+        API refuses, raise JobRejected: the Jobs that would mount it cannot start."""
+        ns = body["metadata"]["namespace"]
+        return self._create_owned("ConfigMap", f"/api/v1/namespaces/{ns}/configmaps", body, self._config_map_owners)
+
+    def _create_owned(self, kind: str, path: str, body: JSON, owners_of: Callable[[str, str], set[str]]) -> bool:
+        """POST `body`; a 409 is ours when the object holding the name shares an owner uid with it."""
+        meta = body["metadata"]
         ns, name = meta["namespace"], meta["name"]
         try:
-            self.call("POST", f"/apis/batch/v1/namespaces/{ns}/jobs", job)
+            self.call("POST", path, body)
         except KubeError as err:
             if err.status == 409:
                 owners = {ref.get("uid") for ref in meta.get("ownerReferences") or []}
-                if owners & self._job_owners(ns, name):
+                if owners & owners_of(ns, name):
                     return False
-                raise JobRejected(409, f"a Job named {name} already exists and is not this replay's") from err
+                raise JobRejected(409, f"a {kind} named {name} already exists and is not this replay's") from err
             if err.status in (400, 403, 422):
-                raise JobRejected(err.status, f"creating Job {name}: {err}") from err
+                raise JobRejected(err.status, f"creating {kind} {name}: {err}") from err
             raise
         return True
+
+    def _config_map_owners(self, ns: str, name: str) -> set[str]:
+        found = self.call("GET", f"/api/v1/namespaces/{ns}/configmaps/{name}")
+        return {ref.get("uid") for ref in found["metadata"].get("ownerReferences") or []}
 
     def _job_owners(self, ns: str, name: str) -> set[str]:
         # A list by name, not a GET: the operator is granted list on Jobs, and needs no more.

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from . import config, pod_env
+from . import config, pod_env, pod_volumes
 from .kubeapi import JSON, Kube, KubeError, now
 from .pod_status import conditions, container_status, delete_now, pod_log_path, report_lost, report_terminal
 from .pod_status import terminated as terminated_state
@@ -52,6 +52,7 @@ class PodWorker(threading.Thread):
         self._wake = threading.Event()
         self._reported_terminal = False
         self.container: JSON = {}
+        self.binds: list[pod_volumes.Bind] = []
         self.restarts = 0
         self.last: JSON = {}
         self.pid: int | None = None
@@ -145,10 +146,12 @@ class PodWorker(threading.Thread):
             self._terminal("Succeeded" if why == "exit" and code == 0 else "Failed", state)
 
     def _resolve_env(self) -> dict[str, str] | None:
-        """Retry while a referenced Secret/ConfigMap is missing, as the kubelet does."""
+        """Retry while a referenced Secret/ConfigMap is missing, as the kubelet does; the mounted
+        ConfigMaps are written out too (`self.binds`)."""
         reported = ""
         while True:
             try:
+                self.binds = pod_volumes.materialize(self.kube, self.pod, self.container)
                 return pod_env.container_env(self.kube, self.pod, self.container)
             except pod_env.EnvError as err:
                 if str(err) != reported:
@@ -181,7 +184,7 @@ class PodWorker(threading.Thread):
         wrapper = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
         try:
             proc = subprocess.Popen(
-                [*wrapper, exe, *argv[1:]],
+                [*wrapper, *pod_volumes.wrap(self.binds, [exe, *argv[1:]])],
                 env=env,
                 cwd=cwd,
                 stdout=out,

@@ -1,7 +1,7 @@
 """The partitions phase: schedule the partition Jobs (create / suspend / resume), create the
-sandbox topics first when the operator owns them, then read each partition's progress: its
-checkpoint (or the last status carried forward), for a failed Job its pod's message, and for a
-stuck one why its pod cannot run (`pods`).
+sandbox topics first when the operator owns them (and the schema ConfigMap the Jobs mount), then
+read each partition's progress: its checkpoint (or the last status carried forward), for a failed
+Job its pod's message, and for a stuck one why its pod cannot run (`pods`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..jobs import build_job
 from ..kafka import KafkaUnavailable
 from ..pod_messages import with_pod_messages
 from ..schedule import Actions, schedule
+from ..schema_config_map import config_map
 from . import pods, status
 from .context import Outcome, Pass, Planned, Replayed
 
@@ -81,6 +82,9 @@ def run(p: Pass, planned: Planned) -> Replayed | Outcome:
 def _act(p: Pass, spec: EventReplaySpec, plan: Plan, actions: Actions, jobs: dict[int, JobView]) -> None:
     """Create, suspend and resume the Jobs `schedule` asked for; `jobs` then shows them so."""
     spans = {part.partition: part for part in plan.partitions}
+    schema_map = config_map(spec, p.owner)
+    if actions.create and schema_map is not None:
+        p.c.kube.create_config_map(schema_map)  # before the Jobs that mount it
     for partition, attempt in actions.create:
         job = build_job(spec, plan, spans[partition], p.owner, p.c.config, attempt=attempt)
         p.c.kube.create_job(job)

@@ -103,6 +103,8 @@ USED = {
     ("batch", "jobs", "create"),  # Kube.create_job
     ("batch", "jobs", "patch"),  # Kube.set_job_suspended
     ("", "pods", "list"),  # Kube.list_pods
+    ("", "configmaps", "create"),  # Kube.create_config_map: the replay's schema
+    ("", "configmaps", "get"),  # Kube.create_config_map: whose is one holding the name
     ("", "events", "create"),  # kopf.event (POST)
 }
 """Every (group, resource, verb) the operator's code and kopf call. A grant outside it fails the test."""

@@ -60,6 +60,7 @@ class FakeKube:
     def __init__(self, obj: JSON | None) -> None:
         self.obj = obj
         self.jobs: dict[str, JSON] = {}
+        self.config_maps: dict[str, JSON] = {}
         self.pods: dict[str, list[JSON]] = {}
         self.patches: list[JSON] = []
         self.created: list[str] = []
@@ -113,6 +114,13 @@ class FakeKube:
             return False
         self.jobs[name] = copy.deepcopy(job)
         self.created.append(name)
+        return True
+
+    def create_config_map(self, body: JSON) -> bool:
+        name = body["metadata"]["name"]
+        if name in self.config_maps:
+            return False
+        self.config_maps[name] = copy.deepcopy(body)
         return True
 
     def expire_job(self, ns: str, name: str, ttl: int) -> None:

@@ -41,7 +41,7 @@ class Mirror:
 
 MIRRORS = [
     Mirror(api.PoisonBreaker, wt.PoisonBreaker),
-    Mirror(api.Validation, wt.Validation),
+    Mirror(api.Validation, wt.Validation, contract_only=frozenset({"jsonSchemaFile"})),
     Mirror(
         api.Dedup,
         wt.Dedup,

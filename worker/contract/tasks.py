@@ -87,9 +87,21 @@ class PoisonBreaker(Contract):
     min_records: int = Field(default=100, ge=1, description="Records read before the ratio is judged.")
 
 
+class SchemaFile(Contract):
+    """Where the replay's JSON Schema is mounted, and the digest its bytes must have (`schema_file.py`)."""
+
+    path: str = Field(min_length=1, description="Absolute path of the schema file (a read-only mount).")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex sha256 of the file's bytes.")
+
+
 class Validation(Contract):
     event_id_field: str = Field(default="event_id", min_length=1)
-    json_schema: dict[str, Any] | None = Field(default=None, description="Inline JSON Schema for the event.")
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="Inline JSON Schema for the event (`eventreplay run`; Jobs use `jsonSchemaFile`)."
+    )
+    json_schema_file: SchemaFile | None = Field(
+        default=None, description="The JSON Schema as a mounted file, verified by its digest before use."
+    )
     model: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
@@ -104,6 +116,12 @@ class Validation(Contract):
         default=None, ge=0, description="Events later than asOf plus this skew are invalid."
     )
     poison_breaker: PoisonBreaker | None = None
+
+    @model_validator(mode="after")
+    def _one_schema(self) -> Validation:
+        if self.json_schema is not None and self.json_schema_file is not None:
+            raise ValueError("jsonSchema and jsonSchemaFile are exclusive")
+        return self
 
 
 class Dedup(RedisConnection):

@@ -20,6 +20,7 @@ import msgspec
 import orjson
 
 from ..contract.exit_codes import PermanentFailure
+from ..contract.schema_file import load
 from ..contract.tasks import Validation
 from ..runtime.canonical import epoch_ms
 from . import schema_patterns
@@ -57,10 +58,12 @@ class Validator:
         self._id_field = spec.event_id_field
         self._max_bytes = spec.max_event_bytes
         self._schema: Callable[[Any], Any] | None = None
-        if spec.json_schema is not None:
+        # A Job's task names the mounted schema file; `eventreplay run` passes it inline.
+        json_schema = load(spec.json_schema_file) if spec.json_schema_file is not None else spec.json_schema
+        if json_schema is not None:
             try:
-                self._schema = fastjsonschema.compile(spec.json_schema, handlers=NO_REMOTE)
-                schema_patterns.bind(self._schema, spec.json_schema)
+                self._schema = fastjsonschema.compile(json_schema, handlers=NO_REMOTE)
+                schema_patterns.bind(self._schema, json_schema)
             except (fastjsonschema.JsonSchemaDefinitionException, re.error) as err:
                 # re.error: a pattern fastjsonschema cannot compile (e.g. `$` inside a []-set).
                 raise PermanentFailure(f"validation.jsonSchema is not a valid JSON Schema: {err}") from err
@@ -70,8 +73,8 @@ class Validator:
         self._fast: Callable[[bytes], Any] | None = None
         self._fast_attr = ""
         self._needs_doc = needs_doc
-        if spec.json_schema is not None and self._model is None and spec.max_future_skew_seconds is None:
-            compiled = compile_fast_path(spec.json_schema, spec.event_id_field)
+        if json_schema is not None and self._model is None and spec.max_future_skew_seconds is None:
+            compiled = compile_fast_path(json_schema, spec.event_id_field)
             if compiled is not None:
                 self._fast, self._fast_attr = compiled[0].decode, compiled[1]
         self._ts_field = spec.timestamp_field

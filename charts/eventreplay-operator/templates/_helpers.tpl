@@ -124,6 +124,12 @@ controller creates pods), and any wildcard (it would also cover resources added 
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [list, watch, create, patch]
+# Application: a replay's inline JSON Schema, carried once in an immutable ConfigMap its partition
+# Jobs mount (get: whose is one already holding the name); the replay owns it (owner reference),
+# so Kubernetes' garbage collector deletes it: no delete.
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [create, get]
 # Application: a failed worker's reason is in its pod's termination message, and a stuck one's
 # pod says why it cannot run (pull, Secret, node): pods listed by label.
 - apiGroups: [""]

@@ -4,7 +4,7 @@ The schema is code the worker compiles: a `$ref` to another document (`http://`,
 relative path) would make the worker fetch it, and a `$id` with a scheme would make a `#` ref
 resolve against a remote document. Both are refused here with the offending value named (the
 worker refuses any fetch on its own too: worker/replay/schema_refs.py). The size bound keeps the
-task, which carries the schema to every Job, well inside one env value (128 KiB).
+one ConfigMap that carries the schema to the Jobs small (`operator/schema_config_map.py`).
 CEL cannot serialize an object of preserved unknown fields, so these checks are the model's only:
 the operator stalls such a replay as InvalidSpec before planning.
 """
