@@ -7,7 +7,9 @@ import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Gauge
+from prometheus_client import REGISTRY, Gauge
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from eventreplay.worker.contract.exit_codes import CLAIM_HELD, POISON_RATIO_EXCEEDED
 
@@ -15,10 +17,8 @@ from .steps.gate import WAITING_REASONS
 
 LABELS = ("namespace", "replay")
 PHASE = Gauge("eventreplay_replay_phase", "1 for the replay's current phase", [*LABELS, "phase"])
+GATE_WAITING = "eventreplay_replay_gate_waiting_seconds"
 FIGURES: dict[str, Gauge] = {
-    "gate_waiting_seconds": Gauge(
-        "eventreplay_replay_gate_waiting_seconds", "Seconds the promotion gate has waited (approval, figures)", LABELS
-    ),
     "partitions_failed": Gauge("eventreplay_replay_partitions_failed", "Partitions whose Job failed", LABELS),
     "partitions_total": Gauge("eventreplay_replay_partitions_total", "Partitions planned", LABELS),
     "poison_breaker_tripped": Gauge(
@@ -37,23 +37,48 @@ BUCKETS = ("read", "emitted", "duplicate", "processed", "deadLettered", "skipped
 
 _phase_of: dict[tuple[str, str], str] = {}
 """The phase series each replay has, so that a new phase (or deleting it) removes the old one."""
+_gate_since: dict[tuple[str, str], datetime | None] = {}
+"""Since when each replay's gate waits (None: it does not): the wait grows while the status rests
+unpatched, so it is computed at scrape time, not set when the status changes."""
 
 
-def _since(stamp: str, now: datetime) -> float:
+class _GateWaiting(Collector):
+    def collect(self) -> Any:
+        family = GaugeMetricFamily(
+            GATE_WAITING, "Seconds the promotion gate has waited (approval, figures)", labels=LABELS
+        )
+        now = datetime.now(UTC)
+        for (namespace, name), since in sorted(_gate_since.items()):
+            family.add_metric([namespace, name], 0.0 if since is None else max(0.0, (now - since).total_seconds()))
+        yield family
+
+
+REGISTRY.register(_GateWaiting())
+
+
+def _stamp(stamp: str) -> datetime | None:
     try:
-        return max(0.0, (now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds())
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
-        return 0.0
+        return None
+
+
+def gate_since(status: dict[str, Any]) -> datetime | None:
+    """When the gate started waiting (approval, thresholds, totals), or None when it does not wait."""
+    conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+    promoted = next((c for c in conditions if c.get("type") == "Promoted"), {})
+    if promoted.get("status") == "False" and promoted.get("reason") in WAITING_REASONS:
+        return _stamp(str(promoted.get("lastTransitionTime") or ""))
+    return None
 
 
 def figures(status: dict[str, Any], now: datetime) -> dict[str, float]:
     """The per-replay figures a status says (pure: the table-driven unit tests call it)."""
     conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
-    promoted = next((c for c in conditions if c.get("type") == "Promoted"), {})
-    waiting = promoted.get("status") == "False" and promoted.get("reason") in WAITING_REASONS
+    since = gate_since(status)
     progress = status.get("progress") or {}
     return {
-        "gate_waiting_seconds": _since(str(promoted.get("lastTransitionTime") or ""), now) if waiting else 0.0,
+        "gate_waiting_seconds": 0.0 if since is None else max(0.0, (now - since).total_seconds()),
         "partitions_failed": float(progress.get("partitionsFailed") or 0),
         "partitions_total": float(progress.get("partitionsTotal") or 0),
         "poison_breaker_tripped": float(any(c.get("reason") == POISON_RATIO_EXCEEDED for c in conditions)),
@@ -71,8 +96,10 @@ def observe(namespace: str, name: str, status: dict[str, Any], now: datetime | N
         remove(PHASE, namespace, name, old)
     _phase_of[(namespace, name)] = phase
     PHASE.labels(namespace, name, phase).set(1)
+    _gate_since[(namespace, name)] = gate_since(status)
     for key, value in figures(status, now or datetime.now(UTC)).items():
-        FIGURES[key].labels(namespace, name).set(value)
+        if key in FIGURES:
+            FIGURES[key].labels(namespace, name).set(value)
     totals = status.get("totals") or {}
     for bucket in BUCKETS:
         RECORDS.labels(namespace, name, bucket).set(float(totals.get(bucket) or 0))
@@ -83,6 +110,7 @@ def forget(namespace: str, name: str) -> None:
     old = _phase_of.pop((namespace, name), None)
     if old is not None:
         remove(PHASE, namespace, name, old)
+    _gate_since.pop((namespace, name), None)
     for gauge in FIGURES.values():
         remove(gauge, namespace, name)
     for bucket in BUCKETS:

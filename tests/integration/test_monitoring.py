@@ -137,9 +137,10 @@ def check_rules(chart: ChartDriver, promtool_bin: Path, samples: list[Sample], o
 
 
 def humanize(seconds: float) -> str:
-    """Prometheus' humanizeDuration for a test run's waits (1 s to under an hour: whole seconds)."""
+    """Prometheus' humanizeDuration for a test run's waits (1 s to under an hour): under a minute
+    four significant digits (Go's %.4g), from a minute on whole minutes and seconds."""
     minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+    return f"{minutes}m {secs}s" if minutes else f"{seconds:.4g}s"
 
 
 def check_dashboard(chart: ChartDriver, scraped: set[str]) -> None:
