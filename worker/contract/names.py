@@ -175,6 +175,18 @@ def sink_key_patterns(owner: str) -> list[str]:
     return [f"~{SINK_HEAD}:{{{check_tenant(owner)}:*"]
 
 
+ACL_COMMANDS = ("+@all", "-@admin", "-@dangerous", "+info")
+"""What a tenant's user may run: data commands and scripts, not server administration (INFO only
+so a worker can check the eviction policy)."""
+
+
+def tenant_acl_rules(namespaces: list[str], owner: str) -> list[str]:
+    """The `ACL SETUSER <user> reset on ><password> ...` rules of one project's Redis user: the keys of
+    its namespaces and of the sinks it owns, no channel, no admin command (docs/security.md)."""
+    keys = [pattern for ns in namespaces for pattern in tenant_key_patterns(ns)]
+    return [*keys, *sink_key_patterns(owner), *ACL_COMMANDS]
+
+
 def checkpoint_key(namespace: str, uid: str, partition: int) -> str:
     """A replay worker's checkpoint mirror (JSON): written after each commit, read by the operator
     (MGET) and `eventreplay run`."""
