@@ -27,6 +27,7 @@ Event = tuple[str, bytes, int]
 def _ledger(redis_client: Any, unique: str, uid: str, *, hashed: bool = True, ttl: int = TTL) -> ReplayLedger:
     return ReplayLedger(
         redis_client,
+        namespace=TASK_NAMESPACE,
         ledger=unique,
         uid=uid,
         partition=0,

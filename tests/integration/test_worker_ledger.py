@@ -18,6 +18,7 @@ TTL = 3600
 def _ledger(redis_client: Any, unique: str, mode: str = "withinReplay", **extra: Any) -> ReplayLedger:
     return ReplayLedger(
         redis_client,
+        namespace=TASK_NAMESPACE,
         ledger=unique,
         uid=f"uid-{unique}",
         partition=0,
