@@ -174,6 +174,8 @@ def test_ledger_mark_cli_writes_the_production_ledger(redis_client: Any, unique:
             "mark",
             "--redis-url",
             REDIS_URL,
+            "--namespace",
+            TASK_NAMESPACE,
             "--ledger",
             f"cli-{unique}",
             "-",
