@@ -50,7 +50,15 @@ def redis_us_per_event(client: redis.Redis, script: str, events: int, batch: int
         ledger_script.SCRIPT = script  # ReplayLedger loads the script on its first send
     name = f"bench-ledger-{uuid.uuid4().hex[:8]}"
     replay = ledger.ReplayLedger(
-        client, ledger=name, uid="u", partition=0, span=events, mode="withinReplay", ttl_seconds=3600, hash_content=True
+        client,
+        namespace="bench",
+        ledger=name,
+        uid="u",
+        partition=0,
+        span=events,
+        mode="withinReplay",
+        ttl_seconds=3600,
+        hash_content=True,
     )
     ranges = [range(start, min(events, start + batch)) for start in range(0, events, batch)]
     if script == NATIVE:
@@ -79,7 +87,7 @@ def redis_us_per_event(client: redis.Redis, script: str, events: int, batch: int
 def _classify_all(client: redis.Redis, name: str, events: int, batch: int, mode: str) -> tuple[float, str]:
     """Redis CPU µs per event of classifying `events` ids (those `production_marks` marked) in `mode`."""
     replay = ledger.ReplayLedger(
-        client, ledger=name, uid=uuid.uuid4().hex[:6], partition=0, span=events, mode=mode,  # type: ignore[arg-type]
+        client, namespace="bench", ledger=name, uid=uuid.uuid4().hex[:6], partition=0, span=events, mode=mode,  # type: ignore[arg-type]
         ttl_seconds=3600, hash_content=True,
     )  # fmt: skip
     verdicts = ""
@@ -95,13 +103,13 @@ def production_figures(client: redis.Redis, events: int, batch: int) -> dict[str
     unmarked, _ = _classify_all(client, name, events, batch, "withinReplay")
     empty, _ = _classify_all(client, name, events, batch, "skipProcessed")
     used = int(client.info("memory")["used_memory"])
-    ledger.ProductionLedger(client, name).mark((f"id-{n}", b"v") for n in range(events))
+    ledger.ProductionLedger(client, name, namespace="bench").mark((f"id-{n}", b"v") for n in range(events))
     per_entry = (int(client.info("memory")["used_memory"]) - used) / events
     marked, verdicts = _classify_all(client, name, events, batch, "skipProcessed")
     keys = list(client.scan_iter(match=f"er:{{{name}}}:*", count=5000))
     for start in range(0, len(keys), 5000):
         client.unlink(*keys[start : start + 5000])
-    live = len(ledger.live_slices(name, ledger.DEFAULT_TTL_SECONDS, 0)) - 1
+    live = len(ledger.live_slices("bench", name, ledger.DEFAULT_TTL_SECONDS, 0)) - 1
     return {
         "production ledger, bytes per marked id (INFO used_memory)": f"{per_entry:.1f}",
         "withinReplay, Redis µs/event": f"{unmarked:.2f}",

@@ -128,7 +128,7 @@ def cleanup(tag: str) -> None:
     """Drop what one run made: its Redis working set and report, its topics."""
     client = redis.Redis.from_url(REDIS_URL)
     uid = f"bench-{tag}"
-    keys = [*client.scan_iter(match=f"{spill_route(uid)}:*", count=5000), report_key(uid)]
+    keys = [*client.scan_iter(match=f"{spill_route('bench', uid)}:*", count=5000), report_key("bench", uid)]
     for i in range(0, len(keys), 1000):
         client.delete(*keys[i : i + 1000])
     admin = AdminClient({"bootstrap.servers": BOOTSTRAP})

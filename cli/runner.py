@@ -4,7 +4,7 @@ Each worker is `python -m eventreplay.worker run` with its task in $EVENTREPLAY_
 and checkpoints as a Job. At most spec.worker.parallelism run at once. Exit codes are handled as the
 Job's podFailurePolicy does: permanent (10) fails the partition at once; anything else is retried
 with exponential backoff up to spec.worker.backoffLimit times. Progress is read from the Redis
-checkpoint mirror (`eventreplay:ckpt:{uid}:{partition}`), never from the workers' output.
+checkpoint mirror (`names.checkpoint_key`), never from the workers' output.
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ class Runner:
         self.running.clear()
 
     def _read_checkpoints(self) -> None:
-        keys = [checkpoint_key(self.uid, p) for p in self.spans]
+        keys = [checkpoint_key(self.tasks[p].replay.namespace, self.uid, p) for p in self.spans]
         try:
             values = self.redis.mget(keys)
         except redis.RedisError:

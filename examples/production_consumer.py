@@ -5,7 +5,7 @@ them: after its own output is durable (here: the downstream write and the offset
 before, so a crash in between leaves the events unmarked (replayed) rather than marked and lost.
 
     python examples/production_consumer.py --bootstrap 127.0.0.1:19092 --topic orders \
-        --redis-url redis://127.0.0.1:16379/0 --ledger orders
+        --redis-url redis://127.0.0.1:16379/0 --namespace default --ledger orders
 """
 
 from __future__ import annotations
@@ -29,12 +29,13 @@ def main() -> None:
     parser.add_argument("--topic", required=True)
     parser.add_argument("--group", default="orders-processor")
     parser.add_argument("--redis-url", required=True)
+    parser.add_argument("--namespace", required=True, help="namespace of the replays reading the ledger")
     parser.add_argument("--ledger", required=True)
     parser.add_argument("--id-field", default="event_id")
     parser.add_argument("--max-batches", type=int, default=0, help="stop after N batches (0: run forever)")
     args = parser.parse_args()
 
-    ledger = ProductionLedger(redis.Redis.from_url(args.redis_url), args.ledger)
+    ledger = ProductionLedger(redis.Redis.from_url(args.redis_url), args.ledger, namespace=args.namespace)
     consumer = Consumer(
         {
             "bootstrap.servers": args.bootstrap,

@@ -47,14 +47,14 @@ class CheckpointReader:
             )
         return self._clients[url]
 
-    def read(self, url: str, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
+    def read(self, url: str, namespace: str, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
         parts = list(partitions)
         found: dict[int, Checkpoint] = {}
         try:
             client = self._client(url)
             for i in range(0, len(parts), CHUNK):
                 chunk = parts[i : i + CHUNK]
-                values = client.mget([checkpoint_key(uid, p) for p in chunk])
+                values = client.mget([checkpoint_key(namespace, uid, p) for p in chunk])
                 for partition, raw in zip(chunk, values, strict=True):
                     if raw is None:
                         continue
@@ -74,11 +74,13 @@ class CheckpointReader:
             raise CheckpointsUnavailable(f"reading {key} from {url}: {err}") from err
         return raw if isinstance(raw, bytes) or raw is None else str(raw).encode()
 
-    def promotions(self, url: str, uid: str, partitions: Iterable[int]) -> dict[int, PromotionCheckpoint]:
+    def promotions(
+        self, url: str, namespace: str, uid: str, partitions: Iterable[int]
+    ) -> dict[int, PromotionCheckpoint]:
         """The promotion Job's per-partition checkpoint mirrors."""
         parts = list(partitions)
         try:
-            values = self._client(url).mget([promotion_key(uid, p) for p in parts]) if parts else []
+            values = self._client(url).mget([promotion_key(namespace, uid, p) for p in parts]) if parts else []
         except redis.RedisError as err:
             raise CheckpointsUnavailable(f"reading promotion checkpoints from {url}: {err}") from err
         found: dict[int, PromotionCheckpoint] = {}

@@ -64,7 +64,7 @@ def leftovers(spec: dict[str, Any], status: dict[str, Any], namespace: str, name
         topics=sorted({t for t in topics if t}),
         group_prefix=replay_group_id(uid),
         redis_url=str((dedup.get("redis") or {}).get("url") or ""),
-        key_patterns=replay_key_patterns(uid, str(dedup.get("ledger") or "")),
+        key_patterns=replay_key_patterns(namespace, uid, str(dedup.get("ledger") or "")),
     )
 
 

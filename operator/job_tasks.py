@@ -10,7 +10,13 @@ from eventreplay.worker.contract import step_tasks as rt
 from eventreplay.worker.contract import tasks as wt
 from eventreplay.worker.contract.combine_task import Aggregate, CombineTask, Requested
 from eventreplay.worker.contract.gap_task import GapTask
-from eventreplay.worker.contract.names import KAFKA_CA_ENV, KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, ReplayTopics
+from eventreplay.worker.contract.names import (
+    KAFKA_CA_ENV,
+    KAFKA_SETTINGS_ENV,
+    REDIS_PASSWORD_ENV,
+    REDIS_USERNAME_ENV,
+    ReplayTopics,
+)
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
 from .job_names import Owner
@@ -21,8 +27,16 @@ WHOLE_TOPIC = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC
 """An offset window says nothing about time: compare with everything the destination retains."""
 
 
-def _identity(owner: Owner) -> wt.ReplayIdentity:
-    return wt.ReplayIdentity(namespace=owner.namespace, name=owner.name, uid=owner.uid)
+def _identity(owner: Owner, grant: ClusterGrant) -> wt.ReplayIdentity:
+    return wt.ReplayIdentity(namespace=owner.namespace, name=owner.name, uid=owner.uid, project=grant.project)
+
+
+def _redis_credentials(spec: EventReplaySpec, grant: ClusterGrant) -> dict[str, str | None]:
+    """The env vars naming a Job's Redis user and password: the project's ACL user when the policy
+    binds one (`jobs.worker_env` fills both from its Secret), else the replay's password if any."""
+    if grant.redis_user_secret is not None:
+        return {"username_env": REDIS_USERNAME_ENV, "password_env": REDIS_PASSWORD_ENV}
+    return {"password_env": REDIS_PASSWORD_ENV if spec.dedup.redis.password_secret_ref else None}
 
 
 def _kafka(spec: EventReplaySpec, grant: ClusterGrant) -> wt.KafkaConnection:
@@ -60,7 +74,7 @@ def build_task(
     Schema inline (`eventreplay run`), or only the file that holds it (`schema_file`: a Job)."""
     redis = spec.dedup.redis
     return wt.Task(
-        replay=_identity(owner),
+        replay=_identity(owner, grant),
         kafka=_kafka(spec, grant),
         source=wt.SourceRange(
             topic=plan.topic,
@@ -81,7 +95,7 @@ def build_task(
         ),
         dedup=wt.Dedup(
             redis_url=redis.url,
-            password_env=REDIS_PASSWORD_ENV if redis.password_secret_ref else None,
+            **_redis_credentials(spec, grant),
             ledger=spec.dedup.ledger,
             mode=spec.dedup.mode,
             ttl_seconds=spec.dedup.ttl_seconds,
@@ -92,12 +106,9 @@ def build_task(
     )
 
 
-def _redis(spec: EventReplaySpec) -> rt.RedisTarget:
-    redis = spec.dedup.redis
+def _redis(spec: EventReplaySpec, grant: ClusterGrant) -> rt.RedisTarget:
     return rt.RedisTarget(
-        redis_url=redis.url,
-        password_env=REDIS_PASSWORD_ENV if redis.password_secret_ref else None,
-        ttl_seconds=spec.dedup.ttl_seconds,
+        redis_url=spec.dedup.redis.url, **_redis_credentials(spec, grant), ttl_seconds=spec.dedup.ttl_seconds
     )
 
 
@@ -140,13 +151,13 @@ def build_combine_task(spec: EventReplaySpec, plan: Plan, owner: Owner, grant: C
     aggregate = spec.transform.aggregate
     assert aggregate is not None
     return CombineTask(
-        replay=_identity(owner),
+        replay=_identity(owner, grant),
         kafka=_kafka(spec, grant),
         sandbox_topic=plan.sandbox_topic,
         results_topic=replayed_output(spec, plan, owner),
         aggregate=Aggregate.model_validate(aggregate.model_dump(by_alias=True, exclude_none=True)),
         requested=_requested(plan),
-        redis=_redis(spec),
+        redis=_redis(spec, grant),
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )
 
@@ -157,7 +168,7 @@ def build_reconcile_task(
     """The reconciliation Job's contract: the sandbox against the existing output, per event id."""
     rc = spec.reconciliation
     return rt.ReconcileTask(
-        replay=_identity(owner),
+        replay=_identity(owner, grant),
         kafka=_kafka(spec, grant),
         sandbox_topic=replayed_output(spec, plan, owner),
         existing=existing_output(spec, plan),
@@ -165,7 +176,7 @@ def build_reconcile_task(
         canonical=rt.Canonical(headers=sorted(set(rc.canonical_headers))),
         report=rt.ReportOutput(
             topic=plan.report_topic or ReplayTopics.of(owner.namespace, owner.name, owner.uid).report,
-            redis=_redis(spec),
+            redis=_redis(spec, grant),
             sample_size=rc.sample_size,
         ),
         sink_topic=spec.sink.topic,
@@ -179,12 +190,12 @@ def build_promote_task(
 ) -> rt.PromoteTask:
     """The promotion Job's contract: one approved report's delta into the destination."""
     return rt.PromoteTask(
-        replay=_identity(owner),
+        replay=_identity(owner, grant),
         kafka=_kafka(spec, grant),
         report_hash=report_hash,
         sink_topic=spec.sink.topic,
         existing_topic=spec.compared_topic,
-        redis=_redis(spec),
+        redis=_redis(spec, grant),
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )
 

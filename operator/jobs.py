@@ -21,6 +21,7 @@ from eventreplay.worker.contract.names import (
     PROMOTE_TASK_ENV,
     RECONCILE_TASK_ENV,
     REDIS_PASSWORD_ENV,
+    REDIS_USERNAME_ENV,
     TASK_ENV,
 )
 
@@ -164,7 +165,10 @@ def worker_env(spec: EventReplaySpec, task_env: str, task_json: str, grant: Clus
         ref = {"name": grant.ca.name, "key": grant.ca.key}
         env.append({"name": KAFKA_CA_ENV, "valueFrom": {"secretKeyRef": ref}})
     password = spec.dedup.redis.password_secret_ref
-    if password is not None:
+    if grant.redis_user_secret is not None:  # the project's ACL user replaces the replay's password
+        for var, key in ((REDIS_USERNAME_ENV, "username"), (REDIS_PASSWORD_ENV, "password")):
+            env.append({"name": var, "valueFrom": {"secretKeyRef": {"name": grant.redis_user_secret, "key": key}}})
+    elif password is not None:
         ref = {"name": password.name, "key": password.key}
         env.append({"name": REDIS_PASSWORD_ENV, "valueFrom": {"secretKeyRef": ref}})
     return env

@@ -61,6 +61,10 @@ class ClusterGrant:
     topics_created_by: TopicsCreatedBy = "operator"
     tenant_settings: tuple[str, ...] | None = None
     """The settings a tenant's Secret may set (globs); None: any (the permissive install)."""
+    project: str | None = None
+    """The granting project: owns the sink ledgers in Redis (`names.sink_owner`); None: the namespace."""
+    redis_user_secret: str | None = None
+    """The project's Redis ACL user (Secret keys `username`, `password`); None: the replay's own password."""
 
 
 OPEN = ClusterGrant()
@@ -205,7 +209,14 @@ class Policy:
             return OPEN
         project, cluster = self._granting(namespace, spec)
         ca = cluster.tls.ca_secret_ref if cluster.tls is not None else None
-        return ClusterGrant(cluster.settings(), ca, cluster.topics_created_by, tuple(project.tenant_kafka_settings))
+        return ClusterGrant(
+            cluster.settings(),
+            ca,
+            cluster.topics_created_by,
+            tuple(project.tenant_kafka_settings),
+            project=project.name,
+            redis_user_secret=project.redis_user_secret,
+        )
 
     def resolve(self, namespace: str, spec: EventReplaySpec) -> EventReplaySpec:
         """`spec` with its aliases (`source.cluster`, `dedup.redis.endpoint`) replaced by what the

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from eventreplay.worker.contract.names import TENANT_LABEL
+
 from .worker_pod import WorkerPod
 
 BUILTIN_TRANSFORMS = ("identity", "project")
@@ -31,6 +33,8 @@ protocol, nothing that makes a worker run a command, load a library, read a file
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "GSSAPI"]
 TopicsCreatedBy = Literal["operator", "tenant"]
+SECRET_NAME = r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$"
+"""A Kubernetes Secret's name (RFC 1123 subdomain)."""
 
 
 class _Model(BaseModel):
@@ -40,7 +44,7 @@ class _Model(BaseModel):
 class SecretKey(_Model):
     """A key of a Secret that the platform places in each namespace using it (no namespace field)."""
 
-    name: str = Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")
+    name: str = Field(min_length=1, max_length=253, pattern=SECRET_NAME)
     key: str = Field(default="client.properties", min_length=1, max_length=253)
 
 
@@ -111,7 +115,9 @@ class KafkaCredentials(_Model):
 class Project(_Model):
     """What the namespaces matching `namespaces` may do. Patterns are shell globs (`orders.*`)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(
+        min_length=1, pattern=TENANT_LABEL, description="A DNS label: it owns the sink ledgers of its replays in Redis."
+    )
     namespaces: list[str] = Field(min_length=1)
     kafka_clusters: list[str] = Field(default_factory=list, description="Aliases from kafkaClusters.")
     kafka_credentials: list[KafkaCredentials] = Field(
@@ -120,6 +126,13 @@ class Project(_Model):
         "a cluster listed here accepts no other Secret, and these Secrets go to no other cluster.",
     )
     redis_endpoints: list[str] = Field(default_factory=list, description="Aliases from redisEndpoints.")
+    redis_user_secret: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=SECRET_NAME,
+        description="A Secret (keys `username`, `password`) in each namespace of the project: the Redis ACL "
+        "user the project's workers connect as, instead of any password the replay names (docs/security.md).",
+    )
     source_topics: list[str] = Field(default_factory=list)
     sink_topics: list[str] = Field(default_factory=list)
     transforms: list[str] = Field(default_factory=lambda: list(BUILTIN_TRANSFORMS))

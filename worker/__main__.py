@@ -27,7 +27,9 @@ def _mark(args: argparse.Namespace) -> int:
     from .ledger import ProductionLedger
 
     password = os.environ.get(args.password_env) if args.password_env else None
-    ledger = ProductionLedger(redis.Redis.from_url(args.redis_url, password=password), args.ledger, args.ttl_seconds)
+    username = os.environ.get(args.username_env) if args.username_env else None
+    client = redis.Redis.from_url(args.redis_url, username=username, password=password)
+    ledger = ProductionLedger(client, args.ledger, args.ttl_seconds, namespace=args.namespace)
     stream = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
     skipped = 0
 
@@ -62,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     mark.add_argument("file", nargs="?", default="-", help="JSON lines; - for stdin")
     mark.add_argument("--redis-url", required=True)
     mark.add_argument("--password-env", help="env var holding the Redis password")
+    mark.add_argument("--username-env", help="env var holding the Redis ACL user")
+    mark.add_argument("--namespace", required=True, help="namespace of the replays that read the ledger")
     mark.add_argument("--ledger", required=True)
     mark.add_argument("--id-field", default="event_id")
     mark.add_argument("--ttl-seconds", type=int, default=DEFAULT_TTL_SECONDS)

@@ -33,9 +33,9 @@ def aggregation_from(summary: CombineSummary, job: str) -> AggregationStatus:
     )
 
 
-def read_aggregation(reader: CheckpointPort, url: str, uid: str, job: str) -> AggregationStatus | None:
+def read_aggregation(reader: CheckpointPort, url: str, namespace: str, uid: str, job: str) -> AggregationStatus | None:
     """The summary the combine Job left in Redis; None when it is not (or no longer) there."""
-    raw = reader.get(url, combine_key(uid))
+    raw = reader.get(url, combine_key(namespace, uid))
     return aggregation_from(CombineSummary.from_json(raw), job) if raw is not None else None
 
 

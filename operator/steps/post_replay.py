@@ -65,7 +65,7 @@ class PostReplaySteps:
     def run(
         self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
     ) -> StepResult:
-        url, uid = spec.dedup.redis.url, self.owner.uid
+        url, ns, uid = spec.dedup.redis.url, self.owner.namespace, self.owner.uid
         if spec.transform.aggregate is not None and not (old.aggregation and old.aggregation.completed_at):
             return self._combine(spec, plan, totals, old, jobs)
         refresh = spec.reconciliation.refresh
@@ -77,19 +77,27 @@ class PostReplaySteps:
         unavailable, failure = "", ""
         try:
             if rec is None and rj is not None and rj.state == "Succeeded":
-                rec = read_report(self.reader, url, uid, rj.name)
+                rec = read_report(self.reader, url, ns, uid, rj.name)
             pj = newest_step(jobs, "promote", rec.report_hash or "") if rec is not None else None
             recorded = (
                 promo is not None and rec is not None and promo.report_hash == rec.report_hash and promo.completed_at
             )
             if rec is not None and pj is not None and pj.state == "Succeeded" and not recorded:
                 done = read_promotion(
-                    self.reader, url, uid, plan, report_hash=rec.report_hash or "", job=pj.name, old=promo, now=self.now
+                    self.reader,
+                    url,
+                    ns,
+                    uid,
+                    plan,
+                    report_hash=rec.report_hash or "",
+                    job=pj.name,
+                    old=promo,
+                    now=self.now,
                 )
                 promo = done or promo
             failed = pj if pj is not None else (rj if rec is None else None)
             if failed is not None and failed.state == "Failed" and failed.step is not None:
-                raw = self.reader.get(url, failure_key(uid, failed.step))
+                raw = self.reader.get(url, failure_key(ns, uid, failed.step))
                 failure = raw.decode(errors="replace") if raw else ""
         except CheckpointsUnavailable as err:
             unavailable = str(err)
@@ -113,14 +121,14 @@ class PostReplaySteps:
         self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
     ) -> StepResult:
         """Aggregate replays: the combine Job first; reconciliation starts once its results are recorded."""
-        url, uid = spec.dedup.redis.url, self.owner.uid
+        url, ns, uid = spec.dedup.redis.url, self.owner.namespace, self.owner.uid
         cj = newest_step(jobs, "combine")
         unavailable, failure, agg = "", "", old.aggregation
         try:
             if cj is not None and cj.state == "Succeeded":
-                agg = read_aggregation(self.reader, url, uid, cj.name) or agg
+                agg = read_aggregation(self.reader, url, ns, uid, cj.name) or agg
             elif cj is not None and cj.state == "Failed":
-                raw = self.reader.get(url, failure_key(uid, "combine"))
+                raw = self.reader.get(url, failure_key(ns, uid, "combine"))
                 failure = raw.decode(errors="replace") if raw else ""
         except CheckpointsUnavailable as err:
             unavailable = str(err)

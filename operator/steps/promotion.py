@@ -38,6 +38,7 @@ def promotion_from(report_hash: str, mirrors: dict[int, PromotionCheckpoint], jo
 def read_promotion(
     reader: CheckpointPort,
     url: str,
+    namespace: str,
     uid: str,
     plan: Plan,
     *,
@@ -48,7 +49,7 @@ def read_promotion(
 ) -> PromotionStatus | None:
     """The finished promotion of `report_hash` from its checkpoints; None until one says done."""
     # The sandbox has the source's partition count (the operator created it so).
-    mirrors = reader.promotions(url, uid, range(plan.topic_partitions))
+    mirrors = reader.promotions(url, namespace, uid, range(plan.topic_partitions))
     if not any(c.report_hash == report_hash and c.state == "done" for c in mirrors.values()):
         return None
     done = promotion_from(report_hash, mirrors, job, now)

@@ -41,9 +41,9 @@ def reconciliation_from(summary: ReportSummary, job: str) -> ReconciliationStatu
     )
 
 
-def read_report(reader: CheckpointPort, url: str, uid: str, job: str) -> ReconciliationStatus | None:
+def read_report(reader: CheckpointPort, url: str, namespace: str, uid: str, job: str) -> ReconciliationStatus | None:
     """The report the reconciliation Job left in Redis; None when it is not (or no longer) there."""
-    raw = reader.get(url, report_key(uid))
+    raw = reader.get(url, report_key(namespace, uid))
     if raw is None:
         return None
     return reconciliation_from(ReportSummary.from_json(raw), job)

@@ -18,8 +18,8 @@ import pytest
 
 from datagen.orders import MESSY, ORDER_SCHEMA, generate
 from devstack import config
-from eventreplay.worker.contract.names import ReplayTopics
-from support.cli_run import cli, spec_for, write_manifest
+from eventreplay.worker.contract.names import ReplayTopics, checkpoint_key
+from support.cli_run import CLI_NAMESPACE, cli, spec_for, write_manifest
 from support.kafka_tools import create_topic, produce, read_partition, seed_partitions, watermarks
 from support.oracle import replay
 
@@ -156,7 +156,7 @@ def test_an_interrupted_run_resumes_exactly_once(
     uid = proc.stdout.readline().split(" uid ")[1].split(":")[0]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # stop it once a transaction is committed, well before the end
-        raw = redis_client.get(f"eventreplay:ckpt:{uid}:0")
+        raw = redis_client.get(checkpoint_key(CLI_NAMESPACE, uid, 0))
         if raw and json.loads(raw)["committedOffset"] > 0:
             break
         time.sleep(0.05)
@@ -167,7 +167,8 @@ def test_an_interrupted_run_resumes_exactly_once(
     assert proc.returncode == 130, err
     assert f"re-run the same command to resume (uid {uid})" in err
     stopped = [
-        json.loads(redis_client.get(f"eventreplay:ckpt:{uid}:{p}") or b'{"committedOffset": 0}') for p in range(2)
+        json.loads(redis_client.get(checkpoint_key(CLI_NAMESPACE, uid, p)) or b'{"committedOffset": 0}')
+        for p in range(2)
     ]
     assert stopped[0]["committedOffset"] > 0, "something was committed before the stop"
     assert any(s["committedOffset"] < 60_000 for s in stopped), "stopped before the end"

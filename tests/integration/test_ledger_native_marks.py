@@ -16,7 +16,7 @@ from eventreplay.worker.contract.names import replay_prefix
 from eventreplay.worker.ledger import dedup as ledger_module
 from eventreplay.worker.ledger.dedup import ReplayLedger, content_hash, id_digest, pack
 from support.kafka_tools import seed_orders
-from support.worker_run import orders_task, run_worker
+from support.worker_run import TASK_NAMESPACE, orders_task, run_worker
 
 pytestmark = pytest.mark.stack
 
@@ -27,6 +27,7 @@ Event = tuple[str, bytes, int]
 def _ledger(redis_client: Any, unique: str, uid: str, *, hashed: bool = True, ttl: int = TTL) -> ReplayLedger:
     return ReplayLedger(
         redis_client,
+        namespace=TASK_NAMESPACE,
         ledger=unique,
         uid=uid,
         partition=0,
@@ -55,7 +56,7 @@ def _settle(ledger: ReplayLedger, ticket: int, events: list[Event]) -> str:
 
 
 def _marks(redis_client: Any, unique: str, uid: str) -> dict[bytes, dict[bytes, bytes]]:
-    prefix = replay_prefix(unique, uid, 0).encode()
+    prefix = replay_prefix(TASK_NAMESPACE, unique, uid, 0).encode()
     keys = list(redis_client.scan_iter(match=prefix + b"*", count=1000))
     return {key[len(prefix) :]: redis_client.hgetall(key) for key in keys}
 
@@ -111,7 +112,7 @@ def test_each_bucket_gets_its_ttl_once_an_epoch(redis_client: Any, unique: str) 
     events = [(f"id-{n}", b"v", n) for n in range(2000)]
     assert _settle(ledger, _send_native(ledger, events), events) == "N" * 2000
     marks = _marks(redis_client, unique, "u")
-    prefix = replay_prefix(unique, "u", 0).encode()
+    prefix = replay_prefix(TASK_NAMESPACE, unique, "u", 0).encode()
     assert len(marks) > 100
     assert all(0.99 * TTL * 1000 < redis_client.pttl(prefix + b) <= TTL * 1000 for b in marks)
 
@@ -134,7 +135,7 @@ def test_an_error_reply_fails_the_batch_and_the_connection_is_not_reused(redis_c
     events = [(f"id-{n}", b"v", n) for n in range(50)]
     digest = id_digest(events[10][0])
     bucket = int.from_bytes(digest[10:14], "big") & ledger.bucket_mask
-    redis_client.set(replay_prefix(unique, "u", 0) + f"{bucket:x}", "not a hash")  # HSETNX: WRONGTYPE
+    redis_client.set(replay_prefix(TASK_NAMESPACE, unique, "u", 0) + f"{bucket:x}", "not a hash")  # HSETNX: WRONGTYPE
     ticket = _send_native(ledger, events)
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         ledger.receive(ticket)

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.stack
 
 def _watermark(redis_client: Any, unique: str) -> tuple[LedgerWatermark, str]:
     task = make_task(config.kafka_bootstrap(), "orders", unique, 1000, start=100)
-    return LedgerWatermark(redis_client, task), ledger_watermark_key(task.dedup.ledger, unique, 0)
+    return LedgerWatermark(redis_client, task), ledger_watermark_key(
+        task.replay.namespace, task.dedup.ledger, unique, 0
+    )
 
 
 def _resumed(committed: int, *, watermarked: bool = True) -> Checkpoint:

@@ -20,7 +20,7 @@ from eventreplay.worker.contract.names import checkpoint_key, promotion_key
 from support.kafka_tools import read_partition, seed_orders, watermarks
 from support.oracle import replay
 from support.reconciliation_scenario import DEST_PARTITIONS, build, promote_task, reconcile_task, run_job
-from support.worker_run import committed_progress, orders_task, run_worker, start_worker
+from support.worker_run import TASK_NAMESPACE, committed_progress, orders_task, run_worker, start_worker
 
 pytestmark = pytest.mark.stack
 
@@ -59,7 +59,7 @@ def test_a_worker_whose_group_was_deleted_never_replays_its_range_twice(
     if retried.returncode == 0:  # the mirror was current: resumed from it, byte for byte a clean run
         assert got == clean
         assert "no committed offset; resuming at offset" in retried.stderr
-        ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
+        ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(TASK_NAMESPACE, unique, 0)))
         assert ckpt.state == "done" and ckpt.emitted == len(clean)
     else:  # killed between a commit and its mirror: refused, nothing written twice
         assert retried.returncode == EXIT_PERMANENT, retried.stderr
@@ -68,7 +68,7 @@ def test_a_worker_whose_group_was_deleted_never_replays_its_range_twice(
 
     # No mirror left either (expired): the sandbox holds this replay's output, so it refuses.
     _delete_group(kafka_admin, task.group_id)
-    redis_client.delete(checkpoint_key(unique, 0))
+    redis_client.delete(checkpoint_key(TASK_NAMESPACE, unique, 0))
     before = watermarks(kafka_bootstrap, sandbox, 1)
     refused = run_worker(task)
     assert refused.returncode == EXIT_PERMANENT, refused.stderr
@@ -96,7 +96,7 @@ def test_a_promoter_whose_group_was_deleted_writes_nothing_twice(
 
     # The group still has no offsets (a finished partition commits nothing more). A partition
     # part-way (its mirror says so) cannot prove what the destination holds, so it refuses.
-    key = promotion_key(sc.uid, 0)
+    key = promotion_key(TASK_NAMESPACE, sc.uid, 0)
     ckpt = PromotionCheckpoint.from_json(redis_client.get(key))
     ckpt.committed_offset, ckpt.state = (ckpt.start_offset + ckpt.end_offset) // 2, "running"
     redis_client.set(key, ckpt.to_json())

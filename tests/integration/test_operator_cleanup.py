@@ -29,8 +29,8 @@ def _groups(admin: Any, uid: str) -> list[str]:
     return [g.group_id for g in listed.valid if g.group_id.startswith(prefix)]
 
 
-def _keys(redis_client: Any, uid: str, ledger: str) -> list[bytes]:
-    return [key for pattern in replay_key_patterns(uid, ledger) for key in redis_client.scan_iter(match=pattern)]
+def _keys(redis_client: Any, ns: str, uid: str, ledger: str) -> list[bytes]:
+    return [key for pattern in replay_key_patterns(ns, uid, ledger) for key in redis_client.scan_iter(match=pattern)]
 
 
 def _finalizers(k: Kube, ns: str, name: str) -> list[str]:
@@ -71,7 +71,7 @@ def test_delete_policy_removes_what_the_replay_left_and_keep_leaves_it(
             topics.add(status["reconciliation"]["reportTopic"])
             assert topics <= _topics(kafka_admin), name
             assert _groups(kafka_admin, uid), name
-            assert _keys(redis_client, uid, ledger), name
+            assert _keys(redis_client, namespace, uid, ledger), name
             left[name] = (uid, topics)
         # Settled (policy Never): no timer, so kopf drops its finalizer from the Keep replay; the
         # Delete replay keeps it for its on.delete handler.
@@ -87,11 +87,11 @@ def test_delete_policy_removes_what_the_replay_left_and_keep_leaves_it(
     uid, topics = left["gone"]
     driver.wait_for(lambda: not (topics & _topics(kafka_admin)), 30, "topics of 'gone' deleted")
     assert _groups(kafka_admin, uid) == []
-    assert _keys(redis_client, uid, ledger) == []
+    assert _keys(redis_client, namespace, uid, ledger) == []
     uid, topics = left["kept"]
     assert topics <= _topics(kafka_admin)
     assert _groups(kafka_admin, uid)
-    assert _keys(redis_client, uid, ledger)
+    assert _keys(redis_client, namespace, uid, ledger)
 
 
 def test_delete_policy_removes_every_topic_of_an_aggregate_replay_results_included(

@@ -161,7 +161,7 @@ def test_automatic_over_threshold_and_never_leave_the_destination_untouched(
 
         # The checkpoints expire with the ledger TTL: the final totals (what the gate judged) stay.
         auto_uid = auto["metadata"]["uid"]
-        expired = [checkpoint_key(auto_uid, p["partition"]) for p in auto["status"]["partitions"]]
+        expired = [checkpoint_key(namespace, auto_uid, p["partition"]) for p in auto["status"]["partitions"]]
         assert redis_client.delete(*expired) > 0
         time.sleep(6)
         for got in (driver.get("auto"), driver.get("never")):

@@ -83,7 +83,7 @@ def test_suspend_while_reconcile_and_promote_run_writes_nothing_until_cleared(
         _suspended(driver, "paused", "reconcile")
         held = driver.get("paused")
         assert not (held["status"].get("reconciliation") or {}).get("reportHash")
-        assert redis_client.get(report_key(uid)) is None, "no report stored while suspended"
+        assert redis_client.get(report_key(namespace, uid)) is None, "no report stored while suspended"
 
         driver.patch_spec("paused", {"suspend": False})
         got = driver.wait_for_replay(

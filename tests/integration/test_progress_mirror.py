@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from eventreplay.worker.contract.checkpoints import Checkpoint, write_mirror
+from eventreplay.worker.contract.names import checkpoint_key
+from support.worker_run import TASK_NAMESPACE
 
 pytestmark = pytest.mark.stack
 
@@ -23,7 +25,7 @@ def _stored(redis_client: Any, key: str) -> tuple[int, str]:
 
 
 def test_a_stale_checkpoint_never_overwrites_a_later_one(redis_client: Any, unique: str) -> None:
-    key = f"eventreplay:ckpt:{unique}:0"
+    key = checkpoint_key(TASK_NAMESPACE, unique, 0)
     assert write_mirror(redis_client, key, _at(10), 60, "mirror")
     assert write_mirror(redis_client, key, _at(50), 60, "mirror")
     assert not write_mirror(redis_client, key, _at(10), 60, "mirror"), "the zombie's older checkpoint"
@@ -35,7 +37,7 @@ def test_a_stale_checkpoint_never_overwrites_a_later_one(redis_client: Any, uniq
 
 
 def test_a_failure_is_recorded_at_the_same_offset(redis_client: Any, unique: str) -> None:
-    key = f"eventreplay:ckpt:{unique}:0"
+    key = checkpoint_key(TASK_NAMESPACE, unique, 0)
     assert write_mirror(redis_client, key, _at(40), 60, "mirror")
     assert write_mirror(redis_client, key, _at(40, "failed"), 60, "mirror")
     assert _stored(redis_client, key) == (40, "failed")

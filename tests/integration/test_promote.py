@@ -22,7 +22,7 @@ from support.kafka_tools import read_topic, watermarks
 from support.reconciliation_scenario import DEST_PARTITIONS, SOURCE_PARTITIONS, Scenario
 from support.replay_faults import bounce
 from support.step_driver import StepDriver
-from support.worker_run import make_task, start_worker
+from support.worker_run import TASK_NAMESPACE, make_task, start_worker
 
 pytestmark = pytest.mark.stack
 
@@ -84,7 +84,7 @@ def test_promotion_writes_the_delta_once_and_reruns_write_nothing(
     assert result["skippedIdentical"] == counts["unchanged"]
     assert result["skippedDuplicate"] == counts["duplicates"]
     _check_sink(kafka_bootstrap, sc, result)
-    mirror = orjson.loads(redis_client.get(promotion_key(sc.uid, 0)))
+    mirror = orjson.loads(redis_client.get(promotion_key(TASK_NAMESPACE, sc.uid, 0)))
     assert mirror["state"] == "done" and mirror["reportHash"] == summary["reportHash"]
 
     after = _high_watermarks(kafka_admin, kafka_bootstrap, sc.destination)
@@ -107,7 +107,7 @@ def test_sigkill_promotion_many_times_leaves_the_delta_exactly_once(
     sc = steps.build(per_partition=6000, seed=29)
     summary = steps.reconciled(sc)
     task = steps.promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
-    keys = [promotion_key(sc.uid, p) for p in range(SOURCE_PARTITIONS)]
+    keys = [promotion_key(TASK_NAMESPACE, sc.uid, p) for p in range(SOURCE_PARTITIONS)]
     rng = random.Random(77)
     # One kill pinned inside an open transaction (records produced, not committed: a random kill
     # can miss every one of them), then kills at random points.
@@ -171,7 +171,7 @@ def test_a_broker_restart_mid_promotion_completes_or_fails_loudly_then_once(
     sc = steps.build(per_partition=4000, seed=31)
     summary = steps.reconciled(sc)
     task = steps.promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
-    keys = [promotion_key(sc.uid, p) for p in range(SOURCE_PARTITIONS)]
+    keys = [promotion_key(TASK_NAMESPACE, sc.uid, p) for p in range(SOURCE_PARTITIONS)]
     proc = steps.start_job(task)
     deadline = time.monotonic() + 120
     while not any(redis_client.mget(keys)):  # a transaction committed: promotion is under way

@@ -12,6 +12,7 @@ from eventreplay.worker.contract.names import report_key
 from eventreplay.worker.runtime.canonical import Checksum, canonical_hash, id_order, report_hash
 from support.kafka_tools import read_topic
 from support.reconciliation_scenario import build, reconcile_task, run_job
+from support.worker_run import TASK_NAMESPACE
 
 pytestmark = pytest.mark.stack
 
@@ -51,7 +52,7 @@ def test_report_counts_equal_the_seeded_truth(
     assert counts["unchanged"] + counts["changed"] + counts["missing"] == counts["replayedIds"]
 
     # Stored in Redis, hashed as documented, and the replayed checksum is the truth's.
-    stored = orjson.loads(redis_client.get(report_key(sc.uid)))
+    stored = orjson.loads(redis_client.get(report_key(TASK_NAMESPACE, sc.uid)))
     assert stored == summary
     assert summary["reportHash"] == report_hash(report)
     assert report["replayedChecksum"] == _checksum(sc.truth)

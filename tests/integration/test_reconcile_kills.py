@@ -16,6 +16,7 @@ from eventreplay.worker.contract.names import report_key
 from support.fault_log import IDENTICAL, lost_and_doubled, record
 from support.kafka_tools import read_topic
 from support.reconciliation_scenario import build, reconcile_task, run_job, start_job
+from support.worker_run import TASK_NAMESPACE
 
 pytestmark = pytest.mark.stack
 KILLS = 10
@@ -66,6 +67,6 @@ def test_reconcile_killed_ten_times_stores_the_clean_report(
     record("reconcile-sigkill", IDENTICAL if same else "output differs", lost, doubled)
     assert got["reportHash"] == want["reportHash"]
     assert got["report"] == want["report"]
-    assert orjson.loads(redis_client.get(report_key(sc.uid))) == got
+    assert orjson.loads(redis_client.get(report_key(TASK_NAMESPACE, sc.uid))) == got
     assert got_listed == want_listed, "the delta listed under the report hash is the clean run's"
     print(f"{kills} kills in {KILLS} runs (clean run {took:.1f} s); report hash {got['reportHash'][:12]} unchanged")

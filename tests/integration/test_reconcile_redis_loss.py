@@ -21,6 +21,7 @@ from support.fault_log import FAILED_LOUDLY, IDENTICAL, lost_and_doubled, record
 from support.kafka_tools import read_topic
 from support.reconciliation_scenario import SOURCE_PARTITIONS, build, reconcile_task, run_job, unique_id
 from support.replay_faults import crash, flush_redis
+from support.worker_run import TASK_NAMESPACE
 
 pytestmark = pytest.mark.stack
 
@@ -61,13 +62,13 @@ def _reconcile_through(
     clean = run_job(reconcile_task(sc))
     assert clean.returncode == 0, clean.stderr
     clean_summary = orjson.loads(clean.stdout)
-    redis_client.delete(report_key(sc.uid))
+    redis_client.delete(report_key(TASK_NAMESPACE, sc.uid))
     task = reconcile_task(sc)  # its own report topic: what it publishes is told apart from the clean run's
     task = task.model_copy(update={"report": task.report.model_copy(update={"topic": f"{task.report.topic}-f"})})
     try:
         summary = _FaultAfter(task, after, outage).run()
     except RetriableFailure as err:
-        stored = redis_client.get(report_key(sc.uid))
+        stored = redis_client.get(report_key(TASK_NAMESPACE, sc.uid))
         record(fault, FAILED_LOUDLY if stored is None else "stored after failing", 0, 0)
         assert stored is None, "a report lacking ids was stored"
         outcome, reason = FAILED_LOUDLY, str(err)

@@ -13,13 +13,14 @@ import pytest
 
 from eventreplay.worker.contract.names import spill_route
 from support.reconciliation_scenario import build, reconcile_task, run_job, start_job
+from support.worker_run import TASK_NAMESPACE
 
 pytestmark = pytest.mark.stack
 
 
 def runs(redis_client: Any, uid: str) -> dict[str, list[bytes]]:
     """The working-set keys of each reconciliation run of `uid`."""
-    prefix = spill_route(uid) + ":"
+    prefix = spill_route(TASK_NAMESPACE, uid) + ":"
     found: dict[str, list[bytes]] = {}
     for key in redis_client.scan_iter(match=prefix + "*", count=1000):
         run = key.decode()[len(prefix) :].split(":", 1)[0]

@@ -16,7 +16,7 @@ from eventreplay.worker.contract.exit_codes import EXIT_FENCED
 from eventreplay.worker.contract.names import checkpoint_key, replay_prefix
 from support.kafka_tools import read_partition, seed_orders
 from support.oracle import replay
-from support.worker_run import committed_progress, orders_task, run_worker, start_worker
+from support.worker_run import TASK_NAMESPACE, committed_progress, orders_task, run_worker, start_worker
 
 pytestmark = pytest.mark.stack
 
@@ -30,7 +30,7 @@ def _committed(kafka_admin: Any, group: str, topic: str) -> int:
 def _max_mark(redis_client: Any, ledger: str, uid: str) -> int:
     """The highest source offset carried by a ledger mark of this replay (its last 8 bytes)."""
     best = -1
-    for key in redis_client.scan_iter(match=f"{replay_prefix(ledger, uid, 0)}*", count=1000):
+    for key in redis_client.scan_iter(match=f"{replay_prefix(TASK_NAMESPACE, ledger, uid, 0)}*", count=1000):
         for value in redis_client.hvals(key):
             best = max(best, int.from_bytes(value[-8:], "big"))
     return best
@@ -85,7 +85,7 @@ def test_sigkill_many_times_gives_the_uninterrupted_output(
     assert len(got) == len(expected), f"{len(got) - len(expected):+d} records vs the uninterrupted run"
     assert len({key for key, _ in got}) == len(got), "an event id appears twice in the sandbox"
     assert got == expected
-    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
+    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(TASK_NAMESPACE, unique, 0)))
     assert ckpt.digest == truth.digest
     assert ckpt.records == len(records)
     assert ckpt.reasons == dict(truth.reasons)
@@ -99,7 +99,7 @@ def test_a_second_worker_fences_the_first(
     task = orders_task(kafka_bootstrap, topic, unique, records, batch_size=200, transaction_max_records=1000)
     first = start_worker(task)
     deadline = time.monotonic() + 60
-    while redis_client.get(checkpoint_key(unique, 0)) is None:  # the first worker has committed
+    while redis_client.get(checkpoint_key(TASK_NAMESPACE, unique, 0)) is None:  # the first worker has committed
         assert time.monotonic() < deadline and first.poll() is None
         time.sleep(0.05)
     # Hold the first worker so that it cannot finish its range before the second one starts.

@@ -12,7 +12,7 @@ from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT, EXIT_RETRIABLE
 from eventreplay.worker.contract.names import checkpoint_key
 from support.kafka_tools import create_topic, produce, read_partition
-from support.worker_run import make_task, run_worker
+from support.worker_run import TASK_NAMESPACE, make_task, run_worker
 
 pytestmark = pytest.mark.stack
 
@@ -78,7 +78,7 @@ def test_an_evicting_redis_is_refused(
     assert "evicts keys under memory pressure (maxmemory-policy volatile-lru)" in done.stderr
     assert _nothing_written(kafka_bootstrap, kafka_admin, task.output.sandbox_topic)
     # The failure is mirrored for the operator's status, although the check refused the ledger.
-    mirrored = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
+    mirrored = Checkpoint.from_json(redis_client.get(checkpoint_key(TASK_NAMESPACE, unique, 0)))
     assert mirrored.state == "failed" and "noeviction" in mirrored.message
     assert run_worker(task, timeout=120).returncode == 0, "with noeviction back, the same task runs"
 

@@ -13,7 +13,7 @@ from datagen.orders import Record
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import checkpoint_key
 from support.kafka_tools import create_topic, produce, read_partition
-from support.worker_run import make_task, run_worker
+from support.worker_run import TASK_NAMESPACE, make_task, run_worker
 
 pytestmark = pytest.mark.stack
 
@@ -41,7 +41,7 @@ def test_a_backtracking_schema_pattern_dead_letters_hostile_values_and_finishes(
     done = run_worker(task, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
 
-    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
+    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(TASK_NAMESPACE, unique, 0)))
     assert ckpt.state == "done" and ckpt.committed_offset == len(records)
     assert (ckpt.emitted, ckpt.dead_lettered, ckpt.reasons) == (3, 2, {"schema": 2})
     sandbox = read_partition(kafka_bootstrap, task.output.sandbox_topic)

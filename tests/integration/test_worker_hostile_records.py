@@ -21,7 +21,7 @@ from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.replay.dead_letter import COPY_BYTES
 from support.kafka_tools import Read, create_topic, read_partition
-from support.worker_run import make_task, run_worker, user_code_env
+from support.worker_run import TASK_NAMESPACE, make_task, run_worker, user_code_env
 
 pytestmark = pytest.mark.stack
 
@@ -102,7 +102,7 @@ def test_hostile_records_are_dead_lettered_and_the_partition_is_done(
     done = run_worker(task, timeout=300, env=user_code_env(task, tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
 
-    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
+    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(TASK_NAMESPACE, unique, 0)))
     assert ckpt.state == "done" and ckpt.committed_offset == len(source)
     assert ckpt.reasons == {"oversized": 2, "malformed_json": 1, "schema": 2}
     assert (ckpt.emitted, ckpt.dead_lettered) == (5, 5)

@@ -8,6 +8,7 @@ import pytest
 
 from eventreplay.worker.contract.names import replay_prefix
 from eventreplay.worker.ledger.dedup import ProductionLedger, ReplayLedger, pack
+from support.worker_run import TASK_NAMESPACE
 
 pytestmark = pytest.mark.stack
 
@@ -17,6 +18,7 @@ TTL = 3600
 def _ledger(redis_client: Any, unique: str, mode: str = "withinReplay", **extra: Any) -> ReplayLedger:
     return ReplayLedger(
         redis_client,
+        namespace=TASK_NAMESPACE,
         ledger=unique,
         uid=f"uid-{unique}",
         partition=0,
@@ -29,7 +31,9 @@ def _ledger(redis_client: Any, unique: str, mode: str = "withinReplay", **extra:
 
 
 def _buckets(redis_client: Any, unique: str) -> list[bytes]:
-    return list(redis_client.scan_iter(match=f"{replay_prefix(unique, f'uid-{unique}', 0)}*", count=1000))
+    return list(
+        redis_client.scan_iter(match=f"{replay_prefix(TASK_NAMESPACE, unique, f'uid-{unique}', 0)}*", count=1000)
+    )
 
 
 def test_verdicts_first_offset_wins_and_own_marks(redis_client: Any, unique: str) -> None:
@@ -52,7 +56,7 @@ def test_verdicts_first_offset_wins_and_own_marks(redis_client: Any, unique: str
 
 
 def test_production_ledger_verdicts(redis_client: Any, unique: str) -> None:
-    ProductionLedger(redis_client, unique).mark([("p", b"same"), ("q", b"old"), ("r", None)])
+    ProductionLedger(redis_client, unique, namespace=TASK_NAMESPACE).mark([("p", b"same"), ("q", b"old"), ("r", None)])
     ledger = _ledger(redis_client, unique, mode="skipProcessed")
     events = [("p", b"same", 1), ("q", b"new", 2), ("r", b"any", 3), ("s", b"x", 4)]
     blob = b"".join(pack(i, v, o) for i, v, o in events)
@@ -84,7 +88,7 @@ def test_production_ids_age_out_under_steady_marking(redis_client: Any, unique: 
     import time
 
     ttl = 4  # slices of 1 s; an id lives between 4 and 5 s
-    production = ProductionLedger(redis_client, unique, ttl_seconds=ttl)
+    production = ProductionLedger(redis_client, unique, ttl_seconds=ttl, namespace=TASK_NAMESPACE)
     production.mark([("old", b"v")])
     deadline = time.time() + ttl + 1.5
     n = 0
@@ -106,8 +110,8 @@ def test_marks_of_the_unsliced_layout_are_still_read(redis_client: Any, unique: 
 
     digest = id_digest("before-upgrade")
     bucket = int.from_bytes(digest[10:14], "big") & ((1 << PRODUCTION_BITS) - 1)
-    redis_client.hset(f"{production_prefix(unique)}{bucket:x}", digest[:10], content_hash(b"v"))
-    production = ProductionLedger(redis_client, unique)
+    redis_client.hset(f"{production_prefix(TASK_NAMESPACE, unique)}{bucket:x}", digest[:10], content_hash(b"v"))
+    production = ProductionLedger(redis_client, unique, namespace=TASK_NAMESPACE)
     assert production.contains("before-upgrade") and not production.contains("never-marked")
     replay = _ledger(redis_client, unique, "skipProcessed")
     assert replay.classify(pack("before-upgrade", b"v", 1) + pack("never-marked", b"v", 2)) == "PN"

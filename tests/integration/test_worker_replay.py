@@ -15,7 +15,7 @@ from eventreplay.worker.ledger import ProductionLedger
 from eventreplay.worker.runtime import digest
 from support.kafka_tools import create_topic, read_partition, seed_orders
 from support.oracle import replay
-from support.worker_run import REDIS_URL, make_task, orders_task, run_worker
+from support.worker_run import REDIS_URL, TASK_NAMESPACE, make_task, orders_task, run_worker
 
 pytestmark = pytest.mark.stack
 
@@ -38,7 +38,7 @@ def test_buckets_and_sandbox_equal_the_known_truth(
     assert truth.duplicate == sum(r.kind == "dup" for r in records)
     assert len(truth.emitted) == sum(r.kind == "ok" for r in records)
 
-    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
+    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(TASK_NAMESPACE, unique, 0)))
     assert ckpt.state == "done"
     assert ckpt.committed_offset == len(records)
     assert (ckpt.emitted, ckpt.duplicate, ckpt.processed) == (len(truth.emitted), truth.duplicate, 0)
@@ -80,7 +80,9 @@ def test_skip_processed_uses_the_production_ledger(
     production = {r.event_id: r.value for r in same}
     production.update({r.event_id: b'{"other": true}' for r in other})
     ledger = f"prod-{unique}"
-    ProductionLedger(redis_client, ledger).mark((eid, value) for eid, value in production.items())
+    ProductionLedger(redis_client, ledger, namespace=TASK_NAMESPACE).mark(
+        (eid, value) for eid, value in production.items()
+    )
 
     task = make_task(
         kafka_bootstrap, topic, unique, len(records), schema=ORDER_SCHEMA, mode="skipProcessed", ledger=ledger
@@ -93,14 +95,14 @@ def test_skip_processed_uses_the_production_ledger(
         ORDER_SCHEMA,
         production={k: v for k, v in production.items() if v is not None},
     )
-    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(unique, 0)))
+    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(TASK_NAMESPACE, unique, 0)))
     assert ckpt.processed == truth.processed > 0
     assert ckpt.reasons == dict(truth.reasons)
     assert ckpt.reasons["conflict"] >= len(other)
     sandbox = read_partition(kafka_bootstrap, task.output.sandbox_topic)
     assert [(r.key, r.value) for r in sandbox] == truth.emitted
     # The production ledger was only read: the replay added nothing to it.
-    assert not ProductionLedger(redis_client, ledger).contains(ok[2].event_id or "")
+    assert not ProductionLedger(redis_client, ledger, namespace=TASK_NAMESPACE).contains(ok[2].event_id or "")
 
 
 def test_a_sub_range_replays_only_its_offsets(
@@ -172,6 +174,8 @@ def test_ledger_mark_cli_writes_the_production_ledger(redis_client: Any, unique:
             "mark",
             "--redis-url",
             REDIS_URL,
+            "--namespace",
+            TASK_NAMESPACE,
             "--ledger",
             f"cli-{unique}",
             "-",
@@ -183,5 +187,5 @@ def test_ledger_mark_cli_writes_the_production_ledger(redis_client: Any, unique:
     )
     assert done.returncode == 0, done.stderr
     assert b"marked 50 event(s)" in done.stdout and b"skipped 2 line(s)" in done.stdout
-    ledger = ProductionLedger(redis_client, f"cli-{unique}")
+    ledger = ProductionLedger(redis_client, f"cli-{unique}", namespace=TASK_NAMESPACE)
     assert ledger.contains("id-0") and ledger.contains("id-49") and not ledger.contains("id-50")

@@ -25,7 +25,11 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> 
     )
 
 
-def write_manifest(tmp_path: Path, name: str, spec: dict[str, Any], namespace: str = "cli-tests") -> str:
+CLI_NAMESPACE = "cli-tests"
+"""The namespace of the manifests `write_manifest` writes by default: the tenant of their Redis keys."""
+
+
+def write_manifest(tmp_path: Path, name: str, spec: dict[str, Any], namespace: str = CLI_NAMESPACE) -> str:
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(replay_manifest(namespace, name, spec)))
     return str(path)

@@ -30,7 +30,7 @@ from devstack import config
 from eventreplay.worker.contract.step_tasks import PromoteTask, ReconcileTask
 from support.kafka_tools import create_topic, produce, read_topic, watermarks
 from support.oracle import replay
-from support.worker_run import REDIS_URL, make_task, start_worker
+from support.worker_run import REDIS_URL, TASK_NAMESPACE, make_task, start_worker
 
 SOURCE_PARTITIONS = 3
 DEST_PARTITIONS = 4
@@ -205,7 +205,7 @@ def reconcile_task(sc: Scenario, **existing: Any) -> ReconcileTask:
     window = existing or {"timestamps": {"from": sc.from_ms / 1000, "to": sc.to_ms / 1000, "slackSeconds": SLACK}}
     return ReconcileTask.model_validate(
         {
-            "replay": {"namespace": "tests", "name": f"r-{sc.uid}", "uid": sc.uid},
+            "replay": {"namespace": TASK_NAMESPACE, "name": f"r-{sc.uid}", "uid": sc.uid},
             "kafka": {"bootstrapServers": config.kafka_bootstrap()},
             "sandboxTopic": sc.sandbox,
             "existing": {"topic": sc.destination, **window},
@@ -217,7 +217,7 @@ def reconcile_task(sc: Scenario, **existing: Any) -> ReconcileTask:
 def promote_task(sc: Scenario, report_hash: str, **tuning: Any) -> PromoteTask:
     return PromoteTask.model_validate(
         {
-            "replay": {"namespace": "tests", "name": f"r-{sc.uid}", "uid": sc.uid},
+            "replay": {"namespace": TASK_NAMESPACE, "name": f"r-{sc.uid}", "uid": sc.uid},
             "kafka": {"bootstrapServers": config.kafka_bootstrap()},
             "reportHash": report_hash,
             "destinationTopic": sc.destination,

@@ -28,7 +28,7 @@ from eventreplay.worker.contract.names import checkpoint_key, replay_group_id
 from eventreplay.worker.contract.tasks import Task
 from support.fault_log import FAILED_LOUDLY, IDENTICAL, lost_and_doubled, record
 from support.kafka_tools import read_partition, seed_orders
-from support.worker_run import make_task, mirrored_checkpoint, run_worker, start_worker, user_code_env
+from support.worker_run import TASK_NAMESPACE, make_task, mirrored_checkpoint, run_worker, start_worker, user_code_env
 
 RECORDS = 6000
 SLOW_TRANSFORM = """
@@ -99,7 +99,7 @@ def clean_run(kafka_admin: AdminClient, bootstrap: str, redis_client: Any, uniqu
     clean = slow_task(bootstrap, topic, f"{unique}c")
     done = run_worker(clean, timeout=300, env=user_code_env(clean, tmp_path))
     assert done.returncode == 0, done.stderr[-3000:]
-    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(clean.replay.uid, 0)))
+    ckpt = Checkpoint.from_json(redis_client.get(checkpoint_key(clean.replay.namespace, clean.replay.uid, 0)))
     return CleanRun(topic, ckpt, outputs(bootstrap, clean))
 
 
@@ -111,7 +111,7 @@ def wait_committed(redis_client: Any, uid: str, proc: subprocess.Popen[str]) -> 
     """Until the worker's first transaction is committed (its mirror shows it), mid-range."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        raw = redis_client.get(checkpoint_key(uid, 0))
+        raw = redis_client.get(checkpoint_key(TASK_NAMESPACE, uid, 0))
         if raw and 0 < Checkpoint.from_json(raw).committed_offset < RECORDS:
             return
         assert proc.poll() is None, "the replay ended before the outage"

@@ -17,6 +17,8 @@ from eventreplay.worker.contract.tasks import Task
 from support.plugins import register
 
 REDIS_URL = config.redis_url()
+TASK_NAMESPACE = "tests"
+"""The namespace of every task these helpers build: the tenant of the Redis keys their workers write."""
 
 
 def make_task(
@@ -36,7 +38,7 @@ def make_task(
 ) -> Task:
     return Task.model_validate(
         {
-            "replay": {"namespace": "tests", "name": f"r-{uid}", "uid": uid},
+            "replay": {"namespace": TASK_NAMESPACE, "name": f"r-{uid}", "uid": uid},
             "kafka": {"bootstrapServers": bootstrap},
             "source": {"topic": topic, "partition": partition, "startOffset": start, "endOffset": end},
             "asOf": "2026-11-21T00:00:00Z",
@@ -95,7 +97,7 @@ def start_worker(task: Task, env: dict[str, str] | None = None) -> subprocess.Po
 
 def mirrored_checkpoint(redis_client: Any, uid: str) -> Checkpoint | None:
     """Partition 0's progress mirror in Redis; None before its first commit."""
-    raw = redis_client.get(checkpoint_key(uid, 0))
+    raw = redis_client.get(checkpoint_key(TASK_NAMESPACE, uid, 0))
     return None if raw is None else Checkpoint.from_json(raw)
 
 

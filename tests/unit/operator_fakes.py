@@ -33,6 +33,7 @@ from eventreplay.worker.contract.names import failure_key, report_key
 JSON = dict[str, Any]
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 UID = "u-1"
+NAMESPACE = "ns"
 PROMOTE = f"r-promote-{REPORT_HASH[:12]}"
 """The promotion Job of the report `report_summary()` describes."""
 SPEC: JSON = {
@@ -239,7 +240,7 @@ class FakeCheckpoints:
         if self.down:
             raise CheckpointsUnavailable(self.down)
 
-    def read(self, url: str, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
+    def read(self, url: str, namespace: str, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
         self._check()
         return {p: self.checkpoints[p] for p in partitions if p in self.checkpoints}
 
@@ -247,7 +248,9 @@ class FakeCheckpoints:
         self._check()
         return self.keys.get(key)
 
-    def promotions(self, url: str, uid: str, partitions: Iterable[int]) -> dict[int, PromotionCheckpoint]:
+    def promotions(
+        self, url: str, namespace: str, uid: str, partitions: Iterable[int]
+    ) -> dict[int, PromotionCheckpoint]:
         self._check()
         return {p: self.promotions_done[p] for p in partitions if p in self.promotions_done}
 
@@ -267,7 +270,7 @@ def replay(**spec: Any) -> JSON:
     return {
         "apiVersion": "eventreplay.io/v1alpha1",
         "kind": "EventReplay",
-        "metadata": {"name": "r", "namespace": "ns", "uid": UID, "generation": 1},
+        "metadata": {"name": "r", "namespace": NAMESPACE, "uid": UID, "generation": 1},
         "spec": {**copy.deepcopy(SPEC), **spec},
     }
 
@@ -320,12 +323,12 @@ class World:
     def reconciliation_finished(self, summary: bytes | None = None) -> None:
         """The reconciliation Job succeeds and leaves its report (`report_summary()` by default)."""
         self.kube.finish("r-reconcile")
-        self.checkpoints.keys[report_key(UID)] = summary if summary is not None else report_summary()
+        self.checkpoints.keys[report_key(NAMESPACE, UID)] = summary if summary is not None else report_summary()
 
     def step_failed(self, step: Step, said: str, *, condition: str = "BackoffLimitExceeded") -> None:
         """The step's (first) Job fails with `condition`; its worker's own message `said` is in Redis."""
         self.kube.finish(f"r-{step}", failed=condition)
-        self.checkpoints.keys[failure_key(UID, step)] = said.encode()
+        self.checkpoints.keys[failure_key(NAMESPACE, UID, step)] = said.encode()
 
     def promotion_finished(self, report_hash: str = REPORT_HASH, **per_partition: Any) -> None:
         """The promotion Job of `report_hash` succeeds: both partitions' promotion checkpoints say done

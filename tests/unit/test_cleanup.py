@@ -50,21 +50,22 @@ def test_an_aggregate_replay_also_leaves_its_results_topic() -> None:
 def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay() -> None:
     patterns = leftovers(SPEC, {"plan": {"sandboxTopic": "s"}}, "ns", "r", UID).key_patterns
     mine = [
-        names.checkpoint_key(UID, 17),
-        names.promotion_key(UID, 3),
-        names.report_key(UID),
-        names.failure_key(UID, "reconcile"),
-        names.replay_prefix("orders", UID, 2) + "00af",
-        names.spill_prefix(UID, "run1", "s") + "1f",
-        names.ledger_watermark_key("orders", UID, 2),
-        names.spill_marker_key(UID, "run1"),
+        names.checkpoint_key("ns", UID, 17),
+        names.promotion_key("ns", UID, 3),
+        names.report_key("ns", UID),
+        names.failure_key("ns", UID, "reconcile"),
+        names.replay_prefix("ns", "orders", UID, 2) + "00af",
+        names.spill_prefix("ns", UID, "run1", "s") + "1f",
+        names.ledger_watermark_key("ns", "orders", UID, 2),
+        names.spill_marker_key("ns", UID, "run1"),
     ]
     theirs = [
-        names.checkpoint_key("other", 17),
-        names.production_prefix("orders") + "00af",
-        names.replay_prefix("orders", "other", 2) + "00af",
-        names.spill_prefix("other", "run1", "s") + "1f",
-        names.ledger_watermark_key("orders", "other", 2),
+        names.checkpoint_key("ns", "other", 17),
+        names.checkpoint_key("ns2", UID, 17),
+        names.production_prefix("ns", "orders") + "00af",
+        names.replay_prefix("ns", "orders", "other", 2) + "00af",
+        names.spill_prefix("ns", "other", "run1", "s") + "1f",
+        names.ledger_watermark_key("ns", "orders", "other", 2),
     ]
     # Redis MATCH is glob-style; braces are literal there as in fnmatch.
     assert all(any(fnmatch.fnmatchcase(key, p) for p in patterns) for key in mine)

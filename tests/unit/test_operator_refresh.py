@@ -45,7 +45,7 @@ def test_bumping_refresh_reconciles_again_and_the_old_approval_does_not_promote(
     assert job["metadata"]["annotations"]["eventreplay.io/refresh"] == "1"
 
     kube.finish("r-reconcile-f1")
-    reader.keys[report_key(OWNER.uid)] = _summary(NEW, 1)
+    reader.keys[report_key(OWNER.namespace, OWNER.uid)] = _summary(NEW, 1)
     views = read_jobs(list(kube.jobs.values()))
     assert [v.refresh for v in views] == [1]
     status = EventReplayStatus(reconciliation=first.reconciliation)

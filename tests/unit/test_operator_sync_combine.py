@@ -41,7 +41,7 @@ def test_reconciliation_reads_the_results_once_they_are_recorded() -> None:
     world = replayed()
     world.sync()
     world.kube.finish("r-combine")
-    world.checkpoints.keys[combine_key("u-1")] = SUMMARY
+    world.checkpoints.keys[combine_key("ns", "u-1")] = SUMMARY
     world.sync()
     agg = world.status["aggregation"]
     assert (agg["results"], agg["late"], agg["noEventTime"], agg["job"]) == (42, 3, 1, "r-combine")

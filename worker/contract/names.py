@@ -8,6 +8,7 @@ workers wrote (and the production ledger's layout is also written by production 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 # --- Environment variables of worker, reconcile and promote pods (set by the operator's Jobs and
@@ -29,6 +30,8 @@ KAFKA_CA_ENV = "EVENTREPLAY_KAFKA_CA"
 """The cluster's CA bundle (PEM) from the Secret the replay policy names (a task's `caEnv`)."""
 REDIS_PASSWORD_ENV = "EVENTREPLAY_REDIS_PASSWORD"
 """The Redis password from the replay's Secret (a task's `passwordEnv`)."""
+REDIS_USERNAME_ENV = "EVENTREPLAY_REDIS_USERNAME"
+"""The Redis ACL user of the replay's project, from the Secret its policy names (a task's `usernameEnv`)."""
 TERMINATION_LOG_ENV = "EVENTREPLAY_TERMINATION_LOG"
 """Where a worker writes its termination message (default /dev/termination-log; the CLI moves it)."""
 METRICS_PORT_ENV = "EVENTREPLAY_METRICS_PORT"
@@ -127,121 +130,182 @@ def promote_transactional_id(uid: str, partition: int) -> str:
     return f"eventreplay-{uid}-promote-{partition}"
 
 
-# --- Redis keys. `eventreplay:` keys are single JSON strings read by other processes;
-# `er:{tag}` keys are bucketed working sets that share a hash tag (one cluster slot).
+# --- Redis keys. Every key carries its tenant right after a fixed head, so one Redis ACL user per
+# tenant is confined by two key patterns (`tenant_key_patterns`): `eventreplay:<tenant>:...` keys
+# are single JSON strings read by other processes; `er:{<tenant>:...}` keys are bucketed working
+# sets sharing a hash tag (one cluster slot). A replay's tenant is its namespace (a DNS label:
+# no `:`, `.` or glob character, so no tenant's pattern matches another's keys); a sink's
+# promotion ledger belongs to the project that promotes into it (`sink_owner`, `ers:{<owner>:...}`).
+
+TENANT_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+"""A tenant name: a Kubernetes namespace or a policy project name (an RFC 1123 label)."""
+
+KEY_HEAD = "eventreplay"
+"""The head of every single-value key."""
+ROUTE_HEAD = "er"
+"""The head of every hash-tagged working-set key."""
+SINK_HEAD = "ers"
+"""The head of every sink promotion-ledger key: apart from the namespaces' keys, so a namespace's
+patterns (even a glob of namespaces) never reach a project's sinks."""
 
 
-def checkpoint_key(uid: str, partition: int) -> str:
+def check_tenant(tenant: str) -> str:
+    """`tenant` if it is a DNS label (never a glob or a separator that could widen an ACL pattern)."""
+    if not re.fullmatch(TENANT_LABEL, tenant):
+        raise ValueError(f"tenant {tenant!r} is not a DNS label (lowercase letters, digits, '-'; 63 at most)")
+    return tenant
+
+
+def _key(tenant: str, rest: str) -> str:
+    return f"{KEY_HEAD}:{check_tenant(tenant)}:{rest}"
+
+
+def _route(tenant: str, tag: str) -> str:
+    return f"{ROUTE_HEAD}:{{{check_tenant(tenant)}:{tag}}}"
+
+
+def tenant_key_patterns(tenant: str) -> list[str]:
+    """The Redis ACL key patterns (`ACL SETUSER ... <pattern>`) covering every key of one tenant and
+    nothing of another: what docs/security.md tells the platform to grant each tenant's user."""
+    return [f"~{_key(tenant, '*')}", f"~{ROUTE_HEAD}:{{{check_tenant(tenant)}:*"]
+
+
+def sink_key_patterns(owner: str) -> list[str]:
+    """The Redis ACL key pattern covering the promotion ledgers of every sink `owner` promotes into."""
+    return [f"~{SINK_HEAD}:{{{check_tenant(owner)}:*"]
+
+
+ACL_COMMANDS = ("+@all", "-@admin", "-@dangerous", "+info")
+"""What a tenant's user may run: data commands and scripts, not server administration (INFO only
+so a worker can check the eviction policy)."""
+
+
+def tenant_acl_rules(namespaces: list[str], owner: str) -> list[str]:
+    """The `ACL SETUSER <user> reset on ><password> ...` rules of one project's Redis user: the keys of
+    its namespaces and of the sinks it owns, no channel, no admin command (docs/security.md)."""
+    keys = [pattern for ns in namespaces for pattern in tenant_key_patterns(ns)]
+    return [*keys, *sink_key_patterns(owner), *ACL_COMMANDS]
+
+
+def checkpoint_key(namespace: str, uid: str, partition: int) -> str:
     """A replay worker's checkpoint mirror (JSON): written after each commit, read by the operator
     (MGET) and `eventreplay run`."""
-    return f"eventreplay:ckpt:{uid}:{partition}"
+    return _key(namespace, f"ckpt:{uid}:{partition}")
 
 
-def promotion_key(uid: str, partition: int) -> str:
+def promotion_key(namespace: str, uid: str, partition: int) -> str:
     """A promoter's checkpoint mirror per sandbox partition (JSON), read by the operator."""
-    return f"eventreplay:promotion:{uid}:{partition}"
+    return _key(namespace, f"promotion:{uid}:{partition}")
 
 
-def report_key(uid: str) -> str:
+def report_key(namespace: str, uid: str) -> str:
     """The reconciliation summary (`summaries.ReportSummary`), written last by reconcile, read by
     promote and the operator."""
-    return f"eventreplay:report:{uid}"
+    return _key(namespace, f"report:{uid}")
 
 
-def combine_key(uid: str) -> str:
+def combine_key(namespace: str, uid: str) -> str:
     """The combine Job's summary (`summaries.CombineSummary`), written last, read by the operator."""
-    return f"eventreplay:combine:{uid}"
+    return _key(namespace, f"combine:{uid}")
 
 
-def failure_key(uid: str, job: str) -> str:
+def failure_key(namespace: str, uid: str, job: str) -> str:
     """The last failure line of a reconcile/promote Job (`job` = reconcile | promote), read by the
     operator as the Stalled message."""
-    return f"eventreplay:failure:{uid}:{job}"
+    return _key(namespace, f"failure:{uid}:{job}")
 
 
-def replay_key_patterns(uid: str, ledger: str) -> list[str]:
+def replay_key_patterns(namespace: str, uid: str, ledger: str) -> list[str]:
     """SCAN MATCH patterns covering every Redis key one replay writes (checkpoints, promotion
     mirrors, report, failures, its replay ledger, reconciliation working sets): what a
     `deletionPolicy: Delete` removes. Every key builder above and below keyed by uid belongs here."""
     return [
-        checkpoint_key(uid, 0)[:-1] + "*",
-        promotion_key(uid, 0)[:-1] + "*",
-        report_key(uid),
-        combine_key(uid),
-        failure_key(uid, "*"),
-        f"{ledger_route(ledger)}:r:{uid}:*",
-        f"{ledger_route(ledger)}:w:{uid}:*",
-        f"{spill_route(uid)}:*",
+        checkpoint_key(namespace, uid, 0)[:-1] + "*",
+        promotion_key(namespace, uid, 0)[:-1] + "*",
+        report_key(namespace, uid),
+        combine_key(namespace, uid),
+        _key(namespace, f"failure:{uid}:*"),
+        f"{ledger_route(namespace, ledger)}:r:{uid}:*",
+        f"{ledger_route(namespace, ledger)}:w:{uid}:*",
+        f"{spill_route(namespace, uid)}:*",
     ]
 
 
 def local_plan_key(namespace: str, name: str) -> str:
     """The plan `eventreplay run` froze for a manifest (JSON), so a rerun replays the same range."""
-    return f"eventreplay:local:plan:{namespace}/{name}"
+    return _key(namespace, f"local:plan:{name}")
 
 
-def ledger_route(ledger: str) -> str:
-    """The hash tag every key of a ledger shares (production and replay side)."""
-    return f"er:{{{ledger}}}"
+def ledger_route(namespace: str, ledger: str) -> str:
+    """The hash tag every key of a ledger shares (production and replay side): a ledger is the
+    namespace's own, production consumers mark it under the namespace of the replays reading it."""
+    return _route(namespace, ledger)
 
 
-def production_prefix(ledger: str) -> str:
+def production_prefix(namespace: str, ledger: str) -> str:
     """Buckets of ids production already processed: written by production consumers
     (`ProductionLedger.mark`), read by replay workers in skipProcessed mode."""
-    return f"{ledger_route(ledger)}:p:"
+    return f"{ledger_route(namespace, ledger)}:p:"
 
 
-def production_slice_prefix(ledger: str, generation: int) -> str:
+def production_slice_prefix(namespace: str, ledger: str, generation: int) -> str:
     """The buckets of one time slice (generation) of the production ledger: a slice expires as a
     whole, so ids age out even while production keeps marking new ones."""
-    return f"{production_prefix(ledger)}{generation:x}:"
+    return f"{production_prefix(namespace, ledger)}{generation:x}:"
 
 
-def replay_prefix(ledger: str, uid: str, partition: int) -> str:
+def replay_prefix(namespace: str, ledger: str, uid: str, partition: int) -> str:
     """Buckets of ids one replay partition has emitted (duplicates inside the replay)."""
-    return f"{ledger_route(ledger)}:r:{uid}:{partition}:"
+    return f"{ledger_route(namespace, ledger)}:r:{uid}:{partition}:"
 
 
-def ledger_watermark_key(ledger: str, uid: str, partition: int) -> str:
+def ledger_watermark_key(namespace: str, ledger: str, uid: str, partition: int) -> str:
     """The source offset up to which one replay partition's ledger marks are written
     (`worker/ledger/watermark.py`); beside the buckets, in their slot, never among them."""
-    return f"{ledger_route(ledger)}:w:{uid}:{partition}"
+    return f"{ledger_route(namespace, ledger)}:w:{uid}:{partition}"
 
 
-def spill_route(uid: str) -> str:
+def spill_route(namespace: str, uid: str) -> str:
     """The hash tag of a reconciliation's working set."""
-    return f"er:{{rc:{uid}}}"
+    return _route(namespace, f"rc:{uid}")
 
 
-def spill_prefix(uid: str, run: str, side: str) -> str:
+def spill_prefix(namespace: str, uid: str, run: str, side: str) -> str:
     """Buckets of one reconciliation run's side (`s` replayed, `e` existing, `d` delta); written by
     reconcile, read by promote."""
-    return f"{spill_route(uid)}:{run}:{side}:"
+    return f"{spill_route(namespace, uid)}:{run}:{side}:"
 
 
-def spill_marker_key(uid: str, run: str) -> str:
+def spill_marker_key(namespace: str, uid: str, run: str) -> str:
     """Written when a reconciliation run starts, checked before its report is stored: gone means
     Redis lost the run's working set (`worker/reconciliation/invariants.py`)."""
-    return f"{spill_route(uid)}:{run}:started"
+    return f"{spill_route(namespace, uid)}:{run}:started"
 
 
-# --- The destination's promotion ledger: one per sink (Kafka cluster id + topic), shared by every
-# replay that promotes there, kept without TTL (its entries are what the destination holds).
+# --- The destination's promotion ledger: one per sink (Kafka cluster id + topic) and owner, shared
+# by every replay of that owner that promotes there, kept without TTL (its entries are what the
+# destination holds).
 
 
-def sink_route(cluster: str, topic: str) -> str:
+def sink_owner(namespace: str, project: str | None) -> str:
+    """The tenant owning a sink's ledger: the policy project that granted the replay (its namespaces
+    share the ledger), else the replay's namespace (no policy: each namespace its own)."""
+    return check_tenant(project or namespace)
+
+
+def sink_route(owner: str, cluster: str, topic: str) -> str:
     """The hash tag of one destination's promotion ledger (its hash and pending sets, one slot)."""
-    return f"er:{{dst:{cluster}:{topic}}}"
+    return f"{SINK_HEAD}:{{{check_tenant(owner)}:{cluster}:{topic}}}"
 
 
-def sink_ledger_key(cluster: str, topic: str) -> str:
+def sink_ledger_key(owner: str, cluster: str, topic: str) -> str:
     """Hash: event id -> `C|<content hash>` (promoted and committed) or
     `P|<owner>|<sandbox partition>|<offset>|<content hash>|<previous>` (claimed by a promotion whose
     transaction is not committed yet). Written by promote, read by reconcile."""
-    return f"{sink_route(cluster, topic)}:promoted"
+    return f"{sink_route(owner, cluster, topic)}:promoted"
 
 
-def sink_pending_key(cluster: str, topic: str, owner: str, partition: int) -> str:
-    """Set of the ids one promotion (`owner`) claimed from one sandbox partition and has not yet
-    marked committed; read when that promotion restarts."""
-    return f"{sink_route(cluster, topic)}:pending:{owner}:{partition}"
+def sink_pending_key(owner: str, cluster: str, topic: str, promotion: str, partition: int) -> str:
+    """Set of the ids one promotion claimed from one sandbox partition and has not yet marked
+    committed; read when that promotion restarts."""
+    return f"{sink_route(owner, cluster, topic)}:pending:{promotion}:{partition}"

@@ -27,9 +27,21 @@ class Contract(BaseModel):
 
 
 class ReplayIdentity(Contract):
-    namespace: str
+    namespace: str = Field(
+        pattern=names.TENANT_LABEL, description="The replay's namespace: the tenant every Redis key carries."
+    )
     name: str
     uid: str = Field(min_length=1, description="The EventReplay's metadata.uid: scopes ledgers and fencing.")
+    project: str | None = Field(
+        default=None,
+        pattern=names.TENANT_LABEL,
+        description="The policy project that granted the replay: owns the sink's promotion ledger "
+        "(`names.sink_owner`); absent, the namespace does.",
+    )
+
+    @property
+    def sink_owner(self) -> str:
+        return names.sink_owner(self.namespace, self.project)
 
 
 class KafkaConnection(Contract):
@@ -56,10 +68,13 @@ class KafkaConnection(Contract):
 
 
 class RedisConnection(Contract):
-    """Where a Job's Redis is; the password only by the name of its env var."""
+    """Where a Job's Redis is; the user and password only by the names of their env vars."""
 
     redis_url: str = Field(min_length=1, description="redis://host:port/db (no password in it).")
     password_env: str | None = Field(default=None, description="Env var holding the Redis password.")
+    username_env: str | None = Field(
+        default=None, description="Env var holding the Redis ACL user (the project's, from the policy)."
+    )
 
 
 class OffsetRange(Contract):

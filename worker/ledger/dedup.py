@@ -1,14 +1,14 @@
 """The dedup ledger in Redis: per event id, a content hash, in small listpack-encoded hashes.
 
-Layout (every key of one ledger shares the hash tag `{ledger}`, so one slot holds them):
-- production ledger  `er:{<ledger>}:p:<slice hex>:<bucket hex>`  field = id digest (10 bytes),
+Layout (every key of one ledger shares the hash tag `{<namespace>:<ledger>}`, so one slot holds them):
+- production ledger  `er:{<ns>:<ledger>}:p:<slice hex>:<bucket hex>`  field = id digest (10 bytes),
   value = content hash (8 bytes) or `-` when the writer kept no hash. Written by production
   consumers through `ProductionLedger.mark()` (or `eventreplay-worker ledger mark`); only read by
   replays. Time is cut into slices of ttl/PRODUCTION_SLICES; a slice's buckets share one absolute
   expiry (EXPIREAT end of slice + ttl), which marking never pushes back, so an id lives between
   ttl and ttl + one slice whatever production keeps marking (Redis 7.0 has no per-field HEXPIRE).
   Readers look up the live slices, newest first.
-- replay ledger      `er:{<ledger>}:r:<uid>:<partition>:<bucket hex>`  field = id digest,
+- replay ledger      `er:{<ns>:<ledger>}:r:<uid>:<partition>:<bucket hex>`  field = id digest,
   value = content hash (8 bytes, empty when hashing is off) + the source offset (8 bytes, big
   endian) that first carried the id. Scoped to one replay and partition: "first offset wins" is
   deterministic, and a retried worker recognises its own earlier mark (same offset) instead of
@@ -45,7 +45,7 @@ from typing import Literal
 import redis
 
 from ..contract.defaults import DEFAULT_TTL_SECONDS
-from ..contract.names import ledger_route, production_prefix, production_slice_prefix, replay_prefix
+from ..contract.names import check_tenant, ledger_route, production_prefix, production_slice_prefix, replay_prefix
 from ..runtime.canonical import id_digest
 from . import script as ledger_script
 from .wire import FLAG_REPLY, LedgerWire
@@ -72,15 +72,15 @@ def slice_seconds(ttl_seconds: int) -> int:
     return max(1, ttl_seconds // PRODUCTION_SLICES)
 
 
-def live_slices(ledger: str, ttl_seconds: int, now: float) -> list[str]:
+def live_slices(namespace: str, ledger: str, ttl_seconds: int, now: float) -> list[str]:
     """Prefixes of the production slices that may still hold ids, newest first."""
     width = slice_seconds(ttl_seconds)
     newest = int(now) // width
     oldest = (int(now) - ttl_seconds) // width
-    slices = [production_slice_prefix(ledger, g) for g in range(newest, oldest - 1, -1)]
+    slices = [production_slice_prefix(namespace, ledger, g) for g in range(newest, oldest - 1, -1)]
     # The unsliced layout of before (one bucket level, `production_prefix`): no longer written,
     # still read until its keys expire, so marks made before an upgrade are not forgotten.
-    return [*slices, production_prefix(ledger)]
+    return [*slices, production_prefix(namespace, ledger)]
 
 
 def bucket_count(entries: int) -> int:
@@ -107,6 +107,7 @@ class ReplayLedger:
         self,
         client: redis.Redis,
         *,
+        namespace: str,
         ledger: str,
         uid: str,
         partition: int,
@@ -117,9 +118,9 @@ class ReplayLedger:
         production_ttl_seconds: int = DEFAULT_TTL_SECONDS,
     ) -> None:
         self._client = client
-        self._ledger = ledger
+        self._namespace, self._ledger = namespace, ledger
         self._production_ttl = production_ttl_seconds if mode == "skipProcessed" else 0
-        self._prefix = replay_prefix(ledger, uid, partition)
+        self._prefix = replay_prefix(namespace, ledger, uid, partition)
         self.bucket_mask = bucket_count(span) - 1
         self._ttl = ttl_seconds
         self._args = [
@@ -130,7 +131,7 @@ class ReplayLedger:
             str(ttl_seconds),
             "1" if hash_content else "0",
         ]
-        self._route = ledger_route(ledger)  # declares the slot; every key shares its hash tag
+        self._route = ledger_route(namespace, ledger)  # declares the slot; every key shares its hash tag
         self.hashed = hash_content
         # withinReplay has no production lookup before the mark: native HSETNX gives verdict N.
         self.native = mode == "withinReplay"
@@ -152,7 +153,7 @@ class ReplayLedger:
         if self._sha is None:
             self._sha = self._client.script_load(ledger_script.SCRIPT)
         if self._production_ttl:
-            self._args[2] = " ".join(live_slices(self._ledger, self._production_ttl, time.time()))
+            self._args[2] = " ".join(live_slices(self._namespace, self._ledger, self._production_ttl, time.time()))
         return wire.request(wire.pack("EVALSHA", self._sha, 1, self._route, blob, *self._args), "bulk")
 
     def classify(self, blob: bytes) -> str:
@@ -204,18 +205,22 @@ class ReplayLedger:
 class ProductionLedger:
     """The public API for production consumers: mark the events they processed.
 
+    The ledger is named within the namespace of the replays that read it (`namespace`, their
+    tenant in Redis: a Redis ACL user of that namespace may write it, no other).
     `skipProcessed` replays skip exactly the ids marked here with the same content hash (the
     hash of the Kafka value bytes), and dead-letter ids marked with another hash as conflicts.
     Mark only after your own output is durable: a crash in between must leave the event
     unmarked (it will be replayed), never marked and lost.
 
-        ledger = ProductionLedger(redis.Redis.from_url(url), "orders")
+        ledger = ProductionLedger(redis.Redis.from_url(url), "orders", namespace="shop")
         ledger.mark([(event["event_id"], message.value()) for ...])
     """
 
-    def __init__(self, client: redis.Redis, ledger: str, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
+    def __init__(
+        self, client: redis.Redis, ledger: str, ttl_seconds: int = DEFAULT_TTL_SECONDS, *, namespace: str
+    ) -> None:
         self._client = client
-        self._ledger = ledger
+        self._namespace, self._ledger = check_tenant(namespace), ledger
         self._ttl = ttl_seconds
 
     @staticmethod
@@ -246,7 +251,7 @@ class ProductionLedger:
         width = slice_seconds(self._ttl)
         self._generation = int(time.time()) // width
         self._expires_at = (self._generation + 1) * width + self._ttl
-        return production_slice_prefix(self._ledger, self._generation)
+        return production_slice_prefix(self._namespace, self._ledger, self._generation)
 
     def _flush(self, pipe: redis.client.Pipeline, touched: set[str]) -> None:
         # One EXPIREAT per bucket written; the same instant for the whole slice, so steady
@@ -259,6 +264,6 @@ class ProductionLedger:
     def contains(self, event_id: str) -> bool:
         bucket, field = self._slot(event_id)
         pipe = self._client.pipeline(transaction=False)
-        for prefix in live_slices(self._ledger, self._ttl, time.time()):
+        for prefix in live_slices(self._namespace, self._ledger, self._ttl, time.time()):
             pipe.hexists(prefix + bucket, field)
         return any(pipe.execute())

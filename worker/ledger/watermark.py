@@ -45,7 +45,9 @@ return {1}
 class LedgerWatermark:
     def __init__(self, client: redis.Redis, task: Task) -> None:
         self._client = client
-        self._key = ledger_watermark_key(task.dedup.ledger, task.replay.uid, task.source.partition)
+        self._key = ledger_watermark_key(
+            task.replay.namespace, task.dedup.ledger, task.replay.uid, task.source.partition
+        )
         self._ttl = task.dedup.ttl_seconds
         self._where = f"{task.source.topic}/{task.source.partition}"
         self._redis = redis_location(task.dedup.redis_url)

@@ -63,7 +63,7 @@ class Promoter:
 
     def _report(self) -> ReportSummary:
         try:
-            summary = load_summary(self.redis, self.uid)
+            summary = load_summary(self.redis, self.task.replay.namespace, self.uid)
         except redis.RedisError as err:
             raise RetriableFailure(f"Redis (reconciliation report): {err}") from err
         if summary is None:
@@ -95,7 +95,7 @@ class Promoter:
         unknown = sorted(set(wanted) - set(ranges))
         if unknown:
             raise PermanentFailure(f"the report has no sandbox partition(s) {unknown}")
-        verdicts = Verdicts(self.redis, self.uid, summary.run)
+        verdicts = Verdicts(self.redis, self.task.replay.namespace, self.uid, summary.run)
         self.cluster = kafka_io.cluster_id(self.admin, self.task.kafka.bootstrap_servers)
         self.names = tuple(plan.canonical.headers)
         self.tail = SinkTail(self.task, self.admin, summary.sink_mark, plan.event_id)
@@ -124,7 +124,9 @@ class _Partition:
         self.owner, self.task, self.sandbox, self.range = owner, task, sandbox, r
         self.verdicts, self.bits = verdicts, bits
         owner_id = owner_of(owner.uid, task.report_hash)
-        self.ledger = SinkLedger(owner.redis, owner.cluster, task.sink_topic, owner_id, r.partition)
+        self.ledger = SinkLedger(
+            owner.redis, owner.cluster, task.sink_topic, owner_id, r.partition, tenant=task.replay.sink_owner
+        )
         self.claimed: list[str] = []  # ids this promotion claimed in the open transaction
         self.rewritten: set[str] = set()  # ids production rewrote since the report (`rewrites.py`)
         base = job_config(task.kafka)
@@ -152,7 +154,7 @@ class _Partition:
             return (c.report_hash, c.start_offset, c.end_offset) == (report, r.start_offset, r.end_offset)
 
         def lost() -> PromotionCheckpoint | None:
-            key = promotion_key(self.owner.uid, r.partition)
+            key = promotion_key(self.task.replay.namespace, self.owner.uid, r.partition)
             mirror = read_mirror(self.owner.redis, key, PromotionCheckpoint)
             return resume_promotion(mirror, same_plan, f"{self.sandbox}/{r.partition}")
 
@@ -171,7 +173,7 @@ class _Partition:
         return self.loop.finish(ckpt)
 
     def _mirror(self, ckpt: PromotionCheckpoint) -> None:
-        key = promotion_key(self.owner.uid, ckpt.partition)
+        key = promotion_key(self.task.replay.namespace, self.owner.uid, ckpt.partition)
         write_mirror(self.owner.redis, key, ckpt, self.task.redis.ttl_seconds, "Redis (promotion progress mirror)")
 
     def _committed(self, ckpt: PromotionCheckpoint) -> None:

@@ -91,7 +91,7 @@ class Reconciler(StepJob[ReportSummary]):
         spans = [sum(r.end_offset - r.start_offset for r in side) for side in (sandbox, existing)]
         bits = bucket_bits(max(spans))
         self.cluster = cluster_id(self.admin, self.servers)
-        spill = Spill(self.redis, self.uid, self.run_id, self.target.ttl_seconds)
+        spill = Spill(self.redis, task.replay.namespace, self.uid, self.run_id, self.target.ttl_seconds)
         dropped = spill.start()
         log.info("run %s: sandbox %d records, existing %d records, %d buckets", self.run_id, *spans, 1 << bits)
         if dropped:
@@ -112,7 +112,7 @@ class Reconciler(StepJob[ReportSummary]):
             completed_at=completed_at(),
             sink_mark=mark,
         )
-        self.store(report_key(self.uid), summary)
+        self.store(report_key(task.replay.namespace, self.uid), summary)
         return summary
 
     def _plan(self, sandbox: list[OffsetRange], existing: list[OffsetRange]) -> ReportPlan:
@@ -192,7 +192,7 @@ class Reconciler(StepJob[ReportSummary]):
                     for event_id in ids
                 ]
             candidates = [event_id for _, event_id, sv, ev in rows if sv is not None and sv[:HASH_BYTES] != ev]
-            promoted = promoted_hashes(self.redis, self.cluster, self.sink, candidates)
+            promoted = promoted_hashes(self.redis, self.task.replay.sink_owner, self.cluster, self.sink, candidates)
             for bucket, event_id, sv, ev in rows:
                 mine = None if sv is None else sv[:HASH_BYTES]
                 if mine is not None:

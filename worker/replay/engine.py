@@ -52,6 +52,7 @@ class Engine:
         self.watermark = LedgerWatermark(self.redis, task)
         ledger = ReplayLedger(
             self.redis,
+            namespace=task.replay.namespace,
             ledger=task.dedup.ledger,
             uid=task.replay.uid,
             partition=self.src.partition,
@@ -115,7 +116,9 @@ class Engine:
     def _lost(self, same_plan: Callable[[Checkpoint], bool]) -> Checkpoint | None:
         """The group lost its offsets: resume from the mirror if the output proves it current."""
         task, servers = self.task, self.task.kafka.bootstrap_servers
-        mirror = read_mirror(self.redis, checkpoint_key(task.replay.uid, self.src.partition), Checkpoint)
+        mirror = read_mirror(
+            self.redis, checkpoint_key(task.replay.namespace, task.replay.uid, self.src.partition), Checkpoint
+        )
         reader = Consumer(range_reader_config(job_config(task.kafka), task.group_id))
         try:
             marks = [

@@ -23,15 +23,26 @@ class RedisSpec(Protocol):
     @property
     def password_env(self) -> str | None: ...
 
+    @property
+    def username_env(self) -> str | None: ...
+
+
+def _from_env(env: str | None, what: str) -> str | None:
+    if not env:
+        return None
+    value = os.environ.get(env)
+    if value is None:
+        raise PermanentFailure(f"env var {env} ({what} from a Secret) is not set")
+    return value
+
 
 def connect_redis(spec: RedisSpec, *, check_eviction: bool = True) -> redis.Redis:
-    password = None
-    if spec.password_env:
-        password = os.environ.get(spec.password_env)
-        if password is None:
-            raise PermanentFailure(f"env var {spec.password_env} (Redis password from a Secret) is not set")
+    password = _from_env(spec.password_env, "Redis password")
+    username = _from_env(spec.username_env, "Redis ACL user")
     try:
-        client = redis.Redis.from_url(spec.redis_url, password=password, socket_timeout=30, socket_connect_timeout=10)
+        client = redis.Redis.from_url(
+            spec.redis_url, username=username, password=password, socket_timeout=30, socket_connect_timeout=10
+        )
         client.ping()
     except redis.AuthenticationError as err:
         raise PermanentFailure(f"Redis at {redis_location(spec.redis_url)} refused the credentials") from err

@@ -1,21 +1,21 @@
 """Redis layout of reconciliation: the per-id working set, the delta, and the summary report.
 
 One reconciliation run (a random `run` id, so a re-run never mixes with a crashed or older one;
-both expire by TTL) spills into bucketed hashes sharing the hash tag `{rc:<uid>}` (`names.spill_prefix`):
-- `er:{rc:<uid>}:<run>:s:<bucket hex>`  replayed side. field = event id, value = per-id hash
+both expire by TTL) spills into bucketed hashes sharing the hash tag `{<namespace>:rc:<uid>}` (`names.spill_prefix`):
+- `er:{<ns>:rc:<uid>}:<run>:s:<bucket hex>`  replayed side. field = event id, value = per-id hash
   (16 B) + sandbox partition (4 B) + sandbox offset (8 B) of the copy that wins (HSETNX while
   reading partitions in ascending order, offsets ascending: lowest partition, then lowest
   offset wins; the worker writes sandbox p in source-offset order, so this is the source rule).
-- `er:{rc:<uid>}:<run>:e:<bucket hex>`  existing side. field = event id, value = per-id hash of
+- `er:{<ns>:rc:<uid>}:<run>:e:<bucket hex>`  existing side. field = event id, value = per-id hash of
   the LAST record in (partition, offset) order (HSET while reading in that order). Deleted
   once compared.
-- `er:{rc:<uid>}:<run>:d:<bucket hex>`  the delta. field = event id, value = `changed` | `missing`.
-- `er:{rc:<uid>}:<run>:started`  written first, checked before the summary is stored: gone means
+- `er:{<ns>:rc:<uid>}:<run>:d:<bucket hex>`  the delta. field = event id, value = `changed` | `missing`.
+- `er:{<ns>:rc:<uid>}:<run>:started`  written first, checked before the summary is stored: gone means
   Redis lost the working set meanwhile (`report_invariants.py`; `names.spill_marker_key`).
 Buckets are the top `bits` of BLAKE2b-128(id) (`canonical.bucket_of`), ~48 entries each so
 Redis keeps them as listpacks; every write refreshes the bucket's TTL.
 
-Summary: `eventreplay:report:{uid}` (`names.report_key`) = `summaries.ReportSummary` as JSON (TTL =
+Summary: `eventreplay:<namespace>:report:<uid>` (`names.report_key`) = `summaries.ReportSummary` as JSON (TTL =
 report ttlSeconds): {"reportHash", "report": {plan, counts, replayedChecksum, existingChecksum,
 samples, deltaByPartition}, "run", "bucketBits", "reportTopic", "completedAt"}
 `reportHash` = SHA-256 of the canonical JSON of "report" (nothing run-specific is hashed, so a
@@ -74,9 +74,9 @@ def coords(partition: int, offset: int) -> bytes:
 class Spill:
     """One run's working set: batched scripted writes (one round trip per batch), bucket reads."""
 
-    def __init__(self, client: redis.Redis, uid: str, run: str, ttl: int) -> None:
-        self.client, self.uid, self.run, self.ttl = client, uid, run, ttl
-        self._route = spill_route(uid)  # declares the slot; every key shares its hash tag
+    def __init__(self, client: redis.Redis, namespace: str, uid: str, run: str, ttl: int) -> None:
+        self.client, self.namespace, self.uid, self.run, self.ttl = client, namespace, uid, run, ttl
+        self._route = spill_route(namespace, uid)  # declares the slot; every key shares its hash tag
         self._spill = client.register_script(_SPILL)
 
     def start(self) -> int:
@@ -85,8 +85,8 @@ class Spill:
         or superseded run's working set would otherwise sit in Redis until its TTL); a run still
         going there fails its invariants (its marker is gone) instead of storing a report.
         Returns how many keys were dropped."""
-        self.client.set(spill_marker_key(self.uid, self.run), b"1", ex=self.ttl)
-        stored = load_summary(self.client, self.uid)
+        self.client.set(spill_marker_key(self.namespace, self.uid, self.run), b"1", ex=self.ttl)
+        stored = load_summary(self.client, self.namespace, self.uid)
         keep = {self.run, stored.run if stored is not None else ""}
         prefix = self._route + ":"
         dropped, batch = 0, []
@@ -102,13 +102,13 @@ class Spill:
         return dropped
 
     def kept(self) -> bool:
-        return bool(self.client.exists(spill_marker_key(self.uid, self.run)))
+        return bool(self.client.exists(spill_marker_key(self.namespace, self.uid, self.run)))
 
     def write(self, side: str, mode: str, triples: Sequence[tuple[str, str, bytes]]) -> int:
         """Write (bucket hex, id, value) triples to one side; returns how many ids already existed."""
         if not triples:
             return 0
-        args: list[Any] = [self.ttl, mode, spill_prefix(self.uid, self.run, side)]
+        args: list[Any] = [self.ttl, mode, spill_prefix(self.namespace, self.uid, self.run, side)]
         for triple in triples:
             args.extend(triple)
         return int(self._spill(keys=[self._route], args=args))
@@ -116,7 +116,7 @@ class Spill:
     def read_buckets(self, first: int, count: int) -> list[tuple[dict[bytes, bytes], dict[bytes, bytes]]]:
         """(replayed, existing) hashes of buckets [first, first + count); existing ones are deleted."""
         pipe = self.client.pipeline(transaction=False)
-        sp, ep = spill_prefix(self.uid, self.run, "s"), spill_prefix(self.uid, self.run, "e")
+        sp, ep = (spill_prefix(self.namespace, self.uid, self.run, side) for side in "se")
         for bucket in range(first, first + count):
             pipe.hgetall(f"{sp}{bucket:x}")
             pipe.hgetall(f"{ep}{bucket:x}")
@@ -130,7 +130,7 @@ class Spill:
         if not entries:
             return
         pipe = self.client.pipeline(transaction=False)
-        dp = spill_prefix(self.uid, self.run, "d")
+        dp = spill_prefix(self.namespace, self.uid, self.run, "d")
         touched: set[str] = set()
         for bucket, event_id, cls in entries:
             key = f"{dp}{bucket:x}"
@@ -142,7 +142,7 @@ class Spill:
 
     def delta_buckets(self, first: int, count: int) -> list[dict[bytes, bytes]]:
         pipe = self.client.pipeline(transaction=False)
-        dp = spill_prefix(self.uid, self.run, "d")
+        dp = spill_prefix(self.namespace, self.uid, self.run, "d")
         for bucket in range(first, first + count):
             pipe.hgetall(f"{dp}{bucket:x}")
         return list(pipe.execute())
@@ -151,10 +151,10 @@ class Spill:
 class Verdicts:
     """What promotion asks per sandbox record: one scripted round trip per batch."""
 
-    def __init__(self, client: redis.Redis, uid: str, run: str) -> None:
+    def __init__(self, client: redis.Redis, namespace: str, uid: str, run: str) -> None:
         self._script = client.register_script(_VERDICT)
-        self._route = spill_route(uid)
-        self._prefixes = [spill_prefix(uid, run, "s"), spill_prefix(uid, run, "d")]
+        self._route = spill_route(namespace, uid)
+        self._prefixes = [spill_prefix(namespace, uid, run, "s"), spill_prefix(namespace, uid, run, "d")]
 
     def classify(self, triples: Sequence[tuple[str, str, bytes]]) -> str:
         if not triples:
@@ -166,7 +166,7 @@ class Verdicts:
         return reply.decode() if isinstance(reply, bytes) else str(reply)
 
 
-def load_summary(client: redis.Redis, uid: str) -> ReportSummary | None:
+def load_summary(client: redis.Redis, namespace: str, uid: str) -> ReportSummary | None:
     """The stored reconciliation summary (`Reconciler` stores it), None when there is none."""
-    raw = client.get(report_key(uid))
+    raw = client.get(report_key(namespace, uid))
     return None if raw is None else ReportSummary.from_json(raw)
