@@ -11,8 +11,10 @@ import pytest
 from operator_fixtures import plan, spec
 
 from eventreplay.cli.flink_sql import flink_sql
+from eventreplay.operator.api.v1alpha1 import PlanTimes
 
 GOLDEN = Path(__file__).parent / "golden"
+UID = "3f2a9c1e-0000-4000-8000-000000000001"
 
 
 def test_hopping_windows_by_key_with_rfc3339_times() -> None:
@@ -32,7 +34,11 @@ def test_hopping_windows_by_key_with_rfc3339_times() -> None:
     }
     s = spec(validation={"jsonSchema": schema | {"properties": schema["properties"] | {"ts": {"type": "string"}}}},
              transform={"aggregate": aggregate})  # fmt: skip
-    sql = flink_sql(s, plan([(0, 10, 500), (1, 0, 480)]), "payments", "orders-hourly")
+    planned = plan([(0, 10, 500), (1, 0, 480)]).model_copy(update={"replay_uid": UID})
+    planned.partitions[1].at_head = True
+    planned.requested_window = PlanTimes.model_validate({"from": "2026-11-20T10:00:00Z", "to": "2026-11-20T11:00:00Z"})
+    planned.read_range = PlanTimes.model_validate({"from": "2026-11-20T09:15:00Z", "to": "2026-11-20T11:46:00Z"})
+    sql = flink_sql(s, planned, "payments", "orders-hourly")
     assert sql == (GOLDEN / "flink_sql_hop.sql").read_text()
 
 
@@ -44,9 +50,16 @@ def test_tumbling_windows_without_key_with_epoch_times() -> None:
         "aggregations": [{"name": "n", "function": "count"}, {"name": "top", "function": "max", "field": "amount"}],
     }
     s = spec(validation={"jsonSchema": schema}, transform={"aggregate": aggregate})
-    assert flink_sql(s, plan([(0, 0, 100)]), "ns", "per-minute") == (GOLDEN / "flink_sql_tumble.sql").read_text()
+    planned = plan([(0, 0, 100)]).model_copy(update={"replay_uid": UID})
+    assert flink_sql(s, planned, "ns", "per-minute") == (GOLDEN / "flink_sql_tumble.sql").read_text()
 
 
 def test_a_replay_without_aggregate_has_no_flink_equivalent() -> None:
     with pytest.raises(ValueError, match="only windowed-aggregate replays"):
         flink_sql(spec(), plan([(0, 0, 10)]), "ns", "r")
+
+
+def test_a_plan_without_a_replay_uid_names_no_results_topic() -> None:
+    aggregate = {"eventTimeField": "at", "windowSeconds": 60, "aggregations": [{"name": "n", "function": "count"}]}
+    with pytest.raises(ValueError, match="no replay uid"):
+        flink_sql(spec(transform={"aggregate": aggregate}), plan([(0, 0, 10)]), "ns", "r")
