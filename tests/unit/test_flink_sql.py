@@ -5,13 +5,17 @@ reading the diff: these files are what a platform team would run on Flink.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from operator_fixtures import plan, spec
 
+from eventreplay.cli.flink_event_time import ISO, NUMBER, PARTS
 from eventreplay.cli.flink_sql import flink_sql
 from eventreplay.operator.api.v1alpha1 import PlanTimes
+from eventreplay.worker.runtime.canonical import epoch_ms
 
 GOLDEN = Path(__file__).parent / "golden"
 UID = "3f2a9c1e-0000-4000-8000-000000000001"
@@ -63,3 +67,41 @@ def test_a_plan_without_a_replay_uid_names_no_results_topic() -> None:
     aggregate = {"eventTimeField": "at", "windowSeconds": 60, "aggregations": [{"name": "n", "function": "count"}]}
     with pytest.raises(ValueError, match="no replay uid"):
         flink_sql(spec(transform={"aggregate": aggregate}), plan([(0, 0, 10)]), "ns", "r")
+
+
+def _sql_epoch_ms(text: str) -> int | None:
+    """What the exported SQL computes for a STRING event time (`flink_event_time.py`), step by step."""
+    if re.match(NUMBER, text):
+        return int(float(text))
+    found = re.match(ISO, text)
+    if found is None:
+        return None
+    part = dict(zip(PARTS, found.groups(), strict=True))
+    local = datetime.fromisoformat(f"{part['t_date']} {part['t_hour']}:{part['t_minute']}:{part['t_second'] or '00'}")
+    millis = int(((part["t_fraction"] or "") + "000")[:3])
+    zone = int(part["t_zone_hour"] or 0) * 60 + int(part["t_zone_minute"] or 0)
+    sign = -1 if part["t_sign"] == "-" else 1
+    return int(local.replace(tzinfo=UTC).timestamp()) * 1000 + millis - sign * zone * 60000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:00:00.123Z",
+        "2026-11-20T10:00:00.123456+02:00",
+        "2026-11-20 10:00:00.5-03:30",
+        "2026-11-20T10:00Z",
+        "2026-11-20T10:00:00,250+0530",
+        "2026-11-20T10:00:00.999999999-11",
+        "2026-11-20T10:00:00",  # no zone: neither side has a time
+        "yesterday",
+    ],
+)
+def test_the_sqls_event_time_is_the_workers(text: str) -> None:
+    worker = epoch_ms(text)
+    assert _sql_epoch_ms(text) == (None if worker is None else int(worker))
+
+
+def test_an_event_time_the_sql_reads_differently_is_the_one_its_header_names() -> None:
+    assert epoch_ms("1800000000000") is None and _sql_epoch_ms("1800000000000") == 1_800_000_000_000
