@@ -174,11 +174,9 @@ def _export(args: argparse.Namespace) -> int:
     found = manifest.load(args.manifest)
     if found.spec.transform.aggregate is None:
         raise CliError("export flink-sql: spec.transform.aggregate is not set (only windowed recompute exports)")
-    status = found.replay.status
     # An applied replay (`kubectl get eventreplay -o yaml`): its frozen plan and uid, so Flink reads the
     # same offsets and writes into that replay's results topic; otherwise plan as the operator would.
-    frozen = status.plan if status is not None else None
-    plan = frozen or planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
+    plan = found.frozen_plan or planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
     print(flink_sql.flink_sql(found.spec, plan, found.namespace, found.name), end="")
     return EXIT_OK
 

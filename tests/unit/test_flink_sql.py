@@ -14,6 +14,7 @@ from operator_fixtures import plan, spec
 
 from eventreplay.cli.flink_event_time import ISO, NUMBER, PARTS
 from eventreplay.cli.flink_sql import flink_sql
+from eventreplay.cli.manifest import from_documents
 from eventreplay.operator.api.v1alpha1 import PlanTimes
 from eventreplay.worker.runtime.canonical import epoch_ms
 
@@ -105,3 +106,16 @@ def test_the_sqls_event_time_is_the_workers(text: str) -> None:
 
 def test_an_event_time_the_sql_reads_differently_is_the_one_its_header_names() -> None:
     assert epoch_ms("1800000000000") is None and _sql_epoch_ms("1800000000000") == 1_800_000_000_000
+
+
+def test_an_applied_replays_manifest_exports_its_frozen_plan() -> None:
+    frozen = plan([(0, 3, 9)]).model_copy(update={"replay_uid": UID})
+    doc = {
+        "apiVersion": "eventreplay.io/v1alpha1",
+        "kind": "EventReplay",
+        "metadata": {"name": "r", "namespace": "ns", "uid": UID},
+        "spec": spec().model_dump(by_alias=True, exclude_none=True),
+        "status": {"plan": frozen.model_dump(by_alias=True, exclude_none=True)},
+    }
+    assert from_documents("m.yaml", [doc]).frozen_plan == frozen
+    assert from_documents("m.yaml", [{k: v for k, v in doc.items() if k != "status"}]).frozen_plan is None
