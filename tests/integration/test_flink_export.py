@@ -89,20 +89,11 @@ def _results(bootstrap: str, topic: str, partitions: int, since: list[int]) -> d
     return out
 
 
-def test_the_exported_flink_job_writes_the_replays_results_into_its_results_topic(
-    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
-) -> None:
-    base = (int(time.time() * 1000) - 30 * 60 * MINUTE) // MINUTE * MINUTE
-    topic, sink = f"flink-{unique}", f"flink-out-{unique}"
-    create_topic(kafka_admin, topic, 2)
-    create_topic(kafka_admin, sink, 1)
-    for p in range(2):
-        records, stamps = _partition(base, p)
-        produce(kafka_bootstrap, topic, records, p, timestamp_ms=stamps)
-    asked = [_iso(base + m * MINUTE) for m in (10, 20)]  # the replay window: minutes 10 to 20
+def _spec(topic: str, sink: str, asked: list[str], unique: str) -> dict[str, Any]:
+    """Hopping minute windows by shop with 10 s allowed lateness and every aggregation, results reconciled only."""
     schema = {"type": "object", "properties": {"amount": {"type": "integer"}, "buyer": {"type": "string"}}}
     aggregations = [*amount_aggregations(), {"name": "buyers", "function": "distinctCount", "field": "buyer"}]
-    spec = {
+    return {
         "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
         "window": {"timestamps": {"from": asked[0], "to": asked[1]}},
         "validation": {"jsonSchema": schema},
@@ -121,6 +112,20 @@ def test_the_exported_flink_job_writes_the_replays_results_into_its_results_topi
         "reconciliation": {"existingOffsets": [{"partition": 0, "from": 0, "to": 0}]},
         "promotion": {"policy": "Never"},
     }
+
+
+def test_the_exported_flink_job_writes_the_replays_results_into_its_results_topic(
+    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    base = (int(time.time() * 1000) - 30 * 60 * MINUTE) // MINUTE * MINUTE
+    topic, sink = f"flink-{unique}", f"flink-out-{unique}"
+    create_topic(kafka_admin, topic, 2)
+    create_topic(kafka_admin, sink, 1)
+    for p in range(2):
+        records, stamps = _partition(base, p)
+        produce(kafka_bootstrap, topic, records, p, timestamp_ms=stamps)
+    asked = [_iso(base + m * MINUTE) for m in (10, 20)]  # the replay window: minutes 10 to 20
+    spec = _spec(topic, sink, asked, unique)
     with driver.running():
         driver.create("hourly", spec)
         done = driver.wait_for_condition("hourly", "Reconciled", timeout=300)
