@@ -174,7 +174,9 @@ def _export(args: argparse.Namespace) -> int:
     found = manifest.load(args.manifest)
     if found.spec.transform.aggregate is None:
         raise CliError("export flink-sql: spec.transform.aggregate is not set (only windowed recompute exports)")
-    plan = planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
+    # An applied replay (`kubectl get eventreplay -o yaml`): its frozen plan and uid, so Flink reads the
+    # same offsets and writes into that replay's results topic; otherwise plan as the operator would.
+    plan = found.frozen_plan or planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
     print(flink_sql.flink_sql(found.spec, plan, found.namespace, found.name), end="")
     return EXIT_OK
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails
 
-from eventreplay.operator.api.v1alpha1 import KIND, EventReplay, EventReplaySpec
+from eventreplay.operator.api.v1alpha1 import KIND, EventReplay, EventReplaySpec, Plan
 
 from .errors import EXIT_USAGE, CliError
 
@@ -30,6 +30,8 @@ class Manifest:
 
     path: str
     replay: EventReplay
+    frozen_plan: Plan | None = None
+    """An applied replay's `status.plan` (from `kubectl get -o yaml`): the offsets its Jobs read."""
 
     @property
     def namespace(self) -> str:
@@ -83,7 +85,18 @@ def from_documents(path: str, docs: Sequence[Any]) -> Manifest:
         raw_spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else None
         problems = [_problem(e, raw_spec) for e in err.errors()]
         raise CliError(f"manifest {path} is invalid:\n  " + "\n  ".join(problems), EXIT_USAGE) from err
-    return Manifest(path=path, replay=replay)
+    return Manifest(path=path, replay=replay, frozen_plan=_frozen_plan(path, doc))
+
+
+def _frozen_plan(path: str, doc: dict[str, Any]) -> Plan | None:
+    status = doc.get("status")
+    raw = status.get("plan") if isinstance(status, dict) else None
+    if raw is None:
+        return None
+    try:
+        return Plan.model_validate(raw)
+    except ValidationError as err:
+        raise CliError(f"manifest {path}: status.plan is not a plan: {err.errors()[0]['msg']}", EXIT_USAGE) from err
 
 
 def _problem(err: ErrorDetails, raw_spec: dict[str, Any] | None) -> str:

@@ -3,6 +3,7 @@ offsets the replay would (planned from Kafka), and a per-event replay has nothin
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ def test_export_flink_sql_uses_the_planned_offsets(
     assert done.returncode == 0, done.stderr
     assert "'scan.startup.specific-offsets' = 'partition:0,offset:5;partition:1,offset:5'" in done.stdout
     assert "'scan.bounded.specific-offsets' = 'partition:0,offset:40;partition:1,offset:25'" in done.stdout
-    assert f"'topic' = '{topic}-out'" in done.stdout and "INSERT INTO window_results" in done.stdout
+    # Into the replay's results topic (named for the plan's uid), as the combine Job writes, not the sink.
+    results = rf"'topic' = 'eventreplay\.cli-tests\.export-{unique}\.[0-9a-f]{{16}}\.results'"
+    assert re.search(results, done.stdout) and "INSERT INTO replay_results" in done.stdout
 
     plain = cli(
         "export", "flink-sql", write_manifest(tmp_path, "plain", spec_for(topic, {"offsets": {"from": 0, "to": 9}}))

@@ -1,17 +1,27 @@
 -- EventReplay ns/per-minute: plan 0000000000000000 (100 records of orders, as of 2026-11-20T12:00:00.000Z)
--- as a Flink SQL job (Flink 2.x, flink-connector-kafka). Differences from the replay:
---  * no de-duplication by event id: add a deduplication query if the source repeats ids;
---  * the watermark is shared by the partitions a source subtask reads (the replay judges each
---    partition on its own), and late rows are dropped rather than counted;
---  * allowed lateness (0 s) needs table.exec.emit.allow-lateness
---    and early/late firing options in Flink; results are written by upsert, not reconciled.
+-- as a Flink SQL batch job (Flink 2.x, flink-connector-kafka) writing the results into eventreplay.ns.per-minute.446746610b9a943e.results.
+-- Event times read: JSON number: epoch milliseconds (a fraction is cut); ISO 8601 string with a zone: YYYY-MM-DD[T ]HH:MM[:SS[.fraction]] then Z, +HH, +HHMM or +HH:MM.
+-- Same as the combine Job: first copy of an id in log order, lateness per partition in offset order
+-- (window end + allowed lateness <= the partition's largest earlier event time: left out), only
+-- windows overlapping the replay window, those a partition read to the log's head leaves open left out.
+-- Differences from the replay:
+--  * no validation beyond the event id (jsonSchema and model checks are the replay's; Flink's JSON
+--    format reads a value of another type as NULL or as text), and a JSON string of digits is an epoch-ms
+--    event time here (the worker leaves it out); ISO 8601 basic and week forms have no event time here;
+--  * a repeated id across partitions: the replay keeps the copy its workers met first (a race), this
+--    job the copy in the lowest partition; within a partition both keep the lowest offset;
+--  * a `number` field sums as DOUBLE (3.0, where the replay writes 3 when every value is an integer);
+--  * results go to Kafka's default partition of their key (the combine Job: crc32 of the key), and
+--    a retried job appends again (the combine Job writes once, in one transaction).
 SET 'table.local-time-zone' = 'UTC';
+SET 'execution.runtime-mode' = 'batch';
 
 CREATE TABLE source_events (
+  `event_id` STRING,
   `at` BIGINT,
   `amount` BIGINT,
-  event_time AS TO_TIMESTAMP_LTZ(`at`, 3),
-  WATERMARK FOR event_time AS event_time
+  `partition` INT METADATA VIRTUAL,
+  `offset` BIGINT METADATA VIRTUAL
 ) WITH (
   'connector' = 'kafka',
   'topic' = 'orders',
@@ -26,29 +36,57 @@ CREATE TABLE source_events (
   'json.ignore-parse-errors' = 'true'
 );
 
-CREATE TABLE window_results (
+CREATE TABLE replay_results (
   id STRING,
   windowStart STRING,
   windowEnd STRING,
   `key` STRING,
   `n` BIGINT,
   `top` BIGINT,
-  PRIMARY KEY (id) NOT ENFORCED
+  headers MAP<STRING, BYTES> METADATA
 ) WITH (
-  'connector' = 'upsert-kafka',
-  'topic' = 'orders-out',
+  'connector' = 'kafka',
+  'topic' = 'eventreplay.ns.per-minute.446746610b9a943e.results',
   'properties.bootstrap.servers' = 'k:9092',
   'key.format' = 'raw',
-  'value.format' = 'json'
+  'key.fields' = 'id',
+  'value.format' = 'json',
+  'value.fields-include' = 'ALL'
 );
 
-INSERT INTO window_results
+-- The ledger keeps the first copy of an id: the first in the log (partition, then offset).
+CREATE TEMPORARY VIEW first_copies AS
+SELECT * FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY `event_id` ORDER BY `partition`, `offset`) AS copy_number
+  FROM source_events WHERE `event_id` <> ''
+) WHERE copy_number = 1;
+
+CREATE TEMPORARY VIEW timed AS
+SELECT *, CAST(`at` AS BIGINT) AS event_ms
+FROM first_copies;
+
+-- Each partition's watermark before an event: the largest event time before it in offset order.
+CREATE TEMPORARY VIEW watermarked AS
+SELECT *, MAX(event_ms) OVER (PARTITION BY `partition` ORDER BY `offset`
+  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS watermark_ms
+FROM timed WHERE event_ms IS NOT NULL;
+
+-- Every window holding the event (starts at multiples of the slide) that its watermark has not closed.
+CREATE TEMPORARY VIEW assigned AS
+SELECT *, last_start - CAST(k AS BIGINT) * 60000 AS window_start FROM (
+  SELECT *, event_ms - MOD(MOD(event_ms, 60000) + 60000, 60000) AS last_start
+  FROM watermarked
+) CROSS JOIN (VALUES (0)) AS steps(k)
+WHERE watermark_ms IS NULL OR last_start - CAST(k AS BIGINT) * 60000 + 60000 > watermark_ms;
+
+INSERT INTO replay_results
 SELECT
-  CONCAT(DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''), '|', '') AS id,
-  DATE_FORMAT(window_start, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS windowStart,
-  DATE_FORMAT(window_end, 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS windowEnd,
+  CONCAT(DATE_FORMAT(TO_TIMESTAMP_LTZ(window_start, 3), 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''), '|', '') AS id,
+  DATE_FORMAT(TO_TIMESTAMP_LTZ(window_start, 3), 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS windowStart,
+  DATE_FORMAT(TO_TIMESTAMP_LTZ(window_start + 60000, 3), 'yyyy-MM-dd''T''HH:mm:ss.SSS''Z''') AS windowEnd,
   '' AS `key`,
   COUNT(*) AS `n`,
-  MAX(`amount`) AS `top`
-FROM TABLE(TUMBLE(TABLE source_events, DESCRIPTOR(event_time), INTERVAL '60' SECOND))
-GROUP BY window_start, window_end;
+  MAX(`amount`) AS `top`,
+  MAP['er-replay-uid', CAST('3f2a9c1e-0000-4000-8000-000000000001' AS BYTES)] AS headers
+FROM assigned
+GROUP BY window_start;
