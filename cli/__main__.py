@@ -13,6 +13,8 @@ commands:
   status NAME          an EventReplay in the cluster: conditions, progress, reconciliation report
   watch NAME           follow it until Ready (exit 0) or Stalled (exit 1)
   approve NAME         approve the current reconciliation report (policy Manual)
+  report NAME          every changed / missing id of the reconciliation report, with per-field
+                       diffs; --html FILE writes a self-contained page to read before approving
   reconcile NAME       reconcile again: a new report (new hash, approve it again); ids already
                        promoted into the sink count as unchanged, so nothing is written twice
 
@@ -35,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import cluster, flink_sql, gaps, local, manifest, planning, table
+from . import cluster, flink_sql, gaps, local, manifest, planning, report_command, table
 from .bars import LiveDisplay
 from .errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError
 from .runner import Runner
@@ -92,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     approve = sub.add_parser("approve", parents=[kube], help="approve the current reconciliation report")
     approve.add_argument("--report-hash", help="approve only if the current report has this hash")
     sub.add_parser("reconcile", parents=[kube], help="reconcile again (bumps spec.reconciliation.refresh)")
+    report_command.add_parser(sub, kube)
     return parser
 
 
@@ -205,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             return _gaps(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "report":
+            return report_command.run(args)
         return _cluster(args)
     except CliError as err:
         print(f"eventreplay: {err.message}", file=sys.stderr)
