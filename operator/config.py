@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from eventreplay.worker.contract.log_lines import LOG_FORMATS, TEXT, parse_log_format
 from eventreplay.worker.contract.names import LOG_FORMAT_ENV
@@ -64,6 +66,49 @@ class OperatorConfig:
         return image == self.worker_image or image in self.image_allowlist
 
 
+# Flags that default to an environment variable: (flag, variable, fallback, type, help).
+_ENV_FLAGS: tuple[tuple[str, str, str, Callable[[str], Any], str], ...] = (
+    ("--worker-image", "EVENTREPLAY_WORKER_IMAGE", DEFAULT_IMAGE, str, "the worker image"),
+    (
+        "--worker-command",
+        "EVENTREPLAY_WORKER_COMMAND",
+        shlex.join(DEFAULT_COMMAND),
+        str,
+        "the worker container's command (shell-quoted)",
+    ),
+    (
+        "--liveness",
+        "EVENTREPLAY_LIVENESS",
+        "http://0.0.0.0:8080/healthz",
+        str,
+        "health endpoint URL; 'none' to disable",
+    ),
+    ("--status-interval", "EVENTREPLAY_STATUS_INTERVAL", "5", float, "seconds between two status passes per replay"),
+    (
+        "--finished-job-ttl",
+        "EVENTREPLAY_FINISHED_JOB_TTL",
+        "600",
+        int,
+        "seconds a promoted replay's finished Jobs and pods are kept",
+    ),
+    (
+        "--kafka-bootstrap-servers",
+        "EVENTREPLAY_OPERATOR_KAFKA_BOOTSTRAP_SERVERS",
+        "",
+        str,
+        "the operator's own Kafka cluster (host:port,...), the only one replays may use without a policy",
+    ),
+    (
+        "--worker-run-as-user",
+        "EVENTREPLAY_WORKER_RUN_AS_USER",
+        str(DEFAULT_UID),
+        str,
+        "uid and gid of the worker pods, or 'none' to let the platform assign one",
+    ),
+    ("--log-format", LOG_FORMAT_ENV, TEXT, str.lower, f"log lines as text or JSON ({', '.join(LOG_FORMATS)})"),
+)
+
+
 def _parser(env: dict[str, str]) -> argparse.ArgumentParser:
     """The operator's flags, each defaulting to its environment variable."""
     parser = argparse.ArgumentParser(prog="python -m eventreplay.operator", description="The EventReplay operator.")
@@ -75,30 +120,11 @@ def _parser(env: dict[str, str]) -> argparse.ArgumentParser:
         help="watch this namespace (repeatable; default EVENTREPLAY_NAMESPACES, comma-separated; "
         "neither means cluster-wide)",
     )
-    parser.add_argument("--worker-image", default=env.get("EVENTREPLAY_WORKER_IMAGE", DEFAULT_IMAGE))
-    parser.add_argument(
-        "--worker-command",
-        default=env.get("EVENTREPLAY_WORKER_COMMAND", shlex.join(DEFAULT_COMMAND)),
-        help="the worker container's command (shell-quoted)",
-    )
-    parser.add_argument(
-        "--liveness",
-        default=env.get("EVENTREPLAY_LIVENESS", "http://0.0.0.0:8080/healthz"),
-        help="health endpoint URL; 'none' to disable",
-    )
-    parser.add_argument(
-        "--status-interval",
-        type=float,
-        default=float(env.get("EVENTREPLAY_STATUS_INTERVAL", "5")),
-        help="seconds between two status passes per replay (default EVENTREPLAY_STATUS_INTERVAL, else 5)",
-    )
-    parser.add_argument(
-        "--finished-job-ttl",
-        type=int,
-        default=int(env.get("EVENTREPLAY_FINISHED_JOB_TTL", "600")),
-        help="seconds a promoted replay's finished Jobs and pods are kept (default EVENTREPLAY_FINISHED_JOB_TTL, "
-        "else 600)",
-    )
+    for flag, variable, fallback, kind, text in _ENV_FLAGS:
+        extra: dict[str, Any] = {"choices": LOG_FORMATS} if flag == "--log-format" else {}
+        default = kind(env.get(variable) or fallback)
+        help_text = f"{text} (default {variable}, else {fallback or 'none'})"
+        parser.add_argument(flag, type=kind, default=default, help=help_text, **extra)
     parser.add_argument(
         "--policy-file",
         default=env.get("EVENTREPLAY_POLICY_FILE") or None,
@@ -106,29 +132,11 @@ def _parser(env: dict[str, str]) -> argparse.ArgumentParser:
         "operator's own Kafka and Redis (below), built-in transforms and its own Secret names",
     )
     parser.add_argument(
-        "--kafka-bootstrap-servers",
-        default=env.get("EVENTREPLAY_OPERATOR_KAFKA_BOOTSTRAP_SERVERS", ""),
-        help="the operator's own Kafka cluster (host:port,...), the only one replays may use without a policy",
-    )
-    parser.add_argument(
         "--redis-address",
         action="append",
         default=None,
         help="the operator's own Redis (host:port; repeatable; default EVENTREPLAY_OPERATOR_REDIS_ADDRESSES, "
         "comma-separated), the only one replays may use without a policy",
-    )
-    parser.add_argument(
-        "--worker-run-as-user",
-        default=env.get("EVENTREPLAY_WORKER_RUN_AS_USER") or str(DEFAULT_UID),
-        help=f"uid and gid of the worker pods, or 'none' to let the platform assign one "
-        f"(default EVENTREPLAY_WORKER_RUN_AS_USER, else {DEFAULT_UID})",
-    )
-    parser.add_argument(
-        "--log-format",
-        choices=LOG_FORMATS,
-        type=str.lower,
-        default=(env.get(LOG_FORMAT_ENV) or TEXT).lower(),
-        help=f"log lines as text or JSON (default {LOG_FORMAT_ENV}, else text)",
     )
     return parser
 
