@@ -224,8 +224,8 @@ class ReconciliationStatus(ApiModel):
     existing_checksum: str | None = _text("SHA-256 over the existing output.")
     existing_topic: str | None = _text("The topic compared with.")
     report_topic: str | None = _text(
-        "Compacted topic with the full report: one record per changed, missing or extra id (key: the id, "
-        "value: its class, header er-report-hash: reportHash)."
+        "Compacted topic with the full report: one record per changed or missing id (key: the id, value: "
+        "changed or missing, header er-report-hash: reportHash)."
     )
     report_partitions: list[ReportRange] | None = Field(
         default=None,
