@@ -12,11 +12,15 @@ commands:
                        writes nothing
   status NAME          an EventReplay in the cluster: conditions, progress, reconciliation report
   watch NAME           follow it until Ready (exit 0) or Stalled (exit 1)
-  approve NAME         approve the current reconciliation report (policy Manual)
+  approve NAME         approve the current reconciliation report (policy Manual); --dry-run -o yaml
+                       prints the patch instead, to commit to Git (GitOps)
   report NAME          every changed / missing id of the reconciliation report, with per-field
                        diffs; --html FILE writes a self-contained page to read before approving
   reconcile NAME       reconcile again: a new report (new hash, approve it again); ids already
                        promoted into the sink count as unchanged, so nothing is written twice
+  completion SHELL     the completion script for bash, zsh or fish
+Installed as kubectl-eventreplay too: `kubectl eventreplay ...` runs the same commands. Commands that
+print objects take -o table|json|yaml.
 
 local runs (plan, run) have no Secrets; they read instead:
   EVENTREPLAY_KAFKA_SETTINGS   librdkafka key=value lines (security.protocol, sasl.*, ssl.*)
@@ -31,25 +35,34 @@ More in docs/cli.md.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from . import cluster, flink_sql, gaps, local, manifest, planning, report_command, table
+from eventreplay import installed_version
+
+from . import approve, cluster, completion, flink_sql, gaps, local, manifest, output, planning, report_command, table
 from .bars import LiveDisplay
 from .errors import EXIT_CODES_HELP, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError
 from .runner import Runner
 
+PLUGIN = "kubectl-eventreplay"
+"""The kubectl plugin's executable: `kubectl eventreplay ...` runs it (the same parser)."""
+
+
+def _prog() -> str:
+    return "kubectl eventreplay" if Path(sys.argv[0]).name == PLUGIN else "eventreplay"
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="eventreplay",
+        prog=_prog(),
         description=__doc__,
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     kafka = argparse.ArgumentParser(add_help=False)
     kafka.add_argument("manifest", help="YAML file with one EventReplay (- for stdin)")
@@ -57,11 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     kafka.add_argument("-v", "--verbose", action="store_true", help="show the Kafka client's own log lines")
 
     plan = sub.add_parser("plan", parents=[kafka], help="the plan as a table, straight against Kafka")
-    plan.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    output.add_output(plan, what="the plan")
 
     run = sub.add_parser("run", parents=[kafka], help="run the replay locally (no Kubernetes)")
     run.add_argument("--fresh", action="store_true", help="plan again with a new uid (new output topics)")
-    run.add_argument("-o", "--output", choices=["text", "json"], default="text", help="summary format")
+    output.add_output(run, what="the summary (json/yaml: no progress lines)")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.add_argument("--log-dir", type=Path, help="worker logs (default: a folder in the temp dir, per uid)")
 
@@ -72,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         default=60,
         help="missing events closer than this in time form one outage (default 60)",
     )
-    find.add_argument("-o", "--output", choices=["text", "json", "manifests"], default="text")
+    output.add_output(find, extra=["manifests"], what="the gaps (manifests: one recovery EventReplay per outage)")
 
     export = sub.add_parser("export", help="the equivalent job for another engine")
     export.add_argument("format", choices=["flink-sql"], help="what to print")
@@ -87,22 +100,27 @@ def _parser() -> argparse.ArgumentParser:
     kube.add_argument("--context", help="kubeconfig context (default: the current one)")
 
     status = sub.add_parser("status", parents=[kube], help="show an EventReplay's status")
-    status.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    output.add_output(status, what="the EventReplay (json/yaml: the whole object)")
     watch = sub.add_parser("watch", parents=[kube], help="follow until Ready (0) or Stalled (1)")
     watch.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes (default 2)")
     watch.add_argument("--timeout", type=float, default=0.0, help="give up (exit 1) after this many seconds")
-    approve = sub.add_parser("approve", parents=[kube], help="approve the current reconciliation report")
-    approve.add_argument("--report-hash", help="approve only if the current report has this hash")
+    approval = sub.add_parser("approve", parents=[kube], help="approve the current reconciliation report")
+    approval.add_argument("--report-hash", help="approve only if the current report has this hash")
+    approval.add_argument("--dry-run", action="store_true", help="print the patch to commit to Git; apply nothing")
+    approval.add_argument("--approver", help="--dry-run: the approved-by username (with GitOps: the tool's own)")
+    output.add_output(approval, what="the approval patch")
     sub.add_parser("reconcile", parents=[kube], help="reconcile again (bumps spec.reconciliation.refresh)")
     report_command.add_parser(sub, kube)
+    shell = sub.add_parser("completion", help="the shell completion script (bash, zsh or fish)")
+    shell.add_argument("shell", choices=completion.SHELLS, help="the shell to complete in")
     return parser
 
 
 def _plan(args: argparse.Namespace) -> int:
     found = manifest.load(args.manifest)
     plan = planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
-    if args.output == "json":
-        print(json.dumps(table.plan_json(plan, found.namespace, found.name), indent=2))
+    if output.machine(args.output):
+        print(output.dump(table.plan_json(plan, found.namespace, found.name), args.output))
     else:
         print(table.plan_table(plan, found.namespace, found.name))
     return EXIT_OK
@@ -111,7 +129,7 @@ def _plan(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     found = manifest.load(args.manifest)
     spec = found.spec
-    quiet = args.output == "json"
+    quiet = output.machine(args.output)
     if spec.dry_run or spec.suspend:
         # As in the cluster: a dry run only plans, a suspended replay starts no worker.
         plan = planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
@@ -147,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
     began = time.monotonic()
     checkpoints, failures = runner.run()
     data = table.summary_json(plan, uid, checkpoints, failures, time.monotonic() - began)
-    print(json.dumps(data, indent=2) if quiet else table.summary_text(data))
+    print(output.dump(data, args.output) if quiet else table.summary_text(data))
     if failures:
         first = min(failures)
         raise CliError(
@@ -164,8 +182,8 @@ def _gaps(args: argparse.Namespace) -> int:
         raise CliError("--join-seconds must be >= 0", EXIT_USAGE)
     plan = planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
     result = gaps.find(found, plan, args.join_seconds)
-    if args.output == "json":
-        print(json.dumps(result, indent=2))
+    if output.machine(args.output):
+        print(output.dump(result, args.output))
     elif args.output == "manifests":
         print(gaps.render_manifests(found, result), end="")
     else:
@@ -194,7 +212,11 @@ def _cluster(args: argparse.Namespace) -> int:
         return cluster.watch(found, namespace, args.name, display, interval=args.interval, timeout=args.timeout)
     if args.command == "reconcile":
         return cluster.refresh(found, namespace, args.name)
-    return cluster.approve(found, namespace, args.name, args.report_hash)
+    if args.dry_run:
+        return approve.dry_run(found, namespace, args.name, args.report_hash, approver=args.approver, fmt=args.output)
+    if args.approver:
+        raise CliError("--approver only goes with --dry-run (approve names the user it runs as)", EXIT_USAGE)
+    return approve.approve(found, namespace, args.name, args.report_hash, fmt=args.output)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             return _export(args)
         if args.command == "report":
             return report_command.run(args)
+        if args.command == "completion":
+            print(completion.render(_parser(), args.shell), end="")
+            return EXIT_OK
         return _cluster(args)
     except CliError as err:
         print(f"eventreplay: {err.message}", file=sys.stderr)

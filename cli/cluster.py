@@ -1,18 +1,17 @@
-"""`status`, `watch`, `approve` and `reconcile`: the EventReplay resource in the cluster, through the kubeconfig."""
+"""`status`, `watch` and `reconcile`: the EventReplay resource in the cluster, through the kubeconfig."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from eventreplay.operator.api.v1alpha1 import APPROVED_BY, GROUP, PLURAL, VERSION, ObjectMeta
+from eventreplay.operator.api.v1alpha1 import GROUP, PLURAL, VERSION, ObjectMeta
 from eventreplay.operator.kube import MERGE, Kube, KubeError, api_client
 
-from . import status_view
+from . import output, status_view
 from .bars import LiveDisplay, RateTracker
 from .errors import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, CliError, unreachable
 
@@ -52,7 +51,7 @@ def connect(kubeconfig: str | None, context: str | None) -> Cluster:
     return Cluster(Kube(api), str(api.configuration.host), namespace)
 
 
-def _path(namespace: str, name: str) -> str:
+def path(namespace: str, name: str) -> str:
     return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}"
 
 
@@ -67,7 +66,7 @@ def kube_failure(host: str, err: KubeError) -> CliError:
 
 def fetch(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
     try:
-        return cluster.kube.call("GET", _path(namespace, name), timeout=15)
+        return cluster.kube.call("GET", path(namespace, name), timeout=15)
     except KubeError as err:
         if err.status == 404:
             hint = "" if "not found" in str(err) else " (is the EventReplay CRD installed?)"
@@ -75,10 +74,10 @@ def fetch(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
         raise kube_failure(cluster.host, err) from err
 
 
-def status(cluster: Cluster, namespace: str, name: str, display: LiveDisplay, output: str = "text") -> int:
+def status(cluster: Cluster, namespace: str, name: str, display: LiveDisplay, fmt: str = "table") -> int:
     obj = fetch(cluster, namespace, name)
-    if output == "json":
-        print(json.dumps(obj, indent=2, sort_keys=True))
+    if output.machine(fmt):
+        print(output.dump(obj, fmt, sort_keys=True))
     else:
         print(status_view.render(obj, unicode=display.unicode, max_rows=display.max_rows()))
     return EXIT_OK
@@ -123,58 +122,9 @@ def whoami(cluster: Cluster) -> str | None:
     return str(username) if username else None
 
 
-def approve(cluster: Cluster, namespace: str, name: str, expected: str | None) -> int:
-    """spec.promotion.approvedReportHash := status.reconciliation.reportHash, and the approver's own
-    username in the eventreplay.io/approved-by annotation, in one merge patch (the chart's policy
-    refuses a hash without the name of the user writing it)."""
-    obj = fetch(cluster, namespace, name)
-    spec, meta = obj.get("spec") or {}, ObjectMeta.model_validate(obj.get("metadata") or {})
-    promotion = spec.get("promotion") or {}
-    policy = promotion.get("policy", "Manual")
-    if policy != "Manual":
-        raise CliError(
-            f"{namespace}/{name} has promotion policy {policy}: approval only applies to Manual", EXIT_REFUSED
-        )
-    report = ((obj.get("status") or {}).get("reconciliation") or {}).get("reportHash")
-    if not report:
-        raise CliError(
-            f"{namespace}/{name} has no reconciliation report yet (status.reconciliation.reportHash is empty); "
-            "wait until it is Reconciled",
-            EXIT_REFUSED,
-        )
-    if expected and expected != report:
-        raise CliError(
-            f"the current report of {namespace}/{name} is {report}, not {expected}: review it again", EXIT_REFUSED
-        )
-    if promotion.get("approvedReportHash") == report:
-        by = meta.annotations.get(APPROVED_BY)
-        print(f"{namespace}/{name}: report {report} is already approved" + (f" by {by}" if by else ""))
-        return EXIT_OK
-    user = whoami(cluster)
-    # resourceVersion makes the patch conditional: approve exactly the report that was read.
-    metadata: dict[str, Any] = {"resourceVersion": meta.resource_version}
-    if user:
-        metadata["annotations"] = {APPROVED_BY: user}
-    patch = {"metadata": metadata, "spec": {"promotion": {"approvedReportHash": report}}}
-    try:
-        cluster.kube.call("PATCH", _path(namespace, name), patch, content_type=MERGE, timeout=15)
-    except KubeError as err:
-        if err.status == 409:
-            raise CliError(f"{namespace}/{name} changed while approving; run approve again", EXIT_FAILED) from err
-        # 403 with "denied request": the approval policy (e.g. four-eyes); 422: the CRD's rules.
-        if err.status == 422 or (err.status == 403 and "denied request" in str(err)):
-            raise CliError(f"the API server refused the approval: {err}", EXIT_REFUSED) from err
-        raise kube_failure(cluster.host, err) from err
-    print(
-        f"{namespace}/{name}: approved report {report} (spec.promotion.approvedReportHash)"
-        + (f" as {user} ({APPROVED_BY})" if user else "")
-    )
-    if any("argocd.argoproj.io" in k for k in meta.annotations) or any("fluxcd.io" in k for k in meta.labels):
-        print(
-            "note: this replay is managed by GitOps: commit the same approvedReportHash to Git, or it is reverted "
-            f"(with the approval policy, the GitOps tool's own username goes in {APPROVED_BY})"
-        )
-    return EXIT_OK
+def gitops_managed(meta: ObjectMeta) -> bool:
+    """Argo CD or Flux applies this object: a change made here alone is reverted at the next sync."""
+    return any("argocd.argoproj.io" in k for k in meta.annotations) or any("fluxcd.io" in k for k in meta.labels)
 
 
 def refresh(cluster: Cluster, namespace: str, name: str) -> int:
@@ -187,7 +137,7 @@ def refresh(cluster: Cluster, namespace: str, name: str) -> int:
         "spec": {"reconciliation": {"refresh": current + 1}},
     }
     try:
-        cluster.kube.call("PATCH", _path(namespace, name), patch, content_type=MERGE, timeout=15)
+        cluster.kube.call("PATCH", path(namespace, name), patch, content_type=MERGE, timeout=15)
     except KubeError as err:
         if err.status == 409:
             raise CliError(f"{namespace}/{name} changed while refreshing; run reconcile again", EXIT_FAILED) from err
@@ -195,6 +145,6 @@ def refresh(cluster: Cluster, namespace: str, name: str) -> int:
             raise CliError(f"the API server refused the refresh: {err}", EXIT_REFUSED) from err
         raise kube_failure(cluster.host, err) from err
     print(f"{namespace}/{name}: spec.reconciliation.refresh = {current + 1}; a new report follows (approve it again)")
-    if any("argocd.argoproj.io" in k for k in meta.annotations) or any("fluxcd.io" in k for k in meta.labels):
+    if gitops_managed(meta):
         print("note: this replay is managed by GitOps: commit the same refresh to Git, or it is reverted")
     return EXIT_OK

@@ -8,6 +8,7 @@ from typing import TextIO
 
 import kopf
 
+from eventreplay import installed_version
 from eventreplay.worker.contract.log_lines import install
 
 from . import handlers
@@ -25,6 +26,7 @@ def setup_logging(log_format: str, stream: TextIO | None = None) -> None:
 def main(argv: list[str] | None = None) -> int:
     config = from_args(argv)
     setup_logging(config.log_format)
+    logging.getLogger(__name__).info("eventreplay operator %s starting", installed_version())
     # Importing `handlers` registers the event handlers with kopf's default registry; the timer
     # needs the configured interval.
     handlers.register_status_timer(config.status_interval)

@@ -11,6 +11,8 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from eventreplay import installed_version
+
 from . import replay_metrics
 from .replay_metrics import remove
 
@@ -35,6 +37,9 @@ POLICY_PERMISSIVE = Gauge(
 STATUS_PATCH_BYTES = Counter(
     "eventreplay_status_patch_bytes", "Bytes of status patches sent to the API server", ["namespace", "replay"]
 )
+
+BUILD_INFO = Gauge("eventreplay_build_info", "Always 1: the running operator's version as a label", ["version"])
+BUILD_INFO.labels(installed_version()).set(1)
 
 _phases: dict[tuple[str, str], str] = {}
 _partitions: dict[tuple[str, str], set[str]] = {}

@@ -4,10 +4,12 @@ report (read from Redis once, then recorded in status.reconciliation for good).
 
 from __future__ import annotations
 
+import msgspec
+
 from eventreplay.worker.contract.names import report_key
 from eventreplay.worker.contract.summaries import ReportSummary
 
-from ..api.v1alpha1 import ReconciliationStatus, ReportSamples
+from ..api.v1alpha1 import ReconciliationStatus, ReportRange, ReportSamples
 from ..clients import CheckpointPort
 from .facts import Decision, Facts
 from .follow import StepReasons, StepText, StepWords, follow_step_job
@@ -32,6 +34,7 @@ def reconciliation_from(summary: ReportSummary, job: str) -> ReconciliationStatu
         existing_checksum=report.existing_checksum,
         existing_topic=report.plan.existing_topic,
         report_topic=summary.report_topic,
+        report_partitions=_report_ranges(summary),
         samples=ReportSamples(
             unchanged=samples.unchanged, changed=samples.changed, missing=samples.missing, extra=samples.extra
         ),
@@ -39,6 +42,16 @@ def reconciliation_from(summary: ReportSummary, job: str) -> ReconciliationStatu
         job=job,
         completed_at=summary.completed_at,
     )
+
+
+def _report_ranges(summary: ReportSummary) -> list[ReportRange] | None:
+    """Where the report's records are (None: a summary from before they were recorded)."""
+    if isinstance(summary.report_ranges, msgspec.UnsetType):
+        return None
+    return [
+        ReportRange(partition=r.partition, start_offset=r.start_offset, end_offset=r.end_offset)
+        for r in summary.report_ranges
+    ]
 
 
 def read_report(reader: CheckpointPort, url: str, namespace: str, uid: str, job: str) -> ReconciliationStatus | None:

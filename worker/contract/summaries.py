@@ -141,6 +141,9 @@ class ReportSummary(Wire):
     sink_mark: SinkMark | msgspec.UnsetType = msgspec.UNSET
     """Outside the report (not hashed: run-specific, a re-run over the same data keeps the hash);
     unset in summaries from before the re-check at promotion, which then re-checks nothing."""
+    report_ranges: list[PlannedRange] | msgspec.UnsetType = msgspec.UNSET
+    """Where this run wrote the report's records in `report_topic`, [start, end) per partition (not
+    hashed: offsets are run-specific); unset in summaries from before it was recorded."""
 
 
 # --- The combine summary (`worker/windows/combine.py`).

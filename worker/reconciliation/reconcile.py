@@ -23,7 +23,7 @@ import uuid
 from collections import Counter
 
 import msgspec
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, Message, Producer
 
 from ..contract.exit_codes import PermanentFailure, RetriableFailure
 from ..contract.headers import REPLAY_UID_HEADER, REPORT_HASH_HEADER
@@ -101,7 +101,7 @@ class Reconciler(StepJob[ReportSummary]):
         self._spill_existing(spill, existing, bits)
         report = self._compare(spill, bits)
         digest = report_hash(report)
-        published = self._publish(spill, bits, digest, len(sandbox))
+        published, ranges = self._publish(spill, bits, digest, len(sandbox))
         check(self.counts, published, spill.kept())
         summary = ReportSummary(
             report_hash=digest,
@@ -111,6 +111,7 @@ class Reconciler(StepJob[ReportSummary]):
             report_topic=task.report.topic,
             completed_at=completed_at(),
             sink_mark=mark,
+            report_ranges=ranges,
         )
         self.store(report_key(task.replay.namespace, self.uid), summary)
         return summary
@@ -233,17 +234,25 @@ class Reconciler(StepJob[ReportSummary]):
         return msgspec.convert({name: self.counts[name] for name in names}, ReportCounts)
 
     # -- pass 4 ---------------------------------------------------------------------------------
-    def _publish(self, spill: Spill, bits: int, digest: str, partitions: int) -> int:
-        """The delta to the report topic; how many ids it holds."""
+    def _publish(self, spill: Spill, bits: int, digest: str, partitions: int) -> tuple[int, list[PlannedRange]]:
+        """The delta to the report topic; how many ids it holds, and the offsets it was written at."""
         topic = self.task.report.topic
         compacted = {"cleanup.policy": "compact"}
         create_topics(self.admin, [topic], max(1, partitions), config=compacted, what="report topic")
         producer = Producer(idempotent_producer_config(self.base))
         failed: list[str] = []
+        offsets: dict[int, tuple[int, int]] = {}
 
-        def delivered(err: KafkaError | None, _msg: object) -> None:
+        def delivered(err: KafkaError | None, msg: Message) -> None:
             if err is not None:
                 failed.append(err.str())
+                return
+            # So status can say where the report lives: any tool reads exactly these records.
+            partition, offset = msg.partition(), msg.offset()
+            if partition is None or offset is None:
+                return  # a delivered record always has both; the client's types allow neither
+            low, high = offsets.get(partition, (offset, offset))
+            offsets[partition] = (min(low, offset), max(high, offset))
 
         headers: list[tuple[str, str | bytes | None]] = [
             (REPORT_HASH_HEADER, digest.encode()),
@@ -258,4 +267,7 @@ class Reconciler(StepJob[ReportSummary]):
             producer.poll(0)
         if producer.flush(120) or failed:
             raise RetriableFailure(f"report topic {topic!r}: {failed[0] if failed else 'records still queued'}")
-        return published
+        ranges = [
+            PlannedRange(partition=p, start_offset=lo, end_offset=hi + 1) for p, (lo, hi) in sorted(offsets.items())
+        ]
+        return published, ranges

@@ -38,6 +38,7 @@ from .status import (
     Progress,
     PromotionStatus,
     ReconciliationStatus,
+    ReportRange,
     ReportSamples,
     Totals,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "RedisConnection",
     "RedisPasswordRef",
     "RelativeWindow",
+    "ReportRange",
     "ReportSamples",
     "ResourceAmounts",
     "Resources",

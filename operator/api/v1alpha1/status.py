@@ -196,6 +196,14 @@ def _text(description: str) -> Any:
     return Field(default=None, description=description)
 
 
+class ReportRange(ApiModel):
+    """[start, end) of one partition of the report topic."""
+
+    partition: int = Field(ge=0, description="Partition of the report topic.")
+    start_offset: int = Field(ge=0, description="First offset of this report's records (inclusive).")
+    end_offset: int = Field(ge=0, description="End offset (exclusive).")
+
+
 class ReconciliationStatus(ApiModel):
     """Replayed vs existing output over the window (from the reconciliation Job's report)."""
 
@@ -215,7 +223,16 @@ class ReconciliationStatus(ApiModel):
     replayed_checksum: str | None = _text("SHA-256 over the replayed output.")
     existing_checksum: str | None = _text("SHA-256 over the existing output.")
     existing_topic: str | None = _text("The topic compared with.")
-    report_topic: str | None = _text("Compacted topic with every changed/missing id (key: id, value: class).")
+    report_topic: str | None = _text(
+        "Compacted topic with the full report: one record per changed or missing id (key: the id, value: "
+        "changed or missing, header er-report-hash: reportHash)."
+    )
+    report_partitions: list[ReportRange] | None = Field(
+        default=None,
+        description="Where this report's records are in reportTopic: [startOffset, endOffset) per partition, as "
+        "the reconciliation Job wrote them (a later report's records of the same ids may since have compacted "
+        "some away: read the header).",
+    )
     samples: ReportSamples | None = Field(default=None, description="A few ids per class.")
     refresh: int | None = _count("The spec.reconciliation.refresh this report was made for.")
     job: str | None = _text("The reconciliation Job.")
