@@ -16,6 +16,7 @@ from eventreplay.worker.contract.names import failure_key
 
 from ..api.v1alpha1 import (
     AggregationStatus,
+    BlockedStep,
     EventReplaySpec,
     EventReplayStatus,
     Plan,
@@ -52,6 +53,8 @@ class StepResult:
     reconciliation: ReconciliationStatus | None
     promotion: PromotionStatus | None
     aggregation: AggregationStatus | None = None
+    blocked: BlockedStep | None = None
+    """The running step Job's pod cannot run (`phases/pods.step`)."""
 
 
 @dataclass

@@ -122,6 +122,13 @@ class BlockedPod(ApiModel):
     since: str = Field(description="When the operator first saw this pod blocked by this cause (RFC 3339).")
 
 
+class BlockedStep(BlockedPod):
+    """Why a post-replay step Job's pod cannot run (the step running now: one at a time)."""
+
+    step: str = Field(max_length=16, description="combine, reconcile or promote.")
+    job: str = Field(max_length=253, description="The step's Job.")
+
+
 class PartitionProgress(ApiModel):
     """One partition's progress (zero counts are omitted)."""
 
@@ -296,6 +303,9 @@ class EventReplayStatus(ApiModel):
     )
     reconciliation: ReconciliationStatus | None = Field(default=None, description="Reconciliation report.")
     promotion: PromotionStatus | None = Field(default=None, description="Promotion record.")
+    blocked_step: BlockedStep | None = Field(
+        default=None, description="The running post-replay step's pod cannot run, and why."
+    )
 
     def to_wire(self) -> dict[str, Any]:
         """Compact JSON-ready dict: defaults in per-partition entries dropped, None dropped."""
