@@ -275,6 +275,11 @@ class PromotionStatus(ApiModel):
         "approval policy ties to the approving user; empty when the approval named no one."
     )
     approved_at: str | None = _text("When the operator first saw that approval (RFC 3339).")
+    blocked_by: str | None = _text(
+        "While the promotion Job runs: the uid of another replay whose open claim on an id in the sink it waits on "
+        "(its promoter retries until that promotion commits)."
+    )
+    blocked_since: str | None = _text("When the promoter first found that claim (RFC 3339).")
 
 
 class EventReplayStatus(ApiModel):
