@@ -1,11 +1,13 @@
-"""Why a partition's worker pod cannot run (`blocked_cause`) and what the replay says about it:
-the partition's `blocked` record, the kstatus triple and one Warning Event per pod and cause.
+"""Why a worker pod cannot run (`blocked_cause`) and what the replay says about it: the
+partition's `blocked` record (or status.blockedStep for the running post-replay step's Job), the
+kstatus triple and one Warning Event per pod and cause.
 
 A Job's own status says nothing while its pod waits on an image pull, a missing Secret or a node:
 the replay would read "Replaying 0 %" for ever. The kubelet's and the scheduler's reasons are read
-off the pods (listed once per pass, only while a Running partition is not progressing) and kept
-in status, which is also the memory of what was already announced: an Event is posted when a
-partition's (pod, cause) first appears, never once per pass.
+off the pods (listed once per pass, only while a Running partition is not progressing or a step
+Job runs: a step has no progress figure to watch) and kept in status, which is also the memory
+of what was already announced: an Event is posted when a partition's (or the step Job's) pod and
+cause first appear, never once per pass.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .api.v1alpha1 import BlockedPod, PartitionProgress
+from .api.v1alpha1 import BlockedPod, BlockedStep, PartitionProgress
 from .conditions import Want, kstatus
 from .events import Event
+from .job_names import STEPS
+from .job_state import JobView
 from .kube import JSON
 from .planner import format_time
 
@@ -116,16 +120,20 @@ def decide_blocked(
         if block is not None:
             was = before.get(part.partition)
             same = was is not None and (was.pod, was.cause) == (block.pod, block.cause)
-            since = was.since if same and was is not None else format_time(now)
-            record = BlockedPod(
-                pod=block.pod,
-                container=block.container or None,
-                cause=block.cause,
-                message=block.message[:512] or None,
-                since=since,
-            )
+            record = BlockedPod(**_fields(block, was.since if same and was is not None else format_time(now)))
         result.append(part.model_copy(update={"blocked": record}))
     return result
+
+
+def _fields(block: Block, since: str) -> dict[str, str | None]:
+    """A block as recorded in status, first seen at `since`."""
+    return {
+        "pod": block.pod,
+        "container": block.container or None,
+        "cause": block.cause,
+        "message": block.message[:512] or None,
+        "since": since,
+    }
 
 
 def stalled(record: BlockedPod, now: datetime) -> bool:
@@ -147,7 +155,11 @@ def blocked_conditions(parts: list[PartitionProgress], now: datetime) -> list[Wa
     listed = "; ".join(f"partition {p.partition}: {describe(p.blocked)}" for p in blocked[:MAX_LISTED] if p.blocked)
     more = f" (+{len(blocked) - MAX_LISTED} more)" if len(blocked) > MAX_LISTED else ""
     message = f"{len(blocked)} worker pod(s) cannot run: {listed}{more}"
-    if any(p.blocked is not None and stalled(p.blocked, now) for p in blocked):
+    return _triple(message, stuck=any(p.blocked is not None and stalled(p.blocked, now) for p in blocked))
+
+
+def _triple(message: str, *, stuck: bool) -> list[Want]:
+    if stuck:
         return kstatus("Stalled", STALLED, message + "; fix the cause (see docs/install.md, Blocked worker pods)")
     return kstatus("InProgress", BLOCKED, message)
 
@@ -161,3 +173,38 @@ def blocked_events(old: Iterable[PartitionProgress], new: Iterable[PartitionProg
         if record is not None and (was is None or (was.pod, was.cause) != (record.pod, record.cause)):
             events.append(Event("Warning", EVENT_REASON, f"partition {part.partition}: {describe(record)}"))
     return events
+
+
+def running_step(jobs: Iterable[JobView]) -> JobView | None:
+    """The post-replay step Job running now: the steps run one after another, so at most one (a
+    promotion finishing while a refreshed reconciliation starts: the later step)."""
+    running = [v for v in jobs if v.step is not None and v.state == "Running"]
+    return max(running, key=lambda v: (STEPS.index(v.step or "combine"), v.attempt)) if running else None
+
+
+def decide_step_blocked(
+    job: JobView | None, old: BlockedStep | None, blocks: dict[str, Block], now: datetime
+) -> BlockedStep | None:
+    """The running step Job's `blockedStep` record: its block, `since` kept from the last status
+    while the Job, pod and cause stay the same (that is what was announced)."""
+    block = blocks.get(job.name) if job is not None and job.step is not None else None
+    if job is None or job.step is None or block is None:
+        return None
+    same = old is not None and (old.job, old.pod, old.cause) == (job.name, block.pod, block.cause)
+    since = old.since if same and old is not None else format_time(now)
+    return BlockedStep(step=job.step, job=job.name, **_fields(block, since))
+
+
+def step_blocked_conditions(record: BlockedStep | None, now: datetime) -> list[Want]:
+    """The kstatus triple while the running step's pod is blocked (nothing when it is not): they
+    follow the step's own wants, which would say "Promoting" of a pod that cannot start."""
+    if record is None:
+        return []
+    return _triple(f"the {record.step} step's worker pod cannot run: {describe(record)}", stuck=stalled(record, now))
+
+
+def step_blocked_events(old: BlockedStep | None, new: BlockedStep | None) -> list[Event]:
+    """One Warning when the step's (Job, pod, cause) is new since the last status."""
+    if new is None or (old is not None and (old.job, old.pod, old.cause) == (new.job, new.pod, new.cause)):
+        return []
+    return [Event("Warning", EVENT_REASON, f"{new.step} step: {describe(new)}")]

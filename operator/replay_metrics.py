@@ -25,7 +25,9 @@ FIGURES: dict[str, Gauge] = {
         "eventreplay_replay_poison_breaker_tripped", "1 when the poison breaker stopped the replay", LABELS
     ),
     "promotion_blocked": Gauge(
-        "eventreplay_replay_promotion_blocked", "1 when the promotion stopped on another replay's claim", LABELS
+        "eventreplay_replay_promotion_blocked",
+        "1 while the promotion waits on (or stopped on) another replay's claim",
+        LABELS,
     ),
     "progress_ratio": Gauge("eventreplay_replay_progress_ratio", "Committed offsets / planned offsets (0-1)", LABELS),
     "events_per_second": Gauge("eventreplay_replay_events_per_second", "Records read per second (overall)", LABELS),
@@ -72,6 +74,14 @@ def gate_since(status: dict[str, Any]) -> datetime | None:
     return None
 
 
+def promotion_blocked(status: dict[str, Any], conditions: list[dict[str, Any]]) -> bool:
+    """The promotion waits on another replay's claim (status.promotion.blockedBy, while its Job
+    retries) or stopped on one (a failed Job's message)."""
+    promotion = status.get("promotion") or {}
+    waiting = isinstance(promotion, dict) and bool(promotion.get("blockedBy"))
+    return waiting or any(CLAIM_HELD in str(c.get("message") or "") for c in conditions)
+
+
 def figures(status: dict[str, Any], now: datetime) -> dict[str, float]:
     """The per-replay figures a status says (pure: the table-driven unit tests call it)."""
     conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
@@ -82,7 +92,7 @@ def figures(status: dict[str, Any], now: datetime) -> dict[str, float]:
         "partitions_failed": float(progress.get("partitionsFailed") or 0),
         "partitions_total": float(progress.get("partitionsTotal") or 0),
         "poison_breaker_tripped": float(any(c.get("reason") == POISON_RATIO_EXCEEDED for c in conditions)),
-        "promotion_blocked": float(any(CLAIM_HELD in str(c.get("message") or "") for c in conditions)),
+        "promotion_blocked": float(promotion_blocked(status, conditions)),
         "progress_ratio": float(progress.get("percent") or 0) / 100,
         "events_per_second": float(progress.get("eventsPerSecond") or 0),
     }

@@ -15,7 +15,7 @@ from ..api.v1alpha1 import Condition, EventReplaySpec, EventReplayStatus
 from ..conditions import Want
 from ..events import Event, condition_events, partition_events
 from ..kube import JobRejected
-from ..pod_blocks import blocked_conditions, blocked_events
+from ..pod_blocks import blocked_conditions, blocked_events, step_blocked_conditions, step_blocked_events
 from ..status_patch import conditions_only_patch, partition_ops
 from ..steps.post_replay import StepResult
 from .context import Outcome, Pass, Planned, Replayed
@@ -61,7 +61,7 @@ def finish(p: Pass, planned: Planned, replayed: Replayed, stepped: StepResult) -
     spec, plan, parts = planned.spec, planned.plan, replayed.parts
     wants = progress.replay_conditions(spec, plan, parts, replayed.totals) + blocked_conditions(parts, p.now)
     wants += decide_placeholders(p.old.conditions, spec)
-    wants += stepped.wants + p.notices
+    wants += stepped.wants + step_blocked_conditions(stepped.blocked, p.now) + p.notices
     promotion = approval.record(
         p.old.promotion,
         stepped.promotion,
@@ -83,6 +83,7 @@ def finish(p: Pass, planned: Planned, replayed: Replayed, stepped: StepResult) -
         aggregation=stepped.aggregation,
         reconciliation=stepped.reconciliation,
         promotion=promotion,
+        blocked_step=stepped.blocked,
     )
     write(p, new)
     if finished_for_good(conds):
@@ -92,6 +93,7 @@ def finish(p: Pass, planned: Planned, replayed: Replayed, stepped: StepResult) -
                 p.c.kube.expire_job(p.ns, view.name, p.c.config.finished_job_ttl)
     events = condition_events(p.old.conditions, conds) + partition_events(plan, p.old.partitions, parts)
     events += blocked_events([] if p.replanned else p.old.partitions, parts)
+    events += step_blocked_events(p.old.blocked_step, stepped.blocked)
     return Outcome(approval.approval_events(p.old.promotion, promotion) + events)
 
 

@@ -17,6 +17,7 @@ from ..job_state import JobView, newest_step
 from ..kafka import KafkaUnavailable
 from ..planner import window_times
 from ..steps.post_replay import PostReplaySteps, StepResult
+from . import pods
 from .context import Pass, Planned, Replayed
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ def run(p: Pass, planned: Planned, replayed: Replayed) -> StepResult:
         p.c.kube.set_job_suspended(p.ns, name, False)
     # Replayed: reconcile, then promote through the gate (these wants override Ready & co.).
     steps = PostReplaySteps(p.c.kube, p.c.checkpoints, p.c.config, p.owner, p.stamp)
-    return steps.run(spec, planned.plan, replayed.totals, p.old, jobs)
+    result = steps.run(spec, planned.plan, replayed.totals, p.old, jobs)
+    return replace(result, blocked=pods.step(p, jobs))
 
 
 def _unbounded(p: Pass, spec: EventReplaySpec, jobs: list[JobView]) -> str | None:

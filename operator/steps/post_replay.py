@@ -1,9 +1,10 @@
 """The steps after the replay, wired: read the facts `decide` needs, create the Job it asks for.
 
 Reads are lazy and few: the report only until it is recorded in status, the promotion
-checkpoints only once the promotion Job succeeded, a worker's failure message only for a failed
-Job. Status is the record: once status.reconciliation names a report (or status.promotion a
-finished promotion), Redis is not read for it again, so an expired report does not unsettle it.
+checkpoints while the promotion Job runs (a wait on another replay's claim) and once it
+succeeded, a worker's failure message only for a failed Job. Status is the record: once
+status.reconciliation names a report (or status.promotion a finished promotion), Redis is not
+read for it again, so an expired report does not unsettle it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from eventreplay.worker.contract.names import failure_key
 
 from ..api.v1alpha1 import (
     AggregationStatus,
+    BlockedStep,
     EventReplaySpec,
     EventReplayStatus,
     Plan,
@@ -32,7 +34,7 @@ from ..job_state import JobView, newest_step
 from ..jobs import combine_job, promotion_job, reconciliation_job
 from .combine import decide_combine, read_aggregation
 from .facts import Decision, Facts
-from .promotion import decide_promotion, read_promotion
+from .promotion import decide_promotion, read_promotion, with_wait
 from .reconciliation import decide_reconciliation, read_report
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,8 @@ class StepResult:
     reconciliation: ReconciliationStatus | None
     promotion: PromotionStatus | None
     aggregation: AggregationStatus | None = None
+    blocked: BlockedStep | None = None
+    """The running step Job's pod cannot run (`phases/pods.step`)."""
 
 
 @dataclass
@@ -95,6 +99,7 @@ class PostReplaySteps:
                     now=self.now,
                 )
                 promo = done or promo
+            promo = self._wait(spec, plan, pj, promo)
             failed = pj if pj is not None else (rj if rec is None else None)
             if failed is not None and failed.state == "Failed" and failed.step is not None:
                 raw = self.reader.get(url, failure_key(ns, uid, failed.step))
@@ -140,6 +145,18 @@ class PostReplaySteps:
             self._create(job)
             agg = AggregationStatus(job=job["metadata"]["name"])
         return StepResult(decision.wants, old.reconciliation, old.promotion, agg)
+
+    def _wait(
+        self, spec: EventReplaySpec, plan: Plan, pj: JobView | None, promo: PromotionStatus | None
+    ) -> PromotionStatus | None:
+        """While the promotion Job runs, its promoters' wait on another replay's claim (from their
+        mirrors); none once it stopped running."""
+        if promo is None or pj is None or promo.report_hash != pj.report_hash:
+            return promo
+        if pj.state != "Running":
+            return with_wait(promo, {}) if promo.blocked_by else promo
+        url, ns, uid = spec.dedup.redis.url, self.owner.namespace, self.owner.uid
+        return with_wait(promo, self.reader.promotions(url, ns, uid, range(plan.topic_partitions)))
 
     def _create(self, job: dict[str, Any]) -> None:
         created = self.kube.create_job(job)

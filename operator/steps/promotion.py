@@ -7,12 +7,16 @@ is still followed when the approval is withdrawn.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from eventreplay.worker.contract.checkpoints import PromotionCheckpoint, combine_digests, rewritten_ids
+from eventreplay.worker.contract.exit_codes import CLAIM_HELD
 
 from .. import conditions as cond
 from ..api.v1alpha1 import Plan, PromotionStatus, ReconciliationStatus
 from ..clients import CheckpointPort
 from ..conditions import Want, kstatus
+from ..planner import format_time
 from .facts import Decision, Facts, failed, in_progress, stalled
 from .gate import decide as gate_decide
 from .reconciliation import report_summary
@@ -57,6 +61,24 @@ def read_promotion(
     return done.model_copy(update={"started_at": started})
 
 
+def with_wait(promo: PromotionStatus, mirrors: dict[int, PromotionCheckpoint]) -> PromotionStatus:
+    """status.promotion with the wait its running promoter mirrors (another replay's claim on an
+    id in the sink, the longest-held one), or with none."""
+    waits = [
+        c for c in mirrors.values() if c.report_hash == promo.report_hash and c.blocked_by and c.state == "running"
+    ]
+    first = min(waits, key=lambda c: c.blocked_since) if waits else None
+    since = format_time(datetime.fromtimestamp(first.blocked_since, UTC)) if first is not None else None
+    return promo.model_copy(update={"blocked_by": first.blocked_by if first else None, "blocked_since": since})
+
+
+def wait_message(promo: PromotionStatus, sink: str) -> str:
+    return (
+        f"{CLAIM_HELD}: waiting since {promo.blocked_since} on replay {promo.blocked_by}, whose promotion into "
+        f"{sink} holds an open claim on an id this one promotes; the promoter retries until that one commits"
+    )
+
+
 def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
     """Once the report is recorded: the gate, then the promotion Job of that report."""
     summary = report_summary(rec)
@@ -96,4 +118,8 @@ def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
     if pj.state == "Succeeded":
         why = f.unavailable or "its checkpoints are not in Redis"
         return Decision(in_progress("RedisUnavailable", f"cannot read the promotion result yet: {why}", reconciled))
+    if promo is not None and promo.report_hash == rec.report_hash and promo.blocked_by:
+        msg = wait_message(promo, f.spec.sink.topic)
+        blocked = Want(cond.PROMOTED, "False", "PromotionBlocked", msg)
+        return Decision(in_progress("PromotionBlocked", msg, reconciled, blocked))
     return Decision(in_progress("Promoting", f"promotion Job {pj.name} running", reconciled, promoting))

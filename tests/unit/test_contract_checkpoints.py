@@ -72,3 +72,15 @@ def test_offsets_holding_no_record_are_counted_and_old_checkpoints_count_none() 
     assert ckpt.skipped_offsets == 3
     assert b'"skippedOffsets":3' in ckpt.to_json()
     assert Checkpoint.from_json(ckpt.to_json()).skipped_offsets == 3
+
+
+def test_a_promotion_wait_is_named_in_the_mirror_only_while_set() -> None:
+    """A mirror's wait on another replay's claim reads back by name; a committed checkpoint (none
+    set) does not carry the fields at all, so older readers see the same document."""
+    ckpt = PromotionCheckpoint.fresh(0, 0, 10, report_hash="ab")
+    assert b"blocked" not in ckpt.to_json()
+    waiting = PromotionCheckpoint.from_json(
+        b'{"partition":0,"startOffset":0,"endOffset":10,"committedOffset":0,'
+        b'"reportHash":"ab","blockedBy":"uid-1","blockedSince":1.5}'
+    )
+    assert (waiting.blocked_by, waiting.blocked_since) == ("uid-1", 1.5)

@@ -63,6 +63,8 @@ def _promoted(status: str, reason: str, message: str = "") -> dict[str, Any]:
         (_promoted("False", "Promoting"), "gate_waiting_seconds", 0.0),
         (_promoted("False", "Failed", f"promotion Job p failed: {CLAIM_HELD}: event 'a'"), "promotion_blocked", 1.0),
         (_promoted("False", "Failed", "promotion Job p failed: boom"), "promotion_blocked", 0.0),
+        ({"promotion": {"blockedBy": "uid-of-another"}}, "promotion_blocked", 1.0),
+        ({"promotion": {"job": "p"}}, "promotion_blocked", 0.0),
         ({"conditions": [{"type": "Stalled", "reason": POISON_RATIO_EXCEEDED}]}, "poison_breaker_tripped", 1.0),
         ({"conditions": [{"type": "Stalled", "reason": "PartitionsFailed"}]}, "poison_breaker_tripped", 0.0),
         ({"progress": {"partitionsFailed": 2, "partitionsTotal": 3}}, "partitions_failed", 2.0),

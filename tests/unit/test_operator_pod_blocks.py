@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from operator_fakes import NOW, World
+from operator_fakes import NOW, World, replayed
 
-from eventreplay.operator.api.v1alpha1 import BlockedPod, PartitionProgress
+from eventreplay.operator.api.v1alpha1 import BlockedPod, BlockedStep, PartitionProgress
+from eventreplay.operator.job_state import JobView
 from eventreplay.operator.planner import format_time
 from eventreplay.operator.pod_blocks import (
     STALL_AFTER,
@@ -19,6 +20,10 @@ from eventreplay.operator.pod_blocks import (
     blocked_events,
     decide_blocked,
     decide_look,
+    decide_step_blocked,
+    running_step,
+    step_blocked_conditions,
+    step_blocked_events,
 )
 
 JSON = dict[str, Any]
@@ -175,3 +180,81 @@ def test_a_pass_surfaces_a_blocked_pod_once() -> None:
     assert world.kstatus() == ("False", "True", "False", "Replaying")
     assert "blocked" not in world.status["partitions"][0]
     assert world.kube.pod_listings == [f"eventreplay.io/replay-uid={world.kube.obj['metadata']['uid']}"] * 5  # type: ignore[index]
+
+
+def step_job(step: str, state: str = "Running", attempt: int = 0) -> JobView:
+    return JobView(f"r-{step}", None, attempt, state, step=step)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("jobs", "running"),
+    [
+        ([], None),
+        ([JobView("r-0", 0, 0, "Running")], None),  # a partition's Job is not a step
+        ([step_job("combine", "Succeeded"), step_job("reconcile")], "reconcile"),
+        ([step_job("promote", "Suspended")], None),
+        ([step_job("reconcile"), step_job("promote")], "promote"),
+    ],
+)
+def test_running_step(jobs: list[JobView], running: str | None) -> None:
+    found = running_step(jobs)
+    assert (found and found.step) == running
+
+
+STEP_BLOCK = {"r-promote": Block("r-promote-abcde", "worker", "ImagePullBackOff", "m")}
+
+
+@pytest.mark.parametrize(
+    ("old", "job", "since"),
+    [
+        (None, "r-promote", format_time(NOW)),  # first seen now
+        ("r-promote", "r-promote", "2026-11-20T12:00:00.000Z"),  # the same Job, pod and cause: kept
+        ("r-promote-old", "r-promote", format_time(NOW)),  # another attempt's Job: seen anew
+    ],
+)
+def test_decide_step_blocked_keeps_since_for_the_same_job(old: str | None, job: str, since: str) -> None:
+    was = (
+        None
+        if old is None
+        else BlockedStep(step="promote", job=old, **record("ImagePullBackOff", pod="r-promote-abcde").model_dump())
+    )
+    new = decide_step_blocked(step_job("promote"), was, STEP_BLOCK, NOW)
+    assert new is not None and (new.step, new.job, new.cause, new.since) == ("promote", job, "ImagePullBackOff", since)
+    assert decide_step_blocked(step_job("promote"), was, {}, NOW) is None
+    assert decide_step_blocked(None, was, STEP_BLOCK, NOW) is None
+
+
+def test_step_blocked_conditions_and_one_event() -> None:
+    new = decide_step_blocked(step_job("promote"), None, STEP_BLOCK, NOW)
+    wants = step_blocked_conditions(new, NOW)
+    assert {w.type: (w.status, w.reason) for w in wants}["Reconciling"] == ("True", "PodsBlocked")
+    assert "the promote step's worker pod cannot run: pod r-promote-abcde container worker" in wants[0].message
+    assert step_blocked_conditions(None, NOW) == []
+    assert [e.message for e in step_blocked_events(None, new)] == [
+        "promote step: pod r-promote-abcde container worker: ImagePullBackOff: m"
+    ]
+    assert step_blocked_events(new, new) == [], "one Event, not one per pass"
+
+
+def test_a_pass_surfaces_a_blocked_step_pod_once() -> None:
+    world = replayed()
+    world.sync()  # creates the reconciliation Job
+    world.kube.pod("r-reconcile", "r-reconcile-abcde", waiting("ErrImagePull", "failed to resolve reference"))
+    first = world.sync()
+    assert world.kstatus() == ("False", "True", "False", "PodsBlocked")
+    assert (world.status["blockedStep"]["step"], world.status["blockedStep"]["pod"]) == (
+        "reconcile",
+        "r-reconcile-abcde",
+    )
+    warnings = [(e.type, e.message) for e in first.events if e.reason == "PodBlocked"]
+    assert warnings == [
+        (
+            "Warning",
+            "reconcile step: pod r-reconcile-abcde container worker: ImagePullBackOff: failed to resolve reference",
+        )
+    ]
+    assert [e for e in world.sync().events if e.reason == "PodBlocked"] == [], "one Event, not one per pass"
+    world.kube.pods["r-reconcile"][0]["status"] = RUNNING
+    world.sync()
+    assert "blockedStep" not in world.status
+    assert world.kstatus()[3] == "Reconciling"

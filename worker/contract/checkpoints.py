@@ -133,6 +133,11 @@ class PromotionCheckpoint(CheckpointBase, kw_only=True, omit_defaults=True, rena
     """Delta records not written: production rewrote their id in the destination after the report."""
     rewritten_ids: list[str] = msgspec.field(default_factory=list)
     """The first of those ids, bounded (`add_rewritten`): the checkpoint rides in commit metadata."""
+    blocked_by: str = ""
+    """Mirror only (never committed): the uid of another replay whose open claim on an id in the
+    sink stopped this partition's promotion; the promoter retries. Cleared by the next commit."""
+    blocked_since: float = 0.0
+    """When this promotion first found that replay's claim (kept across the Job's retries)."""
 
     def add_rewritten(self, event_id: str) -> None:
         """Count an id production rewrote; list it while the list stays small. Kafka caps a commit's

@@ -30,7 +30,7 @@ for i = 1, n do
   local v = redis.call('HGET', KEYS[1], id)
   cur[i] = v
   if v and string.sub(v, 1, 2) == 'P|' and string.match(v, '^P|([^|]*)|') ~= owner then
-    return {'B', id}
+    return {'B', id, string.match(v, '^P|([^|]*)|')}
   end
 end
 local out = {}
@@ -81,11 +81,17 @@ return settled
 
 
 class Busy(Exception):
-    """Another promotion holds an uncommitted claim on `event_id`."""
+    """Another promotion (`holder`: its `owner_of`) holds an uncommitted claim on `event_id`."""
 
-    def __init__(self, event_id: str) -> None:
+    def __init__(self, event_id: str, holder: str = "") -> None:
         super().__init__(event_id)
         self.event_id = event_id
+        self.holder = holder
+
+    @property
+    def replay_uid(self) -> str:
+        """The uid of the replay whose promotion holds the claim."""
+        return self.holder.split(":", 1)[0]
 
 
 class SinkLedger:
@@ -112,8 +118,8 @@ class SinkLedger:
             args += [event_id, offset, content]
         got = self._run(self._claim, args, "claiming")
         out = [x.decode() if isinstance(x, bytes) else str(x) for x in got]
-        if out and out[0] == "B" and len(out) == 2:
-            raise Busy(out[1])
+        if out and out[0] == "B" and len(out) in (2, 3):
+            raise Busy(out[1], out[2] if len(out) == 3 else "")
         return out
 
     def commit(self, below: int, ids: Sequence[str] = ()) -> int:

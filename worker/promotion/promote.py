@@ -20,11 +20,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 import redis
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
-from ..contract.checkpoints import PromotionCheckpoint, combine_digests, rewritten_ids, write_mirror
+from ..contract.checkpoints import PromotionCheckpoint, combine_digests, now, rewritten_ids, write_mirror
 from ..contract.exit_codes import CLAIM_HELD, PermanentFailure, RetriableFailure
 from ..contract.headers import PROMOTED_BY_HEADER, REPLAY_UID_HEADER, REPORT_HASH_HEADER
 from ..contract.kafka_clients import job_config, range_reader_config, transactional_producer_config
@@ -159,6 +160,8 @@ class _Partition:
             return resume_promotion(mirror, same_plan, f"{self.sandbox}/{r.partition}")
 
         ckpt = self.loop.restore(PromotionCheckpoint, same_plan, lost, report_hash=report)
+        ckpt.blocked_by, ckpt.blocked_since = "", 0.0  # a wait is the mirror's alone, never committed
+        self.last = PromotionCheckpoint.from_json(ckpt.to_json())
         # Claims of transactions that committed before a crash: mark them; the rest are re-claimed.
         self.ledger.commit(ckpt.committed_offset)
         self.reader.start(ckpt.committed_offset)
@@ -179,6 +182,16 @@ class _Partition:
     def _committed(self, ckpt: PromotionCheckpoint) -> None:
         self.ledger.commit(ckpt.committed_offset, self.claimed)
         self.claimed = []
+        self.last = PromotionCheckpoint.from_json(ckpt.to_json())  # the in-flight one moves on
+
+    def _mirror_wait(self, busy: Busy) -> None:
+        """Say in the mirror (the last committed checkpoint's) whose claim this promotion waits on,
+        and since when: the operator shows it while the Job retries, not only once it failed."""
+        key = promotion_key(self.task.replay.namespace, self.owner.uid, self.range.partition)
+        was = read_mirror(self.owner.redis, key, PromotionCheckpoint)
+        held = was is not None and was.blocked_by == busy.replay_uid and was.blocked_since > 0
+        since = was.blocked_since if held and was is not None else now()
+        self._mirror(msgspec.structs.replace(self.last, blocked_by=busy.replay_uid, blocked_since=since))
 
     def _fill(self, ckpt: PromotionCheckpoint, budget: TransactionBudget) -> int:
         reader = self.reader
@@ -245,7 +258,8 @@ class _Partition:
 
     def _claim(self, delta: list[Any]) -> list[str]:
         """Claim the delta's ids in the sink ledger; another promotion's open claim aborts this
-        transaction (its own claims given back) for a retry once that promotion settled."""
+        transaction (its own claims given back, the wait in the mirror) for a retry once that
+        promotion settled."""
         names = self.owner.names
         entries = [(m.key().decode(), m.offset(), canonical_hash(m.value(), m.headers(), names).hex()) for m in delta]
         try:
@@ -253,6 +267,7 @@ class _Partition:
         except Busy as busy:
             self.ledger.release(self.claimed + [e[0] for e in entries])
             self.claimed = []
+            self._mirror_wait(busy)
             raise RetriableFailure(
                 f"{CLAIM_HELD}: event {busy.event_id!r} is being promoted into {self.task.sink_topic!r} by another "
                 "replay; retrying once it committed"

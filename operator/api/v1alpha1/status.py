@@ -122,6 +122,13 @@ class BlockedPod(ApiModel):
     since: str = Field(description="When the operator first saw this pod blocked by this cause (RFC 3339).")
 
 
+class BlockedStep(BlockedPod):
+    """Why a post-replay step Job's pod cannot run (the step running now: one at a time)."""
+
+    step: str = Field(max_length=16, description="combine, reconcile or promote.")
+    job: str = Field(max_length=253, description="The step's Job.")
+
+
 class PartitionProgress(ApiModel):
     """One partition's progress (zero counts are omitted)."""
 
@@ -285,6 +292,11 @@ class PromotionStatus(ApiModel):
         "approval policy ties to the approving user; empty when the approval named no one."
     )
     approved_at: str | None = _text("When the operator first saw that approval (RFC 3339).")
+    blocked_by: str | None = _text(
+        "While the promotion Job runs: the uid of another replay whose open claim on an id in the sink it waits on "
+        "(its promoter retries until that promotion commits)."
+    )
+    blocked_since: str | None = _text("When the promoter first found that claim (RFC 3339).")
 
 
 class EventReplayStatus(ApiModel):
@@ -313,6 +325,9 @@ class EventReplayStatus(ApiModel):
     )
     reconciliation: ReconciliationStatus | None = Field(default=None, description="Reconciliation report.")
     promotion: PromotionStatus | None = Field(default=None, description="Promotion record.")
+    blocked_step: BlockedStep | None = Field(
+        default=None, description="The running post-replay step's pod cannot run, and why."
+    )
 
     def to_wire(self) -> dict[str, Any]:
         """Compact JSON-ready dict: defaults in per-partition entries dropped, None dropped."""
