@@ -155,7 +155,7 @@ def build_combine_task(spec: EventReplaySpec, plan: Plan, owner: Owner, grant: C
         kafka=_kafka(spec, grant),
         sandbox_topic=plan.sandbox_topic,
         results_topic=replayed_output(spec, plan, owner),
-        aggregate=Aggregate.model_validate(aggregate.model_dump(by_alias=True, exclude_none=True)),
+        aggregate=Aggregate.model_validate(aggregate.model_dump(by_alias=True, exclude_none=True, exclude={"engine"})),
         requested=_requested(plan),
         redis=_redis(spec, grant),
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),

@@ -31,6 +31,7 @@ from eventreplay.worker.contract.ownership import header
 
 from .api.v1alpha1 import EventReplaySpec
 from .planner import PAST_END, Observed, PlanRefused, read_times, selected_partitions, window_times
+from .results_scan import ResultsScan, read_results
 from .retention import TopicRetention
 
 log = logging.getLogger(__name__)
@@ -247,6 +248,18 @@ class KafkaAccess:
             return sum(high - low for low, high in marks.values())
         except (KafkaException, RetriableFailure) as err:
             raise KafkaUnavailable(str(err)) from err
+        finally:
+            consumer.close()
+
+    def scan_results(self, bootstrap: str, topic: str, uid: str) -> ResultsScan | None:
+        """An External replay's results topic, tallied (`results_scan`); None when it does not exist."""
+        consumer = Consumer(
+            {**planner_consumer_config(self._config(bootstrap), PLANNER_GROUP_ID), "enable.partition.eof": True}
+        )
+        try:
+            return read_results(consumer, topic, uid, self.plan_deadline)
+        except (KafkaException, RetriableFailure) as err:
+            raise KafkaUnavailable(f"reading {topic}: {err}") from err
         finally:
             consumer.close()
 

@@ -25,6 +25,8 @@ AT_REST = frozenset(
         "AwaitingApproval",
         "ThresholdExceeded",
         "PolicyNever",
+        # an External aggregate replay waits for spec.reconciliation.externalResults.complete
+        "AwaitingExternalResults",
         # stalled until someone edits the spec (retry bump or a new window)
         "PartitionsFailed",
         "ReconciliationFailed",
@@ -32,6 +34,7 @@ AT_REST = frozenset(
         "PromotionFailed",
         "CombineFailed",
         "CombineSummaryMissing",
+        "ExternalResultsInvalid",
         "PoisonRatioExceeded",
         "ExistingOutputUnbounded",
         "InvalidSpec",

@@ -11,10 +11,12 @@ from dataclasses import replace
 
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.kafka_clients import output_topic_config
+from eventreplay.worker.contract.names import ReplayTopics
 
 from .. import progress
 from ..api.v1alpha1 import EventReplaySpec, EventReplayStatus, PartitionProgress, Plan, Totals
 from ..checkpoints import CheckpointsUnavailable, carried_forward
+from ..job_names import Owner
 from ..job_state import JobView, current_jobs
 from ..jobs import build_job
 from ..kafka import KafkaUnavailable
@@ -51,6 +53,16 @@ def decide_topics(actions: Actions, *, created_by_operator: bool, ensured: bool)
     return bool(actions.create) and created_by_operator and not ensured
 
 
+def replay_topics(spec: EventReplaySpec, plan: Plan, owner: Owner) -> list[str]:
+    """The topics created before the Jobs start: the sandbox and dead letters, and for an External
+    aggregate replay its results topic too (the exported Flink job writes into it; its Kafka sink
+    creates no topic, and the results must be partitioned as the combine Job's would be)."""
+    topics = [plan.sandbox_topic, plan.dead_letter_topic]
+    if spec.external_engine:
+        topics.append(ReplayTopics.of(owner.namespace, owner.name, owner.uid).results)
+    return topics
+
+
 def run(p: Pass, planned: Planned) -> Replayed | Outcome:
     """Act on the schedule, then read the partitions' progress; an Outcome when Kafka is down."""
     spec, plan = planned.spec, planned.plan
@@ -65,7 +77,7 @@ def run(p: Pass, planned: Planned) -> Replayed | Outcome:
         try:
             p.c.kafka.ensure_topics(
                 spec.source.bootstrap_servers,
-                [plan.sandbox_topic, plan.dead_letter_topic],
+                replay_topics(spec, plan, p.owner),
                 plan.topic_partitions,
                 output_topic_config(spec.validation.max_event_bytes, spec.dedup.ttl_seconds),
             )

@@ -87,7 +87,7 @@ def run(p: Pass, planned: Planned, replayed: Replayed) -> StepResult:
     for name in decide_step_suspension(jobs, suspend=False):
         p.c.kube.set_job_suspended(p.ns, name, False)
     # Replayed: reconcile, then promote through the gate (these wants override Ready & co.).
-    steps = PostReplaySteps(p.c.kube, p.c.checkpoints, p.c.config, p.owner, p.stamp)
+    steps = PostReplaySteps(p.c.kube, p.c.checkpoints, p.c.kafka, p.c.config, p.owner, p.stamp)
     result = steps.run(spec, planned.plan, replayed.totals, p.old, jobs)
     return replace(result, blocked=pods.step(p, jobs))
 

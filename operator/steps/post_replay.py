@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from eventreplay.worker.contract.names import failure_key
+from eventreplay.worker.contract.names import ReplayTopics, failure_key
 
 from ..api.v1alpha1 import (
     AggregationStatus,
@@ -26,13 +26,16 @@ from ..api.v1alpha1 import (
     Totals,
 )
 from ..checkpoints import CheckpointsUnavailable
-from ..clients import CheckpointPort, KubePort
+from ..clients import CheckpointPort, KafkaPort, KubePort
 from ..conditions import Want
 from ..config import OperatorConfig
 from ..job_names import Owner
 from ..job_state import JobView, newest_step
 from ..jobs import combine_job, promotion_job, reconciliation_job
+from ..kafka import KafkaUnavailable
+from ..results_scan import ResultsScan
 from .combine import decide_combine, read_aggregation
+from .external import ExternalFacts, decide_external
 from .facts import Decision, Facts
 from .promotion import decide_promotion, read_promotion, with_wait
 from .reconciliation import decide_reconciliation, read_report
@@ -62,6 +65,7 @@ class StepResult:
 class PostReplaySteps:
     kube: KubePort
     reader: CheckpointPort
+    kafka: KafkaPort
     config: OperatorConfig
     owner: Owner
     now: str
@@ -71,7 +75,8 @@ class PostReplaySteps:
     ) -> StepResult:
         url, ns, uid = spec.dedup.redis.url, self.owner.namespace, self.owner.uid
         if spec.transform.aggregate is not None and not (old.aggregation and old.aggregation.completed_at):
-            return self._combine(spec, plan, totals, old, jobs)
+            produce = self._external if spec.external_engine else self._combine
+            return produce(spec, plan, totals, old, jobs)
         refresh = spec.reconciliation.refresh
         rj = newest_step(jobs, "reconcile", refresh=refresh)
         rec = old.reconciliation if old.reconciliation and old.reconciliation.report_hash else None
@@ -157,6 +162,25 @@ class PostReplaySteps:
             return with_wait(promo, {}) if promo.blocked_by else promo
         url, ns, uid = spec.dedup.redis.url, self.owner.namespace, self.owner.uid
         return with_wait(promo, self.reader.promotions(url, ns, uid, range(plan.topic_partitions)))
+
+    def _external(
+        self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
+    ) -> StepResult:
+        """`engine: External`: no combine Job; the results an external job wrote, once signalled and verified."""
+        owner, ext = self.owner, spec.reconciliation.external_results
+        topic = ReplayTopics.of(owner.namespace, owner.name, owner.uid).results
+        complete = ext is not None and ext.complete
+        scan: ResultsScan | None = None
+        unavailable = ""
+        if complete:
+            try:
+                scan = self.kafka.scan_results(spec.source.bootstrap_servers, topic, owner.uid)
+            except KafkaUnavailable as err:
+                unavailable = str(err)
+        verdict = decide_external(ExternalFacts(owner, topic, complete, scan, unavailable), self.now)
+        if verdict.aggregation is not None:
+            return self.run(spec, plan, totals, old.model_copy(update={"aggregation": verdict.aggregation}), jobs)
+        return StepResult(verdict.wants, old.reconciliation, old.promotion, old.aggregation)
 
     def _create(self, job: dict[str, Any]) -> None:
         created = self.kube.create_job(job)

@@ -7,8 +7,10 @@ edge of the replay window."""
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import yaml
 
 from datagen.orders import Record
 from devstack import config
+from eventreplay.operator.kube import KubeError
 from support.aggregations import amount_aggregations
 from support.cli_run import cli
 from support.kafka_tools import Read, create_topic, produce, read_partition, watermarks
@@ -89,6 +92,37 @@ def _results(bootstrap: str, topic: str, partitions: int, since: list[int]) -> d
     return out
 
 
+def _source(kafka_admin: Any, kafka_bootstrap: str, unique: str) -> tuple[str, str, list[str]]:
+    """The source topic (2 partitions of `_partition`'s orders), an empty sink, and the replay window."""
+    base = (int(time.time() * 1000) - 30 * 60 * MINUTE) // MINUTE * MINUTE
+    topic, sink = f"flink-{unique}", f"flink-out-{unique}"
+    create_topic(kafka_admin, topic, 2)
+    create_topic(kafka_admin, sink, 1)
+    for p in range(2):
+        records, stamps = _partition(base, p)
+        produce(kafka_bootstrap, topic, records, p, timestamp_ms=stamps)
+    return topic, sink, [_iso(base + m * MINUTE) for m in (10, 20)]  # the replay window: minutes 10 to 20
+
+
+def _export_and_run_flink(tmp_path: Path, applied: dict[str, Any], replay: dict[str, Any]) -> None:
+    """`kubectl get eventreplay -o yaml | eventreplay export flink-sql -` (the applied replay, its frozen
+    plan and uid), then the job run by Flink on a MiniCluster."""
+    applied["metadata"]["uid"] = replay["metadata"]["uid"]
+    applied["status"] = replay["status"]
+    name = applied["metadata"]["name"]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(applied))
+    exported = cli("export", "flink-sql", str(path))
+    assert exported.returncode == 0, exported.stderr
+    script = tmp_path / f"{name}.sql"
+    script.write_text(exported.stdout)
+    ran = subprocess.run(
+        ["java", "-cp", _flink_classpath(), "RunSql", str(script)], capture_output=True, text=True, timeout=600
+    )
+    causes = "\n".join(line for line in ran.stderr.splitlines() if line.startswith(("Caused by", "Exception")))
+    assert ran.returncode == 0, f"Flink job failed:\n{causes}\n{ran.stderr[-2000:]}"
+
+
 def _spec(topic: str, sink: str, asked: list[str], unique: str) -> dict[str, Any]:
     """Hopping minute windows by shop with 10 s allowed lateness and every aggregation, results reconciled only."""
     schema = {"type": "object", "properties": {"amount": {"type": "integer"}, "buyer": {"type": "string"}}}
@@ -117,14 +151,7 @@ def _spec(topic: str, sink: str, asked: list[str], unique: str) -> dict[str, Any
 def test_the_exported_flink_job_writes_the_replays_results_into_its_results_topic(
     driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
-    base = (int(time.time() * 1000) - 30 * 60 * MINUTE) // MINUTE * MINUTE
-    topic, sink = f"flink-{unique}", f"flink-out-{unique}"
-    create_topic(kafka_admin, topic, 2)
-    create_topic(kafka_admin, sink, 1)
-    for p in range(2):
-        records, stamps = _partition(base, p)
-        produce(kafka_bootstrap, topic, records, p, timestamp_ms=stamps)
-    asked = [_iso(base + m * MINUTE) for m in (10, 20)]  # the replay window: minutes 10 to 20
+    topic, sink, asked = _source(kafka_admin, kafka_bootstrap, unique)
     spec = _spec(topic, sink, asked, unique)
     with driver.running():
         driver.create("hourly", spec)
@@ -142,20 +169,70 @@ def test_the_exported_flink_job_writes_the_replays_results_into_its_results_topi
     assert min(edges) < asked[0]  # a window straddling the start ...
     assert any(orjson.loads(v)["windowEnd"] > asked[1] for v, _ in replayed.values())  # ... and the end
 
-    # `kubectl get eventreplay -o yaml`: the applied replay, its frozen plan and uid.
-    applied = replay_manifest(namespace, "hourly", spec)
-    applied["metadata"]["uid"] = done["metadata"]["uid"]
-    applied["status"] = status
-    path = tmp_path / "hourly.yaml"
-    path.write_text(yaml.safe_dump(applied))
-    exported = cli("export", "flink-sql", str(path))
-    assert exported.returncode == 0, exported.stderr
-    script = tmp_path / "job.sql"
-    script.write_text(exported.stdout)
-    ran = subprocess.run(
-        ["java", "-cp", _flink_classpath(), "RunSql", str(script)], capture_output=True, text=True, timeout=600
-    )
-    causes = "\n".join(line for line in ran.stderr.splitlines() if line.startswith(("Caused by", "Exception")))
-    assert ran.returncode == 0, f"Flink job failed:\n{causes}\n{ran.stderr[-2000:]}"
+    _export_and_run_flink(tmp_path, replay_manifest(namespace, "hourly", spec), done)
     flink = _results(kafka_bootstrap, results_topic, partitions, before)
     assert flink == replayed
+
+
+def _external(spec: dict[str, Any], unique: str) -> dict[str, Any]:
+    """The same replay with `engine: External` (its own ledger) behind the Manual gate."""
+    external = copy.deepcopy(spec)
+    external["transform"]["aggregate"]["engine"] = "External"
+    external["dedup"]["ledger"] = f"flink-ext-{unique}"
+    external["promotion"] = {"policy": "Manual"}
+    return external
+
+
+def _refused(call: Callable[[], Any], message: str) -> None:
+    with pytest.raises(KubeError) as refused:
+        call()
+    assert refused.value.status == 422 and message in str(refused.value), refused.value
+
+
+def test_an_external_replay_reconciles_and_promotes_flinks_results_as_a_combine_replay_would(
+    driver: OperatorDriver, *, namespace: str, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    topic, sink, asked = _source(kafka_admin, kafka_bootstrap, unique)
+    combined, external = _spec(topic, sink, asked, unique), _external(_spec(topic, sink, asked, unique), unique)
+    signalled = copy.deepcopy(combined)
+    signalled["reconciliation"]["externalResults"] = {"complete": True}
+    _refused(lambda: driver.create("signalled", signalled), "hand-off signal of transform.aggregate.engine External")
+    with driver.running():
+        driver.create("combined", combined)
+        driver.create("external", external)
+
+        def awaiting(replay: dict[str, Any]) -> bool:
+            return driver.condition(replay, "Reconciled").get("reason") == "AwaitingExternalResults"
+
+        waiting = driver.wait_for_replay("external", awaiting, "AwaitingExternalResults", timeout=300)
+        assert "eventreplay export flink-sql -" in driver.condition(waiting, "Ready")["message"]
+        assert not [j for j in driver.jobs(waiting) if j["metadata"]["name"].endswith("-combine")]
+        _refused(
+            lambda: driver.patch_spec("external", {"transform": {"aggregate": {"engine": "Combine"}}}),
+            "immutable once the replay is planned",
+        )
+        _export_and_run_flink(tmp_path, replay_manifest(namespace, "external", external), waiting)
+        driver.patch_spec("external", {"reconciliation": {"externalResults": {"complete": True}}})
+        ext = driver.wait_for_condition("external", "Reconciled", timeout=300)["status"]
+        comb = driver.wait_for_condition("combined", "Reconciled", timeout=300)["status"]
+        counts = ("unchanged", "changed", "missing", "extra", "replayedIds", "existingIds", "duplicates")
+        assert [ext["reconciliation"][c] for c in counts] == [comb["reconciliation"][c] for c in counts]
+        ea, ca = ext["aggregation"], comb["aggregation"]
+        assert ea["engine"] == "External" and ea["records"] == ea["results"] == ca["results"]  # each once
+        assert ea["windows"] == ca["windows"]
+        partitions = len(comb["plan"]["partitions"])
+        flink = _results(kafka_bootstrap, ea["resultsTopic"], partitions, [0] * partitions)
+        replayed = _results(kafka_bootstrap, ca["resultsTopic"], partitions, [0] * partitions)
+        assert {k: v for k, (v, _) in flink.items()} == {k: v for k, (v, _) in replayed.items()}
+        assert {uid for _, uid in flink.values()} == {waiting["metadata"]["uid"].encode()}
+
+        report = ext["reconciliation"]["reportHash"]
+        driver.patch_spec("external", {"promotion": {"approvedReportHash": report}})
+        done = driver.wait_for_condition("external", "Promoted", timeout=300)
+        promoted = done["status"]["promotion"]
+        assert promoted["reportHash"] == report
+        assert promoted["written"] == ext["reconciliation"]["missing"] + ext["reconciliation"]["changed"] > 0
+        assert len([j for j in driver.jobs(done) if "-promote-" in j["metadata"]["name"]]) == 1
+    written = read_partition(kafka_bootstrap, sink, 0)
+    assert len(written) == promoted["written"]  # the delta, once
+    assert {r.key.decode() for r in written if r.key} == set(flink)  # nothing was in the sink: every result

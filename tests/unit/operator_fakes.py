@@ -25,6 +25,7 @@ from eventreplay.operator.job_names import Step
 from eventreplay.operator.kafka import KafkaUnavailable
 from eventreplay.operator.phases.context import Outcome
 from eventreplay.operator.planner import Observed
+from eventreplay.operator.results_scan import ResultsScan
 from eventreplay.operator.retention import TopicRetention
 from eventreplay.operator.sync import sync
 from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
@@ -187,6 +188,9 @@ class FakeKafka:
         """Output topics that already hold records: topic -> uids of their writers."""
         self.topic_configs: list[dict[str, str]] = []
         self.deleted: list[str] = []
+        self.results: ResultsScan | None = None
+        """An External replay's results topic as `scan_results` tallies it (None: missing)."""
+        self.scanned: list[str] = []
 
     def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
         self.observed += 1
@@ -209,6 +213,12 @@ class FakeKafka:
         if self.down:
             raise KafkaUnavailable(self.down)
         return self.retained
+
+    def scan_results(self, bootstrap: str, topic: str, uid: str) -> ResultsScan | None:
+        if self.down:
+            raise KafkaUnavailable(self.down)
+        self.scanned.append(topic)
+        return self.results
 
     def ensure_topics(
         self, bootstrap: str, names: list[str], partitions: int, config: dict[str, str] | None = None

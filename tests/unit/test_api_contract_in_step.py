@@ -56,7 +56,7 @@ MIRRORS = [
         contract_only=frozenset({"passwordEnv", "usernameEnv"}),
     ),
     Mirror(api.Transform, wt.Transform, api_only=frozenset({"aggregate"})),
-    Mirror(api.Aggregate, ct.Aggregate),
+    Mirror(api.Aggregate, ct.Aggregate, api_only=frozenset({"engine"})),  # which step runs, not its contract
     Mirror(api.Aggregation, ct.Aggregation),
     Mirror(api.EventIdSource, rt.EventIdSource),
     Mirror(api.ExistingOffsets, wt.OffsetRange, renamed={"from": "startOffset", "to": "endOffset"}),

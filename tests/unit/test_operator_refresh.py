@@ -3,7 +3,7 @@ the recorded report, and a new report needs its own approval (the promotion bind
 
 from __future__ import annotations
 
-from operator_fakes import FakeCheckpoints, FakeKube
+from operator_fakes import FakeCheckpoints, FakeKafka, FakeKube
 from operator_fixtures import operator_config, plan, spec
 from summary_fixtures import report_summary
 
@@ -19,7 +19,7 @@ TOTALS = Totals(read=200, emitted=200, dead_lettered=0)
 
 
 def _steps(kube: FakeKube, reader: FakeCheckpoints) -> PostReplaySteps:
-    return PostReplaySteps(kube, reader, operator_config(), OWNER, "2026-11-20T12:00:00Z")
+    return PostReplaySteps(kube, reader, FakeKafka(), operator_config(), OWNER, "2026-11-20T12:00:00Z")
 
 
 def _summary(report_hash: str, refresh: int) -> bytes:

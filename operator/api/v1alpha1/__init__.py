@@ -7,7 +7,7 @@
 from .annotations import APPROVED_BY, CREATED_BY
 from .base import ApiModel, SecretKeyRef, parse_time
 from .dedup import Dedup, RedisConnection, RedisPasswordRef
-from .reconciliation import EventIdSource, ExistingOffsets, Promotion, Reconciliation, Thresholds
+from .reconciliation import EventIdSource, ExistingOffsets, ExternalResults, Promotion, Reconciliation, Thresholds
 from .resource import (
     API_VERSION,
     GROUP,
@@ -76,6 +76,7 @@ __all__ = [
     "EventReplaySpec",
     "EventReplayStatus",
     "ExistingOffsets",
+    "ExternalResults",
     "KafkaCredentialsRef",
     "ObjectMeta",
     "OffsetWindow",

@@ -40,6 +40,16 @@ class EventIdSource(ApiModel):
         return self
 
 
+class ExternalResults(ApiModel):
+    """The hand-off signal of an `engine: External` aggregate replay (mutable: set once the job ran)."""
+
+    complete: bool = Field(
+        default=False,
+        description="Set once the external job (`eventreplay export flink-sql`) has written the results topic: "
+        "the operator verifies it (non-empty, every record this replay's er-replay-uid) and reconciles it.",
+    )
+
+
 class Reconciliation(ApiModel):
     """How the replayed output is compared with the existing output, per event id.
 
@@ -95,6 +105,11 @@ class Reconciliation(ApiModel):
         "header listed here that the existing output carries makes each of its ids count as changed.",
     )
     sample_size: int = Field(default=5, ge=0, le=20, description="Sample ids kept per class in status.")
+    external_results: ExternalResults | None = Field(
+        default=None,
+        description="Only with transform.aggregate.engine External: `complete: true` once the external job has "
+        "written the results topic; reconciliation waits for it (condition reason AwaitingExternalResults).",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> Reconciliation:

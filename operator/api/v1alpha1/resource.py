@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.alias_generators import to_camel
 
 from .base import DNS_LABEL_RE, ApiModel, rule
-from .spec import AGGREGATE_SKIP_PROCESSED_RULE, IMMUTABLE, EventReplaySpec
+from .spec import AGGREGATE_SKIP_PROCESSED_RULE, EXTERNAL_RESULTS_RULE, IMMUTABLE, EventReplaySpec
 from .status import EventReplayStatus
 
 GROUP = "eventreplay.io"
@@ -85,6 +85,7 @@ ROOT_RULES = [
         f"metadata.name: at most {MAX_NAME} characters (it names the sandbox and dead-letter topics)",
     ),
     AGGREGATE_SKIP_PROCESSED_RULE,
+    EXTERNAL_RESULTS_RULE,
     *(frozen_rule(path) for path in IMMUTABLE),
 ]
 """CEL rules on the whole object (they may read `oldSelf.status`: "immutable once planned")."""

@@ -54,7 +54,19 @@ AGGREGATE_SKIP_PROCESSED_RULE = rule(
     AGGREGATE_SKIP_PROCESSED,
     fieldPath=".spec.dedup.mode",
 )
-"""Combinations the semantics cannot serve, refused at admission (a root rule) and by the model."""
+
+EXTERNAL_RESULTS_ONLY_EXTERNAL = (
+    "reconciliation.externalResults is the hand-off signal of transform.aggregate.engine External: "
+    "nothing else waits for external results"
+)
+EXTERNAL_RESULTS_RULE = rule(
+    "!has(self.spec.reconciliation) || !has(self.spec.reconciliation.externalResults) || "
+    "(has(self.spec.transform) && has(self.spec.transform.aggregate) && "
+    "has(self.spec.transform.aggregate.engine) && self.spec.transform.aggregate.engine == 'External')",
+    EXTERNAL_RESULTS_ONLY_EXTERNAL,
+    fieldPath=".spec.reconciliation.externalResults",
+)
+"""Combinations the semantics cannot serve, refused at admission (root rules) and by the model."""
 
 
 class Sink(ApiModel):
@@ -114,7 +126,14 @@ class EventReplaySpec(ApiModel):
 
     @model_validator(mode="after")
     def _servable(self) -> EventReplaySpec:
-        # The twin of AGGREGATE_SKIP_PROCESSED_RULE, so `eventreplay plan/run` refuses it too.
+        # The twins of AGGREGATE_SKIP_PROCESSED_RULE and EXTERNAL_RESULTS_RULE: `eventreplay plan/run` refuse them too.
         if self.transform.aggregate is not None and self.dedup.mode == "skipProcessed":
             raise ValueError(AGGREGATE_SKIP_PROCESSED)
+        if self.reconciliation.external_results is not None and not self.external_engine:
+            raise ValueError(EXTERNAL_RESULTS_ONLY_EXTERNAL)
         return self
+
+    @property
+    def external_engine(self) -> bool:
+        """An aggregate replay whose results an external job writes (no combine Job)."""
+        return self.transform.aggregate is not None and self.transform.aggregate.engine == "External"

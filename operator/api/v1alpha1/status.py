@@ -247,8 +247,10 @@ class ReconciliationStatus(ApiModel):
 
 
 class AggregationStatus(ApiModel):
-    """Windowed-aggregate replays: what the combine Job wrote (from its summary)."""
+    """Windowed-aggregate replays: what the combine Job wrote (from its summary), or what the operator
+    verified in the results topic an external job wrote (`engine: External`)."""
 
+    engine: str | None = _text("External when an external job wrote the results (absent: the combine Job).")
     job: str | None = _text("The combine Job.")
     results_topic: str | None = _text("One result per (window, key); reconciled and promoted instead of the sandbox.")
     results: int | None = _count("Results written (windows x keys).")
@@ -260,6 +262,7 @@ class AggregationStatus(ApiModel):
     outside: int | None = _count(
         "Results of windows outside the replay window, read only to complete the overlapping ones (not written)."
     )
+    records: int | None = _count("External results: the records read from the results topic (duplicates included).")
     incomplete_windows: list[str] | None = Field(
         default=None,
         description="Starts of the windows overlapping the replay window that the read range cannot complete "

@@ -58,6 +58,12 @@ class Aggregate(ApiModel):
     slide_seconds: int | None = Field(default=None, gt=0, description="Hopping windows: the slide (divides the size).")
     allowed_lateness_seconds: int = Field(default=0, ge=0, le=30 * 86400, description="Allowed lateness.")
     aggregations: list[Aggregation] = Field(min_length=1, max_length=32, description="Output fields.")
+    engine: Literal["Combine", "External"] = Field(
+        default="Combine",
+        description="Who computes the results: `Combine`, the operator's combine Job; `External`, a job the user "
+        "runs (`eventreplay export flink-sql`) into the replay's results topic, after which "
+        "spec.reconciliation.externalResults.complete hands them to reconciliation. Immutable once planned.",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> Aggregate:
