@@ -48,7 +48,6 @@ ROWS = (
         "worker SIGKILL: 24 kills in one replay (a quarter during start-up, the rest after a commit)",
         (f"{T}test_worker_crash.py::test_sigkill_many_times_gives_the_uninterrupted_output",),
         "sandbox byte-identical to an undisturbed run; digest and counts equal; a kill between mark and commit",
-        max_repetitions=2,
     ),
     Row(
         "worker SIGKILL pinned (failpoints) at 10 %, 50 %, 90 % of the range and between the last commit and "
@@ -67,7 +66,11 @@ ROWS = (
         "promoter SIGKILL: one kill pinned inside an open transaction, then 8 at random points of one promotion",
         (f"{T}test_promote.py::test_sigkill_promotion_many_times_leaves_the_delta_exactly_once",),
         "the delta lands in the destination exactly once",
-        max_repetitions=2,
+    ),
+    Row(
+        "promoter SIGKILL inside an open transaction while production rewrites delta ids after the report",
+        (f"{T}test_promote_rewrites.py",),
+        "ids production rewrote keep production's value (counted, listed); every other delta id exactly once",
     ),
     Row(
         "Redis restart (SIGTERM, AOF on) mid-replay",
@@ -128,7 +131,6 @@ ROWS = (
         (f"{T}test_operator_kills.py",),
         "no Job created twice or retried; status converges to Promoted; the delta in the destination once",
         "operator-sigkill",
-        max_repetitions=2,
     ),
     Row(
         "operator: spec.suspend with an approved promotion",
