@@ -118,6 +118,13 @@ def _parser(env: dict[str, str]) -> argparse.ArgumentParser:
         "comma-separated), the only one replays may use without a policy",
     )
     parser.add_argument(
+        "--schema-registry-url",
+        action="append",
+        default=None,
+        help="the operator's own schema registry (base URL; repeatable; default "
+        "EVENTREPLAY_OPERATOR_SCHEMA_REGISTRY_URLS, comma-separated), the only one replays may use without a policy",
+    )
+    parser.add_argument(
         "--worker-run-as-user",
         default=env.get("EVENTREPLAY_WORKER_RUN_AS_USER") or str(DEFAULT_UID),
         help=f"uid and gid of the worker pods, or 'none' to let the platform assign one "
@@ -143,6 +150,9 @@ def own(args: argparse.Namespace, env: dict[str, str], images: frozenset[str]) -
     return Own(
         kafka_servers=_csv(args.kafka_bootstrap_servers),
         redis_addresses=tuple(args.redis_address or _csv(env.get("EVENTREPLAY_OPERATOR_REDIS_ADDRESSES", ""))),
+        schema_registry_urls=tuple(
+            args.schema_registry_url or _csv(env.get("EVENTREPLAY_OPERATOR_SCHEMA_REGISTRY_URLS", ""))
+        ),
         secrets=_csv(env.get("EVENTREPLAY_OPERATOR_SECRET_NAMES", "")),
         images=tuple(sorted(images)),
     )

@@ -9,12 +9,13 @@ objects. A top-level field is the common case and keeps the replay's fast path.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 KEY = "key"
 HEADER_PREFIX = "header:"
-SOURCE_REF_PATTERN = r"^(key|header:[!-~]+|[^.\s]+(\.[^.\s]+)*)$"
-SOURCE_REF_RULE = "`key`, `header:<name>`, or a field path `a.b.c` (no empty segment, no spaces)"
+SOURCE_REF_PATTERN = r"^(key|header:[!-~]+|[^.:\s]+(\.[^.:\s]+)*)$"
+SOURCE_REF_RULE = "`key`, `header:<name>`, or a field path `a.b.c` (no empty segment, no spaces or colons)"
 
 Headers = Any
 """A record's headers as confluent_kafka's `Message.headers()` gives them: (name, bytes) pairs, or None."""
@@ -62,6 +63,7 @@ class SourceRef:
         return int(value) if self.kind != "field" and isinstance(value, str) and value.isdigit() else value
 
 
+@cache  # a handful of distinct references per process, read once per record
 def parse(text: str) -> SourceRef:
     """The reference `text` names; ValueError unless it follows `SOURCE_REF_RULE`."""
     if text == KEY:
@@ -72,6 +74,6 @@ def parse(text: str) -> SourceRef:
             raise ValueError(f"{text!r}: {SOURCE_REF_RULE}")
         return SourceRef("header", name=name)
     path = tuple(text.split("."))
-    if not text or any(not step or any(c.isspace() for c in step) for step in path):
+    if not text or any(not step or ":" in step or any(c.isspace() for c in step) for step in path):
         raise ValueError(f"{text!r}: {SOURCE_REF_RULE}")
     return SourceRef("field", path=path)
