@@ -109,6 +109,13 @@ _ENV_FLAGS: tuple[tuple[str, str, str, Callable[[str], Any], str], ...] = (
 )
 
 
+# The operator's own endpoints, repeatable flags each defaulting to a comma-separated variable.
+_OWN_ENDPOINTS = (
+    ("--redis-address", "EVENTREPLAY_OPERATOR_REDIS_ADDRESSES", "Redis (host:port)"),
+    ("--schema-registry-url", "EVENTREPLAY_OPERATOR_SCHEMA_REGISTRY_URLS", "schema registry (base URL)"),
+)
+
+
 def _parser(env: dict[str, str]) -> argparse.ArgumentParser:
     """The operator's flags, each defaulting to its environment variable."""
     parser = argparse.ArgumentParser(prog="python -m eventreplay.operator", description="The EventReplay operator.")
@@ -131,13 +138,14 @@ def _parser(env: dict[str, str]) -> argparse.ArgumentParser:
         help="the tenant policy (YAML); default EVENTREPLAY_POLICY_FILE; neither: replays may use only the "
         "operator's own Kafka and Redis (below), built-in transforms and its own Secret names",
     )
-    parser.add_argument(
-        "--redis-address",
-        action="append",
-        default=None,
-        help="the operator's own Redis (host:port; repeatable; default EVENTREPLAY_OPERATOR_REDIS_ADDRESSES, "
-        "comma-separated), the only one replays may use without a policy",
-    )
+    for flag, variable, what in _OWN_ENDPOINTS:
+        parser.add_argument(
+            flag,
+            action="append",
+            default=None,
+            help=f"the operator's own {what} (repeatable; default {variable}, comma-separated), the only one "
+            "replays may use without a policy",
+        )
     return parser
 
 
@@ -151,6 +159,9 @@ def own(args: argparse.Namespace, env: dict[str, str], images: frozenset[str]) -
     return Own(
         kafka_servers=_csv(args.kafka_bootstrap_servers),
         redis_addresses=tuple(args.redis_address or _csv(env.get("EVENTREPLAY_OPERATOR_REDIS_ADDRESSES", ""))),
+        schema_registry_urls=tuple(
+            args.schema_registry_url or _csv(env.get("EVENTREPLAY_OPERATOR_SCHEMA_REGISTRY_URLS", ""))
+        ),
         secrets=_csv(env.get("EVENTREPLAY_OPERATOR_SECRET_NAMES", "")),
         images=tuple(sorted(images)),
     )

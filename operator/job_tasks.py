@@ -15,6 +15,7 @@ from eventreplay.worker.contract.names import (
     KAFKA_SETTINGS_ENV,
     REDIS_PASSWORD_ENV,
     REDIS_USERNAME_ENV,
+    SCHEMA_REGISTRY_CREDENTIALS_ENV,
     ReplayTopics,
 )
 
@@ -50,6 +51,16 @@ def _kafka(spec: EventReplaySpec, grant: ClusterGrant) -> wt.KafkaConnection:
     )
 
 
+def source_format(spec: EventReplaySpec) -> wt.SourceFormat:
+    """How the source's values are encoded; the registry as the policy resolved it (a URL, never an alias)."""
+    registry = spec.source.schema_registry
+    if registry is None:
+        return wt.SourceFormat(format=spec.source.format)
+    env = SCHEMA_REGISTRY_CREDENTIALS_ENV if registry.credentials_secret_ref else None
+    conn = wt.SchemaRegistryConnection(url=registry.url, credentials_env=env)
+    return wt.SourceFormat(format=spec.source.format, schema_registry=conn)
+
+
 def _poison_breaker(spec: EventReplaySpec) -> wt.PoisonBreaker | None:
     breaker = spec.validation.poison_breaker
     if breaker is None:
@@ -82,6 +93,7 @@ def build_task(
             start_offset=part.start_offset,
             end_offset=part.end_offset,
         ),
+        source_format=source_format(spec),
         as_of=_as_of(plan),
         validation=wt.Validation(
             event_id_field=spec.validation.event_id_field,

@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from . import policy_registry
 from .api.v1alpha1 import EventReplaySpec
 from .api.v1alpha1.source import KafkaCredentialsRef
 from .policy_document import KafkaCluster, PolicyDocument, Project, RedisEndpoint, SecretKey, TopicsCreatedBy
@@ -81,6 +82,7 @@ class Own:
 
     kafka_servers: tuple[str, ...] = ()
     redis_addresses: tuple[str, ...] = ()
+    schema_registry_urls: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
     images: tuple[str, ...] = ()
 
@@ -91,17 +93,21 @@ def closed_default(own: Own) -> PolicyDocument:
     Secret names the operator itself uses. Without its own endpoints configured it lends nothing."""
     clusters = [KafkaCluster(name="default", bootstrap_servers=list(own.kafka_servers))] if own.kafka_servers else []
     redis = [RedisEndpoint(name=f"default-{i}", address=a) for i, a in enumerate(own.redis_addresses)]
+    registries = policy_registry.owned(own.schema_registry_urls)
     project = Project(
         name="default",
         namespaces=["*"],
         kafka_clusters=[c.name for c in clusters],
         redis_endpoints=[r.name for r in redis],
+        schema_registries=[r.name for r in registries],
         source_topics=["*"],
         sink_topics=["*"],
         images=list(own.images),
         secrets=list(own.secrets),
     )
-    return PolicyDocument(kafka_clusters=clusters, redis_endpoints=redis, projects=[project])
+    return PolicyDocument(
+        kafka_clusters=clusters, redis_endpoints=redis, schema_registries=registries, projects=[project]
+    )
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,8 @@ class Policy:
                 return Refusal(
                     "redisEndpoints", f"dedup.redis.endpoint {spec.dedup.redis.endpoint}: no policy defines it"
                 )
-            return None
+            message = policy_registry.permissive_refusal(spec)
+            return None if message is None else Refusal(policy_registry.RULE, message)
         projects = self._projects(namespace)
         if not projects:
             return Refusal("projects", f"namespace {namespace} is in no project of the replay policy")
@@ -193,6 +200,9 @@ class Policy:
         image = spec.worker.image
         if default_image is not None and image and image != default_image and image not in project.images:
             return Refusal("images", f"worker.image {image} is not an allowed image for namespace {namespace}")
+        registry = policy_registry.refusal(self.document, project, spec)
+        if registry is not None:
+            return Refusal(policy_registry.RULE, registry)
         return _check_secrets(project, cluster, spec) or _check_size(project, spec)
 
     def max_partitions(self, namespace: str, spec: EventReplaySpec) -> int | None:
@@ -239,7 +249,7 @@ class Policy:
             url = f"{'rediss' if end.tls else 'redis'}://{end.address}/{end.db}"
             dedup = spec.dedup.model_copy(update={"redis": spec.dedup.redis.model_copy(update={"url": url})})
             spec = spec.model_copy(update={"dedup": dedup})
-        return spec
+        return policy_registry.resolve(self.document, spec)
 
 
 def _check_secrets(project: Project, cluster: KafkaCluster, spec: EventReplaySpec) -> Refusal | None:

@@ -105,6 +105,13 @@ class RedisEndpoint(_Model):
     db: int = Field(default=0, ge=0, description="The db an `endpoint` alias resolves to.")
 
 
+class SchemaRegistryEndpoint(_Model):
+    """A schema registry the platform lets replays read writer schemas from, by alias or by its URL."""
+
+    name: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://\S+$", description="Its base URL, as a replay names it.")
+
+
 class KafkaCredentials(_Model):
     """A Secret a project's replays use with one cluster (librdkafka `key=value` lines: sasl.*, ssl.*)."""
 
@@ -126,6 +133,7 @@ class Project(_Model):
         "a cluster listed here accepts no other Secret, and these Secrets go to no other cluster.",
     )
     redis_endpoints: list[str] = Field(default_factory=list, description="Aliases from redisEndpoints.")
+    schema_registries: list[str] = Field(default_factory=list, description="Aliases from schemaRegistries.")
     redis_user_secret: str | None = Field(
         default=None,
         max_length=253,
@@ -167,6 +175,7 @@ class PolicyDocument(_Model):
     )
     kafka_clusters: list[KafkaCluster] = Field(default_factory=list)
     redis_endpoints: list[RedisEndpoint] = Field(default_factory=list)
+    schema_registries: list[SchemaRegistryEndpoint] = Field(default_factory=list)
     projects: list[Project] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -174,8 +183,10 @@ class PolicyDocument(_Model):
         clusters, endpoints = [c.name for c in self.kafka_clusters], [r.name for r in self.redis_endpoints]
         _unique("kafkaClusters", clusters)
         _unique("redisEndpoints", endpoints)
+        registries = [r.name for r in self.schema_registries]
+        _unique("schemaRegistries", registries)
         _unique("projects", [p.name for p in self.projects])
-        if self.permissive and (self.kafka_clusters or self.redis_endpoints or self.projects):
+        if self.permissive and (self.kafka_clusters or self.redis_endpoints or self.schema_registries or self.projects):
             raise ValueError("permissive: true allows everything, so it stands alone (no projects or aliases)")
         for p in self.projects:
             for alias in p.kafka_clusters:
@@ -184,6 +195,9 @@ class PolicyDocument(_Model):
             for alias in p.redis_endpoints:
                 if alias not in endpoints:
                     raise ValueError(f"project {p.name}: redisEndpoints {alias} is not defined")
+            for alias in p.schema_registries:
+                if alias not in registries:
+                    raise ValueError(f"project {p.name}: schemaRegistries {alias} is not defined")
             for cred in p.kafka_credentials:
                 if cred.cluster not in p.kafka_clusters:
                     raise ValueError(f"project {p.name}: kafkaCredentials for {cred.cluster}, not in its kafkaClusters")

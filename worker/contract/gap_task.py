@@ -20,7 +20,10 @@ class GapTask(Contract):
     kafka: KafkaConnection
     source_topic: str = Field(min_length=1)
     source_ranges: list[OffsetRange] = Field(min_length=1, description="The planned [start, end) per partition.")
-    source_event_id_field: str = Field(min_length=1, description="JSON field of a source value carrying its id.")
+    source_event_id_field: str = Field(
+        min_length=1,
+        description="Where a source record's id is: `key`, `header:<name>` or a field path (`source_ref.py`).",
+    )
     existing: ExistingOutput
     event_id: EventIdSource = EventIdSource()
     join_seconds: int = Field(

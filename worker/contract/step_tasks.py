@@ -79,7 +79,7 @@ class EventIdSource(Contract):
     """How to read the event id of a destination record (sandbox records are keyed by it)."""
 
     source: Literal["key", "valueField"] = "key"
-    field: str | None = Field(default=None, description="For `valueField`: top-level JSON field.")
+    field: str | None = Field(default=None, description="For `valueField`: a field path (`a.b.c`) of the JSON value.")
 
     @model_validator(mode="after")
     def _field(self) -> EventIdSource:

@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 
 from . import names
 from .defaults import DEFAULT_TTL_SECONDS
+from .source_ref import SOURCE_REF_PATTERN
 
 
 class Contract(BaseModel):
@@ -109,8 +110,40 @@ class SchemaFile(Contract):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Hex sha256 of the file's bytes.")
 
 
+Format = Literal["json", "avro", "jsonSchema"]
+REGISTRY_FORMATS: tuple[Format, ...] = ("avro", "jsonSchema")
+"""The formats read through a schema registry (magic byte 0, 4-byte schema id, body)."""
+
+
+class SchemaRegistryConnection(Contract):
+    """A Confluent-API schema registry; its credentials only by the name of their env var."""
+
+    url: str = Field(pattern=r"^https?://\S+$", description="Base URL (Apicurio: ending `/apis/ccompat/v6`).")
+    credentials_env: str | None = Field(
+        default=None, description="Env var holding `user:password` for HTTP basic auth, filled from a Secret."
+    )
+
+
+class SourceFormat(Contract):
+    """How a source record's value is encoded; decoded to JSON before validation (`replay/formats.py`)."""
+
+    format: Format = "json"
+    schema_registry: SchemaRegistryConnection | None = None
+
+    @model_validator(mode="after")
+    def _registry_when_needed(self) -> SourceFormat:
+        if (self.format in REGISTRY_FORMATS) != (self.schema_registry is not None):
+            raise ValueError(f"format {self.format}: a schemaRegistry goes with avro and jsonSchema, and only them")
+        return self
+
+
 class Validation(Contract):
-    event_id_field: str = Field(default="event_id", min_length=1)
+    event_id_field: str = Field(
+        default="event_id",
+        min_length=1,
+        pattern=SOURCE_REF_PATTERN,
+        description="Where the id is: `key`, `header:<name>` or a field path (`source_ref.py`).",
+    )
     json_schema: dict[str, Any] | None = Field(
         default=None, description="Inline JSON Schema for the event (`eventreplay run`; Jobs use `jsonSchemaFile`)."
     )
@@ -125,7 +158,10 @@ class Validation(Contract):
     )
     max_event_bytes: int = Field(default=1_048_576, gt=0)
     timestamp_field: str | None = Field(
-        default=None, description="Event-time field (RFC 3339 or epoch ms); default: the Kafka record time."
+        default=None,
+        pattern=SOURCE_REF_PATTERN,
+        description="Event time (RFC 3339 or epoch ms) from `key`, `header:<name>` or a field path; "
+        "default: the Kafka record time.",
     )
     max_future_skew_seconds: float | None = Field(
         default=None, ge=0, description="Events later than asOf plus this skew are invalid."
@@ -191,6 +227,7 @@ class Task(Contract):
     replay: ReplayIdentity
     kafka: KafkaConnection
     source: SourceRange
+    source_format: SourceFormat = SourceFormat()
     as_of: datetime = Field(description="When the plan was frozen; invariants compare against it, not now().")
     validation: Validation = Validation()
     dedup: Dedup

@@ -15,9 +15,9 @@ from typing import Any
 
 from ..contract.gap_task import GapTask
 from ..contract.names import GAP_FINDER_GROUP_ID
-from ..contract.step_tasks import EventIdSource
+from ..contract.source_ref import parse
 from ..contract.tasks import OffsetRange
-from ..runtime.canonical import event_id_of
+from ..runtime.canonical import event_id_of, id_at
 from ..runtime.range_reader import check_ranges
 from ..runtime.step import RangeJob
 from .grouping import Missing, group_gaps, outages
@@ -76,12 +76,12 @@ class GapFinder(RangeJob):
         return ids
 
     def _missing(self, ranges: list[OffsetRange], present: set[str]) -> list[Missing]:
-        # The source names its id the way the worker's validator reads it (a value field).
-        spec = EventIdSource(source="valueField", field=self.task.source_event_id_field)
+        # The source names its id the way the worker's validator reads it (key, header or field path).
+        ref = parse(self.task.source_event_id_field)
         out: list[Missing] = []
         for partition, batch in self.batches(self.task.source_topic, ranges):
             for msg in batch:
-                event_id = event_id_of(None, msg.value(), spec)
+                event_id = id_at(ref, msg.key(), msg.value(), msg.headers())
                 if event_id is None:
                     # No id: a replay would dead-letter it, so no output can be missing for it.
                     self.counts["sourceWithoutId"] += 1

@@ -34,6 +34,7 @@ from ..ledger.dedup import MARK_FORMAT, ReplayLedger, pack
 from ..runtime import digest
 from ..runtime.produce import Headers, RecordTooLarge, produce
 from .dead_letter import truncated_copy
+from .formats import Decode
 from .transform import BuiltTransform, check_deterministic
 from .validate import Rejected, Valid, Validator
 
@@ -48,6 +49,7 @@ class Prepared:
     statuses: str | None = None  # native marks' verdicts, read before the next batch is sent
     asked: list[int] | None = None  # candidates whose id was marked already: the script decides
     asked_ticket: int = -1  # the script request for them
+    decoded: list[bytes] | None = None  # the candidates' decoded values (a registry format), in order
 
 
 _CONFLICT = {
@@ -62,10 +64,17 @@ _ID_HASH, _CONTENT_HASH = blake2b(digest_size=16), blake2b(digest_size=8)
 
 class ReplayBatches:
     def __init__(
-        self, task: Task, producer: Producer, ledger: ReplayLedger, transform: BuiltTransform, validator: Validator
+        self,
+        task: Task,
+        producer: Producer,
+        ledger: ReplayLedger,
+        transform: BuiltTransform,
+        validator: Validator,
+        *,
+        decode: Decode | None = None,
     ) -> None:
         self.task, self.producer, self.ledger, self.transform = task, producer, ledger, transform
-        self.validator = validator
+        self.validator, self.decode = validator, decode
         self.partition = task.source.partition
         self._determinism_checked = False
         self._unsettled: Prepared | None = None  # the last batch of native marks, verdicts unread
@@ -85,6 +94,8 @@ class ReplayBatches:
         outcomes: list[Any] = []
         blob: list[bytes] = []
         fast, full = self.validator.check_fast, self.validator.check_full
+        decode, reads_record = self.decode, self.validator.reads_record
+        decoded: list[bytes] | None = None if decode is None else []
         transform = None if self.transform.identity else self.transform.fn
         samples: list[tuple[dict[str, Any], bytes]] | None = None
         if self.transform.user_code and not self._determinism_checked:
@@ -99,9 +110,19 @@ class ReplayBatches:
         add, pack_one = outcomes.append, blob.append
         for msg in batch:
             value = msg.value()
+            if decode is not None:  # a registry format: the JSON of the decoded value, from here on
+                plain = decode(value)
+                if type(plain) is Rejected:
+                    bytes_in += len(value or b"")
+                    add((msg, plain))
+                    continue
+                value = plain  # type: ignore[assignment]
             res: Valid | Rejected | None = fast(value)
             if res is None:
-                res = full(value, msg.timestamp()[1])
+                if reads_record:
+                    res = full(value, msg.timestamp()[1], msg.key(), msg.headers())
+                else:
+                    res = full(value, msg.timestamp()[1])
                 if type(res) is Rejected:
                     if value:
                         bytes_in += len(value)
@@ -122,6 +143,8 @@ class ReplayBatches:
                     continue
             key = event_id.encode()
             add((msg, key, out))
+            if decoded is not None:
+                decoded.append(value)
             h = id_proto.copy()
             h.update(key)
             if native:
@@ -149,7 +172,7 @@ class ReplayBatches:
         if samples:  # checked on the first batch that has valid events, not merely the first batch
             check_deterministic(self.transform.fn, self.task.transform.function, samples)
             self._determinism_checked = True
-        return self._send(Prepared(outcomes, None, bytes_in), blob)
+        return self._send(Prepared(outcomes, None, bytes_in, decoded=decoded), blob)
 
     def _send(self, prepared: Prepared, blob: list[bytes]) -> Prepared:
         """Once per batch: settle the previous batch's native verdicts, then send this one's marks."""
@@ -180,12 +203,11 @@ class ReplayBatches:
         if "?" in statuses:
             candidates = [item for item in prepared.outcomes if len(item) == 3]
             asked = prepared.asked = [i for i, status in enumerate(statuses) if status == "?"]
-            hashed = self.ledger.hashed
+            hashed, decoded = self.ledger.hashed, prepared.decoded
+            # The content hashed is what the marks hashed: the decoded value for a registry format.
+            values = decoded if decoded is not None else [item[0].value() for item in candidates]
             prepared.asked_ticket = self.ledger.send(
-                b"".join(
-                    pack(candidates[i][1].decode(), candidates[i][0].value(), candidates[i][0].offset(), hashed)
-                    for i in asked
-                )
+                b"".join(pack(candidates[i][1].decode(), values[i], candidates[i][0].offset(), hashed) for i in asked)
             )
 
     def finish(self, prepared: Prepared, ckpt: Checkpoint, chain: digest.BlockDigest) -> None:

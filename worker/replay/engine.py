@@ -31,6 +31,7 @@ from ..runtime.restart_guard import last_source_offset, read_mirror, resume_repl
 from ..runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from . import poison
 from .batch import Prepared, ReplayBatches
+from .formats import decoder
 from .metrics import WorkerMetrics
 from .progress_mirror import ProgressMirror
 from .transform import build
@@ -63,7 +64,8 @@ class Engine:
         )
         self._carry: list[Message] = []  # consumed past a transaction's limit, for the next one
         self.admin, self.consumer, self.producer = kafka_io.new_clients(task)
-        self.batches = ReplayBatches(task, self.producer, ledger, transform, validator)
+        decode = decoder(task.source_format)
+        self.batches = ReplayBatches(task, self.producer, ledger, transform, validator, decode=decode)
         self._where = f"{self.src.topic}/{self.src.partition}"
         self.metrics = WorkerMetrics(task.replay.namespace, task.replay.name, self.src.topic, self.src.partition)
         tuning = task.tuning

@@ -1,7 +1,8 @@
 """Turn a raw record into a valid event, or into a dead-letter reason. Never raises on data.
 
 Reason classes (the `er-reason` header and the checkpoint's `reasons` keys):
-tombstone, oversized, malformed_json, schema, missing_id, invariant, transform, conflict.
+tombstone, oversized, malformed_json, schema, missing_id, invariant, transform, conflict; and
+the decode step's format, schema-unknown, decode (`formats.py`).
 Libraries chosen by measurement (bench/bench_validation.py): orjson to parse, fastjsonschema
 for inline JSON Schema (compiled once, `$ref` resolved inside the schema only), msgspec or
 pydantic for registered `module:Class` models (`registry.py`).
@@ -21,6 +22,7 @@ import orjson
 
 from ..contract.exit_codes import PermanentFailure
 from ..contract.schema_file import load
+from ..contract.source_ref import Headers, parse
 from ..contract.tasks import Validation
 from ..runtime.canonical import epoch_ms
 from . import schema_patterns
@@ -55,7 +57,9 @@ def _model_checker(ref: str) -> Callable[[dict[str, Any]], object]:
 
 class Validator:
     def __init__(self, spec: Validation, as_of: datetime, needs_doc: bool = True) -> None:
-        self._id_field = spec.event_id_field
+        self._id_spec, self._ts_spec = spec.event_id_field, spec.timestamp_field
+        self._id_ref = parse(spec.event_id_field)
+        self._id_field = self._id_ref.top_level  # None: the id is in the key, a header or a nested field
         self._max_bytes = spec.max_event_bytes
         self._schema: Callable[[Any], Any] | None = None
         # A Job's task names the mounted schema file; `eventreplay run` passes it inline.
@@ -73,11 +77,14 @@ class Validator:
         self._fast: Callable[[bytes], Any] | None = None
         self._fast_attr = ""
         self._needs_doc = needs_doc
-        if json_schema is not None and self._model is None and spec.max_future_skew_seconds is None:
+        fast_ok = self._id_field is not None and spec.max_future_skew_seconds is None
+        if json_schema is not None and self._model is None and fast_ok:
             compiled = compile_fast_path(json_schema, spec.event_id_field)
             if compiled is not None:
                 self._fast, self._fast_attr = compiled[0].decode, compiled[1]
-        self._ts_field = spec.timestamp_field
+        self._ts_ref = parse(spec.timestamp_field) if spec.timestamp_field else None
+        self.reads_record = self._id_ref.reads_record or (self._ts_ref is not None and self._ts_ref.reads_record)
+        """Whether `check_full` needs the record's key and headers."""
         self._latest_ms: float | None = None
         if spec.max_future_skew_seconds is not None:
             self._latest_ms = as_of.timestamp() * 1000.0 + spec.max_future_skew_seconds * 1000.0
@@ -103,7 +110,9 @@ class Validator:
             return event_id, (orjson.loads(value) if self._needs_doc else _NO_DOC)
         return None
 
-    def check_full(self, value: bytes | None, record_ts_ms: int) -> Valid | Rejected:
+    def check_full(
+        self, value: bytes | None, record_ts_ms: int, key: bytes | None = None, headers: Headers = None
+    ) -> Valid | Rejected:
         if value is None:
             return Rejected("tombstone", "null value (tombstone)")
         if len(value) > self._max_bytes:
@@ -114,10 +123,11 @@ class Validator:
             return Rejected("malformed_json", str(err)[:200])
         if not isinstance(doc, dict):
             return Rejected("schema", f"event is a JSON {type(doc).__name__}, not an object")
-        event_id = doc.get(self._id_field)
+        field = self._id_field
+        event_id = doc.get(field) if field is not None else self._id_ref.read(doc, key, headers)
         if type(event_id) is not str or not event_id:  # the common case costs one test
             if type(event_id) is not int:
-                return Rejected("missing_id", f"no usable {self._id_field!r} (string or integer)")
+                return Rejected("missing_id", f"no usable {self._id_spec!r} (string or integer)")
             event_id = str(event_id)
         if self._schema is not None:
             try:
@@ -134,9 +144,10 @@ class Validator:
             except Exception as err:  # noqa: BLE001 - user code: whatever it raises rejects this event only
                 return Rejected("schema", f"{type(err).__name__}: {err}"[:300])
         if self._latest_ms is not None:
-            stamp = epoch_ms(doc.get(self._ts_field)) if self._ts_field else float(record_ts_ms)
+            ref = self._ts_ref
+            stamp = epoch_ms(ref.read_time(doc, key, headers)) if ref is not None else float(record_ts_ms)
             if stamp is None:
-                return Rejected("invariant", f"timestamp field {self._ts_field!r} missing or unparsable")
+                return Rejected("invariant", f"timestamp field {self._ts_spec!r} missing or unparsable")
             if stamp > self._latest_ms:
                 return Rejected("invariant", "event time is later than asOf + maxFutureSkewSeconds")
         return event_id, doc

@@ -31,7 +31,11 @@ from typing import Any, Literal
 import msgspec
 import orjson
 
+from ..contract import source_ref
+from ..contract.source_ref import SourceRef, parse
 from ..contract.step_tasks import EventIdSource
+
+KEY_REF = parse("key")
 
 Class = Literal["unchanged", "changed", "missing", "extra"]
 CLASSES: tuple[Class, ...] = ("unchanged", "changed", "missing", "extra")
@@ -91,20 +95,20 @@ def id_order(event_id: str) -> tuple[bytes, str]:
 
 def event_id_of(key: bytes | None, value: bytes | None, spec: EventIdSource) -> str | None:
     """The event id of a destination record, or None when it has none (counted as unidentified)."""
-    if spec.source == "key":
-        if not key:
+    return id_at(KEY_REF if spec.source == "key" else parse(spec.field or ""), key, value)
+
+
+def id_at(ref: SourceRef, key: bytes | None, value: bytes | None, headers: source_ref.Headers = None) -> str | None:
+    """The id a source reference names in a record (its value parsed as JSON only when a field is read)."""
+    doc: Any = None
+    if not ref.reads_record:
+        if value is None:
             return None
         try:
-            return key.decode()
-        except UnicodeDecodeError:
+            doc = orjson.loads(value)
+        except orjson.JSONDecodeError:
             return None
-    if value is None:
-        return None
-    try:
-        doc = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return None
-    raw = doc.get(spec.field) if isinstance(doc, dict) else None
+    raw = ref.read(doc, key, headers)
     # Same rule as the worker's validator: a non-empty string or an integer (not a bool).
     if isinstance(raw, bool) or not isinstance(raw, str | int) or raw == "":
         return None

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from ..contract.combine_task import Aggregate, Requested
+from ..contract.source_ref import parse
 from ..contract.summaries import CombineCounts
 from ..contract.whole_windows import WindowShape
 from ..runtime.canonical import epoch_ms
@@ -69,6 +70,7 @@ def _number(value: Any) -> Number | None:
 class WindowedAggregator:
     def __init__(self, spec: Aggregate) -> None:
         self.spec = spec
+        self._time = parse(spec.event_time_field)  # a field path of the sandbox's value (`a.b.c`)
         self.shape = WindowShape.of(spec)
         self.size, self.lateness = self.shape.size_ms, self.shape.lateness_ms
         self.watermarks: dict[int, int] = {}
@@ -78,7 +80,7 @@ class WindowedAggregator:
     def add(self, partition: int, doc: dict[str, Any]) -> None:
         """One replayed event, in its partition's offset order."""
         self.counts.events += 1
-        stamp = epoch_ms(doc.get(self.spec.event_time_field))
+        stamp = epoch_ms(self._time.read_time(doc))
         if stamp is None:
             self.counts.no_event_time += 1
             return

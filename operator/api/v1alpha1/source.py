@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .base import MAX_PARTITION_NUMBER, MAX_PARTITIONS, PARTITION_RE, TOPIC_RE, ApiModel, SecretKeyRef, cel, rule
 from .policy_alias import aliased_value, one_of_rule, policy_alias, value_or_alias
+from .source_format import FORMAT_RULE, SchemaRegistry, SourceFormatName, check_format
 
 
 class KafkaCredentialsRef(SecretKeyRef):
@@ -45,6 +46,7 @@ class Source(ApiModel):
                 f"source.partitions: partition numbers go up to {MAX_PARTITION_NUMBER}",
             ),
             one_of_rule("bootstrapServers", "cluster", SERVERS_OR_CLUSTER),
+            FORMAT_RULE,
         )
     )
 
@@ -69,7 +71,21 @@ class Source(ApiModel):
         description="Partitions to replay, each `N` or an inclusive range `N-M`; default: all partitions.",
     )
 
+    format: SourceFormatName = Field(
+        default="json",
+        description="How values are encoded: `json` (plain JSON), or `avro` / `jsonSchema` in the schema "
+        "registry's wire format (magic byte, schema id, body), decoded to JSON before validation.",
+    )
+    schema_registry: SchemaRegistry | None = Field(
+        default=None, description="Where the writer schemas of `avro` and `jsonSchema` values are fetched by id."
+    )
+
     _servers_or_cluster = value_or_alias("bootstrap_servers", "cluster", SERVERS_OR_CLUSTER)
+
+    @model_validator(mode="after")
+    def _registry_with_format(self) -> Source:
+        check_format(self.format, self.schema_registry)
+        return self
 
     @field_validator("partitions")
     @classmethod

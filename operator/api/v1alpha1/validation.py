@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from eventreplay.worker.contract.source_ref import SOURCE_REF_PATTERN
+
 from . import inline_schema
 from .base import ApiModel
 
@@ -25,7 +27,12 @@ class Validation(ApiModel):
     """How each event is checked; an event failing any check goes to the dead-letter topic with a reason."""
 
     event_id_field: str = Field(
-        default="event_id", min_length=1, max_length=253, description="JSON field carrying the event id."
+        default="event_id",
+        min_length=1,
+        max_length=253,
+        pattern=SOURCE_REF_PATTERN,
+        description="Where the event id is: a field of the (decoded) value, `a.b.c` for a nested one; `key` "
+        "for the record key; `header:<name>` for a header (UTF-8).",
     )
     json_schema: dict[str, Any] | None = Field(
         default=None,
@@ -47,7 +54,9 @@ class Validation(ApiModel):
     timestamp_field: str | None = Field(
         default=None,
         max_length=253,
-        description="Event-time field (RFC 3339 or epoch ms); default: the Kafka record timestamp.",
+        pattern=SOURCE_REF_PATTERN,
+        description="Event time (RFC 3339 or epoch ms) from a field path, `key` or `header:<name>` (as for "
+        "eventIdField); default: the Kafka record timestamp.",
     )
     max_future_skew_seconds: int | None = Field(
         default=None, ge=0, description="Events later than the plan's as-of time plus this skew are invalid."

@@ -1,0 +1,57 @@
+"""How source values are encoded: `spec.source.format` and `spec.source.schemaRegistry` (url or policy alias)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from eventreplay.worker.contract.tasks import REGISTRY_FORMATS
+
+from .base import ApiModel, SecretKeyRef, cel, rule
+from .policy_alias import aliased_value, one_of_rule, policy_alias, value_or_alias
+
+URL_OR_ENDPOINT = "source.schemaRegistry: set exactly one of url or endpoint"
+REGISTRY_URL_RE = r"^https?://[^\s@/?#]+(/[^\s?#]*)?$"
+REGISTRY_URL_MESSAGE = "source.schemaRegistry.url must be http[s]://host[:port][/path]: no userinfo or query"
+FORMAT_NEEDS_REGISTRY = "source.schemaRegistry is required with format avro or jsonSchema, and only then"
+
+SourceFormatName = Literal["json", "avro", "jsonSchema"]
+
+
+class RegistryCredentialsRef(SecretKeyRef):
+    """A Secret key holding the registry's HTTP basic auth as `user:password`."""
+
+    key: str = Field(default="user-info", min_length=1, max_length=253, description="Key holding `user:password`.")
+
+
+class SchemaRegistry(ApiModel):
+    """A Confluent-API schema registry the workers fetch writer schemas from, by id."""
+
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            rule(f"!has(self.url) || self.url.matches(r'{REGISTRY_URL_RE}')", REGISTRY_URL_MESSAGE),
+            one_of_rule("url", "endpoint", URL_OR_ENDPOINT),
+        )
+    )
+
+    endpoint: str | None = policy_alias(
+        "Alias of a schema registry in the operator's replay policy (instead of url), resolved by the operator."
+    )
+    url: str = aliased_value(
+        8, "The registry's base URL (Apicurio: `.../apis/ccompat/v6`); the replay policy must allow it."
+    )
+    credentials_secret_ref: RegistryCredentialsRef | None = Field(
+        default=None, description="Secret with the registry's basic auth (`user:password`); same namespace."
+    )
+
+    _url_or_endpoint = value_or_alias("url", "endpoint", URL_OR_ENDPOINT)
+
+
+FORMAT_RULE = rule("(has(self.format) && self.format != 'json') == has(self.schemaRegistry)", FORMAT_NEEDS_REGISTRY)
+"""The CEL rule on `spec.source`; `check_format` is its Python twin."""
+
+
+def check_format(fmt: str, registry: SchemaRegistry | None) -> None:
+    if (fmt in REGISTRY_FORMATS) != (registry is not None):
+        raise ValueError(FORMAT_NEEDS_REGISTRY)
