@@ -11,6 +11,7 @@ commands:
                        grouped into outages, and the EventReplays that would recover them;
                        writes nothing
   status NAME          an EventReplay in the cluster: conditions, progress, reconciliation report
+                       (alias: get)
   watch NAME           follow it until Ready (exit 0) or Stalled (exit 1)
   approve NAME         approve the current reconciliation report (policy Manual); --dry-run -o yaml
                        prints the patch instead, to commit to Git (GitOps)
@@ -99,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     kube.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     kube.add_argument("--context", help="kubeconfig context (default: the current one)")
 
-    status = sub.add_parser("status", parents=[kube], help="show an EventReplay's status")
+    # `get` as kubectl habits expect (`kubectl eventreplay get NAME -o yaml`).
+    status = sub.add_parser("status", aliases=["get"], parents=[kube], help="show an EventReplay's status")
     output.add_output(status, what="the EventReplay (json/yaml: the whole object)")
     watch = sub.add_parser("watch", parents=[kube], help="follow until Ready (0) or Stalled (1)")
     watch.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes (default 2)")
@@ -206,7 +208,7 @@ def _cluster(args: argparse.Namespace) -> int:
     found = cluster.connect(args.kubeconfig, args.context)
     namespace = args.namespace or found.namespace
     display = LiveDisplay()
-    if args.command == "status":
+    if args.command in ("status", "get"):
         return cluster.status(found, namespace, args.name, display, args.output)
     if args.command == "watch":
         return cluster.watch(found, namespace, args.name, display, interval=args.interval, timeout=args.timeout)

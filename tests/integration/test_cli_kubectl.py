@@ -89,6 +89,8 @@ def test_kubectl_eventreplay_shows_the_report_location_and_the_gitops_patch_open
         assert reconciliation["reportHash"] == report["reportHash"] and reconciliation["reportTopic"]
         assert _report_ids(kafka_bootstrap, reconciliation) == sc.delta != set()
         assert "eventreplay" in kubectl("eventreplay", "--version").stdout
+        got = yaml.safe_load(kubectl("eventreplay", "get", "gitops", "-n", namespace, "-o", "yaml").stdout)
+        assert got["metadata"]["uid"] == shown["metadata"]["uid"]  # `get`: kubectl's verb for the same
 
         args = ("eventreplay", "approve", "gitops", "-n", namespace, "--dry-run", "--approver", GITOPS_USER)
         patch = yaml.safe_load(kubectl(*args, "-o", "yaml").stdout)
