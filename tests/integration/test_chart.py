@@ -68,6 +68,7 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(chart: 
         # No policy and none of its own endpoints: the closed default lends nothing.
         "EVENTREPLAY_OPERATOR_KAFKA_BOOTSTRAP_SERVERS": "",
         "EVENTREPLAY_OPERATOR_REDIS_ADDRESSES": "",
+        "EVENTREPLAY_OPERATOR_SCHEMA_REGISTRY_URLS": "",
         "EVENTREPLAY_OPERATOR_SECRET_NAMES": "",
         "EVENTREPLAY_LOG_FORMAT": "text",
         "EVENTREPLAY_WORKER_RUN_AS_USER": "65532",
