@@ -273,7 +273,7 @@ def spill_route(namespace: str, uid: str) -> str:
 
 
 def spill_prefix(namespace: str, uid: str, run: str, side: str) -> str:
-    """Buckets of one reconciliation run's side (`s` replayed, `e` existing, `d` delta); written by
+    """Buckets of one reconciliation run's side (`s` replayed, `e` existing, `d` delta, `x` extra); written by
     reconcile, read by promote."""
     return f"{spill_route(namespace, uid)}:{run}:{side}:"
 
