@@ -66,7 +66,7 @@ class ReplayTopics:
     dead_letter: str
     """Where replay workers write invalid events (headers er-reason, er-error)."""
     report: str
-    """Compacted: reconciliation writes the changed/missing ids (key = event id)."""
+    """Compacted: reconciliation writes the changed/missing/extra ids (key = event id, value = class)."""
     results: str
     """Windowed-aggregate replays: the combine Job's one result per (window, key); reconciled and
     promoted instead of the sandbox."""
