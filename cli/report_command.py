@@ -19,14 +19,16 @@ from . import cluster
 from .errors import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, CliError, unreachable
 from .planning import kafka_settings
 from .report_html import aggregate, render
-from .report_read import DELTA_CLASSES, Entry, Filters, entries
+from .report_read import CLASSES, Entry, Filters, entries
 from .report_source import KafkaReportSource, load_summary
 
 
 def add_parser(sub: Any, kube: argparse.ArgumentParser) -> None:
-    report = sub.add_parser("report", parents=[kube], help="every changed / missing id of the report, with diffs")
-    report.add_argument("--class", dest="classes", action="append", choices=[*DELTA_CLASSES, "extra"])
-    report.add_argument("--partition", type=int, action="append", help="sandbox partition (repeatable)")
+    report = sub.add_parser(
+        "report", parents=[kube], help="every changed / missing / extra id of the report, with diffs"
+    )
+    report.add_argument("--class", dest="classes", action="append", choices=CLASSES, help="(repeatable; default: all)")
+    report.add_argument("--partition", type=int, action="append", help="sandbox partition (repeatable; not extra ids)")
     report.add_argument("--since", help="event time from (ISO 8601, inclusive)")
     report.add_argument("--until", help="event time to (ISO 8601, exclusive)")
     report.add_argument("-o", "--output", choices=["text", "json"], default="text", help="json: one object a line")
@@ -46,12 +48,8 @@ def parse_time(text: str | None, flag: str) -> int | None:
 
 
 def filters(args: argparse.Namespace) -> Filters:
-    classes = frozenset(args.classes or DELTA_CLASSES)
-    if "extra" in classes:
-        # only the delta is published (what promotion writes); extra ids exist in production alone
-        raise CliError("extra ids are not on the report topic (status lists samples of them)", EXIT_USAGE)
     return Filters(
-        classes=classes,
+        classes=frozenset(args.classes or CLASSES),
         partitions=frozenset(args.partition) if args.partition else None,
         since_ms=parse_time(args.since, "--since"),
         until_ms=parse_time(args.until, "--until"),
@@ -76,6 +74,8 @@ def text_line(entry: Entry) -> str:
     )
     line = f"{entry.cls:8} {entry.id}  {where}  {when}"
     changes = [f"\n    {k}: {json.dumps(old)} -> {json.dumps(new)}" for k, (old, new) in entry.changes.items()]
+    if entry.cls == "extra":  # in production only: its value there is all there is to show
+        changes.append(f"\n    existing: {json.dumps(entry.as_json()['existing'])}")
     return line + "".join(changes)
 
 

@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from .report_read import Entry
+from .report_read import CLASSES, Entry
 from .report_svg import Bar, bar_chart, hbar_chart
 
 EXAMPLES = 3  # per changed field
 FIELDS_SHOWN = 40
+EXTRA_SHOWN = 20  # extra ids listed with their value (all of them are counted)
 STATUS_FIGURES = ("changed", "missing", "extra", "unchanged", "replayedIds", "existingIds", "duplicates", "superseded")
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#222}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ddd}
@@ -43,9 +44,13 @@ class Aggregate:
     partitions: dict[int, Counter[str]] = field(default_factory=dict)
     fields: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[tuple[str, Any, Any]]] = field(default_factory=dict)
+    extra: list[tuple[str, Any]] = field(default_factory=list)
+    """The first EXTRA_SHOWN extra ids with their existing value."""
 
     def add(self, entry: Entry) -> None:
         self.classes[entry.cls] += 1
+        if entry.cls == "extra" and len(self.extra) < EXTRA_SHOWN:
+            self.extra.append((entry.id, entry.as_json().get("existing")))
         if entry.replayed is not None:
             minute = entry.replayed.timestamp_ms // 60000
             self.minutes.setdefault(minute, Counter())[entry.cls] += 1
@@ -135,6 +140,18 @@ def _examples(agg: Aggregate) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _extra(agg: Aggregate) -> str:
+    if not agg.extra:
+        return '<p class="note">no extra ids listed</p>'
+    rows = "".join(
+        f"<tr><td><code>{escape(event_id)}</code></td><td><code>{escape(json.dumps(value))}</code></td></tr>"
+        for event_id, value in agg.extra
+    )
+    more = agg.classes["extra"] - len(agg.extra)
+    tail = f'<p class="note">and {more} more (eventreplay report NAME --class extra)</p>' if more > 0 else ""
+    return f"<table><tr><th>extra id</th><th>existing value</th></tr>{rows}</table>{tail}"
+
+
 def render(obj: dict[str, Any], agg: Aggregate) -> str:
     """The page for EventReplay `obj` (as the API server returns it) and its aggregated report."""
     meta, status = obj.get("metadata") or {}, obj.get("status") or {}
@@ -143,7 +160,7 @@ def render(obj: dict[str, Any], agg: Aggregate) -> str:
     svg = charts(agg, reasons)
     figures = "".join(_figure(k, k, rec.get(k, 0)) for k in STATUS_FIGURES)
     figures += _figure("deadLettered", "dead-lettered", totals.get("deadLettered", 0))
-    listed = ", ".join(f"{agg.classes[c]} {c}" for c in ("changed", "missing"))
+    listed = ", ".join(f'<b data-figure="listed-{c}">{agg.classes[c]}</b> {c}' for c in CLASSES)
     title = f"EventReplay {meta.get('namespace')}/{meta.get('name')}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}: reconciliation report</title>
@@ -151,13 +168,15 @@ def render(obj: dict[str, Any], agg: Aggregate) -> str:
 <h1>{escape(title)}: what promotion would write</h1>
 <p class="note">A replay re-ran the events below into a sandbox topic and compared the result with what
 production holds. <b>Missing</b> events are absent from production; <b>changed</b> events exist there
-with other content. Promotion writes both into production once the report is approved.</p>
+with other content. Promotion writes both into production once the report is approved. <b>Extra</b>
+events are in production but the replay did not produce them; promotion leaves them as they are.</p>
 <h2>Plan and gate</h2>{_plan(status)}{_gate(obj)}
 <h2>Numbers (as status shows them)</h2><div class="figures">{figures}</div>
-<p class="note">Listed from the report topic: <span data-figure="listed">{escape(listed)}</span>.</p>
+<p class="note">Listed from the report topic: {listed}.</p>
 <h2>Missing and changed events per minute of event time</h2>{svg["timeline"]}
 <h2>Per sandbox partition</h2>{svg["partitions"]}
 <h2>Which fields change</h2>{svg["fields"]}{_examples(agg)}
+<h2>Extra events (in production, not replayed)</h2>{_extra(agg)}
 <h2>Dead-letter reasons</h2>{svg["dead-letters"]}
 <script>{SCRIPT}</script></body></html>
 """

@@ -1,10 +1,11 @@
 """Stream a reconciliation report's ids with their detail (pure: records in through a `ReportSource` port).
 
-The report topic (`worker/reconciliation/reconcile.py`, pass 4) holds the delta only: key = event
-id, value = `changed` | `missing`, header `er-report-hash`; it names no coordinates and no extra
-ids. So the detail of each id (its sandbox partition, event time, replayed and existing value) is
-joined here: the report's ids are taken `chunk` at a time and each chunk scans the report's sandbox
-and existing ranges once, keeping only that chunk's ids. Memory is bounded by `chunk`, whatever the
+The report topic (`worker/reconciliation/reconcile.py`, pass 4) holds one record per changed,
+missing or extra id: key = event id, value = the class, header `er-report-hash`; it names no
+coordinates. So the detail of each id (its sandbox partition, event time, replayed and existing
+value; an extra id has no replayed copy, only its existing value) is joined here: the report's ids
+are taken `chunk` at a time and each chunk scans the report's sandbox (unless it holds extra ids
+alone) and existing ranges once, keeping only that chunk's ids. Memory is bounded by `chunk`, whatever the
 report's size; a report of N ids costs ceil(N / chunk) scans.
 """
 
@@ -17,18 +18,21 @@ from typing import Any, Protocol, TypeVar
 import orjson
 
 DELTA_CLASSES = ("changed", "missing")
+CLASSES = (*DELTA_CLASSES, "extra")  # what the report topic lists
+EXISTING = ("changed", "extra")  # the classes whose existing value is shown
 CHUNK = 2000  # report ids held at a time
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Filters:
-    classes: frozenset[str] = frozenset(DELTA_CLASSES)
+    classes: frozenset[str] = frozenset(CLASSES)
     partitions: frozenset[int] | None = None
     """Sandbox partitions (the partition the replayed copy sits in); None: every one."""
     since_ms: int | None = None
     until_ms: int | None = None
-    """Event time (the replayed record's timestamp), since inclusive, until exclusive."""
+    """Event time (the replayed record's timestamp), since inclusive, until exclusive. Extra ids have
+    no replayed record: a partition or time filter leaves them out."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Entry:
     cls: str
     replayed: Replayed | None = None
     existing: bytes | None = None
+    """Changed and extra ids: the existing output's value."""
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     """Changed ids: field path -> (existing, replayed)."""
 
@@ -55,6 +60,8 @@ class Entry:
             out["eventTimeMs"] = self.replayed.timestamp_ms
         if self.cls == "changed":
             out["changes"] = {k: {"existing": e, "replayed": r} for k, (e, r) in self.changes.items()}
+        if self.cls == "extra":
+            out["existing"] = _decoded(self.existing)
         return out
 
 
@@ -124,14 +131,15 @@ def matches(entry: Entry, filters: Filters) -> bool:
 
 def _join(source: ReportSource, batch: list[tuple[str, str]]) -> list[Entry]:
     entries = {event_id: Entry(event_id, cls) for event_id, cls in batch}
-    for event_id, rec in source.sandbox():
-        found = entries.get(event_id)
-        if found is not None and found.replayed is None:  # the first copy wins, as in the report
-            found.replayed = rec
-    if any(e.cls == "changed" for e in entries.values()):
+    if any(e.cls in DELTA_CLASSES for e in entries.values()):  # extra ids have no sandbox copy
+        for event_id, rec in source.sandbox():
+            found = entries.get(event_id)
+            if found is not None and found.replayed is None:  # the first copy wins, as in the report
+                found.replayed = rec
+    if any(e.cls in EXISTING for e in entries.values()):
         for existing_id, value in source.existing():
             found = entries.get(existing_id) if existing_id is not None else None
-            if found is not None and found.cls == "changed":
+            if found is not None and found.cls in EXISTING:
                 found.existing = value  # the last record of an id is the existing output
     for entry in entries.values():
         if entry.cls == "changed":

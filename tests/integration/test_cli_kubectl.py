@@ -47,14 +47,14 @@ def _merged(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _report_ids(bootstrap: str, reconciliation: dict[str, Any]) -> set[str]:
-    """The ids read exactly where status.reconciliation says the report's records are."""
-    ids: set[str] = set()
+def _report_ids(bootstrap: str, reconciliation: dict[str, Any]) -> dict[str, str]:
+    """Id -> class read exactly where status.reconciliation says the report's records are."""
+    ids: dict[str, str] = {}
     for span in reconciliation["reportPartitions"]:
         for rec in read_partition(bootstrap, reconciliation["reportTopic"], span["partition"]):
             inside = span["startOffset"] <= rec.offset < span["endOffset"]
             if inside and rec.key and rec.headers.get(REPORT_HASH_HEADER) == reconciliation["reportHash"].encode():
-                ids.add(rec.key.decode())
+                ids[rec.key.decode()] = (rec.value or b"").decode()
     return ids
 
 
@@ -87,7 +87,10 @@ def test_kubectl_eventreplay_shows_the_report_location_and_the_gitops_patch_open
         assert shown["metadata"]["name"] == "gitops"
         reconciliation = shown["status"]["reconciliation"]
         assert reconciliation["reportHash"] == report["reportHash"] and reconciliation["reportTopic"]
-        assert _report_ids(kafka_bootstrap, reconciliation) == sc.delta != set()
+        listed = _report_ids(kafka_bootstrap, reconciliation)
+        assert {i for i, cls in listed.items() if cls in ("changed", "missing")} == sc.delta != set()
+        assert {i for i, cls in listed.items() if cls == "extra"} == sc.extra != set()
+        assert set(listed.values()) <= {"changed", "missing", "extra"}
         assert "eventreplay" in kubectl("eventreplay", "--version").stdout
         got = yaml.safe_load(kubectl("eventreplay", "get", "gitops", "-n", namespace, "-o", "yaml").stdout)
         assert got["metadata"]["uid"] == shown["metadata"]["uid"]  # `get`: kubectl's verb for the same

@@ -1,5 +1,5 @@
 """A reconciliation Job SIGKILLed at random points, ten times, then run to the end: the stored
-report, its hash and the delta listed on the report topic are a clean run's (real Kafka and Redis,
+report, its hash and the ids listed on the report topic (delta and extra) are a clean run's (real Kafka and Redis,
 the reconcile worker as a process)."""
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ KILLS = 10
 
 
 def listed(bootstrap: str, sc: Any, report_hash: str) -> list[tuple[str, str]]:
-    """The delta the compacted report topic lists under `report_hash`: its last value per id (runs
+    """The (id, class) pairs the compacted report topic lists under `report_hash` (the delta and the
+    extra ids): its last value per id (runs
     with the same hash, killed or not, list the same pairs again)."""
     out = {}
     for _, rec in read_topic(bootstrap, f"rc-report-{sc.uid}", 3):
@@ -43,7 +44,8 @@ def test_reconcile_killed_ten_times_stores_the_clean_report(
     assert clean.returncode == 0, clean.stderr
     want = orjson.loads(clean.stdout)
     want_listed = listed(kafka_bootstrap, sc, want["reportHash"])
-    assert len(want_listed) == len(sc.delta)
+    assert sum(cls != "extra" for _, cls in want_listed) == len(sc.delta)
+    assert {i for i, cls in want_listed if cls == "extra"} == sc.extra
 
     rng = random.Random(7)
     kills = 0
@@ -68,5 +70,5 @@ def test_reconcile_killed_ten_times_stores_the_clean_report(
     assert got["reportHash"] == want["reportHash"]
     assert got["report"] == want["report"]
     assert orjson.loads(redis_client.get(report_key(TASK_NAMESPACE, sc.uid))) == got
-    assert got_listed == want_listed, "the delta listed under the report hash is the clean run's"
+    assert got_listed == want_listed, "the ids listed under the report hash are the clean run's"
     print(f"{kills} kills in {KILLS} runs (clean run {took:.1f} s); report hash {got['reportHash'][:12]} unchanged")

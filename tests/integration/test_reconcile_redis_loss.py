@@ -50,7 +50,7 @@ class _FaultAfter(Reconciler):
 
 
 def _listed(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
-    """The (id, class) records a reconciliation published to its report topic."""
+    """The (id, class) records a reconciliation published to its report topic (delta and extra ids)."""
     return [(rec.key, rec.value) for _, rec in read_topic(bootstrap, topic, SOURCE_PARTITIONS)]
 
 

@@ -1,8 +1,9 @@
 """`eventreplay report` on a real replay's report: every id listed, and the HTML page in a real browser.
 
 The operator replays the seeded scenario to a report behind a Manual gate; the CLI lists the
-report and renders the page; headless chromium opens it with the network off: the scripts ran,
-every chart drew, and every figure on the page equals the replay's status.
+report (changed, missing and extra ids) and renders the page; headless chromium opens it with the
+network off: the scripts ran, every chart drew, and every figure on the page equals the replay's
+status.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.stack
 FIGURES = ("changed", "missing", "extra", "unchanged", "replayedIds", "existingIds", "duplicates", "superseded")
 
 
-def test_report_lists_every_delta_id_and_its_page_draws_in_a_browser(
+def test_report_lists_every_delta_and_extra_id_and_its_page_draws_in_a_browser(
     steps: StepDriver, driver: OperatorDriver, *, namespace: str, unique: str, tmp_path: Path
 ) -> None:
     browser = chromium()  # first: a missing browser fails fast, before the replay
@@ -41,6 +42,9 @@ def test_report_lists_every_delta_id_and_its_page_draws_in_a_browser(
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert sum(r["class"] == "changed" for r in rows) == rec["changed"]
     assert sum(r["class"] == "missing" for r in rows) == rec["missing"]
+    extra = [r for r in rows if r["class"] == "extra"]  # the report topic lists them too
+    assert {r["id"] for r in extra} == sc.extra and len(extra) == rec["extra"] > 0
+    assert all(r["existing"]["event_id"] == r["id"] and "partition" not in r for r in extra)
     assert len({r["id"] for r in rows}) == len(rows)
     assert all(r["changes"] for r in rows if r["class"] == "changed")  # a changed id differs in some field
 
@@ -58,6 +62,8 @@ def test_report_lists_every_delta_id_and_its_page_draws_in_a_browser(
     figures = dict(re.findall(r'data-figure="([^"]+)">([^<]*)<', dom))
     for name in FIGURES:
         assert figures[name] == str(rec.get(name, 0)), name
+    for name in ("changed", "missing", "extra"):  # counted from the report topic, equal to status
+        assert figures[f"listed-{name}"] == str(rec[name]), name
     assert figures["reportHash"] == rec["reportHash"]
     assert figures["planHash"] == got["status"]["plan"]["hash"]
     assert figures["approval"].startswith("awaiting approval")

@@ -51,9 +51,9 @@ def check_report(got: dict[str, Any], sc: Scenario) -> dict[str, Any]:
     assert len(report["reportHash"]) == 64 and len(report["replayedChecksum"]) == 64
     assert report["existingTopic"] == sc.destination
     assert report["reportTopic"].endswith(".report")
-    # Where the report's records are: at least one offset per changed or missing id.
+    # Where the report's records are: at least one offset per changed, missing or extra id.
     held = sum(r["endOffset"] - r["startOffset"] for r in report.get("reportPartitions") or [])
-    assert held >= report["changed"] + report["missing"]
+    assert held >= report["changed"] + report["missing"] + report["extra"]
     assert set(report["samples"]["missing"]) <= {i for i, f in sc.fate.items() if f == "missed"}
     assert report["samples"]["changed"], "samples of changed ids"
     return dict(report)

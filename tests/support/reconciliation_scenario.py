@@ -48,6 +48,8 @@ class Scenario:
     truth: dict[str, bytes] = field(default_factory=dict)
     fate: dict[str, str] = field(default_factory=dict)
     expected: Counter[str] = field(default_factory=Counter)
+    extra: set[str] = field(default_factory=set)
+    """Ids only the existing output holds inside the window (the replay never produces them)."""
 
     @property
     def delta(self) -> set[str]:
@@ -159,6 +161,7 @@ def build(
         groups.append([(key, v) for v in writes])
         if fate == "missed" and rng.random() < 0.3:
             before.append((key, right))  # an old copy outside the window: still missing
+    sc.extra = {f"extra-{i:04d}" for i in range(150)}
     for i in range(150):
         groups.append([(f"extra-{i:04d}".encode(), orjson.dumps({"event_id": f"extra-{i:04d}", "amount": i}))])
         before.append((f"old-{i:04d}".encode(), b'{"old": true}'))
@@ -172,7 +175,7 @@ def build(
         unchanged=fate_count["correct"] + fate_count["wrong_then_right"],
         changed=fate_count["wrong"] + fate_count["right_then_wrong"],
         missing=fate_count["missed"],
-        extra=150,
+        extra=len(sc.extra),
         unidentified=7,
         superseded=fate_count["wrong_then_right"] + fate_count["right_then_wrong"],
         replayedIds=len(sc.truth),

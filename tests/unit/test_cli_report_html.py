@@ -72,3 +72,15 @@ def test_page_is_self_contained_and_its_figures_are_status() -> None:
     assert figures["approval"] == "approved by alice"
     assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing fetched from anywhere
     assert page.count('class="chart"') == 4
+
+
+def test_extra_ids_are_counted_and_listed_with_their_existing_value() -> None:
+    extra = [Entry(f"gone-{i}", "extra", None, b'{"amount": 5}') for i in range(25)]
+    agg = aggregate([*report_entries(), *extra])
+    assert agg.classes == {"changed": 2, "missing": 3, "extra": 25}
+    assert agg.minutes and sum(sum(c.values()) for c in agg.minutes.values()) == 5  # extra ids have no event time
+    page = render(replay_object(), agg)
+    figures = dict(re.findall(r'data-figure="([^"]+)">([^<]*)<', page))
+    assert (figures["listed-changed"], figures["listed-missing"], figures["listed-extra"]) == ("2", "3", "25")
+    assert page.count("<code>gone-") == 20 and "and 5 more" in page
+    assert "{&quot;amount&quot;: 5}" in page

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import argparse
+from collections import Counter
 from collections.abc import Iterator
 
 import orjson
 import pytest
 
+from eventreplay.cli.report_command import filters, text_line
 from eventreplay.cli.report_read import Entry, Filters, Replayed, chunks, entries, field_diff, matches
 
 MINUTE = 60_000
 
 
 class FakeSource:
-    """N report ids (every third changed, the rest missing), each with a sandbox copy; counts how far
-    the report was read ahead of what the caller consumed."""
+    """N report ids (every third changed, the rest missing), each with a sandbox copy, then `extra`
+    extra ids (existing records only); counts how far the report was read ahead of what the caller
+    consumed, and the scans of each side."""
 
-    def __init__(self, n: int) -> None:
-        self.n, self.pulled, self.scans = n, 0, 0
+    def __init__(self, n: int, extra: int = 0) -> None:
+        self.n, self.extra, self.pulled, self.scans, self.existing_scans = n, extra, 0, 0, 0
 
     def _cls(self, i: int) -> str:
         return "changed" if i % 3 == 0 else "missing"
@@ -26,6 +30,9 @@ class FakeSource:
         for i in range(self.n):
             self.pulled += 1
             yield f"id-{i}", self._cls(i)
+        for j in range(self.extra):
+            self.pulled += 1
+            yield f"x-{j}", "extra"
 
     def sandbox(self) -> Iterator[tuple[str, Replayed]]:
         self.scans += 1
@@ -35,6 +42,10 @@ class FakeSource:
         yield "id-0", Replayed(9, 99, 0, b"{}")  # a later copy: the first wins
 
     def existing(self) -> Iterator[tuple[str | None, bytes | None]]:
+        self.existing_scans += 1
+        for j in range(self.extra):
+            yield f"x-{j}", orjson.dumps({"id": j, "amount": 0})
+            yield f"x-{j}", orjson.dumps({"id": j, "amount": -j})  # the last one is existing
         for i in range(0, self.n, 3):
             yield f"id-{i}", orjson.dumps({"id": i, "amount": 0})
             yield f"id-{i}", orjson.dumps({"id": i, "amount": i, "meta": {"v": 1}})  # the last one is existing
@@ -107,3 +118,40 @@ def test_every_id_of_thousands_listed_with_a_bounded_read_ahead() -> None:
         assert entry.replayed is not None
     assert seen == 5000
     assert source.scans == 10  # one sandbox scan per chunk
+
+
+def test_extra_ids_listed_with_their_existing_value_and_no_sandbox_scan() -> None:
+    source = FakeSource(6, extra=3)
+    out = list(entries(source, Filters(classes=frozenset({"extra"}))))
+    assert [e.id for e in out] == ["x-0", "x-1", "x-2"]
+    assert all(e.replayed is None and e.changes == {} for e in out)
+    assert out[2].as_json() == {"id": "x-2", "class": "extra", "existing": {"id": 2, "amount": -2}}
+    assert (source.scans, source.existing_scans) == (0, 1)  # extra ids have no replayed copy to look up
+
+
+def test_every_class_by_default_and_partition_or_time_filters_leave_extra_ids_out() -> None:
+    listed = [e.cls for e in entries(FakeSource(6, extra=2), Filters())]
+    assert (listed.count("changed"), listed.count("missing"), listed.count("extra")) == (2, 4, 2)
+    assert [e.cls for e in entries(FakeSource(6, extra=2), Filters(partitions=frozenset({0})))] == [
+        "changed",
+        "missing",
+    ]
+    assert "extra" not in {e.cls for e in entries(FakeSource(6, extra=2), Filters(since_ms=0))}
+
+
+def test_thousands_of_delta_and_extra_ids_listed_with_a_bounded_read_ahead() -> None:
+    source = FakeSource(3000, extra=2000)
+    seen = Counter[str]()
+    for entry in entries(source, Filters(), chunk=500):
+        seen[entry.cls] += 1
+        assert source.pulled - seen.total() < 500
+    assert seen == {"changed": 1000, "missing": 2000, "extra": 2000}
+    assert source.scans == 6  # chunks of extra ids alone scan no sandbox
+
+
+def test_the_command_lists_every_class_by_default_and_extra_ids_on_request() -> None:
+    args = argparse.Namespace(classes=None, partition=None, since=None, until=None)
+    assert filters(args).classes == {"changed", "missing", "extra"}
+    assert filters(argparse.Namespace(**{**vars(args), "classes": ["extra"]})).classes == {"extra"}
+    line = text_line(Entry("x-1", "extra", None, b'{"amount": 3}'))
+    assert line == 'extra    x-1  -  -\n    existing: {"amount": 3}'

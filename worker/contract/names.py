@@ -66,7 +66,7 @@ class ReplayTopics:
     dead_letter: str
     """Where replay workers write invalid events (headers er-reason, er-error)."""
     report: str
-    """Compacted: reconciliation writes the changed/missing ids (key = event id)."""
+    """Compacted: reconciliation writes the changed/missing/extra ids (key = event id, value = class)."""
     results: str
     """Windowed-aggregate replays: the combine Job's one result per (window, key); reconciled and
     promoted instead of the sandbox."""
@@ -273,7 +273,7 @@ def spill_route(namespace: str, uid: str) -> str:
 
 
 def spill_prefix(namespace: str, uid: str, run: str, side: str) -> str:
-    """Buckets of one reconciliation run's side (`s` replayed, `e` existing, `d` delta); written by
+    """Buckets of one reconciliation run's side (`s` replayed, `e` existing, `d` delta, `x` extra); written by
     reconcile, read by promote."""
     return f"{spill_route(namespace, uid)}:{run}:{side}:"
 

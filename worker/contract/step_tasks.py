@@ -3,8 +3,8 @@
 - `ReconcileTask` ($EVENTREPLAY_RECONCILE_TASK, `python -m eventreplay.worker reconcile`):
   compare the sandbox (read_committed, every partition, low..high watermark at start) with the
   existing output in a destination window, per event id. Result: the summary JSON in Redis
-  (`names.report_key`, layout in `worker/runtime/spill.py`) and the changed/missing ids on a compacted
-  report topic (key = event id, value = `changed` | `missing`, header er-report-hash).
+  (`names.report_key`, layout in `worker/runtime/spill.py`) and the changed/missing/extra ids on a
+  compacted report topic (key = event id, value = `changed` | `missing` | `extra`, header er-report-hash).
 - `PromoteTask` ($EVENTREPLAY_PROMOTE_TASK, `python -m eventreplay.worker promote`): write the
   delta (changed + missing) of the report named by `reportHash` from the sandbox to the
   destination, exactly once per sandbox partition.

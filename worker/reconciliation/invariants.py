@@ -1,5 +1,6 @@
 """What a reconciliation proves before it stores its report: the working set read back as it was
-spilled, every replayed id classified, the delta published whole, and the run's marker still there.
+spilled, every replayed id classified, the delta and the extra ids published whole, and the run's
+marker still there.
 
 The working set lives in Redis (`spill.py`). Losing part of it between passes (FLUSHALL, a restart
 without the last second of its AOF, a failover) removes ids silently: they are then neither missing
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from ..contract.exit_codes import RetriableFailure
 
 
-def violations(counts: Mapping[str, int], published: int, marker_kept: bool) -> list[str]:
+def violations(counts: Mapping[str, int], published: Mapping[str, int], marker_kept: bool) -> list[str]:
     """Each broken invariant, in words (none: the report accounts for every id)."""
     out = []
     if not marker_kept:
@@ -31,13 +32,15 @@ def violations(counts: Mapping[str, int], published: int, marker_kept: bool) -> 
     classified = counts["unchanged"] + counts["changed"] + counts["missing"]
     if classified != counts["replayedIds"]:
         out.append(f"{counts['replayedIds']} replayed ids, {classified} classified unchanged, changed or missing")
-    delta = counts["changed"] + counts["missing"]
-    if published != delta:
-        out.append(f"{delta} changed or missing ids, {published} published to the report topic")
+    delta, listed = counts["changed"] + counts["missing"], published.get("changed", 0) + published.get("missing", 0)
+    if listed != delta:
+        out.append(f"{delta} changed or missing ids, {listed} published to the report topic")
+    if published.get("extra", 0) != counts.get("extra", 0):
+        out.append(f"{counts.get('extra', 0)} extra ids, {published.get('extra', 0)} published to the report topic")
     return out
 
 
-def check(counts: Mapping[str, int], published: int, marker_kept: bool) -> None:
+def check(counts: Mapping[str, int], published: Mapping[str, int], marker_kept: bool) -> None:
     """Refuse (retriable) to store a report that lacks ids."""
     broken = violations(counts, published, marker_kept)
     if broken:

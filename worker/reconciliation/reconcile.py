@@ -8,7 +8,8 @@ Four passes, memory flat whatever the window (per-id state lives in Redis, `spil
    records without an id are counted as unidentified);
 3. bucket by bucket in id order: classify (unchanged / changed / missing / extra), both
    checksums, the smallest sample ids, the delta (changed + missing) per winning partition;
-4. the delta to the compacted report topic (key = id, value = class, header er-report-hash),
+4. the delta and the extra ids to the compacted report topic (key = id, value = class, header
+   er-report-hash; the hash is over the report, counts and samples, not over this list of ids),
    then the summary to Redis (last: its presence means the report is complete), only once the
    report is proven to account for every id (`report_invariants.py`: Redis may lose the working set).
 A crash anywhere is recovered by running again: a new run id, the same data, the same report
@@ -66,6 +67,7 @@ from .invariants import check
 log = logging.getLogger("eventreplay.reconcile")
 CHUNK = 256  # buckets per pipelined read: ~12k ids in memory at a time
 CANONICAL_FORM = "sorted-key-json+headers/v1"
+LISTED = ("changed", "missing", "extra")  # the classes the report topic lists, one record per id
 
 
 def _planned(ranges: list[OffsetRange]) -> list[PlannedRange]:
@@ -184,7 +186,7 @@ class Reconciler(StepJob[ReportSummary]):
         counts = self.counts
         total = 1 << bits
         for first in range(0, total, CHUNK):
-            delta: list[tuple[int, str, str]] = []
+            listed: list[tuple[int, str, str]] = []  # what the report topic lists: delta and extra ids
             rows = []
             for i, (side_s, side_e) in enumerate(spill.read_buckets(first, min(CHUNK, total - first))):
                 ids = sorted({raw.decode() for raw in (*side_s, *side_e)}, key=id_order)
@@ -208,11 +210,12 @@ class Reconciler(StepJob[ReportSummary]):
                     counts["alreadyPromoted"] += 1
                 counts[cls] += 1
                 samples[cls].add(event_id)
+                if cls in LISTED:
+                    listed.append((bucket, event_id, cls))
                 if cls in ("changed", "missing"):
                     assert sv is not None
-                    delta.append((bucket, event_id, cls))
                     per_partition[int.from_bytes(sv[HASH_BYTES : HASH_BYTES + 4], "big")] += 1
-            spill.write_delta(delta)
+            spill.write_listed(listed)
         counts["replayedIds"], counts["existingIds"] = replayed.count, existing.count
         return Report(
             counts=self._counts(),
@@ -234,8 +237,11 @@ class Reconciler(StepJob[ReportSummary]):
         return msgspec.convert({name: self.counts[name] for name in names}, ReportCounts)
 
     # -- pass 4 ---------------------------------------------------------------------------------
-    def _publish(self, spill: Spill, bits: int, digest: str, partitions: int) -> tuple[int, list[PlannedRange]]:
-        """The delta to the report topic; how many ids it holds, and the offsets it was written at."""
+    def _publish(
+        self, spill: Spill, bits: int, digest: str, partitions: int
+    ) -> tuple[Counter[str], list[PlannedRange]]:
+        """The delta and the extra ids to the report topic; how many ids of each class it holds, and
+        the offsets they were written at."""
         topic = self.task.report.topic
         compacted = {"cleanup.policy": "compact"}
         create_topics(self.admin, [topic], max(1, partitions), config=compacted, what="report topic")
@@ -258,12 +264,12 @@ class Reconciler(StepJob[ReportSummary]):
             (REPORT_HASH_HEADER, digest.encode()),
             (REPLAY_UID_HEADER, self.uid.encode()),
         ]
-        total, published = 1 << bits, 0
+        total, published = 1 << bits, Counter[str]()
         for first in range(0, total, CHUNK):
-            for bucket in spill.delta_buckets(first, min(CHUNK, total - first)):
+            for bucket in spill.listed_buckets(first, min(CHUNK, total - first)):
                 for event_id, cls in bucket.items():
                     produce(producer, topic, cls, event_id, headers=headers, on_delivery=delivered)
-                published += len(bucket)
+                    published[cls.decode()] += 1
             producer.poll(0)
         if producer.flush(120) or failed:
             raise RetriableFailure(f"report topic {topic!r}: {failed[0] if failed else 'records still queued'}")

@@ -1,4 +1,4 @@
-"""Redis layout of reconciliation: the per-id working set, the delta, and the summary report.
+"""Redis layout of reconciliation: the per-id working set, the delta, the extra ids, and the summary report.
 
 One reconciliation run (a random `run` id, so a re-run never mixes with a crashed or older one;
 both expire by TTL) spills into bucketed hashes sharing the hash tag `{<namespace>:rc:<uid>}` (`names.spill_prefix`):
@@ -10,6 +10,8 @@ both expire by TTL) spills into bucketed hashes sharing the hash tag `{<namespac
   the LAST record in (partition, offset) order (HSET while reading in that order). Deleted
   once compared.
 - `er:{<ns>:rc:<uid>}:<run>:d:<bucket hex>`  the delta. field = event id, value = `changed` | `missing`.
+- `er:{<ns>:rc:<uid>}:<run>:x:<bucket hex>`  the extra ids (existing only), value = `extra`; apart from
+  the delta because promotion asks the delta alone. Deleted once published to the report topic.
 - `er:{<ns>:rc:<uid>}:<run>:started`  written first, checked before the summary is stored: gone means
   Redis lost the working set meanwhile (`report_invariants.py`; `names.spill_marker_key`).
 Buckets are the top `bits` of BLAKE2b-128(id) (`canonical.bucket_of`), ~48 entries each so
@@ -125,27 +127,33 @@ class Spill:
         replies = pipe.execute()
         return [(replies[i], replies[i + 1]) for i in range(0, len(replies), 4)]
 
-    def write_delta(self, entries: Sequence[tuple[int, str, str]]) -> None:
-        """(bucket, id, class) for changed and missing ids."""
+    def write_listed(self, entries: Sequence[tuple[int, str, str]]) -> None:
+        """(bucket, id, class) of the ids the report topic lists: changed and missing to the delta,
+        extra to their own buckets."""
         if not entries:
             return
         pipe = self.client.pipeline(transaction=False)
-        dp = spill_prefix(self.namespace, self.uid, self.run, "d")
+        prefixes = {side: spill_prefix(self.namespace, self.uid, self.run, side) for side in "dx"}
         touched: set[str] = set()
         for bucket, event_id, cls in entries:
-            key = f"{dp}{bucket:x}"
+            key = f"{prefixes['x' if cls == 'extra' else 'd']}{bucket:x}"
             pipe.hset(key, event_id, cls)
             touched.add(key)
         for key in touched:
             pipe.expire(key, self.ttl)
         pipe.execute()
 
-    def delta_buckets(self, first: int, count: int) -> list[dict[bytes, bytes]]:
+    def listed_buckets(self, first: int, count: int) -> list[dict[bytes, bytes]]:
+        """id -> class of buckets [first, first + count), delta and extra ids; extra ones are deleted
+        (nothing reads them after the report topic has them)."""
         pipe = self.client.pipeline(transaction=False)
-        dp = spill_prefix(self.namespace, self.uid, self.run, "d")
+        dp, xp = (spill_prefix(self.namespace, self.uid, self.run, side) for side in "dx")
         for bucket in range(first, first + count):
             pipe.hgetall(f"{dp}{bucket:x}")
-        return list(pipe.execute())
+            pipe.hgetall(f"{xp}{bucket:x}")
+            pipe.delete(f"{xp}{bucket:x}")
+        replies = pipe.execute()
+        return [replies[i] | replies[i + 1] for i in range(0, len(replies), 3)]
 
 
 class Verdicts:

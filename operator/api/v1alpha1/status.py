@@ -82,7 +82,7 @@ class Plan(ApiModel):
     sandbox_topic: str = Field(description="Where the replayed events are written.")
     dead_letter_topic: str = Field(description="Where invalid events are written, with the reason in headers.")
     report_topic: str | None = Field(
-        default=None, description="Compacted topic of the reconciliation report (changed/missing ids)."
+        default=None, description="Compacted topic of the reconciliation report (changed/missing/extra ids)."
     )
     replay_uid: str | None = Field(
         default=None, description="The uid the topics are named for; their records carry it in header er-replay-uid."
@@ -231,8 +231,9 @@ class ReconciliationStatus(ApiModel):
     existing_checksum: str | None = _text("SHA-256 over the existing output.")
     existing_topic: str | None = _text("The topic compared with.")
     report_topic: str | None = _text(
-        "Compacted topic with the full report: one record per changed or missing id (key: the id, value: "
-        "changed or missing, header er-report-hash: reportHash)."
+        "Compacted topic with the full report: one record per changed, missing or extra id (key: the id, "
+        "value: changed, missing or extra, header er-report-hash: reportHash); promotion writes the changed "
+        "and missing ones."
     )
     report_partitions: list[ReportRange] | None = Field(
         default=None,
