@@ -35,13 +35,15 @@ class Registry(Component):
     def launch(self) -> None:
         assert self.jar is not None
         data = config.state_dir() / "registry"
-        data.mkdir(parents=True, exist_ok=True)
+        (data / "tmp").mkdir(parents=True, exist_ok=True)
         procs.start(
             self.name,
             [
                 "java",
                 "-Xmx256m",
                 "-XX:+UseSerialGC",
+                # The JVM's scratch files in this stack's folder (which also names the process as this stack's).
+                f"-Djava.io.tmpdir={data / 'tmp'}",
                 f"-Dquarkus.http.host={config.HOST}",
                 f"-Dquarkus.http.port={config.PORTS.registry}",
                 "-jar",

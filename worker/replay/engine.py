@@ -64,7 +64,7 @@ class Engine:
         )
         self._carry: list[Message] = []  # consumed past a transaction's limit, for the next one
         self.admin, self.consumer, self.producer = kafka_io.new_clients(task)
-        decode = decoder(task.source_format)
+        decode = decoder(task.source_format, self.src.topic)
         self.batches = ReplayBatches(task, self.producer, ledger, transform, validator, decode=decode)
         self._where = f"{self.src.topic}/{self.src.partition}"
         self.metrics = WorkerMetrics(task.replay.namespace, task.replay.name, self.src.topic, self.src.partition)

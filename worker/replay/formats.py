@@ -22,9 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import SchemaRegistryClient, topic_subject_name_strategy
 from confluent_kafka.schema_registry.error import SchemaRegistryError
-from confluent_kafka.serialization import SerializationError
+from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
 from ..contract.exit_codes import PermanentFailure, RetriableFailure
 from ..contract.tasks import SchemaRegistryConnection, SourceFormat
@@ -62,21 +62,29 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} has no JSON form")
 
 
+SUBJECT_BY_TOPIC = {"subject.name.strategy": topic_subject_name_strategy}
+"""The serdes' subject from the topic alone (TopicNameStrategy): the default strategy (associations)
+asks the registry per lookup, and the writer's schema, by id, reads the record anyway."""
+
+
 class RegistryDecoder:
     """Decodes one partition's values (`__call__`): JSON bytes, None for a tombstone, or a dead letter."""
 
-    def __init__(self, fmt: SourceFormat, client: SchemaRegistryClient | None = None) -> None:
+    def __init__(self, fmt: SourceFormat, client: SchemaRegistryClient | None = None, *, topic: str = "") -> None:
         assert fmt.schema_registry is not None  # the contract insists on one for these formats
         self._client = client or registry_client(fmt.schema_registry)
-        self._deserialize: Callable[[bytes, None], Any]
+        # The source topic's value context: the JSON Schema serde resolves a subject name from it even
+        # when the writer's schema (by id) reads the record; no rule or latest version is asked for.
+        self._ctx = SerializationContext(topic, MessageField.VALUE)
+        self._deserialize: Callable[[bytes, SerializationContext], Any]
         if fmt.format == "avro":
             from confluent_kafka.schema_registry.avro import AvroDeserializer
 
-            self._deserialize = AvroDeserializer(self._client)
+            self._deserialize = AvroDeserializer(self._client, conf=SUBJECT_BY_TOPIC)
         else:
             from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 
-            self._deserialize = JSONDeserializer(None, schema_registry_client=self._client)
+            self._deserialize = JSONDeserializer(None, schema_registry_client=self._client, conf=SUBJECT_BY_TOPIC)
         self._known: set[int] = set()
         self._unknown: set[int] = set()
 
@@ -91,8 +99,7 @@ class RegistryDecoder:
             if unknown is not None:
                 return unknown
         try:
-            # No serialization context: the writer's schema reads the record (no subject, no rules).
-            decoded = self._deserialize(value, None)
+            decoded = self._deserialize(value, self._ctx)
             return orjson.dumps(decoded, default=_jsonable)
         except SerializationError as err:
             # JSONDeserializer raises its schema check's jsonschema.ValidationError as the context.
@@ -121,6 +128,6 @@ class RegistryDecoder:
         return None
 
 
-def decoder(fmt: SourceFormat) -> Decode | None:
-    """The decode step for a format, or None when values are JSON already."""
-    return None if fmt.format == "json" else RegistryDecoder(fmt)
+def decoder(fmt: SourceFormat, topic: str) -> Decode | None:
+    """The decode step for a format (values of `topic`), or None when values are JSON already."""
+    return None if fmt.format == "json" else RegistryDecoder(fmt, topic=topic)
