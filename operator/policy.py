@@ -63,7 +63,7 @@ class ClusterGrant:
     tenant_settings: tuple[str, ...] | None = None
     """The settings a tenant's Secret may set (globs); None: any (the permissive install)."""
     project: str | None = None
-    """The granting project: owns the sink ledgers in Redis (`names.sink_owner`); None: the namespace."""
+    """The granting project (recorded in the tasks); None: the permissive install."""
     redis_user_secret: str | None = None
     """The project's Redis ACL user (Secret keys `username`, `password`); None: the replay's own password."""
 

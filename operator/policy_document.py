@@ -6,12 +6,12 @@ the operator with the error instead of refusing replays later for a reason nobod
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from eventreplay.worker.contract.names import TENANT_LABEL
+from eventreplay.worker.contract.names import SINK_TOPIC_GLOB, TENANT_LABEL
 
 from .worker_pod import WorkerPod
 
@@ -122,9 +122,7 @@ class KafkaCredentials(_Model):
 class Project(_Model):
     """What the namespaces matching `namespaces` may do. Patterns are shell globs (`orders.*`)."""
 
-    name: str = Field(
-        min_length=1, pattern=TENANT_LABEL, description="A DNS label: it owns the sink ledgers of its replays in Redis."
-    )
+    name: str = Field(min_length=1, pattern=TENANT_LABEL, description="A DNS label (the tasks record it).")
     namespaces: list[str] = Field(min_length=1)
     kafka_clusters: list[str] = Field(default_factory=list, description="Aliases from kafkaClusters.")
     kafka_credentials: list[KafkaCredentials] = Field(
@@ -142,7 +140,11 @@ class Project(_Model):
         "user the project's workers connect as, instead of any password the replay names (docs/security.md).",
     )
     source_topics: list[str] = Field(default_factory=list)
-    sink_topics: list[str] = Field(default_factory=list)
+    sink_topics: list[Annotated[str, Field(pattern=SINK_TOPIC_GLOB)]] = Field(
+        default_factory=list,
+        description="Topic globs replays may promote into (and compare with); the project's Redis user "
+        "reaches the promotion ledgers of exactly these topics (`~ers:{*:<glob>}:*`).",
+    )
     transforms: list[str] = Field(default_factory=lambda: list(BUILTIN_TRANSFORMS))
     validation_models: list[str] = Field(default_factory=list)
     images: list[str] = Field(default_factory=list, description="Besides the operator's default image.")

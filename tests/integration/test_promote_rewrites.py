@@ -14,7 +14,7 @@ import pytest
 
 from eventreplay.operator.steps.promotion import promotion_from
 from eventreplay.worker.contract.checkpoints import PromotionCheckpoint
-from eventreplay.worker.contract.names import promotion_key, sink_ledger_key, sink_owner
+from eventreplay.worker.contract.names import promotion_key, sink_ledger_key
 from eventreplay.worker.runtime.canonical import canonical_hash
 from eventreplay.worker.runtime.failpoints import FAILPOINT_ENV, OFFSET_PREFIX
 from support.kafka_tools import read_topic, watermarks
@@ -88,9 +88,7 @@ def test_ids_production_rewrote_after_the_report_keep_its_value_across_a_kill(
 
     # No claim is left on an id production kept (the killed attempt may have claimed some): the
     # ledger never says it was promoted, and blocks no other replay's promotion of it.
-    ledger = sink_ledger_key(
-        sink_owner(TASK_NAMESPACE, None), kafka_admin.list_topics(timeout=10).cluster_id, sc.destination
-    )
+    ledger = sink_ledger_key(kafka_admin.list_topics(timeout=10).cluster_id, sc.destination)
     assert redis_client.hmget(ledger, rewritten) == [None] * len(rewritten)
 
     # What the operator puts in status.promotion, from the same checkpoints it reads.

@@ -1,9 +1,11 @@
 """Tenants in a shared Redis (issue #25 item 5), on the stack's real Redis: two ACL users made with the
 rules of `names.tenant_acl_rules`; tenant A cannot read or write tenant B's keys (NOPERM), and B's
-replay, reconciliation and promotion run as B's user and promote B's corrections whatever A tries."""
+replay, reconciliation and promotion run as B's user and promote B's corrections whatever A tries.
+A third project granted the same sink shares its one ledger: what B promoted, C never writes again."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,10 +43,11 @@ class Tenant:
 
 
 @contextmanager
-def acl_user(admin: Any, namespace: str) -> Iterator[Tenant]:
-    """`ACL SETUSER` exactly as docs/security.md says (the namespace owns its sinks: no project)."""
+def acl_user(admin: Any, namespace: str, sink_topics: list[str]) -> Iterator[Tenant]:
+    """`ACL SETUSER` exactly as docs/security.md says: the namespace's keys and the ledgers of the
+    sink topics its project may write."""
     user, password = f"er-test-{namespace}", secrets.token_hex(16)
-    rules = names.tenant_acl_rules([namespace], names.sink_owner(namespace, None))
+    rules = names.tenant_acl_rules([namespace], sink_topics)
     admin.execute_command("ACL", "SETUSER", user, "reset", "on", f">{password}", *rules)
     client = redis.Redis.from_url(REDIS_URL, username=user, password=password)
     try:
@@ -57,10 +60,15 @@ def acl_user(admin: Any, namespace: str) -> Iterator[Tenant]:
                 admin.delete(key)
 
 
+SHARED_SINKS = "rc-dst-*"
+"""The scenario's destination (`reconciliation_scenario.build`): granted to B and C, not to A."""
+
+
 @pytest.fixture
 def tenants(redis_client: Any, unique: str) -> Iterator[tuple[Tenant, Tenant]]:
-    with acl_user(redis_client, f"ta-{unique}") as a, acl_user(redis_client, f"tb-{unique}") as b:
-        yield a, b
+    a, b = f"ta-{unique}", f"tb-{unique}"
+    with acl_user(redis_client, a, [f"{a}-*"]) as ta, acl_user(redis_client, b, [f"{b}-*", SHARED_SINKS]) as tb:
+        yield ta, tb
 
 
 def _keys(ns: str, uid: str, sink: tuple[str, str]) -> list[str]:
@@ -74,7 +82,7 @@ def _keys(ns: str, uid: str, sink: tuple[str, str]) -> list[str]:
         names.production_slice_prefix(ns, "orders", 1) + "1f",
         names.ledger_watermark_key(ns, "orders", uid, 0),
         names.spill_marker_key(ns, uid, "run"),
-        names.sink_ledger_key(names.sink_owner(ns, None), *sink),
+        names.sink_ledger_key(sink[0], f"{ns}-{sink[1]}"),
     ]
 
 
@@ -140,7 +148,7 @@ def test_tenant_b_replays_and_promotes_as_its_user_whatever_tenant_a_writes(
     summary = orjson.loads(out)
     # A tries to mark every correction of B's as already promoted (so B's promoter would skip it),
     # and to replace B's report: each write is refused.
-    sink = names.sink_ledger_key(b.namespace, cluster_id(kafka_admin, steps.bootstrap), sc.destination)
+    sink = names.sink_ledger_key(cluster_id(kafka_admin, steps.bootstrap), sc.destination)
     with pytest.raises(redis.exceptions.NoPermissionError):
         a.client.hset(sink, mapping={event_id: "C|" + "0" * 16 for event_id in sc.delta})
     with pytest.raises(redis.exceptions.NoPermissionError):
@@ -150,4 +158,36 @@ def test_tenant_b_replays_and_promotes_as_its_user_whatever_tenant_a_writes(
     out, err = promote.communicate(timeout=300)
     assert promote.returncode == 0, err
     assert orjson.loads(out)["written"] == len(sc.delta), "every correction of B promoted"
-    assert redis_client.hlen(sink) >= len(sc.delta), "B's sink ledger, under B's owner"
+    assert redis_client.hlen(sink) >= len(sc.delta), "the sink's ledger holds B's corrections"
+
+
+def test_another_project_granted_the_same_sink_shares_its_ledger_and_writes_nothing_twice(
+    tenants: tuple[Tenant, Tenant], steps: StepDriver, kafka_admin: Any, redis_client: Any, unique: str
+) -> None:
+    _a, b = tenants
+    sc = steps.build(per_partition=500, seed=29, run_workers=False)
+    _replay_as(b, steps, sc)
+    summary = orjson.loads(_run_as(b, steps.reconcile_task(sc)))
+    delta = summary["report"]["counts"]["changed"] + summary["report"]["counts"]["missing"]
+    assert delta == len(sc.delta) > 0
+    written = orjson.loads(_run_as(b, steps.promote_task(sc, summary["reportHash"])))["written"]
+    assert written == delta
+
+    # Project C: another namespace and Redis user, granted the same sink topic, replays the same
+    # window (its own uid and sandbox). Two ledgers for one sink would promote every correction again.
+    with acl_user(redis_client, f"tc-{unique}", [SHARED_SINKS]) as c:
+        again = dataclasses.replace(sc, uid=f"{sc.uid}-c", sandbox=f"{sc.sandbox}-c")
+        _replay_as(c, steps, again)
+        recount = orjson.loads(_run_as(c, steps.reconcile_task(again)))
+        counts = recount["report"]["counts"]
+        assert (counts["changed"], counts["missing"], counts["alreadyPromoted"]) == (0, 0, delta)
+        promoted = orjson.loads(_run_as(c, steps.promote_task(again, recount["reportHash"])))
+        assert promoted["written"] == 0, "C wrote a correction B had promoted"
+
+
+def _run_as(tenant: Tenant, task: ReconcileTask | PromoteTask) -> bytes:
+    """A reconcile or promote Job run in the tenant's namespace as its user, to success: its summary."""
+    proc = StepDriver.start_job(_step_as(tenant, task), **tenant.env)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return bytes(out)

@@ -59,8 +59,8 @@ def test_redis_keys() -> None:
     assert names.spill_route("ns", "u1") == "er:{ns:rc:u1}"
     assert names.ledger_watermark_key("ns", "orders", "u1", 2) == "er:{ns:orders}:w:u1:2"
     assert names.spill_marker_key("ns", "u1", "run7") == "er:{ns:rc:u1}:run7:started"
-    assert names.sink_ledger_key("shop", "c1", "out") == "ers:{shop:c1:out}:promoted"
-    assert names.sink_pending_key("shop", "c1", "out", "o", 2) == "ers:{shop:c1:out}:pending:o:2"
+    assert names.sink_ledger_key("c1", "out") == "ers:{c1:out}:promoted"
+    assert names.sink_pending_key("c1", "out", "o", 2) == "ers:{c1:out}:pending:o:2"
 
 
 def _every_key(ns: str) -> list[str]:
@@ -82,13 +82,13 @@ def _every_key(ns: str) -> list[str]:
 @pytest.mark.parametrize(("mine", "other"), [("a", "b"), ("a", "a-b"), ("a-b", "a"), ("team", "team2"), ("x1", "x")])
 def test_a_tenants_acl_patterns_cover_its_keys_and_none_of_another(mine: str, other: str) -> None:
     # Redis ACL key patterns are globs with the semantics of fnmatchcase (braces are literal).
-    patterns = [p.removeprefix("~") for p in names.tenant_key_patterns(mine) + names.sink_key_patterns(mine)]
-    sink = [names.sink_ledger_key(mine, "c", "t"), names.sink_pending_key(mine, "c", "t", "o", 0)]
+    patterns = [p.removeprefix("~") for p in names.tenant_key_patterns(mine) + names.sink_key_patterns([f"{mine}-out"])]
+    sink = [names.sink_ledger_key("c", f"{mine}-out"), names.sink_pending_key("c", f"{mine}-out", "o", 0)]
     assert all(any(fnmatch.fnmatchcase(k, p) for p in patterns) for k in [*_every_key(mine), *sink])
-    theirs = [*_every_key(other), names.sink_ledger_key(other, "c", "t")]
+    theirs = [*_every_key(other), names.sink_ledger_key("c", f"{other}-out")]
     assert not any(fnmatch.fnmatchcase(k, p) for p in patterns for k in theirs)
-    # A namespace's patterns never reach a project's sinks, even one of the same name.
-    assert not any(fnmatch.fnmatchcase(names.sink_ledger_key(mine, "c", "t"), p) for p in patterns[:2])
+    # A namespace's patterns never reach a sink's ledger, even one of the namespace's name.
+    assert not any(fnmatch.fnmatchcase(names.sink_ledger_key(mine, mine), p) for p in patterns[:2])
 
 
 @pytest.mark.parametrize("tenant", ["", "A", "a*", "a?", "a[b]", "a:b", "a.b", "a{b", "-a", "a" * 64, "a\\b"])
@@ -97,9 +97,43 @@ def test_a_tenant_is_a_dns_label(tenant: str) -> None:
         names.checkpoint_key(tenant, "u", 0)
 
 
-def test_the_sink_belongs_to_the_project_else_the_namespace() -> None:
-    assert names.sink_owner("ns", "shop") == "shop"
-    assert names.sink_owner("ns", None) == "ns"
+def test_one_ledger_per_sink_whoever_promotes() -> None:
+    # No namespace or project in the key: two projects granted one sink share its ledger, so a
+    # correction one promoted is `alreadyPromoted` for the other (never written twice).
+    assert names.sink_ledger_key("c1", "out") == names.sink_ledger_key("c1", "out")
+    assert names.sink_ledger_key("c1", "out") != names.sink_ledger_key("c2", "out")
+    assert names.sink_ledger_key("c1", "out") != names.sink_ledger_key("c1", "out2")
+
+
+@pytest.mark.parametrize(
+    ("globs", "reached", "not_reached"),
+    [
+        (["orders-*"], ["orders-fixed", "orders-"], ["orders", "payments", "x-orders-1"]),
+        (["out"], ["out"], ["out2", "xout", "ou"]),
+        (["out-[!x]"], ["out-a"], ["out-x", "out-ab"]),
+        (["a?c", "z*"], ["abc", "zz"], ["ac", "abbc"]),
+        (["*"], ["anything", "x.y_z-1"], []),
+    ],
+)
+def test_a_projects_sink_patterns_reach_exactly_the_ledgers_of_its_sink_topics(
+    globs: list[str], reached: list[str], not_reached: list[str]
+) -> None:
+    patterns = [p.removeprefix("~") for p in names.sink_key_patterns(globs)]
+    # Redis ACL globs negate a class with `^` (fnmatch with `!`): match as Redis would.
+    redis_glob = [p.replace("[^", "[!") for p in patterns]
+    for topic in reached:
+        for key in (names.sink_ledger_key("Zx_1-a", topic), names.sink_pending_key("Zx_1-a", topic, "u:h", 3)):
+            assert any(fnmatch.fnmatchcase(key, p) for p in redis_glob), (key, patterns)
+    for topic in not_reached:
+        key = names.sink_ledger_key("Zx_1-a", topic)
+        assert not any(fnmatch.fnmatchcase(key, p) for p in redis_glob), (key, patterns)
+    assert all(p.startswith("ers:{*:") for p in patterns)
+
+
+@pytest.mark.parametrize("glob", ["", "a:b", "a}b", "a\\b", "a b", "a{b"])
+def test_a_sink_pattern_that_could_widen_an_acl_is_refused(glob: str) -> None:
+    with pytest.raises(ValueError, match="sink topic pattern"):
+        names.sink_key_patterns([glob])
 
 
 def test_pod_environment_variables() -> None:

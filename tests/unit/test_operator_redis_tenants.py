@@ -1,5 +1,5 @@
 """Tenants in a shared Redis (issue #25 item 5): the project's ACL user reaches every Job by Secret
-reference, the project owns the sink ledger, and docs/security.md gives the builder's ACL lines."""
+reference, every sink has one ledger whoever promotes, and docs/security.md gives the builder's ACL lines."""
 
 from __future__ import annotations
 
@@ -89,7 +89,19 @@ def test_docs_give_the_builders_acl_lines() -> None:
     lines = [line for line in DOCS.read_text().splitlines() if line.startswith("ACL SETUSER ")]
     assert lines, "docs/security.md gives no ACL SETUSER line"
     for line in lines:
-        user, rest = re.fullmatch(r"ACL SETUSER (\S+) reset on >\$PASSWORD (.*)", line).groups()  # type: ignore[union-attr]
-        owner = user.removesuffix("-replays")
+        rest = re.fullmatch(r"ACL SETUSER (\S+) reset on >\$PASSWORD (.*)", line).group(2)  # type: ignore[union-attr]
         namespaces = re.findall(r"~eventreplay:([^:*]+):\*", rest)
-        assert rest.split() == names.tenant_acl_rules(namespaces, owner), line
+        sink_topics = re.findall(r"~ers:\{\*:([^}]+)\}:\*", rest)
+        assert namespaces and sink_topics, line
+        assert rest.split() == names.tenant_acl_rules(namespaces, sink_topics), line
+
+
+def test_a_sink_pattern_that_would_widen_the_projects_acl_is_refused_when_the_policy_loads() -> None:
+    for bad in ("orders:*", "a}b", "a b"):
+        try:
+            _policy(sinkTopics=[bad])
+        except ValueError as err:
+            assert "sinkTopics" in str(err) or "sink_topics" in str(err), err
+        else:
+            raise AssertionError(f"sinkTopics {bad!r} was accepted")
+    assert _policy(sinkTopics=["orders-[!x]*", "out?"]).document.projects[0].sink_topics == ["orders-[!x]*", "out?"]

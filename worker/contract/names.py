@@ -137,7 +137,8 @@ def promote_transactional_id(uid: str, partition: int) -> str:
 # are single JSON strings read by other processes; `er:{<tenant>:...}` keys are bucketed working
 # sets sharing a hash tag (one cluster slot). A replay's tenant is its namespace (a DNS label:
 # no `:`, `.` or glob character, so no tenant's pattern matches another's keys); a sink's
-# promotion ledger belongs to the project that promotes into it (`sink_owner`, `ers:{<owner>:...}`).
+# promotion ledger belongs to the sink (`ers:{<cluster id>:<topic>}`), reached by whoever may write
+# that topic (`sink_key_patterns`).
 
 TENANT_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 """A tenant name: a Kubernetes namespace or a policy project name (an RFC 1123 label)."""
@@ -148,7 +149,9 @@ ROUTE_HEAD = "er"
 """The head of every hash-tagged working-set key."""
 SINK_HEAD = "ers"
 """The head of every sink promotion-ledger key: apart from the namespaces' keys, so a namespace's
-patterns (even a glob of namespaces) never reach a project's sinks."""
+patterns (even a glob of namespaces) never reach a sink's ledger."""
+SINK_TOPIC_GLOB = r"^[A-Za-z0-9._\-*?\[\]!]+$"
+"""A policy `sinkTopics` pattern that is also a safe Redis ACL glob: topic characters and `* ? [ ] !`."""
 
 
 def check_tenant(tenant: str) -> str:
@@ -172,9 +175,18 @@ def tenant_key_patterns(tenant: str) -> list[str]:
     return [f"~{_key(tenant, '*')}", f"~{ROUTE_HEAD}:{{{check_tenant(tenant)}:*"]
 
 
-def sink_key_patterns(owner: str) -> list[str]:
-    """The Redis ACL key pattern covering the promotion ledgers of every sink `owner` promotes into."""
-    return [f"~{SINK_HEAD}:{{{check_tenant(owner)}:*"]
+def sink_key_patterns(sink_topics: list[str]) -> list[str]:
+    """The Redis ACL key patterns covering the promotion ledgers of the sinks whose topic matches one
+    of `sink_topics` (the project's `sinkTopics` globs, on any cluster): a project reaches the ledger
+    of exactly the topics it may write. Topic names hold no `:` or `}`, so the cluster's `*` cannot
+    stretch into another topic's key."""
+    out = []
+    for pattern in sink_topics:
+        if not re.fullmatch(SINK_TOPIC_GLOB, pattern):
+            raise ValueError(f"sink topic pattern {pattern!r}: only topic characters and * ? [ ] ! may appear")
+        # fnmatch negates a class with `[!`, Redis with `[^`.
+        out.append(f"~{SINK_HEAD}:{{*:{pattern.replace('[!', '[^')}}}:*")
+    return out
 
 
 ACL_COMMANDS = ("+@all", "-@admin", "-@dangerous", "+info")
@@ -182,11 +194,12 @@ ACL_COMMANDS = ("+@all", "-@admin", "-@dangerous", "+info")
 so a worker can check the eviction policy)."""
 
 
-def tenant_acl_rules(namespaces: list[str], owner: str) -> list[str]:
+def tenant_acl_rules(namespaces: list[str], sink_topics: list[str]) -> list[str]:
     """The `ACL SETUSER <user> reset on ><password> ...` rules of one project's Redis user: the keys of
-    its namespaces and of the sinks it owns, no channel, no admin command (docs/security.md)."""
+    its namespaces and the ledgers of the sinks it may write, no channel, no admin command
+    (docs/security.md)."""
     keys = [pattern for ns in namespaces for pattern in tenant_key_patterns(ns)]
-    return [*keys, *sink_key_patterns(owner), *ACL_COMMANDS]
+    return [*keys, *sink_key_patterns(sink_topics), *ACL_COMMANDS]
 
 
 def checkpoint_key(namespace: str, uid: str, partition: int) -> str:
@@ -284,30 +297,24 @@ def spill_marker_key(namespace: str, uid: str, run: str) -> str:
     return f"{spill_route(namespace, uid)}:{run}:started"
 
 
-# --- The destination's promotion ledger: one per sink (Kafka cluster id + topic) and owner, shared
-# by every replay of that owner that promotes there, kept without TTL (its entries are what the
-# destination holds).
+# --- The destination's promotion ledger: one per sink (Kafka cluster id + topic), shared by every
+# replay that promotes there whatever its namespace or project (two ledgers for one sink would let
+# one correction be promoted twice), kept without TTL (its entries are what the destination holds).
 
 
-def sink_owner(namespace: str, project: str | None) -> str:
-    """The tenant owning a sink's ledger: the policy project that granted the replay (its namespaces
-    share the ledger), else the replay's namespace (no policy: each namespace its own)."""
-    return check_tenant(project or namespace)
-
-
-def sink_route(owner: str, cluster: str, topic: str) -> str:
+def sink_route(cluster: str, topic: str) -> str:
     """The hash tag of one destination's promotion ledger (its hash and pending sets, one slot)."""
-    return f"{SINK_HEAD}:{{{check_tenant(owner)}:{cluster}:{topic}}}"
+    return f"{SINK_HEAD}:{{{cluster}:{topic}}}"
 
 
-def sink_ledger_key(owner: str, cluster: str, topic: str) -> str:
+def sink_ledger_key(cluster: str, topic: str) -> str:
     """Hash: event id -> `C|<content hash>` (promoted and committed) or
     `P|<owner>|<sandbox partition>|<offset>|<content hash>|<previous>` (claimed by a promotion whose
     transaction is not committed yet). Written by promote, read by reconcile."""
-    return f"{sink_route(owner, cluster, topic)}:promoted"
+    return f"{sink_route(cluster, topic)}:promoted"
 
 
-def sink_pending_key(owner: str, cluster: str, topic: str, promotion: str, partition: int) -> str:
+def sink_pending_key(cluster: str, topic: str, promotion: str, partition: int) -> str:
     """Set of the ids one promotion claimed from one sandbox partition and has not yet marked
     committed; read when that promotion restarts."""
-    return f"{sink_route(owner, cluster, topic)}:pending:{promotion}:{partition}"
+    return f"{sink_route(cluster, topic)}:pending:{promotion}:{partition}"

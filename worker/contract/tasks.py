@@ -36,13 +36,9 @@ class ReplayIdentity(Contract):
     project: str | None = Field(
         default=None,
         pattern=names.TENANT_LABEL,
-        description="The policy project that granted the replay: owns the sink's promotion ledger "
-        "(`names.sink_owner`); absent, the namespace does.",
+        description="The policy project that granted the replay (absent: no policy project), for the "
+        "record: the sink's promotion ledger is the sink's, whoever promotes (`names.sink_ledger_key`).",
     )
-
-    @property
-    def sink_owner(self) -> str:
-        return names.sink_owner(self.namespace, self.project)
 
 
 class KafkaConnection(Contract):

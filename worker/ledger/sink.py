@@ -1,7 +1,7 @@
 """The sink's promotion ledger: which (event id, content) every promotion into one sink
 already wrote, so no replay - whatever its name, window or timing - writes a correction twice.
 
-One Redis hash per sink (Kafka cluster id + topic) and owning project (`names.sink_ledger_key`), no TTL.
+One Redis hash per sink (Kafka cluster id + topic: `names.sink_ledger_key`), whoever promotes, no TTL.
 An id is `C|hash` once a promotion's Kafka transaction that wrote it committed, or
 `P|owner|partition|offset|hash|previous` while the writing transaction is open. A claim is
 atomic per batch (a script): it refuses the whole batch when another promotion holds a pending
@@ -97,13 +97,8 @@ class Busy(Exception):
 class SinkLedger:
     """One promotion's (`owner`'s) view of a sink's ledger, for one sandbox partition."""
 
-    def __init__(
-        self, client: redis.Redis, cluster: str, topic: str, owner: str, partition: int, *, tenant: str
-    ) -> None:
-        self.keys = [
-            names.sink_ledger_key(tenant, cluster, topic),
-            names.sink_pending_key(tenant, cluster, topic, owner, partition),
-        ]
+    def __init__(self, client: redis.Redis, cluster: str, topic: str, owner: str, partition: int) -> None:
+        self.keys = [names.sink_ledger_key(cluster, topic), names.sink_pending_key(cluster, topic, owner, partition)]
         self.owner, self.partition = owner, str(partition)
         self._claim = client.register_script(_CLAIM)
         self._settle = client.register_script(_SETTLE)
@@ -139,12 +134,11 @@ class SinkLedger:
             raise RetriableFailure(f"Redis (sink promotion ledger, {what}): {err}") from err
 
 
-def promoted_hashes(client: redis.Redis, tenant: str, cluster: str, topic: str, ids: Sequence[str]) -> dict[str, str]:
-    """The committed content hash (hex) of each of `ids` already promoted into the sink by `tenant`
-    (`names.sink_owner`)."""
+def promoted_hashes(client: redis.Redis, cluster: str, topic: str, ids: Sequence[str]) -> dict[str, str]:
+    """The committed content hash (hex) of each of `ids` already promoted into the sink, by any replay."""
     if not ids:
         return {}
-    values: list[bytes | None] = client.hmget(names.sink_ledger_key(tenant, cluster, topic), list(ids))  # type: ignore[assignment]
+    values: list[bytes | None] = client.hmget(names.sink_ledger_key(cluster, topic), list(ids))  # type: ignore[assignment]
     out = {}
     for event_id, raw in zip(ids, values, strict=True):
         if raw is not None and raw.startswith(b"C|"):

@@ -125,9 +125,7 @@ class _Partition:
         self.owner, self.task, self.sandbox, self.range = owner, task, sandbox, r
         self.verdicts, self.bits = verdicts, bits
         owner_id = owner_of(owner.uid, task.report_hash)
-        self.ledger = SinkLedger(
-            owner.redis, owner.cluster, task.sink_topic, owner_id, r.partition, tenant=task.replay.sink_owner
-        )
+        self.ledger = SinkLedger(owner.redis, owner.cluster, task.sink_topic, owner_id, r.partition)
         self.claimed: list[str] = []  # ids this promotion claimed in the open transaction
         self.rewritten: set[str] = set()  # ids production rewrote since the report (`rewrites.py`)
         base = job_config(task.kafka)

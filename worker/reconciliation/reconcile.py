@@ -195,7 +195,7 @@ class Reconciler(StepJob[ReportSummary]):
                     for event_id in ids
                 ]
             candidates = [event_id for _, event_id, sv, ev in rows if sv is not None and sv[:HASH_BYTES] != ev]
-            promoted = promoted_hashes(self.redis, self.task.replay.sink_owner, self.cluster, self.sink, candidates)
+            promoted = promoted_hashes(self.redis, self.cluster, self.sink, candidates)
             for bucket, event_id, sv, ev in rows:
                 mine = None if sv is None else sv[:HASH_BYTES]
                 if mine is not None:
