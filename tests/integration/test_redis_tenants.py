@@ -185,9 +185,9 @@ def test_another_project_granted_the_same_sink_shares_its_ledger_and_writes_noth
         assert promoted["written"] == 0, "C wrote a correction B had promoted"
 
 
-def _run_as(tenant: Tenant, task: ReconcileTask | PromoteTask) -> bytes:
+def _run_as(tenant: Tenant, task: ReconcileTask | PromoteTask) -> str:
     """A reconcile or promote Job run in the tenant's namespace as its user, to success: its summary."""
     proc = StepDriver.start_job(_step_as(tenant, task), **tenant.env)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    return bytes(out)
+    return str(out)
