@@ -6,7 +6,7 @@ the operator resolves them into the replay task.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -37,6 +37,12 @@ SHAPE_NOT_AGGREGATE_RULE = rule(
     fieldPath=".spec.sink",
 )
 """A root rule (it reads spec.transform); `EventReplaySpec` applies its Python twin."""
+
+
+def _no_schema_default(node: dict[str, Any]) -> None:
+    # Not defaulted by the API server: a replay written before this field stays byte for byte as
+    # it was stored (its sink is frozen); absent means `eventId` here and in the CEL rules.
+    node.pop("default", None)
 
 
 class SinkHeaders(ApiModel):
@@ -81,6 +87,7 @@ class Sink(ApiModel):
         default=EVENT_ID,
         pattern=SINK_KEY_PATTERN,
         max_length=512,
+        json_schema_extra=_no_schema_default,
         description=f"The promoted record's key: {SINK_KEY_RULE}. `eventId` (the default) keys it by its event "
         "id; `sourceKey` keeps the source record's key bytes (a null key stays null); `field:<path>` reads a "
         "field of the transformed value (a string as UTF-8, another JSON value as its JSON text; absent: a "
