@@ -1,5 +1,6 @@
-"""Kafka's own Java producer (`dev/kafka/KeyedProducer.java`, on the stack's Kafka jars): where its
-default partitioner puts each key, to compare other writers' partitioning with."""
+"""Kafka's own Java producer (`dev/kafka/KeyedProducer.java`, on the stack's Kafka jars): records
+written as a Java application writes them, with the default partitioner, to compare other writers'
+partitioning with."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ def _kafka_libs() -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def java_partitions(bootstrap: str, topic: str, keys: list[str]) -> dict[str, int]:
-    """Write one record per key with the Java client's default partitioner; the partition of each."""
-    lines = "".join(f"{key}\tprobe\n" for key in keys)
+def java_produce(bootstrap: str, topic: str, records: list[tuple[str, str]]) -> dict[str, int]:
+    """Write (key, value) strings (no tab or newline in them) in order; the partition of each key."""
+    lines = "".join(f"{key}\t{value}\n" for key, value in records)
     ran = subprocess.run(
         ["java", "-cp", f"{_kafka_libs()}/*", str(KAFKA_DEV / "KeyedProducer.java"), bootstrap, topic],
         input=lines,
