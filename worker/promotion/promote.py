@@ -4,8 +4,8 @@ Per sandbox partition: a transactional read-process-write loop. Consume the sand
 (read_committed, the report's frozen [start, end)) -> ask Redis, one scripted round trip per
 batch, whether each record is its id's winning copy and in the delta (`spill.Verdicts`) ->
 produce the delta records shaped as the replay said (`shape.py`: key, headers, timestamp; a
-keyed record in the partition Kafka's Java clients choose for its key) -> commit the transaction with the sandbox
-position and the checkpoint as commit metadata -> mirror the checkpoint to Redis.
+keyed record in the partition Kafka's Java clients choose for its key) -> commit the transaction
+with the sandbox position and the checkpoint as commit metadata -> mirror the checkpoint to Redis.
 A crash aborts the open transaction (the restarted promoter's init_transactions fences the
 zombie with the same transactional.id) and resumes from the committed checkpoint; a finished
 partition resumes at its end and writes nothing.
