@@ -114,6 +114,7 @@ def build_task(
         ),
         transform=wt.Transform(function=spec.transform.function, fields=spec.transform.fields),
         output=wt.Output(sandbox_topic=plan.sandbox_topic, dead_letter_topic=plan.dead_letter_topic),
+        sink=spec.sink.record(),
         tuning=wt.Tuning(batch_size=spec.worker.batch_size),
     )
 

@@ -132,6 +132,27 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         | {"dedup": {"redis": {"url": config.redis_url()}, "ledger": "orders", "mode": "skipProcessed"}},
         "would count only the missed events",
     ),
+    (
+        "sink headers allow and deny",
+        _with("sink", {"topic": "out", "key": "sourceKey", "headers": {"allow": ["a"], "deny": ["b"]}}),
+        "headers: set exactly one of allow or deny",
+    ),
+    ("sink key unknown", _with("sink", {"topic": "out", "key": "customer"}), "spec.sink.key"),
+    (
+        "aggregate with a source key",
+        _with(
+            "transform",
+            {
+                "aggregate": {
+                    "eventTimeField": "ts",
+                    "windowSeconds": 3600,
+                    "aggregations": [{"name": "orders", "function": "count"}],
+                }
+            },
+        )
+        | {"sink": {"topic": "out", "key": "sourceKey"}},
+        "an aggregate replay writes window results",
+    ),
     ("bad policy", _with("promotion", {"policy": "Sometimes"}), "Unsupported value"),
     ("parallelism zero", _with("worker", {"parallelism": 0}), "should be greater than or equal to 1"),
 ]

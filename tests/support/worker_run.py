@@ -34,6 +34,7 @@ def make_task(
     ledger: str | None = None,
     sandbox: str | None = None,
     redis_url: str = REDIS_URL,
+    sink: dict[str, Any] | None = None,
     **tuning: Any,
 ) -> Task:
     return Task.model_validate(
@@ -48,6 +49,7 @@ def make_task(
                 "sandboxTopic": sandbox or f"{topic}-sb-{uid}",
                 "deadLetterTopic": f"{topic}-dlq-{uid}",
             },
+            "sink": sink or {},
             "tuning": tuning,
         }
     )

@@ -27,7 +27,11 @@ def test_every_header_name_is_pinned() -> None:
         "SHA256_HEADER": "er-value-sha256",
         "REPORT_HASH_HEADER": "er-report-hash",
         "PROMOTED_BY_HEADER": "er-promoted-by",
+        "SINK_KEY_HEADER": "er-sink-key",
+        "SOURCE_TIMESTAMP_HEADER": "er-source-timestamp",
     }
+    assert headers.RESERVED_PREFIX == "er-"
+    assert all(value.startswith(headers.RESERVED_PREFIX) for value in defined.values())
 
 
 def test_no_header_literal_outside_the_contract() -> None:

@@ -11,8 +11,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from .model import Contract
 from .step_tasks import RedisTarget, SandboxStep, StepTuning
-from .tasks import Contract
 
 Function = Literal["count", "sum", "min", "max", "distinctCount"]
 

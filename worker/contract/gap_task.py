@@ -11,8 +11,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from .model import Contract
 from .step_tasks import EventIdSource, ExistingOutput, StepTuning
-from .tasks import Contract, KafkaConnection, OffsetRange
+from .tasks import KafkaConnection, OffsetRange
 
 
 class GapTask(Contract):

@@ -7,6 +7,10 @@ promoted records by them. Renaming one strands every record written before.
 
 from __future__ import annotations
 
+RESERVED_PREFIX = "er-"
+"""Every header below starts so; a source record's headers of that prefix are never copied onto a
+replayed record (`sink_record.py`): the replay's own always win."""
+
 REPLAY_UID_HEADER = "er-replay-uid"
 """On every sandbox, dead-letter, report and results record: the uid of the replay that wrote it.
 Reconcile and promote read only records carrying their own uid (a second defence after the topic
@@ -38,3 +42,13 @@ REPORT_HASH_HEADER = "er-report-hash"
 """On every report-topic record and every promoted record: the report it belongs to."""
 PROMOTED_BY_HEADER = "er-promoted-by"
 """On every promoted record in the destination: `namespace/name` of the replay that promoted it."""
+
+# --- The sink record's shape (`sink_record.py`), carried on the sandbox record to promotion.
+
+SINK_KEY_HEADER = "er-sink-key"
+"""The key the promoted record gets (`spec.sink.key` other than eventId): the source key or a field
+of the value, as bytes; no value for a null key. Absent: the sandbox key (the event id)."""
+SOURCE_TIMESTAMP_HEADER = "er-source-timestamp"
+"""The source record's timestamp (epoch ms, decimal) the promoted record gets (`spec.sink.timestamp:
+source`). A header, not the sandbox record's own timestamp: the sandbox's retention counts from
+the replay, not from events that may be older than it."""

@@ -20,7 +20,8 @@ from pydantic import Field, model_validator
 
 from . import names
 from .defaults import DEFAULT_TTL_SECONDS
-from .tasks import Contract, KafkaConnection, OffsetRange, RedisConnection, ReplayIdentity
+from .model import Contract
+from .tasks import KafkaConnection, OffsetRange, RedisConnection, ReplayIdentity
 
 
 class RedisTarget(RedisConnection):

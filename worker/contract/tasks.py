@@ -1,5 +1,5 @@
 """The task a replay worker is given (one partition's frozen range and how to replay it), and the
-parts every Job's task shares (`Contract`, `ReplayIdentity`, `KafkaConnection`, `RedisConnection`,
+parts every Job's task shares (`ReplayIdentity`, `KafkaConnection`, `RedisConnection`,
 `OffsetRange`).
 
 Built by the operator's Jobs, `eventreplay run` and tests; read by `python -m eventreplay.worker`.
@@ -12,19 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 
 from . import names
 from .defaults import DEFAULT_TTL_SECONDS
+from .model import Contract
+from .sink_record import SinkRecord
 from .source_ref import SOURCE_REF_PATTERN
-
-
-class Contract(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
-
-    def to_json(self) -> str:
-        return self.model_dump_json(by_alias=True, exclude_none=True)
 
 
 class ReplayIdentity(Contract):
@@ -229,6 +223,9 @@ class Task(Contract):
     dedup: Dedup
     transform: Transform = Transform()
     output: Output
+    sink: SinkRecord = Field(
+        default=SinkRecord(), description="The sink record's shape, carried on each sandbox record (`sink_record.py`)."
+    )
     tuning: Tuning = Tuning()
 
     @property

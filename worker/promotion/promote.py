@@ -3,9 +3,9 @@
 Per sandbox partition: a transactional read-process-write loop. Consume the sandbox
 (read_committed, the report's frozen [start, end)) -> ask Redis, one scripted round trip per
 batch, whether each record is its id's winning copy and in the delta (`spill.Verdicts`) ->
-produce the delta records keyed by event id with the configured key partitioner (they land
-where the sink's own producer puts that key) -> commit the transaction with the sandbox
-position and the checkpoint as commit metadata -> mirror the checkpoint to Redis.
+produce the delta records shaped as the replay said (`shape.py`: key, headers, timestamp; a
+keyed record in the partition Kafka's Java clients choose for its key) -> commit the transaction
+with the sandbox position and the checkpoint as commit metadata -> mirror the checkpoint to Redis.
 A crash aborts the open transaction (the restarted promoter's init_transactions fences the
 zombie with the same transactional.id) and resumes from the committed checkpoint; a finished
 partition resumes at its end and writes nothing.
@@ -44,6 +44,7 @@ from ..runtime.restart_guard import read_mirror, resume_promotion
 from ..runtime.spill import Verdicts, coords, load_summary
 from ..runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from .rewrites import SinkTail
+from .shape import SinkShape
 
 log = logging.getLogger("eventreplay.promote")
 TRANSACTION_MAX_SECONDS = 2.0
@@ -87,7 +88,8 @@ class Promoter:
     def run(self) -> dict[str, Any]:
         summary = self._report()
         plan = summary.report.plan
-        kafka_io.partition_count(self.admin, self.task.sink_topic, self.task.kafka.bootstrap_servers)
+        count = kafka_io.partition_count(self.admin, self.task.sink_topic, self.task.kafka.bootstrap_servers)
+        self.shape = SinkShape(self.task.partitioner, count, self.extra_headers)
         ranges = {
             r.partition: OffsetRange(partition=r.partition, start_offset=r.start_offset, end_offset=r.end_offset)
             for r in plan.sandbox
@@ -220,7 +222,7 @@ class _Partition:
             statuses = self.verdicts.classify(triples)
         except redis.RedisError as err:
             raise RetriableFailure(f"Redis (reconciliation working set): {err}") from err
-        topic, extra = self.task.sink_topic, self.owner.extra_headers
+        topic, shaped = self.task.sink_topic, self.owner.shape.record
         delta = self._not_rewritten([m for m, s in zip(keyed, statuses, strict=True) if s == "W"])
         claims = dict(zip((m.offset() for m in delta), self._claim(delta), strict=True))
         for msg, status in zip(keyed, statuses, strict=True):
@@ -229,10 +231,10 @@ class _Partition:
             elif status == "W" and claims[msg.offset()] == "S":
                 ckpt.already_promoted += 1
             elif status == "W":
-                key, value = msg.key(), msg.value()
-                headers = [(k, v) for k, v in (msg.headers() or []) if k != REPLAY_UID_HEADER] + extra
-                produce(self.producer, topic, value, key, headers=headers)
-                state = digest.step(state, key, value)
+                key, partition, headers, stamp = shaped(msg)
+                value = msg.value()
+                produce(self.producer, topic, value, key, partition, headers=headers, timestamp=stamp)
+                state = digest.step(state, key or b"", value)
                 ckpt.written += 1
             elif status == "I":
                 ckpt.skipped_identical += 1

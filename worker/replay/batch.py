@@ -34,6 +34,7 @@ from ..ledger.dedup import MARK_FORMAT, ReplayLedger, pack
 from ..runtime import digest
 from ..runtime.produce import Headers, RecordTooLarge, produce
 from .dead_letter import truncated_copy
+from .fidelity import carrier
 from .formats import Decode
 from .transform import BuiltTransform, check_deterministic
 from .validate import Rejected, Valid, Validator
@@ -78,6 +79,7 @@ class ReplayBatches:
         self.partition = task.source.partition
         self._determinism_checked = False
         self._unsettled: Prepared | None = None  # the last batch of native marks, verdicts unread
+        self.carry = carrier(task.sink)  # None unless the sink keeps the source key, headers or time
         self.headers_base: Headers = [
             (SOURCE_TOPIC_HEADER, task.source.topic.encode()),
             (SOURCE_PARTITION_HEADER, str(task.source.partition).encode()),
@@ -227,7 +229,7 @@ class ReplayBatches:
         except redis.RedisError as err:
             raise RetriableFailure(f"dedup ledger: {err}") from err
         sandbox, partition, producer = self.task.output.sandbox_topic, self.partition, self.producer
-        base, offset_header = self.headers_base, SOURCE_OFFSET_HEADER
+        base, offset_header, carry = self.headers_base, SOURCE_OFFSET_HEADER, self.carry
         # digest.BlockDigest.add, inlined: this loop runs once per emitted event.
         block, running, bits, sha256, fold = chain.block, chain.running, digest.BLOCK_BITS, hashlib.sha256, digest.fold
         emitted = duplicate = processed = bytes_out = 0
@@ -240,6 +242,8 @@ class ReplayBatches:
                 if status == "N":
                     offset = msg.offset()
                     headers = [*base, (offset_header, b"%d" % offset)]
+                    if carry is not None:
+                        headers += carry(msg, out)
                     try:
                         produce(producer, sandbox, out, key, partition, headers=headers)
                     except RecordTooLarge as err:  # above the producer's limit: a dead letter, not a retry

@@ -12,7 +12,8 @@ Anyone can recompute it from the sandbox partition (read_committed, the `er-sour
 header gives each record's source offset) with `block_chain()`.
 
 Promotion output (`step`/`chain`): d_i = SHA-256(d_{i-1} || len(key) || key || value), per
-record written, in order (promotion transactions end anywhere).
+record written, in order (promotion transactions end anywhere); the key as written (a null key
+as empty).
 """
 
 from __future__ import annotations

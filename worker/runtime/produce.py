@@ -38,11 +38,15 @@ def produce(
     *,
     headers: Headers | None = None,
     on_delivery: Callable[[Any, Any], None] | None = None,
+    timestamp: int = 0,
 ) -> None:
-    """producer.produce(); on BufferError serve delivery reports (poll) until the record fits."""
+    """producer.produce(); on BufferError serve delivery reports (poll) until the record fits.
+    A `timestamp` of 0 (epoch ms) lets the producer stamp the record when it is sent."""
     while True:
         try:
-            producer.produce(topic, value, key, partition, on_delivery=on_delivery, headers=headers)
+            producer.produce(
+                topic, value, key, partition, on_delivery=on_delivery, headers=headers, timestamp=timestamp
+            )
             return
         except BufferError:
             producer.poll(POLL_SECONDS)

@@ -21,8 +21,9 @@ from .resource import (
     EventReplay,
     ObjectMeta,
 )
+from .sink import Sink, SinkHeaders
 from .source import KafkaCredentialsRef, Source
-from .spec import IMMUTABLE, EventReplaySpec, Sink
+from .spec import IMMUTABLE, EventReplaySpec
 from .status import (
     PHASES,
     AggregationStatus,
@@ -101,6 +102,7 @@ __all__ = [
     "Resources",
     "SecretKeyRef",
     "Sink",
+    "SinkHeaders",
     "Source",
     "Thresholds",
     "TimestampWindow",

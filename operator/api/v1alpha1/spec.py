@@ -1,7 +1,7 @@
-"""`.spec` of an EventReplay: EventReplaySpec, the sink, and which of its fields are frozen once planned.
+"""`.spec` of an EventReplay: EventReplaySpec and which of its fields are frozen once planned.
 
 Each part lives in a module of its own: `source`, `window`, `validation`, `dedup`, `transform`,
-`reconciliation` (with promotion) and `worker`; the rules on the whole object (immutability) are
+`sink`, `reconciliation` (with promotion) and `worker`; the rules on the whole object (immutability) are
 in `resource.py`.
 """
 
@@ -11,9 +11,10 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .base import TOPIC_RE, ApiModel, cel, rule
+from .base import ApiModel, cel, rule
 from .dedup import Dedup
 from .reconciliation import Promotion, Reconciliation
+from .sink import SHAPE_NOT_AGGREGATE, Sink
 from .source import Source
 from .transform import Transform
 from .validation import Validation
@@ -69,21 +70,6 @@ EXTERNAL_RESULTS_RULE = rule(
 """Combinations the semantics cannot serve, refused at admission (root rules) and by the model."""
 
 
-class Sink(ApiModel):
-    """The real destination. Replays write to a derived sandbox topic first; only promotion writes here."""
-
-    topic: str = Field(
-        pattern=TOPIC_RE,
-        max_length=249,
-        description="Destination topic for promotion; the sandbox (`eventreplay.<namespace>.<name>.sandbox`) "
-        "and dead-letter (`....dlq`) topics are derived from the replay and shown in status.plan. A replayed "
-        "(and promoted) record is the transformed value keyed by its event id, with the replay's headers "
-        "(`er-source-topic`, `er-source-partition`, `er-source-offset`; promoted: `er-promoted-by`, "
-        "`er-report-hash`, `er-replay-uid`); the source record's key, headers and timestamp are not carried "
-        "over (it is stamped when written). Dead letters keep the source key and value.",
-    )
-
-
 class EventReplaySpec(ApiModel):
     """Desired replay: re-process a window exactly once into a sandbox, then reconcile and promote."""
 
@@ -126,11 +112,14 @@ class EventReplaySpec(ApiModel):
 
     @model_validator(mode="after")
     def _servable(self) -> EventReplaySpec:
-        # The twins of AGGREGATE_SKIP_PROCESSED_RULE and EXTERNAL_RESULTS_RULE: `eventreplay plan/run` refuse them too.
+        # The twins of AGGREGATE_SKIP_PROCESSED_RULE, EXTERNAL_RESULTS_RULE and sink.SHAPE_NOT_AGGREGATE_RULE:
+        # `eventreplay plan/run` refuse them too.
         if self.transform.aggregate is not None and self.dedup.mode == "skipProcessed":
             raise ValueError(AGGREGATE_SKIP_PROCESSED)
         if self.reconciliation.external_results is not None and not self.external_engine:
             raise ValueError(EXTERNAL_RESULTS_ONLY_EXTERNAL)
+        if self.transform.aggregate is not None and self.sink.shaped:
+            raise ValueError(SHAPE_NOT_AGGREGATE)
         return self
 
     @property

@@ -1,0 +1,117 @@
+"""`spec.sink`: the real topic promotion writes, and the shape of its records (key, headers, timestamp).
+
+The shape's grammar and defaults are the worker contract's (`worker/contract/sink_record.py`):
+the operator resolves them into the replay task.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from eventreplay.worker.contract.sink_record import (
+    ALLOW_OR_DENY,
+    EVENT_ID,
+    HEADER_NAME_PATTERN,
+    SINK_KEY_PATTERN,
+    SINK_KEY_RULE,
+    HeaderFilter,
+    SinkRecord,
+    resolve,
+)
+
+from .base import TOPIC_RE, ApiModel, cel, rule
+
+HeaderName = Annotated[str, Field(pattern=HEADER_NAME_PATTERN, max_length=249)]
+
+SHAPE_NOT_AGGREGATE = (
+    "sink.key, sink.headers and sink.timestamp shape a replayed source record: an aggregate replay "
+    "writes window results, which have no source record"
+)
+SHAPE_NOT_AGGREGATE_RULE = rule(
+    "!has(self.spec.transform) || !has(self.spec.transform.aggregate) || "
+    "((!has(self.spec.sink.key) || self.spec.sink.key == 'eventId') && !has(self.spec.sink.headers) "
+    "&& !has(self.spec.sink.timestamp))",
+    SHAPE_NOT_AGGREGATE,
+    fieldPath=".spec.sink",
+)
+"""A root rule (it reads spec.transform); `EventReplaySpec` applies its Python twin."""
+
+
+def _no_schema_default(node: dict[str, Any]) -> None:
+    # Not defaulted by the API server: a replay written before this field stays byte for byte as
+    # it was stored (its sink is frozen); absent means `eventId` here and in the CEL rules.
+    node.pop("default", None)
+
+
+class SinkHeaders(ApiModel):
+    """Which of the source record's headers the sink record keeps; the replay's `er-*` headers are
+    always added and never copied from the source."""
+
+    model_config = ConfigDict(json_schema_extra=cel(rule("has(self.allow) != has(self.deny)", ALLOW_OR_DENY)))
+
+    allow: list[HeaderName] | None = Field(
+        default=None,
+        max_length=100,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+        description="Keep only the source headers of these names.",
+    )
+    deny: list[HeaderName] | None = Field(
+        default=None,
+        max_length=100,
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+        description="Keep every source header but these (`deny: []` keeps them all).",
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> SinkHeaders:
+        if (self.allow is None) == (self.deny is None):
+            raise ValueError(ALLOW_OR_DENY)
+        return self
+
+
+class Sink(ApiModel):
+    """The real destination. Replays write to a derived sandbox topic first; only promotion writes here."""
+
+    topic: str = Field(
+        pattern=TOPIC_RE,
+        max_length=249,
+        description="Destination topic for promotion; the sandbox (`eventreplay.<namespace>.<name>.sandbox`) "
+        "and dead-letter (`....dlq`) topics are derived from the replay and shown in status.plan. A promoted "
+        "record is the transformed value with the key, headers and timestamp below, plus the replay's headers "
+        "(`er-source-topic`, `er-source-partition`, `er-source-offset`, `er-promoted-by`, `er-report-hash`, "
+        "`er-replay-uid`). Dead letters keep the source key and value.",
+    )
+    key: str = Field(
+        default=EVENT_ID,
+        pattern=SINK_KEY_PATTERN,
+        max_length=512,
+        json_schema_extra=_no_schema_default,
+        description=f"The promoted record's key: {SINK_KEY_RULE}. `eventId` (the default) keys it by its event "
+        "id; `sourceKey` keeps the source record's key bytes (a null key stays null); `field:<path>` reads a "
+        "field of the transformed value (a string as UTF-8, another JSON value as its JSON text; absent: a "
+        "null key). Promotion partitions by the key as Kafka's Java clients do (murmur2), so a correction "
+        "lands where production's records of that key are.",
+    )
+    headers: SinkHeaders | None = Field(
+        default=None,
+        description="Source headers the promoted record keeps (`allow` or `deny` a list of names). Default: "
+        "all of them with a `sourceKey` or `field:` key, none with `eventId`.",
+    )
+    timestamp: Literal["source", "replay"] | None = Field(
+        default=None,
+        description="The promoted record's timestamp: `source` (the source record's) or `replay` (stamped when "
+        "promoted). Default: `source` with a `sourceKey` or `field:` key, `replay` with `eventId`.",
+    )
+
+    def record(self) -> SinkRecord:
+        """The shape the replay task carries, defaults applied."""
+        headers = self.headers
+        kept = None if headers is None else HeaderFilter(allow=headers.allow, deny=headers.deny)
+        return resolve(self.key, kept, self.timestamp)
+
+    @property
+    def shaped(self) -> bool:
+        """Whether any of key, headers, timestamp is set (refused for aggregate replays)."""
+        return self.key != EVENT_ID or self.headers is not None or self.timestamp is not None
