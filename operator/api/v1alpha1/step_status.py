@@ -1,8 +1,8 @@
 """`.status` of the steps after the replay: what the combine, reconciliation and promotion Jobs
 reported (`status.aggregation`, `status.reconciliation`, `status.promotion`).
 
-Every field is optional: the operator fills each object in from its Job's summary or checkpoints,
-and a field stays absent until that Job reports it.
+The operator fills each object in from its Job's summary or checkpoints; a counter or text stays
+absent until that Job reports it.
 """
 
 from __future__ import annotations
