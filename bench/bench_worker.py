@@ -26,7 +26,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from eventreplay.worker.contract.names import TASK_ENV
+from eventreplay.worker.contract.environment import TASK_ENV
 from eventreplay.worker.contract.tasks import Task
 
 # The order generator is dev-only (dev/datagen, not in the installed package).

@@ -16,8 +16,8 @@ import yaml
 
 from eventreplay.operator.api.v1alpha1 import Plan
 from eventreplay.operator.job_tasks import build_gap_task
+from eventreplay.worker.contract.environment import GAP_TASK_ENV
 from eventreplay.worker.contract.exit_codes import EXIT_DONE, EXIT_RETRIABLE
-from eventreplay.worker.contract.names import GAP_TASK_ENV
 
 from .errors import EXIT_FAILED, EXIT_UNREACHABLE, CliError, one_line
 from .manifest import Manifest

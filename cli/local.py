@@ -26,7 +26,8 @@ from eventreplay.operator.job_names import Owner
 from eventreplay.operator.job_tasks import build_task
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
 from eventreplay.operator.planner import PlanRefused, refuse_foreign_output, short_hash
-from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV, local_plan_key
+from eventreplay.worker.contract.environment import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV
+from eventreplay.worker.contract.names import local_plan_key
 from eventreplay.worker.contract.tasks import Task
 
 from . import planning

@@ -18,7 +18,7 @@ from eventreplay.operator.api.v1alpha1 import EventReplaySpec, Plan
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
 from eventreplay.operator.planner import PlanRefused, format_time, make_plan
 from eventreplay.operator.retention import with_retention_notes
-from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV
+from eventreplay.worker.contract.environment import KAFKA_SETTINGS_ENV, REDIS_PASSWORD_ENV
 from eventreplay.worker.contract.settings import parse_settings, redis_location
 
 from .errors import EXIT_PLAN_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE, CliError, unreachable

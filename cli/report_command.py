@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from eventreplay.worker.contract.names import REDIS_PASSWORD_ENV
+from eventreplay.worker.contract.environment import REDIS_PASSWORD_ENV
 from eventreplay.worker.contract.settings import redis_location
 
 from . import cluster

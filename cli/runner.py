@@ -24,8 +24,9 @@ import redis
 
 from eventreplay.operator.api.v1alpha1 import Plan
 from eventreplay.worker.contract.checkpoints import Checkpoint
+from eventreplay.worker.contract.environment import METRICS_PORT_ENV, TASK_ENV, TERMINATION_LOG_ENV
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
-from eventreplay.worker.contract.names import METRICS_PORT_ENV, TASK_ENV, TERMINATION_LOG_ENV, checkpoint_key
+from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.contract.tasks import Task
 
 from .bars import LiveDisplay, RateTracker, Row, eta_text, rate_text, render_row, render_rows

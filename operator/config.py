@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventreplay.worker.contract.environment import LOG_FORMAT_ENV
 from eventreplay.worker.contract.log_lines import LOG_FORMATS, TEXT, parse_log_format
-from eventreplay.worker.contract.names import LOG_FORMAT_ENV
 from eventreplay.worker.contract.settings import parse_settings
 
 from .policy import Own, Policy, load

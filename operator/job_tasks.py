@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 from eventreplay.worker.contract import step_tasks as rt
 from eventreplay.worker.contract import tasks as wt
 from eventreplay.worker.contract.combine_task import Aggregate, CombineTask, Requested
-from eventreplay.worker.contract.gap_task import GapTask
-from eventreplay.worker.contract.names import (
+from eventreplay.worker.contract.environment import (
     KAFKA_CA_ENV,
     KAFKA_SETTINGS_ENV,
     REDIS_PASSWORD_ENV,
     REDIS_USERNAME_ENV,
     SCHEMA_REGISTRY_CREDENTIALS_ENV,
-    ReplayTopics,
 )
+from eventreplay.worker.contract.gap_task import GapTask
+from eventreplay.worker.contract.names import ReplayTopics
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
 from .job_names import Owner

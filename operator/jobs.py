@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
-from eventreplay.worker.contract.names import (
+from eventreplay.worker.contract.environment import (
     COMBINE_TASK_ENV,
     KAFKA_CA_ENV,
     KAFKA_SETTINGS_ENV,
@@ -25,6 +24,7 @@ from eventreplay.worker.contract.names import (
     SCHEMA_REGISTRY_CREDENTIALS_ENV,
     TASK_ENV,
 )
+from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition
 from .config import OperatorConfig

@@ -15,6 +15,8 @@ from typing import Any
 from .api.v1alpha1 import GROUP, PLURAL, VERSION
 
 JSON = dict[str, Any]
+Timeout = float | tuple[float, float]
+"""Seconds for the whole request, or (connect, read) seconds."""
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 
@@ -59,16 +61,11 @@ class Kube:
         self._api = api
         self._host: str = api.configuration.host
 
-    def call(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        query: dict[str, str] | None = None,
-        content_type: str = "application/json",
-        timeout: float = 30.0,
-    ) -> JSON:
+    def request(
+        self, method: str, path: str, body: Any, *, query: dict[str, Any] | None, content_type: str, timeout: Timeout
+    ) -> Any:
+        """The raw response, whatever its status (`call` reads it, a watch streams it); a request that
+        did not complete raises KubeError."""
         from kubernetes.client.exceptions import ApiException
 
         url = self._host + path + ("?" + urllib.parse.urlencode(query) if query else "")
@@ -77,10 +74,25 @@ class Kube:
         if auth:
             headers["authorization"] = auth["value"]
         try:
-            resp = self._api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout)
-            data = resp.read()
+            return self._api.rest_client.request(method, url, headers=headers, body=body, _request_timeout=timeout)
         except ApiException as err:
             raise KubeError(int(err.status or 0), str(err.reason)) from err
+        except Exception as err:
+            raise KubeError(0, repr(err)) from err
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: dict[str, Any] | None = None,
+        content_type: str = "application/json",
+        timeout: float = 30.0,
+    ) -> JSON:
+        resp = self.request(method, path, body, query=query, content_type=content_type, timeout=timeout)
+        try:
+            data = resp.read()
         except Exception as err:
             raise KubeError(0, repr(err)) from err
         text = data.decode(errors="replace") if isinstance(data, bytes) else str(data or "")

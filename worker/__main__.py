@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 
 from .contract.defaults import DEFAULT_TTL_SECONDS
-from .contract.names import TASK_ENV
+from .contract.environment import TASK_ENV
 from .runtime.entry import run_command, run_job
 
 

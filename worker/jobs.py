@@ -18,16 +18,10 @@ from typing import Any, TypeVar
 from .contract.checkpoints import Checkpoint
 from .contract.combine_task import CombineTask
 from .contract.defaults import DEFAULT_TTL_SECONDS
+from .contract.environment import COMBINE_TASK_ENV, GAP_TASK_ENV, PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, TASK_ENV
 from .contract.exit_codes import PermanentFailure, RetriableFailure, WorkerFailure
 from .contract.gap_task import GapTask
-from .contract.names import (
-    COMBINE_TASK_ENV,
-    GAP_TASK_ENV,
-    PROMOTE_TASK_ENV,
-    RECONCILE_TASK_ENV,
-    TASK_ENV,
-    failure_key,
-)
+from .contract.names import failure_key
 from .contract.step_tasks import PromoteTask, ReconcileTask
 from .contract.tasks import Task
 from .runtime.entry import Job

@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import config, procs
@@ -92,13 +92,20 @@ def base_tag() -> str:
     return f"localhost/eventreplay-python-base:{DEBIAN_RELEASE}-{BASE_KEY}"
 
 
+def _cached_image(step: str, tag: str, build: Callable[[str], None], *, archive: bool) -> str:
+    """`tag`, built by `build` under the step's lock unless podman already has it; `archive`: also
+    saved as the OCI archive containerd imports."""
+    with _build_lock(step):
+        if not image_exists(tag):
+            build(tag)
+        if archive:
+            save_archive(tag)
+    return tag
+
+
 def base_image() -> str:
     """The Python base image (debootstrap minbase + python3, python3-venv, python-is-python3)."""
-    tag = base_tag()
-    with _build_lock("base"):
-        if not image_exists(tag):
-            _import_base(tag)
-    return tag
+    return _cached_image("base", base_tag(), _import_base, archive=False)
 
 
 def pinned_base() -> str:
@@ -218,12 +225,7 @@ def pause_tag() -> str:
 
 def pause_image() -> str:
     """The pod sandbox image: a static `pause` binary FROM scratch, running as 65535."""
-    tag = pause_tag()
-    with _build_lock("pause"):
-        if not image_exists(tag):
-            _build_pause(tag)
-        save_archive(tag)
-    return tag
+    return _cached_image("pause", pause_tag(), _build_pause, archive=True)
 
 
 def _build_pause(tag: str) -> None:

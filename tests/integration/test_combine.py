@@ -13,7 +13,7 @@ import pytest
 
 from datagen.orders import Record
 from eventreplay.worker.contract.combine_task import Aggregate, CombineTask
-from eventreplay.worker.contract.names import COMBINE_TASK_ENV
+from eventreplay.worker.contract.environment import COMBINE_TASK_ENV
 from eventreplay.worker.contract.step_tasks import RedisTarget
 from eventreplay.worker.contract.tasks import KafkaConnection, ReplayIdentity
 from support.kafka_tools import create_topic, produce, read_topic

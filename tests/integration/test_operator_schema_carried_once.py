@@ -15,7 +15,7 @@ import pytest
 
 from datagen.orders import ORDER_SCHEMA
 from eventreplay.operator.job_names import LABEL_PARTITION, LABEL_UID
-from eventreplay.worker.contract.names import TASK_ENV
+from eventreplay.worker.contract.environment import TASK_ENV
 from support.kafka_tools import key_values
 from support.operator_driver import OperatorDriver
 from support.orders_replay import PARTITIONS, seed, spec

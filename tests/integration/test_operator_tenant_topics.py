@@ -21,7 +21,7 @@ import yaml
 
 from datagen.orders import generate
 from devstack import config
-from eventreplay.worker.contract.names import KAFKA_SETTINGS_ENV
+from eventreplay.worker.contract.environment import KAFKA_SETTINGS_ENV
 from support.kafka_tools import create_topic, produce
 from support.operator_driver import OperatorDriver
 

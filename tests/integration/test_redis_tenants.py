@@ -18,7 +18,7 @@ import redis
 
 from datagen.orders import ORDER_SCHEMA
 from eventreplay.worker.contract import names
-from eventreplay.worker.contract.names import REDIS_PASSWORD_ENV, REDIS_USERNAME_ENV
+from eventreplay.worker.contract.environment import REDIS_PASSWORD_ENV, REDIS_USERNAME_ENV
 from eventreplay.worker.contract.step_tasks import PromoteTask, ReconcileTask
 from eventreplay.worker.contract.tasks import Task
 from eventreplay.worker.runtime.kafka_io import cluster_id

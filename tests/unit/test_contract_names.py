@@ -7,7 +7,7 @@ import fnmatch
 
 import pytest
 
-from eventreplay.worker.contract import names
+from eventreplay.worker.contract import environment, names
 
 
 def test_topic_group_and_transactional_names() -> None:
@@ -137,16 +137,16 @@ def test_a_sink_pattern_that_could_widen_an_acl_is_refused(glob: str) -> None:
 
 
 def test_pod_environment_variables() -> None:
-    assert (names.TASK_ENV, names.RECONCILE_TASK_ENV, names.PROMOTE_TASK_ENV) == (
+    assert (environment.TASK_ENV, environment.RECONCILE_TASK_ENV, environment.PROMOTE_TASK_ENV) == (
         "EVENTREPLAY_TASK",
         "EVENTREPLAY_RECONCILE_TASK",
         "EVENTREPLAY_PROMOTE_TASK",
     )
-    assert (names.KAFKA_SETTINGS_ENV, names.REDIS_PASSWORD_ENV) == (
+    assert (environment.KAFKA_SETTINGS_ENV, environment.REDIS_PASSWORD_ENV) == (
         "EVENTREPLAY_KAFKA_SETTINGS",
         "EVENTREPLAY_REDIS_PASSWORD",
     )
-    assert (names.TERMINATION_LOG_ENV, names.METRICS_PORT_ENV, names.LOG_LEVEL_ENV) == (
+    assert (environment.TERMINATION_LOG_ENV, environment.METRICS_PORT_ENV, environment.LOG_LEVEL_ENV) == (
         "EVENTREPLAY_TERMINATION_LOG",
         "EVENTREPLAY_METRICS_PORT",
         "EVENTREPLAY_LOG_LEVEL",

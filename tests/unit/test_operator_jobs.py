@@ -9,7 +9,7 @@ from operator_fixtures import env_of, operator_config, plan, spec
 
 from eventreplay.operator.job_names import Owner, job_name, label_value
 from eventreplay.operator.jobs import build_job
-from eventreplay.worker.contract.names import TASK_ENV
+from eventreplay.worker.contract.environment import TASK_ENV
 from eventreplay.worker.contract.tasks import Task
 
 OWNER = Owner(namespace="payments", name="orders-2026-11-20", uid="uid-1")

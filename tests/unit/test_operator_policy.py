@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from eventreplay.operator.api.v1alpha1 import EventReplay
 from eventreplay.operator.config import OperatorConfig, from_args
 from eventreplay.operator.policy import PERMISSIVE, Policy, PolicyDocument, load
-from eventreplay.worker.contract.names import TASK_ENV
+from eventreplay.worker.contract.environment import TASK_ENV
 from eventreplay.worker.contract.tasks import Task
 
 DOC: dict[str, Any] = {

@@ -17,7 +17,7 @@ from eventreplay.operator.job_names import Owner
 from eventreplay.operator.jobs import build_job, promotion_job, reconciliation_job
 from eventreplay.operator.policy import PERMISSIVE, Policy, PolicyDocument
 from eventreplay.worker.contract import names
-from eventreplay.worker.contract.names import (
+from eventreplay.worker.contract.environment import (
     PROMOTE_TASK_ENV,
     RECONCILE_TASK_ENV,
     REDIS_PASSWORD_ENV,

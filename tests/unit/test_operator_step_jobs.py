@@ -9,7 +9,8 @@ from operator_fixtures import env_of, operator_config, plan, spec
 from eventreplay.operator.job_names import LABEL_PARTITION, Owner, promotion_job_name
 from eventreplay.operator.job_tasks import existing_output
 from eventreplay.operator.jobs import promotion_job, reconciliation_job
-from eventreplay.worker.contract.names import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, short_uid
+from eventreplay.worker.contract.environment import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV
+from eventreplay.worker.contract.names import short_uid
 from eventreplay.worker.contract.step_tasks import PromoteTask, ReconcileTask
 
 OWNER = Owner("ns", "r", "uid-1")

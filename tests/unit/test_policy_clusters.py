@@ -18,7 +18,7 @@ from eventreplay.operator.config import OperatorConfig, from_args
 from eventreplay.operator.job_names import Owner
 from eventreplay.operator.jobs import promotion_job, reconciliation_job
 from eventreplay.operator.policy import OPEN, PERMISSIVE, Policy, PolicyDocument, load
-from eventreplay.worker.contract.names import (
+from eventreplay.worker.contract.environment import (
     KAFKA_CA_ENV,
     KAFKA_SETTINGS_ENV,
     PROMOTE_TASK_ENV,

@@ -15,8 +15,8 @@ from operator_fixtures import env_of, operator_config, plan, spec
 from eventreplay.operator.job_names import Owner
 from eventreplay.operator.jobs import build_job
 from eventreplay.operator.schema_config_map import SCHEMA_DIR, config_map
+from eventreplay.worker.contract.environment import TASK_ENV
 from eventreplay.worker.contract.exit_codes import PermanentFailure
-from eventreplay.worker.contract.names import TASK_ENV
 from eventreplay.worker.contract.schema_file import SCHEMA_KEY, digest, encode, load
 from eventreplay.worker.contract.tasks import SchemaFile, Task, Validation
 from eventreplay.worker.replay.validate import Rejected, Validator

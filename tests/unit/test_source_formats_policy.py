@@ -15,7 +15,7 @@ from eventreplay.operator.config import OperatorConfig, from_args
 from eventreplay.operator.job_names import Owner
 from eventreplay.operator.jobs import build_job
 from eventreplay.operator.policy import PERMISSIVE, Policy, PolicyDocument, closed_default
-from eventreplay.worker.contract.names import SCHEMA_REGISTRY_CREDENTIALS_ENV, TASK_ENV
+from eventreplay.worker.contract.environment import SCHEMA_REGISTRY_CREDENTIALS_ENV, TASK_ENV
 from eventreplay.worker.contract.tasks import Task
 
 OWN_REGISTRY = "http://registry:8080/apis/ccompat/v6"

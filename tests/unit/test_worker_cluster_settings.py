@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
+from eventreplay.worker.contract.environment import KAFKA_CA_ENV, KAFKA_SETTINGS_ENV
 from eventreplay.worker.contract.exit_codes import PermanentFailure, RetriableFailure
 from eventreplay.worker.contract.kafka_clients import create_topics, job_config
-from eventreplay.worker.contract.names import KAFKA_CA_ENV, KAFKA_SETTINGS_ENV
 from eventreplay.worker.contract.tasks import KafkaConnection
 
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from eventreplay.worker.__main__ import main
+from eventreplay.worker.contract.environment import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, TASK_ENV
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
-from eventreplay.worker.contract.names import PROMOTE_TASK_ENV, RECONCILE_TASK_ENV, TASK_ENV
 
 JOBS = {
     "run": ("worker", TASK_ENV),

@@ -176,7 +176,7 @@ class ReplayLedger:
         return piece
 
     def mark_command(self, digest: bytes, content: bytes, offset: int) -> bytes:
-        """One event's HSETNX (what `ReplayBatches.prepare` builds inline): field, hash + offset."""
+        """One event's HSETNX (what `ReplayBatches._screen` builds inline): field, hash + offset."""
         bucket = int.from_bytes(digest[10:14], "big") & self.bucket_mask
         piece = self.key_pieces.get(bucket) or self.key_piece(bucket)
         tail = (content, offset.to_bytes(8, "big")) if self.hashed else (offset.to_bytes(8, "big"),)

@@ -5,13 +5,15 @@ answered while the previous batch is produced; `withinReplay`: native marks, and
 marked go to the ledger script when the next batch is prepared); `finish` reads the ledger's
 verdicts and produces the batch in offset order: emitted records to the sandbox (and into the
 output digest), duplicates and processed ones counted, everything else dead-lettered with its
-reason. These two loops run once per event: keep them inlined and free of per-event calls that
-are not needed.
+reason. Their two loops (`_screen`, `finish`) run once per event: keep them inlined and free of
+per-event calls that are not needed; what is done once per batch stays outside them (`_marking`,
+`_verdicts`).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import blake2b
 from typing import Any
@@ -59,8 +61,11 @@ _CONFLICT = {
 }
 
 
-# ledger.id_digest and ledger.content_hash (BLAKE2b-128 and -64), as prototypes to copy.
+# ledger.id_digest and ledger.content_hash (BLAKE2b-128 and -64), as prototypes to copy: copying a
+# keyed-size prototype is cheaper than blake2b(..., digest_size=n) per event.
 _ID_HASH, _CONTENT_HASH = blake2b(digest_size=16), blake2b(digest_size=8)
+Samples = list[tuple[dict[str, Any], bytes]]
+"""A user transform's first (document, value) pairs, to check it is deterministic."""
 
 
 class ReplayBatches:
@@ -89,53 +94,48 @@ class ReplayBatches:
     def prepare(self, batch: list[Message]) -> Prepared:
         """Validate and transform a batch, and send its candidates to the ledger.
 
-        Outcomes are (message, key, output) for ledger candidates and (message, Rejected) for
-        dead letters. This loop and `_finish` run once per event: the ledger record (`ledger.pack`)
-        is built inline and the record timestamp is only read when the full validation path runs.
+        `_screen` is the per-event loop, every per-batch lookup hoisted into its locals (`_marking`).
+        Outcomes are (message, key, output) for ledger candidates and (message, Rejected) for dead
+        letters. A user transform's first valid events are kept as samples to check it is deterministic.
         """
-        outcomes: list[Any] = []
+        samples: Samples | None = [] if self.transform.user_code and not self._determinism_checked else None
+        prepared, blob = self._screen(batch, samples)
+        if samples:  # checked on the first batch that has valid events, not merely the first batch
+            check_deterministic(self.transform.fn, self.task.transform.function, samples)
+            self._determinism_checked = True
+        return self._send(prepared, blob)
+
+    def _screen(self, batch: list[Message], samples: Samples | None) -> tuple[Prepared, list[bytes]]:
         blob: list[bytes] = []
-        fast, full = self.validator.check_fast, self.validator.check_full
-        decode, reads_record = self.decode, self.validator.reads_record
-        decoded: list[bytes] | None = None if decode is None else []
-        transform = None if self.transform.identity else self.transform.fn
-        samples: list[tuple[dict[str, Any], bytes]] | None = None
-        if self.transform.user_code and not self._determinism_checked:
-            samples = []
-        # Copying a keyed-size prototype is cheaper than blake2b(..., digest_size=n) per call.
-        ledger = self.ledger
-        hashed, no_hash, id_proto, content_proto = ledger.hashed, bytes(8), _ID_HASH, _CONTENT_HASH
-        native, mask, key_piece = ledger.native, ledger.bucket_mask, ledger.key_piece
-        pieces = ledger.start_marks() if native else {}
-        mark = MARK_FORMAT[hashed]
-        bytes_in = 0
-        add, pack_one = outcomes.append, blob.append
+        prepared = Prepared([], None, 0, decoded=None if self.decode is None else [])
+        add, pack_one, decoded, bytes_in = prepared.outcomes.append, blob.append, prepared.decoded, 0
+        fast, full, reads_record = self.validator.check_fast, self.validator.check_full, self.validator.reads_record
+        decode, transform = self.decode, None if self.transform.identity else self.transform.fn
+        native, hashed, mask, key_piece, pieces, mark = self._marking()
+        id_proto, content_proto, no_hash = _ID_HASH, _CONTENT_HASH, bytes(8)
         for msg in batch:
             value = msg.value()
             if decode is not None:  # a registry format: the JSON of the decoded value, from here on
-                plain = decode(value)
-                if type(plain) is Rejected:
+                if type(plain := decode(value)) is Rejected:
                     bytes_in += len(value or b"")
                     add((msg, plain))
                     continue
                 value = plain  # type: ignore[assignment]
             res: Valid | Rejected | None = fast(value)
-            if res is None:
+            if res is None:  # the record's timestamp (and key, headers) are read only on this path
                 if reads_record:
                     res = full(value, msg.timestamp()[1], msg.key(), msg.headers())
                 else:
                     res = full(value, msg.timestamp()[1])
                 if type(res) is Rejected:
-                    if value:
-                        bytes_in += len(value)
+                    bytes_in += len(value or b"")
                     add((msg, res))
                     continue
             event_id, doc = res  # type: ignore[misc]
             assert value is not None
             bytes_in += len(value)
-            if transform is None:
-                out = value
-            else:
+            out = value
+            if transform is not None:
                 if samples is not None and len(samples) < 50:
                     samples.append((doc, value))
                 try:
@@ -149,32 +149,28 @@ class ReplayBatches:
                 decoded.append(value)
             h = id_proto.copy()
             h.update(key)
-            if native:
-                # ledger.ReplayLedger.mark_command, inlined: HSETNX <bucket> <id digest> <hash + offset>.
-                d = h.digest()
-                piece = pieces.get(int.from_bytes(d[10:14], "big") & mask)
-                if piece is None:
-                    piece = key_piece(int.from_bytes(d[10:14], "big") & mask)
-                if hashed:
-                    h = content_proto.copy()
-                    h.update(value)
-                    pack_one(mark % (piece, d[:10], h.digest(), msg.offset().to_bytes(8, "big")))  # type: ignore[union-attr]
-                else:
-                    pack_one(mark % (piece, d[:10], msg.offset().to_bytes(8, "big")))  # type: ignore[union-attr]
-                continue
-            # ledger.pack, inlined: id digest (14 bytes), content hash (8), source offset (8).
-            pack_one(h.digest()[:14])
+            d = h.digest()
             if hashed:
                 h = content_proto.copy()
                 h.update(value)
-                pack_one(h.digest())
-            else:
-                pack_one(no_hash)
-            pack_one(msg.offset().to_bytes(8, "big"))  # type: ignore[union-attr]
-        if samples:  # checked on the first batch that has valid events, not merely the first batch
-            check_deterministic(self.transform.fn, self.task.transform.function, samples)
-            self._determinism_checked = True
-        return self._send(Prepared(outcomes, None, bytes_in, decoded=decoded), blob)
+            offset = msg.offset().to_bytes(8, "big")  # type: ignore[union-attr]
+            if native:  # ReplayLedger.mark_command, inlined: HSETNX <bucket> <id digest> <hash + offset>
+                bucket = int.from_bytes(d[10:14], "big") & mask
+                piece = pieces.get(bucket) or key_piece(bucket)
+                pack_one(mark % (piece, d[:10], h.digest(), offset) if hashed else mark % (piece, d[:10], offset))
+            else:  # ledger.pack, inlined: id digest (14 bytes), content hash (8), source offset (8)
+                pack_one(d[:14])
+                pack_one(h.digest() if hashed else no_hash)
+                pack_one(offset)
+        prepared.bytes_in = bytes_in
+        return prepared, blob
+
+    def _marking(self) -> tuple[bool, bool, int, Callable[[int], bytes], dict[int, bytes], bytes]:
+        """What `_screen` builds a batch's ledger records with: native marks or not, content hashed or
+        not, the bucket mask, the bucket heads known this epoch (and how to make one), the mark's format."""
+        ledger = self.ledger
+        pieces = ledger.start_marks() if ledger.native else {}
+        return ledger.native, ledger.hashed, ledger.bucket_mask, ledger.key_piece, pieces, MARK_FORMAT[ledger.hashed]
 
     def _send(self, prepared: Prepared, blob: list[bytes]) -> Prepared:
         """Once per batch: settle the previous batch's native verdicts, then send this one's marks."""
@@ -212,22 +208,25 @@ class ReplayBatches:
                 b"".join(pack(candidates[i][1].decode(), values[i], candidates[i][0].offset(), hashed) for i in asked)
             )
 
-    def finish(self, prepared: Prepared, ckpt: Checkpoint, chain: digest.BlockDigest) -> None:
-        """Receive the ledger's verdicts for a batch and produce its records in offset order."""
+    def _verdicts(self, prepared: Prepared) -> str:
+        """The ledger's verdicts for a batch's candidates, in order (the script's for those it was asked)."""
         try:
             if prepared is self._unsettled:  # the last batch: no next one settled it
                 self._settle(prepared)
             if prepared.statuses is None:
-                statuses = "" if prepared.ticket is None else self.ledger.receive(prepared.ticket)
-            elif prepared.asked:
-                merged = list(prepared.statuses)
-                for i, verdict in zip(prepared.asked, self.ledger.receive(prepared.asked_ticket), strict=True):
-                    merged[i] = verdict
-                statuses = "".join(merged)
-            else:
-                statuses = prepared.statuses
+                return "" if prepared.ticket is None else self.ledger.receive(prepared.ticket)
+            if not prepared.asked:
+                return prepared.statuses
+            merged = list(prepared.statuses)
+            for i, verdict in zip(prepared.asked, self.ledger.receive(prepared.asked_ticket), strict=True):
+                merged[i] = verdict
+            return "".join(merged)
         except redis.RedisError as err:
             raise RetriableFailure(f"dedup ledger: {err}") from err
+
+    def finish(self, prepared: Prepared, ckpt: Checkpoint, chain: digest.BlockDigest) -> None:
+        """Receive the ledger's verdicts for a batch and produce its records in offset order."""
+        statuses = self._verdicts(prepared)
         sandbox, partition, producer = self.task.output.sandbox_topic, self.partition, self.producer
         base, offset_header, carry = self.headers_base, SOURCE_OFFSET_HEADER, self.carry
         # digest.BlockDigest.add, inlined: this loop runs once per emitted event.

@@ -12,7 +12,7 @@ import os
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from ..contract.checkpoints import BUCKETS, Checkpoint
-from ..contract.names import METRICS_PORT_ENV
+from ..contract.environment import METRICS_PORT_ENV
 
 LABELS = ("namespace", "replay", "topic", "partition")
 

@@ -20,9 +20,9 @@ from typing import Any, Generic, TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from ..contract.environment import LOG_FORMAT_ENV, LOG_LEVEL_ENV, TERMINATION_LOG_ENV
 from ..contract.exit_codes import EXIT_DONE, EXIT_PERMANENT, WorkerFailure
 from ..contract.log_lines import TEXT, install, parse_log_format
-from ..contract.names import LOG_FORMAT_ENV, LOG_LEVEL_ENV, TERMINATION_LOG_ENV
 
 T = TypeVar("T", bound=BaseModel)
 

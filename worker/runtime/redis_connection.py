@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Protocol
 
 import redis
 
 from ..contract.exit_codes import PermanentFailure, RetriableFailure
 from ..contract.settings import redis_location
+from ..contract.tasks import RedisConnection
 
 log = logging.getLogger("eventreplay.worker")
-
-
-class RedisSpec(Protocol):
-    """What a connection needs (the worker's Dedup, reconciliation's RedisTarget)."""
-
-    @property
-    def redis_url(self) -> str: ...
-
-    @property
-    def password_env(self) -> str | None: ...
-
-    @property
-    def username_env(self) -> str | None: ...
 
 
 def _from_env(env: str | None, what: str) -> str | None:
@@ -36,7 +23,7 @@ def _from_env(env: str | None, what: str) -> str | None:
     return value
 
 
-def connect_redis(spec: RedisSpec, *, check_eviction: bool = True) -> redis.Redis:
+def connect_redis(spec: RedisConnection, *, check_eviction: bool = True) -> redis.Redis:
     password = _from_env(spec.password_env, "Redis password")
     username = _from_env(spec.username_env, "Redis ACL user")
     try:

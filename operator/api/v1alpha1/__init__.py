@@ -1,7 +1,7 @@
 """eventreplay.io/v1alpha1: the EventReplay models (the CRD's source) and their public names.
 
 `resource.EventReplay` is the root object; `spec` (with `source`, `window`, `validation`, `dedup`,
-`transform`, `reconciliation`, `worker`) and `status` hold its parts, `base` what they share.
+`transform`, `reconciliation`, `worker`), `status` and `step_status` hold its parts, `base` what they share.
 """
 
 from .annotations import APPROVED_BY, CREATED_BY
@@ -26,7 +26,6 @@ from .source import KafkaCredentialsRef, Source
 from .spec import IMMUTABLE, EventReplaySpec
 from .status import (
     PHASES,
-    AggregationStatus,
     BlockedPod,
     BlockedStep,
     Condition,
@@ -38,12 +37,9 @@ from .status import (
     PlanPartition,
     PlanTimes,
     Progress,
-    PromotionStatus,
-    ReconciliationStatus,
-    ReportRange,
-    ReportSamples,
     Totals,
 )
+from .step_status import AggregationStatus, PromotionStatus, ReconciliationStatus, ReportRange, ReportSamples
 from .transform import Aggregate, Aggregation, Transform
 from .validation import PoisonBreaker, Validation
 from .window import OffsetWindow, PartitionOffsets, RelativeWindow, TimestampWindow, Window

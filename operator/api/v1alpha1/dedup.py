@@ -52,11 +52,10 @@ class RedisConnection(ApiModel):
         "`redis://host:port[/db]` or `rediss://host:port[/db]`: no userinfo, query string or options; "
         "or name an `endpoint` instead.",
     )
+    _url_or_endpoint = value_or_alias("url", "endpoint", URL_OR_ENDPOINT)
     password_secret_ref: RedisPasswordRef | None = Field(
         default=None, description="Secret holding the Redis password, in the EventReplay's namespace."
     )
-
-    _url_or_endpoint = value_or_alias("url", "endpoint", URL_OR_ENDPOINT)
 
     @model_validator(mode="after")
     def _url(self) -> RedisConnection:

@@ -57,6 +57,7 @@ class Source(ApiModel):
     bootstrap_servers: str = aliased_value(
         1, "Kafka bootstrap servers, `host:port[,host:port...]`; or name a `cluster` instead."
     )
+    _servers_or_cluster = value_or_alias("bootstrap_servers", "cluster", SERVERS_OR_CLUSTER)
     credentials_secret_ref: KafkaCredentialsRef | None = Field(
         default=None,
         description="Secret with librdkafka client settings (SASL/TLS) for the workers; "
@@ -79,8 +80,6 @@ class Source(ApiModel):
     schema_registry: SchemaRegistry | None = Field(
         default=None, description="Where the writer schemas of `avro` and `jsonSchema` values are fetched by id."
     )
-
-    _servers_or_cluster = value_or_alias("bootstrap_servers", "cluster", SERVERS_OR_CLUSTER)
 
     @model_validator(mode="after")
     def _registry_with_format(self) -> Source:
