@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from eventreplay.worker.contract.tasks import PromoteTask
+from eventreplay.worker.contract.step_tasks import PromoteTask
 from support.reconciliation_scenario import (
     Scenario,
     build,
