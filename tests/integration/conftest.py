@@ -1,4 +1,5 @@
-"""Fixtures shared by the integration modules: the Kubernetes client with the CRD installed, and the drivers."""
+"""Fixtures shared by the integration modules: the Kubernetes client with the CRD installed, the drivers,
+and the schema registry's client."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from devstack import config
 from eventreplay.operator.kube import Kube
 from support.chart_render import ChartDriver
 from support.listener import Listener
@@ -52,6 +55,13 @@ def replay_with(kafka_admin: Any, kafka_bootstrap: str, redis_client: Any, uniqu
         )
 
     return through
+
+
+@pytest.fixture(scope="module")
+def registry(local_stack: dict[str, str]) -> SchemaRegistryClient:
+    """The client of the schema registry the stack started (confluent-kafka's own)."""
+    assert local_stack["EVENTREPLAY_SCHEMA_REGISTRY_URL"] == config.registry_url()
+    return SchemaRegistryClient({"url": config.registry_url()})
 
 
 @pytest.fixture

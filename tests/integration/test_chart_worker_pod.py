@@ -15,6 +15,7 @@ from eventreplay.operator.api.v1alpha1 import EventReplaySpec
 from eventreplay.operator.config import from_args
 from eventreplay.operator.worker_pod import merged, pod_spec_fields
 from support.chart_render import CHART, ChartDriver
+from support.policies import one_project_policy
 
 pytestmark = pytest.mark.stack
 TOLERATION = {"key": "dedicated", "operator": "Equal", "value": "replay", "effect": "NoSchedule"}
@@ -36,21 +37,13 @@ VALUES: dict[str, Any] = {
             "annotations": {"sidecar.istio.io/inject": "false"},
         }
     },
-    "policy": {
-        "kafkaClusters": [{"name": "main", "bootstrapServers": ["kafka:9092"]}],
-        "redisEndpoints": [{"name": "ledger", "address": "redis:6379"}],
-        "projects": [
-            {
-                "name": "orders",
-                "namespaces": ["orders"],
-                "kafkaClusters": ["main"],
-                "redisEndpoints": ["ledger"],
-                "sourceTopics": ["*"],
-                "sinkTopics": ["*"],
-                "workerPod": {"imagePullSecrets": ["orders-pull"], "labels": {"team": "orders"}},
-            }
-        ],
-    },
+    "policy": one_project_policy(
+        "orders",
+        ["orders"],
+        bootstrap=["kafka:9092"],
+        redis="redis:6379",
+        workerPod={"imagePullSecrets": ["orders-pull"], "labels": {"team": "orders"}},
+    ),
 }
 
 

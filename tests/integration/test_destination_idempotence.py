@@ -77,10 +77,7 @@ def _promote_together(
 ) -> tuple[list[int], list[int]]:
     """Start every replay's promoter at once (small transactions, so they interleave); each exit
     retriable on another's open claim reruns, as its Job would. Their counts written and already promoted."""
-    tasks = [
-        steps.promote_task(sc, r["reportHash"], batch_size=50, transaction_max_records=100)
-        for sc, r in zip(replays, reports, strict=True)
-    ]
+    tasks = [steps.small_promote_task(sc, r["reportHash"]) for sc, r in zip(replays, reports, strict=True)]
     procs = [steps.start_job(t) for t in tasks]
     deadline = time.monotonic() + 300
     results = []
@@ -97,9 +94,7 @@ def _promote_together(
 def test_concurrent_replays_of_one_window_both_approved_write_each_correction_once(
     steps: StepDriver, kafka_bootstrap: str
 ) -> None:
-    first = steps.build(per_partition=3000, seed=43)
-    second = steps.replayed_again(first)
-    reports = [steps.reconciled(first), steps.reconciled(second)]  # both reported before either promoted
+    first, second, reports = steps.replayed_twice(per_partition=3000, seed=43)
     deltas = [_delta(r) for r in reports]
     assert deltas[0] == deltas[1] == len(first.delta) > 0
     before = _promoted(kafka_bootstrap, first)

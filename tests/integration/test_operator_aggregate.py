@@ -9,27 +9,23 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 import pytest
 
 from datagen.orders import Record
-from devstack import config
-from support.aggregations import amount_aggregations
+from support.aggregations import amount_aggregations, by_shop, iso_ms, window_result, write_flawed_results
 from support.kafka_tools import create_topic, produce, read_topic
 from support.operator_driver import OperatorDriver
+from support.replay_specs import aggregate_replay
 
 pytestmark = pytest.mark.stack
 
 BASE = 1_800_000_000_000  # a minute boundary: 2027-01-15T08:00:00Z
 SIZE, SLIDE, LATENESS = 60_000, 30_000, 5_000
 SHOPS = ("north", "south", "east")
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _events(partition: int, rng: random.Random) -> list[dict[str, Any]]:
@@ -40,7 +36,7 @@ def _events(partition: int, rng: random.Random) -> list[dict[str, Any]]:
         stamp = t - rng.randint(30_000, 90_000) if i % 37 == 5 else t  # late: behind the watermark
         event = {
             "event_id": f"p{partition}-{i}",
-            "ts": _iso(stamp),
+            "ts": iso_ms(stamp),
             "shop": rng.choice(SHOPS),
             "amount": rng.randint(1, 500),
             "buyer": f"b{rng.randint(1, 40)}",
@@ -48,7 +44,7 @@ def _events(partition: int, rng: random.Random) -> list[dict[str, Any]]:
         out.append(event)
         if i % 23 == 7:
             out.append(dict(event))  # a duplicate: the ledger keeps the first copy
-    out.insert(50, {"ts": _iso(t), "shop": "north", "amount": 1})  # no id: dead-lettered
+    out.insert(50, {"ts": iso_ms(t), "shop": "north", "amount": 1})  # no id: dead-lettered
     return out
 
 
@@ -71,19 +67,10 @@ def _reference(per_partition: dict[int, list[dict[str, Any]]]) -> dict[str, dict
             watermark = ts if watermark is None else max(watermark, ts)
     out = {}
     for (start, shop), events in windows.items():
-        rid = f"{_iso(start)}|{shop}"
         amounts = [e["amount"] for e in events]
-        out[rid] = {
-            "id": rid,
-            "windowStart": _iso(start),
-            "windowEnd": _iso(start + SIZE),
-            "key": shop,
-            "orders": len(events),
-            "revenue": sum(amounts),
-            "smallest": min(amounts),
-            "largest": max(amounts),
-            "buyers": len({e["buyer"] for e in events}),
-        }
+        values = {"orders": len(events), "revenue": sum(amounts), "smallest": min(amounts), "largest": max(amounts)}
+        result = window_result(start, SIZE, shop, **values, buyers=len({e["buyer"] for e in events}))
+        out[result["id"]] = result
     return out
 
 
@@ -106,31 +93,16 @@ def test_windowed_recompute_reconciles_and_promotes_only_changed_windows(
     # The destination as a flawed streaming job left it: most windows right, some wrong, some missing.
     ids = sorted(truth)
     wrong, missing = set(ids[3:9]), set(ids[10:15])
-    existing = []
-    for rid in ids:
-        if rid in missing:
-            continue
-        value = dict(truth[rid], revenue=truth[rid]["revenue"] + 1) if rid in wrong else truth[rid]
-        existing.append(Record(rid.encode(), orjson.dumps(value, option=orjson.OPT_SORT_KEYS), "valid", rid))
-    produce(kafka_bootstrap, sink, existing)
+    existing = write_flawed_results(
+        kafka_bootstrap, sink, truth, missing=missing, wrong=wrong, corrupt=lambda r: dict(r, revenue=r["revenue"] + 1)
+    )
 
-    aggregate = {
-        "eventTimeField": "ts",
-        "keyField": "shop",
-        "windowSeconds": SIZE // 1000,
-        "slideSeconds": SLIDE // 1000,
-        "allowedLatenessSeconds": LATENESS // 1000,
-        "aggregations": [*amount_aggregations(), {"name": "buyers", "function": "distinctCount", "field": "buyer"}],
-    }
-    spec = {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
-        "window": {"offsets": {"from": 0, "to": 1_000_000}},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"agg-{unique}"},
-        "transform": {"aggregate": aggregate},
-        "sink": {"topic": sink},
-        "reconciliation": {"existingOffsets": [{"partition": 0, "from": 0, "to": len(existing)}]},
-        "promotion": {"policy": "Manual"},
-    }
+    aggregations = [*amount_aggregations(), {"name": "buyers", "function": "distinctCount", "field": "buyer"}]
+    aggregate = by_shop(SIZE // 1000, SLIDE // 1000, aggregations, allowedLatenessSeconds=LATENESS // 1000)
+    manual = {"policy": "Manual"}
+    spec = aggregate_replay(
+        topic, ledger=f"agg-{unique}", sink_topic=sink, aggregate=aggregate, existing=existing, promotion=manual
+    )
     with driver.running():
         driver.create("windows", spec)
         got = driver.wait_for_condition("windows", "Reconciled", timeout=300)

@@ -9,12 +9,12 @@ import orjson
 import pytest
 
 from datagen.orders import Record
-from devstack import config
 from eventreplay.operator.kube import Kube, KubeError
 from eventreplay.worker.contract.names import ReplayTopics, replay_group_id, replay_key_patterns
 from support.kafka_tools import create_topic, produce
 from support.operator_driver import OperatorDriver
 from support.orders_replay import seed, spec
+from support.replay_specs import aggregate_replay
 
 pytestmark = pytest.mark.stack
 
@@ -103,16 +103,9 @@ def test_delete_policy_removes_every_topic_of_an_aggregate_replay_results_includ
     events = [{"event_id": f"e{i}", "ts": 1_800_000_000_000 + i * 10_000} for i in range(30)]
     produce(kafka_bootstrap, topic, [Record(None, orjson.dumps(e), "valid", e["event_id"]) for e in events])
     aggregate = {"eventTimeField": "ts", "windowSeconds": 60, "aggregations": [{"name": "n", "function": "count"}]}
-    manifest = {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
-        "window": {"offsets": {"from": 0, "to": 1_000_000}},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"ledger-{unique}"},
-        "transform": {"aggregate": aggregate},
-        "sink": {"topic": sink},
-        "reconciliation": {"existingOffsets": [{"partition": 0, "from": 0, "to": 0}]},
-        "promotion": {"policy": "Never"},
-        "deletionPolicy": "Delete",
-    }
+    manifest = aggregate_replay(
+        topic, ledger=f"ledger-{unique}", sink_topic=sink, aggregate=aggregate, existing=0, deletionPolicy="Delete"
+    )
     with driver.running():
         driver.create("agg", manifest)
         done = driver.wait_for_condition("agg", "Ready")

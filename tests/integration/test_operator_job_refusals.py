@@ -9,21 +9,15 @@ from typing import Any
 
 import pytest
 
-from devstack import config
 from support.kafka_tools import seed_partitions
 from support.operator_driver import OperatorDriver
+from support.replay_specs import stack_replay
 
 pytestmark = pytest.mark.stack
 
 
 def spec(topic: str) -> dict[str, Any]:
-    return {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
-        "window": {"offsets": {"from": 0, "to": 1_000_000}},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"refusals-{topic}"},
-        "sink": {"topic": f"{topic}-out"},
-        "promotion": {"policy": "Never"},
-    }
+    return stack_replay(topic, ledger=f"refusals-{topic}", sink_topic=f"{topic}-out")
 
 
 def no_jobs_quota(core: Any, namespace: str) -> None:

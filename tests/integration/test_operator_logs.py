@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from devstack import config
 from support.kafka_tools import seed_partitions
 from support.operator_driver import OperatorDriver
+from support.replay_specs import stack_replay
 
 pytestmark = pytest.mark.stack
 # Logged once per operator process (kopf's start-up activities) and once per replay (its creation).
@@ -19,13 +19,8 @@ ONCE = ("Initial authentication has been initiated.", "Activity 'configure' succ
 
 
 def dry_run(topic: str) -> dict[str, Any]:
-    return {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
-        "window": {"offsets": {"from": 0, "to": 5}},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"logs-{topic}"},
-        "sink": {"topic": f"{topic}-out"},
-        "dryRun": True,
-    }
+    window = {"offsets": {"from": 0, "to": 5}}
+    return stack_replay(topic, ledger=f"logs-{topic}", sink_topic=f"{topic}-out", window=window, dryRun=True)
 
 
 def planned_with_event(driver: OperatorDriver, name: str) -> dict[str, Any]:

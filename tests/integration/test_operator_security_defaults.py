@@ -20,6 +20,7 @@ from support.kafka_tools import create_topic, produce
 from support.listener import Listener
 from support.operator_driver import OperatorDriver
 from support.operator_process import free_port
+from support.replay_specs import stack_replay
 
 pytestmark = pytest.mark.stack
 SASL_PASSWORD = "sasl-pw-5e1b7c93aa"
@@ -33,15 +34,7 @@ OPERATOR_CREDENTIALS = {
 
 def spec(unique: str, **extra: Any) -> dict[str, Any]:
     """A dry run on the stack's own Kafka and Redis: everything a default install lends."""
-    return {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": f"orders-{unique}"},
-        "window": {"offsets": {"from": 0, "to": 1_000_000}},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"secure-{unique}"},
-        "sink": {"topic": f"out-{unique}"},
-        "promotion": {"policy": "Never"},
-        "dryRun": True,
-        **extra,
-    }
+    return stack_replay(f"orders-{unique}", ledger=f"secure-{unique}", sink_topic=f"out-{unique}", dryRun=True, **extra)
 
 
 def seed(kafka_admin: Any, unique: str, partitions: int = 2) -> None:

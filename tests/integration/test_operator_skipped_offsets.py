@@ -12,9 +12,9 @@ import orjson
 import pytest
 
 from datagen.orders import Record
-from devstack import config
 from support.kafka_tools import create_topic, produce, produce_transactions, read_partition, watermarks
 from support.operator_driver import OperatorDriver
+from support.replay_specs import stack_replay
 
 pytestmark = pytest.mark.stack
 
@@ -27,14 +27,13 @@ def _order(event_id: str, amount: int) -> bytes:
 
 def _spec(topic: str, sink: str, unique: str) -> dict[str, Any]:
     """Replay the whole topic into an empty sink; every threshold holds: only the totals can close the gate."""
-    return {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
-        "window": {"offsets": {"from": 0, "to": 1_000_000}},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"ledger-{unique}"},
-        "sink": {"topic": sink},
-        "reconciliation": {"existingOffsets": [{"partition": 0, "from": 0, "to": 0}]},
-        "promotion": {"policy": "Automatic", "thresholds": OPEN},
-    }
+    return stack_replay(
+        topic,
+        ledger=f"ledger-{unique}",
+        sink_topic=sink,
+        reconciliation={"existingOffsets": [{"partition": 0, "from": 0, "to": 0}]},
+        promotion={"policy": "Automatic", "thresholds": OPEN},
+    )
 
 
 def _promoted(driver: OperatorDriver, name: str) -> dict[str, Any]:

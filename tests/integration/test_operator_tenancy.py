@@ -21,6 +21,7 @@ from devstack import config
 from support.kafka_tools import create_topic, produce
 from support.listener import Listener
 from support.operator_driver import OperatorDriver
+from support.replay_specs import stack_replay
 
 pytestmark = pytest.mark.stack
 REDIS_PASSWORD = "redis-pw-3f9a1c77e2"
@@ -58,14 +59,7 @@ def write_policy(tmp: Path, namespace: str, *, tenant_cluster: str) -> Path:
 
 
 def spec(unique: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": f"orders-{unique}"},
-        "window": {"offsets": {"from": 0, "to": 1_000_000}},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"tenancy-{unique}"},
-        "sink": {"topic": f"out-{unique}"},
-        "promotion": {"policy": "Never"},
-        **extra,
-    }
+    return stack_replay(f"orders-{unique}", ledger=f"tenancy-{unique}", sink_topic=f"out-{unique}", **extra)
 
 
 def operator_env(policy: Path | None) -> dict[str, str]:

@@ -9,25 +9,21 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
 
 from datagen.orders import Record
-from devstack import config
+from support.aggregations import by_shop, iso_ms, window_result, write_flawed_results
 from support.kafka_tools import create_topic, produce, read_partition
 from support.operator_driver import OperatorDriver
+from support.replay_specs import aggregate_replay
 
 pytestmark = pytest.mark.stack
 
 HOUR, MINUTE, SLIDE = 3_600_000, 60_000, 900_000
 SHOPS = ("north", "south")
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _truth(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -39,17 +35,11 @@ def _truth(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         while start <= ts:
             windows[(start, e["shop"])].append(e)
             start += SLIDE
-    out = {}
-    for (start, shop), held in windows.items():
-        rid = f"{_iso(start)}|{shop}"
-        out[rid] = {
-            "id": rid,
-            "windowStart": _iso(start),
-            "windowEnd": _iso(start + HOUR),
-            "key": shop,
-            "orders": len(held),
-            "revenue": sum(e["amount"] for e in held),
-        }
+    results = (
+        window_result(start, HOUR, shop, orders=len(held), revenue=sum(e["amount"] for e in held))
+        for (start, shop), held in windows.items()
+    )
+    out = {result["id"]: result for result in results}
     return out
 
 
@@ -68,13 +58,13 @@ def test_an_hour_in_the_middle_recomputes_every_overlapping_window_whole_and_wri
     events = [
         {"event_id": f"o{m}", "ms": base + m * MINUTE, "shop": SHOPS[m % 2], "amount": 1 + m % 7} for m in range(300)
     ]
-    records = [Record(None, orjson.dumps({**e, "ts": _iso(e["ms"])}), "valid", e["event_id"]) for e in events]
+    records = [Record(None, orjson.dumps({**e, "ts": iso_ms(e["ms"])}), "valid", e["event_id"]) for e in events]
     produce(kafka_bootstrap, topic, records, timestamp_ms=[e["ms"] for e in events])
     truth = _truth(events)
     asked_from, asked_to = base + 2 * HOUR, base + 3 * HOUR  # "10:00" - "11:00"
     # Same-format RFC 3339 strings order as the times they name.
     overlapping = {
-        rid for rid, r in truth.items() if r["windowStart"] < _iso(asked_to) and r["windowEnd"] > _iso(asked_from)
+        rid for rid, r in truth.items() if r["windowStart"] < iso_ms(asked_to) and r["windowEnd"] > iso_ms(asked_from)
     }
     assert len({truth[rid]["windowStart"] for rid in overlapping}) == 7  # 09:15 .. 10:45
     assert {truth[rid]["orders"] for rid in overlapping} == {30}  # 60 orders a window, 2 shops
@@ -82,40 +72,32 @@ def test_an_hour_in_the_middle_recomputes_every_overlapping_window_whole_and_wri
     # Production's results: every window, some wrong or missing inside the hour's windows, one wrong outside.
     inside, outside = sorted(overlapping), sorted(set(truth) - overlapping)
     wrong, missing, wrong_outside = set(inside[0:5:2]), {inside[7], inside[-1]}, outside[0]
-    existing = []
-    for rid in sorted(truth):
-        if rid in missing:
-            continue
-        bad = rid in wrong or rid == wrong_outside
-        value = dict(truth[rid], orders=truth[rid]["orders"] - 15) if bad else truth[rid]
-        existing.append(Record(rid.encode(), orjson.dumps(value, option=orjson.OPT_SORT_KEYS), "valid", rid))
-    produce(kafka_bootstrap, sink, existing)
+    existing = write_flawed_results(
+        kafka_bootstrap,
+        sink,
+        truth,
+        missing=missing,
+        wrong=wrong | {wrong_outside},
+        corrupt=lambda r: dict(r, orders=r["orders"] - 15),
+    )
 
-    aggregate = {
-        "eventTimeField": "ts",
-        "keyField": "shop",
-        "windowSeconds": HOUR // 1000,
-        "slideSeconds": SLIDE // 1000,
-        "aggregations": [
-            {"name": "orders", "function": "count"},
-            {"name": "revenue", "function": "sum", "field": "amount"},
-        ],
-    }
-    spec = {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
-        "window": {"timestamps": {"from": _iso(asked_from), "to": _iso(asked_to)}},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"hourly-{unique}"},
-        "transform": {"aggregate": aggregate},
-        "sink": {"topic": sink},
-        "reconciliation": {"existingOffsets": [{"partition": 0, "from": 0, "to": len(existing)}]},
-        "promotion": {"policy": "Manual"},
-    }
+    aggregations = [{"name": "orders", "function": "count"}, {"name": "revenue", "function": "sum", "field": "amount"}]
+    asked = {"timestamps": {"from": iso_ms(asked_from), "to": iso_ms(asked_to)}}
+    spec = aggregate_replay(
+        topic,
+        ledger=f"hourly-{unique}",
+        sink_topic=sink,
+        aggregate=by_shop(HOUR // 1000, SLIDE // 1000, aggregations),
+        existing=existing,
+        window=asked,
+        promotion={"policy": "Manual"},
+    )
     with driver.running():
         driver.create("hourly", spec)
         got = driver.wait_for_condition("hourly", "Reconciled", timeout=300)
         plan = got["status"]["plan"]
-        assert plan["requestedWindow"] == {"from": _iso(asked_from), "to": _iso(asked_to)}
-        assert plan["readRange"] == {"from": _iso(base + HOUR + SLIDE), "to": _iso(base + 3 * HOUR + 3 * SLIDE)}
+        assert plan["requestedWindow"] == {"from": iso_ms(asked_from), "to": iso_ms(asked_to)}
+        assert plan["readRange"] == {"from": iso_ms(base + HOUR + SLIDE), "to": iso_ms(base + 3 * HOUR + 3 * SLIDE)}
         # Before whole windows: the straddling windows counted 15/30/45 orders per shop, not 30.
         results = dict(_sink(kafka_bootstrap, got["status"]["aggregation"]["resultsTopic"]))
         assert results == {rid: truth[rid] for rid in overlapping}
@@ -128,7 +110,7 @@ def test_an_hour_in_the_middle_recomputes_every_overlapping_window_whole_and_wri
         assert done["status"]["promotion"]["written"] == len(wrong) + len(missing)
 
     written = _sink(kafka_bootstrap, sink)
-    promoted = written[len(existing) :]
+    promoted = written[existing:]
     assert {rid for rid, _ in promoted} == wrong | missing  # nothing outside the overlapping windows
     final = dict(written)  # the last write of an id is its output
     assert {rid: final[rid] for rid in overlapping} == {rid: truth[rid] for rid in overlapping}

@@ -19,6 +19,8 @@ from eventreplay.operator.job_names import LABEL_UID
 from eventreplay.operator.kube import Kube
 from support.kafka_tools import seed_partitions
 from support.operator_driver import OperatorDriver
+from support.policies import one_project_policy
+from support.replay_specs import stack_replay
 
 pytestmark = pytest.mark.stack
 ISTIO_OPT_OUT = {"sidecar.istio.io/inject": "false"}
@@ -39,34 +41,22 @@ def priority_class(driver: OperatorDriver, unique: str) -> Iterator[str]:
 
 def write_policy(tmp: Path, namespace: str, worker_pod: dict[str, Any]) -> Path:
     redis = urlsplit(config.redis_url())
-    doc = {
-        "kafkaClusters": [{"name": "main", "bootstrapServers": config.kafka_bootstrap().split(",")}],
-        "redisEndpoints": [{"name": "ledger", "address": f"{redis.hostname}:{redis.port}"}],
-        "projects": [
-            {
-                "name": "orders",
-                "namespaces": [namespace],
-                "kafkaClusters": ["main"],
-                "redisEndpoints": ["ledger"],
-                "sourceTopics": ["placed-*"],
-                "sinkTopics": ["placed-*"],
-                "workerPod": worker_pod,
-            }
-        ],
-    }
+    doc = one_project_policy(
+        "orders",
+        [namespace],
+        bootstrap=config.kafka_bootstrap().split(","),
+        redis=f"{redis.hostname}:{redis.port}",
+        sourceTopics=["placed-*"],
+        sinkTopics=["placed-*"],
+        workerPod=worker_pod,
+    )
     path = tmp / "policy.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
 
 
 def spec(topic: str) -> dict[str, Any]:
-    return {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
-        "window": {"offsets": {"from": 0, "to": 1_000_000}},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"placed-{topic}"},
-        "sink": {"topic": f"{topic}-out"},
-        "promotion": {"policy": "Never"},
-    }
+    return stack_replay(topic, ledger=f"placed-{topic}", sink_topic=f"{topic}-out")
 
 
 def pods(k: Kube, namespace: str, uid: str) -> list[dict[str, Any]]:

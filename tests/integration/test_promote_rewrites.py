@@ -57,7 +57,7 @@ def test_ids_production_rewrote_after_the_report_keep_its_value_across_a_kill(
     unchanged = next(i for i in sorted(sc.truth) if sc.fate[i] == "correct")
     newer = production_rewrites(kafka_bootstrap, sc, [*first, unchanged])
 
-    task = steps.promote_task(sc, summary["reportHash"], batch_size=50, transaction_max_records=100)
+    task = steps.small_promote_task(sc, summary["reportHash"])
     pinned = steps.start_job(task, **{FAILPOINT_ENV: f"{OFFSET_PREFIX}250"})
     assert pinned.wait(120) == -signal.SIGKILL, pinned.stderr.read() if pinned.stderr else ""
     before_restart = _promoted(kafka_bootstrap, sc)

@@ -31,12 +31,9 @@ def _waits(redis_client: Any, sc: Scenario) -> dict[int, tuple[str, float]]:
 def test_a_promoter_waiting_on_another_replays_claim_names_it_in_its_mirror_until_it_commits(
     steps: StepDriver, redis_client: Any
 ) -> None:
-    first = steps.build(per_partition=3000, seed=47)
-    second = steps.replayed_again(first)
-    reports = [steps.reconciled(first), steps.reconciled(second)]  # both reported before either promoted
+    first, second, reports = steps.replayed_twice(per_partition=3000, seed=47)
     holder, waiter = (
-        steps.promote_task(sc, r["reportHash"], batch_size=50, transaction_max_records=100)
-        for sc, r in zip((first, second), reports, strict=True)
+        steps.small_promote_task(sc, r["reportHash"]) for sc, r in zip((first, second), reports, strict=True)
     )
     # The first promoter dies inside an open transaction: its claims on those ids stay pending
     # until it runs again (nothing else releases them), so the second meets them every time.

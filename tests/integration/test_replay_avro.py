@@ -7,7 +7,6 @@ dead-lettered with their reasons and counted; ids come from the record key or a 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import orjson
@@ -16,49 +15,30 @@ from confluent_kafka import Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
 
 from devstack import config
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.contract.tasks import SourceFormat, Task
-from support.kafka_tools import Read, create_topic, read_partition
+from support.kafka_tools import create_topic, read_visible
+from support.schema_registry import avro_order, json_order, serialized
 from support.worker_run import TASK_NAMESPACE, make_task, run_worker
 
 pytestmark = pytest.mark.stack
 
-ORDER = {
-    "type": "record",
-    "name": "Order",
-    "namespace": "eventreplay.test",
-    "fields": [
-        {"name": "id", "type": "string"},
-        {"name": "amount", "type": "long"},
-        {"name": "meta", "type": {"type": "record", "name": "Meta", "fields": [{"name": "ref", "type": "string"}]}},
-        {"name": "note", "type": ["null", "string"], "default": None},
-    ],
-}
-ORDER_JSON = {
-    "$schema": "http://json-schema.org/draft-07/schema#",
-    "title": "Order",
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "amount": {"type": "integer"},
-        "meta": {"type": "object", "properties": {"ref": {"type": "string"}}, "required": ["ref"]},
-    },
-    "required": ["id", "amount", "meta"],
-}
+META = {"name": "meta", "type": {"type": "record", "name": "Meta", "fields": [{"name": "ref", "type": "string"}]}}
+ORDER = avro_order(META)
+ORDER_JSON = json_order(meta={"type": "object", "properties": {"ref": {"type": "string"}}, "required": ["ref"]})
 UNKNOWN_SCHEMA_ID = 987_654
-
-
-@pytest.fixture(scope="module")
-def registry(local_stack: dict[str, str]) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": config.registry_url()})
 
 
 def _orders(count: int) -> list[dict[str, Any]]:
     return [{"id": f"o-{i}", "amount": 10 * i, "meta": {"ref": f"ref-{i}"}, "note": None} for i in range(count)]
+
+
+def _by_customer(wire: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """Each value keyed by its customer, `cust-<i>`."""
+    return [(f"cust-{i}".encode(), value) for i, value in enumerate(wire)]
 
 
 def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
@@ -66,16 +46,6 @@ def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> 
     for key, value in records:
         producer.produce(topic, value, key, 0)
     assert producer.flush(30) == 0
-
-
-def _read(bootstrap: str, topic: str, count: int) -> list[Read]:
-    """The committed records once `count` are visible (transaction markers land just after commit)."""
-    deadline = time.monotonic() + 30
-    while True:
-        records = read_partition(bootstrap, topic)
-        if len(records) >= count or time.monotonic() > deadline:
-            return records
-        time.sleep(0.2)
 
 
 def _replayed(
@@ -104,10 +74,8 @@ def test_an_avro_topic_is_decoded_into_the_sandbox_and_bad_records_dead_lettered
 ) -> None:
     topic = f"avro-{unique}"
     create_topic(kafka_admin, topic, 1)
-    serialize = AvroSerializer(registry, json.dumps(ORDER))
-    ctx = SerializationContext(topic, MessageField.VALUE)
     orders = _orders(6)
-    good = [(f"cust-{i}".encode(), serialize(order, ctx)) for i, order in enumerate(orders)]
+    good = _by_customer(serialized(AvroSerializer(registry, json.dumps(ORDER)), topic, orders))
     wire = good[0][1]
     bad = [
         (b"bad-magic", b"\x01" + wire[1:]),  # reason format
@@ -122,10 +90,10 @@ def test_an_avro_topic_is_decoded_into_the_sandbox_and_bad_records_dead_lettered
     ckpt, task = _replayed(kafka_bootstrap, redis_client, topic, unique, end=end, fmt=_format("avro"), id_field="key")
     assert ckpt.reasons == {"format": 2, "schema-unknown": 1, "decode": 1}
     assert (ckpt.emitted, ckpt.dead_lettered) == (6, 4)
-    sandbox = _read(kafka_bootstrap, task.output.sandbox_topic, 6)
+    sandbox = read_visible(kafka_bootstrap, task.output.sandbox_topic, 6)
     assert [orjson.loads(r.value or b"") for r in sandbox] == orders, "the decoded values, as JSON"
     assert [r.key for r in sandbox] == [key for key, _ in good]
-    dead = _read(kafka_bootstrap, task.output.dead_letter_topic, 4)
+    dead = read_visible(kafka_bootstrap, task.output.dead_letter_topic, 4)
     assert [(r.key, r.value, r.headers["er-reason"]) for r in dead] == [
         (key, value, reason)
         for (key, value), reason in zip(bad, [b"format", b"format", b"schema-unknown", b"decode"], strict=True)
@@ -136,7 +104,7 @@ def test_an_avro_topic_is_decoded_into_the_sandbox_and_bad_records_dead_lettered
     avro = _format("avro")
     ckpt, task = _replayed(kafka_bootstrap, redis_client, topic, nested_uid, end=end, fmt=avro, id_field="meta.ref")
     assert (ckpt.emitted, ckpt.dead_lettered) == (6, 4)
-    sandbox = _read(kafka_bootstrap, task.output.sandbox_topic, 6)
+    sandbox = read_visible(kafka_bootstrap, task.output.sandbox_topic, 6)
     assert [r.key for r in sandbox] == [f"ref-{i}".encode() for i in range(6)]
 
 
@@ -145,10 +113,8 @@ def test_a_json_schema_topic_is_decoded_and_checked_against_its_registered_schem
 ) -> None:
     topic = f"jsonschema-{unique}"
     create_topic(kafka_admin, topic, 1)
-    serialize = JSONSerializer(json.dumps(ORDER_JSON), registry)
-    ctx = SerializationContext(topic, MessageField.VALUE)
     orders = [{k: v for k, v in order.items() if k != "note"} for order in _orders(4)]
-    good = [(f"cust-{i}".encode(), serialize(order, ctx)) for i, order in enumerate(orders)]
+    good = _by_customer(serialized(JSONSerializer(json.dumps(ORDER_JSON), registry), topic, orders))
     wire = good[0][1]
     bad = [
         (b"plain-json", orjson.dumps(orders[0])),  # reason format
@@ -162,8 +128,8 @@ def test_a_json_schema_topic_is_decoded_and_checked_against_its_registered_schem
     ckpt, task = _replayed(kafka_bootstrap, redis_client, topic, unique, end=end, fmt=fmt, id_field="meta.ref")
     assert ckpt.reasons == {"format": 1, "schema-unknown": 1, "decode": 1}
     assert (ckpt.emitted, ckpt.dead_lettered) == (4, 3)
-    sandbox = _read(kafka_bootstrap, task.output.sandbox_topic, 4)
+    sandbox = read_visible(kafka_bootstrap, task.output.sandbox_topic, 4)
     assert [orjson.loads(r.value or b"") for r in sandbox] == orders
     assert [r.key for r in sandbox] == [f"ref-{i}".encode() for i in range(4)]
-    dead = _read(kafka_bootstrap, task.output.dead_letter_topic, 3)
+    dead = read_visible(kafka_bootstrap, task.output.dead_letter_topic, 3)
     assert [r.headers["er-reason"] for r in dead] == [b"format", b"schema-unknown", b"decode"]

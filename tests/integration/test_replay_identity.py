@@ -13,13 +13,13 @@ import pytest
 from confluent_kafka import Producer
 
 from datagen.orders import MESSY, ORDER_SCHEMA, generate
-from devstack import config
 from eventreplay.operator.kafka import KafkaAccess
 from eventreplay.operator.planner import PlanRefused, refuse_foreign_output
 from eventreplay.worker.contract.names import ReplayTopics
 from support.kafka_tools import create_topic, produce
 from support.operator_driver import OperatorDriver
 from support.oracle import replay
+from support.replay_specs import stack_replay
 
 pytestmark = pytest.mark.stack
 PARTITIONS, PER_PARTITION, STEP_MS = 3, 600, 9000  # 600 records over 90 minutes per partition
@@ -55,14 +55,13 @@ def _oracle(stamped: list[list[tuple[int, bytes | None]]], start: int, end: int)
 
 
 def _spec(source: str, sink: str, ledger: str, start: int, end: int) -> dict[str, Any]:
-    return {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": source},
-        "window": {"timestamps": {"from": _iso(start), "to": _iso(end)}},
-        "validation": {"eventIdField": "event_id", "jsonSchema": ORDER_SCHEMA},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": ledger},  # the same ledger name both times
-        "sink": {"topic": sink},
-        "promotion": {"policy": "Never"},
-    }
+    return stack_replay(
+        source,
+        ledger=ledger,  # the same ledger name both times
+        sink_topic=sink,
+        window={"timestamps": {"from": _iso(start), "to": _iso(end)}},
+        validation={"eventIdField": "event_id", "jsonSchema": ORDER_SCHEMA},
+    )
 
 
 def _reported(driver: OperatorDriver, name: str, uid: str) -> dict[str, Any]:

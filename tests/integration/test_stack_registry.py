@@ -11,6 +11,7 @@ import json
 import struct
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,83 +19,61 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka.serialization import SerializationContext
 
 from devstack import config
 from support.kafka_tools import create_topic
+from support.schema_registry import avro_order, json_order, serialized, value_context
 
-ORDER_V1 = {
-    "type": "record",
-    "name": "Order",
-    "namespace": "eventreplay.test",
-    "fields": [
-        {"name": "id", "type": "string"},
-        {"name": "amount", "type": "long"},
-        {"name": "note", "type": ["null", "string"], "default": None},
-    ],
-}
-ORDER_JSON = {
-    "$schema": "http://json-schema.org/draft-07/schema#",
-    "title": "Order",
-    "type": "object",
-    "properties": {"id": {"type": "string"}, "amount": {"type": "integer"}},
-    "required": ["id", "amount"],
-}
+Deserializer = Callable[[bytes, SerializationContext], Any]
+ORDER_V1 = avro_order()
+ORDER_JSON = json_order()
 
 
-@pytest.fixture(scope="module")
-def registry(local_stack: dict[str, str]) -> SchemaRegistryClient:
-    assert local_stack["EVENTREPLAY_SCHEMA_REGISTRY_URL"] == config.registry_url()
-    return SchemaRegistryClient({"url": config.registry_url()})
-
-
-def _roundtrip(bootstrap: str, topic: str, values: list[bytes]) -> list[bytes]:
+def _roundtrip(admin: Any, bootstrap: str, topic: str, wire: list[bytes], deserialize: Deserializer) -> list[Any]:
+    """`wire` produced into a new topic, consumed back and deserialized."""
+    create_topic(admin, topic, 1)
     producer = Producer({"bootstrap.servers": bootstrap})
-    for value in values:
+    for value in wire:
         producer.produce(topic, value)
     assert producer.flush(30) == 0
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": topic, "auto.offset.reset": "earliest"})
     consumer.subscribe([topic])
     got: list[bytes] = []
     try:
-        while len(got) < len(values):
+        while len(got) < len(wire):
             msg = consumer.poll(10)
-            assert msg is not None, f"only {len(got)} of {len(values)} records came back"
+            assert msg is not None, f"only {len(got)} of {len(wire)} records came back"
             assert msg.error() is None, msg.error()
             got.append(msg.value())
     finally:
         consumer.close()
-    return got
+    ctx = value_context(topic)
+    return [deserialize(value, ctx) for value in got]
 
 
 def test_avro_records_round_trip_through_the_registry_and_kafka(
     registry: SchemaRegistryClient, kafka_bootstrap: str, kafka_admin: Any, unique: str
 ) -> None:
     topic = f"reg-avro-{unique}"
-    create_topic(kafka_admin, topic, 1)
-    ctx = SerializationContext(topic, MessageField.VALUE)
-    serialize = AvroSerializer(registry, json.dumps(ORDER_V1))
     orders = [{"id": f"o-{i}", "amount": i * 10, "note": None if i % 2 else "gift"} for i in range(20)]
-    wire = [serialize(order, ctx) for order in orders]
+    wire = serialized(AvroSerializer(registry, json.dumps(ORDER_V1)), topic, orders)
     schema_id = struct.unpack(">bI", wire[0][:5])[1]
     assert all(w[:5] == b"\0" + struct.pack(">I", schema_id) for w in wire), "Confluent wire format"
     assert registry.get_latest_version(f"{topic}-value").schema_id == schema_id  # TopicNameStrategy
     deserialize = AvroDeserializer(registry)  # the writer's schema fetched by id
-    assert [deserialize(v, ctx) for v in _roundtrip(kafka_bootstrap, topic, wire)] == orders
+    assert _roundtrip(kafka_admin, kafka_bootstrap, topic, wire, deserialize) == orders
 
 
 def test_json_schema_records_round_trip_through_the_registry(
     registry: SchemaRegistryClient, kafka_bootstrap: str, kafka_admin: Any, unique: str
 ) -> None:
     topic = f"reg-json-{unique}"
-    create_topic(kafka_admin, topic, 1)
-    ctx = SerializationContext(topic, MessageField.VALUE)
-    serialize = JSONSerializer(json.dumps(ORDER_JSON), registry)
     orders = [{"id": f"j-{i}", "amount": i} for i in range(5)]
-    wire = [serialize(order, ctx) for order in orders]
+    wire = serialized(JSONSerializer(json.dumps(ORDER_JSON), registry), topic, orders)
     assert wire[0][0] == 0
     deserialize = JSONDeserializer(None, schema_registry_client=registry)
-    assert [deserialize(v, ctx) for v in _roundtrip(kafka_bootstrap, topic, wire)] == orders
+    assert _roundtrip(kafka_admin, kafka_bootstrap, topic, wire, deserialize) == orders
 
 
 def test_the_registry_enforces_compatibility_per_subject(registry: SchemaRegistryClient, unique: str) -> None:

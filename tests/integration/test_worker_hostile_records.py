@@ -9,7 +9,6 @@ that are not ValueError/TypeError: before, each of these crash-looped the partit
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from confluent_kafka import Producer
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import checkpoint_key
 from eventreplay.worker.replay.dead_letter import COPY_BYTES
-from support.kafka_tools import Read, create_topic, read_partition
+from support.kafka_tools import create_topic, read_visible
 from support.worker_run import TASK_NAMESPACE, make_task, run_worker, user_code_env
 
 pytestmark = pytest.mark.stack
@@ -49,17 +48,6 @@ def grow(doc):
 def _event(event_id: str, size: int = 0) -> bytes:
     doc = orjson.dumps({"event_id": event_id, "pad": ""})
     return orjson.dumps({"event_id": event_id, "pad": "x" * max(0, size - len(doc))})
-
-
-def _read(bootstrap: str, topic: str, count: int) -> list[Read]:
-    """The committed records once `count` are visible: the transaction markers that move the last
-    stable offset are written by the coordinator after commit_transaction() returns."""
-    deadline = time.monotonic() + 30
-    while True:
-        records = read_partition(bootstrap, topic)
-        if len(records) >= count or time.monotonic() > deadline:
-            return records
-        time.sleep(0.2)
 
 
 def _sorted(value: bytes) -> bytes:
@@ -107,12 +95,14 @@ def test_hostile_records_are_dead_lettered_and_the_partition_is_done(
     assert ckpt.reasons == {"oversized": 2, "malformed_json": 1, "schema": 2}
     assert (ckpt.emitted, ckpt.dead_lettered) == (5, 5)
 
-    sandbox = _read(kafka_bootstrap, task.output.sandbox_topic, 5)
+    sandbox = read_visible(kafka_bootstrap, task.output.sandbox_topic, 5)
     emitted = [0, 1, 2, 5, 9]
     assert [int(r.headers["er-source-offset"]) for r in sandbox] == emitted
     assert [r.value for r in sandbox] == [_sorted(source[i][1]) for i in emitted]
 
-    dead = {int(r.headers["er-source-offset"]): r for r in _read(kafka_bootstrap, task.output.dead_letter_topic, 5)}
+    dead = {
+        int(r.headers["er-source-offset"]): r for r in read_visible(kafka_bootstrap, task.output.dead_letter_topic, 5)
+    }
     assert sorted(dead) == [3, 4, 6, 7, 8]
     for offset in (3, 8):  # too large to copy: a truncated copy, the size and the hash of the whole value
         rec, value = dead[offset], source[offset][1]

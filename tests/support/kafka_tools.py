@@ -138,6 +138,18 @@ def read_partition(
         consumer.close()
 
 
+def read_visible(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> list[Read]:
+    """Partition 0's committed records once `count` are visible (or what is there after `timeout`):
+    the transaction markers that move the last stable offset are written by the coordinator after
+    commit_transaction() returns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = read_partition(bootstrap, topic)
+        if len(records) >= count or time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)
+
+
 def read_topic(
     bootstrap: str, topic: str, partitions: int, isolation: str = "read_committed"
 ) -> list[tuple[int, Read]]:

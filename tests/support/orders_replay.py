@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from datagen.orders import ORDER_SCHEMA, generate
-from devstack import config
 from support.kafka_tools import create_topic, key_values, produce
 from support.oracle import Expected, replay
+from support.replay_specs import stack_replay
 
 PARTITIONS = 3
 
@@ -29,12 +29,7 @@ def seed(admin: Any, bootstrap: str, topic: str, per_partition: int) -> dict[int
 
 
 def spec(topic: str, unique: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": topic},
-        "window": {"offsets": {"from": 0, "to": 1_000_000}},
-        "validation": {"eventIdField": "event_id", "jsonSchema": ORDER_SCHEMA},
-        "dedup": {"redis": {"url": config.redis_url()}, "ledger": f"ledger-{unique}"},
-        "sink": {"topic": f"out-{unique}"},
-        "promotion": {"policy": "Never"},
-        **extra,
-    }
+    """A replay of the seeded workload into its destination, validated against the orders' schema
+    (unless `validation`); `extra` adds or replaces spec fields."""
+    fields = {"validation": {"eventIdField": "event_id", "jsonSchema": ORDER_SCHEMA}, **extra}
+    return stack_replay(topic, ledger=f"ledger-{unique}", sink_topic=f"out-{unique}", **fields)

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from eventreplay.worker.contract.step_tasks import PromoteTask
 from support.reconciliation_scenario import (
     Scenario,
     build,
@@ -39,11 +40,23 @@ class StepDriver:
     def replayed_again(self, sc: Scenario, ranges: list[tuple[int, int]] | None = None) -> Scenario:
         return replayed_again(self.bootstrap, self.admin, sc, ranges)
 
+    def replayed_twice(self, per_partition: int, seed: int) -> tuple[Scenario, Scenario, list[dict[str, Any]]]:
+        """One window replayed twice (the second a new replay of the first's range), both reconciled
+        before either is promoted: the two scenarios and their reconcile summaries."""
+        first = self.build(per_partition, seed)
+        second = self.replayed_again(first)
+        return first, second, [self.reconciled(first), self.reconciled(second)]
+
     def reconciled(self, sc: Scenario) -> dict[str, Any]:
         """The reconcile Job's summary (report and its hash) once it has run to success."""
         done = run_job(reconcile_task(sc))
         assert done.returncode == 0, done.stderr
         return dict(orjson.loads(done.stdout))
+
+    def small_promote_task(self, sc: Scenario, report_hash: str) -> PromoteTask:
+        """A promote task in small transactions (batches of 50, 100 records a transaction): many
+        commits for a kill to fall between, or for concurrent promoters to interleave."""
+        return promote_task(sc, report_hash, batch_size=50, transaction_max_records=100)
 
     def promoted(self, sc: Scenario, report_hash: str) -> dict[str, Any]:
         """The promote Job's summary (written, alreadyPromoted, ...) once it has run to success."""

@@ -9,6 +9,7 @@ import pytest
 
 from eventreplay.operator.cleanup import leftovers, reachable_spec
 from eventreplay.worker.contract import names
+from support.policies import one_project_policy
 
 UID = "0d6c8a9e-1111-2222-3333-444455556666"
 WINDOW = {"offsets": {"from": 0, "to": 10}}
@@ -83,22 +84,7 @@ def test_cleanup_contacts_only_what_the_policy_allows_with_aliases_resolved() ->
     }
     permissive = reachable_spec(PERMISSIVE, "ns", full, "img")
     assert permissive["source"]["bootstrapServers"] == "k:9092"
-    document = PolicyDocument.model_validate(
-        {
-            "kafkaClusters": [{"name": "main", "bootstrapServers": ["k:9092"]}],
-            "redisEndpoints": [{"name": "ledger", "address": "r:6379"}],
-            "projects": [
-                {
-                    "name": "p",
-                    "namespaces": ["ns"],
-                    "kafkaClusters": ["main"],
-                    "redisEndpoints": ["ledger"],
-                    "sourceTopics": ["*"],
-                    "sinkTopics": ["*"],
-                }
-            ],
-        }
-    )
+    document = PolicyDocument.model_validate(one_project_policy("p", ["ns"]))
     aliased = {
         "source": {"cluster": "main", "topic": "orders"},
         "window": WINDOW,

@@ -24,6 +24,7 @@ from eventreplay.worker.contract.environment import (
     REDIS_USERNAME_ENV,
     TASK_ENV,
 )
+from support.policies import one_project_policy
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 OWNER = Owner("shop-a", "r", "uid-1")
@@ -31,22 +32,7 @@ PASSWORD = {"dedup": {"ledger": "orders", "redis": {"url": "redis://r:6379/0", "
 
 
 def _policy(**project: Any) -> Policy:
-    doc = {
-        "kafkaClusters": [{"name": "plain", "bootstrapServers": ["k:9092"]}],
-        "redisEndpoints": [{"name": "ledger", "address": "r:6379"}],
-        "projects": [
-            {
-                "name": "shop",
-                "namespaces": ["shop-*"],
-                "kafkaClusters": ["plain"],
-                "redisEndpoints": ["ledger"],
-                "sourceTopics": ["*"],
-                "sinkTopics": ["*"],
-                "secrets": ["rp"],
-                **project,
-            }
-        ],
-    }
+    doc = one_project_policy("shop", ["shop-*"], cluster="plain", secrets=["rp"], **project)
     return Policy(PolicyDocument.model_validate(doc))
 
 

@@ -14,6 +14,7 @@ from eventreplay.operator.job_names import LABEL_UID, Owner
 from eventreplay.operator.jobs import build_job, promotion_job
 from eventreplay.operator.policy import Policy, PolicyDocument
 from eventreplay.operator.worker_pod import WORKER_POD_ENV, WorkerPod, merged, pod_spec_fields
+from support.policies import one_project_policy
 
 OWNER = Owner(namespace="ns", name="orders", uid="uid-1")
 NO_SCHEDULE = {"key": "dedicated", "operator": "Equal", "value": "replay", "effect": "NoSchedule"}
@@ -88,13 +89,7 @@ def test_unset_settings_add_nothing_to_the_pod() -> None:
 
 
 def test_a_projects_settings_reach_every_worker_pod_and_never_override_the_operators() -> None:
-    project = {"name": "orders", "namespaces": ["ns"], "kafkaClusters": ["main"], "redisEndpoints": ["r"]}
-    project |= {"sourceTopics": ["*"], "sinkTopics": ["*"], "workerPod": {"nodeSelector": {"pool": "orders"}}}
-    document = {
-        "kafkaClusters": [{"name": "main", "bootstrapServers": ["k:9092"]}],
-        "redisEndpoints": [{"name": "r", "address": "r:6379"}],
-        "projects": [project],
-    }
+    document = one_project_policy("orders", ["ns"], workerPod={"nodeSelector": {"pool": "orders"}})
     config = operator_config(policy=Policy(PolicyDocument.model_validate(document)), worker_pod=DEFAULTS)
     p = plan([(0, 10, 20)])
     for job in (build_job(spec(), p, p.partitions[0], OWNER, config), promotion_job(spec(), OWNER, config, "a" * 64)):
