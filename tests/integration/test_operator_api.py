@@ -35,6 +35,15 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 
 
 TS = "2026-11-20T10:00:00Z"
+HOURLY_COUNT = {
+    "aggregate": {
+        "eventTimeField": "ts",
+        "windowSeconds": 3600,
+        "aggregations": [{"name": "orders", "function": "count"}],
+    }
+}
+"""An aggregate transform: orders per hour."""
+
 BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
     (
         "two window forms",
@@ -119,16 +128,7 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "aggregate with skipProcessed",
-        _with(
-            "transform",
-            {
-                "aggregate": {
-                    "eventTimeField": "ts",
-                    "windowSeconds": 3600,
-                    "aggregations": [{"name": "orders", "function": "count"}],
-                }
-            },
-        )
+        _with("transform", HOURLY_COUNT)
         | {"dedup": {"redis": {"url": config.redis_url()}, "ledger": "orders", "mode": "skipProcessed"}},
         "would count only the missed events",
     ),
@@ -140,17 +140,7 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
     ("sink key unknown", _with("sink", {"topic": "out", "key": "customer"}), "spec.sink.key"),
     (
         "aggregate with a source key",
-        _with(
-            "transform",
-            {
-                "aggregate": {
-                    "eventTimeField": "ts",
-                    "windowSeconds": 3600,
-                    "aggregations": [{"name": "orders", "function": "count"}],
-                }
-            },
-        )
-        | {"sink": {"topic": "out", "key": "sourceKey"}},
+        _with("transform", HOURLY_COUNT) | {"sink": {"topic": "out", "key": "sourceKey"}},
         "an aggregate replay writes window results",
     ),
     ("bad policy", _with("promotion", {"policy": "Sometimes"}), "Unsupported value"),
