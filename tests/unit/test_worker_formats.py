@@ -15,7 +15,8 @@ from typing import Any
 import fastavro
 import orjson
 import pytest
-from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.common._httpx_compat import httpx
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from eventreplay.worker.contract.exit_codes import RetriableFailure
@@ -87,6 +88,30 @@ def test_bad_records_are_dead_letters_with_their_reason(value: bytes, reason: st
 def test_an_unreachable_registry_is_retried_never_dead_lettered() -> None:
     with pytest.raises(RetriableFailure, match="schema registry"):
         RegistryDecoder(AVRO, FakeRegistry())(wire(9, RECORD))  # type: ignore[arg-type]
+
+
+def test_each_schema_id_costs_one_request_so_an_outage_after_it_dead_letters_nothing() -> None:
+    """confluent-kafka's own client (over a stand-in HTTP transport) caches a schema per (subject, id):
+    the decoder's fetch must fill the entry its deserializer reads, or the deserializer asks again and
+    a registry gone by then would turn good records into `decode` dead letters."""
+    asked: list[str] = []
+    up = True
+
+    def registry(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        if not up:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json={"schema": json.dumps(ORDER), "schemaType": "AVRO"})
+
+    client = SchemaRegistryClient({"url": "http://registry:8080", "max.retries": 0})
+    client._rest_client.session = httpx.Client(transport=httpx.MockTransport(registry))
+    decode = RegistryDecoder(AVRO, client, topic="orders")
+    assert decode(wire(7, RECORD)) == orjson.dumps({"id": "o-1", "meta": {"ref": "r-9"}, "blob": "\xff\x00"})
+    up = False
+    assert decode(wire(7, RECORD)) == decode(wire(7, RECORD)), "a cached id decodes without the registry"
+    assert asked == ["/schemas/ids/7"], "one request per schema id"
+    with pytest.raises(RetriableFailure, match="schema registry unreachable"):
+        decode(wire(11, RECORD))
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,10 @@ class RegistryDecoder:
         # The source topic's value context: the JSON Schema serde resolves a subject name from it even
         # when the writer's schema (by id) reads the record; no rule or latest version is asked for.
         self._ctx = SerializationContext(topic, MessageField.VALUE)
+        # The client caches a schema per (subject, id): fetched under the subject the deserializer
+        # asks with, it is read from the cache there, so each id costs one request, here, where an
+        # outage is told from a bad record.
+        self._subject = topic_subject_name_strategy(self._ctx, None)
         self._deserialize: Callable[[bytes, SerializationContext], Any]
         if fmt.format == "avro":
             from confluent_kafka.schema_registry.avro import AvroDeserializer
@@ -101,6 +105,8 @@ class RegistryDecoder:
         try:
             decoded = self._deserialize(value, self._ctx)
             return orjson.dumps(decoded, default=_jsonable)
+        except SchemaRegistryError as err:  # a reference resolved while decoding: the registry's fault
+            raise registry_failure(err) from err
         except SerializationError as err:
             # JSONDeserializer raises its schema check's jsonschema.ValidationError as the context.
             broke = type(err.__context__).__module__.startswith("jsonschema")
@@ -114,18 +120,24 @@ class RegistryDecoder:
         if schema_id in self._unknown:
             return Rejected(SCHEMA_UNKNOWN_REASON, f"schema id {schema_id} is not in the registry")
         try:
-            self._client.get_schema(schema_id)
+            self._client.get_schema(schema_id, self._subject)
         except SchemaRegistryError as err:
             if err.http_status_code == 404:
                 self._unknown.add(schema_id)
                 return Rejected(SCHEMA_UNKNOWN_REASON, f"schema id {schema_id} is not in the registry")
-            if err.http_status_code in (401, 403):
-                raise PermanentFailure(f"schema registry refused the worker: {err}") from err
-            raise RetriableFailure(f"schema registry: {err}") from err
+            raise registry_failure(err) from err
         except Exception as err:  # connection refused, timeout, DNS: an outage, never a record's fault
             raise RetriableFailure(f"schema registry unreachable: {type(err).__name__}: {err}") from err
         self._known.add(schema_id)
         return None
+
+
+def registry_failure(err: SchemaRegistryError) -> PermanentFailure | RetriableFailure:
+    """A registry's error answer that is no record's fault: refused credentials end the Job, anything
+    else (5xx, 429) is retried."""
+    if err.http_status_code in (401, 403):
+        return PermanentFailure(f"schema registry refused the worker: {err}")
+    return RetriableFailure(f"schema registry: {err}")
 
 
 def decoder(fmt: SourceFormat, topic: str) -> Decode | None:
