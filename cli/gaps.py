@@ -74,7 +74,8 @@ def render_text(found: Manifest, result: dict[str, Any]) -> str:
         f"{found.namespace}/{found.name}: {counts.get('sourceRecords', 0)} source records, "
         f"{counts.get('destinationRecords', 0)} destination records in {result['existingTopic']}; "
         f"{counts.get('missing', 0)} missing ({result['missingIds']} ids) in {len(result['gaps'])} gaps, "
-        f"{len(result['outages'])} outages; {counts.get('sourceWithoutId', 0)} source records without an id",
+        f"{len(result['outages'])} outages; {counts.get('sourceWithoutId', 0)} source records without an id"
+        + (f", {undecodable} undecodable" if (undecodable := counts.get("sourceUndecodable", 0)) else ""),
     ]
     if result["gaps"]:
         lines.append("")

@@ -223,6 +223,7 @@ def build_gap_task(spec: EventReplaySpec, plan: Plan, join_seconds: int, grant: 
             wt.OffsetRange(partition=p.partition, start_offset=p.start_offset, end_offset=p.end_offset)
             for p in plan.partitions
         ],
+        source_format=source_format(spec),
         source_event_id_field=spec.validation.event_id_field,
         existing=existing_output(spec, plan),
         event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),

@@ -1,5 +1,6 @@
 """`eventreplay gaps` on the real stack: missing source events grouped into outages, the
-recovery manifests plan exactly those ranges, and nothing is written anywhere."""
+recovery manifests plan exactly those ranges, and nothing is written anywhere; an Avro source is
+decoded through the stack's schema registry as the replay decodes it."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from typing import Any
 import orjson
 import pytest
 import yaml
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroSerializer
 
 from datagen.orders import Record
+from devstack import config
 from eventreplay.worker.contract.names import GAP_FINDER_GROUP_ID
 from support.cli_run import cli, spec_for, write_manifest
 from support.kafka_tools import create_topic, produce
+from support.schema_registry import avro_order, serialized
 
 pytestmark = pytest.mark.stack
 
@@ -144,3 +149,40 @@ def test_gaps_with_nothing_missing_and_an_unreachable_broker(
     refused = cli("gaps", down, "--timeout", "2")
     assert refused.returncode == 5, refused.stderr
     assert refused.stderr.startswith("eventreplay: cannot reach Kafka at 127.0.0.1:1")
+
+
+def test_gaps_reads_the_ids_of_an_avro_source_from_its_decoded_values(
+    registry: SchemaRegistryClient, kafka_admin: Any, kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    source, destination = f"gaps-avro-{unique}", f"gaps-avro-dst-{unique}"
+    create_topic(kafka_admin, source, 1)
+    create_topic(kafka_admin, destination, 1)
+    meta = {"name": "meta", "type": {"type": "record", "name": "Meta", "fields": [{"name": "ref", "type": "string"}]}}
+    orders = [{"id": f"o-{i}", "amount": i, "meta": {"ref": f"ref-{i}"}, "note": None} for i in range(10)]
+    wire = serialized(AvroSerializer(registry, json.dumps(avro_order(meta))), source, orders)
+    base = (int(time.time()) - 3600) * 1000
+    undecodable = Record(None, wire[0][:7], "truncated", "")  # a replay dead-letters it: never missing
+    produce(
+        kafka_bootstrap,
+        source,
+        [*(Record(None, v, "ok", "") for v in wire), undecodable],
+        timestamp_ms=range(base, 10**15, 1000),
+    )
+    kept = [f"ref-{i}".encode() for i in range(10) if i not in (3, 4)]
+    produce(kafka_bootstrap, destination, [Record(k, b"{}", "ok", "") for k in kept], timestamp_ms=[base] * len(kept))
+    spec = spec_for(source, {"offsets": {"perPartition": [{"partition": 0, "from": 0, "to": 11}]}})
+    spec["source"] |= {"format": "avro", "schemaRegistry": {"url": config.registry_url()}}
+    spec["validation"] = {"eventIdField": "meta.ref"}
+    spec["sink"]["topic"] = destination
+    path = write_manifest(tmp_path, f"gaps-avro-{unique}", spec)
+
+    done = cli("gaps", path, "-o", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["counts"] == {
+        "destinationRecords": 8,
+        "missing": 2,
+        "sourceRecords": 11,
+        "sourceUndecodable": 1,
+    }
+    assert [(g["firstOffset"], g["lastOffset"], g["sampleIds"]) for g in result["gaps"]] == [(3, 4, ["ref-3", "ref-4"])]

@@ -19,7 +19,8 @@ from eventreplay.worker.contract.environment import TASK_ENV
 from eventreplay.worker.contract.exit_codes import PermanentFailure
 from eventreplay.worker.contract.schema_file import SCHEMA_KEY, digest, encode, load
 from eventreplay.worker.contract.tasks import SchemaFile, Task, Validation
-from eventreplay.worker.replay.validate import Rejected, Validator
+from eventreplay.worker.replay.validate import Validator
+from eventreplay.worker.runtime.formats import Rejected
 
 OWNER = Owner(namespace="payments", name="orders", uid="uid-1")
 BIG = {

@@ -1,4 +1,4 @@
-"""The decode step's verdicts (`worker/replay/formats.py`) and the source-reference grammar
+"""The decode step's verdicts (`worker/runtime/formats.py`) and the source-reference grammar
 (`worker/contract/source_ref.py`), on wire bytes built by hand: magic byte, schema id, fastavro body.
 
 The registry here is a fake answering `get_schema` by id; the real registry and confluent-kafka's own
@@ -22,8 +22,8 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 from eventreplay.worker.contract.exit_codes import RetriableFailure
 from eventreplay.worker.contract.source_ref import parse
 from eventreplay.worker.contract.tasks import SchemaRegistryConnection, SourceFormat, Validation
-from eventreplay.worker.replay.formats import RegistryDecoder
-from eventreplay.worker.replay.validate import Rejected, Validator
+from eventreplay.worker.replay.validate import Validator
+from eventreplay.worker.runtime.formats import RegistryDecoder, Rejected
 
 ORDER = {
     "type": "record",

@@ -15,7 +15,8 @@ import pytest
 from eventreplay.worker.contract.exit_codes import PermanentFailure
 from eventreplay.worker.contract.tasks import Validation
 from eventreplay.worker.replay.schema_patterns import UnsafePattern, bind, linear, schema_patterns
-from eventreplay.worker.replay.validate import Rejected, Validator
+from eventreplay.worker.replay.validate import Validator
+from eventreplay.worker.runtime.formats import Rejected
 
 AS_OF = datetime(2026, 11, 21, tzinfo=UTC)
 EVIL = "^(a+)+$"
@@ -42,7 +43,8 @@ def test_a_backtracking_pattern_is_judged_at_once_in_a_child_process() -> None:
     code = textwrap.dedent(f"""
         from datetime import UTC, datetime
         from eventreplay.worker.contract.tasks import Validation
-        from eventreplay.worker.replay.validate import Rejected, Validator
+        from eventreplay.worker.replay.validate import Validator
+        from eventreplay.worker.runtime.formats import Rejected
         import orjson
         v = Validator(Validation(json_schema={schema(EVIL)!r}), datetime(2026, 11, 21, tzinfo=UTC))
         verdict = v.check(orjson.dumps({{"event_id": "e", "s": {HOSTILE!r}}}), 0)

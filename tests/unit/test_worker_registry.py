@@ -12,7 +12,8 @@ import pytest
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT, PermanentFailure
 from eventreplay.worker.contract.tasks import Transform, Validation
 from eventreplay.worker.replay.transform import build
-from eventreplay.worker.replay.validate import Rejected, Validator
+from eventreplay.worker.replay.validate import Validator
+from eventreplay.worker.runtime.formats import Rejected
 from support.plugins import register
 
 AS_OF = datetime(2026, 11, 21, tzinfo=UTC)

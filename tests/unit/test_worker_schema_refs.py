@@ -13,7 +13,8 @@ import pytest
 
 from eventreplay.worker.contract.exit_codes import PermanentFailure
 from eventreplay.worker.contract.tasks import Validation
-from eventreplay.worker.replay.validate import Rejected, Validator
+from eventreplay.worker.replay.validate import Validator
+from eventreplay.worker.runtime.formats import Rejected
 
 AS_OF = datetime(2026, 11, 21, tzinfo=UTC)
 ANYTHING = {"type": "object"}

@@ -13,7 +13,8 @@ import pytest
 from datagen.orders import ORDER_SCHEMA, generate
 from eventreplay.worker.contract.tasks import Validation
 from eventreplay.worker.replay.fastpath import compile_fast_path
-from eventreplay.worker.replay.validate import Rejected, Validator
+from eventreplay.worker.replay.validate import Validator
+from eventreplay.worker.runtime.formats import Rejected
 
 AS_OF = datetime(2026, 11, 21, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from .model import Contract
 from .step_tasks import EventIdSource, ExistingOutput, StepTuning
-from .tasks import KafkaConnection, OffsetRange
+from .tasks import KafkaConnection, OffsetRange, SourceFormat
 
 
 class GapTask(Contract):
@@ -21,6 +21,8 @@ class GapTask(Contract):
     kafka: KafkaConnection
     source_topic: str = Field(min_length=1)
     source_ranges: list[OffsetRange] = Field(min_length=1, description="The planned [start, end) per partition.")
+    source_format: SourceFormat = SourceFormat()
+    """How source values are encoded: an id in a field is read from the value as the replay decodes it."""
     source_event_id_field: str = Field(
         min_length=1,
         description="Where a source record's id is: `key`, `header:<name>` or a field path (`source_ref.py`).",

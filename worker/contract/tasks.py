@@ -115,7 +115,7 @@ class SchemaRegistryConnection(Contract):
 
 
 class SourceFormat(Contract):
-    """How a source record's value is encoded; decoded to JSON before validation (`replay/formats.py`)."""
+    """How a source record's value is encoded; decoded to JSON before validation (`runtime/formats.py`)."""
 
     format: Format = "json"
     schema_registry: SchemaRegistryConnection | None = None

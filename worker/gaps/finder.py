@@ -2,7 +2,10 @@
 
 Reads the sink's existing output (resolved exactly as reconciliation resolves it) into a
 set of event ids, then the planned source ranges; a source record whose id is not in that set is
-missing. Writes nothing anywhere: no sandbox, no ledger, no committed offsets (read-only readers of
+missing. Source values are read as the replay sees them: registry-framed ones (`avro`, `jsonSchema`)
+go through the replay's own decode step (`runtime/formats.py`), and a value it would dead-letter is
+counted (`sourceUndecodable`), never missing; an unreachable registry fails the finder retriably, as
+it fails a replay. Writes nothing anywhere: no sandbox, no ledger, no committed offsets (read-only readers of
 a group that never commits). Memory grows with the sink ids in the window (a set of
 strings): it is meant for a day or a week of a topic, not its whole history.
 """
@@ -18,6 +21,7 @@ from ..contract.names import GAP_FINDER_GROUP_ID
 from ..contract.source_ref import parse
 from ..contract.tasks import OffsetRange
 from ..runtime.canonical import event_id_of, id_at
+from ..runtime.formats import Rejected, decoder
 from ..runtime.range_reader import check_ranges
 from ..runtime.step import RangeJob
 from .grouping import Missing, group_gaps, outages
@@ -78,10 +82,16 @@ class GapFinder(RangeJob):
     def _missing(self, ranges: list[OffsetRange], present: set[str]) -> list[Missing]:
         # The source names its id the way the worker's validator reads it (key, header or field path).
         ref = parse(self.task.source_event_id_field)
+        # Decoded whatever the id's source: a record the replay cannot decode never reaches a sink.
+        decode = decoder(self.task.source_format, self.task.source_topic)
         out: list[Missing] = []
         for partition, batch in self.batches(self.task.source_topic, ranges):
             for msg in batch:
-                event_id = id_at(ref, msg.key(), msg.value(), msg.headers())
+                value = msg.value() if decode is None else decode(msg.value())
+                if isinstance(value, Rejected):
+                    self.counts["sourceUndecodable"] += 1  # a replay dead-letters it: no output to miss
+                    continue
+                event_id = id_at(ref, msg.key(), value, msg.headers())
                 if event_id is None:
                     # No id: a replay would dead-letter it, so no output can be missing for it.
                     self.counts["sourceWithoutId"] += 1

@@ -34,12 +34,12 @@ from ..contract.headers import (
 from ..contract.tasks import Task
 from ..ledger.dedup import MARK_FORMAT, ReplayLedger, pack
 from ..runtime import digest
+from ..runtime.formats import Decode, Rejected
 from ..runtime.produce import Headers, RecordTooLarge, produce
 from .dead_letter import truncated_copy
 from .fidelity import carrier
-from .formats import Decode
 from .transform import BuiltTransform, check_deterministic
-from .validate import Rejected, Valid, Validator
+from .validate import Valid, Validator
 
 
 @dataclass(slots=True)

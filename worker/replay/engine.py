@@ -26,12 +26,12 @@ from ..contract.tasks import Task
 from ..ledger.dedup import ReplayLedger
 from ..ledger.watermark import LedgerWatermark
 from ..runtime import digest, failpoints, kafka_io
+from ..runtime.formats import decoder
 from ..runtime.redis_connection import connect_redis
 from ..runtime.restart_guard import last_source_offset, read_mirror, resume_replay
 from ..runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from . import poison
 from .batch import Prepared, ReplayBatches
-from .formats import decoder
 from .metrics import WorkerMetrics
 from .progress_mirror import ProgressMirror
 from .transform import build

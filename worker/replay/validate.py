@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,17 +24,11 @@ from ..contract.schema_file import load
 from ..contract.source_ref import Headers, parse
 from ..contract.tasks import Validation
 from ..runtime.canonical import epoch_ms
+from ..runtime.formats import Rejected
 from . import schema_patterns
 from .fastpath import compile_fast_path
 from .registry import MODELS, resolve
 from .schema_refs import NO_REMOTE, RemoteRef
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    reason: str
-    message: str
-
 
 _NO_DOC: dict[str, Any] = {}
 """Handed to transforms that never read the parsed event (identity): parsing is skipped."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -28,10 +29,19 @@ from confluent_kafka.serialization import MessageField, SerializationContext, Se
 
 from ..contract.exit_codes import PermanentFailure, RetriableFailure
 from ..contract.tasks import SchemaRegistryConnection, SourceFormat
-from .validate import Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record the replay dead-letters: its reason (the `er-reason` header) and why, in words. The
+    verdict of the decode step here and of validation (`replay/validate.py`)."""
+
+    reason: str
+    message: str
+
 
 FORMAT_REASON, SCHEMA_UNKNOWN_REASON, DECODE_REASON, SCHEMA_REASON = "format", "schema-unknown", "decode", "schema"
-"""The dead-letter reasons of the decode step (the other reasons: `validate.py`)."""
+"""The dead-letter reasons of the decode step (the other reasons: `replay/validate.py`)."""
 MAGIC_BYTE = 0
 HEADER_BYTES = 5
 REGISTRY_TIMEOUT_SECONDS = 10
