@@ -94,13 +94,18 @@ def task_for(topic: str, count: int, uid: str) -> Task:
     )
 
 
+def _without_defaults(task: Task) -> str:
+    return task.model_dump_json(by_alias=True, exclude_none=True, exclude_defaults=True)
+
+
 def run_worker_rss(task: Task, python: str = sys.executable) -> tuple[float, int, dict[str, object], dict[str, float]]:
     """Seconds, peak RSS (KiB), the worker's summary, and CPU seconds per party during the run."""
     services_before = services_cpu(REDIS_URL)
     began = time.perf_counter()
     proc = subprocess.Popen(
         [python, "-m", "eventreplay.worker", "run"],
-        env={**os.environ, TASK_ENV: task.to_json()},
+        # Another checkout's worker (the baseline) knows only the fields of its day: leave defaults out.
+        env={**os.environ, TASK_ENV: task.to_json() if python == sys.executable else _without_defaults(task)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

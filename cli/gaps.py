@@ -46,7 +46,7 @@ def find(found: Manifest, plan: Plan, join_seconds: int) -> dict[str, Any]:
 def recovery_manifests(found: Manifest, result: dict[str, Any]) -> list[dict[str, Any]]:
     """One EventReplay per outage: its offsets per partition, and the sink compared
     over the window's own times (the slack of the original reconciliation still applies)."""
-    original = found.replay.model_dump(by_alias=True, exclude_none=True, mode="json")
+    original = found.replay.model_dump(by_alias=True, exclude_none=True, exclude_unset=True, mode="json")
     out = []
     for i, window in enumerate(result["outages"], start=1):
         spec = copy.deepcopy(original["spec"])
