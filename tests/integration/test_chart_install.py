@@ -141,7 +141,8 @@ MUST_NOT = [
     ("watch", "secrets", "b", None),
     ("create", "pods", "a", None),
     ("create", "pods", "op", None),
-    ("create", "pods/exec", "a", None),
+    # kubectl reads `pods/exec` as the pod named exec: a subresource is asked with --subresource.
+    ("create", "pods", "a", "exec"),
     ("delete", "namespaces", None, None),
     ("list", "namespaces", None, None),
     ("update", ER, "a", None),
@@ -157,7 +158,7 @@ MUST_NOT = [
     ("patch", "events", "b", None),
     ("list", "configmaps", "a", None),
     ("patch", "configmaps", "other", None),
-    ("create", "serviceaccounts/token", "a", None),
+    ("create", "serviceaccounts", "a", "token"),
     ("create", "rolebindings.rbac.authorization.k8s.io", "a", None),
     ("create", "clusterrolebindings.rbac.authorization.k8s.io", None, None),
     ("impersonate", "serviceaccounts", "a", None),
