@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from eventreplay.worker.contract.names import ReplayTopics
+from eventreplay.worker.contract.names import KEY_LAYOUT, ReplayTopics
 from eventreplay.worker.contract.whole_windows import WindowShape
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, PlanTimes, parse_time
@@ -218,6 +218,7 @@ def make_plan(
         notes=[f"partitions {ranges_text(parts)}: {text}" for text, parts in notes.items()],
         requested_window=_span(requested) if requested is not None else None,
         read_range=_span(times) if whole and times is not None else None,
+        key_layout=KEY_LAYOUT,
     )
 
 

@@ -2,11 +2,13 @@
 
 The previous version (tests/support/chart_upgrade.py: the chart and the image built from the tree
 at its commit) is installed as a cluster that ran it has it, CRD included; a replay with a Manual
-gate runs to AwaitingApproval under the old operator. Then exactly the steps of docs/operations.md
-"Upgrades": the new CRD applied server-side, `helm upgrade --reset-then-reuse-values` to this
-chart with this tree's image. The replay must be the same object, its Jobs the same (none
-recreated), its report and its pending approval untouched; approved, the new operator promotes the
-delta once.
+gate runs to AwaitingApproval under the old operator, which keeps its checkpoints, report and
+reconciliation working set in Redis without the namespace (the legacy key layout, no keyLayout in
+status.plan). Then exactly the steps of docs/operations.md "Upgrades": the new CRD applied
+server-side, `helm upgrade --reset-then-reuse-values` to this chart with this tree's image. The
+replay must be the same object, its Jobs the same (none recreated), its report and its pending
+approval untouched; approved, the new operator's promotion Job resumes it on its legacy keys and
+promotes the delta once, recorded in the sink's one ledger (`ers:`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pytest
 
 from devstack import config, containerd, images, kubelet
 from eventreplay.operator.job_names import LABEL_STEP
+from eventreplay.worker.contract import names
 from support.chart_e2e import (
     ChartCluster,
     apply_until_awaiting_approval,
@@ -42,7 +45,6 @@ from support.chart_upgrade import (
     previous_tree,
     put_crd,
     schema_has,
-    wait_log,
     wait_served,
 )
 from support.operator_driver import install_crd
@@ -122,8 +124,24 @@ def job_steps(cluster: ChartCluster, ns: str, names: set[str]) -> set[str | None
     return {j["metadata"]["labels"].get(LABEL_STEP) for j in items if j["metadata"]["name"] in names}
 
 
+def legacy_keys_only(redis_client: Any, replay: dict[str, Any]) -> set[str]:
+    """The replay's keys in Redis, checked to be all of the legacy layout (none carries its namespace)."""
+    ns, uid, ledger = replay["metadata"]["namespace"], replay["metadata"]["uid"], replay["spec"]["dedup"]["ledger"]
+    patterns = {layout: names.replay_key_patterns(layout, uid, ledger) for layout in (None, ns)}
+    legacy = {k.decode() for p in patterns[None] for k in redis_client.scan_iter(match=p)}
+    namespaced = [k for p in patterns[ns] for k in redis_client.scan_iter(match=p)]
+    assert not namespaced, f"keys in the namespaced layout for a replay planned by 0.1.0: {namespaced}"
+    return legacy
+
+
 def test_helm_upgrade_from_the_previous_version_keeps_a_waiting_replay_going(
-    upgrade: Upgrade, old_installed: dict[str, str], kafka_admin: Any, kafka_bootstrap: str, unique: str
+    upgrade: Upgrade,
+    old_installed: dict[str, str],
+    *,
+    kafka_admin: Any,
+    kafka_bootstrap: str,
+    unique: str,
+    redis_client: Any,
 ) -> None:
     cluster, op, apps = upgrade.new, old_installed["op"], old_installed["apps"]
     assert chart_version(upgrade.old_chart) == PREVIOUS_VERSION != chart_version(CHART)
@@ -131,16 +149,19 @@ def test_helm_upgrade_from_the_previous_version_keeps_a_waiting_replay_going(
     assert old_pod["spec"]["containers"][0]["image"] == upgrade.old.image
 
     # The previous operator runs the replay to its gate.
-    sc, digest = apply_until_awaiting_approval(cluster, old_installed, kafka_admin, kafka_bootstrap, unique)
+    sc, digest = apply_until_awaiting_approval(
+        cluster, old_installed, kafka_admin, kafka_bootstrap, unique, previous_version=True
+    )
     before = cluster.client().get_replay(apps, "e2e")
     assert before is not None
+    uid = before["metadata"]["uid"]
+    assert "keyLayout" not in before["status"]["plan"], "0.1.0 plans in the legacy layout"
+    assert names.report_key(None, uid) in legacy_keys_only(redis_client, before)
     jobs_before = jobs(cluster, apps)
     assert jobs_before, "the replay's Jobs"
 
     upgrade_as_the_docs_say(upgrade, old_installed)
-    pod = rolled_to_the_new_chart(cluster, op, old_pod["metadata"]["name"])
-    # kopf's line once the new operator resumed the replays it watches (this one alone).
-    wait_log(cluster, op, pod, "Resuming is processed:")
+    rolled_to_the_new_chart(cluster, op, old_pod["metadata"]["name"])  # its one pod Ready
 
     # Same replay, same Jobs, same report, still waiting for its approval.
     after = cluster.client().get_replay(apps, "e2e")
@@ -150,10 +171,18 @@ def test_helm_upgrade_from_the_previous_version_keeps_a_waiting_replay_going(
     assert condition(after, "Promoted")["reason"] == "AwaitingApproval"
     assert jobs(cluster, apps) == jobs_before
 
-    # Approved, the new operator promotes the delta once (approve_until_promoted checks the sink).
+    # Approved, the new operator promotes the delta once (approve_until_promoted checks the sink):
+    # its promoter found the report and working set 0.1.0's reconciliation left at legacy keys.
     done = approve_until_promoted(cluster, old_installed, sc, kafka_bootstrap, digest)
-    assert done["metadata"]["uid"] == before["metadata"]["uid"]
+    assert done["metadata"]["uid"] == uid
     assert done["status"]["reconciliation"]["reportHash"] == digest
+    assert "keyLayout" not in done["status"]["plan"], "the frozen plan keeps its layout"
+    legacy = legacy_keys_only(redis_client, done)
+    assert {names.promotion_key(None, uid, p) for p in range(done["status"]["plan"]["topicPartitions"])} <= legacy
+    # Into the sink's one ledger, as any promotion since the upgrade; none in 0.1.0's.
+    ledgers = [k.decode() for k in redis_client.scan_iter(match=names.sink_route("*", sc.destination) + ":promoted")]
+    assert len(ledgers) == 1 and redis_client.hlen(ledgers[0]) >= len(sc.delta), ledgers
+    assert not list(redis_client.scan_iter(match=names.legacy_sink_ledger_key("*", sc.destination)))
     # No Job of before the upgrade was recreated; the only new ones are the promotion's.
     jobs_after = jobs(cluster, apps)
     assert {n: jobs_after.get(n) for n in jobs_before} == jobs_before

@@ -112,10 +112,17 @@ def replay_approve_promote(
 
 
 def apply_until_awaiting_approval(
-    cluster: ChartCluster, installed: dict[str, str], kafka_admin: Any, kafka_bootstrap: str, unique: str
+    cluster: ChartCluster,
+    installed: dict[str, str],
+    kafka_admin: Any,
+    kafka_bootstrap: str,
+    unique: str,
+    *,
+    previous_version: bool = False,
 ) -> tuple[Scenario, str]:
     """The scenario's replay `e2e` applied with a Manual gate and Reconciled: the seeded scenario
-    and the report's hash; the replay waits for approval."""
+    and the report's hash; the replay waits for approval. `previous_version`: the operator is chart
+    0.1.0's, whose status has no `reportPartitions`."""
     op, apps = installed["op"], installed["apps"]
     k = cluster.client()
     sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1000, seed=29, run_workers=False)
@@ -128,7 +135,7 @@ def apply_until_awaiting_approval(
         got = wait_for_condition(k, apps, "e2e", "Reconciled", timeout=420)
     except AssertionError as err:
         raise AssertionError(f"{err}\noperator log:\n{cluster.operator_log(op)[-6000:]}") from err
-    digest = check_report(got, sc)["reportHash"]
+    digest = check_report(got, sc, report_partitions=not previous_version)["reportHash"]
     assert condition(got, "Promoted")["reason"] == "AwaitingApproval"
     return sc, str(digest)
 

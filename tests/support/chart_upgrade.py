@@ -113,11 +113,3 @@ def operator_pod_after(cluster: ChartCluster, ns: str, old_pod: str, timeout: fl
 def _ready(pod: dict[str, Any]) -> bool:
     conds = (pod.get("status") or {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
-
-
-def wait_log(cluster: ChartCluster, ns: str, pod: str, text: str, timeout: float = 180) -> None:
-    """Until the pod's log has `text` (e.g. kopf's line once it resumed the replays)."""
-    deadline = time.monotonic() + timeout
-    while text not in (log := cluster.run("logs", "-n", ns, pod, "--tail=-1").stdout):
-        assert time.monotonic() < deadline, f"{pod} never logged {text!r}:\n{log[-4000:]}"
-        time.sleep(1)

@@ -58,7 +58,7 @@ def _jobs(policy: Policy) -> dict[str, dict[str, Any]]:
     return {
         TASK_ENV: build_job(spec, pl, pl.partitions[0], OWNER, config),
         RECONCILE_TASK_ENV: reconciliation_job(spec, pl, OWNER, config),
-        PROMOTE_TASK_ENV: promotion_job(spec, OWNER, config, "cd" * 32),
+        PROMOTE_TASK_ENV: promotion_job(spec, pl, OWNER, config, "cd" * 32),
     }
 
 

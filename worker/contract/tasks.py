@@ -39,6 +39,17 @@ class ReplayIdentity(Contract):
         description="The policy project that granted the replay (absent: no policy project), for the "
         "record: the sink's promotion ledger is the sink's, whoever promotes (`names.sink_ledger_key`).",
     )
+    key_layout: Literal[1, 2] = Field(
+        default=names.KEY_LAYOUT,
+        description="The Redis key layout the replay was planned in (its status.plan.keyLayout): 1 for a "
+        "replay planned before the upgrade to namespaced keys, whose keys lack the namespace "
+        "(`names.LEGACY_KEY_LAYOUT`).",
+    )
+
+    @property
+    def key_tenant(self) -> names.Tenant:
+        """The tenant argument of the replay's Redis key builders (`names.key_tenant`)."""
+        return names.key_tenant(self.namespace, self.key_layout)
 
 
 class KafkaConnection(Contract):
