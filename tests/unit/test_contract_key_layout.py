@@ -96,6 +96,8 @@ def test_the_layout_is_chosen_in_one_place() -> None:
 def test_a_tasks_replay_identity_says_its_layout_and_defaults_to_today() -> None:
     today = ReplayIdentity(namespace="ns", name="r", uid="u1")
     assert (today.key_layout, today.key_tenant) == (2, "ns")
+    assert "keyLayout" not in today.to_json(), "a task of today's layout reads as before the field existed"
+    assert ReplayIdentity.model_validate_json(today.to_json()) == today
     legacy = ReplayIdentity.model_validate_json('{"namespace": "ns", "name": "r", "uid": "u1", "keyLayout": 1}')
     assert (legacy.key_layout, legacy.key_tenant) == (1, None)
     assert '"keyLayout":1' in legacy.to_json()

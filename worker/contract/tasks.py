@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 from pydantic.alias_generators import to_camel
 
 from . import names
@@ -45,6 +45,15 @@ class ReplayIdentity(Contract):
         "replay planned before the upgrade to namespaced keys, whose keys lack the namespace "
         "(`names.LEGACY_KEY_LAYOUT`).",
     )
+
+    @model_serializer(mode="wrap")
+    def _omit_todays_layout(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Only a legacy replay's tasks name their layout: today's read as before by any worker.
+        out: dict[str, Any] = handler(self)
+        if out.get("keyLayout", out.get("key_layout")) == names.KEY_LAYOUT:
+            out.pop("keyLayout", None)
+            out.pop("key_layout", None)
+        return out
 
     @property
     def key_tenant(self) -> names.Tenant:
