@@ -190,4 +190,4 @@ def _run_as(tenant: Tenant, task: ReconcileTask | PromoteTask) -> bytes:
     proc = StepDriver.start_job(_step_as(tenant, task), **tenant.env)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    return bytes(out)
+    return out.encode()  # the Popen is text-mode
