@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from operator_fakes import PROMOTE, REPORT_HASH, UID, World, replayed
-from operator_fixtures import env_of
+from operator_fixtures import env_of, operator_config, plan, spec
 
+from eventreplay.operator.job_names import Owner
+from eventreplay.operator.jobs import build_job, combine_job, promotion_job, reconciliation_job
 from eventreplay.worker.contract.names import (
     COMBINE_TASK_ENV,
     KEY_LAYOUT,
@@ -29,6 +32,20 @@ def _layout_of(job: dict[str, Any]) -> int:
     env = env_of(job)
     (task,) = [json.loads(env[name]["value"]) for name in TASK_ENVS if name in env]
     return int(task["replay"].get("keyLayout", KEY_LAYOUT))
+
+
+@pytest.mark.parametrize(("recorded", "layout"), [(None, LEGACY_KEY_LAYOUT), (1, LEGACY_KEY_LAYOUT), (2, KEY_LAYOUT)])
+def test_every_job_of_a_replay_tells_its_worker_the_plans_layout(recorded: int | None, layout: int) -> None:
+    pl, owner, config = plan([(0, 0, 100)], key_layout=recorded), Owner("ns", "r", "uid-1"), operator_config()
+    counts = {"eventTimeField": "ts", "keyField": "shop", "windowSeconds": 60}
+    aggregate = spec(transform={"aggregate": {**counts, "aggregations": [{"name": "n", "function": "count"}]}})
+    jobs = [
+        build_job(spec(), pl, pl.partitions[0], owner, config),
+        reconciliation_job(spec(), pl, owner, config),
+        promotion_job(spec(), pl, owner, config, "cd" * 32),
+        combine_job(aggregate, pl, owner, config),
+    ]
+    assert [_layout_of(job) for job in jobs] == [layout] * 4
 
 
 def _as_planned_by_0_1_0(world: World) -> None:
