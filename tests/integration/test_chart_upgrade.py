@@ -45,6 +45,8 @@ from support.chart_upgrade import (
     previous_tree,
     put_crd,
     schema_has,
+    stop_operator_argv,
+    wait_no_pods,
     wait_served,
 )
 from support.operator_driver import install_crd
@@ -91,8 +93,11 @@ def old_installed(upgrade: Upgrade, unique: str) -> Iterator[dict[str, str]]:
 
 
 def upgrade_as_the_docs_say(upgrade: Upgrade, installed: dict[str, str]) -> None:
-    """docs/operations.md "Upgrades", steps 2 and 3: the CRD (with its new fields), then helm."""
+    """docs/operations.md "Upgrades", steps 2 to 4: the old operator stopped, the CRD (with its new
+    fields), then helm."""
     cluster, op = upgrade.new, installed["op"]
+    cluster.kubectl(*stop_operator_argv(installed["release"], op)[1:])
+    wait_no_pods(cluster, op)
     cluster.kubectl(*crd_upgrade_argv(CHART)[1:])
     crd = cluster.client().call("GET", CRD_PATH)
     assert all(schema_has(crd, f) for f in NEW_CRD_FIELDS)

@@ -48,14 +48,22 @@ def chart_version(chart: Path) -> str:
     return str(yaml.safe_load((chart / "Chart.yaml").read_text())["version"])
 
 
+def stop_operator_argv(release: str, namespace: str) -> list[str]:
+    """Step 2 of the docs: the old operator stopped before the new CRD is served, whose defaults for
+    fields it does not know (`source.format`) it would refuse as an invalid spec; `helm upgrade`
+    brings the Deployment back to the chart's one replica. Jobs run on meanwhile."""
+    selector = f"app.kubernetes.io/instance={release}"
+    return ["kubectl", "scale", "deployment", "-n", namespace, "-l", selector, "--replicas=0"]
+
+
 def crd_upgrade_argv(chart: Path) -> list[str]:
-    """Step 2 of the docs: helm never upgrades crds/, so they are applied first; --force-conflicts
+    """Step 3 of the docs: helm never upgrades crds/, so they are applied first; --force-conflicts
     takes over the fields of whoever created the CRD (helm, at the first install)."""
     return ["kubectl", "apply", "--server-side", "--force-conflicts", "-f", f"{chart}/crds/"]
 
 
 def helm_upgrade_argv(release: str, chart: Path, namespace: str, *sets: str) -> list[str]:
-    """Step 3 of the docs. --reset-then-reuse-values (Helm 3.14): the new chart's defaults under
+    """Step 4 of the docs. --reset-then-reuse-values (Helm 3.14): the new chart's defaults under
     the release's own values; --reuse-values would keep the old chart's defaults, which lack the
     values the new chart added, and the render fails."""
     argv = ["helm", "upgrade", release, str(chart), "-n", namespace, "--reset-then-reuse-values"]
@@ -113,3 +121,11 @@ def operator_pod_after(cluster: ChartCluster, ns: str, old_pod: str, timeout: fl
 def _ready(pod: dict[str, Any]) -> bool:
     conds = (pod.get("status") or {}).get("conditions") or []
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conds)
+
+
+def wait_no_pods(cluster: ChartCluster, ns: str, timeout: float = 120) -> None:
+    """Until the namespace has no pod (the stopped operator's is gone)."""
+    deadline = time.monotonic() + timeout
+    while pods := cluster.pods(ns):
+        assert time.monotonic() < deadline, f"pods left in {ns}: {[p['metadata']['name'] for p in pods]}"
+        time.sleep(1)

@@ -8,7 +8,13 @@ from pathlib import Path
 import yaml
 
 import eventreplay
-from support.chart_upgrade import PREVIOUS_VERSION, chart_version, crd_upgrade_argv, helm_upgrade_argv
+from support.chart_upgrade import (
+    PREVIOUS_VERSION,
+    chart_version,
+    crd_upgrade_argv,
+    helm_upgrade_argv,
+    stop_operator_argv,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = Path("charts/eventreplay-operator")
@@ -35,5 +41,8 @@ def test_docs_name_the_chart_version_and_upgrade_from_the_previous_one() -> None
 
 def test_docs_upgrade_commands_are_the_ones_the_upgrade_test_runs() -> None:
     upgrades = section("operations.md", "Upgrades")
-    assert " ".join(crd_upgrade_argv(CHART)) in upgrades
+    stop, crd = stop_operator_argv("eventreplay", "eventreplay-system"), crd_upgrade_argv(CHART)
+    steps = [" ".join(stop), " ".join(crd)]
+    assert all(step in upgrades for step in steps)
+    assert upgrades.index(steps[0]) < upgrades.index(steps[1]), "the old operator stops before the new CRD"
     assert " ".join(helm_upgrade_argv("eventreplay", CHART, "eventreplay-system")) in upgrades
