@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 REPETITIONS ?= 5
 # The image `make image` builds and `make push` pushes (to the registry the tag names): by default
 # the chart's image (image.repository, tag = Chart.yaml appVersion).
-IMAGE ?= ghcr.io/eventreplay/eventreplay:0.1.0
+IMAGE ?= ghcr.io/eventreplay/eventreplay:0.2.0
 # The repo root holds an `operator/` folder (mapped to eventreplay.operator): never let Python put
 # the working directory in front of the standard library's `operator` module.
 export PYTHONSAFEPATH := 1

@@ -13,6 +13,7 @@ from typing import Any
 import redis
 
 from eventreplay.worker.contract.environment import REDIS_PASSWORD_ENV
+from eventreplay.worker.contract.names import key_tenant, planned_layout
 from eventreplay.worker.contract.settings import redis_location
 
 from . import cluster
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     servers = args.bootstrap_servers or (spec.get("source") or {}).get("bootstrapServers")
     if not url or not servers:
         raise CliError("the replay names a policy alias: pass --bootstrap-servers and --redis-url", EXIT_USAGE)
-    summary = load_summary(_redis(url), namespace, str(obj["metadata"]["uid"]))
+    layout = planned_layout((status.get("plan") or {}).get("keyLayout"))
+    summary = load_summary(_redis(url), key_tenant(namespace, layout), str(obj["metadata"]["uid"]))
     if summary.report_hash != status["reconciliation"]["reportHash"]:
         raise CliError("Redis holds another report than status (reconciling again?): retry shortly", EXIT_NOT_FOUND)
     listed = entries(KafkaReportSource(servers, kafka_settings(), summary), wanted)

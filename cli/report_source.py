@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from eventreplay.worker.contract.headers import REPLAY_UID_HEADER, REPORT_HASH_HEADER
 from eventreplay.worker.contract.kafka_clients import client_config, planner_consumer_config
-from eventreplay.worker.contract.names import PLANNER_GROUP_ID, report_key
+from eventreplay.worker.contract.names import PLANNER_GROUP_ID, Tenant, report_key
 from eventreplay.worker.contract.ownership import header
 from eventreplay.worker.contract.summaries import EventIdPlan, PlannedRange, ReportSummary
 
@@ -28,11 +28,12 @@ POLL_SECONDS = 1.0
 IDLE_POLLS = 30  # a range that yields nothing for this long is unreadable (deleted, compacted away)
 
 
-def load_summary(client: redis.Redis, namespace: str, uid: str) -> ReportSummary:
-    raw = client.get(report_key(namespace, uid))
+def load_summary(client: redis.Redis, tenant: Tenant, uid: str) -> ReportSummary:
+    """The report summary of replay `uid` whose keys carry `tenant` (`names.key_tenant`)."""
+    raw = client.get(report_key(tenant, uid))
     if raw is None:
         raise CliError(
-            f"the report of {namespace} (uid {uid}) is no longer in Redis (past its ttlSeconds, or never made)",
+            f"the report of replay uid {uid} is no longer in Redis (past its ttlSeconds, or never made)",
             EXIT_NOT_FOUND,
         )
     return ReportSummary.from_json(raw)

@@ -193,7 +193,7 @@ class Runner:
         self.running.clear()
 
     def _read_checkpoints(self) -> None:
-        keys = [checkpoint_key(self.tasks[p].replay.namespace, self.uid, p) for p in self.spans]
+        keys = [checkpoint_key(self.tasks[p].replay.key_tenant, self.uid, p) for p in self.spans]
         try:
             values = self.redis.mget(keys)
         except redis.RedisError:

@@ -15,8 +15,9 @@ import msgspec
 import redis
 
 from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
-from eventreplay.worker.contract.names import checkpoint_key, promotion_key
+from eventreplay.worker.contract.names import Tenant, checkpoint_key, promotion_key
 
+from . import legacy_sink_ledgers
 from .api.v1alpha1 import PartitionProgress, Plan
 
 log = logging.getLogger(__name__)
@@ -38,23 +39,37 @@ class CheckpointReader:
         self._clients: dict[str, redis.Redis] = {}
 
     def _client(self, url: str) -> redis.Redis:
+        """The client of `url`; at the first connection, the legacy sink ledgers there carried over
+        (`legacy_sink_ledgers`): before any Job this operator creates reads a sink ledger. A
+        RedisError leaves the URL unconnected, so the next pass tries both again."""
         if url not in self._clients:
-            self._clients[url] = redis.Redis.from_url(
+            client = redis.Redis.from_url(
                 url,
                 password=self._password,
                 socket_timeout=self._timeout,
                 socket_connect_timeout=self._timeout,
             )
+            carried = legacy_sink_ledgers.carry_over(client)
+            if carried:
+                log.info("%s: carried %d committed entries of legacy sink ledgers over", url, carried)
+            self._clients[url] = client
         return self._clients[url]
 
-    def read(self, url: str, namespace: str, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
+    def connect(self, url: str) -> None:
+        """Connected to `url`, its legacy sink ledgers carried over (`_client`)."""
+        try:
+            self._client(url)
+        except redis.RedisError as err:
+            raise CheckpointsUnavailable(f"connecting to {url}: {err}") from err
+
+    def read(self, url: str, tenant: Tenant, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
         parts = list(partitions)
         found: dict[int, Checkpoint] = {}
         try:
             client = self._client(url)
             for i in range(0, len(parts), CHUNK):
                 chunk = parts[i : i + CHUNK]
-                values = client.mget([checkpoint_key(namespace, uid, p) for p in chunk])
+                values = client.mget([checkpoint_key(tenant, uid, p) for p in chunk])
                 for partition, raw in zip(chunk, values, strict=True):
                     if raw is None:
                         continue
@@ -75,12 +90,12 @@ class CheckpointReader:
         return raw if isinstance(raw, bytes) or raw is None else str(raw).encode()
 
     def promotions(
-        self, url: str, namespace: str, uid: str, partitions: Iterable[int]
+        self, url: str, tenant: Tenant, uid: str, partitions: Iterable[int]
     ) -> dict[int, PromotionCheckpoint]:
         """The promotion Job's per-partition checkpoint mirrors."""
         parts = list(partitions)
         try:
-            values = self._client(url).mget([promotion_key(namespace, uid, p) for p in parts]) if parts else []
+            values = self._client(url).mget([promotion_key(tenant, uid, p) for p in parts]) if parts else []
         except redis.RedisError as err:
             raise CheckpointsUnavailable(f"reading promotion checkpoints from {url}: {err}") from err
         found: dict[int, PromotionCheckpoint] = {}

@@ -17,7 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from eventreplay.worker.contract.names import ReplayTopics, replay_group_id, replay_key_patterns
+from eventreplay.worker.contract.names import (
+    ReplayTopics,
+    key_tenant,
+    planned_layout,
+    replay_group_id,
+    replay_key_patterns,
+)
 
 from .api.v1alpha1 import EventReplaySpec
 from .clients import Clients
@@ -59,12 +65,13 @@ def leftovers(spec: dict[str, Any], status: dict[str, Any], namespace: str, name
     owned = ReplayTopics.of(namespace, name, uid)
     topics = [owned.sandbox, owned.dead_letter, owned.report, owned.results]
     dedup = spec.get("dedup") or {}
+    layout = planned_layout(status["plan"].get("keyLayout"))  # a legacy replay's keys are deleted where they are
     return Leftovers(
         bootstrap=str((spec.get("source") or {}).get("bootstrapServers") or ""),
         topics=sorted({t for t in topics if t}),
         group_prefix=replay_group_id(uid),
         redis_url=str((dedup.get("redis") or {}).get("url") or ""),
-        key_patterns=replay_key_patterns(namespace, uid, str(dedup.get("ledger") or "")),
+        key_patterns=replay_key_patterns(key_tenant(namespace, layout), uid, str(dedup.get("ledger") or "")),
     )
 
 

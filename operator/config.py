@@ -21,7 +21,7 @@ from eventreplay.worker.contract.settings import parse_settings
 from .policy import Own, Policy, load
 from .worker_pod import WORKER_POD_ENV, WorkerPod, parse
 
-DEFAULT_IMAGE = "ghcr.io/eventreplay/eventreplay:0.1.0"
+DEFAULT_IMAGE = "ghcr.io/eventreplay/eventreplay:0.2.0"
 DEFAULT_COMMAND = ("python", "-m", "eventreplay.worker", "run")
 DEFAULT_UID = 65532
 """The image's non-root user (the distroless `nonroot` uid)."""

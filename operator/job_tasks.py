@@ -17,7 +17,7 @@ from eventreplay.worker.contract.environment import (
     SCHEMA_REGISTRY_CREDENTIALS_ENV,
 )
 from eventreplay.worker.contract.gap_task import GapTask
-from eventreplay.worker.contract.names import ReplayTopics
+from eventreplay.worker.contract.names import ReplayTopics, planned_layout
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
 from .job_names import Owner
@@ -28,8 +28,13 @@ WHOLE_TOPIC = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC
 """An offset window says nothing about time: compare with everything the destination retains."""
 
 
-def _identity(owner: Owner, grant: ClusterGrant) -> wt.ReplayIdentity:
-    return wt.ReplayIdentity(namespace=owner.namespace, name=owner.name, uid=owner.uid, project=grant.project)
+def _identity(owner: Owner, grant: ClusterGrant, plan: Plan) -> wt.ReplayIdentity:
+    """Who the replay is, with the Redis key layout it was planned in (a replay planned before the
+    upgrade to namespaced keys keeps its keys where they are)."""
+    layout = planned_layout(plan.key_layout)
+    return wt.ReplayIdentity(
+        namespace=owner.namespace, name=owner.name, uid=owner.uid, project=grant.project, key_layout=layout
+    )
 
 
 def _redis_credentials(spec: EventReplaySpec, grant: ClusterGrant) -> dict[str, str | None]:
@@ -85,7 +90,7 @@ def build_task(
     Schema inline (`eventreplay run`), or only the file that holds it (`schema_file`: a Job)."""
     redis = spec.dedup.redis
     return wt.Task(
-        replay=_identity(owner, grant),
+        replay=_identity(owner, grant, plan),
         kafka=_kafka(spec, grant),
         source=wt.SourceRange(
             topic=plan.topic,
@@ -164,7 +169,7 @@ def build_combine_task(spec: EventReplaySpec, plan: Plan, owner: Owner, grant: C
     aggregate = spec.transform.aggregate
     assert aggregate is not None
     return CombineTask(
-        replay=_identity(owner, grant),
+        replay=_identity(owner, grant, plan),
         kafka=_kafka(spec, grant),
         sandbox_topic=plan.sandbox_topic,
         results_topic=replayed_output(spec, plan, owner),
@@ -181,7 +186,7 @@ def build_reconcile_task(
     """The reconciliation Job's contract: the sandbox against the existing output, per event id."""
     rc = spec.reconciliation
     return rt.ReconcileTask(
-        replay=_identity(owner, grant),
+        replay=_identity(owner, grant, plan),
         kafka=_kafka(spec, grant),
         sandbox_topic=replayed_output(spec, plan, owner),
         existing=existing_output(spec, plan),
@@ -199,11 +204,11 @@ def build_reconcile_task(
 
 
 def build_promote_task(
-    spec: EventReplaySpec, owner: Owner, report_hash: str, grant: ClusterGrant = OPEN
+    spec: EventReplaySpec, plan: Plan, owner: Owner, report_hash: str, grant: ClusterGrant = OPEN
 ) -> rt.PromoteTask:
     """The promotion Job's contract: one approved report's delta into the destination."""
     return rt.PromoteTask(
-        replay=_identity(owner, grant),
+        replay=_identity(owner, grant, plan),
         kafka=_kafka(spec, grant),
         report_hash=report_hash,
         sink_topic=spec.sink.topic,

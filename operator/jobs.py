@@ -102,10 +102,11 @@ def reconciliation_job(
 
 
 def promotion_job(
-    spec: EventReplaySpec, owner: Owner, config: OperatorConfig, report_hash: str, *, attempt: int = 0
+    spec: EventReplaySpec, plan: Plan, owner: Owner, config: OperatorConfig, report_hash: str, *, attempt: int = 0
 ) -> dict[str, Any]:
     """The Job writing one approved report's delta to the destination (one per report and retry)."""
-    task = build_promote_task(spec, owner, report_hash, config.policy.grant(owner.namespace, spec)).to_json()
+    grant = config.policy.grant(owner.namespace, spec)
+    task = build_promote_task(spec, plan, owner, report_hash, grant).to_json()
     name = promotion_job_name(owner.name, report_hash, attempt)
     annotations = {ANNOTATION_REPORT: report_hash}
     return step_job(spec, owner, config, "promote", name=name, attempt=attempt, annotations=annotations, task_json=task)

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from eventreplay.worker.contract.names import ReplayTopics
+from eventreplay.worker.contract.names import KEY_LAYOUT, ReplayTopics
 from eventreplay.worker.contract.whole_windows import WindowShape
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, PlanTimes, parse_time
@@ -159,6 +159,17 @@ def selected_partitions(spec: EventReplaySpec, count: int, max_partitions: int |
     return every
 
 
+def _lost_to_retention(start: int, seen: Observed, times: tuple[int, int] | None) -> bool:
+    """The window begins before what the partition still holds: below its low watermark, or at a
+    low watermark past zero whose first record is younger than the window's start."""
+    return start < seen.low or (
+        times is not None
+        and start == seen.low > 0
+        and seen.first_timestamp_ms is not None
+        and seen.first_timestamp_ms > times[0]
+    )
+
+
 def make_plan(
     spec: EventReplaySpec,
     *,
@@ -184,12 +195,7 @@ def make_plan(
     for p in chosen:
         seen = observed[p]
         start, end = _bounds(spec, p, seen, times, notes)
-        if start < seen.low or (
-            times is not None
-            and start == seen.low > 0
-            and seen.first_timestamp_ms is not None
-            and seen.first_timestamp_ms > times[0]
-        ):
+        if _lost_to_retention(start, seen, times):
             expired.append(_expired(p, start, seen, times))
         at_head = True if whole and seen.end_at_time == PAST_END else None
         ranges.append(
@@ -218,6 +224,7 @@ def make_plan(
         notes=[f"partitions {ranges_text(parts)}: {text}" for text, parts in notes.items()],
         requested_window=_span(requested) if requested is not None else None,
         read_range=_span(times) if whole and times is not None else None,
+        key_layout=KEY_LAYOUT,
     )
 
 

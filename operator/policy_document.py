@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from eventreplay.worker.contract.names import SINK_TOPIC_GLOB, TENANT_LABEL
+from eventreplay.worker.contract.names import TENANT_LABEL
+from eventreplay.worker.contract.redis_acl import SINK_TOPIC_GLOB
 
 from .worker_pod import WorkerPod
 

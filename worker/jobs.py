@@ -112,7 +112,7 @@ def _failure_record(job: str) -> Callable[[T, WorkerFailure, str], None]:
     def record(task: T, _err: WorkerFailure, text: str) -> None:
         try:
             client = connect_redis(task.redis_target, check_eviction=False)  # the failure may be that very check
-            client.set(failure_key(task.replay.namespace, task.replay.uid, job), text[:2000], ex=DEFAULT_TTL_SECONDS)
+            client.set(failure_key(task.replay.key_tenant, task.replay.uid, job), text[:2000], ex=DEFAULT_TTL_SECONDS)
         except Exception:  # noqa: BLE001 - the exit code already says it failed
             pass
 

@@ -166,9 +166,9 @@ def _debootstrap(rootfs_tar: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def dockerfile_sources() -> list[str]:
+def dockerfile_sources(repo: Path = config.REPO) -> list[str]:
     """The repo paths the Dockerfile COPYs from the build context (not `COPY --from=` a stage)."""
-    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    text = (repo / "Dockerfile").read_text().replace("\\\n", " ")
     sources: list[str] = []
     for raw in text.splitlines():
         word, _, rest = raw.strip().partition(" ")
@@ -177,14 +177,14 @@ def dockerfile_sources() -> list[str]:
     return sources
 
 
-def stage_context(into: Path) -> str:
+def stage_context(into: Path, repo: Path = config.REPO) -> str:
     """Copy exactly what the build reads into `into`; returns the hash of those bytes and names."""
     digest = hashlib.sha256()
-    for name in ["Dockerfile", *dockerfile_sources()]:
-        src = config.REPO / name
+    for name in ["Dockerfile", *dockerfile_sources(repo)]:
+        src = repo / name
         files = [src] if src.is_file() else sorted(p for p in src.rglob("*") if _is_source(p))
         for path in files:
-            rel = path.relative_to(config.REPO)
+            rel = path.relative_to(repo)
             (into / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, into / rel)
             digest.update(f"{rel}\0{path.stat().st_mode & 0o111}\0".encode())
@@ -196,12 +196,13 @@ def _is_source(path: Path) -> bool:
     return path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
 
 
-def project_image() -> str:
-    """The Dockerfile built on build_base(); tagged localhost/eventreplay:<content hash>."""
+def project_image(repo: Path = config.REPO) -> str:
+    """The Dockerfile built on build_base(); tagged localhost/eventreplay:<content hash>. `repo`
+    is the source tree (another one: an earlier release's, for the chart upgrade test)."""
     base = build_base()
     with _build_lock("project"), tempfile.TemporaryDirectory(prefix="eventreplay-build-") as tmp:
         context = Path(tmp)
-        key = hashlib.sha256(f"{stage_context(context)}\0{base}".encode()).hexdigest()[:16]
+        key = hashlib.sha256(f"{stage_context(context, repo)}\0{base}".encode()).hexdigest()[:16]
         tag = f"localhost/eventreplay:{key}"
         if not image_exists(tag):
             run_logged(

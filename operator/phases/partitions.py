@@ -114,7 +114,7 @@ def _checkpoints(p: Pass, spec: EventReplaySpec, plan: Plan) -> tuple[dict[int, 
         return carried_forward(plan, p.old.partitions), p.old.totals
     live = [part.partition for part in plan.partitions if part.records > 0]
     try:
-        return p.c.checkpoints.read(spec.dedup.redis.url, p.owner.namespace, p.owner.uid, live), None
+        return p.c.checkpoints.read(spec.dedup.redis.url, plan.key_tenant(p.owner.namespace), p.owner.uid, live), None
     except CheckpointsUnavailable as err:
         log.warning("%s/%s: %s; carrying the last status forward", p.ns, p.name, err)
         return carried_forward(plan, p.old.partitions), p.old.totals

@@ -5,7 +5,7 @@ then recorded in status.aggregation for good. Reconciliation waits for it.
 
 from __future__ import annotations
 
-from eventreplay.worker.contract.names import combine_key
+from eventreplay.worker.contract.names import Tenant, combine_key
 from eventreplay.worker.contract.summaries import CombineSummary
 
 from ..api.v1alpha1 import AggregationStatus
@@ -33,9 +33,9 @@ def aggregation_from(summary: CombineSummary, job: str) -> AggregationStatus:
     )
 
 
-def read_aggregation(reader: CheckpointPort, url: str, namespace: str, uid: str, job: str) -> AggregationStatus | None:
+def read_aggregation(reader: CheckpointPort, url: str, tenant: Tenant, uid: str, job: str) -> AggregationStatus | None:
     """The summary the combine Job left in Redis; None when it is not (or no longer) there."""
-    raw = reader.get(url, combine_key(namespace, uid))
+    raw = reader.get(url, combine_key(tenant, uid))
     return aggregation_from(CombineSummary.from_json(raw), job) if raw is not None else None
 
 

@@ -73,7 +73,7 @@ class PostReplaySteps:
     def run(
         self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
     ) -> StepResult:
-        url, ns, uid = spec.dedup.redis.url, self.owner.namespace, self.owner.uid
+        url, ns, uid = spec.dedup.redis.url, plan.key_tenant(self.owner.namespace), self.owner.uid
         if spec.transform.aggregate is not None and not (old.aggregation and old.aggregation.completed_at):
             produce = self._external if spec.external_engine else self._combine
             return produce(spec, plan, totals, old, jobs)
@@ -85,6 +85,7 @@ class PostReplaySteps:
             rec = None  # refreshed: reconcile again (a promotion under way finishes first)
         unavailable, failure = "", ""
         try:
+            self.reader.connect(url)  # its legacy sink ledgers carried over before a Job reads one
             if rec is None and rj is not None and rj.state == "Succeeded":
                 rec = read_report(self.reader, url, ns, uid, rj.name)
             pj = newest_step(jobs, "promote", rec.report_hash or "") if rec is not None else None
@@ -113,12 +114,14 @@ class PostReplaySteps:
             unavailable = str(err)
             pj = newest_step(jobs, "promote", rec.report_hash or "") if rec is not None else None
         decision = decide(Facts(spec, totals, rec, promo, rj, pj, failure, unavailable))
+        if unavailable and decision.create is not None:
+            decision = Decision(decision.wants)  # not before the sink ledgers there are carried over
         if decision.create == "reconcile":
             job = reconciliation_job(spec, plan, self.owner, self.config, attempt=decision.attempt)
             self._create(job)
             rec = ReconciliationStatus(job=job["metadata"]["name"])
         elif decision.create == "promote" and rec is not None and rec.report_hash:
-            job = promotion_job(spec, self.owner, self.config, rec.report_hash, attempt=decision.attempt)
+            job = promotion_job(spec, plan, self.owner, self.config, rec.report_hash, attempt=decision.attempt)
             self._create(job)
             promo = PromotionStatus(report_hash=rec.report_hash, job=job["metadata"]["name"], started_at=self.now)
         elif rec is None and old.reconciliation is not None and not old.reconciliation.report_hash:
@@ -131,7 +134,7 @@ class PostReplaySteps:
         self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
     ) -> StepResult:
         """Aggregate replays: the combine Job first; reconciliation starts once its results are recorded."""
-        url, ns, uid = spec.dedup.redis.url, self.owner.namespace, self.owner.uid
+        url, ns, uid = spec.dedup.redis.url, plan.key_tenant(self.owner.namespace), self.owner.uid
         cj = newest_step(jobs, "combine")
         unavailable, failure, agg = "", "", old.aggregation
         try:
@@ -160,7 +163,7 @@ class PostReplaySteps:
             return promo
         if pj.state != "Running":
             return with_wait(promo, {}) if promo.blocked_by else promo
-        url, ns, uid = spec.dedup.redis.url, self.owner.namespace, self.owner.uid
+        url, ns, uid = spec.dedup.redis.url, plan.key_tenant(self.owner.namespace), self.owner.uid
         return with_wait(promo, self.reader.promotions(url, ns, uid, range(plan.topic_partitions)))
 
     def _external(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from eventreplay.worker.contract.checkpoints import PromotionCheckpoint, combine_digests, rewritten_ids
 from eventreplay.worker.contract.exit_codes import CLAIM_HELD
+from eventreplay.worker.contract.names import Tenant
 
 from .. import conditions as cond
 from ..api.v1alpha1 import Plan, PromotionStatus, ReconciliationStatus
@@ -42,7 +43,7 @@ def promotion_from(report_hash: str, mirrors: dict[int, PromotionCheckpoint], jo
 def read_promotion(
     reader: CheckpointPort,
     url: str,
-    namespace: str,
+    tenant: Tenant,
     uid: str,
     plan: Plan,
     *,
@@ -53,7 +54,7 @@ def read_promotion(
 ) -> PromotionStatus | None:
     """The finished promotion of `report_hash` from its checkpoints; None until one says done."""
     # The sandbox has the source's partition count (the operator created it so).
-    mirrors = reader.promotions(url, namespace, uid, range(plan.topic_partitions))
+    mirrors = reader.promotions(url, tenant, uid, range(plan.topic_partitions))
     if not any(c.report_hash == report_hash and c.state == "done" for c in mirrors.values()):
         return None
     done = promotion_from(report_hash, mirrors, job, now)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import msgspec
 
-from eventreplay.worker.contract.names import report_key
+from eventreplay.worker.contract.names import Tenant, report_key
 from eventreplay.worker.contract.summaries import ReportSummary
 
 from ..api.v1alpha1 import ReconciliationStatus, ReportRange, ReportSamples
@@ -54,9 +54,9 @@ def _report_ranges(summary: ReportSummary) -> list[ReportRange] | None:
     ]
 
 
-def read_report(reader: CheckpointPort, url: str, namespace: str, uid: str, job: str) -> ReconciliationStatus | None:
+def read_report(reader: CheckpointPort, url: str, tenant: Tenant, uid: str, job: str) -> ReconciliationStatus | None:
     """The report the reconciliation Job left in Redis; None when it is not (or no longer) there."""
-    raw = reader.get(url, report_key(namespace, uid))
+    raw = reader.get(url, report_key(tenant, uid))
     if raw is None:
         return None
     return reconciliation_from(ReportSummary.from_json(raw), job)

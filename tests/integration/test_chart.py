@@ -60,7 +60,7 @@ def test_cluster_mode_renders_one_cluster_role_and_a_hardened_deployment(chart: 
         assert main[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert chart.env(docs) == {
         "EVENTREPLAY_NAMESPACES": "",
-        "EVENTREPLAY_WORKER_IMAGE": "ghcr.io/eventreplay/eventreplay:0.1.0",
+        "EVENTREPLAY_WORKER_IMAGE": "ghcr.io/eventreplay/eventreplay:0.2.0",
         "EVENTREPLAY_IMAGE_ALLOWLIST": "",
         "EVENTREPLAY_LIVENESS": "http://0.0.0.0:8080/healthz",
         "EVENTREPLAY_STATUS_INTERVAL": "5",
@@ -161,7 +161,7 @@ def test_credentials_are_secret_references_and_images_are_pinnable(chart: ChartD
     assert values["EVENTREPLAY_OPERATOR_REDIS_PASSWORD"] == {"secretKeyRef": {"name": "redis", "key": "pw"}}
     assert values["EVENTREPLAY_WORKER_IMAGE"] == f"ghcr.io/eventreplay/eventreplay@{digest}"
     assert values["EVENTREPLAY_IMAGE_ALLOWLIST"] == f"registry.example/custom@{digest},other@{digest}"
-    assert chart.container(docs)["image"] == "ghcr.io/eventreplay/eventreplay:0.1.0"
+    assert chart.container(docs)["image"] == "ghcr.io/eventreplay/eventreplay:0.2.0"
     # Without a policy these Secret names are the only ones a replay may name (in its own namespace).
     assert values["EVENTREPLAY_OPERATOR_SECRET_NAMES"] == "kafka-operator,redis"
 

@@ -14,7 +14,8 @@ import pytest
 
 from eventreplay.operator.steps.promotion import promotion_from
 from eventreplay.worker.contract.checkpoints import PromotionCheckpoint
-from eventreplay.worker.contract.names import promotion_key, sink_ledger_key
+from eventreplay.worker.contract.names import promotion_key
+from eventreplay.worker.contract.sink_keys import sink_ledger_key
 from eventreplay.worker.runtime.canonical import canonical_hash
 from eventreplay.worker.runtime.failpoints import FAILPOINT_ENV, OFFSET_PREFIX
 from support.kafka_tools import read_topic, watermarks

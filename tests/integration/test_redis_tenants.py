@@ -1,5 +1,5 @@
 """Tenants in a shared Redis (issue #25 item 5), on the stack's real Redis: two ACL users made with the
-rules of `names.tenant_acl_rules`; tenant A cannot read or write tenant B's keys (NOPERM), and B's
+rules of `redis_acl.tenant_acl_rules`; tenant A cannot read or write tenant B's keys (NOPERM), and B's
 replay, reconciliation and promotion run as B's user and promote B's corrections whatever A tries.
 A third project granted the same sink shares its one ledger: what B promoted, C never writes again."""
 
@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from datagen.orders import ORDER_SCHEMA
-from eventreplay.worker.contract import names
+from eventreplay.worker.contract import names, redis_acl, sink_keys
 from eventreplay.worker.contract.environment import REDIS_PASSWORD_ENV, REDIS_USERNAME_ENV
 from eventreplay.worker.contract.step_tasks import PromoteTask, ReconcileTask
 from eventreplay.worker.contract.tasks import Task
@@ -47,7 +47,7 @@ def acl_user(admin: Any, namespace: str, sink_topics: list[str]) -> Iterator[Ten
     """`ACL SETUSER` exactly as docs/security.md says: the namespace's keys and the ledgers of the
     sink topics its project may write."""
     user, password = f"er-test-{namespace}", secrets.token_hex(16)
-    rules = names.tenant_acl_rules([namespace], sink_topics)
+    rules = redis_acl.tenant_acl_rules([namespace], sink_topics)
     admin.execute_command("ACL", "SETUSER", user, "reset", "on", f">{password}", *rules)
     client = redis.Redis.from_url(REDIS_URL, username=user, password=password)
     try:
@@ -82,7 +82,7 @@ def _keys(ns: str, uid: str, sink: tuple[str, str]) -> list[str]:
         names.production_slice_prefix(ns, "orders", 1) + "1f",
         names.ledger_watermark_key(ns, "orders", uid, 0),
         names.spill_marker_key(ns, uid, "run"),
-        names.sink_ledger_key(sink[0], f"{ns}-{sink[1]}"),
+        sink_keys.sink_ledger_key(sink[0], f"{ns}-{sink[1]}"),
     ]
 
 
@@ -148,7 +148,7 @@ def test_tenant_b_replays_and_promotes_as_its_user_whatever_tenant_a_writes(
     summary = orjson.loads(out)
     # A tries to mark every correction of B's as already promoted (so B's promoter would skip it),
     # and to replace B's report: each write is refused.
-    sink = names.sink_ledger_key(cluster_id(kafka_admin, steps.bootstrap), sc.destination)
+    sink = sink_keys.sink_ledger_key(cluster_id(kafka_admin, steps.bootstrap), sc.destination)
     with pytest.raises(redis.exceptions.NoPermissionError):
         a.client.hset(sink, mapping={event_id: "C|" + "0" * 16 for event_id in sc.delta})
     with pytest.raises(redis.exceptions.NoPermissionError):

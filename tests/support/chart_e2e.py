@@ -72,8 +72,9 @@ class ChartCluster:
 
 
 @contextmanager
-def chart_installed(cluster: ChartCluster, helm: Path, unique: str) -> Iterator[dict[str, str]]:
-    """The chart installed (namespaced mode, watching the replay namespace), its operator Ready."""
+def chart_installed(cluster: ChartCluster, helm: Path, unique: str, chart: Path = CHART) -> Iterator[dict[str, str]]:
+    """The chart installed (namespaced mode, watching the replay namespace), its operator Ready.
+    `chart` is the chart's directory: this tree's, or an earlier version's (the upgrade test)."""
     op, apps, release = f"e2e-op-{unique}", f"e2e-{unique}", f"er{unique}"
     cluster.restricted_namespace(op)
     cluster.restricted_namespace(apps)
@@ -88,7 +89,7 @@ def chart_installed(cluster: ChartCluster, helm: Path, unique: str) -> Iterator[
         f"operator.kafka.bootstrapServers={config.pod_kafka_bootstrap()}",
         f"operator.redis.address={config.POD_GATEWAY}:{config.PORTS.redis}",
     ]
-    argv = [str(helm), "install", release, str(CHART), "-n", op, *(a for v in values for a in ("--set", v))]
+    argv = [str(helm), "install", release, str(chart), "-n", op, *(a for v in values for a in ("--set", v))]
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
     out = subprocess.run([*argv, "--wait", "--timeout=120s"], capture_output=True, text=True, env=env, timeout=180)
     try:
@@ -105,6 +106,23 @@ def replay_approve_promote(
     """Apply the seeded scenario's replay as a user would, approve it with the CLI, and check that
     the report and the destination equal the seeded truth. Kafka and Redis are the local stack's,
     as pods reach them (the stack's pod gateway)."""
+    sc, digest = apply_until_awaiting_approval(cluster, installed, kafka_admin, kafka_bootstrap, unique)
+    approve_until_promoted(cluster, installed, sc, kafka_bootstrap, digest)
+    return sc
+
+
+def apply_until_awaiting_approval(
+    cluster: ChartCluster,
+    installed: dict[str, str],
+    kafka_admin: Any,
+    kafka_bootstrap: str,
+    unique: str,
+    *,
+    previous_version: bool = False,
+) -> tuple[Scenario, str]:
+    """The scenario's replay `e2e` applied with a Manual gate and Reconciled: the seeded scenario
+    and the report's hash; the replay waits for approval. `previous_version`: the operator is chart
+    0.1.0's, whose status has no `reportPartitions`."""
     op, apps = installed["op"], installed["apps"]
     k = cluster.client()
     sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1000, seed=29, run_workers=False)
@@ -117,8 +135,17 @@ def replay_approve_promote(
         got = wait_for_condition(k, apps, "e2e", "Reconciled", timeout=420)
     except AssertionError as err:
         raise AssertionError(f"{err}\noperator log:\n{cluster.operator_log(op)[-6000:]}") from err
-    digest = check_report(got, sc)["reportHash"]
+    digest = check_report(got, sc, report_partitions=not previous_version)["reportHash"]
     assert condition(got, "Promoted")["reason"] == "AwaitingApproval"
+    return sc, str(digest)
+
+
+def approve_until_promoted(
+    cluster: ChartCluster, installed: dict[str, str], sc: Scenario, kafka_bootstrap: str, digest: str
+) -> dict[str, Any]:
+    """Approve `e2e` with the CLI, wait for Ready and check the delta written once; the replay."""
+    op, apps = installed["op"], installed["apps"]
+    k = cluster.client()
     # As a user approves under the chart's approval policy: the CLI names the approver (who we are).
     approve = [sys.executable, "-m", "eventreplay.cli", "approve", "e2e", "-n", apps]
     approved = subprocess.run([*approve, "--kubeconfig", str(cluster.kubeconfig)], capture_output=True, text=True)
@@ -131,4 +158,4 @@ def replay_approve_promote(
     # The operator did all of that with the chart's RBAC: not one call was refused.
     log = cluster.operator_log(op)
     assert "Forbidden" not in log and " 403" not in log, log[-6000:]
-    return sc
+    return done

@@ -29,7 +29,7 @@ from eventreplay.operator.results_scan import ResultsScan
 from eventreplay.operator.retention import TopicRetention
 from eventreplay.operator.sync import sync
 from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
-from eventreplay.worker.contract.names import failure_key, report_key
+from eventreplay.worker.contract.names import Tenant, failure_key, key_tenant, planned_layout, report_key
 
 JSON = dict[str, Any]
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -244,14 +244,19 @@ class FakeCheckpoints:
         self.promotions_done: dict[int, PromotionCheckpoint] = {}
         self.down = ""
         self.calls = 0
+        self.tenants: set[Tenant] = set()  # the key tenants the mirrors were read under
 
     def _check(self) -> None:
         self.calls += 1
         if self.down:
             raise CheckpointsUnavailable(self.down)
 
-    def read(self, url: str, namespace: str, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
+    def connect(self, url: str) -> None:
         self._check()
+
+    def read(self, url: str, tenant: Tenant, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
+        self._check()
+        self.tenants.add(tenant)
         return {p: self.checkpoints[p] for p in partitions if p in self.checkpoints}
 
     def get(self, url: str, key: str) -> bytes | None:
@@ -259,9 +264,10 @@ class FakeCheckpoints:
         return self.keys.get(key)
 
     def promotions(
-        self, url: str, namespace: str, uid: str, partitions: Iterable[int]
+        self, url: str, tenant: Tenant, uid: str, partitions: Iterable[int]
     ) -> dict[int, PromotionCheckpoint]:
         self._check()
+        self.tenants.add(tenant)
         return {p: self.promotions_done[p] for p in partitions if p in self.promotions_done}
 
     def delete_matching(self, url: str, patterns: Iterable[str]) -> int:
@@ -311,6 +317,11 @@ class World:
         assert self.kube.obj is not None
         return cast(JSON, self.kube.obj.get("status") or {})
 
+    @property
+    def key_tenant(self) -> Tenant:
+        """The tenant the replay's Redis keys carry, by the layout its plan records."""
+        return key_tenant(NAMESPACE, planned_layout((self.status.get("plan") or {}).get("keyLayout")))
+
     def condition(self, kind: str) -> tuple[str, str]:
         found = next(c for c in self.status["conditions"] if c["type"] == kind)
         return found["status"], found["reason"]
@@ -333,12 +344,12 @@ class World:
     def reconciliation_finished(self, summary: bytes | None = None) -> None:
         """The reconciliation Job succeeds and leaves its report (`report_summary()` by default)."""
         self.kube.finish("r-reconcile")
-        self.checkpoints.keys[report_key(NAMESPACE, UID)] = summary if summary is not None else report_summary()
+        self.checkpoints.keys[report_key(self.key_tenant, UID)] = summary if summary is not None else report_summary()
 
     def step_failed(self, step: Step, said: str, *, condition: str = "BackoffLimitExceeded") -> None:
         """The step's (first) Job fails with `condition`; its worker's own message `said` is in Redis."""
         self.kube.finish(f"r-{step}", failed=condition)
-        self.checkpoints.keys[failure_key(NAMESPACE, UID, step)] = said.encode()
+        self.checkpoints.keys[failure_key(self.key_tenant, UID, step)] = said.encode()
 
     def promotion_finished(self, report_hash: str = REPORT_HASH, **per_partition: Any) -> None:
         """The promotion Job of `report_hash` succeeds: both partitions' promotion checkpoints say done

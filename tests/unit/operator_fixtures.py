@@ -8,6 +8,7 @@ from typing import Any
 from eventreplay.operator.api.v1alpha1 import EventReplaySpec, Plan, PlanPartition
 from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.policy import Own, load
+from eventreplay.worker.contract.names import KEY_LAYOUT
 
 OWN = Own(kafka_servers=("k:9092",), redis_addresses=("r:6379",), secrets=("kafka-client", "redis"))
 """The operator's own Kafka and Redis in these tests (the ones `spec()` names), and its Secret names."""
@@ -36,7 +37,10 @@ def env_of(job: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
 
 
-def plan(ranges: list[tuple[int, int, int]], as_of: str = "2026-11-20T12:00:00.000Z") -> Plan:
+def plan(
+    ranges: list[tuple[int, int, int]], as_of: str = "2026-11-20T12:00:00.000Z", key_layout: int | None = KEY_LAYOUT
+) -> Plan:
+    """A plan as the planner makes it (`key_layout` None: as chart 0.1.0 made it, the legacy layout)."""
     parts = [PlanPartition(partition=p, start_offset=s, end_offset=e, records=e - s) for p, s, e in ranges]
     return Plan(
         as_of=as_of,
@@ -48,4 +52,5 @@ def plan(ranges: list[tuple[int, int, int]], as_of: str = "2026-11-20T12:00:00.0
         dead_letter_topic="eventreplay.ns.r.dlq",
         records=sum(p.records for p in parts),
         partitions=parts,
+        key_layout=key_layout,
     )

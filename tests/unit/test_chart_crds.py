@@ -25,7 +25,7 @@ def test_chart_crds_hold_only_the_generated_crd() -> None:
 def test_chart_versions_and_default_image_match_the_package() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     values = yaml.safe_load((CHART / "values.yaml").read_text())
-    assert (chart["version"], chart["appVersion"]) == ("0.1.0", "0.1.0")
+    assert (chart["version"], chart["appVersion"]) == ("0.2.0", "0.2.0")
     from eventreplay.operator.config import DEFAULT_IMAGE
 
     # With no overrides the chart runs the image the operator itself defaults to for workers.

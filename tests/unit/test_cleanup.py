@@ -48,25 +48,33 @@ def test_an_aggregate_replay_also_leaves_its_results_topic() -> None:
     assert names.ReplayTopics.of("ns", "r", UID).results in found.topics
 
 
-def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay() -> None:
-    patterns = leftovers(SPEC, {"plan": {"sandboxTopic": "s"}}, "ns", "r", UID).key_patterns
+@pytest.mark.parametrize(
+    ("plan", "tenant", "other_layout"),
+    [({"sandboxTopic": "s", "keyLayout": 2}, "ns", None), ({"sandboxTopic": "s"}, None, "ns")],
+    ids=["layout 2", "planned by 0.1.0: legacy keys"],
+)
+def test_key_patterns_cover_every_uid_scoped_key_and_nothing_of_another_replay(
+    plan: dict[str, Any], tenant: str | None, other_layout: str | None
+) -> None:
+    patterns = leftovers(SPEC, {"plan": plan}, "ns", "r", UID).key_patterns
     mine = [
-        names.checkpoint_key("ns", UID, 17),
-        names.promotion_key("ns", UID, 3),
-        names.report_key("ns", UID),
-        names.failure_key("ns", UID, "reconcile"),
-        names.replay_prefix("ns", "orders", UID, 2) + "00af",
-        names.spill_prefix("ns", UID, "run1", "s") + "1f",
-        names.ledger_watermark_key("ns", "orders", UID, 2),
-        names.spill_marker_key("ns", UID, "run1"),
+        names.checkpoint_key(tenant, UID, 17),
+        names.promotion_key(tenant, UID, 3),
+        names.report_key(tenant, UID),
+        names.failure_key(tenant, UID, "reconcile"),
+        names.replay_prefix(tenant, "orders", UID, 2) + "00af",
+        names.spill_prefix(tenant, UID, "run1", "s") + "1f",
+        names.ledger_watermark_key(tenant, "orders", UID, 2),
+        names.spill_marker_key(tenant, UID, "run1"),
     ]
     theirs = [
-        names.checkpoint_key("ns", "other", 17),
+        names.checkpoint_key(tenant, "other", 17),
         names.checkpoint_key("ns2", UID, 17),
-        names.production_prefix("ns", "orders") + "00af",
-        names.replay_prefix("ns", "orders", "other", 2) + "00af",
-        names.spill_prefix("ns", "other", "run1", "s") + "1f",
-        names.ledger_watermark_key("ns", "orders", "other", 2),
+        names.checkpoint_key(other_layout, UID, 17),  # the same replay's key in the other layout
+        names.production_prefix(tenant, "orders") + "00af",
+        names.replay_prefix(tenant, "orders", "other", 2) + "00af",
+        names.spill_prefix(tenant, "other", "run1", "s") + "1f",
+        names.ledger_watermark_key(tenant, "orders", "other", 2),
     ]
     # Redis MATCH is glob-style; braces are literal there as in fnmatch.
     assert all(any(fnmatch.fnmatchcase(key, p) for p in patterns) for key in mine)

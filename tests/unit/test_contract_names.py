@@ -7,7 +7,7 @@ import fnmatch
 
 import pytest
 
-from eventreplay.worker.contract import environment, names
+from eventreplay.worker.contract import environment, names, redis_acl, sink_keys
 
 
 def test_topic_group_and_transactional_names() -> None:
@@ -59,8 +59,8 @@ def test_redis_keys() -> None:
     assert names.spill_route("ns", "u1") == "er:{ns:rc:u1}"
     assert names.ledger_watermark_key("ns", "orders", "u1", 2) == "er:{ns:orders}:w:u1:2"
     assert names.spill_marker_key("ns", "u1", "run7") == "er:{ns:rc:u1}:run7:started"
-    assert names.sink_ledger_key("c1", "out") == "ers:{c1:out}:promoted"
-    assert names.sink_pending_key("c1", "out", "o", 2) == "ers:{c1:out}:pending:o:2"
+    assert sink_keys.sink_ledger_key("c1", "out") == "ers:{c1:out}:promoted"
+    assert sink_keys.sink_pending_key("c1", "out", "o", 2) == "ers:{c1:out}:pending:o:2"
 
 
 def _every_key(ns: str) -> list[str]:
@@ -82,13 +82,15 @@ def _every_key(ns: str) -> list[str]:
 @pytest.mark.parametrize(("mine", "other"), [("a", "b"), ("a", "a-b"), ("a-b", "a"), ("team", "team2"), ("x1", "x")])
 def test_a_tenants_acl_patterns_cover_its_keys_and_none_of_another(mine: str, other: str) -> None:
     # Redis ACL key patterns are globs with the semantics of fnmatchcase (braces are literal).
-    patterns = [p.removeprefix("~") for p in names.tenant_key_patterns(mine) + names.sink_key_patterns([f"{mine}-out"])]
-    sink = [names.sink_ledger_key("c", f"{mine}-out"), names.sink_pending_key("c", f"{mine}-out", "o", 0)]
+    patterns = [
+        p.removeprefix("~") for p in redis_acl.tenant_key_patterns(mine) + redis_acl.sink_key_patterns([f"{mine}-out"])
+    ]
+    sink = [sink_keys.sink_ledger_key("c", f"{mine}-out"), sink_keys.sink_pending_key("c", f"{mine}-out", "o", 0)]
     assert all(any(fnmatch.fnmatchcase(k, p) for p in patterns) for k in [*_every_key(mine), *sink])
-    theirs = [*_every_key(other), names.sink_ledger_key("c", f"{other}-out")]
+    theirs = [*_every_key(other), sink_keys.sink_ledger_key("c", f"{other}-out")]
     assert not any(fnmatch.fnmatchcase(k, p) for p in patterns for k in theirs)
     # A namespace's patterns never reach a sink's ledger, even one of the namespace's name.
-    assert not any(fnmatch.fnmatchcase(names.sink_ledger_key(mine, mine), p) for p in patterns[:2])
+    assert not any(fnmatch.fnmatchcase(sink_keys.sink_ledger_key(mine, mine), p) for p in patterns[:2])
 
 
 @pytest.mark.parametrize("tenant", ["", "A", "a*", "a?", "a[b]", "a:b", "a.b", "a{b", "-a", "a" * 64, "a\\b"])
@@ -100,9 +102,9 @@ def test_a_tenant_is_a_dns_label(tenant: str) -> None:
 def test_one_ledger_per_sink_whoever_promotes() -> None:
     # No namespace or project in the key: two projects granted one sink share its ledger, so a
     # correction one promoted is `alreadyPromoted` for the other (never written twice).
-    assert names.sink_ledger_key("c1", "out") == names.sink_ledger_key("c1", "out")
-    assert names.sink_ledger_key("c1", "out") != names.sink_ledger_key("c2", "out")
-    assert names.sink_ledger_key("c1", "out") != names.sink_ledger_key("c1", "out2")
+    assert sink_keys.sink_ledger_key("c1", "out") == sink_keys.sink_ledger_key("c1", "out")
+    assert sink_keys.sink_ledger_key("c1", "out") != sink_keys.sink_ledger_key("c2", "out")
+    assert sink_keys.sink_ledger_key("c1", "out") != sink_keys.sink_ledger_key("c1", "out2")
 
 
 @pytest.mark.parametrize(
@@ -118,14 +120,14 @@ def test_one_ledger_per_sink_whoever_promotes() -> None:
 def test_a_projects_sink_patterns_reach_exactly_the_ledgers_of_its_sink_topics(
     globs: list[str], reached: list[str], not_reached: list[str]
 ) -> None:
-    patterns = [p.removeprefix("~") for p in names.sink_key_patterns(globs)]
+    patterns = [p.removeprefix("~") for p in redis_acl.sink_key_patterns(globs)]
     # Redis ACL globs negate a class with `^` (fnmatch with `!`): match as Redis would.
     redis_glob = [p.replace("[^", "[!") for p in patterns]
     for topic in reached:
-        for key in (names.sink_ledger_key("Zx_1-a", topic), names.sink_pending_key("Zx_1-a", topic, "u:h", 3)):
+        for key in (sink_keys.sink_ledger_key("Zx_1-a", topic), sink_keys.sink_pending_key("Zx_1-a", topic, "u:h", 3)):
             assert any(fnmatch.fnmatchcase(key, p) for p in redis_glob), (key, patterns)
     for topic in not_reached:
-        key = names.sink_ledger_key("Zx_1-a", topic)
+        key = sink_keys.sink_ledger_key("Zx_1-a", topic)
         assert not any(fnmatch.fnmatchcase(key, p) for p in redis_glob), (key, patterns)
     assert all(p.startswith("ers:{*:") for p in patterns)
 
@@ -133,7 +135,7 @@ def test_a_projects_sink_patterns_reach_exactly_the_ledgers_of_its_sink_topics(
 @pytest.mark.parametrize("glob", ["", "a:b", "a}b", "a\\b", "a b", "a{b"])
 def test_a_sink_pattern_that_could_widen_an_acl_is_refused(glob: str) -> None:
     with pytest.raises(ValueError, match="sink topic pattern"):
-        names.sink_key_patterns([glob])
+        redis_acl.sink_key_patterns([glob])
 
 
 def test_pod_environment_variables() -> None:

@@ -16,7 +16,7 @@ from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import Owner
 from eventreplay.operator.jobs import build_job, promotion_job, reconciliation_job
 from eventreplay.operator.policy import PERMISSIVE, Policy, PolicyDocument
-from eventreplay.worker.contract import names
+from eventreplay.worker.contract import redis_acl
 from eventreplay.worker.contract.environment import (
     PROMOTE_TASK_ENV,
     RECONCILE_TASK_ENV,
@@ -44,7 +44,7 @@ def _jobs(policy: Policy) -> dict[str, dict[str, Any]]:
     return {
         TASK_ENV: build_job(spec, pl, pl.partitions[0], OWNER, config),
         RECONCILE_TASK_ENV: reconciliation_job(spec, pl, OWNER, config),
-        PROMOTE_TASK_ENV: promotion_job(spec, OWNER, config, "cd" * 32),
+        PROMOTE_TASK_ENV: promotion_job(spec, pl, OWNER, config, "cd" * 32),
     }
 
 
@@ -79,7 +79,7 @@ def test_docs_give_the_builders_acl_lines() -> None:
         namespaces = re.findall(r"~eventreplay:([^:*]+):\*", rest)
         sink_topics = re.findall(r"~ers:\{\*:([^}]+)\}:\*", rest)
         assert namespaces and sink_topics, line
-        assert rest.split() == names.tenant_acl_rules(namespaces, sink_topics), line
+        assert rest.split() == redis_acl.tenant_acl_rules(namespaces, sink_topics), line
 
 
 def test_a_sink_pattern_that_would_widen_the_projects_acl_is_refused_when_the_policy_loads() -> None:

@@ -66,7 +66,7 @@ def test_reconcile_job_carries_the_task_and_the_worker_conventions() -> None:
 
 
 def test_promote_job_is_named_by_the_report_and_promotes_it_to_the_sink() -> None:
-    job = promotion_job(spec(), OWNER, CONFIG, HASH, attempt=2)
+    job = promotion_job(spec(), PLAN, OWNER, CONFIG, HASH, attempt=2)
     assert job["metadata"]["name"] == f"r-promote-{HASH[:12]}-r2"
     assert job["metadata"]["annotations"]["eventreplay.io/report-hash"] == HASH
     task = PromoteTask.model_validate_json(env_of(job)[PROMOTE_TASK_ENV]["value"])

@@ -92,7 +92,7 @@ def test_the_post_replay_jobs_carry_the_same_connection() -> None:
     owner, pl = Owner("ns", "r", "uid-1"), plan([(0, 0, 100)])
     jobs = {
         RECONCILE_TASK_ENV: reconciliation_job(spec, pl, owner, config),
-        PROMOTE_TASK_ENV: promotion_job(spec, owner, config, "cd" * 32),
+        PROMOTE_TASK_ENV: promotion_job(spec, pl, owner, config, "cd" * 32),
     }
     for task_env, job in jobs.items():
         env = env_of(job)

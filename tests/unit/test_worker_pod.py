@@ -92,7 +92,8 @@ def test_a_projects_settings_reach_every_worker_pod_and_never_override_the_opera
     document = one_project_policy("orders", ["ns"], workerPod={"nodeSelector": {"pool": "orders"}})
     config = operator_config(policy=Policy(PolicyDocument.model_validate(document)), worker_pod=DEFAULTS)
     p = plan([(0, 10, 20)])
-    for job in (build_job(spec(), p, p.partitions[0], OWNER, config), promotion_job(spec(), OWNER, config, "a" * 64)):
+    jobs = (build_job(spec(), p, p.partitions[0], OWNER, config), promotion_job(spec(), p, OWNER, config, "a" * 64))
+    for job in jobs:
         template = job["spec"]["template"]
         assert template["metadata"]["labels"] == {"team": "platform", **job["metadata"]["labels"]}
         assert template["metadata"]["annotations"] == {"sidecar.istio.io/inject": "false"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 # --- Kafka topics: derived, never user-chosen, unique per replay object (namespace/name/uid), so a
 # deleted and re-created name shares no topic with its predecessor. The operator names them in the
@@ -106,7 +107,8 @@ def promote_transactional_id(uid: str, partition: int) -> str:
 # sets sharing a hash tag (one cluster slot). A replay's tenant is its namespace (a DNS label:
 # no `:`, `.` or glob character, so no tenant's pattern matches another's keys); a sink's
 # promotion ledger belongs to the sink (`ers:{<cluster id>:<topic>}`), reached by whoever may write
-# that topic (`sink_key_patterns`).
+# that topic (`sink_key_patterns`). A replay's key builders take its `key_tenant` (None: a replay
+# planned in the legacy layout, whose keys lack the segment).
 
 TENANT_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 """A tenant name: a Kubernetes namespace or a policy project name (an RFC 1123 label)."""
@@ -118,8 +120,32 @@ ROUTE_HEAD = "er"
 SINK_HEAD = "ers"
 """The head of every sink promotion-ledger key: apart from the namespaces' keys, so a namespace's
 patterns (even a glob of namespaces) never reach a sink's ledger."""
-SINK_TOPIC_GLOB = r"^[A-Za-z0-9._\-*?\[\]!]+$"
-"""A policy `sinkTopics` pattern that is also a safe Redis ACL glob: topic characters and `* ? [ ] !`."""
+
+
+KEY_LAYOUT: Literal[2] = 2
+"""The Redis key layout replays planned now use (recorded as status.plan.keyLayout and in every
+task's `ReplayIdentity.key_layout`): every key carries the replay's namespace."""
+LEGACY_KEY_LAYOUT: Literal[1] = 1
+"""The layout of replays planned by chart 0.1.0 (a plan without keyLayout): the same keys without
+the namespace segment (`eventreplay:ckpt:<uid>:<p>`, `er:{<ledger>}:...`). Such a replay keeps
+reading and writing its keys there to its end; only its sink ledger is the sink's one (`ers:`)."""
+
+Tenant = str | None
+"""The namespace segment of a replay's keys; None: the legacy layout, no segment."""
+
+
+def key_tenant(namespace: str, layout: int) -> Tenant:
+    """The tenant argument of every key builder below for a replay of `namespace` planned in `layout`:
+    the one place a key layout is decided."""
+    if layout not in (LEGACY_KEY_LAYOUT, KEY_LAYOUT):
+        raise ValueError(f"unknown Redis key layout {layout} (known: {LEGACY_KEY_LAYOUT}, {KEY_LAYOUT})")
+    return None if layout == LEGACY_KEY_LAYOUT else namespace
+
+
+def planned_layout(recorded: int | None) -> int:
+    """The key layout of a replay whose status.plan records `recorded` as keyLayout: a plan made
+    before the field existed (chart 0.1.0) is the legacy layout."""
+    return LEGACY_KEY_LAYOUT if recorded is None else recorded
 
 
 def check_tenant(tenant: str) -> str:
@@ -129,76 +155,47 @@ def check_tenant(tenant: str) -> str:
     return tenant
 
 
-def _key(tenant: str, rest: str) -> str:
+def _key(tenant: Tenant, rest: str) -> str:
+    if tenant is None:
+        return f"{KEY_HEAD}:{rest}"
     return f"{KEY_HEAD}:{check_tenant(tenant)}:{rest}"
 
 
-def _route(tenant: str, tag: str) -> str:
+def _route(tenant: Tenant, tag: str) -> str:
+    if tenant is None:
+        return f"{ROUTE_HEAD}:{{{tag}}}"
     return f"{ROUTE_HEAD}:{{{check_tenant(tenant)}:{tag}}}"
 
 
-def tenant_key_patterns(tenant: str) -> list[str]:
-    """The Redis ACL key patterns (`ACL SETUSER ... <pattern>`) covering every key of one tenant and
-    nothing of another: what docs/security.md tells the platform to grant each tenant's user."""
-    return [f"~{_key(tenant, '*')}", f"~{ROUTE_HEAD}:{{{check_tenant(tenant)}:*"]
-
-
-def sink_key_patterns(sink_topics: list[str]) -> list[str]:
-    """The Redis ACL key patterns covering the promotion ledgers of the sinks whose topic matches one
-    of `sink_topics` (the project's `sinkTopics` globs, on any cluster): a project reaches the ledger
-    of exactly the topics it may write. Topic names hold no `:` or `}`, so the cluster's `*` cannot
-    stretch into another topic's key."""
-    out = []
-    for pattern in sink_topics:
-        if not re.fullmatch(SINK_TOPIC_GLOB, pattern):
-            raise ValueError(f"sink topic pattern {pattern!r}: only topic characters and * ? [ ] ! may appear")
-        # fnmatch negates a class with `[!`, Redis with `[^`.
-        out.append(f"~{SINK_HEAD}:{{*:{pattern.replace('[!', '[^')}}}:*")
-    return out
-
-
-ACL_COMMANDS = ("+@all", "-@admin", "-@dangerous", "+info")
-"""What a tenant's user may run: data commands and scripts, not server administration (INFO only
-so a worker can check the eviction policy)."""
-
-
-def tenant_acl_rules(namespaces: list[str], sink_topics: list[str]) -> list[str]:
-    """The `ACL SETUSER <user> reset on ><password> ...` rules of one project's Redis user: the keys of
-    its namespaces and the ledgers of the sinks it may write, no channel, no admin command
-    (docs/security.md)."""
-    keys = [pattern for ns in namespaces for pattern in tenant_key_patterns(ns)]
-    return [*keys, *sink_key_patterns(sink_topics), *ACL_COMMANDS]
-
-
-def checkpoint_key(namespace: str, uid: str, partition: int) -> str:
+def checkpoint_key(namespace: Tenant, uid: str, partition: int) -> str:
     """A replay worker's checkpoint mirror (JSON): written after each commit, read by the operator
     (MGET) and `eventreplay run`."""
     return _key(namespace, f"ckpt:{uid}:{partition}")
 
 
-def promotion_key(namespace: str, uid: str, partition: int) -> str:
+def promotion_key(namespace: Tenant, uid: str, partition: int) -> str:
     """A promoter's checkpoint mirror per sandbox partition (JSON), read by the operator."""
     return _key(namespace, f"promotion:{uid}:{partition}")
 
 
-def report_key(namespace: str, uid: str) -> str:
+def report_key(namespace: Tenant, uid: str) -> str:
     """The reconciliation summary (`summaries.ReportSummary`), written last by reconcile, read by
     promote and the operator."""
     return _key(namespace, f"report:{uid}")
 
 
-def combine_key(namespace: str, uid: str) -> str:
+def combine_key(namespace: Tenant, uid: str) -> str:
     """The combine Job's summary (`summaries.CombineSummary`), written last, read by the operator."""
     return _key(namespace, f"combine:{uid}")
 
 
-def failure_key(namespace: str, uid: str, job: str) -> str:
+def failure_key(namespace: Tenant, uid: str, job: str) -> str:
     """The last failure line of a reconcile/promote Job (`job` = reconcile | promote), read by the
     operator as the Stalled message."""
     return _key(namespace, f"failure:{uid}:{job}")
 
 
-def replay_key_patterns(namespace: str, uid: str, ledger: str) -> list[str]:
+def replay_key_patterns(namespace: Tenant, uid: str, ledger: str) -> list[str]:
     """SCAN MATCH patterns covering every Redis key one replay writes (checkpoints, promotion
     mirrors, report, failures, its replay ledger, reconciliation working sets): what a
     `deletionPolicy: Delete` removes. Every key builder above and below keyed by uid belongs here."""
@@ -219,70 +216,47 @@ def local_plan_key(namespace: str, name: str) -> str:
     return _key(namespace, f"local:plan:{name}")
 
 
-def ledger_route(namespace: str, ledger: str) -> str:
+def ledger_route(namespace: Tenant, ledger: str) -> str:
     """The hash tag every key of a ledger shares (production and replay side): a ledger is the
     namespace's own, production consumers mark it under the namespace of the replays reading it."""
     return _route(namespace, ledger)
 
 
-def production_prefix(namespace: str, ledger: str) -> str:
+def production_prefix(namespace: Tenant, ledger: str) -> str:
     """Buckets of ids production already processed: written by production consumers
     (`ProductionLedger.mark`), read by replay workers in skipProcessed mode."""
     return f"{ledger_route(namespace, ledger)}:p:"
 
 
-def production_slice_prefix(namespace: str, ledger: str, generation: int) -> str:
+def production_slice_prefix(namespace: Tenant, ledger: str, generation: int) -> str:
     """The buckets of one time slice (generation) of the production ledger: a slice expires as a
     whole, so ids age out even while production keeps marking new ones."""
     return f"{production_prefix(namespace, ledger)}{generation:x}:"
 
 
-def replay_prefix(namespace: str, ledger: str, uid: str, partition: int) -> str:
+def replay_prefix(namespace: Tenant, ledger: str, uid: str, partition: int) -> str:
     """Buckets of ids one replay partition has emitted (duplicates inside the replay)."""
     return f"{ledger_route(namespace, ledger)}:r:{uid}:{partition}:"
 
 
-def ledger_watermark_key(namespace: str, ledger: str, uid: str, partition: int) -> str:
+def ledger_watermark_key(namespace: Tenant, ledger: str, uid: str, partition: int) -> str:
     """The source offset up to which one replay partition's ledger marks are written
     (`worker/ledger/watermark.py`); beside the buckets, in their slot, never among them."""
     return f"{ledger_route(namespace, ledger)}:w:{uid}:{partition}"
 
 
-def spill_route(namespace: str, uid: str) -> str:
+def spill_route(namespace: Tenant, uid: str) -> str:
     """The hash tag of a reconciliation's working set."""
     return _route(namespace, f"rc:{uid}")
 
 
-def spill_prefix(namespace: str, uid: str, run: str, side: str) -> str:
+def spill_prefix(namespace: Tenant, uid: str, run: str, side: str) -> str:
     """Buckets of one reconciliation run's side (`s` replayed, `e` existing, `d` delta, `x` extra); written by
     reconcile, read by promote."""
     return f"{spill_route(namespace, uid)}:{run}:{side}:"
 
 
-def spill_marker_key(namespace: str, uid: str, run: str) -> str:
+def spill_marker_key(namespace: Tenant, uid: str, run: str) -> str:
     """Written when a reconciliation run starts, checked before its report is stored: gone means
     Redis lost the run's working set (`worker/reconciliation/invariants.py`)."""
     return f"{spill_route(namespace, uid)}:{run}:started"
-
-
-# --- The destination's promotion ledger: one per sink (Kafka cluster id + topic), shared by every
-# replay that promotes there whatever its namespace or project (two ledgers for one sink would let
-# one correction be promoted twice), kept without TTL (its entries are what the destination holds).
-
-
-def sink_route(cluster: str, topic: str) -> str:
-    """The hash tag of one destination's promotion ledger (its hash and pending sets, one slot)."""
-    return f"{SINK_HEAD}:{{{cluster}:{topic}}}"
-
-
-def sink_ledger_key(cluster: str, topic: str) -> str:
-    """Hash: event id -> `C|<content hash>` (promoted and committed) or
-    `P|<owner>|<sandbox partition>|<offset>|<content hash>|<previous>` (claimed by a promotion whose
-    transaction is not committed yet). Written by promote, read by reconcile."""
-    return f"{sink_route(cluster, topic)}:promoted"
-
-
-def sink_pending_key(cluster: str, topic: str, promotion: str, partition: int) -> str:
-    """Set of the ids one promotion claimed from one sandbox partition and has not yet marked
-    committed; read when that promotion restarts."""
-    return f"{sink_route(cluster, topic)}:pending:{promotion}:{partition}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from . import names
 from .defaults import DEFAULT_TTL_SECONDS
@@ -31,8 +31,28 @@ class ReplayIdentity(Contract):
         default=None,
         pattern=names.TENANT_LABEL,
         description="The policy project that granted the replay (absent: no policy project), for the "
-        "record: the sink's promotion ledger is the sink's, whoever promotes (`names.sink_ledger_key`).",
+        "record: the sink's promotion ledger is the sink's, whoever promotes (`sink_keys.sink_ledger_key`).",
     )
+    key_layout: Literal[1, 2] = Field(
+        default=names.KEY_LAYOUT,
+        description="The Redis key layout the replay was planned in (its status.plan.keyLayout): 1 for a "
+        "replay planned before the upgrade to namespaced keys, whose keys lack the namespace "
+        "(`names.LEGACY_KEY_LAYOUT`).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_todays_layout(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Only a legacy replay's tasks name their layout: today's read as before by any worker.
+        out: dict[str, Any] = handler(self)
+        if out.get("keyLayout", out.get("key_layout")) == names.KEY_LAYOUT:
+            out.pop("keyLayout", None)
+            out.pop("key_layout", None)
+        return out
+
+    @property
+    def key_tenant(self) -> names.Tenant:
+        """The tenant argument of the replay's Redis key builders (`names.key_tenant`)."""
+        return names.key_tenant(self.namespace, self.key_layout)
 
 
 class KafkaConnection(Contract):

@@ -45,7 +45,14 @@ from typing import Literal
 import redis
 
 from ..contract.defaults import DEFAULT_TTL_SECONDS
-from ..contract.names import check_tenant, ledger_route, production_prefix, production_slice_prefix, replay_prefix
+from ..contract.names import (
+    Tenant,
+    check_tenant,
+    ledger_route,
+    production_prefix,
+    production_slice_prefix,
+    replay_prefix,
+)
 from ..runtime.canonical import id_digest
 from . import script as ledger_script
 from .wire import FLAG_REPLY, LedgerWire
@@ -72,7 +79,7 @@ def slice_seconds(ttl_seconds: int) -> int:
     return max(1, ttl_seconds // PRODUCTION_SLICES)
 
 
-def live_slices(namespace: str, ledger: str, ttl_seconds: int, now: float) -> list[str]:
+def live_slices(namespace: Tenant, ledger: str, ttl_seconds: int, now: float) -> list[str]:
     """Prefixes of the production slices that may still hold ids, newest first."""
     width = slice_seconds(ttl_seconds)
     newest = int(now) // width
@@ -107,7 +114,7 @@ class ReplayLedger:
         self,
         client: redis.Redis,
         *,
-        namespace: str,
+        namespace: Tenant,
         ledger: str,
         uid: str,
         partition: int,
@@ -118,7 +125,7 @@ class ReplayLedger:
         production_ttl_seconds: int = DEFAULT_TTL_SECONDS,
     ) -> None:
         self._client = client
-        self._namespace, self._ledger = namespace, ledger
+        self._tenant, self._ledger = namespace, ledger
         self._production_ttl = production_ttl_seconds if mode == "skipProcessed" else 0
         self._prefix = replay_prefix(namespace, ledger, uid, partition)
         self.bucket_mask = bucket_count(span) - 1
@@ -153,7 +160,7 @@ class ReplayLedger:
         if self._sha is None:
             self._sha = self._client.script_load(ledger_script.SCRIPT)
         if self._production_ttl:
-            self._args[2] = " ".join(live_slices(self._namespace, self._ledger, self._production_ttl, time.time()))
+            self._args[2] = " ".join(live_slices(self._tenant, self._ledger, self._production_ttl, time.time()))
         return wire.request(wire.pack("EVALSHA", self._sha, 1, self._route, blob, *self._args), "bulk")
 
     def classify(self, blob: bytes) -> str:

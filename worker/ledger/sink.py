@@ -1,7 +1,7 @@
 """The sink's promotion ledger: which (event id, content) every promotion into one sink
 already wrote, so no replay - whatever its name, window or timing - writes a correction twice.
 
-One Redis hash per sink (Kafka cluster id + topic: `names.sink_ledger_key`), whoever promotes, no TTL.
+One Redis hash per sink (Kafka cluster id + topic: `sink_keys.sink_ledger_key`), whoever promotes, no TTL.
 An id is `C|hash` once a promotion's Kafka transaction that wrote it committed, or
 `P|owner|partition|offset|hash|previous` while the writing transaction is open. A claim is
 atomic per batch (a script): it refuses the whole batch when another promotion holds a pending
@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from ..contract import names
+from ..contract import sink_keys
 from ..contract.exit_codes import RetriableFailure
 
 _CLAIM = """
@@ -98,7 +98,10 @@ class SinkLedger:
     """One promotion's (`owner`'s) view of a sink's ledger, for one sandbox partition."""
 
     def __init__(self, client: redis.Redis, cluster: str, topic: str, owner: str, partition: int) -> None:
-        self.keys = [names.sink_ledger_key(cluster, topic), names.sink_pending_key(cluster, topic, owner, partition)]
+        self.keys = [
+            sink_keys.sink_ledger_key(cluster, topic),
+            sink_keys.sink_pending_key(cluster, topic, owner, partition),
+        ]
         self.owner, self.partition = owner, str(partition)
         self._claim = client.register_script(_CLAIM)
         self._settle = client.register_script(_SETTLE)
@@ -138,7 +141,7 @@ def promoted_hashes(client: redis.Redis, cluster: str, topic: str, ids: Sequence
     """The committed content hash (hex) of each of `ids` already promoted into the sink, by any replay."""
     if not ids:
         return {}
-    values: list[bytes | None] = client.hmget(names.sink_ledger_key(cluster, topic), list(ids))  # type: ignore[assignment]
+    values: list[bytes | None] = client.hmget(sink_keys.sink_ledger_key(cluster, topic), list(ids))  # type: ignore[assignment]
     out = {}
     for event_id, raw in zip(ids, values, strict=True):
         if raw is not None and raw.startswith(b"C|"):

@@ -46,7 +46,7 @@ class LedgerWatermark:
     def __init__(self, client: redis.Redis, task: Task) -> None:
         self._client = client
         self._key = ledger_watermark_key(
-            task.replay.namespace, task.dedup.ledger, task.replay.uid, task.source.partition
+            task.replay.key_tenant, task.dedup.ledger, task.replay.uid, task.source.partition
         )
         self._ttl = task.dedup.ttl_seconds
         self._where = f"{task.source.topic}/{task.source.partition}"

@@ -65,7 +65,7 @@ class Promoter:
 
     def _report(self) -> ReportSummary:
         try:
-            summary = load_summary(self.redis, self.task.replay.namespace, self.uid)
+            summary = load_summary(self.redis, self.task.replay.key_tenant, self.uid)
         except redis.RedisError as err:
             raise RetriableFailure(f"Redis (reconciliation report): {err}") from err
         if summary is None:
@@ -98,7 +98,7 @@ class Promoter:
         unknown = sorted(set(wanted) - set(ranges))
         if unknown:
             raise PermanentFailure(f"the report has no sandbox partition(s) {unknown}")
-        verdicts = Verdicts(self.redis, self.task.replay.namespace, self.uid, summary.run)
+        verdicts = Verdicts(self.redis, self.task.replay.key_tenant, self.uid, summary.run)
         self.cluster = kafka_io.cluster_id(self.admin, self.task.kafka.bootstrap_servers)
         self.names = tuple(plan.canonical.headers)
         self.tail = SinkTail(self.task, self.admin, summary.sink_mark, plan.event_id)
@@ -155,7 +155,7 @@ class _Partition:
             return (c.report_hash, c.start_offset, c.end_offset) == (report, r.start_offset, r.end_offset)
 
         def lost() -> PromotionCheckpoint | None:
-            key = promotion_key(self.task.replay.namespace, self.owner.uid, r.partition)
+            key = promotion_key(self.task.replay.key_tenant, self.owner.uid, r.partition)
             mirror = read_mirror(self.owner.redis, key, PromotionCheckpoint)
             return resume_promotion(mirror, same_plan, f"{self.sandbox}/{r.partition}")
 
@@ -176,7 +176,7 @@ class _Partition:
         return self.loop.finish(ckpt)
 
     def _mirror(self, ckpt: PromotionCheckpoint) -> None:
-        key = promotion_key(self.task.replay.namespace, self.owner.uid, ckpt.partition)
+        key = promotion_key(self.task.replay.key_tenant, self.owner.uid, ckpt.partition)
         write_mirror(self.owner.redis, key, ckpt, self.task.redis.ttl_seconds, "Redis (promotion progress mirror)")
 
     def _committed(self, ckpt: PromotionCheckpoint) -> None:
@@ -187,7 +187,7 @@ class _Partition:
     def _mirror_wait(self, busy: Busy) -> None:
         """Say in the mirror (the last committed checkpoint's) whose claim this promotion waits on,
         and since when: the operator shows it while the Job retries, not only once it failed."""
-        key = promotion_key(self.task.replay.namespace, self.owner.uid, self.range.partition)
+        key = promotion_key(self.task.replay.key_tenant, self.owner.uid, self.range.partition)
         was = read_mirror(self.owner.redis, key, PromotionCheckpoint)
         held = was is not None and was.blocked_by == busy.replay_uid and was.blocked_since > 0
         since = was.blocked_since if held and was is not None else now()

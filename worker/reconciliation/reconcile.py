@@ -93,7 +93,7 @@ class Reconciler(StepJob[ReportSummary]):
         spans = [sum(r.end_offset - r.start_offset for r in side) for side in (sandbox, existing)]
         bits = bucket_bits(max(spans))
         self.cluster = cluster_id(self.admin, self.servers)
-        spill = Spill(self.redis, task.replay.namespace, self.uid, self.run_id, self.target.ttl_seconds)
+        spill = Spill(self.redis, task.replay.key_tenant, self.uid, self.run_id, self.target.ttl_seconds)
         dropped = spill.start()
         log.info("run %s: sandbox %d records, existing %d records, %d buckets", self.run_id, *spans, 1 << bits)
         if dropped:
@@ -115,7 +115,7 @@ class Reconciler(StepJob[ReportSummary]):
             sink_mark=mark,
             report_ranges=ranges,
         )
-        self.store(report_key(task.replay.namespace, self.uid), summary)
+        self.store(report_key(task.replay.key_tenant, self.uid), summary)
         return summary
 
     def _plan(self, sandbox: list[OffsetRange], existing: list[OffsetRange]) -> ReportPlan:

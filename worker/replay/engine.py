@@ -53,7 +53,7 @@ class Engine:
         self.watermark = LedgerWatermark(self.redis, task)
         ledger = ReplayLedger(
             self.redis,
-            namespace=task.replay.namespace,
+            namespace=task.replay.key_tenant,
             ledger=task.dedup.ledger,
             uid=task.replay.uid,
             partition=self.src.partition,
@@ -119,7 +119,7 @@ class Engine:
         """The group lost its offsets: resume from the mirror if the output proves it current."""
         task, servers = self.task, self.task.kafka.bootstrap_servers
         mirror = read_mirror(
-            self.redis, checkpoint_key(task.replay.namespace, task.replay.uid, self.src.partition), Checkpoint
+            self.redis, checkpoint_key(task.replay.key_tenant, task.replay.uid, self.src.partition), Checkpoint
         )
         reader = Consumer(range_reader_config(job_config(task.kafka), task.group_id))
         try:

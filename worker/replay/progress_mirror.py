@@ -15,7 +15,7 @@ from ..runtime.redis_connection import connect_redis
 class ProgressMirror:
     def __init__(self, client: redis.Redis, task: Task) -> None:
         self._client = client
-        self._key = checkpoint_key(task.replay.namespace, task.replay.uid, task.source.partition)
+        self._key = checkpoint_key(task.replay.key_tenant, task.replay.uid, task.source.partition)
         self._ttl = task.dedup.ttl_seconds
         self._where = redis_location(task.dedup.redis_url)
 
@@ -31,7 +31,7 @@ def mark_failed(task: Task, message: str) -> None:
     """
     try:
         client = connect_redis(task.dedup, check_eviction=False)  # the failure may be that very check
-        key = checkpoint_key(task.replay.namespace, task.replay.uid, task.source.partition)
+        key = checkpoint_key(task.replay.key_tenant, task.replay.uid, task.source.partition)
         raw = client.get(key)
         if raw:
             ckpt = Checkpoint.from_json(raw)

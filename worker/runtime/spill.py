@@ -31,7 +31,7 @@ from typing import Any
 
 import redis
 
-from ..contract.names import report_key, spill_marker_key, spill_prefix, spill_route
+from ..contract.names import Tenant, report_key, spill_marker_key, spill_prefix, spill_route
 from ..contract.summaries import ReportSummary
 
 # ARGV: ttl, mode ("first": keep the first value, "last": overwrite), prefix, then triples
@@ -76,9 +76,9 @@ def coords(partition: int, offset: int) -> bytes:
 class Spill:
     """One run's working set: batched scripted writes (one round trip per batch), bucket reads."""
 
-    def __init__(self, client: redis.Redis, namespace: str, uid: str, run: str, ttl: int) -> None:
-        self.client, self.namespace, self.uid, self.run, self.ttl = client, namespace, uid, run, ttl
-        self._route = spill_route(namespace, uid)  # declares the slot; every key shares its hash tag
+    def __init__(self, client: redis.Redis, tenant: Tenant, uid: str, run: str, ttl: int) -> None:
+        self.client, self.tenant, self.uid, self.run, self.ttl = client, tenant, uid, run, ttl
+        self._route = spill_route(tenant, uid)  # declares the slot; every key shares its hash tag
         self._spill = client.register_script(_SPILL)
 
     def start(self) -> int:
@@ -87,8 +87,8 @@ class Spill:
         or superseded run's working set would otherwise sit in Redis until its TTL); a run still
         going there fails its invariants (its marker is gone) instead of storing a report.
         Returns how many keys were dropped."""
-        self.client.set(spill_marker_key(self.namespace, self.uid, self.run), b"1", ex=self.ttl)
-        stored = load_summary(self.client, self.namespace, self.uid)
+        self.client.set(spill_marker_key(self.tenant, self.uid, self.run), b"1", ex=self.ttl)
+        stored = load_summary(self.client, self.tenant, self.uid)
         keep = {self.run, stored.run if stored is not None else ""}
         prefix = self._route + ":"
         dropped, batch = 0, []
@@ -104,13 +104,13 @@ class Spill:
         return dropped
 
     def kept(self) -> bool:
-        return bool(self.client.exists(spill_marker_key(self.namespace, self.uid, self.run)))
+        return bool(self.client.exists(spill_marker_key(self.tenant, self.uid, self.run)))
 
     def write(self, side: str, mode: str, triples: Sequence[tuple[str, str, bytes]]) -> int:
         """Write (bucket hex, id, value) triples to one side; returns how many ids already existed."""
         if not triples:
             return 0
-        args: list[Any] = [self.ttl, mode, spill_prefix(self.namespace, self.uid, self.run, side)]
+        args: list[Any] = [self.ttl, mode, spill_prefix(self.tenant, self.uid, self.run, side)]
         for triple in triples:
             args.extend(triple)
         return int(self._spill(keys=[self._route], args=args))
@@ -118,7 +118,7 @@ class Spill:
     def read_buckets(self, first: int, count: int) -> list[tuple[dict[bytes, bytes], dict[bytes, bytes]]]:
         """(replayed, existing) hashes of buckets [first, first + count); existing ones are deleted."""
         pipe = self.client.pipeline(transaction=False)
-        sp, ep = (spill_prefix(self.namespace, self.uid, self.run, side) for side in "se")
+        sp, ep = (spill_prefix(self.tenant, self.uid, self.run, side) for side in "se")
         for bucket in range(first, first + count):
             pipe.hgetall(f"{sp}{bucket:x}")
             pipe.hgetall(f"{ep}{bucket:x}")
@@ -133,7 +133,7 @@ class Spill:
         if not entries:
             return
         pipe = self.client.pipeline(transaction=False)
-        prefixes = {side: spill_prefix(self.namespace, self.uid, self.run, side) for side in "dx"}
+        prefixes = {side: spill_prefix(self.tenant, self.uid, self.run, side) for side in "dx"}
         touched: set[str] = set()
         for bucket, event_id, cls in entries:
             key = f"{prefixes['x' if cls == 'extra' else 'd']}{bucket:x}"
@@ -147,7 +147,7 @@ class Spill:
         """id -> class of buckets [first, first + count), delta and extra ids; extra ones are deleted
         (nothing reads them after the report topic has them)."""
         pipe = self.client.pipeline(transaction=False)
-        dp, xp = (spill_prefix(self.namespace, self.uid, self.run, side) for side in "dx")
+        dp, xp = (spill_prefix(self.tenant, self.uid, self.run, side) for side in "dx")
         for bucket in range(first, first + count):
             pipe.hgetall(f"{dp}{bucket:x}")
             pipe.hgetall(f"{xp}{bucket:x}")
@@ -159,10 +159,10 @@ class Spill:
 class Verdicts:
     """What promotion asks per sandbox record: one scripted round trip per batch."""
 
-    def __init__(self, client: redis.Redis, namespace: str, uid: str, run: str) -> None:
+    def __init__(self, client: redis.Redis, tenant: Tenant, uid: str, run: str) -> None:
         self._script = client.register_script(_VERDICT)
-        self._route = spill_route(namespace, uid)
-        self._prefixes = [spill_prefix(namespace, uid, run, "s"), spill_prefix(namespace, uid, run, "d")]
+        self._route = spill_route(tenant, uid)
+        self._prefixes = [spill_prefix(tenant, uid, run, "s"), spill_prefix(tenant, uid, run, "d")]
 
     def classify(self, triples: Sequence[tuple[str, str, bytes]]) -> str:
         if not triples:
@@ -174,7 +174,7 @@ class Verdicts:
         return reply.decode() if isinstance(reply, bytes) else str(reply)
 
 
-def load_summary(client: redis.Redis, namespace: str, uid: str) -> ReportSummary | None:
+def load_summary(client: redis.Redis, tenant: Tenant, uid: str) -> ReportSummary | None:
     """The stored reconciliation summary (`Reconciler` stores it), None when there is none."""
-    raw = client.get(report_key(namespace, uid))
+    raw = client.get(report_key(tenant, uid))
     return None if raw is None else ReportSummary.from_json(raw)

@@ -86,7 +86,7 @@ class Combiner(StepJob[CombineSummary]):
             completed_at=completed_at(),
             incomplete_windows=incomplete or msgspec.UNSET,
         )
-        self.store(combine_key(task.replay.namespace, task.replay.uid), summary)
+        self.store(combine_key(task.replay.key_tenant, task.replay.uid), summary)
         log.info("%d results in %s (%s)", len(records), task.results_topic, "written" if not written else "found")
         return summary
 

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from eventreplay.worker.contract.names import KEY_LAYOUT, LEGACY_KEY_LAYOUT, Tenant, key_tenant, planned_layout
+
 from .base import ApiModel
 from .step_status import AggregationStatus, PromotionStatus, ReconciliationStatus
 
@@ -107,6 +109,18 @@ class Plan(ApiModel):
         "first one's start, forward to the last one's end, each by the allowed lateness); only those windows "
         "are results. Absent: the requested window itself (or an offset window).",
     )
+    key_layout: int | None = Field(
+        default=None,
+        ge=LEGACY_KEY_LAYOUT,
+        le=KEY_LAYOUT,
+        description="The Redis key layout of the replay's keys (2: every key carries the namespace). Absent: "
+        "planned before the field existed (chart 0.1.0), layout 1, whose keys lack the namespace; the replay "
+        "keeps them to its end.",
+    )
+
+    def key_tenant(self, namespace: str) -> Tenant:
+        """The tenant argument of this replay's Redis key builders (`names.key_tenant`)."""
+        return key_tenant(namespace, planned_layout(self.key_layout))
 
 
 class BlockedPod(ApiModel):
