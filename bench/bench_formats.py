@@ -29,7 +29,7 @@ from bench_worker import BOOTSTRAP, drop_ledger, drop_topics, run_worker_rss, ta
 
 from datagen.orders import CLEAN, generate
 from devstack import config
-from eventreplay.worker.contract.tasks import SourceFormat, Task
+from eventreplay.worker.contract.tasks import Task, ValueFormat
 
 ITEM = {
     "type": "record",
@@ -83,7 +83,7 @@ def task(topic: str, count: int, fmt: str) -> Task:
     base = task_for(topic, count, uuid.uuid4().hex[:12])
     if fmt == "json":
         return base
-    source = SourceFormat.model_validate({"format": fmt, "schemaRegistry": {"url": config.registry_url()}})
+    source = ValueFormat.model_validate({"format": fmt, "schemaRegistry": {"url": config.registry_url()}})
     return base.model_copy(update={"source_format": source})
 
 

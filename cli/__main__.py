@@ -124,7 +124,7 @@ def _plan(args: argparse.Namespace) -> int:
     if output.machine(args.output):
         print(output.dump(table.plan_json(plan, found.namespace, found.name), args.output))
     else:
-        print(table.plan_table(plan, found.namespace, found.name))
+        print(table.plan_table(plan, found.namespace, found.name, table.format_lines(found.spec)))
     return EXIT_OK
 
 
@@ -135,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
     if spec.dry_run or spec.suspend:
         # As in the cluster: a dry run only plans, a suspended replay starts no worker.
         plan = planning.plan(found, planning.kafka_access(args.timeout, args.verbose))
-        print(table.plan_table(plan, found.namespace, found.name))
+        print(table.plan_table(plan, found.namespace, found.name, table.format_lines(spec)))
         field = "spec.dryRun" if spec.dry_run else "spec.suspend"
         print(f"{field} is true: nothing replayed (set it to false to run the replay)")
         return EXIT_OK

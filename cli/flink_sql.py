@@ -129,10 +129,25 @@ def _source_with(spec: EventReplaySpec, plan: Plan, namespace: str, name: str) -
             "scan.startup.specific-offsets": _offsets(plan, end=False),
             "scan.bounded.mode": "specific-offsets",
             "scan.bounded.specific-offsets": _offsets(plan, end=True),
-            "format": "json",
-            "json.ignore-parse-errors": "true",
+            **_source_format(spec),
         }
     )
+
+
+def _source_format(spec: EventReplaySpec) -> dict[str, str]:
+    """How Flink decodes the source's values: JSON, or Avro through the registry (`avro-confluent`)."""
+    source = spec.source
+    if source.format == "json":
+        return {"format": "json", "json.ignore-parse-errors": "true"}
+    if source.format != "avro" or source.schema_registry is None:
+        raise ValueError(
+            f"source.format {source.format} has no Flink format (Flink reads plain json and avro-confluent): "
+            "run this replay's combine Job instead"
+        )
+    registry = source.schema_registry
+    if registry.endpoint is not None:
+        raise ValueError(f"source.schemaRegistry.endpoint {registry.endpoint} is a policy alias: name its url")
+    return {"format": "avro-confluent", "avro-confluent.url": registry.url}
 
 
 def _sink_with(spec: EventReplaySpec, results: str) -> str:

@@ -49,6 +49,11 @@ def refuse_aliases(spec: EventReplaySpec) -> None:
     for field, alias, instead in (
         ("source.cluster", spec.source.cluster, "bootstrapServers"),
         ("dedup.redis.endpoint", spec.dedup.redis.endpoint, "url"),
+        *[
+            (f"{side}.schemaRegistry.endpoint", registry.endpoint, "url")
+            for side, registry in (("source", spec.source.schema_registry), ("sink", spec.sink.schema_registry))
+            if registry is not None
+        ],
     ):
         if alias:
             raise CliError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventreplay.operator.api.v1alpha1 import Plan
+from eventreplay.operator.api.v1alpha1 import EventReplaySpec, Plan
 from eventreplay.worker.contract.checkpoints import Checkpoint
 
 
@@ -21,7 +21,20 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: Seq
     return "\n".join(lines)
 
 
-def plan_table(plan: Plan, namespace: str, name: str) -> str:
+def format_lines(spec: EventReplaySpec) -> list[str]:
+    """How the replay reads and writes values, when not plain JSON (the plan table's tail)."""
+    lines = []
+    for side, fmt, registry, how in (
+        ("source", spec.source.format, spec.source.schema_registry, "decoded by writer schema id"),
+        ("sink", spec.sink.format, spec.sink.schema_registry, f"encoded under subject {spec.sink.topic}-value"),
+    ):
+        if registry is not None:
+            where = registry.url or f"policy alias {registry.endpoint}"
+            lines.append(f"{side + ' values:':<19}{fmt}, {how} ({where})")
+    return lines
+
+
+def plan_table(plan: Plan, namespace: str, name: str, extra: Sequence[str] = ()) -> str:
     head = (
         f"plan {plan.hash} for {namespace}/{name}: topic {plan.topic} "
         f"({len(plan.partitions)} of {plan.topic_partitions} partitions) as of {plan.as_of}"
@@ -36,7 +49,7 @@ def plan_table(plan: Plan, namespace: str, name: str) -> str:
         asked, read = plan.requested_window, plan.read_range
         tail.append(f"replay window:     {asked.from_} .. {asked.to}")
         tail.append(f"read range:        {read.from_} .. {read.to} (whole aggregation windows)")
-    tail += [f"note: {note}" for note in plan.notes]
+    tail += [*extra, *[f"note: {note}" for note in plan.notes]]
     return "\n".join([head, body, *tail])
 
 

@@ -15,11 +15,13 @@ from eventreplay.worker.contract.environment import (
     REDIS_PASSWORD_ENV,
     REDIS_USERNAME_ENV,
     SCHEMA_REGISTRY_CREDENTIALS_ENV,
+    SINK_SCHEMA_REGISTRY_CREDENTIALS_ENV,
 )
 from eventreplay.worker.contract.gap_task import GapTask
 from eventreplay.worker.contract.names import ReplayTopics, planned_layout
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
+from .api.v1alpha1.source_format import SchemaRegistry
 from .job_names import Owner
 from .planner import read_times, window_times
 from .policy import OPEN, ClusterGrant
@@ -56,14 +58,21 @@ def _kafka(spec: EventReplaySpec, grant: ClusterGrant) -> wt.KafkaConnection:
     )
 
 
-def source_format(spec: EventReplaySpec) -> wt.SourceFormat:
-    """How the source's values are encoded; the registry as the policy resolved it (a URL, never an alias)."""
-    registry = spec.source.schema_registry
+def _format(fmt: wt.Format, registry: SchemaRegistry | None, credentials_env: str) -> wt.ValueFormat:
+    """How a topic's values are encoded; the registry as the policy resolved it (a URL, never an alias)."""
     if registry is None:
-        return wt.SourceFormat(format=spec.source.format)
-    env = SCHEMA_REGISTRY_CREDENTIALS_ENV if registry.credentials_secret_ref else None
+        return wt.ValueFormat(format=fmt)
+    env = credentials_env if registry.credentials_secret_ref else None
     conn = wt.SchemaRegistryConnection(url=registry.url, credentials_env=env)
-    return wt.SourceFormat(format=spec.source.format, schema_registry=conn)
+    return wt.ValueFormat(format=fmt, schema_registry=conn)
+
+
+def source_format(spec: EventReplaySpec) -> wt.ValueFormat:
+    return _format(spec.source.format, spec.source.schema_registry, SCHEMA_REGISTRY_CREDENTIALS_ENV)
+
+
+def sink_format(spec: EventReplaySpec) -> wt.ValueFormat:
+    return _format(spec.sink.format, spec.sink.schema_registry, SINK_SCHEMA_REGISTRY_CREDENTIALS_ENV)
 
 
 def _poison_breaker(spec: EventReplaySpec) -> wt.PoisonBreaker | None:
@@ -120,6 +129,8 @@ def build_task(
         transform=wt.Transform(function=spec.transform.function, fields=spec.transform.fields),
         output=wt.Output(sandbox_topic=plan.sandbox_topic, dead_letter_topic=plan.dead_letter_topic),
         sink=spec.sink.record(),
+        sink_format=sink_format(spec),
+        sink_topic=spec.sink.topic if spec.sink.encoded else None,
         tuning=wt.Tuning(batch_size=spec.worker.batch_size),
     )
 
@@ -199,6 +210,7 @@ def build_reconcile_task(
         ),
         sink_topic=spec.sink.topic,
         refresh=rc.refresh,
+        sink_format=sink_format(spec),
         tuning=rt.StepTuning(batch_size=spec.worker.batch_size),
     )
 
@@ -231,6 +243,7 @@ def build_gap_task(spec: EventReplaySpec, plan: Plan, join_seconds: int, grant: 
         source_format=source_format(spec),
         source_event_id_field=spec.validation.event_id_field,
         existing=existing_output(spec, plan),
+        sink_format=sink_format(spec),
         event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),
         join_seconds=join_seconds,
         sample_size=rc.sample_size,

@@ -22,6 +22,7 @@ from eventreplay.worker.contract.environment import (
     REDIS_PASSWORD_ENV,
     REDIS_USERNAME_ENV,
     SCHEMA_REGISTRY_CREDENTIALS_ENV,
+    SINK_SCHEMA_REGISTRY_CREDENTIALS_ENV,
     TASK_ENV,
 )
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
@@ -166,10 +167,13 @@ def worker_env(spec: EventReplaySpec, task_env: str, task_json: str, grant: Clus
     if grant.ca is not None:
         ref = {"name": grant.ca.name, "key": grant.ca.key}
         env.append({"name": KAFKA_CA_ENV, "valueFrom": {"secretKeyRef": ref}})
-    registry = spec.source.schema_registry
-    if registry is not None and registry.credentials_secret_ref is not None:
-        ref = {"name": registry.credentials_secret_ref.name, "key": registry.credentials_secret_ref.key}
-        env.append({"name": SCHEMA_REGISTRY_CREDENTIALS_ENV, "valueFrom": {"secretKeyRef": ref}})
+    for registry, var in (
+        (spec.source.schema_registry, SCHEMA_REGISTRY_CREDENTIALS_ENV),
+        (spec.sink.schema_registry, SINK_SCHEMA_REGISTRY_CREDENTIALS_ENV),
+    ):
+        if registry is not None and registry.credentials_secret_ref is not None:
+            ref = {"name": registry.credentials_secret_ref.name, "key": registry.credentials_secret_ref.key}
+            env.append({"name": var, "valueFrom": {"secretKeyRef": ref}})
     password = spec.dedup.redis.password_secret_ref
     if grant.redis_user_secret is not None:  # the project's ACL user replaces the replay's password
         for var, key in ((REDIS_USERNAME_ENV, "username"), (REDIS_PASSWORD_ENV, "password")):

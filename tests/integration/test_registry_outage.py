@@ -23,7 +23,7 @@ from confluent_kafka.schema_registry.avro import AvroSerializer
 
 from devstack import config
 from eventreplay.worker.contract.exit_codes import EXIT_RETRIABLE
-from eventreplay.worker.contract.tasks import SourceFormat, Task
+from eventreplay.worker.contract.tasks import Task, ValueFormat
 from support.fault_log import FAILED_LOUDLY, IDENTICAL
 from support.kafka_tools import create_topic
 from support.registry_cut import RegistryCut
@@ -60,7 +60,7 @@ def _task(bootstrap: str, topic: str, uid: str, registry_url: str, budget: float
     task = make_task(
         bootstrap, topic, uid, RECORDS, batch_size=100, transaction_max_records=200, retry_budget_seconds=budget
     )
-    fmt = SourceFormat.model_validate({"format": "avro", "schemaRegistry": {"url": registry_url}})
+    fmt = ValueFormat.model_validate({"format": "avro", "schemaRegistry": {"url": registry_url}})
     validation = task.validation.model_copy(update={"event_id_field": "key"})
     return task.model_copy(update={"source_format": fmt, "validation": validation})
 

@@ -19,7 +19,7 @@ from confluent_kafka.schema_registry.json_schema import JSONSerializer
 from devstack import config
 from eventreplay.worker.contract.checkpoints import Checkpoint
 from eventreplay.worker.contract.names import checkpoint_key
-from eventreplay.worker.contract.tasks import SourceFormat, Task
+from eventreplay.worker.contract.tasks import Task, ValueFormat
 from support.kafka_tools import create_topic, read_visible
 from support.schema_registry import avro_order, json_order, serialized
 from support.worker_run import TASK_NAMESPACE, make_task, run_worker
@@ -49,7 +49,7 @@ def _produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> 
 
 
 def _replayed(
-    bootstrap: str, redis_client: Any, topic: str, uid: str, *, end: int, fmt: SourceFormat, id_field: str
+    bootstrap: str, redis_client: Any, topic: str, uid: str, *, end: int, fmt: ValueFormat, id_field: str
 ) -> tuple[Checkpoint, Task]:
     task = make_task(bootstrap, topic, uid, end)
     task = task.model_copy(
@@ -65,8 +65,8 @@ def _replayed(
     return ckpt, task
 
 
-def _format(name: str) -> SourceFormat:
-    return SourceFormat.model_validate({"format": name, "schemaRegistry": {"url": config.registry_url()}})
+def _format(name: str) -> ValueFormat:
+    return ValueFormat.model_validate({"format": name, "schemaRegistry": {"url": config.registry_url()}})
 
 
 def test_an_avro_topic_is_decoded_into_the_sandbox_and_bad_records_dead_lettered(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from operator_fixtures import spec
+
 from eventreplay.cli import status_view, table
 from eventreplay.cli.bars import RateTracker, Row, bar, eta_text, rate_text, render_row, render_rows
 from eventreplay.cli.errors import one_line
@@ -195,3 +197,17 @@ def test_outcome_waits_for_the_current_generation() -> None:
     stale["status"]["observedGeneration"] = 1
     assert status_view.outcome(stale) is None
     assert "no conditions yet" in status_view.render(_replay())
+
+
+def test_the_plan_says_how_values_are_read_and_written() -> None:
+    registry = {"url": "http://sr:8080/apis/ccompat/v6"}
+    source = {"bootstrapServers": "k:9092", "topic": "orders", "format": "avro", "schemaRegistry": registry}
+    sink = {"topic": "orders-out", "format": "jsonSchema", "schemaRegistry": {"endpoint": "prod-sr"}}
+    lines = table.format_lines(spec(source=source, sink=sink))
+    assert lines == [
+        "source values:     avro, decoded by writer schema id (http://sr:8080/apis/ccompat/v6)",
+        "sink values:       jsonSchema, encoded under subject orders-out-value (policy alias prod-sr)",
+    ]
+    rendered = table.plan_table(PLAN, "ns", "r", lines).splitlines()
+    assert rendered[rendered.index("dead-letter topic: eventreplay.ns.r.dlq") + 1 :][:2] == lines
+    assert table.format_lines(spec()) == [], "plain JSON says nothing"

@@ -119,3 +119,29 @@ def test_an_applied_replays_manifest_exports_its_frozen_plan() -> None:
     }
     assert from_documents("m.yaml", [doc]).frozen_plan == frozen
     assert from_documents("m.yaml", [{k: v for k, v in doc.items() if k != "status"}]).frozen_plan is None
+
+
+REGISTRY = "http://registry:8080/apis/ccompat/v6"
+PER_MINUTE = {"eventTimeField": "at", "windowSeconds": 60, "aggregations": [{"name": "n", "function": "count"}]}
+
+
+def test_an_avro_source_is_read_through_the_registry_as_avro_confluent() -> None:
+    source = {"bootstrapServers": "k:9092", "topic": "orders", "format": "avro", "schemaRegistry": {"url": REGISTRY}}
+    planned = plan([(0, 0, 10)]).model_copy(update={"replay_uid": UID})
+    sql = flink_sql(spec(source=source, transform={"aggregate": PER_MINUTE}), planned, "ns", "r")
+    source_table = sql.split("CREATE TABLE replay_results")[0]
+    assert "'format' = 'avro-confluent'" in source_table and f"'avro-confluent.url' = '{REGISTRY}'" in source_table
+    assert "json.ignore-parse-errors" not in source_table
+    assert "'value.format' = 'json'" in sql, "the results stay JSON, as the combine Job writes them"
+
+
+@pytest.mark.parametrize(
+    ("registry", "message"),
+    [({"url": REGISTRY}, "jsonSchema has no Flink format"), ({"endpoint": "sr"}, "endpoint sr is a policy alias")],
+)
+def test_a_source_flink_cannot_read_is_refused(registry: dict[str, str], message: str) -> None:
+    fmt = "jsonSchema" if "url" in registry else "avro"
+    source = {"bootstrapServers": "k:9092", "topic": "orders", "format": fmt, "schemaRegistry": registry}
+    planned = plan([(0, 0, 10)]).model_copy(update={"replay_uid": UID})
+    with pytest.raises(ValueError, match=message):
+        flink_sql(spec(source=source, transform={"aggregate": PER_MINUTE}), planned, "ns", "r")

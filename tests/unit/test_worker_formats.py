@@ -21,7 +21,7 @@ from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from eventreplay.worker.contract.exit_codes import RetriableFailure
 from eventreplay.worker.contract.source_ref import parse
-from eventreplay.worker.contract.tasks import SchemaRegistryConnection, SourceFormat, Validation
+from eventreplay.worker.contract.tasks import SchemaRegistryConnection, Validation, ValueFormat
 from eventreplay.worker.replay.validate import Validator
 from eventreplay.worker.runtime.formats import RegistryDecoder, Rejected
 
@@ -34,7 +34,7 @@ ORDER = {
         {"name": "blob", "type": "bytes"},
     ],
 }
-AVRO = SourceFormat(format="avro", schema_registry=SchemaRegistryConnection(url="http://registry:8080"))
+AVRO = ValueFormat(format="avro", schema_registry=SchemaRegistryConnection(url="http://registry:8080"))
 
 
 class FakeRegistry:

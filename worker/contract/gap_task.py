@@ -13,7 +13,7 @@ from pydantic import Field
 
 from .model import Contract
 from .step_tasks import EventIdSource, ExistingOutput, StepTuning
-from .tasks import KafkaConnection, OffsetRange, SourceFormat
+from .tasks import KafkaConnection, OffsetRange, ValueFormat
 
 
 class GapTask(Contract):
@@ -21,13 +21,15 @@ class GapTask(Contract):
     kafka: KafkaConnection
     source_topic: str = Field(min_length=1)
     source_ranges: list[OffsetRange] = Field(min_length=1, description="The planned [start, end) per partition.")
-    source_format: SourceFormat = SourceFormat()
+    source_format: ValueFormat = ValueFormat()
     """How source values are encoded: an id in a field is read from the value as the replay decodes it."""
     source_event_id_field: str = Field(
         min_length=1,
         description="Where a source record's id is: `key`, `header:<name>` or a field path (`source_ref.py`).",
     )
     existing: ExistingOutput
+    sink_format: ValueFormat = ValueFormat()
+    """How the existing output's values are encoded: an id in a field is read from the decoded value."""
     event_id: EventIdSource = EventIdSource()
     join_seconds: int = Field(
         default=60, ge=0, description="Missing records closer than this in time belong to one outage."

@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 from . import names
 from .defaults import DEFAULT_TTL_SECONDS
 from .model import Contract
-from .tasks import KafkaConnection, OffsetRange, RedisConnection, ReplayIdentity
+from .tasks import KafkaConnection, OffsetRange, RedisConnection, ReplayIdentity, ValueFormat
 
 
 class RedisTarget(RedisConnection):
@@ -133,6 +133,10 @@ class ReconcileTask(SandboxStep):
         description="The sink whose promotion ledger is consulted (default: the existing output's topic).",
     )
     refresh: int = Field(default=0, ge=0, description="Recorded in the report's plan: a refresh is a new report.")
+    sink_format: ValueFormat = Field(
+        default=ValueFormat(),
+        description="How the sandbox and existing values are encoded: a registry format is compared decoded.",
+    )
     tuning: StepTuning = StepTuning()
 
     @property

@@ -134,14 +134,15 @@ class SchemaRegistryConnection(Contract):
     )
 
 
-class SourceFormat(Contract):
-    """How a source record's value is encoded; decoded to JSON before validation (`runtime/formats.py`)."""
+class ValueFormat(Contract):
+    """How a topic's values are encoded (`runtime/formats.py`): a source's are decoded to JSON before
+    validation; a sink's are what the replay encodes its output in, under the sink topic's subject."""
 
     format: Format = "json"
     schema_registry: SchemaRegistryConnection | None = None
 
     @model_validator(mode="after")
-    def _registry_when_needed(self) -> SourceFormat:
+    def _registry_when_needed(self) -> ValueFormat:
         if (self.format in REGISTRY_FORMATS) != (self.schema_registry is not None):
             raise ValueError(f"format {self.format}: a schemaRegistry goes with avro and jsonSchema, and only them")
         return self
@@ -237,7 +238,7 @@ class Task(Contract):
     replay: ReplayIdentity
     kafka: KafkaConnection
     source: SourceRange
-    source_format: SourceFormat = SourceFormat()
+    source_format: ValueFormat = ValueFormat()
     as_of: datetime = Field(description="When the plan was frozen; invariants compare against it, not now().")
     validation: Validation = Validation()
     dedup: Dedup
@@ -246,7 +247,21 @@ class Task(Contract):
     sink: SinkRecord = Field(
         default=SinkRecord(), description="The sink record's shape, carried on each sandbox record (`sink_record.py`)."
     )
+    sink_format: ValueFormat = Field(
+        default=ValueFormat(),
+        description="How the sandbox (and so the sink) values are encoded: the output is encoded under the sink "
+        "topic's subject (`sink_topic`) with its latest schema; a value it does not accept is dead-lettered.",
+    )
+    sink_topic: str | None = Field(
+        default=None, description="The sink topic whose subject (TopicNameStrategy) encodes a registry format."
+    )
     tuning: Tuning = Tuning()
+
+    @model_validator(mode="after")
+    def _subject_when_encoded(self) -> Task:
+        if self.sink_format.format != "json" and not self.sink_topic:
+            raise ValueError("sinkFormat in a registry format needs the sinkTopic whose subject encodes it")
+        return self
 
     @property
     def transactional_id(self) -> str:

@@ -58,6 +58,7 @@ from ..runtime.canonical import (
     id_order,
     report_hash,
 )
+from ..runtime.formats import as_read, decoder
 from ..runtime.kafka_io import cluster_id
 from ..runtime.produce import produce
 from ..runtime.spill import Spill, coords
@@ -67,6 +68,8 @@ from .invariants import check
 log = logging.getLogger("eventreplay.reconcile")
 CHUNK = 256  # buckets per pipelined read: ~12k ids in memory at a time
 CANONICAL_FORM = "sorted-key-json+headers/v1"
+DECODED_FORM = "{}-decoded+" + CANONICAL_FORM
+"""A registry format's values are compared decoded: the same content under two schema ids is unchanged."""
 LISTED = ("changed", "missing", "extra")  # the classes the report topic lists, one record per id
 
 
@@ -84,6 +87,7 @@ class Reconciler(StepJob[ReportSummary]):
         self.names = tuple(task.canonical.headers)
         self.sink = task.sink_topic or task.existing.topic
         self.cluster = ""
+        self.decode = decoder(task.sink_format, self.sink)  # None: JSON values, compared as they are
 
     def _run(self) -> ReportSummary:
         task = self.task
@@ -127,9 +131,13 @@ class Reconciler(StepJob[ReportSummary]):
             existing_topic=task.existing.topic,
             existing=_planned(existing),
             event_id=EventIdPlan(source=task.event_id.source, field=task.event_id.field),
-            canonical=CanonicalPlan(form=CANONICAL_FORM, headers=sorted(set(self.names))),
+            canonical=CanonicalPlan(form=self._form(), headers=sorted(set(self.names))),
             refresh=task.refresh,
         )
+
+    def _form(self) -> str:
+        fmt = self.task.sink_format.format
+        return CANONICAL_FORM if fmt == "json" else DECODED_FORM.format(fmt)
 
     def _sink_mark(self) -> SinkMark:
         """The destination's ends now (read_committed: its last stable offsets): what promotion re-reads from."""
@@ -143,6 +151,7 @@ class Reconciler(StepJob[ReportSummary]):
     def _spill_sandbox(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
         # ownership.written_by, inlined (once per sandbox record): confluent-kafka hands a list or None.
         names, counts, mark = self.names, self.counts, (REPLAY_UID_HEADER, self.uid.encode())
+        decode = self.decode
         # ascending partitions, then offsets: the first copy is the winner
         for partition, batch in self.batches(self.task.sandbox_topic, ranges):
             triples = []
@@ -155,19 +164,23 @@ class Reconciler(StepJob[ReportSummary]):
                 if not key:
                     counts["replayedUnidentified"] += 1  # never written by the worker
                     continue
-                event_id = key.decode()
-                value = canonical_hash(msg.value(), headers, names) + coords(partition, msg.offset() or 0)
+                event_id, raw = key.decode(), msg.value()
+                if decode is not None:
+                    raw = as_read(decode, raw)
+                value = canonical_hash(raw, headers, names) + coords(partition, msg.offset() or 0)
                 triples.append((f"{bucket_of(event_id, bits):x}", event_id, value))
             counts["replayedRecords"] += len(triples)
             counts["duplicates"] += spill.write("s", "first", triples)
 
     def _spill_existing(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
-        names, counts, spec = self.names, self.counts, self.task.event_id
+        names, counts, spec, decode = self.names, self.counts, self.task.event_id, self.decode
         # ascending (partition, offset): the last write is the existing output
         for _partition, batch in self.batches(self.task.existing.topic, ranges):
             triples = []
             for msg in batch:
                 value = msg.value()
+                if decode is not None:  # the id and the content of the decoded value
+                    value = as_read(decode, value)
                 event_id = event_id_of(msg.key(), value, spec)
                 if event_id is None:
                     counts["unidentified"] += 1

@@ -1,13 +1,11 @@
 """One batch of the replay: validate, transform, classify against the ledger, produce.
 
-`prepare` validates and transforms a batch and sends its ledger request (one Redis round trip,
-answered while the previous batch is produced; `withinReplay`: native marks, and the ids already
-marked go to the ledger script when the next batch is prepared); `finish` reads the ledger's
-verdicts and produces the batch in offset order: emitted records to the sandbox (and into the
-output digest), duplicates and processed ones counted, everything else dead-lettered with its
-reason. Their two loops (`_screen`, `finish`) run once per event: keep them inlined and free of
-per-event calls that are not needed; what is done once per batch stays outside them (`_marking`,
-`_verdicts`).
+`prepare` validates, transforms (and encodes) a batch and sends its ledger request (one Redis round
+trip, answered while the previous batch is produced; `withinReplay`: native marks, the ids already
+marked go to the ledger script with the next batch); `finish` reads the ledger's verdicts and
+produces the batch in offset order: emitted records to the sandbox (and the output digest),
+duplicates and processed ones counted, everything else dead-lettered with its reason. Their loops
+(`_screen`, `finish`) run once per event: keep them inlined; per-batch work stays outside them.
 """
 
 from __future__ import annotations
@@ -34,11 +32,11 @@ from ..contract.headers import (
 from ..contract.tasks import Task
 from ..ledger.dedup import MARK_FORMAT, ReplayLedger, pack
 from ..runtime import digest
-from ..runtime.formats import Decode, Rejected
+from ..runtime.formats import Decode, Encode, Rejected
 from ..runtime.produce import Headers, RecordTooLarge, produce
 from .dead_letter import truncated_copy
 from .fidelity import carrier
-from .transform import BuiltTransform, check_deterministic
+from .transform import BuiltTransform, check_deterministic, output_step
 from .validate import Valid, Validator
 
 
@@ -53,6 +51,7 @@ class Prepared:
     asked: list[int] | None = None  # candidates whose id was marked already: the script decides
     asked_ticket: int = -1  # the script request for them
     decoded: list[bytes] | None = None  # the candidates' decoded values (a registry format), in order
+    unencoded: list[bytes] | None = None  # the candidates' outputs as JSON, before the sink's encoding, in order
 
 
 _CONFLICT = {
@@ -78,9 +77,10 @@ class ReplayBatches:
         validator: Validator,
         *,
         decode: Decode | None = None,
+        encode: Encode | None = None,
     ) -> None:
         self.task, self.producer, self.ledger, self.transform = task, producer, ledger, transform
-        self.validator, self.decode = validator, decode
+        self.validator, self.decode, self.encode = validator, decode, encode
         self.partition = task.source.partition
         self._determinism_checked = False
         self._unsettled: Prepared | None = None  # the last batch of native marks, verdicts unread
@@ -107,10 +107,12 @@ class ReplayBatches:
 
     def _screen(self, batch: list[Message], samples: Samples | None) -> tuple[Prepared, list[bytes]]:
         blob: list[bytes] = []
-        prepared = Prepared([], None, 0, decoded=None if self.decode is None else [])
+        # A sink key from a field is read from the JSON output, before the sink's encoding.
+        unencoded: list[bytes] | None = [] if self.encode is not None and self.carry is not None else None
+        prepared = Prepared([], None, 0, decoded=None if self.decode is None else [], unencoded=unencoded)
         add, pack_one, decoded, bytes_in = prepared.outcomes.append, blob.append, prepared.decoded, 0
         fast, full, reads_record = self.validator.check_fast, self.validator.check_full, self.validator.reads_record
-        decode, transform = self.decode, None if self.transform.identity else self.transform.fn
+        decode, output = self.decode, output_step(self.transform, self.encode, unencoded)
         native, hashed, mask, key_piece, pieces, mark = self._marking()
         id_proto, content_proto, no_hash = _ID_HASH, _CONTENT_HASH, bytes(8)
         for msg in batch:
@@ -135,13 +137,11 @@ class ReplayBatches:
             assert value is not None
             bytes_in += len(value)
             out = value
-            if transform is not None:
+            if output is not None:
                 if samples is not None and len(samples) < 50:
                     samples.append((doc, value))
-                try:
-                    out = transform(doc, value)
-                except Exception as err:  # noqa: BLE001 - user code: the event is dead-lettered with the error
-                    add((msg, Rejected("transform", f"{type(err).__name__}: {err}"[:300])))
+                if type(out := output(doc, value)) is Rejected:  # type: ignore[assignment]
+                    add((msg, out))
                     continue
             key = event_id.encode()
             add((msg, key, out))
@@ -228,7 +228,7 @@ class ReplayBatches:
         """Receive the ledger's verdicts for a batch and produce its records in offset order."""
         statuses = self._verdicts(prepared)
         sandbox, partition, producer = self.task.output.sandbox_topic, self.partition, self.producer
-        base, offset_header, carry = self.headers_base, SOURCE_OFFSET_HEADER, self.carry
+        base, offset_header, carry, unencoded = self.headers_base, SOURCE_OFFSET_HEADER, self.carry, prepared.unencoded
         # digest.BlockDigest.add, inlined: this loop runs once per emitted event.
         block, running, bits, sha256, fold = chain.block, chain.running, digest.BLOCK_BITS, hashlib.sha256, digest.fold
         emitted = duplicate = processed = bytes_out = 0
@@ -242,7 +242,7 @@ class ReplayBatches:
                     offset = msg.offset()
                     headers = [*base, (offset_header, b"%d" % offset)]
                     if carry is not None:
-                        headers += carry(msg, out)
+                        headers += carry(msg, out if unencoded is None else unencoded[i - 1])
                     try:
                         produce(producer, sandbox, out, key, partition, headers=headers)
                     except RecordTooLarge as err:  # above the producer's limit: a dead letter, not a retry

@@ -15,9 +15,11 @@ import orjson
 
 from ..contract.exit_codes import PermanentFailure
 from ..contract.tasks import Transform
+from ..runtime.formats import Encode, Rejected
 from .registry import TRANSFORMS, resolve
 
 Fn = Callable[[dict[str, Any], bytes], bytes]
+Output = Callable[[dict[str, Any], bytes], "bytes | Rejected"]
 
 
 def _encode(result: Any) -> bytes:
@@ -69,3 +71,27 @@ def check_deterministic(fn: Fn, name: str, samples: list[tuple[dict[str, Any], b
             raise PermanentFailure(
                 f"transform {name!r} is not deterministic: the same event gave two different outputs"
             )
+
+
+def output_step(built: BuiltTransform, encode: Encode | None, unencoded: list[bytes] | None) -> Output | None:
+    """What follows validation: the transform, then the sink's encoding (`unencoded` collects the JSON
+    outputs that encoded); None when the output is the validated value as it is."""
+    transform = None if built.identity else built.fn
+    if transform is None and encode is None:
+        return None
+
+    def output(doc: dict[str, Any], value: bytes) -> bytes | Rejected:
+        out = value
+        if transform is not None:
+            try:
+                out = transform(doc, value)
+            except Exception as err:  # noqa: BLE001 - user code: the event is dead-lettered with the error
+                return Rejected("transform", f"{type(err).__name__}: {err}"[:300])
+        if encode is None:
+            return out
+        coded = encode(out)
+        if unencoded is not None and type(coded) is not Rejected:
+            unencoded.append(out)
+        return coded
+
+    return output

@@ -1,4 +1,5 @@
-"""`spec.sink`: the real topic promotion writes, and the shape of its records (key, headers, timestamp).
+"""`spec.sink`: the real topic promotion writes, and the shape of its records (key, headers, timestamp,
+the format its values are encoded in).
 
 The shape's grammar and defaults are the worker contract's (`worker/contract/sink_record.py`):
 the operator resolves them into the replay task.
@@ -22,17 +23,18 @@ from eventreplay.worker.contract.sink_record import (
 )
 
 from .base import TOPIC_RE, ApiModel, cel, rule
+from .source_format import FormatName, SchemaRegistry, check_format, format_rule
 
 HeaderName = Annotated[str, Field(pattern=HEADER_NAME_PATTERN, max_length=249)]
 
 SHAPE_NOT_AGGREGATE = (
-    "sink.key, sink.headers and sink.timestamp shape a replayed source record: an aggregate replay "
-    "writes window results, which have no source record"
+    "sink.key, sink.headers, sink.timestamp and sink.format shape a replayed source record: an aggregate "
+    "replay writes window results (JSON), which have no source record"
 )
 SHAPE_NOT_AGGREGATE_RULE = rule(
     "!has(self.spec.transform) || !has(self.spec.transform.aggregate) || "
     "((!has(self.spec.sink.key) || self.spec.sink.key == 'eventId') && !has(self.spec.sink.headers) "
-    "&& !has(self.spec.sink.timestamp))",
+    "&& !has(self.spec.sink.timestamp) && (!has(self.spec.sink.format) || self.spec.sink.format == 'json'))",
     SHAPE_NOT_AGGREGATE,
     fieldPath=".spec.sink",
 )
@@ -74,6 +76,8 @@ class SinkHeaders(ApiModel):
 class Sink(ApiModel):
     """The real destination. Replays write to a derived sandbox topic first; only promotion writes here."""
 
+    model_config = ConfigDict(json_schema_extra=cel(format_rule("sink")))
+
     topic: str = Field(
         pattern=TOPIC_RE,
         max_length=249,
@@ -105,6 +109,25 @@ class Sink(ApiModel):
         "promoted). Default: `source` with a `sourceKey` or `field:` key, `replay` with `eventId`.",
     )
 
+    format: FormatName = Field(
+        default="json",
+        json_schema_extra=_no_schema_default,
+        description="How promoted values are encoded: `json` (the output as it is), or `avro` / `jsonSchema` "
+        "in the registry's wire format under the sink topic's subject (`<topic>-value`), with the subject's "
+        "latest schema; the subject must hold one already (a replay never registers a schema). Each output "
+        "is encoded when replayed, so one the schema does not accept is dead-lettered (`sink-schema`) before "
+        "the report; reconciliation compares decoded values (the same content under two schema ids is "
+        "unchanged).",
+    )
+    schema_registry: SchemaRegistry | None = Field(
+        default=None, description="The registry holding the sink subject's schema (with `avro` or `jsonSchema`)."
+    )
+
+    @model_validator(mode="after")
+    def _registry_with_format(self) -> Sink:
+        check_format("sink", self.format, self.schema_registry)
+        return self
+
     def record(self) -> SinkRecord:
         """The shape the replay task carries, defaults applied."""
         headers = self.headers
@@ -113,5 +136,10 @@ class Sink(ApiModel):
 
     @property
     def shaped(self) -> bool:
-        """Whether any of key, headers, timestamp is set (refused for aggregate replays)."""
-        return self.key != EVENT_ID or self.headers is not None or self.timestamp is not None
+        """Whether any of key, headers, timestamp, a registry format is set (refused for aggregate replays)."""
+        return self.key != EVENT_ID or self.headers is not None or self.timestamp is not None or self.encoded
+
+    @property
+    def encoded(self) -> bool:
+        """Whether values are encoded in a registry format (not the JSON output as it is)."""
+        return self.format != "json"

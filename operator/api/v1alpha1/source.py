@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .base import MAX_PARTITION_NUMBER, MAX_PARTITIONS, PARTITION_RE, TOPIC_RE, ApiModel, SecretKeyRef, cel, rule
 from .policy_alias import aliased_value, one_of_rule, policy_alias, value_or_alias
-from .source_format import FORMAT_RULE, SchemaRegistry, SourceFormatName, check_format
+from .source_format import FormatName, SchemaRegistry, check_format, format_rule
 
 
 class KafkaCredentialsRef(SecretKeyRef):
@@ -46,7 +46,7 @@ class Source(ApiModel):
                 f"source.partitions: partition numbers go up to {MAX_PARTITION_NUMBER}",
             ),
             one_of_rule("bootstrapServers", "cluster", SERVERS_OR_CLUSTER),
-            FORMAT_RULE,
+            format_rule("source"),
         )
     )
 
@@ -72,7 +72,7 @@ class Source(ApiModel):
         description="Partitions to replay, each `N` or an inclusive range `N-M`; default: all partitions.",
     )
 
-    format: SourceFormatName = Field(
+    format: FormatName = Field(
         default="json",
         description="How values are encoded: `json` (plain JSON), or `avro` / `jsonSchema` in the schema "
         "registry's wire format (magic byte, schema id, body), decoded to JSON before validation.",
@@ -83,7 +83,7 @@ class Source(ApiModel):
 
     @model_validator(mode="after")
     def _registry_with_format(self) -> Source:
-        check_format(self.format, self.schema_registry)
+        check_format("source", self.format, self.schema_registry)
         return self
 
     @field_validator("partitions")

@@ -1,4 +1,5 @@
-"""How source values are encoded: `spec.source.format` and `spec.source.schemaRegistry` (url or policy alias)."""
+"""How a topic's values are encoded: `format` and `schemaRegistry` (url or policy alias), on
+`spec.source` (decoded before validation) and on `spec.sink` (what the output is encoded in)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from eventreplay.worker.contract.tasks import REGISTRY_FORMATS
 from .base import ApiModel, SecretKeyRef, cel, rule
 from .policy_alias import aliased_value, one_of_rule, policy_alias, value_or_alias
 
-URL_OR_ENDPOINT = "source.schemaRegistry: set exactly one of url or endpoint"
+URL_OR_ENDPOINT = "schemaRegistry: set exactly one of url or endpoint"
 REGISTRY_URL_RE = r"^https?://[^\s@/?#]+(/[^\s?#]*)?$"
-REGISTRY_URL_MESSAGE = "source.schemaRegistry.url must be http[s]://host[:port][/path]: no userinfo or query"
-FORMAT_NEEDS_REGISTRY = "source.schemaRegistry is required with format avro or jsonSchema, and only then"
+REGISTRY_URL_MESSAGE = "schemaRegistry.url must be http[s]://host[:port][/path]: no userinfo or query"
+FORMAT_NEEDS_REGISTRY = "{}.schemaRegistry is required with format avro or jsonSchema, and only then"
 
-SourceFormatName = Literal["json", "avro", "jsonSchema"]
+FormatName = Literal["json", "avro", "jsonSchema"]
 
 
 class RegistryCredentialsRef(SecretKeyRef):
@@ -48,10 +49,13 @@ class SchemaRegistry(ApiModel):
     _url_or_endpoint = value_or_alias("url", "endpoint", URL_OR_ENDPOINT)
 
 
-FORMAT_RULE = rule("(has(self.format) && self.format != 'json') == has(self.schemaRegistry)", FORMAT_NEEDS_REGISTRY)
-"""The CEL rule on `spec.source`; `check_format` is its Python twin."""
+def format_rule(side: str) -> dict[str, str]:
+    """The CEL rule on `spec.source` or `spec.sink`; `check_format` is its Python twin."""
+    return rule(
+        "(has(self.format) && self.format != 'json') == has(self.schemaRegistry)", FORMAT_NEEDS_REGISTRY.format(side)
+    )
 
 
-def check_format(fmt: str, registry: SchemaRegistry | None) -> None:
+def check_format(side: str, fmt: str, registry: SchemaRegistry | None) -> None:
     if (fmt in REGISTRY_FORMATS) != (registry is not None):
-        raise ValueError(FORMAT_NEEDS_REGISTRY)
+        raise ValueError(FORMAT_NEEDS_REGISTRY.format(side))
