@@ -7,7 +7,7 @@ the operator resolves them into the replay task.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -23,7 +23,7 @@ from eventreplay.worker.contract.sink_record import (
 )
 
 from .base import TOPIC_RE, ApiModel, cel, rule
-from .source_format import FormatName, SchemaRegistry, check_format, format_rule
+from .source_format import EncodedValues, format_rule, no_schema_default
 
 HeaderName = Annotated[str, Field(pattern=HEADER_NAME_PATTERN, max_length=249)]
 
@@ -39,12 +39,6 @@ SHAPE_NOT_AGGREGATE_RULE = rule(
     fieldPath=".spec.sink",
 )
 """A root rule (it reads spec.transform); `EventReplaySpec` applies its Python twin."""
-
-
-def _no_schema_default(node: dict[str, Any]) -> None:
-    # Not defaulted by the API server: a replay written before this field stays byte for byte as
-    # it was stored (its sink is frozen); absent means `eventId` here and in the CEL rules.
-    node.pop("default", None)
 
 
 class SinkHeaders(ApiModel):
@@ -73,10 +67,11 @@ class SinkHeaders(ApiModel):
         return self
 
 
-class Sink(ApiModel):
+class Sink(EncodedValues):
     """The real destination. Replays write to a derived sandbox topic first; only promotion writes here."""
 
     model_config = ConfigDict(json_schema_extra=cel(format_rule("sink")))
+    side = "sink"
 
     topic: str = Field(
         pattern=TOPIC_RE,
@@ -91,7 +86,7 @@ class Sink(ApiModel):
         default=EVENT_ID,
         pattern=SINK_KEY_PATTERN,
         max_length=512,
-        json_schema_extra=_no_schema_default,
+        json_schema_extra=no_schema_default,
         description=f"The promoted record's key: {SINK_KEY_RULE}. `eventId` (the default) keys it by its event "
         "id; `sourceKey` keeps the source record's key bytes (a null key stays null); `field:<path>` reads a "
         "field of the transformed value (a string as UTF-8, another JSON value as its JSON text; absent: a "
@@ -108,25 +103,6 @@ class Sink(ApiModel):
         description="The promoted record's timestamp: `source` (the source record's) or `replay` (stamped when "
         "promoted). Default: `source` with a `sourceKey` or `field:` key, `replay` with `eventId`.",
     )
-
-    format: FormatName = Field(
-        default="json",
-        json_schema_extra=_no_schema_default,
-        description="How promoted values are encoded: `json` (the output as it is), or `avro` / `jsonSchema` "
-        "in the registry's wire format under the sink topic's subject (`<topic>-value`), with the subject's "
-        "latest schema; the subject must hold one already (a replay never registers a schema). Each output "
-        "is encoded when replayed, so one the schema does not accept is dead-lettered (`sink-schema`) before "
-        "the report; reconciliation compares decoded values (the same content under two schema ids is "
-        "unchanged).",
-    )
-    schema_registry: SchemaRegistry | None = Field(
-        default=None, description="The registry holding the sink subject's schema (with `avro` or `jsonSchema`)."
-    )
-
-    @model_validator(mode="after")
-    def _registry_with_format(self) -> Sink:
-        check_format("sink", self.format, self.schema_registry)
-        return self
 
     def record(self) -> SinkRecord:
         """The shape the replay task carries, defaults applied."""

@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from .base import MAX_PARTITION_NUMBER, MAX_PARTITIONS, PARTITION_RE, TOPIC_RE, ApiModel, SecretKeyRef, cel, rule
+from .base import MAX_PARTITION_NUMBER, MAX_PARTITIONS, PARTITION_RE, TOPIC_RE, SecretKeyRef, cel, rule
 from .policy_alias import aliased_value, one_of_rule, policy_alias, value_or_alias
-from .source_format import FormatName, SchemaRegistry, check_format, format_rule
+from .source_format import EncodedValues, format_rule
 
 
 class KafkaCredentialsRef(SecretKeyRef):
@@ -30,7 +30,7 @@ class KafkaCredentialsRef(SecretKeyRef):
 SERVERS_OR_CLUSTER = "source: set exactly one of bootstrapServers or cluster"
 
 
-class Source(ApiModel):
+class Source(EncodedValues):
     """Where the events are read from."""
 
     model_config = ConfigDict(
@@ -49,6 +49,7 @@ class Source(ApiModel):
             format_rule("source"),
         )
     )
+    side = "source"
 
     cluster: str | None = policy_alias(
         "Alias of a Kafka cluster in the operator's replay policy (instead of bootstrapServers): "
@@ -71,20 +72,6 @@ class Source(ApiModel):
         json_schema_extra={"x-kubernetes-list-type": "set"},
         description="Partitions to replay, each `N` or an inclusive range `N-M`; default: all partitions.",
     )
-
-    format: FormatName = Field(
-        default="json",
-        description="How values are encoded: `json` (plain JSON), or `avro` / `jsonSchema` in the schema "
-        "registry's wire format (magic byte, schema id, body), decoded to JSON before validation.",
-    )
-    schema_registry: SchemaRegistry | None = Field(
-        default=None, description="Where the writer schemas of `avro` and `jsonSchema` values are fetched by id."
-    )
-
-    @model_validator(mode="after")
-    def _registry_with_format(self) -> Source:
-        check_format("source", self.format, self.schema_registry)
-        return self
 
     @field_validator("partitions")
     @classmethod

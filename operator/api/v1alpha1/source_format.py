@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from eventreplay.worker.contract.tasks import REGISTRY_FORMATS
 
@@ -59,3 +59,35 @@ def format_rule(side: str) -> dict[str, str]:
 def check_format(side: str, fmt: str, registry: SchemaRegistry | None) -> None:
     if (fmt in REGISTRY_FORMATS) != (registry is not None):
         raise ValueError(FORMAT_NEEDS_REGISTRY.format(side))
+
+
+def no_schema_default(node: dict[str, Any]) -> None:
+    """Not defaulted by the API server: a replay written before a field existed stays byte for byte
+    as it was stored (its spec is frozen once planned); absent means the model's default."""
+    node.pop("default", None)
+
+
+class EncodedValues(ApiModel):
+    """`format` and `schemaRegistry`, the same on `spec.source` and `spec.sink` (`side` names which)."""
+
+    side: ClassVar[str]
+
+    format: FormatName = Field(
+        default="json",
+        json_schema_extra=no_schema_default,
+        description="How values are encoded: `json` (plain JSON, the default), or `avro` / `jsonSchema` in the "
+        "schema registry's wire format (magic byte, schema id, body). On the source, values are decoded to "
+        "JSON before validation. On the sink, each output is encoded when replayed under the sink topic's "
+        "subject (`<topic>-value`) with its latest schema, which must exist (a replay never registers one); "
+        "an output it does not accept is dead-lettered (`sink-schema`), and reconciliation compares decoded "
+        "values (the same content under two schema ids is unchanged).",
+    )
+    schema_registry: SchemaRegistry | None = Field(
+        default=None,
+        description="The registry of `avro` and `jsonSchema` values (writer schemas by id; the sink subject).",
+    )
+
+    @model_validator(mode="after")
+    def _registry_with_format(self) -> EncodedValues:
+        check_format(self.side, self.format, self.schema_registry)
+        return self
