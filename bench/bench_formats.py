@@ -1,7 +1,9 @@
 """Avro next to JSON in one run: the same orders, one topic written as JSON and one as Avro through the
 stack's schema registry (confluent-kafka's AvroSerializer, TopicNameStrategy), each replayed by
 `python -m eventreplay.worker run` with the same JSON Schema validation, ledger and sandbox, in
-interleaved rounds. Events/s and the worker's CPU µs per event (medians), and their ratio.
+interleaved rounds: JSON into a JSON sandbox, Avro decoded into a JSON sandbox, and Avro decoded and
+encoded again for an Avro sink (`spec.sink.format`). Events/s and the worker's CPU µs per event
+(medians), and their ratios. `bench_worker.py --formats N` runs the same comparison in its own run.
 
     .venv/bin/python bench/bench_formats.py --events 200000 --rounds 3
 """
@@ -19,7 +21,7 @@ from typing import Any
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
-from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
@@ -79,17 +81,32 @@ def avro_encoder(topic: str) -> Any:
     return lambda order: serialize(order, ctx)
 
 
-def task(topic: str, count: int, fmt: str) -> Task:
+MODES = {"json": ("json", "json"), "avro": ("avro", "json"), "avro-to-avro": ("avro", "avro")}
+"""A mode's (source format, sink format)."""
+
+
+def _format(name: str) -> ValueFormat:
+    if name == "json":
+        return ValueFormat()
+    return ValueFormat.model_validate({"format": name, "schemaRegistry": {"url": config.registry_url()}})
+
+
+def task(topic: str, count: int, mode: str) -> Task:
     base = task_for(topic, count, uuid.uuid4().hex[:12])
-    if fmt == "json":
-        return base
-    source = ValueFormat.model_validate({"format": fmt, "schemaRegistry": {"url": config.registry_url()}})
-    return base.model_copy(update={"source_format": source})
+    source, sink = MODES[mode]
+    if sink == "json":
+        return base.model_copy(update={"source_format": _format(source)})
+    # The sandbox stands in for the sink: its subject holds the order schema (a replay never registers).
+    sink_topic = base.output.sandbox_topic
+    registry = SchemaRegistryClient({"url": config.registry_url()})
+    registry.register_schema(f"{sink_topic}-value", Schema(json.dumps(ORDER_AVRO), "AVRO"))
+    update = {"source_format": _format(source), "sink_format": _format(sink), "sink_topic": sink_topic}
+    return base.model_copy(update=update)
 
 
-def run(topic: str, count: int, fmt: str) -> tuple[float, float, str]:
+def run(topic: str, count: int, mode: str) -> tuple[float, float, str]:
     """Events/s, worker CPU µs per event, and the run's output digest."""
-    t = task(topic, count, fmt)
+    t = task(topic, count, mode)
     try:
         seconds, _rss, summary, cpu = run_worker_rss(t)
     finally:
@@ -99,41 +116,55 @@ def run(topic: str, count: int, fmt: str) -> tuple[float, float, str]:
     return count / seconds, 1e6 * cpu["worker"] / count, str(summary["digest"])
 
 
+def compare(events: int, rounds: int) -> dict[str, Any]:
+    """Each mode over the same orders, in interleaved rounds; medians per mode."""
+    tag = uuid.uuid4().hex[:8]
+    topics = {"json": f"bench-fmt-json-{tag}", "avro": f"bench-fmt-avro-{tag}"}
+    seed(topics["json"], events, None)
+    seed(topics["avro"], events, avro_encoder(topics["avro"]))
+    figures: dict[str, list[tuple[float, float, str]]] = {mode: [] for mode in MODES}
+    try:
+        for _ in range(rounds):
+            for mode, (source, _sink) in MODES.items():
+                figures[mode].append(run(topics[source], events, mode))
+    finally:
+        drop_topics(list(topics.values()))
+    return {
+        mode: {
+            "events_per_s": statistics.median(f[0] for f in runs),
+            "cpu_us_per_event": statistics.median(f[1] for f in runs),
+            "digests": sorted({f[2] for f in runs}),
+        }
+        for mode, runs in figures.items()
+    }
+
+
+def table(rows: dict[str, Any]) -> str:
+    """The modes side by side, and their ratios to JSON."""
+    base = rows["json"]
+    lines = [
+        "| source -> sink | events/s (median) | worker CPU µs/event | vs JSON (CPU) | digest |",
+        "|---|---|---|---|---|",
+    ]
+    for mode, row in rows.items():
+        ratio = row["cpu_us_per_event"] / base["cpu_us_per_event"]
+        digests = ", ".join(d[:12] for d in row["digests"])
+        lines.append(
+            f"| {mode} | {row['events_per_s']:,.0f} | {row['cpu_us_per_event']:.2f} | {ratio:.2f}x | {digests} |"
+        )
+    same = rows["json"]["digests"] == rows["avro"]["digests"]
+    lines.append(f"Avro decoded into JSON gives the JSON run's sandbox content: {same}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    tag = uuid.uuid4().hex[:8]
-    topics = {"json": f"bench-fmt-json-{tag}", "avro": f"bench-fmt-avro-{tag}"}
-    seed(topics["json"], args.events, None)
-    seed(topics["avro"], args.events, avro_encoder(topics["avro"]))
-    figures: dict[str, list[tuple[float, float, str]]] = {"json": [], "avro": []}
-    try:
-        for _ in range(args.rounds):
-            for fmt, topic in topics.items():
-                figures[fmt].append(run(topic, args.events, fmt))
-    finally:
-        drop_topics(list(topics.values()))
-    rows = {
-        fmt: {
-            "events_per_s": statistics.median(f[0] for f in runs),
-            "cpu_us_per_event": statistics.median(f[1] for f in runs),
-            "digests": sorted({f[2] for f in runs}),
-        }
-        for fmt, runs in figures.items()
-    }
+    rows = compare(args.events, args.rounds)
     print(json.dumps({"events": args.events, "rounds": args.rounds, **rows}, indent=2))
-    json_, avro = rows["json"], rows["avro"]
-    print("| source format | events/s (median) | worker CPU µs/event | digest |")
-    print("|---|---|---|---|")
-    for fmt, row in rows.items():
-        print(f"| {fmt} | {row['events_per_s']:,.0f} | {row['cpu_us_per_event']:.2f} | {', '.join(row['digests'])} |")
-    print(
-        f"avro / json: {avro['events_per_s'] / json_['events_per_s']:.2f}x events/s, "
-        f"{avro['cpu_us_per_event'] / json_['cpu_us_per_event']:.2f}x CPU per event; "
-        f"same sandbox content: {json_['digests'] == avro['digests']}"
-    )
+    print(table(rows))
 
 
 if __name__ == "__main__":

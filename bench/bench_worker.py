@@ -270,6 +270,14 @@ def main() -> None:
         help="the interpreter of another checkout's venv (e.g. main's): its worker runs in every round too, "
         "on the same topic, and its figures are printed next to this one's",
     )
+    parser.add_argument(
+        "--formats",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also replay N orders as JSON, as Avro and Avro into an Avro sink through the registry "
+        "(bench_formats.py), in this run",
+    )
     args = parser.parse_args()
     uid = uuid.uuid4().hex[:8]
     topic, big = f"bench-{uid}", f"bench-big-{uid}"
@@ -367,6 +375,11 @@ def main() -> None:
             rows["baseline"]["peak_rss_mib_large"] = base_big_rss / 1024  # type: ignore[index]
             rows["baseline"]["worker_events_per_s_large"] = args.large / base_big_secs  # type: ignore[index]
     drop_topics(topics)
+    if args.formats:
+        from bench_formats import compare, table  # it imports this module's helpers: imported when asked
+
+        print(f"formats: {args.formats:,} orders per mode, {args.rounds} interleaved rounds ...", flush=True)
+        rows["formats"] = compare(args.formats, args.rounds)
     print(json.dumps(rows, indent=2))
     print(
         f"\nworker {worker_rate:,.0f} ev/s | seed {seed_rate:,.0f} ev/s ({worker_rate / seed_rate:.1f}x) | "
@@ -379,6 +392,8 @@ def main() -> None:
     print(summary_line(rows))
     if args.baseline_python:
         print(side_by_side(rows))
+    if args.formats:
+        print(table(rows["formats"]))  # type: ignore[arg-type]
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"bench_worker-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(rows, indent=2))
 
