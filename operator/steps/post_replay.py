@@ -2,10 +2,10 @@
 
 Reads are lazy and few: the report only until it is recorded in status, the promotion
 checkpoints while the promotion Job runs (a wait on another replay's claim) and once it
-succeeded, a worker's failure message only for a failed Job, the legacy ledger of the sink only
-while chart 0.1.0's are not carried over for good and a new promotion Job is wanted. Status is the record: once
-status.reconciliation names a report (or status.promotion a finished promotion), Redis is not
-read for it again, so an expired report does not unsettle it.
+succeeded, a worker's failure message only for a failed Job, the sink's legacy ledger only while
+chart 0.1.0's are not carried over for good and a new promotion Job is wanted. Status is the
+record: once status.reconciliation names a report (or status.promotion a finished promotion),
+Redis is not read for it again, so an expired report does not unsettle it.
 """
 
 from __future__ import annotations
