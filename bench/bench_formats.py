@@ -29,32 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # PYTHONSAFEPATH (make
 
 from bench_worker import BOOTSTRAP, drop_ledger, drop_topics, run_worker_rss, task_for
 
-from datagen.orders import CLEAN, generate
+from datagen.orders import CLEAN, ORDER_AVRO, generate
 from devstack import config
 from eventreplay.worker.contract.tasks import Task, ValueFormat
-
-ITEM = {
-    "type": "record",
-    "name": "Item",
-    "fields": [{"name": "sku", "type": "string"}, {"name": "qty", "type": "int"}, {"name": "price", "type": "double"}],
-}
-ORDER_AVRO = {
-    "type": "record",
-    "name": "Order",
-    "namespace": "eventreplay.bench",
-    "fields": [
-        {"name": "event_id", "type": "string"},
-        {"name": "order_id", "type": "string"},
-        {"name": "customer_id", "type": "string"},
-        {"name": "amount", "type": "double"},
-        {"name": "currency", "type": "string"},
-        {"name": "status", "type": "string"},
-        {"name": "channel", "type": "string"},
-        {"name": "items", "type": {"type": "array", "items": ITEM}},
-        {"name": "occurred_at", "type": "string"},
-    ],
-}
-"""The generator's order (`dev/datagen/orders.py`) as an Avro record."""
 
 
 def seed(topic: str, count: int, encode: Any | None) -> None:

@@ -8,6 +8,7 @@ cannot be read, the previous status is carried forward instead of reporting prog
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,12 +23,17 @@ from .api.v1alpha1 import PartitionProgress, Plan
 
 log = logging.getLogger(__name__)
 CHUNK = 500
+CARRY_AGAIN_SECONDS = 60.0
+"""While a 0.1.0 promotion holds claims, how often a Redis's legacy sink ledgers are carried again
+(a SCAN of its keyspace); the sink it promotes into is checked every pass (`legacy_sink_claims`)."""
 CARRIED_COUNTS = ("emitted", "duplicate", "processed", "dead_lettered")
 """The per-bucket counts status keeps per partition (same names in PartitionProgress and Checkpoint)."""
 
 
 class CheckpointsUnavailable(Exception):
     """Redis could not be read this time."""
+
+    reason = "RedisUnavailable"
 
 
 class CheckpointReader:
@@ -37,30 +43,55 @@ class CheckpointReader:
         self._password = password
         self._timeout = timeout
         self._clients: dict[str, redis.Redis] = {}
+        self._settled: set[str] = set()
+        """URLs whose legacy sink ledgers are carried over for good."""
+        self._carried_at: dict[str, float] = {}
+        """URLs carried over while a 0.1.0 promotion held claims: when (monotonic)."""
 
     def _client(self, url: str) -> redis.Redis:
-        """The client of `url`; at the first connection, the legacy sink ledgers there carried over
-        (`legacy_sink_ledgers`): before any Job this operator creates reads a sink ledger. A
-        RedisError leaves the URL unconnected, so the next pass tries both again."""
+        """The client of `url`, created at its first use."""
         if url not in self._clients:
-            client = redis.Redis.from_url(
+            self._clients[url] = redis.Redis.from_url(
                 url,
                 password=self._password,
                 socket_timeout=self._timeout,
                 socket_connect_timeout=self._timeout,
             )
-            carried = legacy_sink_ledgers.carry_over(client)
-            if carried:
-                log.info("%s: carried %d committed entries of legacy sink ledgers over", url, carried)
-            self._clients[url] = client
         return self._clients[url]
 
-    def connect(self, url: str) -> None:
-        """Connected to `url`, its legacy sink ledgers carried over (`_client`)."""
+    def carry_legacy_sink_ledgers(self, url: str) -> bool:
+        """Chart 0.1.0's sink ledgers in `url` carried over (`legacy_sink_ledgers.carry_over_once`):
+        called before the operator creates a Job that reads or writes a sink ledger there. True once
+        they are for good (the marker), after which Redis is not asked again; until then (a 0.1.0
+        promotion holds open claims) carried again at most every `CARRY_AGAIN_SECONDS`, and False."""
+        if url in self._settled:
+            return True
+        last = self._carried_at.get(url)
+        if last is not None and time.monotonic() - last < CARRY_AGAIN_SECONDS:
+            return False
         try:
-            self._client(url)
+            done = legacy_sink_ledgers.carry_over_once(self._client(url))
         except redis.RedisError as err:
-            raise CheckpointsUnavailable(f"connecting to {url}: {err}") from err
+            raise CheckpointsUnavailable(f"carrying legacy sink ledgers over in {url}: {err}") from err
+        if done.carried:
+            log.info("%s: carried %d committed entries of legacy sink ledgers over", url, done.carried)
+        for key, claims in done.open_claims.items():
+            log.info("%s: %s holds %d open claims of a chart 0.1.0 promotion; carried again later", url, key, claims)
+        if done.settled:
+            self._settled.add(url)
+        else:
+            self._carried_at[url] = time.monotonic()
+        return done.settled
+
+    def legacy_sink_claims(self, url: str, cluster: str, topic: str) -> int:
+        """Open claims of a 0.1.0 promotion in the sink's legacy ledger, its committed entries
+        carried over first (`legacy_sink_ledgers.open_legacy_claims`); 0 once all are carried for good."""
+        if url in self._settled:
+            return 0
+        try:
+            return legacy_sink_ledgers.open_legacy_claims(self._client(url), cluster, topic)
+        except redis.RedisError as err:
+            raise CheckpointsUnavailable(f"reading the legacy sink ledger of {topic} in {url}: {err}") from err
 
     def read(self, url: str, tenant: Tenant, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
         parts = list(partitions)

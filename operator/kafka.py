@@ -28,6 +28,7 @@ from eventreplay.worker.contract.kafka_clients import (
 )
 from eventreplay.worker.contract.names import PLANNER_GROUP_ID
 from eventreplay.worker.contract.ownership import header
+from eventreplay.worker.contract.sink_keys import sink_cluster
 
 from .api.v1alpha1 import EventReplaySpec
 from .planner import PAST_END, Observed, PlanRefused, read_times, selected_partitions, window_times
@@ -260,6 +261,16 @@ class KafkaAccess:
             return read_results(consumer, topic, uid, self.plan_deadline)
         except (KafkaException, RetriableFailure) as err:
             raise KafkaUnavailable(f"reading {topic}: {err}") from err
+        finally:
+            consumer.close()
+
+    def cluster_id(self, bootstrap: str) -> str:
+        """The cluster as its sinks' ledger keys name it (`sink_keys.sink_cluster`, as promoters do)."""
+        consumer = self.consumer(bootstrap)
+        try:
+            return sink_cluster(consumer.list_topics(timeout=self.timeout).cluster_id, bootstrap)
+        except KafkaException as err:
+            raise KafkaUnavailable(f"cluster metadata: {err}") from err
         finally:
             consumer.close()
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 
@@ -26,6 +27,37 @@ ORDER_SCHEMA = {
         "items": {"type": "array"},
     },
 }
+
+
+def avro_record(name: str, fields: list[dict[str, Any]], namespace: str | None = None) -> dict[str, Any]:
+    """An Avro record schema (without a namespace: a nested record's is its parent's)."""
+    space = {"namespace": namespace} if namespace is not None else {}
+    return {"type": "record", "name": name, **space, "fields": fields}
+
+
+def _avro_fields(types: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"name": name, "type": kind} for name, kind in types.items()]
+
+
+ITEM_AVRO = avro_record("Item", _avro_fields({"sku": "string", "qty": "int", "price": "double"}))
+ORDER_AVRO = avro_record(
+    "Order",
+    _avro_fields(
+        {
+            "event_id": "string",
+            "order_id": "string",
+            "customer_id": "string",
+            "amount": "double",
+            "currency": "string",
+            "status": "string",
+            "channel": "string",
+            "items": {"type": "array", "items": ITEM_AVRO},
+            "occurred_at": "string",
+        }
+    ),
+    "eventreplay.bench",
+)
+"""The generated order (`_order`) as an Avro record (what bench/bench_formats.py writes Avro with)."""
 KINDS = ("ok", "dup", "conflict", "malformed", "schema", "missing_id", "tombstone")
 DEAD_REASON = {
     "conflict": "conflict",

@@ -9,11 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..api.v1alpha1 import EventReplaySpec, PromotionStatus, ReconciliationStatus, Totals
-from ..conditions import Want, kstatus
+from ..conditions import READY, RECONCILING, STALLED, Want, kstatus
 from ..job_names import Step
 from ..job_state import JobView
 
 MAX_MESSAGE = 500
+
+
+@dataclass(frozen=True)
+class LegacyClaims:
+    """Open claims of a chart 0.1.0 promotion still running, in the legacy ledger of this replay's sink."""
+
+    key: str
+    """The legacy ledger (`sink_keys.legacy_sink_ledger_key`)."""
+    count: int
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,11 @@ class Facts:
     failure: str = ""
     """The worker's own message for a failed Job (Redis), when there is one."""
     unavailable: str = ""
-    """Why Redis could not be read this time ('' when it could)."""
+    """Why Redis (or, for the sink's legacy ledger, Kafka) could not be read this time ('' when it could)."""
+    unavailable_reason: str = "RedisUnavailable"
+    """The reason a Job waits for the unread fact (`KafkaUnavailable` for the sink's cluster id)."""
+    legacy_claims: LegacyClaims | None = None
+    """Read only when a new promotion Job is wanted and 0.1.0's ledgers are not carried for good."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,13 @@ class Decision:
     create: Step | None = None
     attempt: int = 0
     gate_reason: str = ""
+
+
+def not_yet(decision: Decision, reason: str, why: str) -> Decision:
+    """`decision` without its Job this pass: what must come first could not be read (the legacy sink
+    ledgers carried over, a chart 0.1.0 promotion into the sink closed); asked again next pass."""
+    steps = [w for w in decision.wants if w.type not in (READY, RECONCILING, STALLED)]
+    return Decision([*in_progress(reason, f"the {decision.create} Job waits: {why}"), *steps])
 
 
 def in_progress(reason: str, message: str, *extra: Want) -> list[Want]:

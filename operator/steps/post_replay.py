@@ -2,18 +2,20 @@
 
 Reads are lazy and few: the report only until it is recorded in status, the promotion
 checkpoints while the promotion Job runs (a wait on another replay's claim) and once it
-succeeded, a worker's failure message only for a failed Job. Status is the record: once
-status.reconciliation names a report (or status.promotion a finished promotion), Redis is not
-read for it again, so an expired report does not unsettle it.
+succeeded, a worker's failure message only for a failed Job, the sink's legacy ledger only while
+chart 0.1.0's are not carried over for good and a new promotion Job is wanted. Status is the
+record: once status.reconciliation names a report (or status.promotion a finished promotion),
+Redis is not read for it again, so an expired report does not unsettle it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eventreplay.worker.contract.names import ReplayTopics, failure_key
+from eventreplay.worker.contract.sink_keys import legacy_sink_ledger_key
 
 from ..api.v1alpha1 import (
     AggregationStatus,
@@ -36,7 +38,7 @@ from ..kafka import KafkaUnavailable
 from ..results_scan import ResultsScan
 from .combine import decide_combine, read_aggregation
 from .external import ExternalFacts, decide_external
-from .facts import Decision, Facts
+from .facts import Decision, Facts, LegacyClaims, not_yet
 from .promotion import decide_promotion, read_promotion, with_wait
 from .reconciliation import decide_reconciliation, read_report
 
@@ -73,19 +75,40 @@ class PostReplaySteps:
     def run(
         self, spec: EventReplaySpec, plan: Plan, totals: Totals | None, old: EventReplayStatus, jobs: list[JobView]
     ) -> StepResult:
-        url, ns, uid = spec.dedup.redis.url, plan.key_tenant(self.owner.namespace), self.owner.uid
         if spec.transform.aggregate is not None and not (old.aggregation and old.aggregation.completed_at):
             produce = self._external if spec.external_engine else self._combine
             return produce(spec, plan, totals, old, jobs)
         refresh = spec.reconciliation.refresh
         rj = newest_step(jobs, "reconcile", refresh=refresh)
         rec = old.reconciliation if old.reconciliation and old.reconciliation.report_hash else None
-        promo = old.promotion
         if rec is not None and (rec.refresh or 0) != refresh and not _promoting(jobs, rec):
             rec = None  # refreshed: reconcile again (a promotion under way finishes first)
-        unavailable, failure = "", ""
+        facts, settled = self._observe(spec, plan, totals, rec=rec, promo=old.promotion, rj=rj, jobs=jobs)
+        decision = decide(facts)
+        if decision.create == "promote" and not settled:  # a 0.1.0 promotion into this sink still open?
+            facts = self._legacy_claims(facts)
+            decision = decide(facts)
+        if facts.unavailable and decision.create is not None:
+            decision = not_yet(decision, facts.unavailable_reason, facts.unavailable)
+        return self._act(spec, plan, old, facts, decision)
+
+    def _observe(
+        self,
+        spec: EventReplaySpec,
+        plan: Plan,
+        totals: Totals | None,
+        *,
+        rec: ReconciliationStatus | None,
+        promo: PromotionStatus | None,
+        rj: JobView | None,
+        jobs: list[JobView],
+    ) -> tuple[Facts, bool]:
+        """What `decide` decides from; and whether 0.1.0's sink ledgers in this Redis are carried
+        over for good (False also when Redis could not tell)."""
+        url, ns, uid = spec.dedup.redis.url, plan.key_tenant(self.owner.namespace), self.owner.uid
+        unavailable, failure, settled = "", "", False
         try:
-            self.reader.connect(url)  # its legacy sink ledgers carried over before a Job reads one
+            settled = self.reader.carry_legacy_sink_ledgers(url)  # before a Job reads or writes a sink ledger
             if rec is None and rj is not None and rj.state == "Succeeded":
                 rec = read_report(self.reader, url, ns, uid, rj.name)
             pj = newest_step(jobs, "promote", rec.report_hash or "") if rec is not None else None
@@ -113,9 +136,26 @@ class PostReplaySteps:
         except CheckpointsUnavailable as err:
             unavailable = str(err)
             pj = newest_step(jobs, "promote", rec.report_hash or "") if rec is not None else None
-        decision = decide(Facts(spec, totals, rec, promo, rj, pj, failure, unavailable))
-        if unavailable and decision.create is not None:
-            decision = Decision(decision.wants)  # not before the sink ledgers there are carried over
+        return Facts(spec, totals, rec, promo, rj, pj, failure, unavailable), settled
+
+    def _legacy_claims(self, facts: Facts) -> Facts:
+        """`facts` with the open claims of a 0.1.0 promotion in the sink's legacy ledger (that
+        ledger's committed entries carried over first); or with why they could not be read."""
+        spec = facts.spec
+        bootstrap, topic = spec.source.bootstrap_servers, spec.sink.topic
+        try:
+            cluster = self.kafka.cluster_id(bootstrap)
+            count = self.reader.legacy_sink_claims(spec.dedup.redis.url, cluster, topic)
+        except (KafkaUnavailable, CheckpointsUnavailable) as err:
+            why = f"cannot tell whether a chart 0.1.0 promotion into {topic} is open: {err}"
+            return replace(facts, unavailable=why, unavailable_reason=err.reason)
+        return replace(facts, legacy_claims=LegacyClaims(legacy_sink_ledger_key(cluster, topic), count))
+
+    def _act(
+        self, spec: EventReplaySpec, plan: Plan, old: EventReplayStatus, facts: Facts, decision: Decision
+    ) -> StepResult:
+        """The Job `decision` asks for created; the reconciliation and promotion status to record."""
+        rec, promo, rj = facts.reconciliation, facts.promotion, facts.reconcile_job
         if decision.create == "reconcile":
             job = reconciliation_job(spec, plan, self.owner, self.config, attempt=decision.attempt)
             self._create(job)

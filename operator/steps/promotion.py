@@ -18,7 +18,7 @@ from ..api.v1alpha1 import Plan, PromotionStatus, ReconciliationStatus
 from ..clients import CheckpointPort
 from ..conditions import Want, kstatus
 from ..planner import format_time
-from .facts import Decision, Facts, failed, in_progress, stalled
+from .facts import Decision, Facts, LegacyClaims, failed, in_progress, stalled
 from .gate import decide as gate_decide
 from .reconciliation import report_summary
 
@@ -80,6 +80,23 @@ def wait_message(promo: PromotionStatus, sink: str) -> str:
     )
 
 
+LEGACY_CLAIMS_OPEN = "LegacyClaimsOpen"
+"""The reason a promotion waits for a chart 0.1.0 promotion into the same sink to commit."""
+
+
+def legacy_hold(claims: LegacyClaims | None, reconciled: Want) -> Decision | None:
+    """A new promotion of this sink waits while a 0.1.0 promotion holds open claims in the sink's
+    legacy ledger: its promoter would not see them, and could write an id that one is writing."""
+    if claims is None or claims.count <= 0:
+        return None
+    msg = (
+        f"{claims.count} open claims of a chart 0.1.0 promotion in {claims.key}: promotions into this sink "
+        "wait until it commits (its entries are then carried into the sink's ledger)"
+    )
+    held = Want(cond.PROMOTED, "False", LEGACY_CLAIMS_OPEN, msg)
+    return Decision(in_progress(LEGACY_CLAIMS_OPEN, msg, reconciled, held))
+
+
 def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
     """Once the report is recorded: the gate, then the promotion Job of that report."""
     summary = report_summary(rec)
@@ -109,9 +126,13 @@ def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
         # A closed gate waits for a person: neither working (Reconciling) nor broken (Stalled).
         waiting = kstatus("Waiting", gate.reason, gate.message)
         return Decision([*waiting, reconciled, closed], gate_reason=gate.reason)
+    retry = pj is not None and pj.state == "Failed" and pj.attempt < f.spec.retry and gate.open
+    held = legacy_hold(f.legacy_claims, reconciled) if pj is None or retry else None
+    if held is not None:
+        return held
     if pj is None:
         return Decision(in_progress("Promoting", gate.message, reconciled, promoting), "promote", 0, gate.reason)
-    if pj.state == "Failed" and pj.attempt < f.spec.retry and gate.open:
+    if retry:
         return Decision(in_progress("Promoting", "promotion retried", reconciled, promoting), "promote", f.spec.retry)
     if pj.state == "Failed":
         msg = "promotion " + failed(pj, f.failure)

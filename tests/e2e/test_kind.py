@@ -23,7 +23,7 @@ import pytest
 from pytest_kind import KindCluster
 
 from devstack import config, images, pod_network
-from support.chart_e2e import ChartCluster, chart_installed, replay_approve_promote
+from support.chart_e2e import ChartCluster, ChartRun, chart_installed, replay_approve_promote
 
 pytestmark = pytest.mark.kind
 KIND_CONFIG = """\
@@ -89,4 +89,4 @@ def test_helm_install_apply_approve_promote_on_kind(
     kind_chart_cluster: ChartCluster, helm: Path, kafka_admin: Any, kafka_bootstrap: str, unique: str
 ) -> None:
     with chart_installed(kind_chart_cluster, helm, unique) as installed:
-        replay_approve_promote(kind_chart_cluster, installed, kafka_admin, kafka_bootstrap, unique)
+        replay_approve_promote(ChartRun(kind_chart_cluster, installed, kafka_admin, kafka_bootstrap, unique))

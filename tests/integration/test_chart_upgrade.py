@@ -28,6 +28,7 @@ from eventreplay.operator.job_names import LABEL_STEP
 from eventreplay.worker.contract import names, sink_keys
 from support.chart_e2e import (
     ChartCluster,
+    ChartRun,
     apply_until_awaiting_approval,
     approve_until_promoted,
     chart_installed,
@@ -154,9 +155,8 @@ def test_helm_upgrade_from_the_previous_version_keeps_a_waiting_replay_going(
     assert old_pod["spec"]["containers"][0]["image"] == upgrade.old.image
 
     # The previous operator runs the replay to its gate.
-    sc, digest = apply_until_awaiting_approval(
-        cluster, old_installed, kafka_admin, kafka_bootstrap, unique, previous_version=True
-    )
+    run = ChartRun(cluster, old_installed, kafka_admin, kafka_bootstrap, unique)
+    sc, digest = apply_until_awaiting_approval(run, previous_version=True)
     before = cluster.client().get_replay(apps, "e2e")
     assert before is not None
     uid = before["metadata"]["uid"]
@@ -178,7 +178,7 @@ def test_helm_upgrade_from_the_previous_version_keeps_a_waiting_replay_going(
 
     # Approved, the new operator promotes the delta once (approve_until_promoted checks the sink):
     # its promoter found the report and working set 0.1.0's reconciliation left at legacy keys.
-    done = approve_until_promoted(cluster, old_installed, sc, kafka_bootstrap, digest)
+    done = approve_until_promoted(run, sc, digest)
     assert done["metadata"]["uid"] == uid
     assert done["status"]["reconciliation"]["reportHash"] == digest
     assert "keyLayout" not in done["status"]["plan"], "the frozen plan keeps its layout"

@@ -21,7 +21,7 @@ import pytest
 from devstack import config, containerd, images, kubelet
 from eventreplay.operator.job_names import LABEL_STEP
 from eventreplay.operator.kube import Kube
-from support.chart_e2e import ChartCluster, chart_installed, replay_approve_promote
+from support.chart_e2e import ChartCluster, ChartRun, chart_installed, replay_approve_promote
 
 pytestmark = pytest.mark.stack
 
@@ -58,7 +58,7 @@ def test_helm_install_apply_approve_promote_on_the_real_node(
     op, apps = installed["op"], installed["apps"]
     (operator_pod,) = node_cluster.pods(op)
     assert operator_pod["spec"]["nodeName"] == kubelet.NODE_NAME
-    replay_approve_promote(node_cluster, installed, kafka_admin, kafka_bootstrap, unique)
+    replay_approve_promote(ChartRun(node_cluster, installed, kafka_admin, kafka_bootstrap, unique))
     approved_by = node_cluster.client().get_replay(apps, "e2e")
     assert approved_by is not None and approved_by["status"]["promotion"]["approvedBy"] == "kube-admin"
 

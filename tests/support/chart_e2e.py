@@ -100,32 +100,35 @@ def chart_installed(cluster: ChartCluster, helm: Path, unique: str, chart: Path 
         cluster.run("delete", "namespace", op, apps, "--wait=false")
 
 
-def replay_approve_promote(
-    cluster: ChartCluster, installed: dict[str, str], kafka_admin: Any, kafka_bootstrap: str, unique: str
-) -> Scenario:
+@dataclass(frozen=True)
+class ChartRun:
+    """One run of the scenario: the cluster and the chart installed there (`chart_installed`'s
+    names), the stack's Kafka the scenario is seeded into, and the test's unique suffix."""
+
+    cluster: ChartCluster
+    installed: dict[str, str]
+    kafka_admin: Any
+    kafka_bootstrap: str
+    unique: str
+
+
+def replay_approve_promote(run: ChartRun) -> Scenario:
     """Apply the seeded scenario's replay as a user would, approve it with the CLI, and check that
     the report and the destination equal the seeded truth. Kafka and Redis are the local stack's,
     as pods reach them (the stack's pod gateway)."""
-    sc, digest = apply_until_awaiting_approval(cluster, installed, kafka_admin, kafka_bootstrap, unique)
-    approve_until_promoted(cluster, installed, sc, kafka_bootstrap, digest)
+    sc, digest = apply_until_awaiting_approval(run)
+    approve_until_promoted(run, sc, digest)
     return sc
 
 
-def apply_until_awaiting_approval(
-    cluster: ChartCluster,
-    installed: dict[str, str],
-    kafka_admin: Any,
-    kafka_bootstrap: str,
-    unique: str,
-    *,
-    previous_version: bool = False,
-) -> tuple[Scenario, str]:
+def apply_until_awaiting_approval(run: ChartRun, *, previous_version: bool = False) -> tuple[Scenario, str]:
     """The scenario's replay `e2e` applied with a Manual gate and Reconciled: the seeded scenario
     and the report's hash; the replay waits for approval. `previous_version`: the operator is chart
     0.1.0's, whose status has no `reportPartitions`."""
+    cluster, installed, kafka_bootstrap, unique = run.cluster, run.installed, run.kafka_bootstrap, run.unique
     op, apps = installed["op"], installed["apps"]
     k = cluster.client()
-    sc = build(kafka_bootstrap, kafka_admin, unique, per_partition=1000, seed=29, run_workers=False)
+    sc = build(kafka_bootstrap, run.kafka_admin, unique, per_partition=1000, seed=29, run_workers=False)
     spec = replay_spec(
         sc, unique, {"policy": "Manual"}, bootstrap=config.pod_kafka_bootstrap(), redis_url=config.pod_redis_url()
     )
@@ -140,11 +143,9 @@ def apply_until_awaiting_approval(
     return sc, str(digest)
 
 
-def approve_until_promoted(
-    cluster: ChartCluster, installed: dict[str, str], sc: Scenario, kafka_bootstrap: str, digest: str
-) -> dict[str, Any]:
+def approve_until_promoted(run: ChartRun, sc: Scenario, digest: str) -> dict[str, Any]:
     """Approve `e2e` with the CLI, wait for Ready and check the delta written once; the replay."""
-    op, apps = installed["op"], installed["apps"]
+    cluster, op, apps = run.cluster, run.installed["op"], run.installed["apps"]
     k = cluster.client()
     # As a user approves under the chart's approval policy: the CLI names the approver (who we are).
     approve = [sys.executable, "-m", "eventreplay.cli", "approve", "e2e", "-n", apps]
@@ -154,7 +155,7 @@ def approve_until_promoted(
     done = wait_for_replay(k, apps, "e2e", ready, "Ready", timeout=300)
     assert done["status"]["promotion"]["written"] == len(sc.delta)
     assert done["status"]["promotion"]["approvedBy"]
-    check_sink(kafka_bootstrap, sc, apps, "e2e", digest)
+    check_sink(run.kafka_bootstrap, sc, apps, "e2e", digest)
     # The operator did all of that with the chart's RBAC: not one call was refused.
     log = cluster.operator_log(op)
     assert "Forbidden" not in log and " 403" not in log, log[-6000:]

@@ -8,22 +8,16 @@ from typing import Any
 
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from datagen.orders import avro_record
+
 Serializer = Callable[[Any, SerializationContext], bytes | None]
 
 
 def avro_order(*fields: dict[str, Any]) -> dict[str, Any]:
     """The Avro `Order` record: an id, an amount, `fields`, then an optional note."""
-    return {
-        "type": "record",
-        "name": "Order",
-        "namespace": "eventreplay.test",
-        "fields": [
-            {"name": "id", "type": "string"},
-            {"name": "amount", "type": "long"},
-            *fields,
-            {"name": "note", "type": ["null", "string"], "default": None},
-        ],
-    }
+    note = {"name": "note", "type": ["null", "string"], "default": None}
+    head = [{"name": "id", "type": "string"}, {"name": "amount", "type": "long"}]
+    return avro_record("Order", [*head, *fields, note], "eventreplay.test")
 
 
 def json_order(**properties: dict[str, Any]) -> dict[str, Any]:

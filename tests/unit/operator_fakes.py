@@ -1,32 +1,26 @@
 """In-process fakes of what `sync()` talks to, one per port of `operator/clients.py`: the
-Kubernetes calls, Kafka and Redis; plus `World`, which runs controller passes against them, and
-the scenes more than one test starts from (`replayed`, `reconciled`, `World.promotion_finished`).
-No stack, no kopf: every decision path in well under a second.
+Kubernetes calls here, Kafka and Redis in `operator_fake_backends`; plus `World`, which runs
+controller passes against them, and the scenes more than one test starts from (`replayed`,
+`reconciled`, `World.promotion_finished`). No stack, no kopf: every decision path in well under a second.
 """
 
 from __future__ import annotations
 
 import copy
-import fnmatch
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import msgspec
+from operator_fake_backends import FakeCheckpoints, FakeKafka
 from operator_fixtures import operator_config
 from summary_fixtures import REPORT_HASH, report_summary
 
-from eventreplay.operator.checkpoints import CheckpointsUnavailable
 from eventreplay.operator.clients import Clients
 from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import Step
-from eventreplay.operator.kafka import KafkaUnavailable
 from eventreplay.operator.phases.context import Outcome
-from eventreplay.operator.planner import Observed
-from eventreplay.operator.results_scan import ResultsScan
-from eventreplay.operator.retention import TopicRetention
 from eventreplay.operator.sync import sync
 from eventreplay.worker.contract.checkpoints import Checkpoint, PromotionCheckpoint
 from eventreplay.worker.contract.names import Tenant, failure_key, key_tenant, planned_layout, report_key
@@ -171,114 +165,6 @@ class FakeKube:
     def terminated_pod(self, job: str, message: str, at: str = "2026-11-20T12:00:00Z") -> None:
         state = {"terminated": {"message": message, "finishedAt": at}}
         self.pods.setdefault(job, []).append({"status": {"containerStatuses": [{"state": state}]}})
-
-
-class FakeKafka:
-    """A topic with `partitions` partitions holding offsets [0, high) each; `down` makes it unreachable."""
-
-    def __init__(self, partitions: int | None = 2, high: int = 100, low: int = 0) -> None:
-        self.partitions, self.high, self.low = partitions, high, low
-        self.down = ""
-        self.retained: int | None = 0
-        """Records retained in the destination (what an unbounded reconciliation would read)."""
-        self.observed = 0
-        self.ensured: list[tuple[list[str], int]] = []
-        self.retention_ms: int | None = None
-        self.written: dict[str, set[str]] = {}
-        """Output topics that already hold records: topic -> uids of their writers."""
-        self.topic_configs: list[dict[str, str]] = []
-        self.deleted: list[str] = []
-        self.results: ResultsScan | None = None
-        """An External replay's results topic as `scan_results` tallies it (None: missing)."""
-        self.scanned: list[str] = []
-
-    def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
-        self.observed += 1
-        if self.down:
-            raise KafkaUnavailable(self.down)
-        count = self.partitions or 0
-        return self.partitions, {p: Observed(low=self.low, high=self.high) for p in range(count)}
-
-    def retention(self, spec: Any) -> TopicRetention:
-        if self.down:
-            raise KafkaUnavailable(self.down)
-        return TopicRetention(retention_ms=self.retention_ms)
-
-    def writers(self, bootstrap: str, topics: list[str]) -> dict[str, set[str]]:
-        if self.down:
-            raise KafkaUnavailable(self.down)
-        return {t: self.written[t] for t in topics if t in self.written}
-
-    def retained_records(self, bootstrap: str, topic: str) -> int | None:
-        if self.down:
-            raise KafkaUnavailable(self.down)
-        return self.retained
-
-    def scan_results(self, bootstrap: str, topic: str, uid: str) -> ResultsScan | None:
-        if self.down:
-            raise KafkaUnavailable(self.down)
-        self.scanned.append(topic)
-        return self.results
-
-    def ensure_topics(
-        self, bootstrap: str, names: list[str], partitions: int, config: dict[str, str] | None = None
-    ) -> None:
-        if self.down:
-            raise KafkaUnavailable(self.down)
-        self.ensured.append((names, partitions))
-        self.topic_configs.append(config or {})
-
-    def delete_topics(self, bootstrap: str, names: list[str]) -> None:
-        self.deleted.extend(names)
-
-    def delete_groups(self, bootstrap: str, prefix: str) -> int:
-        return 0
-
-
-class FakeCheckpoints:
-    """The workers' checkpoint mirrors, the report and failure keys, the promotion mirrors."""
-
-    def __init__(self) -> None:
-        self.checkpoints: dict[int, Checkpoint] = {}
-        self.keys: dict[str, bytes] = {}
-        self.promotions_done: dict[int, PromotionCheckpoint] = {}
-        self.down = ""
-        self.calls = 0
-        self.tenants: set[Tenant] = set()  # the key tenants the mirrors were read under
-
-    def _check(self) -> None:
-        self.calls += 1
-        if self.down:
-            raise CheckpointsUnavailable(self.down)
-
-    def connect(self, url: str) -> None:
-        self._check()
-
-    def read(self, url: str, tenant: Tenant, uid: str, partitions: Iterable[int]) -> dict[int, Checkpoint]:
-        self._check()
-        self.tenants.add(tenant)
-        return {p: self.checkpoints[p] for p in partitions if p in self.checkpoints}
-
-    def get(self, url: str, key: str) -> bytes | None:
-        self._check()
-        return self.keys.get(key)
-
-    def promotions(
-        self, url: str, tenant: Tenant, uid: str, partitions: Iterable[int]
-    ) -> dict[int, PromotionCheckpoint]:
-        self._check()
-        self.tenants.add(tenant)
-        return {p: self.promotions_done[p] for p in partitions if p in self.promotions_done}
-
-    def delete_matching(self, url: str, patterns: Iterable[str]) -> int:
-        self._check()
-        doomed = [k for k in self.keys if any(fnmatch.fnmatchcase(k, pattern) for pattern in patterns)]
-        for key in doomed:
-            del self.keys[key]
-        return len(doomed)
-
-    def close(self) -> None:
-        pass
 
 
 def replay(**spec: Any) -> JSON:

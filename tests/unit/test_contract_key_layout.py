@@ -111,6 +111,7 @@ def test_the_sink_ledger_is_the_sinks_in_either_layout() -> None:
     assert sink_keys.sink_ledger_of_legacy("er:{dst:c1:out}:promoted") == sink_keys.sink_ledger_key("c1", "out")
     assert sink_keys.sink_ledger_key("c1", "out") == "ers:{c1:out}:promoted"
     assert sink_keys.LEGACY_SINK_LEDGERS == "er:{dst:*}:promoted"
+    assert sink_keys.LEGACY_LEDGERS_CARRIED == "ers:legacy-ledgers-carried"
     for not_legacy in ("ers:{c1:out}:promoted", "er:{dst:}:promoted", "er:{ns:orders}:p:", "er:{dst:c:o}:pending:x:1"):
         with pytest.raises(ValueError, match="not a legacy sink ledger"):
             sink_keys.sink_ledger_of_legacy(not_legacy)

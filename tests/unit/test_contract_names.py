@@ -4,10 +4,21 @@ writers): each string is pinned here as it was before the contract package gathe
 from __future__ import annotations
 
 import fnmatch
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
+import redis
+from confluent_kafka.admin import AdminClient
+from operator_fixtures import plan, spec
 
+from eventreplay.operator.job_names import Owner
+from eventreplay.operator.job_tasks import build_promote_task
+from eventreplay.operator.policy import ClusterGrant
 from eventreplay.worker.contract import environment, names, redis_acl, sink_keys
+from eventreplay.worker.contract.step_tasks import PromoteTask
+from eventreplay.worker.ledger.sink import SinkLedger
+from eventreplay.worker.runtime.kafka_io import cluster_id
 
 
 def test_topic_group_and_transactional_names() -> None:
@@ -99,12 +110,42 @@ def test_a_tenant_is_a_dns_label(tenant: str) -> None:
         names.checkpoint_key(tenant, "u", 0)
 
 
+def promotion(
+    servers: str, owner: Owner, project: str, report: str, *, sink: str = "orders-out", layout: int | None = 2
+) -> PromoteTask:
+    """The task the operator gives the promotion Job of one replay (`layout`: its plan's keyLayout,
+    None as chart 0.1.0 planned it)."""
+    replay = spec(source={"bootstrapServers": servers, "topic": "orders"}, sink={"topic": sink})
+    return build_promote_task(
+        replay, plan([(0, 0, 10)], key_layout=layout), owner, report, ClusterGrant(project=project)
+    )
+
+
+def promoters_ledger(task: PromoteTask, reported: str | None) -> list[str]:
+    """The keys a promoter of `task` claims in from sandbox partition 0, named as `Promoter.run` names
+    its cluster (the id Kafka reports, `reported`, else the bootstrap servers) and as `_Partition`
+    opens its ledger: [the sink's ledger, this promotion's pending set]."""
+    metadata = SimpleNamespace(cluster_id=reported)
+    admin = cast(AdminClient, SimpleNamespace(list_topics=lambda timeout: metadata))
+    cluster = cluster_id(admin, task.kafka.bootstrap_servers)
+    return SinkLedger.of_promotion(redis.Redis(), cluster, task, 0).keys
+
+
 def test_one_ledger_per_sink_whoever_promotes() -> None:
     # No namespace or project in the key: two projects granted one sink share its ledger, so a
     # correction one promoted is `alreadyPromoted` for the other (never written twice).
-    assert sink_keys.sink_ledger_key("c1", "out") == sink_keys.sink_ledger_key("c1", "out")
-    assert sink_keys.sink_ledger_key("c1", "out") != sink_keys.sink_ledger_key("c2", "out")
-    assert sink_keys.sink_ledger_key("c1", "out") != sink_keys.sink_ledger_key("c1", "out2")
+    a = promotion("k1:9092,k2:9092", Owner("team-a", "fix-orders", "uid-a"), "alpha", "ab" * 32)
+    b = promotion("k2:9092,k1:9092", Owner("team-b", "orders-again", "uid-b"), "beta", "cd" * 32, layout=None)
+    assert (a.replay.namespace, a.replay.project, a.replay.key_tenant) == ("team-a", "alpha", "team-a")
+    assert (b.replay.namespace, b.replay.project, b.replay.key_tenant) == ("team-b", "beta", None)
+    for reported in ("kc-1", None):  # the cluster's id, or its bootstrap servers in any order
+        (ledger_a, pending_a), (ledger_b, pending_b) = promoters_ledger(a, reported), promoters_ledger(b, reported)
+        assert ledger_a == ledger_b, "one sink, one ledger"
+        assert pending_a != pending_b, "each promotion's pending set is its own"
+    assert promoters_ledger(a, "kc-1")[0] == sink_keys.sink_ledger_key("kc-1", "orders-out")
+    assert promoters_ledger(a, "kc-1")[0] != promoters_ledger(a, "kc-2")[0], "another cluster, another sink"
+    other_topic = promotion("k1:9092,k2:9092", Owner("team-a", "fix-orders", "uid-a"), "alpha", "ab" * 32, sink="out2")
+    assert promoters_ledger(other_topic, "kc-1")[0] != promoters_ledger(a, "kc-1")[0], "another topic, another sink"
 
 
 @pytest.mark.parametrize(

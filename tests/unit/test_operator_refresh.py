@@ -3,7 +3,8 @@ the recorded report, and a new report needs its own approval (the promotion bind
 
 from __future__ import annotations
 
-from operator_fakes import FakeCheckpoints, FakeKafka, FakeKube
+from operator_fake_backends import FakeCheckpoints, FakeKafka
+from operator_fakes import FakeKube
 from operator_fixtures import operator_config, plan, spec
 from summary_fixtures import report_summary
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import copy
 import json
 
-from operator_fakes import FakeKafka, FakeKube, World, checkpoint, replay
+from operator_fake_backends import FakeKafka
+from operator_fakes import FakeKube, World, checkpoint, replay
 from operator_fixtures import operator_config
 from prometheus_client import REGISTRY
 

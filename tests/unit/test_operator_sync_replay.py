@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from operator_fakes import FakeKafka, FakeKube, World, checkpoint, replay
+from operator_fake_backends import FakeKafka
+from operator_fakes import FakeKube, World, checkpoint, replay
 from operator_fixtures import operator_config
 
 from eventreplay.operator.phases.plan import REFUSALS

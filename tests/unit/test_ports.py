@@ -7,7 +7,8 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from operator_fakes import FakeCheckpoints, FakeKafka, FakeKube, World
+from operator_fake_backends import FakeCheckpoints, FakeKafka
+from operator_fakes import FakeKube, World
 
 from eventreplay.operator.clients import CheckpointPort, KafkaPort, KubePort
 

@@ -10,6 +10,13 @@ from .names import ROUTE_HEAD, SINK_HEAD
 # one correction be promoted twice), kept without TTL (its entries are what the destination holds).
 
 
+def sink_cluster(reported: str | None, bootstrap_servers: str) -> str:
+    """The cluster part of a sink's ledger key: the id the Kafka cluster reports in its metadata
+    (one name across bootstrap addresses), else its bootstrap addresses sorted. Promoters and the
+    operator name a sink alike through it."""
+    return reported or ",".join(sorted(bootstrap_servers.split(",")))
+
+
 def sink_route(cluster: str, topic: str) -> str:
     """The hash tag of one destination's promotion ledger (its hash and pending sets, one slot)."""
     return sink_route_tag(f"{cluster}:{topic}")
@@ -31,6 +38,12 @@ LEGACY_SINK_LEDGERS = f"{ROUTE_HEAD}:{{dst:*}}:promoted"
 """SCAN pattern of the sink ledgers of the legacy layout (`er:{dst:<cluster id>:<topic>}:promoted`),
 which every promotion before the upgrade wrote; the operator carries their committed entries over
 into `sink_ledger_key` (operator/legacy_sink_ledgers.py): a sink has one ledger in either layout."""
+
+
+LEGACY_LEDGERS_CARRIED = f"{SINK_HEAD}:legacy-ledgers-carried"
+"""String, no TTL: the operator carried every legacy sink ledger of this Redis over at a time none
+held an open claim (`P|`); the value says when and by which operator. Where it is present the
+operator skips the carry-over and its SCAN of the keyspace (operator/legacy_sink_ledgers.py)."""
 
 
 def legacy_sink_ledger_key(cluster: str, topic: str) -> str:

@@ -20,6 +20,7 @@ import redis
 
 from ..contract import sink_keys
 from ..contract.exit_codes import RetriableFailure
+from ..contract.step_tasks import PromoteTask
 
 _CLAIM = """
 local owner, part = ARGV[1], ARGV[2]
@@ -105,6 +106,12 @@ class SinkLedger:
         self.owner, self.partition = owner, str(partition)
         self._claim = client.register_script(_CLAIM)
         self._settle = client.register_script(_SETTLE)
+
+    @classmethod
+    def of_promotion(cls, client: redis.Redis, cluster: str, task: PromoteTask, partition: int) -> SinkLedger:
+        """The ledger a promotion task claims in from one sandbox partition: its sink's (`cluster` as
+        `kafka_io.cluster_id` names it), whichever replay, namespace or project promotes."""
+        return cls(client, cluster, task.sink_topic, owner_of(task.replay.uid, task.report_hash), partition)
 
     def claim(self, entries: Sequence[tuple[str, int, str]]) -> list[str]:
         """Per (id, sandbox offset, content hash): 'W' claimed (write it) or 'S' already promoted with

@@ -34,7 +34,7 @@ from ..contract.ownership import written_by
 from ..contract.step_tasks import PromoteTask
 from ..contract.summaries import ReportSummary
 from ..contract.tasks import OffsetRange
-from ..ledger.sink import Busy, SinkLedger, owner_of
+from ..ledger.sink import Busy, SinkLedger
 from ..runtime import digest, failpoints, kafka_io
 from ..runtime.canonical import bucket_of, canonical_hash, report_hash
 from ..runtime.produce import Headers, produce
@@ -126,8 +126,7 @@ class _Partition:
         task = owner.task
         self.owner, self.task, self.sandbox, self.range = owner, task, sandbox, r
         self.verdicts, self.bits = verdicts, bits
-        owner_id = owner_of(owner.uid, task.report_hash)
-        self.ledger = SinkLedger(owner.redis, owner.cluster, task.sink_topic, owner_id, r.partition)
+        self.ledger = SinkLedger.of_promotion(owner.redis, owner.cluster, task, r.partition)
         self.claimed: list[str] = []  # ids this promotion claimed in the open transaction
         self.rewritten: set[str] = set()  # ids production rewrote since the report (`rewrites.py`)
         base = job_config(task.kafka)

@@ -21,6 +21,7 @@ from ..contract.kafka_clients import (
     replay_consumer_config,
     transactional_producer_config,
 )
+from ..contract.sink_keys import sink_cluster
 from ..contract.tasks import Task
 
 
@@ -45,7 +46,7 @@ def cluster_id(admin: AdminClient, servers: str) -> str:
         meta = admin.list_topics(timeout=15)
     except KafkaException as err:
         raise RetriableFailure(f"cannot reach Kafka at {servers}: {err.args[0].str()}") from err
-    return meta.cluster_id or ",".join(sorted(servers.split(",")))
+    return sink_cluster(meta.cluster_id, servers)
 
 
 def ensure_topics(admin: AdminClient, topics: list[str], partitions: int, servers: str, task: Task) -> None:
