@@ -18,7 +18,7 @@ from eventreplay.worker.contract.headers import (
     SOURCE_OFFSET_HEADER,
     SOURCE_TIMESTAMP_HEADER,
 )
-from eventreplay.worker.contract.sink_record import HeaderFilter, SinkRecord
+from eventreplay.worker.contract.sink_record import HeaderFilter, SinkRecord, resolve
 from eventreplay.worker.contract.tasks import Task
 from eventreplay.worker.promotion.shape import SinkShape
 from eventreplay.worker.replay.fidelity import carrier
@@ -131,12 +131,12 @@ def test_todays_record_adds_nothing() -> None:
 def test_a_source_key_travels_with_the_kept_headers_and_time() -> None:
     carry = carrier(SinkRecord(key="sourceKey", headers=HeaderFilter(deny=["secret"]), timestamp="source"))
     assert carry is not None
-    assert carry(SOURCE, b"{}") == [  # type: ignore[arg-type]
+    assert carry(SOURCE, b"{}", None) == [  # type: ignore[arg-type]
         ("trace-id", b"t1"),
         (SINK_KEY_HEADER, b"customer-7"),
         (SOURCE_TIMESTAMP_HEADER, b"1700000000123"),
     ]
-    assert carry(Msg(None, []), b"{}") == [(SINK_KEY_HEADER, None), (SOURCE_TIMESTAMP_HEADER, b"1700000000123")]  # type: ignore[arg-type]
+    assert carry(Msg(None, []), b"{}", None) == [(SINK_KEY_HEADER, None), (SOURCE_TIMESTAMP_HEADER, b"1700000000123")]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -146,13 +146,25 @@ def test_a_source_key_travels_with_the_kept_headers_and_time() -> None:
 def test_a_field_key_is_read_from_the_written_value(value: bytes, key: bytes | None) -> None:
     carry = carrier(SinkRecord(key="field:o.id", timestamp="replay"))
     assert carry is not None
-    assert carry(SOURCE, value) == [(SINK_KEY_HEADER, key)]  # type: ignore[arg-type]
+    assert carry(SOURCE, value, None) == [(SINK_KEY_HEADER, key)]  # type: ignore[arg-type]
 
 
 def test_allowed_headers_only() -> None:
     carry = carrier(SinkRecord(headers=HeaderFilter(allow=["secret", "er-replay-uid"])))
     assert carry is not None
-    assert carry(SOURCE, b"{}") == [("secret", b"s")]  # type: ignore[arg-type]
+    assert carry(SOURCE, b"{}", None) == [("secret", b"s")]  # type: ignore[arg-type]
+
+
+def test_a_transforms_record_gives_the_key_and_adds_its_headers_after_the_kept_ones() -> None:
+    carry = carrier(resolve("transform", HeaderFilter(allow=["trace-id"]), None))
+    assert carry is not None
+    parts = (b"cust-9", [("fixed-by", b"vat")])
+    assert carry(SOURCE, b"{}", parts) == [  # type: ignore[arg-type]
+        ("trace-id", b"t1"),
+        ("fixed-by", b"vat"),
+        (SINK_KEY_HEADER, b"cust-9"),
+        (SOURCE_TIMESTAMP_HEADER, b"1700000000123"),
+    ], "the source's time by default, as with a source key"
 
 
 PROMOTION = [("er-promoted-by", b"ns/r")]

@@ -19,9 +19,13 @@ from .source_ref import SourceRef, parse
 
 EVENT_ID = "eventId"
 SOURCE_KEY = "sourceKey"
+TRANSFORM_KEY = "transform"
 FIELD_PREFIX = "field:"
-SINK_KEY_PATTERN = r"^(eventId|sourceKey|field:[^.:\s]+(\.[^.:\s]+)*)$"
-SINK_KEY_RULE = "`eventId`, `sourceKey`, or `field:<path>` (a field path `a.b.c` of the written value)"
+SINK_KEY_PATTERN = r"^(eventId|sourceKey|transform|field:[^.:\s]+(\.[^.:\s]+)*)$"
+SINK_KEY_RULE = (
+    "`eventId`, `sourceKey`, `field:<path>` (a field path `a.b.c` of the written value), or `transform` "
+    "(the transform returns the whole record: `contract/transform_record.py`)"
+)
 HEADER_NAME_PATTERN = r"^[!-~]{1,249}$"
 ALLOW_OR_DENY = "headers: set exactly one of allow or deny"
 
@@ -63,13 +67,18 @@ class SinkRecord(Contract):
         return self.key == EVENT_ID and self.headers is None and self.timestamp == "replay"
 
     @property
+    def from_transform(self) -> bool:
+        """The transform returns the record (value, key, headers), not only its value."""
+        return self.key == TRANSFORM_KEY
+
+    @property
     def key_field(self) -> SourceRef | None:
         """The field path the key is read from (`field:<path>`), else None."""
         return parse(self.key[len(FIELD_PREFIX) :]) if self.key.startswith(FIELD_PREFIX) else None
 
 
 def resolve(key: str, headers: HeaderFilter | None, timestamp: Timestamp | None) -> SinkRecord:
-    """The shape with its defaults: choosing a source key (`sourceKey`, `field:`) keeps the source's
+    """The shape with its defaults: choosing a key (`sourceKey`, `field:`, `transform`) keeps the source's
     headers and timestamp unless told otherwise; the event id keeps today's record."""
     fidelity = key != EVENT_ID
     return SinkRecord(

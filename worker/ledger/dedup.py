@@ -57,6 +57,11 @@ from ..runtime.canonical import id_digest
 from . import script as ledger_script
 from .wire import FLAG_REPLY, LedgerWire
 
+CONFLICTS = {
+    "C": "same id with other content earlier in this replay",
+    "X": "same id with other content in the production ledger",
+}
+"""The verdicts that make a record a `conflict` dead letter, and why, in words."""
 PRODUCTION_BITS = 16
 PRODUCTION_SLICES = 4  # slices per TTL: ids outlive the TTL by at most a quarter of it
 ENTRIES_PER_BUCKET = 48

@@ -30,13 +30,13 @@ from ..contract.headers import (
     SOURCE_TOPIC_HEADER,
 )
 from ..contract.tasks import Task
-from ..ledger.dedup import MARK_FORMAT, ReplayLedger, pack
+from ..ledger.dedup import CONFLICTS, MARK_FORMAT, ReplayLedger, pack
 from ..runtime import digest
 from ..runtime.formats import Decode, Encode, Rejected
 from ..runtime.produce import Headers, RecordTooLarge, produce
 from .dead_letter import truncated_copy
 from .fidelity import carrier
-from .transform import BuiltTransform, check_deterministic, output_step
+from .transform import BuiltTransform, Shaped, check_deterministic, output_step
 from .validate import Valid, Validator
 
 
@@ -52,12 +52,7 @@ class Prepared:
     asked_ticket: int = -1  # the script request for them
     decoded: list[bytes] | None = None  # the candidates' decoded values (a registry format), in order
     unencoded: list[bytes] | None = None  # the candidates' outputs as JSON, before the sink's encoding, in order
-
-
-_CONFLICT = {
-    "C": "same id with other content earlier in this replay",
-    "X": "same id with other content in the production ledger",
-}
+    shaped: list[Shaped] | None = None  # the candidates' `Record` keys and headers (`sink.key: transform`)
 
 
 # ledger.id_digest and ledger.content_hash (BLAKE2b-128 and -64), as prototypes to copy: copying a
@@ -107,12 +102,13 @@ class ReplayBatches:
 
     def _screen(self, batch: list[Message], samples: Samples | None) -> tuple[Prepared, list[bytes]]:
         blob: list[bytes] = []
-        # A sink key from a field is read from the JSON output, before the sink's encoding.
         unencoded: list[bytes] | None = [] if self.encode is not None and self.carry is not None else None
-        prepared = Prepared([], None, 0, decoded=None if self.decode is None else [], unencoded=unencoded)
-        add, pack_one, decoded, bytes_in = prepared.outcomes.append, blob.append, prepared.decoded, 0
+        shaped: list[Shaped] | None = [] if self.transform.record else None
+        decoded: list[bytes] | None = None if self.decode is None else []
+        prepared = Prepared([], None, 0, decoded=decoded, unencoded=unencoded, shaped=shaped)
+        add, pack_one, bytes_in = prepared.outcomes.append, blob.append, 0
         fast, full, reads_record = self.validator.check_fast, self.validator.check_full, self.validator.reads_record
-        decode, output = self.decode, output_step(self.transform, self.encode, unencoded)
+        decode, output = self.decode, output_step(self.transform, self.encode, unencoded, shaped)
         native, hashed, mask, key_piece, pieces, mark = self._marking()
         id_proto, content_proto, no_hash = _ID_HASH, _CONTENT_HASH, bytes(8)
         for msg in batch:
@@ -228,7 +224,8 @@ class ReplayBatches:
         """Receive the ledger's verdicts for a batch and produce its records in offset order."""
         statuses = self._verdicts(prepared)
         sandbox, partition, producer = self.task.output.sandbox_topic, self.partition, self.producer
-        base, offset_header, carry, unencoded = self.headers_base, SOURCE_OFFSET_HEADER, self.carry, prepared.unencoded
+        base, offset_header, carry = self.headers_base, SOURCE_OFFSET_HEADER, self.carry
+        unencoded, shaped = prepared.unencoded, prepared.shaped  # a field key reads JSON; a Record's parts
         # digest.BlockDigest.add, inlined: this loop runs once per emitted event.
         block, running, bits, sha256, fold = chain.block, chain.running, digest.BLOCK_BITS, hashlib.sha256, digest.fold
         emitted = duplicate = processed = bytes_out = 0
@@ -242,7 +239,8 @@ class ReplayBatches:
                     offset = msg.offset()
                     headers = [*base, (offset_header, b"%d" % offset)]
                     if carry is not None:
-                        headers += carry(msg, out if unencoded is None else unencoded[i - 1])
+                        parts = None if shaped is None else shaped[i - 1]
+                        headers += carry(msg, out if unencoded is None else unencoded[i - 1], parts)
                     try:
                         produce(producer, sandbox, out, key, partition, headers=headers)
                     except RecordTooLarge as err:  # above the producer's limit: a dead letter, not a retry
@@ -265,7 +263,7 @@ class ReplayBatches:
                 if status == "P":
                     processed += 1
                     continue
-                rejected = Rejected("conflict", f"event id {key.decode()!r}: {_CONFLICT[status]}")
+                rejected = Rejected("conflict", f"event id {key.decode()!r}: {CONFLICTS[status]}")
             else:
                 msg, rejected = item
             self._count_dead(ckpt, msg, rejected)

@@ -46,7 +46,7 @@ class Engine:
         self.src = task.source
         # User code and the schema are resolved before any connection: a refused name or `$ref`
         # fails the task having reached neither Kafka nor Redis.
-        transform = build(task.transform)
+        transform = build(task.transform, record=task.sink.from_transform)
         validator = Validator(task.validation, task.as_of, needs_doc=transform.needs_doc)
         self.redis = connect_redis(task.dedup)
         self.mirror = ProgressMirror(self.redis, task)

@@ -2,7 +2,8 @@
 
 Only built when the replay keeps something of its source records (`SinkRecord.plain` is false):
 the replay's per-record loop then adds what `carried` returns to the sandbox record's headers: the
-kept source headers, the sink key (`er-sink-key`) and the source timestamp (`er-source-timestamp`).
+kept source headers, a transform's `Record` headers, the sink key (`er-sink-key`) and the source
+timestamp (`er-source-timestamp`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
 from ..contract.headers import SINK_KEY_HEADER, SOURCE_TIMESTAMP_HEADER
 from ..contract.sink_record import SOURCE_KEY, SinkRecord
 from ..runtime.produce import Headers
+from .transform import Shaped
 
-Carry = Callable[[Message, bytes], Headers]
-"""(source message, written value) -> the headers that carry the sink record's shape."""
+Carry = Callable[[Message, bytes, "Shaped | None"], Headers]
+"""(source message, written value as JSON, a `Record`'s key and headers) -> the headers that carry
+the sink record's shape."""
 
 
 def field_key(value: bytes, read: Callable[[object], object]) -> bytes | None:
@@ -39,12 +42,15 @@ def carrier(shape: SinkRecord) -> Carry | None:
     field = shape.key_field
     source_key, source_time = shape.key == SOURCE_KEY, shape.timestamp == "source"
 
-    def carried(msg: Message, value: bytes) -> Headers:
+    def carried(msg: Message, value: bytes, parts: Shaped | None) -> Headers:
         out: Headers = []
         if kept is not None:
             source: Headers = msg.headers() or []  # type: ignore[assignment]  # (name, bytes) pairs
             out += [(name, raw) for name, raw in source if kept.keeps(name)]
-        if source_key:
+        if parts is not None:  # `sink.key: transform`: the Record's key and headers
+            out += parts[1]
+            out.append((SINK_KEY_HEADER, parts[0]))
+        elif source_key:
             out.append((SINK_KEY_HEADER, msg.key()))
         elif field is not None:
             out.append((SINK_KEY_HEADER, field_key(value, field.read)))

@@ -2,7 +2,9 @@
 
 Built-ins: `identity` (the input bytes, untouched) and `project` (keep `fields`, sorted keys).
 A registered `module:function` (`registry.py`) takes the event as a dict and returns a dict
-(encoded with sorted keys), bytes or str. Determinism is checked on the first batch (each event transformed twice).
+(encoded with sorted keys), bytes or str; with `spec.sink.key: transform` it returns a `Record`
+(`contract/transform_record.py`): that value, the sink key and headers to add. Determinism is
+checked on the first batch (each event transformed twice).
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from typing import Any
 import orjson
 
 from ..contract.exit_codes import PermanentFailure
+from ..contract.headers import RESERVED_PREFIX
 from ..contract.tasks import Transform
+from ..contract.transform_record import Record
 from ..runtime.formats import Encode, Rejected
 from .registry import TRANSFORMS, resolve
 
 Fn = Callable[[dict[str, Any], bytes], bytes]
 Output = Callable[[dict[str, Any], bytes], "bytes | Rejected"]
+Shaped = tuple[bytes | None, list[tuple[str, bytes]]]
+"""What a `Record` adds to its value: the sink key and the headers."""
 
 
 def _encode(result: Any) -> bytes:
@@ -39,6 +45,8 @@ class BuiltTransform:
     """The output is the input bytes: the engine does not call `fn`."""
     user_code: bool
     """Registered user code: its determinism must be checked."""
+    record: bool = False
+    """`fn` returns a `Record` (`spec.sink.key: transform`), not only the value."""
 
     @property
     def needs_doc(self) -> bool:
@@ -46,8 +54,9 @@ class BuiltTransform:
         return not self.identity
 
 
-def build(spec: Transform) -> BuiltTransform:
-    """The transform of a task; the one place that decides whether it is the identity."""
+def build(spec: Transform, *, record: bool = False) -> BuiltTransform:
+    """The transform of a task; the one place that decides whether it is the identity. `record`: the
+    user function returns a `Record` (the sink record's key and headers too)."""
     if spec.function == "identity":
         return BuiltTransform(lambda _doc, raw: raw, identity=True, user_code=False)
     if spec.function == "project":
@@ -58,7 +67,26 @@ def build(spec: Transform) -> BuiltTransform:
     user = resolve(TRANSFORMS, spec.function)
     if not callable(user):
         raise PermanentFailure(f"transform {spec.function!r} is not callable")
+    if record:
+        return BuiltTransform(lambda doc, _raw: user(doc), identity=False, user_code=True, record=True)
     return BuiltTransform(lambda doc, _raw: _encode(user(doc)), identity=False, user_code=True)
+
+
+def record_parts(result: Any) -> tuple[bytes, Shaped] | Rejected:
+    """A `Record`'s value bytes, key and headers; a dead letter for anything else or a reserved header."""
+    if type(result) is not Record:
+        return Rejected("transform", f"returned {type(result).__name__}, not a Record (spec.sink.key: transform)")
+    key = result.key.encode() if isinstance(result.key, str) else result.key
+    if key is not None and not isinstance(key, bytes):
+        return Rejected("transform", f"Record.key is {type(key).__name__}: bytes, str or None")
+    headers: list[tuple[str, bytes]] = []
+    for name, raw in result.headers:
+        if not isinstance(name, str) or not name or name.startswith(RESERVED_PREFIX):
+            return Rejected("transform", f"Record header {name!r}: a non-empty name outside `er-*` (the replay's)")
+        if not isinstance(raw, bytes | str):
+            return Rejected("transform", f"Record header {name!r} is {type(raw).__name__}: bytes or str")
+        headers.append((name, raw.encode() if isinstance(raw, str) else raw))
+    return _encode(result.value), (key, headers)
 
 
 def check_deterministic(fn: Fn, name: str, samples: list[tuple[dict[str, Any], bytes]]) -> None:
@@ -73,25 +101,34 @@ def check_deterministic(fn: Fn, name: str, samples: list[tuple[dict[str, Any], b
             )
 
 
-def output_step(built: BuiltTransform, encode: Encode | None, unencoded: list[bytes] | None) -> Output | None:
-    """What follows validation: the transform, then the sink's encoding (`unencoded` collects the JSON
-    outputs that encoded); None when the output is the validated value as it is."""
+def output_step(
+    built: BuiltTransform, encode: Encode | None, unencoded: list[bytes] | None, shaped: list[Shaped] | None
+) -> Output | None:
+    """What follows validation: the transform, then the sink's encoding; `unencoded` collects the
+    JSON outputs, `shaped` a `Record`'s key and headers, of the outputs that passed (in order). None
+    when the output is the validated value as it is."""
     transform = None if built.identity else built.fn
     if transform is None and encode is None:
         return None
+    record = built.record
 
     def output(doc: dict[str, Any], value: bytes) -> bytes | Rejected:
-        out = value
+        out, parts = value, None
         if transform is not None:
             try:
                 out = transform(doc, value)
             except Exception as err:  # noqa: BLE001 - user code: the event is dead-lettered with the error
                 return Rejected("transform", f"{type(err).__name__}: {err}"[:300])
-        if encode is None:
-            return out
-        coded = encode(out)
-        if unencoded is not None and type(coded) is not Rejected:
-            unencoded.append(out)
+            if record:
+                if type(split := record_parts(out)) is Rejected:
+                    return split
+                out, parts = split  # type: ignore[misc]
+        coded = out if encode is None else encode(out)
+        if type(coded) is not Rejected:
+            if unencoded is not None:
+                unencoded.append(out)
+            if shaped is not None and parts is not None:
+                shaped.append(parts)
         return coded
 
     return output

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic.alias_generators import to_camel
 
 from .base import DNS_LABEL_RE, ApiModel, rule
-from .sink import SHAPE_NOT_AGGREGATE_RULE
+from .sink import RECORD_NEEDS_USER_TRANSFORM_RULE, SHAPE_NOT_AGGREGATE_RULE
 from .spec import AGGREGATE_SKIP_PROCESSED_RULE, EXTERNAL_RESULTS_RULE, IMMUTABLE, EventReplaySpec
 from .status import EventReplayStatus
 
@@ -88,6 +88,7 @@ ROOT_RULES = [
     AGGREGATE_SKIP_PROCESSED_RULE,
     EXTERNAL_RESULTS_RULE,
     SHAPE_NOT_AGGREGATE_RULE,
+    RECORD_NEEDS_USER_TRANSFORM_RULE,
     *(frozen_rule(path) for path in IMMUTABLE),
 ]
 """CEL rules on the whole object (they may read `oldSelf.status`: "immutable once planned")."""

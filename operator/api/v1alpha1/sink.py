@@ -40,6 +40,17 @@ SHAPE_NOT_AGGREGATE_RULE = rule(
 )
 """A root rule (it reads spec.transform); `EventReplaySpec` applies its Python twin."""
 
+RECORD_NEEDS_USER_TRANSFORM = (
+    "sink.key transform: the record comes from a registered transform (`transform.function: module:function`)"
+)
+RECORD_NEEDS_USER_TRANSFORM_RULE = rule(
+    "!has(self.spec.sink.key) || self.spec.sink.key != 'transform' || "
+    "(has(self.spec.transform) && has(self.spec.transform.function) && self.spec.transform.function.contains(':'))",
+    RECORD_NEEDS_USER_TRANSFORM,
+    fieldPath=".spec.sink.key",
+)
+"""A root rule (it reads spec.transform); `EventReplaySpec` applies its Python twin."""
+
 
 class SinkHeaders(ApiModel):
     """Which of the source record's headers the sink record keeps; the replay's `er-*` headers are
@@ -90,18 +101,19 @@ class Sink(EncodedValues):
         description=f"The promoted record's key: {SINK_KEY_RULE}. `eventId` (the default) keys it by its event "
         "id; `sourceKey` keeps the source record's key bytes (a null key stays null); `field:<path>` reads a "
         "field of the transformed value (a string as UTF-8, another JSON value as its JSON text; absent: a "
-        "null key). Promotion partitions by the key as Kafka's Java clients do (murmur2), so a correction "
-        "lands where production's records of that key are.",
+        "null key); `transform`: the transform (a registered `module:function`) returns a `Record` of value, "
+        "key and headers to add. Promotion partitions by the key as Kafka's Java clients do (murmur2), so a "
+        "correction lands where production's records of that key are.",
     )
     headers: SinkHeaders | None = Field(
         default=None,
         description="Source headers the promoted record keeps (`allow` or `deny` a list of names). Default: "
-        "all of them with a `sourceKey` or `field:` key, none with `eventId`.",
+        "all of them with a `sourceKey`, `field:` or `transform` key, none with `eventId`.",
     )
     timestamp: Literal["source", "replay"] | None = Field(
         default=None,
         description="The promoted record's timestamp: `source` (the source record's) or `replay` (stamped when "
-        "promoted). Default: `source` with a `sourceKey` or `field:` key, `replay` with `eventId`.",
+        "promoted). Default: `source` with a `sourceKey`, `field:` or `transform` key, `replay` with `eventId`.",
     )
 
     def record(self) -> SinkRecord:

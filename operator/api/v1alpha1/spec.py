@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from .base import ApiModel, cel, rule
 from .dedup import Dedup
 from .reconciliation import Promotion, Reconciliation
-from .sink import SHAPE_NOT_AGGREGATE, Sink
+from .sink import RECORD_NEEDS_USER_TRANSFORM, SHAPE_NOT_AGGREGATE, Sink
 from .source import Source
 from .transform import Transform
 from .validation import Validation
@@ -112,7 +112,8 @@ class EventReplaySpec(ApiModel):
 
     @model_validator(mode="after")
     def _servable(self) -> EventReplaySpec:
-        # The twins of AGGREGATE_SKIP_PROCESSED_RULE, EXTERNAL_RESULTS_RULE and sink.SHAPE_NOT_AGGREGATE_RULE:
+        # The twins of AGGREGATE_SKIP_PROCESSED_RULE, EXTERNAL_RESULTS_RULE, sink.SHAPE_NOT_AGGREGATE_RULE and
+        # sink.RECORD_NEEDS_USER_TRANSFORM_RULE:
         # `eventreplay plan/run` refuse them too.
         if self.transform.aggregate is not None and self.dedup.mode == "skipProcessed":
             raise ValueError(AGGREGATE_SKIP_PROCESSED)
@@ -120,6 +121,8 @@ class EventReplaySpec(ApiModel):
             raise ValueError(EXTERNAL_RESULTS_ONLY_EXTERNAL)
         if self.transform.aggregate is not None and self.sink.shaped:
             raise ValueError(SHAPE_NOT_AGGREGATE)
+        if self.sink.record().from_transform and ":" not in self.transform.function:
+            raise ValueError(RECORD_NEEDS_USER_TRANSFORM)
         return self
 
     @property
