@@ -31,7 +31,7 @@ from bench_worker import BOOTSTRAP, drop_ledger, drop_topics, run_worker_rss, ta
 
 from datagen.orders import CLEAN, ORDER_AVRO, generate
 from devstack import config
-from eventreplay.worker.contract.tasks import Task, ValueFormat
+from eventreplay.worker.contract.tasks import SinkSubject, Task, ValueFormat, topic_subject
 
 
 def seed(topic: str, count: int, encode: Any | None) -> None:
@@ -74,10 +74,10 @@ def task(topic: str, count: int, mode: str) -> Task:
     if sink == "json":
         return base.model_copy(update={"source_format": _format(source)})
     # The sandbox stands in for the sink: its subject holds the order schema (a replay never registers).
-    sink_topic = base.output.sandbox_topic
+    subject = SinkSubject(name=topic_subject(base.output.sandbox_topic))
     registry = SchemaRegistryClient({"url": config.registry_url()})
-    registry.register_schema(f"{sink_topic}-value", Schema(json.dumps(ORDER_AVRO), "AVRO"))
-    update = {"source_format": _format(source), "sink_format": _format(sink), "sink_topic": sink_topic}
+    registry.register_schema(subject.name, Schema(json.dumps(ORDER_AVRO), "AVRO"))
+    update = {"source_format": _format(source), "sink_format": _format(sink), "sink_subject": subject}
     return base.model_copy(update=update)
 
 

@@ -75,6 +75,13 @@ def sink_format(spec: EventReplaySpec) -> wt.ValueFormat:
     return _format(spec.sink.format, spec.sink.schema_registry, SINK_SCHEMA_REGISTRY_CREDENTIALS_ENV)
 
 
+def sink_subject(spec: EventReplaySpec) -> wt.SinkSubject | None:
+    """The subject a registry sink format encodes under, and the schema to register there if given."""
+    if not spec.sink.encoded:
+        return None
+    return wt.SinkSubject(name=spec.sink.subject_name(), schema_text=spec.sink.schema_)
+
+
 def _poison_breaker(spec: EventReplaySpec) -> wt.PoisonBreaker | None:
     breaker = spec.validation.poison_breaker
     if breaker is None:
@@ -130,7 +137,7 @@ def build_task(
         output=wt.Output(sandbox_topic=plan.sandbox_topic, dead_letter_topic=plan.dead_letter_topic),
         sink=spec.sink.record(),
         sink_format=sink_format(spec),
-        sink_topic=spec.sink.topic if spec.sink.encoded else None,
+        sink_subject=sink_subject(spec),
         tuning=wt.Tuning(batch_size=spec.worker.batch_size),
     )
 

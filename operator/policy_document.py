@@ -133,6 +133,11 @@ class Project(_Model):
     )
     redis_endpoints: list[str] = Field(default_factory=list, description="Aliases from redisEndpoints.")
     schema_registries: list[str] = Field(default_factory=list, description="Aliases from schemaRegistries.")
+    register_schemas: bool = Field(
+        default=False,
+        description="Whether a replay may register its sink's schema (`spec.sink.schema`) under the sink subject "
+        "in these registries; otherwise a sink subject must hold its schema already.",
+    )
     redis_user_secret: str | None = Field(
         default=None,
         max_length=253,

@@ -39,6 +39,8 @@ def refusal(document: PolicyDocument, project: Project, spec: EventReplaySpec) -
         creds = registry.credentials_secret_ref
         if creds is not None and creds.name not in project.secrets:
             return f"{path}.credentialsSecretRef names Secret {creds.name}, which the policy does not allow"
+    if spec.sink.schema_ is not None and not project.register_schemas:
+        return f"sink.schema: project {project.name} may not register schemas (registerSchemas is false)"
     return None
 
 

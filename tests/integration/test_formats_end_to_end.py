@@ -26,7 +26,7 @@ from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSe
 
 from devstack import config
 from eventreplay.worker.contract.step_tasks import EventIdSource
-from eventreplay.worker.contract.tasks import ValueFormat
+from eventreplay.worker.contract.tasks import SinkSubject, ValueFormat
 from support.java_producer import java_produce
 from support.kafka_tools import create_topic, read_topic, watermarks
 from support.reconciliation_scenario import Scenario
@@ -155,7 +155,7 @@ def _replay_reconcile_promote(fmt: Formats, steps: StepDriver, kafka_bootstrap: 
             update={
                 "source_format": fmt.value_format(),
                 "sink_format": fmt.value_format(),
-                "sink_topic": sc.destination,
+                "sink_subject": SinkSubject(name=f"{sc.destination}-value"),
             }
         )
         done = run_worker(task, timeout=300)
@@ -202,3 +202,32 @@ def test_json_schema_replayed_reconciled_and_promoted_in_the_sink_format(
     steps: StepDriver, registry: SchemaRegistryClient, kafka_bootstrap: str
 ) -> None:
     _replay_reconcile_promote(Formats(registry, "JSON"), steps, kafka_bootstrap)
+
+
+def test_a_named_subject_gets_the_replays_schema_registered_once_and_used(
+    steps: StepDriver, registry: SchemaRegistryClient, kafka_bootstrap: str
+) -> None:
+    """RecordNameStrategy: the sink subject is the record's name; the subject holds nothing until the
+    replay (its project may register) registers its schema; a second replay finds it (same id)."""
+    fmt, u = Formats(registry, "AVRO"), steps.unique
+    source = f"fmt-named-{u}"
+    create_topic(steps.admin, source, SOURCE_PARTITIONS)  # partition 0 is replayed
+    sent = _source(fmt, steps.bootstrap, source, int(time.time() * 1000))
+    subject, (_old, schema) = f"eventreplay.e2e.Order{u}", _sink_schemas("AVRO")
+    sandboxes = []
+    for run in ("first", "second"):
+        task = make_task(steps.bootstrap, source, f"{u}{run}", EVENTS // SOURCE_PARTITIONS, sandbox=f"{source}-{run}")
+        sink = SinkSubject(name=subject, schema_text=schema)
+        task = task.model_copy(
+            update={"source_format": fmt.value_format(), "sink_format": fmt.value_format(), "sink_subject": sink}
+        )
+        done = run_worker(task, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        sandboxes.append([r for _, r in read_topic(kafka_bootstrap, task.output.sandbox_topic, 1)])
+    registered = registry.get_latest_version(subject)
+    assert registry.get_versions(subject) == [registered.version], "registered once: the second found it"
+    decode = fmt.deserializer()
+    for records in sandboxes:
+        assert {int.from_bytes((r.value or b"")[1:5], "big") for r in records} == {registered.schema_id}
+        assert {decode(r.value, value_context(source))["event_id"] for r in records} <= set(sent)
+    assert len(sandboxes[0]) == len(sandboxes[1]) > 0

@@ -148,6 +148,22 @@ class ValueFormat(Contract):
         return self
 
 
+def topic_subject(topic: str) -> str:
+    """The subject of a topic's values under TopicNameStrategy, the serdes' default."""
+    return f"{topic}-value"
+
+
+class SinkSubject(Contract):
+    """The registry subject a replay encodes its output under, and the schema it may register there."""
+
+    name: str = Field(min_length=1, description="The subject (`<topic>-value` unless the replay names another).")
+    schema_text: str | None = Field(
+        default=None,
+        description="Encode with this schema, registered under the subject first when the registry does not "
+        "hold it (the policy let the project register); None: the subject's latest version, never registered.",
+    )
+
+
 class Validation(Contract):
     event_id_field: str = Field(
         default="event_id",
@@ -249,18 +265,16 @@ class Task(Contract):
     )
     sink_format: ValueFormat = Field(
         default=ValueFormat(),
-        description="How the sandbox (and so the sink) values are encoded: the output is encoded under the sink "
-        "topic's subject (`sink_topic`) with its latest schema; a value it does not accept is dead-lettered.",
+        description="How the sandbox (and so the sink) values are encoded: each output is encoded under "
+        "`sink_subject`; a value its schema does not accept is dead-lettered.",
     )
-    sink_topic: str | None = Field(
-        default=None, description="The sink topic whose subject (TopicNameStrategy) encodes a registry format."
-    )
+    sink_subject: SinkSubject | None = Field(default=None, description="With a registry `sink_format` only.")
     tuning: Tuning = Tuning()
 
     @model_validator(mode="after")
     def _subject_when_encoded(self) -> Task:
-        if self.sink_format.format != "json" and not self.sink_topic:
-            raise ValueError("sinkFormat in a registry format needs the sinkTopic whose subject encodes it")
+        if (self.sink_format.format != "json") != (self.sink_subject is not None):
+            raise ValueError("sinkSubject goes with a registry sinkFormat, and only with one")
         return self
 
     @property

@@ -32,8 +32,9 @@ from ..contract.headers import (
 from ..contract.tasks import Task
 from ..ledger.dedup import CONFLICTS, MARK_FORMAT, ReplayLedger, pack
 from ..runtime import digest
-from ..runtime.formats import Decode, Encode, Rejected
+from ..runtime.formats import Decode, Rejected
 from ..runtime.produce import Headers, RecordTooLarge, produce
+from ..runtime.sink_encoding import Encode
 from .dead_letter import truncated_copy
 from .fidelity import carrier
 from .transform import BuiltTransform, Shaped, check_deterministic, output_step

@@ -26,9 +26,10 @@ from ..contract.tasks import Task
 from ..ledger.dedup import ReplayLedger
 from ..ledger.watermark import LedgerWatermark
 from ..runtime import digest, failpoints, kafka_io
-from ..runtime.formats import decoder, encoder
+from ..runtime.formats import decoder
 from ..runtime.redis_connection import connect_redis
 from ..runtime.restart_guard import last_source_offset, read_mirror, resume_replay
+from ..runtime.sink_encoding import encoder
 from ..runtime.transactional_loop import TransactionalLoop, TransactionBudget
 from . import poison
 from .batch import Prepared, ReplayBatches
@@ -64,7 +65,7 @@ class Engine:
         )
         self._carry: list[Message] = []  # consumed past a transaction's limit, for the next one
         self.admin, self.consumer, self.producer = kafka_io.new_clients(task)
-        decode, encode = decoder(task.source_format, self.src.topic), encoder(task.sink_format, task.sink_topic)
+        decode, encode = decoder(task.source_format, self.src.topic), encoder(task.sink_format, task.sink_subject)
         self.batches = ReplayBatches(task, self.producer, ledger, transform, validator, decode=decode, encode=encode)
         self._where = f"{self.src.topic}/{self.src.partition}"
         self.metrics = WorkerMetrics(task.replay.namespace, task.replay.name, self.src.topic, self.src.partition)

@@ -19,7 +19,8 @@ from ..contract.exit_codes import PermanentFailure
 from ..contract.headers import RESERVED_PREFIX
 from ..contract.tasks import Transform
 from ..contract.transform_record import Record
-from ..runtime.formats import Encode, Rejected
+from ..runtime.formats import Rejected
+from ..runtime.sink_encoding import Encode
 from .registry import TRANSFORMS, resolve
 
 Fn = Callable[[dict[str, Any], bytes], bytes]

@@ -46,11 +46,7 @@ MAGIC_BYTE = 0
 HEADER_BYTES = 5
 REGISTRY_TIMEOUT_SECONDS = 10
 
-SINK_SCHEMA_REASON = "sink-schema"
-"""The dead-letter reason of the encode step: the sink subject's schema does not accept the output."""
-
 Decode = Callable[[bytes | None], "bytes | Rejected | None"]
-Encode = Callable[[bytes], "bytes | Rejected"]
 _clients: dict[tuple[str, str | None], SchemaRegistryClient] = {}
 
 
@@ -166,60 +162,3 @@ def as_read(decode: Decode | None, value: bytes | None) -> bytes | None:
         return value
     out = decode(value)
     return value if isinstance(out, Rejected) else out
-
-
-class RegistryEncoder:
-    """Encodes a replay's JSON output (`__call__`) in the sink's format under the sink topic's subject
-    (TopicNameStrategy) with the subject's latest schema, fetched once, at the first record; never
-    registers a schema. An output the schema does not accept is a dead letter (`sink-schema`)."""
-
-    def __init__(self, fmt: ValueFormat, topic: str, client: SchemaRegistryClient | None = None) -> None:
-        assert fmt.schema_registry is not None  # the contract insists on one for these formats
-        self._client = client or registry_client(fmt.schema_registry)
-        self._ctx = SerializationContext(topic, MessageField.VALUE)
-        self.subject = topic_subject_name_strategy(self._ctx, None) or topic
-        self._format = fmt.format
-        self._serialize: Callable[[Any, SerializationContext], bytes | None] | None = None
-        self.schema_id = 0
-
-    def _start(self) -> Callable[[Any, SerializationContext], bytes | None]:
-        try:
-            self.schema_id = self._client.get_latest_version(self.subject).schema_id or 0
-        except SchemaRegistryError as err:
-            if err.http_status_code == 404:
-                raise PermanentFailure(
-                    f"sink subject {self.subject} holds no schema: register the sink's schema first "
-                    "(a replay never registers one)"
-                ) from err
-            raise registry_failure(err) from err
-        except Exception as err:  # connection refused, timeout, DNS: an outage, never a record's fault
-            raise RetriableFailure(f"schema registry unreachable: {type(err).__name__}: {err}") from err
-        conf = {**SUBJECT_BY_TOPIC, "auto.register.schemas": False, "use.latest.version": True}
-        if self._format == "avro":
-            from confluent_kafka.schema_registry.avro import AvroSerializer
-
-            return AvroSerializer(self._client, None, conf=conf)  # type: ignore[no-any-return]
-        from confluent_kafka.schema_registry.json_schema import JSONSerializer
-
-        return JSONSerializer(None, self._client, conf=conf)  # type: ignore[no-any-return]
-
-    def __call__(self, value: bytes) -> bytes | Rejected:
-        serialize = self._serialize or self._start()
-        self._serialize = serialize
-        try:
-            coded = serialize(orjson.loads(value), self._ctx)
-        except SchemaRegistryError as err:
-            raise registry_failure(err) from err
-        except Exception as err:  # noqa: BLE001 - fastavro's TypeError/ValueError, jsonschema's: this output's fault
-            why = f"{type(err.__context__ or err).__name__}: {err}"
-            return Rejected(SINK_SCHEMA_REASON, f"subject {self.subject} (schema id {self.schema_id}): {why}"[:300])
-        assert coded is not None  # a value, never None, was serialized
-        return coded
-
-
-def encoder(fmt: ValueFormat, topic: str | None) -> Encode | None:
-    """The encode step for a sink's format, or None when the sink takes the JSON output as it is."""
-    if fmt.format == "json":
-        return None
-    assert topic is not None  # the task insists on the sink topic with a registry format
-    return RegistryEncoder(fmt, topic)

@@ -21,11 +21,16 @@ from eventreplay.worker.contract.sink_record import (
     SinkRecord,
     resolve,
 )
+from eventreplay.worker.contract.tasks import topic_subject
 
 from .base import TOPIC_RE, ApiModel, cel, rule
 from .source_format import EncodedValues, format_rule, no_schema_default
 
 HeaderName = Annotated[str, Field(pattern=HEADER_NAME_PATTERN, max_length=249)]
+
+SUBJECT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+SUBJECT_NEEDS_REGISTRY = "sink.subject and sink.schema go with a registry format (sink.schemaRegistry)"
+MAX_SINK_SCHEMA_BYTES = 65_536
 
 SHAPE_NOT_AGGREGATE = (
     "sink.key, sink.headers, sink.timestamp and sink.format shape a replayed source record: an aggregate "
@@ -81,7 +86,12 @@ class SinkHeaders(ApiModel):
 class Sink(EncodedValues):
     """The real destination. Replays write to a derived sandbox topic first; only promotion writes here."""
 
-    model_config = ConfigDict(json_schema_extra=cel(format_rule("sink")))
+    model_config = ConfigDict(
+        json_schema_extra=cel(
+            format_rule("sink"),
+            rule("(!has(self.subject) && !has(self.schema)) || has(self.schemaRegistry)", SUBJECT_NEEDS_REGISTRY),
+        )
+    )
     side = "sink"
 
     topic: str = Field(
@@ -115,6 +125,33 @@ class Sink(EncodedValues):
         description="The promoted record's timestamp: `source` (the source record's) or `replay` (stamped when "
         "promoted). Default: `source` with a `sourceKey`, `field:` or `transform` key, `replay` with `eventId`.",
     )
+
+    subject: str | None = Field(
+        default=None,
+        pattern=SUBJECT_PATTERN,
+        max_length=255,
+        description="The registry subject values are encoded under (with `avro` or `jsonSchema`): default "
+        "`<topic>-value` (TopicNameStrategy); name another for RecordNameStrategy (`com.acme.Order`) or "
+        "TopicRecordNameStrategy (`<topic>-com.acme.Order`).",
+    )
+    schema_: str | None = Field(
+        default=None,
+        alias="schema",
+        max_length=MAX_SINK_SCHEMA_BYTES,
+        description="Encode with this schema (Avro or JSON Schema text), registering it under the subject when "
+        "the registry does not hold it: only when the replay policy lets the project register "
+        "(`registerSchemas`). Absent: the subject's latest version, which must exist (nothing is registered).",
+    )
+
+    @model_validator(mode="after")
+    def _subject_with_registry(self) -> Sink:
+        if (self.subject is not None or self.schema_ is not None) and self.schema_registry is None:
+            raise ValueError(SUBJECT_NEEDS_REGISTRY)
+        return self
+
+    def subject_name(self) -> str:
+        """The subject the values are encoded under."""
+        return self.subject or topic_subject(self.topic)
 
     def record(self) -> SinkRecord:
         """The shape the replay task carries, defaults applied."""
