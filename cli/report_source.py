@@ -19,6 +19,8 @@ from eventreplay.worker.contract.headers import REPLAY_UID_HEADER, REPORT_HASH_H
 from eventreplay.worker.contract.kafka_clients import client_config, planner_consumer_config
 from eventreplay.worker.contract.names import PLANNER_GROUP_ID, Tenant, report_key
 from eventreplay.worker.contract.ownership import header
+from eventreplay.worker.contract.source_ref import Headers
+from eventreplay.worker.contract.step_tasks import event_id_ref
 from eventreplay.worker.contract.summaries import EventIdPlan, PlannedRange, ReportSummary
 
 from .errors import EXIT_FAILED, EXIT_NOT_FOUND, CliError
@@ -39,15 +41,18 @@ def load_summary(client: redis.Redis, tenant: Tenant, uid: str) -> ReportSummary
     return ReportSummary.from_json(raw)
 
 
-def existing_id(key: bytes | None, value: bytes | None, spec: EventIdPlan) -> str | None:
+def existing_id(key: bytes | None, value: bytes | None, spec: EventIdPlan, headers: Headers = None) -> str | None:
     """An existing record's event id, by the rule the report was made with (its plan's eventId)."""
     if spec.source == "key":
         return key.decode(errors="replace") if key else None
-    try:
-        doc = orjson.loads(value) if value is not None else None
-    except orjson.JSONDecodeError:
-        return None
-    raw = doc.get(spec.field) if isinstance(doc, dict) else None
+    if spec.source == "header":
+        raw = event_id_ref(spec.source, spec.field, spec.header).read(None, key, headers)
+    else:
+        try:
+            doc = orjson.loads(value) if value is not None else None
+        except orjson.JSONDecodeError:
+            return None
+        raw = doc.get(spec.field) if isinstance(doc, dict) else None
     return None if isinstance(raw, bool) or not isinstance(raw, str | int) or raw == "" else str(raw)
 
 
@@ -98,7 +103,7 @@ class KafkaReportSource:
     def existing(self) -> Iterator[tuple[str | None, bytes | None]]:
         plan = self.summary.report.plan
         for msg in self._read(plan.existing_topic, plan.existing):
-            yield existing_id(msg.key(), msg.value(), plan.event_id), msg.value()
+            yield existing_id(msg.key(), msg.value(), plan.event_id, msg.headers()), msg.value()
 
 
 def _range(consumer: Consumer, topic: str, r: PlannedRange) -> Iterator[Message]:

@@ -198,6 +198,12 @@ def build_combine_task(spec: EventReplaySpec, plan: Plan, owner: Owner, grant: C
     )
 
 
+def _event_id(spec: EventReplaySpec) -> rt.EventIdSource:
+    """How destination records name their id, for the reconciliation Job and the gap finder alike."""
+    source = spec.reconciliation.event_id
+    return rt.EventIdSource(source=source.source, field=source.field, header=source.header)
+
+
 def build_reconcile_task(
     spec: EventReplaySpec, plan: Plan, owner: Owner, grant: ClusterGrant = OPEN
 ) -> rt.ReconcileTask:
@@ -208,8 +214,8 @@ def build_reconcile_task(
         kafka=_kafka(spec, grant),
         sandbox_topic=replayed_output(spec, plan, owner),
         existing=existing_output(spec, plan),
-        event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),
-        canonical=rt.Canonical(headers=sorted(set(rc.canonical_headers))),
+        event_id=_event_id(spec),
+        canonical=rt.Canonical(headers=sorted(set(rc.canonical_headers)), key=rc.compare_key),
         report=rt.ReportOutput(
             topic=plan.report_topic or ReplayTopics.of(owner.namespace, owner.name, owner.uid).report,
             redis=_redis(spec, grant),
@@ -251,7 +257,7 @@ def build_gap_task(spec: EventReplaySpec, plan: Plan, join_seconds: int, grant: 
         source_event_id_field=spec.validation.event_id_field,
         existing=existing_output(spec, plan),
         sink_format=sink_format(spec),
-        event_id=rt.EventIdSource(source=rc.event_id.source, field=rc.event_id.field),
+        event_id=_event_id(spec),
         join_seconds=join_seconds,
         sample_size=rc.sample_size,
     )

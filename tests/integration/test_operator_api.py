@@ -143,6 +143,16 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         _with("transform", HOURLY_COUNT) | {"sink": {"topic": "out", "key": "sourceKey"}},
         "an aggregate replay writes window results",
     ),
+    (
+        "event id header without its name",
+        _with("reconciliation", {"eventId": {"source": "header"}}),
+        "eventId: header is required with source header, and only then",
+    ),
+    (
+        "event id header name with another source",
+        _with("reconciliation", {"eventId": {"source": "key", "header": "x-id"}}),
+        "eventId: header is required with source header, and only then",
+    ),
     ("bad policy", _with("promotion", {"policy": "Sometimes"}), "Unsupported value"),
     ("parallelism zero", _with("worker", {"parallelism": 0}), "should be greater than or equal to 1"),
 ]
@@ -154,6 +164,15 @@ def test_every_example_applies(driver: OperatorDriver, namespace: str) -> None:
     for path in paths:
         created = driver.apply(load_example(path, namespace))
         assert created["metadata"]["uid"], path
+
+
+def test_ids_from_a_header_and_the_compared_key_are_admitted_as_written(driver: OperatorDriver) -> None:
+    by_header = {"eventId": {"source": "header", "header": "x-event-id"}, "compareKey": True}
+    created = driver.create("by-header", _with("reconciliation", by_header))
+    stored = created["spec"]["reconciliation"]
+    assert (stored["eventId"], stored["compareKey"]) == (by_header["eventId"], True)
+    plain = driver.create("plain", GOOD)
+    assert "compareKey" not in plain["spec"].get("reconciliation", {})  # absent stays absent (false)
 
 
 @pytest.mark.parametrize(("case", "spec", "message"), BAD_SPECS, ids=[b[0] for b in BAD_SPECS])
@@ -205,6 +224,7 @@ FROZEN_CHANGES: list[tuple[str, dict[str, Any]]] = [
     ("spec.sink", {"sink": {"topic": "elsewhere"}}),
     ("spec.reconciliation.slackSeconds", {"reconciliation": {"slackSeconds": 5}}),
     ("spec.reconciliation.eventId", {"reconciliation": {"eventId": {"source": "valueField", "field": "id"}}}),
+    ("spec.reconciliation.compareKey", {"reconciliation": {"compareKey": True}}),
 ]
 
 

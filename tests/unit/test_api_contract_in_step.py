@@ -83,6 +83,7 @@ COPIED = [
     Copied(api.Reconciliation, "refresh", rt.ReconcileTask, "refresh"),
     Copied(api.Reconciliation, "eventId", rt.ReconcileTask, "eventId"),
     Copied(api.Reconciliation, "canonicalHeaders", rt.Canonical, "headers"),
+    Copied(api.Reconciliation, "compareKey", rt.Canonical, "key"),
     Copied(api.Reconciliation, "eventId", GapTask, "eventId"),
     Copied(api.Reconciliation, "sampleSize", GapTask, "sampleSize"),
     Copied(api.Validation, "eventIdField", GapTask, "sourceEventIdField"),

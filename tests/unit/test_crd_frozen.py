@@ -22,6 +22,7 @@ FROZEN = {
     ".spec.reconciliation.existingTimestamps",
     ".spec.reconciliation.eventId",
     ".spec.reconciliation.canonicalHeaders",
+    ".spec.reconciliation.compareKey",
     ".spec.reconciliation.sampleSize",
 }
 MUTABLE = (

@@ -9,11 +9,11 @@ and promotion applies the shape when it writes the sink record.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .headers import RESERVED_PREFIX
+from .headers import RESERVED_PREFIX, SINK_KEY_HEADER
 from .model import Contract
 from .source_ref import SourceRef, parse
 
@@ -75,6 +75,16 @@ class SinkRecord(Contract):
     def key_field(self) -> SourceRef | None:
         """The field path the key is read from (`field:<path>`), else None."""
         return parse(self.key[len(FIELD_PREFIX) :]) if self.key.startswith(FIELD_PREFIX) else None
+
+
+def sink_key(key: bytes | None, headers: Any) -> bytes | None:
+    """The key a sandbox record (`key`, `headers`: confluent-kafka's (name, bytes) pairs or None) is
+    promoted with: its `er-sink-key` header's value when it carries one (a None value: a null key),
+    else its own key, the event id."""
+    for name, raw in headers or ():
+        if name == SINK_KEY_HEADER:
+            key = raw  # a record carries one; were there more, the last would win
+    return key
 
 
 def resolve(key: str, headers: HeaderFilter | None, timestamp: Timestamp | None) -> SinkRecord:

@@ -14,6 +14,7 @@ Exit codes are in `exit_codes.py`: 0 done, 10 permanent, 11 retriable, 12 fenced
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache, cached_property
 from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
@@ -21,6 +22,8 @@ from pydantic import Field, model_validator
 from . import names
 from .defaults import DEFAULT_TTL_SECONDS
 from .model import Contract
+from .sink_record import HEADER_NAME_PATTERN
+from .source_ref import KEY, SourceRef, parse
 from .tasks import KafkaConnection, OffsetRange, RedisConnection, ReplayIdentity, ValueFormat
 
 
@@ -68,31 +71,59 @@ class ExistingOutput(Contract):
 
 
 EVENT_ID_FIELD_RULE = "eventId: field is required with source valueField, and only then"
+EVENT_ID_HEADER_RULE = "eventId: header is required with source header, and only then"
+EVENT_ID_HEADER_DESCRIPTION = (
+    "For `header`: its name; the id is the value of the record's first header of that name, as UTF-8 "
+    "(as `header:<name>` reads it in validation.eventIdField)."
+)
+EventIdSourceName = Literal["key", "valueField", "header"]
 
 
-def check_event_id_source(source: str, field: str | None) -> None:
-    """The one rule of an event-id source (the API's admission applies it too)."""
+def check_event_id_source(source: str, field: str | None, header: str | None) -> None:
+    """The rules of an event-id source (the API's admission applies them too)."""
     if (source == "valueField") != bool(field):
         raise ValueError(EVENT_ID_FIELD_RULE)
+    if (source == "header") != bool(header):
+        raise ValueError(EVENT_ID_HEADER_RULE)
+
+
+@cache  # a handful of distinct sources per process
+def event_id_ref(source: str, field: str | None, header: str | None) -> SourceRef:
+    """Where an event-id source reads the id (`source_ref.py`: the key, one header, a field path)."""
+    if source == "header":
+        return SourceRef("header", name=header or "")
+    return parse(field or "") if source == "valueField" else parse(KEY)
 
 
 class EventIdSource(Contract):
     """How to read the event id of a destination record (sandbox records are keyed by it)."""
 
-    source: Literal["key", "valueField"] = "key"
+    source: EventIdSourceName = "key"
     field: str | None = Field(default=None, description="For `valueField`: a field path (`a.b.c`) of the JSON value.")
+    header: str | None = Field(default=None, pattern=HEADER_NAME_PATTERN, description=EVENT_ID_HEADER_DESCRIPTION)
 
     @model_validator(mode="after")
     def _field(self) -> EventIdSource:
-        check_event_id_source(self.source, self.field)
+        check_event_id_source(self.source, self.field, self.header)
         return self
+
+    @cached_property
+    def ref(self) -> SourceRef:
+        """The parsed reference, once per task (read once per destination record)."""
+        return event_id_ref(self.source, self.field, self.header)
 
 
 class Canonical(Contract):
     """Canonical form compared per id: sorted-key compact JSON of the value (raw bytes if not
-    JSON, a marker for null) plus the listed headers, in name order (see `worker/runtime/canonical.py`)."""
+    JSON, a marker for null) plus the listed headers, in name order, and with `key` the record key
+    (see `worker/runtime/canonical.py`)."""
 
     headers: list[str] = Field(default_factory=list, description="Header names that are part of the content.")
+    key: bool = Field(
+        default=False,
+        description="Compare the record key too: the existing record's, and the key the replayed record is "
+        "promoted with (`sink_record.sink_key`).",
+    )
 
 
 class ReportOutput(Contract):

@@ -50,11 +50,13 @@ class EventIdPlan(Wire, omit_defaults=True):
 
     source: str
     field: str | None = None
+    header: str | None = None
 
 
 class CanonicalPlan(Wire):
     form: str
-    """The canonical form's name and version (`sorted-key-json+headers/v1`)."""
+    """The canonical form's name and version (`sorted-key-json+headers/v1`; `...+key/v1` when the
+    record key was compared too, `<format>-decoded+...` for a registry format)."""
     headers: list[str]
     """Header names that are part of the content, sorted."""
 

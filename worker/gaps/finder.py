@@ -20,7 +20,7 @@ from ..contract.gap_task import GapTask
 from ..contract.names import GAP_FINDER_GROUP_ID
 from ..contract.source_ref import parse
 from ..contract.tasks import OffsetRange
-from ..runtime.canonical import event_id_of, id_at
+from ..runtime.canonical import id_at
 from ..runtime.formats import Rejected, as_read, decoder
 from ..runtime.range_reader import check_ranges
 from ..runtime.step import RangeJob
@@ -70,9 +70,10 @@ class GapFinder(RangeJob):
     def _sink_ids(self, ranges: list[OffsetRange]) -> set[str]:
         ids: set[str] = set()
         decode = decoder(self.task.sink_format, self.task.existing.topic)
+        ref = self.task.event_id.ref  # parsed once, read per record
         for _partition, batch in self.batches(self.task.existing.topic, ranges):
             for msg in batch:
-                event_id = event_id_of(msg.key(), as_read(decode, msg.value()), self.task.event_id)
+                event_id = id_at(ref, msg.key(), as_read(decode, msg.value()), msg.headers())
                 if event_id is None:
                     self.counts["destinationUnidentified"] += 1
                     continue

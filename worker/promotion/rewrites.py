@@ -57,7 +57,7 @@ def production_ids(records: Iterable[Record], spec: EventIdSource) -> set[str]:
     for key, value, headers in records:
         if header(headers, PROMOTED_BY_HEADER) is not None:
             continue
-        event_id = event_id_of(key, value, spec)
+        event_id = event_id_of(key, value, spec, headers)
         if event_id is not None:
             out.add(event_id)
     return out
@@ -70,7 +70,9 @@ class SinkTail:
         self, task: PromoteTask, admin: AdminClient, mark: SinkMark | msgspec.UnsetType, event_id: EventIdPlan
     ) -> None:
         self.task, self.admin, self.topic = task, admin, task.sink_topic
-        self.spec = EventIdSource.model_validate({"source": event_id.source, "field": event_id.field})
+        self.spec = EventIdSource.model_validate(
+            {"source": event_id.source, "field": event_id.field, "header": event_id.header}
+        )
         self.ids: set[str] = set()
         self.since: dict[int, int] = {}
         self.mark = mark if isinstance(mark, SinkMark) and mark.topic == self.topic else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..contract.headers import REPLAY_UID_HEADER, SINK_KEY_HEADER, SOURCE_TIMESTAMP_HEADER
+from ..contract.sink_record import sink_key
 from ..runtime.partitioner import java_partition
 from ..runtime.produce import UNASSIGNED, Headers
 
@@ -19,6 +20,10 @@ JAVA_PARTITIONERS = ("murmur2_random", "murmur2")
 """The librdkafka partitioners that hash a key as Java's default partitioner does: with them a
 keyed record's partition is computed here, so it never depends on the client; a null key is left
 to the partitioner (`murmur2_random`: a random partition, as before)."""
+
+CONSUMED = (SINK_KEY_HEADER, REPLAY_UID_HEADER)
+"""Sandbox headers the sink record does not copy: the sink key is applied, the promotion's uid
+replaces the replay's."""
 
 SinkRecordParts = tuple[bytes | None, int, Headers, int]
 """(key, partition or UNASSIGNED, headers, timestamp in epoch ms or 0 for "now")."""
@@ -31,15 +36,14 @@ class SinkShape:
 
     def record(self, msg: Any) -> SinkRecordParts:
         """The sink record's key, partition, headers and timestamp for one sandbox record."""
-        key: bytes | None = msg.key()
+        carried = msg.headers() or ()
+        key = sink_key(msg.key(), carried)
         stamp = 0
         headers: Headers = []
-        for name, raw in msg.headers() or ():
-            if name == SINK_KEY_HEADER:
-                key = raw
-            elif name == SOURCE_TIMESTAMP_HEADER:
+        for name, raw in carried:
+            if name == SOURCE_TIMESTAMP_HEADER:
                 stamp = int(raw)
-            elif name != REPLAY_UID_HEADER:
+            elif name not in CONSUMED:
                 headers.append((name, raw))
         headers += self.promotion_headers
         partition = java_partition(key, self.partitions) if key is not None and self.partitions else UNASSIGNED

@@ -30,6 +30,7 @@ from ..contract.exit_codes import PermanentFailure, RetriableFailure
 from ..contract.headers import REPLAY_UID_HEADER, REPORT_HASH_HEADER
 from ..contract.kafka_clients import create_topics, idempotent_producer_config
 from ..contract.names import report_key
+from ..contract.sink_record import sink_key
 from ..contract.step_tasks import ReconcileTask
 from ..contract.summaries import (
     CanonicalPlan,
@@ -48,13 +49,14 @@ from ..ledger.sink import promoted_hashes
 from ..runtime.canonical import (
     CLASSES,
     HASH_BYTES,
+    UNCOMPARED,
     Checksum,
     Samples,
     bucket_bits,
     bucket_of,
     canonical_hash,
     classify,
-    event_id_of,
+    id_at,
     id_order,
     report_hash,
 )
@@ -68,9 +70,17 @@ from .invariants import check
 log = logging.getLogger("eventreplay.reconcile")
 CHUNK = 256  # buckets per pipelined read: ~12k ids in memory at a time
 CANONICAL_FORM = "sorted-key-json+headers/v1"
-DECODED_FORM = "{}-decoded+" + CANONICAL_FORM
+KEYED_FORM = "sorted-key-json+headers+key/v1"  # canonical.key: the record key is part of the content
+DECODED_FORM = "{}-decoded+"
 """A registry format's values are compared decoded: the same content under two schema ids is unchanged."""
 LISTED = ("changed", "missing", "extra")  # the classes the report topic lists, one record per id
+
+
+def form_name(task: ReconcileTask) -> str:
+    """The canonical form's name in the report: what the report compared (decoded values, the key)."""
+    fmt = task.sink_format.format
+    form = KEYED_FORM if task.canonical.key else CANONICAL_FORM
+    return form if fmt == "json" else DECODED_FORM.format(fmt) + form
 
 
 def _planned(ranges: list[OffsetRange]) -> list[PlannedRange]:
@@ -130,14 +140,10 @@ class Reconciler(StepJob[ReportSummary]):
             sandbox=_planned(sandbox),
             existing_topic=task.existing.topic,
             existing=_planned(existing),
-            event_id=EventIdPlan(source=task.event_id.source, field=task.event_id.field),
-            canonical=CanonicalPlan(form=self._form(), headers=sorted(set(self.names))),
+            event_id=EventIdPlan(source=task.event_id.source, field=task.event_id.field, header=task.event_id.header),
+            canonical=CanonicalPlan(form=form_name(task), headers=sorted(set(self.names))),
             refresh=task.refresh,
         )
-
-    def _form(self) -> str:
-        fmt = self.task.sink_format.format
-        return CANONICAL_FORM if fmt == "json" else DECODED_FORM.format(fmt)
 
     def _sink_mark(self) -> SinkMark:
         """The destination's ends now (read_committed: its last stable offsets): what promotion re-reads from."""
@@ -151,7 +157,7 @@ class Reconciler(StepJob[ReportSummary]):
     def _spill_sandbox(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
         # ownership.written_by, inlined (once per sandbox record): confluent-kafka hands a list or None.
         names, counts, mark = self.names, self.counts, (REPLAY_UID_HEADER, self.uid.encode())
-        decode = self.decode
+        decode, keyed = self.decode, self.task.canonical.key
         # ascending partitions, then offsets: the first copy is the winner
         for partition, batch in self.batches(self.task.sandbox_topic, ranges):
             triples = []
@@ -167,13 +173,15 @@ class Reconciler(StepJob[ReportSummary]):
                 event_id, raw = key.decode(), msg.value()
                 if decode is not None:
                     raw = as_read(decode, raw)
-                value = canonical_hash(raw, headers, names) + coords(partition, msg.offset() or 0)
+                promoted_key = sink_key(key, headers) if keyed else UNCOMPARED  # what promotion would write
+                value = canonical_hash(raw, headers, names, promoted_key) + coords(partition, msg.offset() or 0)
                 triples.append((f"{bucket_of(event_id, bits):x}", event_id, value))
             counts["replayedRecords"] += len(triples)
             counts["duplicates"] += spill.write("s", "first", triples)
 
     def _spill_existing(self, spill: Spill, ranges: list[OffsetRange], bits: int) -> None:
-        names, counts, spec, decode = self.names, self.counts, self.task.event_id, self.decode
+        names, counts, decode, keyed = self.names, self.counts, self.decode, self.task.canonical.key
+        ref = self.task.event_id.ref  # parsed once, read per record
         # ascending (partition, offset): the last write is the existing output
         for _partition, batch in self.batches(self.task.existing.topic, ranges):
             triples = []
@@ -181,13 +189,13 @@ class Reconciler(StepJob[ReportSummary]):
                 value = msg.value()
                 if decode is not None:  # the id and the content of the decoded value
                     value = as_read(decode, value)
-                event_id = event_id_of(msg.key(), value, spec)
+                key, headers = msg.key(), msg.headers()
+                event_id = id_at(ref, key, value, headers)
                 if event_id is None:
                     counts["unidentified"] += 1
                     continue
-                triples.append(
-                    (f"{bucket_of(event_id, bits):x}", event_id, canonical_hash(value, msg.headers(), names))
-                )
+                digest = canonical_hash(value, headers, names, key if keyed else UNCOMPARED)
+                triples.append((f"{bucket_of(event_id, bits):x}", event_id, digest))
             counts["existingRecords"] += len(triples)
             counts["superseded"] += spill.write("e", "last", triples)
 

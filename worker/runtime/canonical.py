@@ -6,6 +6,9 @@ Canonical form of one record (what "same output" means):
            anything orjson cannot parse (not JSON, NaN, ints beyond 64 bits) -> b"r" + raw bytes.
   headers: for each chosen name in sorted order: the name and the value of its LAST occurrence
            (absent and empty are different).
+  key:     only when compared (`canonical.key`, spec.reconciliation.compareKey), last: the record
+           key's raw bytes (null and empty are different). A replayed record's key is the one it is
+           promoted with (`sink_record.sink_key`), so it matches the sink record promotion would write.
   Every piece is length-prefixed (4 bytes, big endian; absent = 0xFFFFFFFF), so no two
   different forms concatenate to the same bytes. Per-id hash = SHA-256(form)[:16].
 
@@ -25,17 +28,16 @@ import bisect
 import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from enum import Enum
 from hashlib import blake2b
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 import orjson
 
 from ..contract import source_ref
-from ..contract.source_ref import SourceRef, parse
+from ..contract.source_ref import SourceRef
 from ..contract.step_tasks import EventIdSource
-
-KEY_REF = parse("key")
 
 Class = Literal["unchanged", "changed", "missing", "extra"]
 CLASSES: tuple[Class, ...] = ("unchanged", "changed", "missing", "extra")
@@ -59,7 +61,16 @@ def canonical_value(value: bytes | None) -> bytes:
     return b"j" + orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
 
 
-def canonical_form(value: bytes | None, headers: Headers | None, names: Iterable[str]) -> bytes:
+class _Uncompared(Enum):
+    KEY = "uncompared"
+
+
+UNCOMPARED: Final = _Uncompared.KEY
+"""The key argument when the key is not part of the content: the form is then what it was before keys were."""
+Key = bytes | None | Literal[_Uncompared.KEY]
+
+
+def canonical_form(value: bytes | None, headers: Headers | None, names: Iterable[str], key: Key = UNCOMPARED) -> bytes:
     parts = [_framed(canonical_value(value))]
     wanted = sorted(set(names))
     if wanted:
@@ -72,11 +83,15 @@ def canonical_form(value: bytes | None, headers: Headers | None, names: Iterable
             parts.append(_framed(name.encode()))
             got = last.get(name)
             parts.append(_ABSENT if got is None else _framed(got))
+    if key is not UNCOMPARED:
+        parts.append(_ABSENT if key is None else _framed(key))
     return b"".join(parts)
 
 
-def canonical_hash(value: bytes | None, headers: Headers | None = None, names: Iterable[str] = ()) -> bytes:
-    return hashlib.sha256(canonical_form(value, headers, names)).digest()[:HASH_BYTES]
+def canonical_hash(
+    value: bytes | None, headers: Headers | None = None, names: Iterable[str] = (), key: Key = UNCOMPARED
+) -> bytes:
+    return hashlib.sha256(canonical_form(value, headers, names, key)).digest()[:HASH_BYTES]
 
 
 def bucket_bits(entries: int, per_bucket: int = 48) -> int:
@@ -93,9 +108,11 @@ def id_order(event_id: str) -> tuple[bytes, str]:
     return id_digest(event_id), event_id
 
 
-def event_id_of(key: bytes | None, value: bytes | None, spec: EventIdSource) -> str | None:
+def event_id_of(
+    key: bytes | None, value: bytes | None, spec: EventIdSource, headers: source_ref.Headers = None
+) -> str | None:
     """The event id of a destination record, or None when it has none (counted as unidentified)."""
-    return id_at(KEY_REF if spec.source == "key" else parse(spec.field or ""), key, value)
+    return id_at(spec.ref, key, value, headers)
 
 
 def id_at(ref: SourceRef, key: bytes | None, value: bytes | None, headers: source_ref.Headers = None) -> str | None:

@@ -11,9 +11,17 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from eventreplay.worker.contract.step_tasks import EVENT_ID_FIELD_RULE, check_event_id_source
+from eventreplay.worker.contract.sink_record import HEADER_NAME_PATTERN
+from eventreplay.worker.contract.step_tasks import (
+    EVENT_ID_FIELD_RULE,
+    EVENT_ID_HEADER_DESCRIPTION,
+    EVENT_ID_HEADER_RULE,
+    EventIdSourceName,
+    check_event_id_source,
+)
 
 from .base import TOPIC_RE, ApiModel, Ordering, PartitionRange, cel, described, rule
+from .source_format import no_schema_default
 from .window import TimestampWindow
 
 
@@ -28,15 +36,22 @@ class EventIdSource(ApiModel):
     """Where a destination record carries its event id (replayed records are keyed by it)."""
 
     model_config = ConfigDict(
-        json_schema_extra=cel(rule("(self.source == 'valueField') == has(self.field)", EVENT_ID_FIELD_RULE))
+        json_schema_extra=cel(
+            rule("(self.source == 'valueField') == has(self.field)", EVENT_ID_FIELD_RULE),
+            rule("(self.source == 'header') == has(self.header)", EVENT_ID_HEADER_RULE),
+        )
     )
 
-    source: Literal["key", "valueField"] = Field(default="key", description="`key` or a JSON `valueField`.")
+    source: EventIdSourceName = Field(
+        default="key", description="`key`, a JSON `valueField`, or a `header` of the record."
+    )
     field: str | None = Field(default=None, max_length=253, description="For `valueField`: top-level JSON field.")
+    header: str | None = Field(default=None, pattern=HEADER_NAME_PATTERN, description=EVENT_ID_HEADER_DESCRIPTION)
 
     @model_validator(mode="after")
     def _field(self) -> EventIdSource:
-        check_event_id_source(self.source, self.field)
+        # The twin of the CEL rules: local commands refuse what admission refuses.
+        check_event_id_source(self.source, self.field, self.header)
         return self
 
 
@@ -103,6 +118,13 @@ class Reconciliation(ApiModel):
         description="Header names compared along with the value (sorted-key JSON); others are ignored. "
         "Replayed records carry the replay's headers only (the source's are not copied, see sink.topic): a "
         "header listed here that the existing output carries makes each of its ids count as changed.",
+    )
+    compare_key: bool = Field(
+        default=False,
+        json_schema_extra=no_schema_default,
+        description="Compare the record key too (default false: the value and canonicalHeaders only): an id whose "
+        "existing record has another key than its promoted record would (sink.key; a null key is not an empty "
+        "one) counts as changed.",
     )
     sample_size: int = Field(default=5, ge=0, le=20, description="Sample ids kept per class in status.")
     external_results: ExternalResults | None = Field(

@@ -36,6 +36,7 @@ IMMUTABLE = (
     "reconciliation.existing_timestamps",
     "reconciliation.event_id",
     "reconciliation.canonical_headers",
+    "reconciliation.compare_key",
     "reconciliation.sample_size",
 )
 """Spec fields (snake_case paths) frozen once the replay is planned: everything that decides the
