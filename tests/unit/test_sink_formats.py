@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from operator_fixtures import env_of, plan, spec
 from pydantic import ValidationError
-from test_source_formats_policy import ALIASED, CLOSED, OWN_REGISTRY
+from registry_policies import ALIASED, CLOSED, OWN_REGISTRY
 
 from eventreplay.operator.config import OperatorConfig
 from eventreplay.operator.job_names import Owner

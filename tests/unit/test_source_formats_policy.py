@@ -4,44 +4,21 @@ and its credentials by secretKeyRef only."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from operator_fixtures import OWN, env_of, plan, spec
 from pydantic import ValidationError
+from registry_policies import ALIASED, CLOSED, OWN_REGISTRY
 
 from eventreplay.operator.config import OperatorConfig, from_args
 from eventreplay.operator.job_names import Owner
 from eventreplay.operator.jobs import build_job
-from eventreplay.operator.policy import PERMISSIVE, Policy, PolicyDocument, closed_default
+from eventreplay.operator.policy import PERMISSIVE, Policy, closed_default
 from eventreplay.worker.contract.environment import SCHEMA_REGISTRY_CREDENTIALS_ENV, TASK_ENV
 from eventreplay.worker.contract.tasks import Task
 
-OWN_REGISTRY = "http://registry:8080/apis/ccompat/v6"
-CLOSED = Policy(closed_default(replace(OWN, schema_registry_urls=(OWN_REGISTRY,))))
 SOURCE = {"bootstrapServers": "k:9092", "topic": "orders", "format": "avro"}
-ALIASED = Policy(
-    PolicyDocument.model_validate(
-        {
-            "kafkaClusters": [{"name": "k", "bootstrapServers": ["k:9092"]}],
-            "redisEndpoints": [{"name": "r", "address": "r:6379"}],
-            "schemaRegistries": [{"name": "sr", "url": OWN_REGISTRY}],
-            "projects": [
-                {
-                    "name": "orders",
-                    "namespaces": ["ns"],
-                    "kafkaClusters": ["k"],
-                    "redisEndpoints": ["r"],
-                    "schemaRegistries": ["sr"],
-                    "sourceTopics": ["*"],
-                    "sinkTopics": ["*"],
-                    "secrets": ["sr-auth"],
-                }
-            ],
-        }
-    )
-)
 
 
 def _source(registry: dict[str, Any]) -> dict[str, Any]:
