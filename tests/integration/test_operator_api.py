@@ -153,6 +153,21 @@ BAD_SPECS: list[tuple[str, dict[str, Any], str]] = [
         _with("reconciliation", {"eventId": {"source": "key", "header": "x-id"}}),
         "eventId: header is required with source header, and only then",
     ),
+    (
+        "a record key without a registered transform",
+        _with("sink", {"topic": "out", "key": "transform"}),
+        "the record comes from a registered transform",
+    ),
+    (
+        "a sink format without its registry",
+        _with("sink", {"topic": "out", "format": "avro"}),
+        "sink.schemaRegistry is required with format avro or jsonSchema",
+    ),
+    (
+        "a sink subject without a registry format",
+        _with("sink", {"topic": "out", "subject": "com.acme.Order"}),
+        "sink.subject and sink.schema go with a registry format",
+    ),
     ("bad policy", _with("promotion", {"policy": "Sometimes"}), "Unsupported value"),
     ("parallelism zero", _with("worker", {"parallelism": 0}), "should be greater than or equal to 1"),
 ]
