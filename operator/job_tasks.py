@@ -109,6 +109,7 @@ def build_task(
         replay=_identity(owner, grant, plan),
         kafka=_kafka(spec, grant),
         source=wt.SourceRange(
+            dead_letters=spec.source.dead_letters,
             topic=plan.topic,
             partition=part.partition,
             start_offset=part.start_offset,

@@ -23,6 +23,14 @@ SOURCE_PARTITION_HEADER = "er-source-partition"
 SOURCE_OFFSET_HEADER = "er-source-offset"
 """Also what a restarted worker reads back to prove what an earlier attempt wrote (`restart_guard`)."""
 
+# --- Where a redriven record was first read (`worker/replay/origin.py`): on the sandbox, dead-letter
+# and promoted records of a replay whose source is a dead-letter topic. The er-source-* headers
+# above keep naming the record the worker read (the dead letter), as the restart guard needs.
+
+ORIGIN_TOPIC_HEADER = "er-origin-topic"
+ORIGIN_PARTITION_HEADER = "er-origin-partition"
+ORIGIN_OFFSET_HEADER = "er-origin-offset"
+
 # --- Why a record was dead-lettered (`worker/replay/dead_letter.py`).
 
 REASON_HEADER = "er-reason"

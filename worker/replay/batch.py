@@ -22,8 +22,6 @@ from confluent_kafka import Message, Producer
 from ..contract.checkpoints import Checkpoint
 from ..contract.exit_codes import RetriableFailure
 from ..contract.headers import (
-    ERROR_HEADER,
-    REASON_HEADER,
     REPLAY_UID_HEADER,
     SOURCE_OFFSET_HEADER,
     SOURCE_PARTITION_HEADER,
@@ -35,8 +33,9 @@ from ..runtime import digest
 from ..runtime.formats import Decode, Rejected
 from ..runtime.produce import Headers, RecordTooLarge, produce
 from ..runtime.sink_encoding import Encode
-from .dead_letter import truncated_copy
+from .dead_letter import DeadLetters
 from .fidelity import carrier
+from .origin import origin_reader, read_step
 from .transform import BuiltTransform, Shaped, check_deterministic, output_step
 from .validate import Valid, Validator
 
@@ -86,6 +85,10 @@ class ReplayBatches:
             (SOURCE_PARTITION_HEADER, str(task.source.partition).encode()),
             (REPLAY_UID_HEADER, task.replay.uid.encode()),
         ]
+        self.origin = origin_reader(task.source.dead_letters)  # a redrive: each dead letter's origin
+        self.read = read_step(decode, self.origin)
+        dlq = task.output.dead_letter_topic
+        self.dead = DeadLetters(producer, dlq, self.partition, self.headers_base, self.origin)
 
     def prepare(self, batch: list[Message]) -> Prepared:
         """Validate and transform a batch, and send its candidates to the ledger.
@@ -109,13 +112,13 @@ class ReplayBatches:
         prepared = Prepared([], None, 0, decoded=decoded, unencoded=unencoded, shaped=shaped)
         add, pack_one, bytes_in = prepared.outcomes.append, blob.append, 0
         fast, full, reads_record = self.validator.check_fast, self.validator.check_full, self.validator.reads_record
-        decode, output = self.decode, output_step(self.transform, self.encode, unencoded, shaped)
+        read, output = self.read, output_step(self.transform, self.encode, unencoded, shaped)
         native, hashed, mask, key_piece, pieces, mark = self._marking()
         id_proto, content_proto, no_hash = _ID_HASH, _CONTENT_HASH, bytes(8)
         for msg in batch:
             value = msg.value()
-            if decode is not None:  # a registry format: the JSON of the decoded value, from here on
-                if type(plain := decode(value)) is Rejected:
+            if read is not None:  # a registry format (the decoded value's JSON from here on), a redrive
+                if type(plain := read(msg)) is Rejected:
                     bytes_in += len(value or b"")
                     add((msg, plain))
                     continue
@@ -225,7 +228,7 @@ class ReplayBatches:
         """Receive the ledger's verdicts for a batch and produce its records in offset order."""
         statuses = self._verdicts(prepared)
         sandbox, partition, producer = self.task.output.sandbox_topic, self.partition, self.producer
-        base, offset_header, carry = self.headers_base, SOURCE_OFFSET_HEADER, self.carry
+        base, offset_header, carry, origin = self.headers_base, SOURCE_OFFSET_HEADER, self.carry, self.origin
         unencoded, shaped = prepared.unencoded, prepared.shaped  # a field key reads JSON; a Record's parts
         # digest.BlockDigest.add, inlined: this loop runs once per emitted event.
         block, running, bits, sha256, fold = chain.block, chain.running, digest.BLOCK_BITS, hashlib.sha256, digest.fold
@@ -239,6 +242,8 @@ class ReplayBatches:
                 if status == "N":
                     offset = msg.offset()
                     headers = [*base, (offset_header, b"%d" % offset)]
+                    if origin is not None:
+                        headers += origin(msg)  # type: ignore[arg-type]  # screened: never Rejected here
                     if carry is not None:
                         parts = None if shaped is None else shaped[i - 1]
                         headers += carry(msg, out if unencoded is None else unencoded[i - 1], parts)
@@ -246,7 +251,7 @@ class ReplayBatches:
                         produce(producer, sandbox, out, key, partition, headers=headers)
                     except RecordTooLarge as err:  # above the producer's limit: a dead letter, not a retry
                         rejected = Rejected("oversized", f"the output does not fit: {err}"[:300])
-                        self._count_dead(ckpt, msg, rejected)
+                        self.dead.write(ckpt, msg, rejected)
                         continue
                     if offset >> bits != block:
                         if running is not None:
@@ -267,33 +272,10 @@ class ReplayBatches:
                 rejected = Rejected("conflict", f"event id {key.decode()!r}: {CONFLICTS[status]}")
             else:
                 msg, rejected = item
-            self._count_dead(ckpt, msg, rejected)
+            self.dead.write(ckpt, msg, rejected)
         ckpt.bytes_in += prepared.bytes_in
         ckpt.emitted += emitted
         ckpt.duplicate += duplicate
         ckpt.processed += processed
         ckpt.bytes_out += bytes_out
         chain.block, chain.running = block, running
-
-    def _count_dead(self, ckpt: Checkpoint, msg: Message, rejected: Rejected) -> None:
-        ckpt.dead_lettered += 1
-        ckpt.reasons[rejected.reason] = ckpt.reasons.get(rejected.reason, 0) + 1
-        self._dead_letter(msg, rejected)
-
-    def _dead_letter(self, msg: Message, rejected: Rejected) -> None:
-        """The record's own bytes with its reason; a truncated copy and a hash when too large to copy."""
-        headers: Headers = [
-            *self.headers_base,
-            (SOURCE_OFFSET_HEADER, str(msg.offset()).encode()),
-            (REASON_HEADER, rejected.reason.encode()),
-            (ERROR_HEADER, rejected.message.encode()),
-        ]
-        dlq, value, key = self.task.output.dead_letter_topic, msg.value(), msg.key()
-        if rejected.reason != "oversized":
-            try:
-                produce(self.producer, dlq, value, key, self.partition, headers=headers)
-                return
-            except RecordTooLarge:
-                pass  # a key and value within maxEventBytes whose headers or key do not fit
-        value, key, extra = truncated_copy(value, key)
-        produce(self.producer, dlq, value, key, self.partition, headers=[*headers, *extra])

@@ -6,7 +6,7 @@ Secret references carry a name and a key, never a namespace: they resolve in the
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -71,6 +71,15 @@ class Source(EncodedValues):
         max_length=MAX_PARTITIONS,
         json_schema_extra={"x-kubernetes-list-type": "set"},
         description="Partitions to replay, each `N` or an inclusive range `N-M`; default: all partitions.",
+    )
+
+    dead_letters: Literal["eventReplay", "connect"] | None = Field(
+        default=None,
+        description="Redrive: `topic` is a dead-letter topic, of an EventReplay (`eventReplay`: its `er-source-*` "
+        "headers) or of Kafka Connect (`connect`: `__connect.errors.*` headers, with "
+        "`errors.deadletterqueue.context.headers.enable`). Its records go through validation, dedup, transform, "
+        "the sandbox, reconciliation and the gate like any source's; each keeps its origin (`er-origin-topic`, "
+        "`-partition`, `-offset` on what the replay writes); one without an origin is dead-lettered (`origin`).",
     )
 
     @field_validator("partitions")
