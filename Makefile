@@ -59,7 +59,7 @@ reliability: stack
 crds: venv
 	$(PY) -m eventreplay.operator.crdgen
 	$(PY) -m eventreplay.operator.apidoc
-	cp crds/eventreplay.io_eventreplays.yaml charts/eventreplay-operator/crds/eventreplay.io_eventreplays.yaml
+	cp crds/eventreplay.io_eventreplays.yaml crds/eventreplay.io_eventreplaywatches.yaml charts/eventreplay-operator/crds/
 
 lock: venv
 	(echo "# Pinned versions for reproducible installs: pip install -c constraints.txt -e '.[dev]'"; \

@@ -13,6 +13,7 @@ from eventreplay.worker.contract.log_lines import install
 
 from . import handlers
 from .config import from_args
+from .watch import handlers as watch_handlers
 
 
 def setup_logging(log_format: str, stream: TextIO | None = None) -> None:
@@ -27,9 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     config = from_args(argv)
     setup_logging(config.log_format)
     logging.getLogger(__name__).info("eventreplay operator %s starting", installed_version())
-    # Importing `handlers` registers the event handlers with kopf's default registry; the timer
-    # needs the configured interval.
+    # Importing `handlers` (and the watch's) registers the event handlers with kopf's default
+    # registry; the timers need the configured interval.
     handlers.register_status_timer(config.status_interval)
+    watch_handlers.register_watch_timer(config.status_interval)
     kopf.run(
         standalone=True,
         clusterwide=not config.namespaces,

@@ -1,4 +1,5 @@
-"""The spec reference (docs/spec-reference.md), generated from the same schema as the CRD.
+"""The spec reference (docs/spec-reference.md), generated from the same schemas as the CRDs: the
+EventReplay's spec, then the EventReplayWatch's.
 
 `python -m eventreplay.operator.apidoc` rewrites it; a unit test fails when it drifts, so the
 README's reference never disagrees with what the API server validates.
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .crdgen import openapi_schema
+from .crdgen import WATCH, openapi_schema
 
 DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "spec-reference.md"
 HEADER = """# EventReplay spec reference (eventreplay.io/v1alpha1)
@@ -52,15 +53,30 @@ def _rows(node: dict[str, Any], path: str, out: list[str], rules: list[str]) -> 
         _rows(child, here, out, rules)
 
 
-def render() -> str:
-    spec = openapi_schema()["properties"]["spec"]
+WATCH_HEADER = """
+# EventReplayWatch spec reference (eventreplay.io/v1alpha1)
+
+The gap watch (docs/concepts.md, "Watching for gaps"): a rolling window scanned on a schedule.
+
+| field | type | default | description |
+|---|---|---|---|
+"""
+
+
+def _table(spec: dict[str, Any]) -> str:
     rows: list[str] = []
     rules: list[str] = []
     _rows(spec, "", rows, rules)
-    text = HEADER + "\n".join(f"| `spec.{r[3:]}" if r.startswith("| `") else r for r in rows) + "\n"
+    text = "\n".join(f"| `spec.{r[3:]}" if r.startswith("| `") else r for r in rows) + "\n"
     if rules:
         text += "\n## Admission rules\n\n" + "\n".join(rules) + "\n"
     return text
+
+
+def render() -> str:
+    replay = _table(openapi_schema()["properties"]["spec"])
+    watch = _table(openapi_schema(WATCH)["properties"]["spec"])
+    return HEADER + replay + WATCH_HEADER + watch.replace("## Admission rules", "## Admission rules of the watch")
 
 
 def main(argv: list[str] | None = None) -> int:

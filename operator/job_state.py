@@ -52,6 +52,11 @@ def _state(job: dict[str, Any]) -> tuple[JobState, str]:
     return "Running", ""
 
 
+def job_state(job: dict[str, Any]) -> tuple[JobState, str]:
+    """Any Job's state and, when it failed, why (a watch's scan Jobs carry none of the labels above)."""
+    return _state(job)
+
+
 def read_job(job: dict[str, Any]) -> JobView | None:
     """Read a Job (as a dict from the API); None when it is not one of our Jobs."""
     meta = job.get("metadata") or {}

@@ -1,5 +1,5 @@
 """The workers' tasks (their contract, `worker/contract/`) built from a replay: one per partition,
-one for the reconciliation Job, one per promoted report. Pure: same inputs, same JSON.
+one for the reconciliation Job, one per promoted report, one per scan of a watch. Pure: same inputs, same JSON.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from eventreplay.worker.contract.environment import (
     SCHEMA_REGISTRY_CREDENTIALS_ENV,
     SINK_SCHEMA_REGISTRY_CREDENTIALS_ENV,
 )
-from eventreplay.worker.contract.gap_task import GapTask
+from eventreplay.worker.contract.gap_task import GapTask, SummaryTarget
 from eventreplay.worker.contract.names import ReplayTopics, planned_layout
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, parse_time
@@ -262,6 +262,14 @@ def build_gap_task(spec: EventReplaySpec, plan: Plan, join_seconds: int, grant: 
         join_seconds=join_seconds,
         sample_size=rc.sample_size,
     )
+
+
+def build_scan_task(
+    spec: EventReplaySpec, plan: Plan, join_seconds: int, summary_key: str, grant: ClusterGrant = OPEN
+) -> GapTask:
+    """A watch's scan: the gap finder's task, its summary left under `summary_key` in the spec's Redis."""
+    task = build_gap_task(spec, plan, join_seconds, grant)
+    return task.model_copy(update={"summary": SummaryTarget(redis=_redis(spec, grant), key=summary_key)})
 
 
 def _requested(plan: Plan) -> Requested | None:

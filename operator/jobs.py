@@ -144,8 +144,8 @@ def step_job(
     )
 
 
-def step_command(config: OperatorConfig, step: Step) -> list[str]:
-    """The configured worker command with its `run` verb swapped for the step's."""
+def step_command(config: OperatorConfig, step: str) -> list[str]:
+    """The configured worker command with its `run` verb swapped for the step's (or `gaps`)."""
     base = list(config.worker_command)
     if base and base[-1] == "run":
         base = base[:-1]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.chart_render import CHART, CRD, ChartDriver
+from support.chart_render import CHART, CRD, WATCH_CRD, ChartDriver
 
 pytestmark = pytest.mark.stack
 
@@ -99,6 +99,13 @@ USED = {
     ("eventreplay.io", "eventreplays", "patch"),  # kopf: finalizer and progress annotations
     ("eventreplay.io", "eventreplays/status", "patch"),  # Kube.patch_replay_status
     ("eventreplay.io", "eventreplays/finalizers", "update"),  # blockOwnerDeletion on the Jobs
+    ("eventreplay.io", "eventreplays", "create"),  # watch.kube.WatchKube.create_draft
+    ("eventreplay.io", "eventreplaywatches", "get"),  # watch.kube.WatchKube.get_watch
+    ("eventreplay.io", "eventreplaywatches", "list"),  # kopf's watch stream
+    ("eventreplay.io", "eventreplaywatches", "watch"),
+    ("eventreplay.io", "eventreplaywatches", "patch"),  # kopf: finalizer (the watch timer) and annotations
+    ("eventreplay.io", "eventreplaywatches/status", "patch"),  # watch.kube.WatchKube.patch_watch_status
+    ("eventreplay.io", "eventreplaywatches/finalizers", "update"),  # blockOwnerDeletion on scan Jobs and drafts
     ("batch", "jobs", "list"),  # Kube.list_jobs, and kopf's watch of the Jobs
     ("batch", "jobs", "watch"),  # handlers.job_changed: a finished Job wakes its replay
     ("batch", "jobs", "create"),  # Kube.create_job
@@ -196,7 +203,8 @@ def test_the_permissive_opt_in_is_a_policy_file_of_its_own(chart: ChartDriver, t
 
 def test_the_chart_ships_the_generated_crd(chart: ChartDriver) -> None:
     docs = chart.render("--include-crds")
-    assert chart.only(docs, "CustomResourceDefinition") == yaml.safe_load(CRD.read_text())
+    shipped = sorted((d for d in docs if d["kind"] == "CustomResourceDefinition"), key=lambda d: d["metadata"]["name"])
+    assert shipped == [yaml.safe_load(CRD.read_text()), yaml.safe_load(WATCH_CRD.read_text())]
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ RELEASE = "er"
 JOB = f"{RELEASE}-eventreplay-operator-metrics"
 """The scrape job of the chart's metrics Service (a ServiceMonitor names the job after it)."""
 BLOCKED = ("EventReplayPoisonBreakerTripped", "EventReplayPartitionsFailed", "EventReplayPromotionBlocked")
+WATCH = ("EventReplayWatchGapFound", "EventReplayWatchScansFailing", "EventReplayWatchScanStale")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,7 @@ def check_rules(chart: ChartDriver, promtool_bin: Path, samples: list[Sample], o
         release=RELEASE,
     )
     rules_file = rule_groups(docs, tmp)
-    assert "SUCCESS: 7 rules found" in promtool(promtool_bin, "check", "rules", str(rules_file))
+    assert "SUCCESS: 10 rules found" in promtool(promtool_bin, "check", "rules", str(rules_file))
     rules = {r["alert"]: r for r in yaml.safe_load(rules_file.read_text())["groups"][0]["rules"]}
     waited = value(samples, series_name("eventreplay_replay_gate_waiting_seconds", ours))
     assert waited > 1 and value(samples, series_name("eventreplay_replay_progress_ratio", ours)) == 1.0
@@ -104,7 +105,7 @@ def check_rules(chart: ChartDriver, promtool_bin: Path, samples: list[Sample], o
     ]
     quiet = [
         {"alertname": name, "exp_alerts": []}
-        for name in (*BLOCKED, "EventReplayStalled", "EventReplayNotProgressing", "EventReplayOperatorAbsent")
+        for name in (*BLOCKED, "EventReplayStalled", "EventReplayNotProgressing", "EventReplayOperatorAbsent", *WATCH)
     ]
     # The same series with the blocking figures flipped, the phase Stalled and the operator gone.
     flips = {series_name(f"eventreplay_replay_{k}", ours): 1.0 for k in ("poison_breaker_tripped", "promotion_blocked")}
@@ -152,3 +153,60 @@ def check_dashboard(chart: ChartDriver, scraped: set[str]) -> None:
     queries += [v["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
     named = {m for q in queries for m in re.findall(r"\beventreplay_[a-z_]+", q)}
     assert named and named <= scraped, f"not in a real scrape: {sorted(named - scraped)}"
+
+
+def test_watch_rules_fire_on_a_gap_on_failing_scans_and_on_a_stale_scan(
+    chart: ChartDriver, promtool_bin: Path, tmp_path: Path
+) -> None:
+    """The gap watch's alerts on its series as the operator names them (`operator/watch/metrics.py`):
+    quiet for a healthy watch; a gap, repeated failures and an old last scan each fire their alert."""
+    docs = chart.render(
+        "--set",
+        "metrics.prometheusRule.enabled=true",
+        "--set",
+        "metrics.prometheusRule.watchFailuresWithin=10m",
+        "--set",
+        "metrics.prometheusRule.watchScanStaleSeconds=300",
+        release=RELEASE,
+    )
+    rules_file = rule_groups(docs, tmp_path)
+    rules = {r["alert"]: r for r in yaml.safe_load(rules_file.read_text())["groups"][0]["rules"]}
+    ours = {"namespace": "payments", "watch": "orders"}
+    missing = series_name("eventreplay_watch_missing_events", ours)
+    last_scan = series_name("eventreplay_watch_last_scan_timestamp_seconds", ours)
+    failures = series_name("eventreplay_watch_scan_failures_total", ours)
+    healthy = [
+        {"series": missing, "values": "0x20"},
+        {"series": last_scan, "values": "0+60x20"},  # a scan each minute: never older than a minute
+        {"series": failures, "values": "0x20"},
+    ]
+    broken = [
+        {"series": missing, "values": "0 0 0 42x17"},
+        {"series": last_scan, "values": "0x20"},  # no successful scan since t=0
+        {"series": failures, "values": "0 1 2 3 4 5 6 7 8 9 10x10"},
+    ]
+    quiet = [{"eval_time": "10m", "alertname": name, "exp_alerts": []} for name in WATCH]
+    loud = [
+        {
+            "eval_time": "10m",
+            "alertname": "EventReplayWatchGapFound",
+            "exp_alerts": [expected(rules["EventReplayWatchGapFound"], ours, "42")],
+        },
+        {
+            "eval_time": "10m",
+            "alertname": "EventReplayWatchScansFailing",
+            "exp_alerts": [expected(rules["EventReplayWatchScansFailing"], ours, "10")],
+        },
+        {
+            "eval_time": "10m",
+            "alertname": "EventReplayWatchScanStale",
+            "exp_alerts": [expected(rules["EventReplayWatchScanStale"], ours, "10m 0s")],
+        },
+    ]
+    tests = [
+        {"interval": "1m", "input_series": healthy, "alert_rule_test": quiet},
+        {"interval": "1m", "input_series": broken, "alert_rule_test": loud},
+    ]
+    test_file = tmp_path / "watch_rules_test.yaml"
+    test_file.write_text(yaml.safe_dump({"rule_files": [str(rules_file)], "evaluation_interval": "1m", "tests": tests}))
+    assert "SUCCESS" in promtool(promtool_bin, "test", "rules", str(test_file))

@@ -17,6 +17,7 @@ from devstack.kube import K8S_VERSION
 
 CHART = config.REPO / "charts" / "eventreplay-operator"
 CRD = config.REPO / "crds" / "eventreplay.io_eventreplays.yaml"
+WATCH_CRD = config.REPO / "crds" / "eventreplay.io_eventreplaywatches.yaml"
 ER = "eventreplays.eventreplay.io"
 Doc = dict[str, Any]
 VAP_API = "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy"

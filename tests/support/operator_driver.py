@@ -21,7 +21,6 @@ from eventreplay.operator.kube import MERGE, Kube, api_client
 from support.operator_process import OperatorProcess, permissive_policy, running_operator
 from support.replay_waits import condition, get_replay, wait_for, wait_for_condition, wait_for_replay
 
-CRD_NAME = "eventreplays.eventreplay.io"
 Replay = dict[str, Any]
 
 
@@ -29,19 +28,20 @@ def kube() -> Kube:
     return Kube(api_client(str(config.kubeconfig_path())))
 
 
-def install_crd(k: Kube) -> None:
-    """Server-side apply the generated CRD and wait until it is Established."""
-    body = crdgen.crd()
+def install_crd(k: Kube, kind: crdgen.Kind = crdgen.REPLAY) -> None:
+    """Server-side apply a generated CRD (the EventReplay's unless `kind`) and wait until it is Established."""
+    body = crdgen.crd(kind)
+    name = body["metadata"]["name"]
     k.call(
         "PATCH",
-        f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}",
+        f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
         body,
         query={"fieldManager": "eventreplay-tests", "force": "true"},
         content_type="application/apply-patch+yaml",
     )
 
     def established() -> bool:
-        crd = k.call("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}")
+        crd = k.call("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
         conds = (crd.get("status") or {}).get("conditions") or []
         return any(c["type"] == "Established" and c["status"] == "True" for c in conds)
 

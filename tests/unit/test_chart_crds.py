@@ -11,15 +11,18 @@ from eventreplay.operator import crdgen
 CHART = Path(__file__).resolve().parents[2] / "charts" / "eventreplay-operator"
 
 
-def test_chart_crd_is_the_generated_crd_byte_for_byte() -> None:
-    chart_copy = CHART / "crds" / crdgen.CRD_PATH.name
-    assert chart_copy.read_bytes() == crdgen.CRD_PATH.read_bytes(), (
-        f"{chart_copy} differs from {crdgen.CRD_PATH}: run `make crds`"
+def test_chart_crds_are_the_generated_crds_byte_for_byte() -> None:
+    for generated in (crdgen.CRD_PATH, crdgen.WATCH_CRD_PATH):
+        chart_copy = CHART / "crds" / generated.name
+        assert chart_copy.read_bytes() == generated.read_bytes(), (
+            f"{chart_copy} differs from {generated}: run `make crds`"
+        )
+
+
+def test_chart_crds_hold_only_the_generated_crds() -> None:
+    assert sorted(p.name for p in (CHART / "crds").iterdir()) == sorted(
+        [crdgen.CRD_PATH.name, crdgen.WATCH_CRD_PATH.name]
     )
-
-
-def test_chart_crds_hold_only_the_generated_crd() -> None:
-    assert sorted(p.name for p in (CHART / "crds").iterdir()) == [crdgen.CRD_PATH.name]
 
 
 def test_chart_versions_and_default_image_match_the_package() -> None:

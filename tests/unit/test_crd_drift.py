@@ -81,3 +81,22 @@ def test_check_mode(tmp_path: Any) -> None:
     assert crdgen.main(["--output", str(target), "--check"]) == 1
     assert crdgen.main(["--output", str(target)]) == 0
     assert crdgen.main(["--output", str(target), "--check"]) == 0
+
+
+def test_committed_watch_crd_matches_the_models() -> None:
+    assert crdgen.WATCH_CRD_PATH.read_text() == crdgen.render(crdgen.WATCH), "run `make crds`"
+
+
+def test_watch_crd_is_complete_and_structural() -> None:
+    schema = crdgen.openapi_schema(crdgen.WATCH)
+    missing: list[str] = []
+    _walk(schema, "", missing)
+    assert missing == []
+    text = yaml.safe_dump(schema)
+    for leftover in ("$ref", "anyOf", "additionalProperties: false", "title:", "$defs"):
+        assert leftover not in text
+    assert "default:" not in yaml.safe_dump(schema["properties"]["status"])
+    crd = crdgen.crd(crdgen.WATCH)
+    assert crd["metadata"]["name"] == "eventreplaywatches.eventreplay.io"
+    assert crd["spec"]["names"]["shortNames"] == ["erw"]
+    assert crd["spec"]["versions"][0]["subresources"] == {"status": {}}

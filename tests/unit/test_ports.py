@@ -9,10 +9,13 @@ import inspect
 import pytest
 from operator_fake_backends import FakeCheckpoints, FakeKafka
 from operator_fakes import FakeKube, World
+from watch_fakes import FakeWatchKube
 
 from eventreplay.operator.clients import CheckpointPort, KafkaPort, KubePort
+from eventreplay.operator.watch.kube import WatchKube, WatchKubePort
 
 KUBE: KubePort = FakeKube(None)
+WATCH_KUBE: WatchKubePort = FakeWatchKube(None)
 KAFKA: KafkaPort = FakeKafka()
 CHECKPOINTS: CheckpointPort = FakeCheckpoints()
 
@@ -23,7 +26,13 @@ def members(port: type) -> list[str]:
 
 @pytest.mark.parametrize(
     ("port", "fake"),
-    [(KubePort, FakeKube), (KafkaPort, FakeKafka), (CheckpointPort, FakeCheckpoints)],
+    [
+        (KubePort, FakeKube),
+        (KafkaPort, FakeKafka),
+        (CheckpointPort, FakeCheckpoints),
+        (WatchKubePort, FakeWatchKube),
+        (WatchKubePort, WatchKube),
+    ],
 )
 def test_each_fake_has_its_ports_methods_with_the_same_parameters(port: type, fake: type) -> None:
     for name in members(port):

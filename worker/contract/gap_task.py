@@ -1,8 +1,9 @@
 """The gap finder's task: which source records should have reached which sink.
 
 Built by `eventreplay gaps` from a manifest (the same plan and existing-output window as a replay
-of it would use); read by `python -m eventreplay.worker gaps`, which reads both sides and writes
-nothing: no sandbox, no ledger, no consumer group offsets.
+of it would use), and by the operator for each scan of an EventReplayWatch; read by
+`python -m eventreplay.worker gaps`, which reads both sides and writes nothing to Kafka: no sandbox,
+no ledger, no consumer group offsets. A watch's scan also leaves its summary in Redis (`summary`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,15 @@ from typing import Literal
 from pydantic import Field
 
 from .model import Contract
-from .step_tasks import EventIdSource, ExistingOutput, StepTuning
+from .step_tasks import EventIdSource, ExistingOutput, RedisTarget, StepTuning
 from .tasks import KafkaConnection, OffsetRange, ValueFormat
+
+
+class SummaryTarget(Contract):
+    """Where the finder leaves its summary (`gap_summary.GapSummary`) for the operator, written last."""
+
+    redis: RedisTarget
+    key: str = Field(min_length=1, description="`names.watch_scan_key` of the watch and scan.")
 
 
 class GapTask(Contract):
@@ -36,3 +44,5 @@ class GapTask(Contract):
     )
     sample_size: int = Field(default=5, ge=0, le=100, description="Missing ids listed per gap.")
     tuning: StepTuning = StepTuning()
+    summary: SummaryTarget | None = None
+    """Set for a watch's scan (a Job: its stdout reaches no one); `eventreplay gaps` reads stdout."""

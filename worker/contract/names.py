@@ -195,6 +195,12 @@ def failure_key(namespace: Tenant, uid: str, job: str) -> str:
     return _key(namespace, f"failure:{uid}:{job}")
 
 
+def watch_scan_key(namespace: str, watch_uid: str, scan: int) -> str:
+    """One scan's gap summary (`gap_summary.GapSummary`) of an EventReplayWatch, written last by the
+    gap finder, read by the operator (a watch's keys always carry its namespace)."""
+    return _key(namespace, f"watch:{watch_uid}:scan:{scan}")
+
+
 def replay_key_patterns(namespace: Tenant, uid: str, ledger: str) -> list[str]:
     """SCAN MATCH patterns covering every Redis key one replay writes (checkpoints, promotion
     mirrors, report, failures, its replay ledger, reconciliation working sets): what a

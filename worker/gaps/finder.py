@@ -5,9 +5,10 @@ set of event ids, then the planned source ranges; a source record whose id is no
 missing. Source values are read as the replay sees them: registry-framed ones (`avro`, `jsonSchema`)
 go through the replay's own decode step (`runtime/formats.py`), and a value it would dead-letter is
 counted (`sourceUndecodable`), never missing; an unreachable registry fails the finder retriably, as
-it fails a replay. Writes nothing anywhere: no sandbox, no ledger, no committed offsets (read-only readers of
-a group that never commits). Memory grows with the sink ids in the window (a set of
-strings): it is meant for a day or a week of a topic, not its whole history.
+it fails a replay. Writes nothing to Kafka: no sandbox, no ledger, no committed offsets (read-only
+readers of a group that never commits); a watch's scan leaves its summary in Redis, last (`store`).
+Memory grows with the sink ids in the window (a set of strings): it is meant for a day or a week
+of a topic, not its whole history.
 """
 
 from __future__ import annotations
@@ -16,13 +17,20 @@ import logging
 from collections import Counter
 from typing import Any
 
+import orjson
+import redis
+
+from ..contract.exit_codes import RetriableFailure
+from ..contract.gap_summary import GapSummary
 from ..contract.gap_task import GapTask
 from ..contract.names import GAP_FINDER_GROUP_ID
+from ..contract.settings import redis_location
 from ..contract.source_ref import parse
 from ..contract.tasks import OffsetRange
 from ..runtime.canonical import id_at
 from ..runtime.formats import Rejected, as_read, decoder
 from ..runtime.range_reader import check_ranges
+from ..runtime.redis_connection import connect_redis
 from ..runtime.step import RangeJob
 from .grouping import Missing, group_gaps, outages
 
@@ -37,9 +45,22 @@ class GapFinder(RangeJob):
 
     def run(self) -> dict[str, Any]:
         try:
-            return self._run()
+            summary = self._run()
         finally:
             self.consumer.close()
+        self.store(summary)
+        return summary
+
+    def store(self, summary: dict[str, Any]) -> None:
+        """A watch's scan: the summary in Redis for the operator (typed: what it will decode)."""
+        target = self.task.summary
+        if target is None:
+            return
+        body = GapSummary.from_json(orjson.dumps(summary)).to_json()
+        try:
+            connect_redis(target.redis, check_eviction=False).set(target.key, body, ex=target.redis.ttl_seconds)
+        except redis.RedisError as err:
+            raise RetriableFailure(f"Redis at {redis_location(target.redis.redis_url)}: {err}") from err
 
     def _run(self) -> dict[str, Any]:
         task, ex = self.task, self.task.existing

@@ -111,11 +111,22 @@ controller creates pods), and any wildcard (it would also cover resources added 
 - apiGroups: [eventreplay.io]
   resources: [eventreplays/status]
   verbs: [patch]
+# Application: the gap watches it scans (patch: kopf's finalizer and annotations), their status,
+# and the draft EventReplays a watch makes for its gaps (create only: they go with the watch).
+- apiGroups: [eventreplay.io]
+  resources: [eventreplaywatches]
+  verbs: [get, list, watch, patch]
+- apiGroups: [eventreplay.io]
+  resources: [eventreplaywatches/status]
+  verbs: [patch]
+- apiGroups: [eventreplay.io]
+  resources: [eventreplays]
+  verbs: [create]
 # Application: worker Jobs carry owner references with blockOwnerDeletion; where the
 # OwnerReferencesPermissionEnforcement admission plugin is on (e.g. OpenShift) that requires
 # update on the owner's finalizers subresource.
 - apiGroups: [eventreplay.io]
-  resources: [eventreplays/finalizers]
+  resources: [eventreplays/finalizers, eventreplaywatches/finalizers]
   verbs: [update]
 # Application: one worker Job per partition (and the combine, reconciliation and promotion Jobs),
 # found by label (list); watched so a finished Job wakes its replay (kopf's event handler); patch

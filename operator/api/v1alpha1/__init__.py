@@ -2,6 +2,7 @@
 
 `resource.EventReplay` is the root object; `spec` (with `source`, `window`, `validation`, `dedup`,
 `transform`, `reconciliation`, `worker`), `status` and `step_status` hold its parts, `base` what they share.
+`watch_resource.EventReplayWatch` is the gap watch (`watch_spec`, `watch_status`).
 """
 
 from .annotations import APPROVED_BY, CREATED_BY
@@ -42,6 +43,17 @@ from .status import (
 from .step_status import AggregationStatus, PromotionStatus, ReconciliationStatus, ReportRange, ReportSamples
 from .transform import Aggregate, Aggregation, Transform
 from .validation import PoisonBreaker, Validation
+from .watch_resource import (
+    WATCH_KIND,
+    WATCH_MAX_NAME,
+    WATCH_PLURAL,
+    WATCH_PRINTER_COLUMNS,
+    WATCH_ROOT_RULES,
+    WATCH_SHORT_NAMES,
+    EventReplayWatch,
+)
+from .watch_spec import Draft, DraftTemplate, EventReplayWatchSpec, WatchReconciliation, WatchSchedule
+from .watch_status import ActiveScan, EventReplayWatchStatus, LastScan, WatchGap
 from .window import OffsetWindow, PartitionOffsets, RelativeWindow, TimestampWindow, Window
 from .worker import ResourceAmounts, Resources, Worker
 
@@ -59,6 +71,13 @@ __all__ = [
     "ROOT_RULES",
     "SHORT_NAMES",
     "VERSION",
+    "WATCH_KIND",
+    "WATCH_MAX_NAME",
+    "WATCH_PLURAL",
+    "WATCH_PRINTER_COLUMNS",
+    "WATCH_ROOT_RULES",
+    "WATCH_SHORT_NAMES",
+    "ActiveScan",
     "Aggregate",
     "Aggregation",
     "AggregationStatus",
@@ -68,13 +87,19 @@ __all__ = [
     "Condition",
     "ConditionStatus",
     "Dedup",
+    "Draft",
+    "DraftTemplate",
     "EventIdSource",
     "EventReplay",
     "EventReplaySpec",
     "EventReplayStatus",
+    "EventReplayWatch",
+    "EventReplayWatchSpec",
+    "EventReplayWatchStatus",
     "ExistingOffsets",
     "ExternalResults",
     "KafkaCredentialsRef",
+    "LastScan",
     "ObjectMeta",
     "OffsetWindow",
     "PartitionOffsets",
@@ -105,6 +130,9 @@ __all__ = [
     "Totals",
     "Transform",
     "Validation",
+    "WatchGap",
+    "WatchReconciliation",
+    "WatchSchedule",
     "Window",
     "Worker",
     "parse_time",
