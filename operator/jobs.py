@@ -26,6 +26,7 @@ from eventreplay.worker.contract.environment import (
     TASK_ENV,
 )
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
+from eventreplay.worker.contract.step_tasks import RolloutStep
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition
 from .config import OperatorConfig
@@ -33,6 +34,7 @@ from .job_names import (
     ANNOTATION_PLAN,
     ANNOTATION_REFRESH,
     ANNOTATION_REPORT,
+    ANNOTATION_ROLLOUT_STEP,
     Owner,
     Step,
     job_labels,
@@ -103,14 +105,25 @@ def reconciliation_job(
 
 
 def promotion_job(
-    spec: EventReplaySpec, plan: Plan, owner: Owner, config: OperatorConfig, report_hash: str, *, attempt: int = 0
+    spec: EventReplaySpec,
+    plan: Plan,
+    owner: Owner,
+    config: OperatorConfig,
+    report_hash: str,
+    *,
+    attempt: int = 0,
+    rollout: RolloutStep | None = None,
 ) -> dict[str, Any]:
-    """The Job writing one approved report's delta to the destination (one per report and retry)."""
+    """The Job writing one approved report's delta to the destination (one per report, rollout step
+    and retry)."""
     grant = config.policy.grant(owner.namespace, spec)
-    task = build_promote_task(spec, plan, owner, report_hash, grant).to_json()
-    name = promotion_job_name(owner.name, report_hash, attempt)
-    annotations = {ANNOTATION_REPORT: report_hash}
-    return step_job(spec, owner, config, "promote", name=name, attempt=attempt, annotations=annotations, task_json=task)
+    task = build_promote_task(spec, plan, owner, report_hash, grant).model_copy(update={"rollout": rollout})
+    index = rollout.index if rollout is not None else 0
+    name = promotion_job_name(owner.name, report_hash, attempt, index)
+    annotations = {ANNOTATION_REPORT: report_hash, **({ANNOTATION_ROLLOUT_STEP: str(index)} if index else {})}
+    return step_job(
+        spec, owner, config, "promote", name=name, attempt=attempt, annotations=annotations, task_json=task.to_json()
+    )
 
 
 STEP_TASK_ENV: dict[Step, str] = {
