@@ -26,6 +26,8 @@ GATE_EVENTS: dict[str, Literal["Normal", "Warning"]] = {
     "ThresholdExceeded": "Warning",
     "IncompleteTotals": "Warning",
     "Promoting": "Normal",
+    "PromotionStep": "Normal",  # a rollout's steps (`steps/rollout.py`): each new message is news
+    "PromotionPaused": "Warning",
 }
 
 

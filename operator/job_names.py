@@ -25,6 +25,7 @@ LABEL_ATTEMPT = f"{GROUP}/attempt"
 ANNOTATION_PLAN = f"{GROUP}/plan-hash"
 ANNOTATION_REPORT = f"{GROUP}/report-hash"
 ANNOTATION_REFRESH = f"{GROUP}/refresh"
+ANNOTATION_ROLLOUT_STEP = f"{GROUP}/rollout-step"
 MAX_NAME = 63
 """The job-name label's limit, which the Job name must respect."""
 
@@ -67,9 +68,11 @@ def reconciliation_job_name(replay: str, attempt: int = 0, refresh: int = 0) -> 
     return step_job_name(replay, "reconcile" + (f"-f{refresh}" if refresh else ""), attempt)
 
 
-def promotion_job_name(replay: str, report_hash: str, attempt: int = 0) -> str:
-    """The report hash is in the name: another report gets another Job, the same one finds its own."""
-    return step_job_name(replay, f"promote-{report_hash[:12]}", attempt)
+def promotion_job_name(replay: str, report_hash: str, attempt: int = 0, rollout_step: int = 0) -> str:
+    """The report hash is in the name: another report gets another Job, the same one finds its own;
+    a rollout's step too (`-s<n>`)."""
+    step = f"-s{rollout_step}" if rollout_step else ""
+    return step_job_name(replay, f"promote-{report_hash[:12]}{step}", attempt)
 
 
 def schema_config_map_name(replay: str, sha256: str) -> str:

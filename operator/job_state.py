@@ -10,7 +10,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .job_names import ANNOTATION_REFRESH, ANNOTATION_REPORT, LABEL_ATTEMPT, LABEL_PARTITION, LABEL_STEP, STEPS, Step
+from .job_names import (
+    ANNOTATION_REFRESH,
+    ANNOTATION_REPORT,
+    ANNOTATION_ROLLOUT_STEP,
+    LABEL_ATTEMPT,
+    LABEL_PARTITION,
+    LABEL_STEP,
+    STEPS,
+    Step,
+)
 
 JobState = Literal["Running", "Suspended", "Succeeded", "Failed"]
 
@@ -32,6 +41,8 @@ class JobView:
     """The spec.reconciliation.refresh a reconciliation Job was made for (0 for the others)."""
     ttl: int | None = None
     """Its spec.ttlSecondsAfterFinished: set once the operator handed it to the TTL controller."""
+    rollout_step: int = 0
+    """The rollout step a promotion Job promotes (0: a whole promotion)."""
 
     @property
     def terminal(self) -> bool:
@@ -72,10 +83,11 @@ def read_job(job: dict[str, Any]) -> JobView | None:
     report = annotations.get(ANNOTATION_REPORT, "") if step == "promote" else ""
     try:
         refresh = int(annotations.get(ANNOTATION_REFRESH, "0") or 0) if step == "reconcile" else 0
+        rollout = int(annotations.get(ANNOTATION_ROLLOUT_STEP, "0") or 0) if step == "promote" else 0
     except ValueError:
         return None
     ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
-    return JobView(meta.get("name", ""), partition, attempt, state, message, step, report, refresh, ttl)
+    return JobView(meta.get("name", ""), partition, attempt, state, message, step, report, refresh, ttl, rollout)
 
 
 def read_jobs(raw: Iterable[dict[str, Any]]) -> list[JobView]:
@@ -102,4 +114,4 @@ def newest_step(views: Iterable[JobView], step: Step, report_hash: str = "", ref
         return step != "promote" or v.report_hash == report_hash
 
     found = [v for v in views if v.step == step and mine(v)]
-    return max(found, key=lambda v: v.attempt) if found else None
+    return max(found, key=lambda v: (v.rollout_step, v.attempt)) if found else None

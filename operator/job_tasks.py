@@ -41,7 +41,7 @@ def _identity(owner: Owner, grant: ClusterGrant, plan: Plan) -> wt.ReplayIdentit
 
 def _redis_credentials(spec: EventReplaySpec, grant: ClusterGrant) -> dict[str, str | None]:
     """The env vars naming a Job's Redis user and password: the project's ACL user when the policy
-    binds one (`jobs.worker_env` fills both from its Secret), else the replay's password if any."""
+    binds one (`worker_env.worker_env` fills both from its Secret), else the replay's password if any."""
     if grant.redis_user_secret is not None:
         return {"username_env": REDIS_USERNAME_ENV, "password_env": REDIS_PASSWORD_ENV}
     return {"password_env": REDIS_PASSWORD_ENV if spec.dedup.redis.password_secret_ref else None}

@@ -15,17 +15,12 @@ from typing import Any
 
 from eventreplay.worker.contract.environment import (
     COMBINE_TASK_ENV,
-    KAFKA_CA_ENV,
-    KAFKA_SETTINGS_ENV,
     PROMOTE_TASK_ENV,
     RECONCILE_TASK_ENV,
-    REDIS_PASSWORD_ENV,
-    REDIS_USERNAME_ENV,
-    SCHEMA_REGISTRY_CREDENTIALS_ENV,
-    SINK_SCHEMA_REGISTRY_CREDENTIALS_ENV,
     TASK_ENV,
 )
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT
+from eventreplay.worker.contract.step_tasks import RolloutStep
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition
 from .config import OperatorConfig
@@ -33,6 +28,7 @@ from .job_names import (
     ANNOTATION_PLAN,
     ANNOTATION_REFRESH,
     ANNOTATION_REPORT,
+    ANNOTATION_ROLLOUT_STEP,
     Owner,
     Step,
     job_labels,
@@ -43,8 +39,8 @@ from .job_names import (
     step_job_name,
 )
 from .job_tasks import build_combine_task, build_promote_task, build_reconcile_task, build_task
-from .policy import ClusterGrant
 from .schema_config_map import config_map, mount, schema_file, volume
+from .worker_env import worker_env
 from .worker_pod import merged, pod_metadata, pod_spec_fields
 
 CONTAINER = "worker"
@@ -103,14 +99,24 @@ def reconciliation_job(
 
 
 def promotion_job(
-    spec: EventReplaySpec, plan: Plan, owner: Owner, config: OperatorConfig, report_hash: str, *, attempt: int = 0
+    spec: EventReplaySpec,
+    plan: Plan,
+    owner: Owner,
+    config: OperatorConfig,
+    report_hash: str,
+    *,
+    attempt: int = 0,
+    rollout: RolloutStep | None = None,
 ) -> dict[str, Any]:
-    """The Job writing one approved report's delta to the destination (one per report and retry)."""
-    grant = config.policy.grant(owner.namespace, spec)
-    task = build_promote_task(spec, plan, owner, report_hash, grant).to_json()
-    name = promotion_job_name(owner.name, report_hash, attempt)
-    annotations = {ANNOTATION_REPORT: report_hash}
-    return step_job(spec, owner, config, "promote", name=name, attempt=attempt, annotations=annotations, task_json=task)
+    """The Job writing one approved report's delta (one per report, rollout step and retry)."""
+    task = build_promote_task(spec, plan, owner, report_hash, config.policy.grant(owner.namespace, spec))
+    index = rollout.index if rollout is not None else 0
+    notes = {ANNOTATION_REPORT: report_hash, **({ANNOTATION_ROLLOUT_STEP: str(index)} if index else {})}
+    name, json = (
+        promotion_job_name(owner.name, report_hash, attempt, index),
+        task.model_copy(update={"rollout": rollout}).to_json(),
+    )
+    return step_job(spec, owner, config, "promote", name=name, attempt=attempt, annotations=notes, task_json=json)
 
 
 STEP_TASK_ENV: dict[Step, str] = {
@@ -150,38 +156,6 @@ def step_command(config: OperatorConfig, step: str) -> list[str]:
     if base and base[-1] == "run":
         base = base[:-1]
     return [*base, step]
-
-
-def worker_env(spec: EventReplaySpec, task_env: str, task_json: str, grant: ClusterGrant) -> list[dict[str, Any]]:
-    """The task inline, and credentials (and the policy's CA bundle) only by secretKeyRef (never
-    copied into the Job)."""
-    env: list[dict[str, Any]] = [
-        {"name": task_env, "value": task_json},
-        {"name": "HOME", "value": "/tmp"},
-        {"name": "PYTHONUNBUFFERED", "value": "1"},
-    ]
-    creds = spec.source.credentials_secret_ref
-    if creds is not None:
-        ref = {"name": creds.name, "key": creds.key}
-        env.append({"name": KAFKA_SETTINGS_ENV, "valueFrom": {"secretKeyRef": ref}})
-    if grant.ca is not None:
-        ref = {"name": grant.ca.name, "key": grant.ca.key}
-        env.append({"name": KAFKA_CA_ENV, "valueFrom": {"secretKeyRef": ref}})
-    for registry, var in (
-        (spec.source.schema_registry, SCHEMA_REGISTRY_CREDENTIALS_ENV),
-        (spec.sink.schema_registry, SINK_SCHEMA_REGISTRY_CREDENTIALS_ENV),
-    ):
-        if registry is not None and registry.credentials_secret_ref is not None:
-            ref = {"name": registry.credentials_secret_ref.name, "key": registry.credentials_secret_ref.key}
-            env.append({"name": var, "valueFrom": {"secretKeyRef": ref}})
-    password = spec.dedup.redis.password_secret_ref
-    if grant.redis_user_secret is not None:  # the project's ACL user replaces the replay's password
-        for var, key in ((REDIS_USERNAME_ENV, "username"), (REDIS_PASSWORD_ENV, "password")):
-            env.append({"name": var, "valueFrom": {"secretKeyRef": {"name": grant.redis_user_secret, "key": key}}})
-    elif password is not None:
-        ref = {"name": password.name, "key": password.key}
-        env.append({"name": REDIS_PASSWORD_ENV, "valueFrom": {"secretKeyRef": ref}})
-    return env
 
 
 def _resources(spec: EventReplaySpec) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from eventreplay.worker.contract.ownership import header
 from eventreplay.worker.contract.sink_keys import sink_cluster
 
 from .api.v1alpha1 import EventReplaySpec
+from .consumer_lag import group_lags
 from .planner import PAST_END, Observed, PlanRefused, read_times, selected_partitions, window_times
 from .results_scan import ResultsScan, read_results
 from .retention import TopicRetention
@@ -261,6 +262,16 @@ class KafkaAccess:
             return read_results(consumer, topic, uid, self.plan_deadline)
         except (KafkaException, RetriableFailure) as err:
             raise KafkaUnavailable(f"reading {topic}: {err}") from err
+        finally:
+            consumer.close()
+
+    def consumer_lag(self, bootstrap: str, topic: str, groups: list[str]) -> dict[str, int]:
+        """Per consumer group, its lag on `topic` (`consumer_lag.group_lags`)."""
+        consumer = self.consumer(bootstrap)
+        try:
+            return group_lags(consumer, self.admin(bootstrap), topic, groups, self.timeout)
+        except KafkaException as err:
+            raise KafkaUnavailable(f"consumer group lag on {topic}: {err}") from err
         finally:
             consumer.close()
 

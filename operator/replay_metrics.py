@@ -30,6 +30,11 @@ FIGURES: dict[str, Gauge] = {
         LABELS,
     ),
     "progress_ratio": Gauge("eventreplay_replay_progress_ratio", "Committed offsets / planned offsets (0-1)", LABELS),
+    "rollout_steps_done": Gauge(
+        "eventreplay_replay_rollout_steps_done", "Rollout steps promoted (spec.promotion.rollout)", LABELS
+    ),
+    "rollout_paused": Gauge("eventreplay_replay_rollout_paused", "1 while a rollout is paused for a person", LABELS),
+    "rollout_aborted": Gauge("eventreplay_replay_rollout_aborted", "1 once a rollout was aborted", LABELS),
     "events_per_second": Gauge("eventreplay_replay_events_per_second", "Records read per second (overall)", LABELS),
 }
 RECORDS = Gauge(
@@ -95,6 +100,19 @@ def figures(status: dict[str, Any], now: datetime) -> dict[str, float]:
         "promotion_blocked": float(promotion_blocked(status, conditions)),
         "progress_ratio": float(progress.get("percent") or 0) / 100,
         "events_per_second": float(progress.get("eventsPerSecond") or 0),
+        **rollout_figures(status),
+    }
+
+
+def rollout_figures(status: dict[str, Any]) -> dict[str, float]:
+    """A rollout's steps done, and whether it is paused or aborted (all 0 without one)."""
+    promotion = status.get("promotion") or {}
+    rollout = (promotion.get("rollout") if isinstance(promotion, dict) else None) or {}
+    phase = rollout.get("phase")
+    return {
+        "rollout_steps_done": float(len(rollout.get("steps") or [])),
+        "rollout_paused": float(phase == "Paused"),
+        "rollout_aborted": float(phase == "Aborted"),
     }
 
 

@@ -27,6 +27,9 @@ AT_REST = frozenset(
         "PolicyNever",
         # an External aggregate replay waits for spec.reconciliation.externalResults.complete
         "AwaitingExternalResults",
+        # a rollout paused for a person (resumeAfterStep or abort), or aborted for good
+        "PromotionPaused",
+        "PromotionAborted",
         # stalled until someone edits the spec (retry bump or a new window)
         "PartitionsFailed",
         "ReconciliationFailed",

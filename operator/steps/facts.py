@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eventreplay.worker.contract.step_tasks import RolloutStep
+
 from ..api.v1alpha1 import EventReplaySpec, PromotionStatus, ReconciliationStatus, Totals
+from ..api.v1alpha1.rollout import RolloutStatus
 from ..conditions import READY, RECONCILING, STALLED, Want, kstatus
 from ..job_names import Step
 from ..job_state import JobView
+from .rollout import RolloutFacts
 
 MAX_MESSAGE = 500
 
@@ -43,6 +47,8 @@ class Facts:
     """The reason a Job waits for the unread fact (`KafkaUnavailable` for the sink's cluster id)."""
     legacy_claims: LegacyClaims | None = None
     """Read only when a new promotion Job is wanted and 0.1.0's ledgers are not carried for good."""
+    rollout: RolloutFacts | None = None
+    """With spec.promotion.rollout, once the report is recorded: where the rollout stands."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,10 @@ class Decision:
     create: Step | None = None
     attempt: int = 0
     gate_reason: str = ""
+    rollout_step: RolloutStep | None = None
+    """The rollout step a promotion Job to create promotes."""
+    rollout: RolloutStatus | None = None
+    """status.promotion.rollout to record."""
 
 
 def not_yet(decision: Decision, reason: str, why: str) -> Decision:

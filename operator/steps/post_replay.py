@@ -26,6 +26,7 @@ from ..api.v1alpha1 import (
     PromotionStatus,
     ReconciliationStatus,
     Totals,
+    parse_time,
 )
 from ..checkpoints import CheckpointsUnavailable
 from ..clients import CheckpointPort, KafkaPort, KubePort
@@ -41,6 +42,7 @@ from .external import ExternalFacts, decide_external
 from .facts import Decision, Facts, LegacyClaims, not_yet
 from .promotion import decide_promotion, read_promotion, with_wait
 from .reconciliation import decide_reconciliation, read_report
+from .rollout_observe import observe_rollout
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,7 @@ class PostReplaySteps:
         """What `decide` decides from; and whether 0.1.0's sink ledgers in this Redis are carried
         over for good (False also when Redis could not tell)."""
         url, ns, uid = spec.dedup.redis.url, plan.key_tenant(self.owner.namespace), self.owner.uid
-        unavailable, failure, settled = "", "", False
+        unavailable, failure, settled, roll = "", "", False, None
         try:
             settled = self.reader.carry_legacy_sink_ledgers(url)  # before a Job reads or writes a sink ledger
             if rec is None and rj is not None and rj.state == "Succeeded":
@@ -129,6 +131,9 @@ class PostReplaySteps:
                 )
                 promo = done or promo
             promo = self._wait(spec, plan, pj, promo)
+            if rec is not None:
+                ports, where = (self.reader, self.kafka), (url, ns, uid)
+                roll = observe_rollout(spec, plan, rec, promo, pj, ports=ports, where=where, now=parse_time(self.now))
             failed = pj if pj is not None else (rj if rec is None else None)
             if failed is not None and failed.state == "Failed" and failed.step is not None:
                 raw = self.reader.get(url, failure_key(ns, uid, failed.step))
@@ -136,7 +141,7 @@ class PostReplaySteps:
         except CheckpointsUnavailable as err:
             unavailable = str(err)
             pj = newest_step(jobs, "promote", rec.report_hash or "") if rec is not None else None
-        return Facts(spec, totals, rec, promo, rj, pj, failure, unavailable), settled
+        return Facts(spec, totals, rec, promo, rj, pj, failure, unavailable, rollout=roll), settled
 
     def _legacy_claims(self, facts: Facts) -> Facts:
         """`facts` with the open claims of a 0.1.0 promotion in the sink's legacy ledger (that
@@ -161,13 +166,20 @@ class PostReplaySteps:
             self._create(job)
             rec = ReconciliationStatus(job=job["metadata"]["name"])
         elif decision.create == "promote" and rec is not None and rec.report_hash:
-            job = promotion_job(spec, plan, self.owner, self.config, rec.report_hash, attempt=decision.attempt)
+            step, attempt = decision.rollout_step, decision.attempt
+            job = promotion_job(spec, plan, self.owner, self.config, rec.report_hash, attempt=attempt, rollout=step)
             self._create(job)
-            promo = PromotionStatus(report_hash=rec.report_hash, job=job["metadata"]["name"], started_at=self.now)
+            ours = promo is not None and promo.report_hash == rec.report_hash and promo.started_at
+            started = promo.started_at if ours and promo is not None else self.now
+            promo = PromotionStatus(report_hash=rec.report_hash, job=job["metadata"]["name"], started_at=started)
         elif rec is None and old.reconciliation is not None and not old.reconciliation.report_hash:
             rec = old.reconciliation  # keep the Job name recorded while it runs
         elif rec is None and rj is not None:
             rec = ReconciliationStatus(job=rj.name)  # a refresh's Job runs: the old report is void
+        if decision.rollout is not None and rec is not None and rec.report_hash:
+            mine = promo is not None and promo.report_hash == rec.report_hash
+            base = promo if mine and promo is not None else PromotionStatus(report_hash=rec.report_hash)
+            promo = base.model_copy(update={"rollout": decision.rollout})
         return StepResult(decision.wants, rec, promo, old.aggregation)
 
     def _combine(

@@ -7,6 +7,7 @@ is still followed when the approval is withdrawn.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from eventreplay.worker.contract.checkpoints import PromotionCheckpoint, combine_digests, rewritten_ids
@@ -15,12 +16,16 @@ from eventreplay.worker.contract.names import Tenant
 
 from .. import conditions as cond
 from ..api.v1alpha1 import Plan, PromotionStatus, ReconciliationStatus
+from ..api.v1alpha1.rollout import RolloutStepStatus
 from ..clients import CheckpointPort
 from ..conditions import Want, kstatus
+from ..job_state import JobView
 from ..planner import format_time
 from .facts import Decision, Facts, LegacyClaims, failed, in_progress, stalled
+from .gate import Gate
 from .gate import decide as gate_decide
 from .reconciliation import report_summary
+from .rollout import ABORTED, PAUSED, STEPPED, RolloutVerdict, decide_rollout
 
 
 def promotion_from(report_hash: str, mirrors: dict[int, PromotionCheckpoint], job: str, now: str) -> PromotionStatus:
@@ -58,8 +63,14 @@ def read_promotion(
     if not any(c.report_hash == report_hash and c.state == "done" for c in mirrors.values()):
         return None
     done = promotion_from(report_hash, mirrors, job, now)
-    started = old.started_at if old is not None and old.report_hash == report_hash else None
-    return done.model_copy(update={"started_at": started})
+    ours = old is not None and old.report_hash == report_hash
+    started = old.started_at if ours and old is not None else None
+    rollout = old.rollout if ours and old is not None else None
+    if rollout is not None:  # its last step finished the promotion
+        handled = (done.written or 0) + (done.already_promoted or 0) + (done.rewritten or 0)
+        last = RolloutStepStatus(index=rollout.total_steps, handled=handled, completed_at=now)
+        rollout = rollout.model_copy(update={"steps": [*rollout.steps, last], "phase": "Completed"})
+    return done.model_copy(update={"started_at": started, "rollout": rollout})
 
 
 def with_wait(promo: PromotionStatus, mirrors: dict[int, PromotionCheckpoint]) -> PromotionStatus:
@@ -118,7 +129,6 @@ def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
         mismatch = Want(cond.PROMOTED, "False", "ReportSinkMismatch", msg)
         return Decision([*kstatus("Stalled", "ReportSinkMismatch", msg), reconciled, mismatch])
     gate = gate_decide(f.spec.promotion, rec, f.totals)
-    promoting = Want(cond.PROMOTED, "False", "Promoting", f"promoting the delta of report {rec.report_hash}")
     if pj is None and not gate.open:
         closed = Want(cond.PROMOTED, "False", gate.reason, gate.message)
         if gate.reason == "PolicyNever":
@@ -127,9 +137,23 @@ def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
         waiting = kstatus("Waiting", gate.reason, gate.message)
         return Decision([*waiting, reconciled, closed], gate_reason=gate.reason)
     retry = pj is not None and pj.state == "Failed" and pj.attempt < f.spec.retry and gate.open
-    held = legacy_hold(f.legacy_claims, reconciled) if pj is None or retry else None
+    verdict = decide_rollout(f.rollout) if f.rollout is not None else None
+    starts = verdict is not None and verdict.step is not None and not verdict.follow and gate.open
+    held = legacy_hold(f.legacy_claims, reconciled) if pj is None or retry or starts else None
     if held is not None:
         return held
+    if verdict is not None and not verdict.follow:
+        return rollout_decision(verdict, gate, reconciled)
+    followed = _follow(f, pj, gate, reconciled, retry=retry)
+    if verdict is None:
+        return followed
+    return replace(followed, rollout_step=verdict.step if followed.create else None, rollout=verdict.status)
+
+
+def _follow(f: Facts, pj: JobView | None, gate: Gate, reconciled: Want, *, retry: bool) -> Decision:
+    """The promotion Job (of the rollout's current step): start, retry, give up on it, or wait for it."""
+    report = f.reconciliation.report_hash if f.reconciliation is not None else ""
+    promoting = Want(cond.PROMOTED, "False", "Promoting", f"promoting the delta of report {report}")
     if pj is None:
         return Decision(in_progress("Promoting", gate.message, reconciled, promoting), "promote", 0, gate.reason)
     if retry:
@@ -140,8 +164,26 @@ def decide_promotion(f: Facts, rec: ReconciliationStatus) -> Decision:
     if pj.state == "Succeeded":
         why = f.unavailable or "its checkpoints are not in Redis"
         return Decision(in_progress("RedisUnavailable", f"cannot read the promotion result yet: {why}", reconciled))
-    if promo is not None and promo.report_hash == rec.report_hash and promo.blocked_by:
+    promo = f.promotion
+    if promo is not None and promo.report_hash == pj.report_hash and promo.blocked_by:
         msg = wait_message(promo, f.spec.sink.topic)
         blocked = Want(cond.PROMOTED, "False", "PromotionBlocked", msg)
         return Decision(in_progress("PromotionBlocked", msg, reconciled, blocked))
     return Decision(in_progress("Promoting", f"promotion Job {pj.name} running", reconciled, promoting))
+
+
+def rollout_decision(verdict: RolloutVerdict, gate: Gate, reconciled: Want) -> Decision:
+    """What a rollout between its steps wants: the next step's Job, a wait, a pause or its end."""
+    msg, status = verdict.message, verdict.status
+    want = Want(cond.PROMOTED, "False", verdict.reason, msg)
+    if verdict.reason == ABORTED:
+        return Decision([*kstatus("Stalled", ABORTED, msg), reconciled, want], rollout=status)
+    if verdict.reason == PAUSED:  # a person resumes or aborts through the spec
+        return Decision([*kstatus("Waiting", PAUSED, msg), reconciled, want], rollout=status)
+    if verdict.step is not None and not gate.open:  # approval withdrawn between steps: no next step
+        closed = Want(cond.PROMOTED, "False", gate.reason, gate.message)
+        return Decision([*kstatus("Waiting", gate.reason, gate.message), reconciled, closed], rollout=status)
+    if verdict.step is not None:
+        wants = in_progress(STEPPED, msg, reconciled, want)
+        return Decision(wants, "promote", 0, gate.reason, rollout_step=verdict.step, rollout=status)
+    return Decision(in_progress(STEPPED, msg, reconciled, want), rollout=status)

@@ -39,6 +39,7 @@ def reconciliation_from(summary: ReportSummary, job: str) -> ReconciliationStatu
             unchanged=samples.unchanged, changed=samples.changed, missing=samples.missing, extra=samples.extra
         ),
         refresh=report.plan.refresh,
+        delta_by_partition=dict(report.delta_by_partition) or None,
         job=job,
         completed_at=summary.completed_at,
     )

@@ -40,6 +40,9 @@ class FakeKafka:
         """An External replay's results topic as `scan_results` tallies it (None: missing)."""
         self.scanned: list[str] = []
         self.cluster_asked = 0
+        self.lags: dict[str, int] = {}
+        """Per consumer group, the lag `consumer_lag` answers (the test moves it)."""
+        self.lag_asked = 0
 
     def observe(self, spec: Any, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
         self.observed += 1
@@ -74,6 +77,12 @@ class FakeKafka:
         if self.down:
             raise KafkaUnavailable(self.down)
         return CLUSTER_ID
+
+    def consumer_lag(self, bootstrap: str, topic: str, groups: list[str]) -> dict[str, int]:
+        self.lag_asked += 1
+        if self.down:
+            raise KafkaUnavailable(self.down)
+        return {g: self.lags.get(g, 0) for g in groups}
 
     def ensure_topics(
         self, bootstrap: str, names: list[str], partitions: int, config: dict[str, str] | None = None

@@ -176,6 +176,22 @@ class ReconcileTask(SandboxStep):
         return self.report.redis
 
 
+class RolloutStep(Contract):
+    """One step of a progressive promotion (`spec.promotion.rollout`): how far each sandbox partition's
+    delta goes by the end of this step (cumulative), and how fast."""
+
+    index: int = Field(ge=1, description="The step, from 1.")
+    quota: dict[str, int] | None = Field(
+        default=None,
+        description="Per sandbox partition (decimal string): the delta records handled (written + "
+        "alreadyPromoted + rewritten) by the end of this step, cumulative over steps; a partition not listed: "
+        "0; None: all (the last step).",
+    )
+    max_records_per_second: float | None = Field(
+        default=None, gt=0, description="Write at most this many records per second (over the Job, all partitions)."
+    )
+
+
 class PromoteTask(Contract):
     version: Literal[1] = 1
     replay: ReplayIdentity
@@ -197,6 +213,7 @@ class PromoteTask(Contract):
         default="murmur2_random",
         description="Key partitioner for the destination; murmur2_random matches the Java client.",
     )
+    rollout: RolloutStep | None = None
     tuning: StepTuning = StepTuning()
 
     def transactional_id(self, partition: int) -> str:

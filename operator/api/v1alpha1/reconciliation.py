@@ -21,6 +21,7 @@ from eventreplay.worker.contract.step_tasks import (
 )
 
 from .base import TOPIC_RE, ApiModel, Ordering, PartitionRange, cel, described, rule
+from .rollout import Rollout
 from .source_format import no_schema_default
 from .window import TimestampWindow
 
@@ -178,6 +179,11 @@ class Promotion(ApiModel):
         description="Manual approval: the full status.reconciliation.reportHash being approved (GitOps-friendly).",
     )
     thresholds: Thresholds | None = Field(default=None, description="Limits for Automatic promotion.")
+    rollout: Rollout | None = Field(
+        default=None,
+        description="Promote in steps, watched between them (`docs/concepts.md`, progressive promotion); "
+        "absent: the whole delta at once.",
+    )
 
     @model_validator(mode="after")
     def _policy(self) -> Promotion:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from .base import ApiModel
+from .rollout import RolloutStatus
 
 
 class ReportSamples(ApiModel):
@@ -73,6 +74,9 @@ class ReconciliationStatus(ApiModel):
     )
     samples: ReportSamples | None = Field(default=None, description="A few ids per class.")
     refresh: int | None = _count("The spec.reconciliation.refresh this report was made for.")
+    delta_by_partition: dict[str, int] | None = Field(
+        default=None, description="Per sandbox partition: the delta records (changed + missing) promotion writes."
+    )
     job: str | None = _text("The reconciliation Job.")
     completed_at: str | None = _text("When the report was made (RFC 3339).")
 
@@ -131,3 +135,4 @@ class PromotionStatus(ApiModel):
         "(its promoter retries until that promotion commits)."
     )
     blocked_since: str | None = _text("When the promoter first found that claim (RFC 3339).")
+    rollout: RolloutStatus | None = Field(default=None, description="A rollout's steps (spec.promotion.rollout).")
