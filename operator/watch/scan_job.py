@@ -14,8 +14,9 @@ from ..api.v1alpha1 import EventReplaySpec, EventReplayWatchSpec, Plan
 from ..config import OperatorConfig
 from ..job_names import Owner
 from ..job_tasks import build_scan_task
-from ..jobs import job_manifest, step_command, worker_env
+from ..jobs import job_manifest, step_command
 from ..planner import make_plan
+from ..worker_env import worker_env
 from .owner import scan_job_name, scan_labels, watch_owner_reference
 
 
