@@ -101,19 +101,17 @@ class OffsetRange(Contract):
 
 
 DeadLetterKind = Literal["eventReplay", "connect"]
-"""Whose dead letters a redrive reads: an EventReplay's (`er-source-*` headers) or Kafka Connect's
-(`__connect.errors.*` headers, `errors.deadletterqueue.context.headers.enable=true`)."""
+"""A redrive's source is a dead-letter topic: an EventReplay's (`er-source-*` headers) or Kafka
+Connect's (`__connect.errors.*` headers, `errors.deadletterqueue.context.headers.enable=true`). Each
+record's origin is read from its headers and carried on (`er-origin-*`); a record without one is
+dead-lettered (`origin`)."""
 
 
 class SourceRange(OffsetRange):
     """The source partition's frozen [start, end) range."""
 
     topic: str = Field(min_length=1)
-    dead_letters: DeadLetterKind | None = Field(
-        default=None,
-        description="The source is a dead-letter topic of this kind: each record's origin is read from its "
-        "headers and carried on (`er-origin-*`); a record without one is dead-lettered (`origin`).",
-    )
+    dead_letters: DeadLetterKind | None = Field(default=None, description="A redrive: see `DeadLetterKind`.")
 
 
 class PoisonBreaker(Contract):

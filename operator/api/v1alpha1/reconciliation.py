@@ -22,7 +22,7 @@ from eventreplay.worker.contract.step_tasks import (
 
 from .base import TOPIC_RE, ApiModel, Ordering, PartitionRange, cel, described, rule
 from .rollout import Rollout
-from .source_format import no_schema_default
+from .source_format import unstored
 from .window import TimestampWindow
 
 
@@ -120,12 +120,11 @@ class Reconciliation(ApiModel):
         "Replayed records carry the replay's headers only (the source's are not copied, see sink.topic): a "
         "header listed here that the existing output carries makes each of its ids count as changed.",
     )
-    compare_key: bool = Field(
-        default=False,
-        json_schema_extra=no_schema_default,
-        description="Compare the record key too (default false: the value and canonicalHeaders only): an id whose "
-        "existing record has another key than its promoted record would (sink.key; a null key is not an empty "
-        "one) counts as changed.",
+    compare_key: bool = unstored(
+        False,
+        "Compare the record key too (default false: the value and canonicalHeaders only): an id whose existing "
+        "record has another key than its promoted record would (sink.key; a null key is not an empty one) counts "
+        "as changed.",
     )
     sample_size: int = Field(default=5, ge=0, le=20, description="Sample ids kept per class in status.")
     external_results: ExternalResults | None = Field(
@@ -179,11 +178,7 @@ class Promotion(ApiModel):
         description="Manual approval: the full status.reconciliation.reportHash being approved (GitOps-friendly).",
     )
     thresholds: Thresholds | None = Field(default=None, description="Limits for Automatic promotion.")
-    rollout: Rollout | None = Field(
-        default=None,
-        description="Promote in steps, watched between them (`docs/concepts.md`, progressive promotion); "
-        "absent: the whole delta at once.",
-    )
+    rollout: Rollout | None = Field(default=None, description="Promote in steps, watched between them.")
 
     @model_validator(mode="after")
     def _policy(self) -> Promotion:

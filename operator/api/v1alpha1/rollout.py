@@ -15,12 +15,16 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .base import ApiModel, cel, rule
-from .source_format import no_schema_default
+from .source_format import unstored
 
 STEP_PATTERN = r"^([0-9]{1,3}(\.[0-9]{1,2})?%|[0-9]{1,12})$"
 STEPS_INCREASE = "promotion.rollout.steps must increase (percentages up to 100%, counts above 0)"
 ANALYSIS_NEEDS_A_BOUND = "promotion.rollout.analysis needs maxLag or maxLagGrowth"
 MAX_STEPS = 20
+RESUME = (
+    "Resume a rollout paused after this step (status.promotion.rollout.pausedAfterStep): the next step starts "
+    "without the analysis that paused it."
+)
 
 
 class LagAnalysis(ApiModel):
@@ -58,27 +62,15 @@ class Rollout(ApiModel):
         description="Where each step ends, cumulatively: `N%` of each sandbox partition's delta, or a count of "
         "delta records over all partitions (split over partitions in proportion to their delta). Increasing.",
     )
-    max_records_per_second: float | None = Field(
-        default=None, gt=0, description="Write at most this many records per second while a step runs."
-    )
     pause_seconds: int = Field(default=0, ge=0, le=86_400, description="Wait this long after each step.")
+    max_records_per_second: float | None = Field(default=None, gt=0, description="A step's write rate at most.")
     analysis: LagAnalysis | None = Field(default=None, description="Checked after each step's pause.")
     on_failure: Literal["Pause", "Abort"] = Field(
         default="Pause",
         description="When the analysis fails: `Pause` for a person, or `Abort` (the rest is never written).",
     )
-    resume_after_step: int | None = Field(
-        default=None,
-        ge=1,
-        json_schema_extra=no_schema_default,
-        description="Resume a rollout paused after this step (status.promotion.rollout.pausedAfterStep): the next "
-        "step starts without the analysis that paused it.",
-    )
-    abort: bool | None = Field(
-        default=None,
-        json_schema_extra=no_schema_default,
-        description="Stop the rollout for good: the steps written stay, the rest of the delta is never written.",
-    )
+    resume_after_step: int | None = unstored(None, RESUME, ge=1)
+    abort: bool | None = unstored(None, "Stop the rollout for good: the steps written stay, the rest never is.")
 
     @field_validator("steps")
     @classmethod

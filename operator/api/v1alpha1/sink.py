@@ -24,7 +24,7 @@ from eventreplay.worker.contract.sink_record import (
 from eventreplay.worker.contract.tasks import topic_subject
 
 from .base import TOPIC_RE, ApiModel, cel, rule
-from .source_format import EncodedValues, format_rule, no_schema_default
+from .source_format import EncodedValues, format_rule, unstored
 
 HeaderName = Annotated[str, Field(pattern=HEADER_NAME_PATTERN, max_length=249)]
 
@@ -106,17 +106,16 @@ class Sink(EncodedValues):
         "(`er-source-topic`, `er-source-partition`, `er-source-offset`, `er-promoted-by`, `er-report-hash`, "
         "`er-replay-uid`). Dead letters keep the source key and value.",
     )
-    key: str = Field(
-        default=EVENT_ID,
-        pattern=SINK_KEY_PATTERN,
-        max_length=512,
-        json_schema_extra=no_schema_default,
-        description=f"The promoted record's key: {SINK_KEY_RULE}. `eventId` (the default) keys it by its event "
+    key: str = unstored(
+        EVENT_ID,
+        f"The promoted record's key: {SINK_KEY_RULE}. `eventId` (the default) keys it by its event "
         "id; `sourceKey` keeps the source record's key bytes (a null key stays null); `field:<path>` reads a "
         "field of the transformed value (a string as UTF-8, another JSON value as its JSON text; absent: a "
         "null key); `transform`: the transform (a registered `module:function`) returns a `Record` of value, "
         "key and headers to add. Promotion partitions by the key as Kafka's Java clients do (murmur2), so a "
         "correction lands where production's records of that key are.",
+        pattern=SINK_KEY_PATTERN,
+        max_length=512,
     )
     headers: SinkHeaders | None = Field(
         default=None,

@@ -67,15 +67,19 @@ def no_schema_default(node: dict[str, Any]) -> None:
     node.pop("default", None)
 
 
+def unstored(default: Any, description: str, **limits: Any) -> Any:
+    """A field whose default the model applies and the API server never writes (`no_schema_default`)."""
+    return Field(default=default, json_schema_extra=no_schema_default, description=description, **limits)
+
+
 class EncodedValues(ApiModel):
     """`format` and `schemaRegistry`, the same on `spec.source` and `spec.sink` (`side` names which)."""
 
     side: ClassVar[str]
 
-    format: FormatName = Field(
-        default="json",
-        json_schema_extra=no_schema_default,
-        description="How values are encoded: `json` (plain JSON, the default), or `avro` / `jsonSchema` in the "
+    format: FormatName = unstored(
+        "json",
+        "How values are encoded: `json` (plain JSON, the default), or `avro` / `jsonSchema` in the "
         "schema registry's wire format (magic byte, schema id, body). On the source, values are decoded to "
         "JSON before validation. On the sink, each output is encoded when replayed under the sink topic's "
         "subject (`<topic>-value`) with its latest schema, which must exist (a replay never registers one); "
