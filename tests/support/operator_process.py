@@ -22,6 +22,10 @@ from devstack import config
 from eventreplay.operator.kube import MERGE, Kube, KubeError
 from support.replay_waits import wait_for
 
+CHECKOUT_WORKER = f"{sys.executable} -P -m eventreplay.worker run"
+"""The worker of this checkout, as the harness's Job pods run it (`-P`: their working directory is not
+put first on sys.path), for an operator whose Jobs must run this checkout's worker code."""
+
 
 def own_endpoints() -> dict[str, str]:
     """The stack's Kafka and Redis, as the test process and as pods reach them, configured as the
