@@ -176,6 +176,39 @@ class ReconcileTask(SandboxStep):
         return self.report.redis
 
 
+class RolloutStep(Contract):
+    """One step of a progressive promotion (`spec.promotion.rollout`): how far each sandbox partition's
+    delta goes by the end of this step (cumulative), and how fast."""
+
+    index: int = Field(ge=1, description="The step, from 1.")
+    quota: dict[str, int] | None = Field(
+        default=None,
+        description="Per sandbox partition (decimal string): the delta records handled (written + "
+        "alreadyPromoted + rewritten) by the end of this step, cumulative over steps; a partition not listed: "
+        "0; None: all (the last step).",
+    )
+    max_records_per_second: float | None = Field(
+        default=None, gt=0, description="Write at most this many records per second (over the Job, all partitions)."
+    )
+
+    @model_validator(mode="after")
+    def _quota(self) -> RolloutStep:
+        for partition, count in (self.quota or {}).items():
+            if not partition.isdecimal() or str(int(partition)) != partition:
+                raise ValueError(f"rollout quota: partition {partition!r} is not a decimal partition number")
+            if count < 0:
+                raise ValueError(f"rollout quota: partition {partition} has a negative quota {count}")
+        return self
+
+    def limit(self, partition: int, delta: int) -> int | None:
+        """The handled count a partition with `delta` delta records stops at in this step; None: it
+        runs to its range's end and finishes (the last step, or a quota covering its whole delta)."""
+        if self.quota is None:
+            return None
+        quota = self.quota.get(str(partition), 0)
+        return None if quota >= delta else quota
+
+
 class PromoteTask(Contract):
     version: Literal[1] = 1
     replay: ReplayIdentity
@@ -198,6 +231,11 @@ class PromoteTask(Contract):
         description="Key partitioner for the destination; murmur2_random matches the Java client.",
     )
     tuning: StepTuning = StepTuning()
+    rollout: RolloutStep | None = Field(
+        default=None,
+        description="One step of a progressive promotion; None: the whole promotion at once. Steps share "
+        "the transactional ids and the group, so each resumes where the previous one committed.",
+    )
 
     def transactional_id(self, partition: int) -> str:
         return names.promote_transactional_id(self.replay.uid, partition)
