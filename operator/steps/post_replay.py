@@ -42,7 +42,7 @@ from .external import ExternalFacts, decide_external
 from .facts import Decision, Facts, LegacyClaims, not_yet
 from .promotion import decide_promotion, read_promotion, with_wait
 from .reconciliation import decide_reconciliation, read_report
-from .rollout_observe import observe_rollout
+from .rollout_observe import finishes_promotion, observe_rollout
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,8 @@ class PostReplaySteps:
             recorded = (
                 promo is not None and rec is not None and promo.report_hash == rec.report_hash and promo.completed_at
             )
-            if rec is not None and pj is not None and pj.state == "Succeeded" and not recorded:
+            finished = pj is not None and pj.state == "Succeeded" and not recorded
+            if rec is not None and pj is not None and finished and finishes_promotion(spec, rec, pj):
                 done = read_promotion(
                     self.reader,
                     url,

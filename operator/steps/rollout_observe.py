@@ -40,7 +40,7 @@ def observe_rollout(
     if pj is not None and pj.state == "Succeeded" and 0 < pj.rollout_step < len(steps):
         mirrors = reader.promotions(url, tenant, uid, range(plan.topic_partitions))
         mine = [c for c in mirrors.values() if c.report_hash == rec.report_hash]
-        handled = sum(c.written + c.already_promoted + c.rewritten for c in mine)
+        handled = sum(c.handled for c in mine)
     lag = None
     if rollout.analysis is not None and (pj is None or pj.terminal):
         try:
@@ -48,3 +48,12 @@ def observe_rollout(
         except KafkaUnavailable:
             lag = None  # the rollout waits and reads again next pass
     return RolloutFacts(rollout, steps, status, pj, handled, lag, now)
+
+
+def finishes_promotion(spec: EventReplaySpec, rec: ReconciliationStatus, pj: JobView) -> bool:
+    """Whether a succeeded promotion Job ends the promotion: a whole one, or a rollout's last step (an
+    earlier step leaves partitions `paused`; those without delta are `done` from the first step on)."""
+    rollout = spec.promotion.rollout
+    if rollout is None or pj.rollout_step == 0:
+        return True
+    return pj.rollout_step >= len(quotas(rollout, rec.delta_by_partition or {}))

@@ -5,21 +5,19 @@ from __future__ import annotations
 import random
 import signal
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Any
 
 import orjson
 import pytest
 
-from eventreplay.worker.contract.checkpoints import combine_digests
 from eventreplay.worker.contract.exit_codes import EXIT_PERMANENT, EXIT_RETRIABLE
 from eventreplay.worker.contract.names import promotion_key
-from eventreplay.worker.runtime import digest
-from eventreplay.worker.runtime.canonical import canonical_hash
 from eventreplay.worker.runtime.failpoints import FAILPOINT_ENV, OFFSET_PREFIX
 from support.fault_log import FAILED_LOUDLY, IDENTICAL, lost_and_doubled, record
 from support.kafka_tools import read_topic, watermarks
-from support.reconciliation_scenario import DEST_PARTITIONS, SOURCE_PARTITIONS, Scenario
+from support.promotion_checks import check_sink
+from support.reconciliation_scenario import DEST_PARTITIONS, SOURCE_PARTITIONS
 from support.replay_faults import bounce
 from support.step_driver import StepDriver
 from support.worker_run import TASK_NAMESPACE, make_task, start_worker
@@ -29,41 +27,6 @@ pytestmark = pytest.mark.stack
 
 def _high_watermarks(kafka_admin: Any, kafka_bootstrap: str, topic: str) -> list[int]:
     return [high for _, high in watermarks(kafka_bootstrap, topic, DEST_PARTITIONS)]
-
-
-def _check_sink(kafka_bootstrap: str, sc: Scenario, promoted_summary: dict[str, Any]) -> None:
-    """Per id the last record is the correct output; the promoted records are the delta, once each."""
-    records = read_topic(kafka_bootstrap, sc.destination, DEST_PARTITIONS)
-    last: dict[str, bytes] = {}
-    home: dict[str, set[int]] = defaultdict(set)
-    promoted: list[tuple[int, Any]] = []
-    for p, rec in records:
-        if rec.key is None:
-            continue
-        last[rec.key.decode()] = rec.value
-        if "er-promoted-by" in rec.headers:
-            promoted.append((p, rec))
-        else:
-            home[rec.key.decode()].add(p)
-    for event_id, right in sc.truth.items():
-        assert canonical_hash(last[event_id]) == canonical_hash(right), event_id
-    ids = Counter(rec.key.decode() for _, rec in promoted)
-    assert [i for i, n in ids.items() if n > 1] == [], "an id was promoted twice"
-    assert set(ids) == sc.delta
-    chains: dict[int, list[tuple[int, bytes, bytes]]] = defaultdict(list)
-    for p, rec in promoted:
-        event_id = rec.key.decode()
-        assert rec.value == sc.truth[event_id]  # the sandbox's winning copy, byte for byte
-        assert rec.headers["er-promoted-by"] == f"tests/r-{sc.uid}".encode()
-        assert rec.headers["er-replay-uid"] == sc.uid.encode()
-        assert rec.headers["er-report-hash"] == promoted_summary["reportHash"].encode()
-        if home[event_id]:
-            assert home[event_id] == {p}, "promoted record landed away from the key's partition"
-        src = int(rec.headers["er-source-partition"])
-        chains[src].append((int(rec.headers["er-source-offset"]), rec.key, rec.value))
-    per_partition = [(p, digest.chain((k, v) for _, k, v in sorted(chains[p])).hex()) for p in range(SOURCE_PARTITIONS)]
-    assert promoted_summary["sha256"] == combine_digests(per_partition)
-    assert promoted_summary["written"] == len(sc.delta)
 
 
 def test_promotion_writes_the_delta_once_and_reruns_write_nothing(
@@ -83,7 +46,7 @@ def test_promotion_writes_the_delta_once_and_reruns_write_nothing(
     assert result["written"] == counts["changed"] + counts["missing"]
     assert result["skippedIdentical"] == counts["unchanged"]
     assert result["skippedDuplicate"] == counts["duplicates"]
-    _check_sink(kafka_bootstrap, sc, result)
+    check_sink(kafka_bootstrap, sc, result)
     mirror = orjson.loads(redis_client.get(promotion_key(TASK_NAMESPACE, sc.uid, 0)))
     assert mirror["state"] == "done" and mirror["reportHash"] == summary["reportHash"]
 
@@ -134,7 +97,7 @@ def test_sigkill_promotion_many_times_leaves_the_delta_exactly_once(
     assert kills >= 6, f"only {kills - 1} random kills landed before promotion finished"
     final = steps.run_job(task)
     assert final.returncode == 0, final.stderr
-    _check_sink(kafka_bootstrap, sc, orjson.loads(final.stdout))
+    check_sink(kafka_bootstrap, sc, orjson.loads(final.stdout))
     # Some kills landed inside an open transaction: its records exist, aborted, invisible above.
     uncommitted = read_topic(kafka_bootstrap, sc.destination, DEST_PARTITIONS, isolation="read_uncommitted")
     attempts = sum(1 for _, rec in uncommitted if "er-promoted-by" in rec.headers)
@@ -160,7 +123,7 @@ def test_reconcile_and_promote_read_only_their_own_replays_records(
     assert counts["foreign"] == writers[other.encode()]
     for key in ("unchanged", "changed", "missing", "extra", "duplicates", "replayedIds", "replayedRecords"):
         assert counts[key] == sc.expected[key], key
-    _check_sink(kafka_bootstrap, sc, steps.promoted(sc, summary["reportHash"]))
+    check_sink(kafka_bootstrap, sc, steps.promoted(sc, summary["reportHash"]))
 
 
 def test_a_broker_restart_mid_promotion_completes_or_fails_loudly_then_once(
@@ -195,4 +158,4 @@ def test_a_broker_restart_mid_promotion_completes_or_fails_loudly_then_once(
         assert proc.returncode == EXIT_RETRIABLE, stderr[-3000:]
         assert "eventreplay-promote: retriable:" in stderr
         assert retried.returncode == 0, retried.stderr[-3000:]
-    _check_sink(kafka_bootstrap, sc, orjson.loads(stdout))
+    check_sink(kafka_bootstrap, sc, orjson.loads(stdout))

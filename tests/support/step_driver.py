@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from eventreplay.worker.contract.step_tasks import PromoteTask
+from eventreplay.worker.contract.step_tasks import PromoteTask, RolloutStep
 from support.reconciliation_scenario import (
     Scenario,
     build,
@@ -57,6 +57,19 @@ class StepDriver:
         """A promote task in small transactions (batches of 50, 100 records a transaction): many
         commits for a kill to fall between, or for concurrent promoters to interleave."""
         return promote_task(sc, report_hash, batch_size=50, transaction_max_records=100)
+
+    def step_task(
+        self,
+        sc: Scenario,
+        report_hash: str,
+        index: int,
+        quota: dict[str, int] | None,
+        rate: float | None = None,
+        **tuning: Any,
+    ) -> PromoteTask:
+        """The promote task of one rollout step: `quota` per sandbox partition (None: the last step)."""
+        step = RolloutStep(index=index, quota=quota, max_records_per_second=rate)
+        return promote_task(sc, report_hash, **tuning).model_copy(update={"rollout": step})
 
     def promoted(self, sc: Scenario, report_hash: str) -> dict[str, Any]:
         """The promote Job's summary (written, alreadyPromoted, ...) once it has run to success."""

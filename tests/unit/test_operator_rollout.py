@@ -50,19 +50,15 @@ def _step_task(world: World, name: str) -> PromoteTask:
 
 
 def _step_done(world: World, step: int, written: int, *, done: bool = False) -> None:
-    """Step `step`'s Job succeeds; partition 0's promoter has handled `written` delta records."""
+    """Step `step`'s Job succeeds: partition 0's promoter has handled `written` delta records (and
+    stopped at its quota, `paused`, unless `done`); partition 1, with no delta, finished at step 1."""
     world.kube.finish(f"{PROMOTE}-s{step}")
-    state = "done" if done else "running"
+    mirror = {"report_hash": REPORT_HASH, "start_offset": 0, "end_offset": 10, "step": step}
     world.checkpoints.promotions_done = {
         0: PromotionCheckpoint(
-            partition=0,
-            report_hash=REPORT_HASH,
-            start_offset=0,
-            end_offset=10,
-            committed_offset=5,
-            written=written,
-            state=state,
-        )
+            partition=0, committed_offset=5, written=written, state="done" if done else "paused", **mirror
+        ),
+        1: PromotionCheckpoint(partition=1, committed_offset=10, state="done", **mirror),
     }
 
 

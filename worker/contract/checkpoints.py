@@ -23,7 +23,9 @@ import redis
 
 from .exit_codes import RetriableFailure
 
-State = Literal["running", "done", "failed"]
+State = Literal["running", "done", "failed", "paused"]
+"""`paused`: a promotion partition stopped at its rollout step's quota (`PromotionCheckpoint.step`),
+short of its range's end: not done, the next step resumes there. Only ever in a mirror."""
 
 BUCKETS = ("emitted", "duplicate", "processed", "dead_lettered")
 """Every source record ends in exactly one bucket:
@@ -138,6 +140,14 @@ class PromotionCheckpoint(CheckpointBase, kw_only=True, omit_defaults=True, rena
     sink stopped this partition's promotion; the promoter retries. Cleared by the next commit."""
     blocked_since: float = 0.0
     """When this promotion first found that replay's claim (kept across the Job's retries)."""
+    step: int = 0
+    """The rollout step (`RolloutStep.index`) of the Job that wrote this checkpoint; 0: a whole
+    promotion. With state `paused`: this partition reached that step's quota; `done`: finished."""
+
+    @property
+    def handled(self) -> int:
+        """The delta records dealt with: written, or left as they are (already promoted, rewritten)."""
+        return self.written + self.already_promoted + self.rewritten
 
     def add_rewritten(self, event_id: str) -> None:
         """Count an id production rewrote; list it while the list stays small. Kafka caps a commit's

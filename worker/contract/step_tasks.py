@@ -191,6 +191,23 @@ class RolloutStep(Contract):
         default=None, gt=0, description="Write at most this many records per second (over the Job, all partitions)."
     )
 
+    @model_validator(mode="after")
+    def _quota(self) -> RolloutStep:
+        for partition, count in (self.quota or {}).items():
+            if not partition.isdecimal() or str(int(partition)) != partition:
+                raise ValueError(f"rollout quota: partition {partition!r} is not a decimal partition number")
+            if count < 0:
+                raise ValueError(f"rollout quota: partition {partition} has a negative quota {count}")
+        return self
+
+    def limit(self, partition: int, delta: int) -> int | None:
+        """The handled count a partition with `delta` delta records stops at in this step; None: it
+        runs to its range's end and finishes (the last step, or a quota covering its whole delta)."""
+        if self.quota is None:
+            return None
+        quota = self.quota.get(str(partition), 0)
+        return None if quota >= delta else quota
+
 
 class PromoteTask(Contract):
     version: Literal[1] = 1
@@ -213,8 +230,12 @@ class PromoteTask(Contract):
         default="murmur2_random",
         description="Key partitioner for the destination; murmur2_random matches the Java client.",
     )
-    rollout: RolloutStep | None = None
     tuning: StepTuning = StepTuning()
+    rollout: RolloutStep | None = Field(
+        default=None,
+        description="One step of a progressive promotion; None: the whole promotion at once. Steps share "
+        "the transactional ids and the group, so each resumes where the previous one committed.",
+    )
 
     def transactional_id(self, partition: int) -> str:
         return names.promote_transactional_id(self.replay.uid, partition)

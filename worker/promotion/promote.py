@@ -9,6 +9,8 @@ with the sandbox position and the checkpoint as commit metadata -> mirror the ch
 A crash aborts the open transaction (the restarted promoter's init_transactions fences the
 zombie with the same transactional.id) and resumes from the committed checkpoint; a finished
 partition resumes at its end and writes nothing.
+A rollout step (`task.rollout`, `rollout.py`) stops each partition at its quota of delta records,
+at a capped write rate; the next step resumes where it committed, the last one finishes.
 Before each partition it catches up on what production wrote into the sink since the report
 (`rewrites.py`): a delta id rewritten since is left to production's newer value, counted and listed.
 Refuses (permanent) when the stored report is missing, is another report than the task's
@@ -32,17 +34,18 @@ from ..contract.kafka_clients import job_config, range_reader_config, transactio
 from ..contract.names import promotion_key
 from ..contract.ownership import written_by
 from ..contract.step_tasks import PromoteTask
-from ..contract.summaries import ReportSummary
 from ..contract.tasks import OffsetRange
 from ..ledger.sink import Busy, SinkLedger
 from ..runtime import digest, failpoints, kafka_io
-from ..runtime.canonical import bucket_of, canonical_hash, report_hash
+from ..runtime.canonical import bucket_of, canonical_hash
 from ..runtime.produce import Headers, produce
 from ..runtime.range_reader import RangeReader
 from ..runtime.redis_connection import connect_redis
 from ..runtime.restart_guard import read_mirror, resume_promotion
-from ..runtime.spill import Verdicts, coords, load_summary
+from ..runtime.spill import Verdicts, coords
 from ..runtime.transactional_loop import TransactionalLoop, TransactionBudget
+from . import rollout
+from .report import approved_report
 from .rewrites import SinkTail
 from .shape import SinkShape
 
@@ -63,30 +66,8 @@ class Promoter:
             (REPORT_HASH_HEADER, task.report_hash.encode()),
         ]
 
-    def _report(self) -> ReportSummary:
-        try:
-            summary = load_summary(self.redis, self.task.replay.key_tenant, self.uid)
-        except redis.RedisError as err:
-            raise RetriableFailure(f"Redis (reconciliation report): {err}") from err
-        if summary is None:
-            raise PermanentFailure(f"no reconciliation report for replay {self.uid} (expired?): reconcile again")
-        if summary.report_hash != self.task.report_hash:
-            raise PermanentFailure(
-                f"report hash mismatch: asked to promote {self.task.report_hash}, the current report is "
-                f"{summary.report_hash}: approve the current report"
-            )
-        if report_hash(summary.report) != self.task.report_hash:
-            raise PermanentFailure("the stored report does not match its own hash: reconcile again")
-        compared = summary.report.plan.existing_topic
-        if self.task.existing_topic is not None and compared != self.task.existing_topic:
-            raise PermanentFailure(
-                f"the report compared with {compared!r}, not {self.task.existing_topic!r}: it says nothing "
-                "about this sink; reconcile again"
-            )
-        return summary
-
     def run(self) -> dict[str, Any]:
-        summary = self._report()
+        summary = approved_report(self.redis, self.task)
         plan = summary.report.plan
         count = kafka_io.partition_count(self.admin, self.task.sink_topic, self.task.kafka.bootstrap_servers)
         self.shape = SinkShape(self.task.partitioner, count, self.extra_headers)
@@ -102,6 +83,7 @@ class Promoter:
         self.cluster = kafka_io.cluster_id(self.admin, self.task.kafka.bootstrap_servers)
         self.names = tuple(plan.canonical.headers)
         self.tail = SinkTail(self.task, self.admin, summary.sink_mark, plan.event_id)
+        self.pace = rollout.pace(self.task)  # one write budget for the Job's partitions
         done = []
         for p in sorted(wanted):
             expected = summary.report.delta_by_partition.get(str(p), 0)
@@ -118,6 +100,7 @@ class Promoter:
             "rewrittenIds": rewritten_ids(c.rewritten_ids for c in done),
             "sha256": combine_digests((c.partition, c.digest) for c in done),
             "partitions": [c.summary() for c in done],
+            **rollout.step_summary(self.task, done),
         }
 
 
@@ -135,7 +118,8 @@ class _Partition:
             transactional_producer_config(base, task.transactional_id(r.partition), partitioner=task.partitioner)
         )
         tuning = task.tuning
-        self.reader = RangeReader(self.consumer, sandbox, r, tuning.batch_size, tuning.stall_timeout_seconds)
+        self.reader = RangeReader(self.consumer, sandbox, r, rollout.read_batch(task), tuning.stall_timeout_seconds)
+        self.limit: int | None = None  # the handled count this step stops at (`rollout.py`); None: the end
         self.loop: TransactionalLoop[PromotionCheckpoint] = TransactionalLoop(
             self.producer,
             self.consumer,
@@ -160,19 +144,30 @@ class _Partition:
 
         ckpt = self.loop.restore(PromotionCheckpoint, same_plan, lost, report_hash=report)
         ckpt.blocked_by, ckpt.blocked_since = "", 0.0  # a wait is the mirror's alone, never committed
+        step = self.task.rollout
+        ckpt.step = step.index if step is not None else 0
+        self.limit = step.limit(r.partition, expected) if step is not None else None
         self.last = PromotionCheckpoint.from_json(ckpt.to_json())
         # Claims of transactions that committed before a crash: mark them; the rest are re-claimed.
         self.ledger.commit(ckpt.committed_offset)
+        if ckpt.committed_offset < r.end_offset and self._reached(ckpt):
+            return self.loop.pause(ckpt)  # this step's quota was reached before: nothing to write
         self.reader.start(ckpt.committed_offset)
         self.rewritten = self.owner.tail.catch_up()  # just before writing: what production wrote since
-        ckpt = self.loop.run(ckpt, self._fill)
-        if ckpt.written + ckpt.already_promoted + ckpt.rewritten != expected:
+        ckpt = self.loop.run(ckpt, self._fill, until=self._reached)
+        if ckpt.committed_offset < r.end_offset:
+            return self.loop.pause(ckpt)
+        if ckpt.handled != expected:
             raise PermanentFailure(
                 f"{self.sandbox}/{r.partition}: wrote {ckpt.written} delta records ({ckpt.already_promoted} "
                 f"already promoted by other replays, {ckpt.rewritten} rewritten by production since), the "
                 f"report counts {expected}: reconcile again"
             )
         return self.loop.finish(ckpt)
+
+    def _reached(self, ckpt: PromotionCheckpoint) -> bool:
+        """This step's quota for the partition is reached: it stops here, short of its range's end."""
+        return self.limit is not None and ckpt.handled >= self.limit
 
     def _mirror(self, ckpt: PromotionCheckpoint) -> None:
         key = promotion_key(self.task.replay.key_tenant, self.owner.uid, ckpt.partition)
@@ -195,22 +190,18 @@ class _Partition:
     def _fill(self, ckpt: PromotionCheckpoint, budget: TransactionBudget) -> int:
         reader = self.reader
         state = bytes.fromhex(ckpt.digest) if ckpt.digest else digest.ZERO
-        records = 0
-        while not reader.done and not budget.spent(records):
+        records, stop = 0, None
+        while stop is None and not reader.done and not budget.spent(records):
             batch = reader.next_batch()
             records += len(batch)
-            state = self._batch(batch, ckpt, state)
+            state, stop = self._batch(batch, ckpt, state)
         ckpt.digest = state.hex()
-        return reader.next
+        return reader.next if stop is None else stop
 
-    def _batch(self, batch: list[Any], ckpt: PromotionCheckpoint, state: bytes) -> bytes:
-        ours = [m for m in batch if written_by(m.headers(), self.owner.uid_bytes)]
-        if len(ours) != len(batch):  # reconcile left them out of the report too
-            log.warning("skipping %d sandbox record(s) of another replay", len(batch) - len(ours))
-        keyed = [m for m in ours if m.key()]
-        if len(keyed) != len(ours):
-            log.warning("skipping %d sandbox record(s) without a key", len(ours) - len(keyed))
-        written_before = ckpt.written
+    def _judge(self, batch: list[Any], ckpt: PromotionCheckpoint) -> tuple[list[Any], str, int | None]:
+        """The batch's keyed records of this replay up to where this step stops, their verdicts, and
+        that stop: the offset after the delta record that reaches the quota (None: not in this batch)."""
+        keyed = [m for m in batch if m.key() and written_by(m.headers(), self.owner.uid_bytes)]
         triples = []
         for msg in keyed:
             event_id = msg.key().decode()
@@ -221,7 +212,22 @@ class _Partition:
             statuses = self.verdicts.classify(triples)
         except redis.RedisError as err:
             raise RetriableFailure(f"Redis (reconciliation working set): {err}") from err
-        topic, shaped = self.task.sink_topic, self.owner.shape.record
+        at = rollout.cut(statuses, self.limit - ckpt.handled) if self.limit is not None else None
+        stop: int | None = None
+        if at is not None:
+            stop = keyed[at].offset() + 1
+            keyed, statuses, batch = keyed[: at + 1], statuses[: at + 1], [m for m in batch if m.offset() < stop]
+        ours = sum(1 for m in batch if written_by(m.headers(), self.owner.uid_bytes))
+        if ours != len(batch):  # reconcile left them out of the report too
+            log.warning("skipping %d sandbox record(s) of another replay", len(batch) - ours)
+        if len(keyed) != ours:
+            log.warning("skipping %d sandbox record(s) without a key", ours - len(keyed))
+        return keyed, statuses, stop
+
+    def _batch(self, batch: list[Any], ckpt: PromotionCheckpoint, state: bytes) -> tuple[bytes, int | None]:
+        keyed, statuses, stop = self._judge(batch, ckpt)
+        written_before = ckpt.written
+        topic, shaped, pace = self.task.sink_topic, self.owner.shape.record, self.owner.pace
         delta = self._not_rewritten([m for m, s in zip(keyed, statuses, strict=True) if s == "W"])
         claims = dict(zip((m.offset() for m in delta), self._claim(delta), strict=True))
         for msg, status in zip(keyed, statuses, strict=True):
@@ -230,6 +236,8 @@ class _Partition:
             elif status == "W" and claims[msg.offset()] == "S":
                 ckpt.already_promoted += 1
             elif status == "W":
+                if pace is not None:
+                    pace.take()
                 key, partition, headers, stamp = shaped(msg)
                 value = msg.value()
                 produce(self.producer, topic, value, key, partition, headers=headers, timestamp=stamp)
@@ -244,8 +252,8 @@ class _Partition:
                     f"event {msg.key()!r} is not in the reconciliation working set (expired?): reconcile again"
                 )
         if ckpt.written > written_before:  # tests only: die inside the open transaction, records in it
-            failpoints.produced_up_to(batch[-1].offset() + 1, self.producer.flush)
-        return state
+            failpoints.produced_up_to(stop or batch[-1].offset() + 1, self.producer.flush)
+        return state, stop
 
     def _not_rewritten(self, delta: list[Any]) -> list[Any]:
         """The delta records whose id production did not rewrite since the report. The others stay

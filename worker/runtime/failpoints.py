@@ -20,6 +20,8 @@ log = logging.getLogger("eventreplay.worker")
 FAILPOINT_ENV = "EVENTREPLAY_FAILPOINT"
 BEFORE_FINAL_MIRROR = "before-final-mirror"
 """The range is committed to its end; the mirror does not say "done" yet."""
+BEFORE_PAUSE_MIRROR = "before-pause-mirror"
+"""A promotion step's quota is committed short of the range's end; the mirror does not say "paused" yet."""
 OFFSET_PREFIX = "offset:"
 """`offset:N`: records up to source offset N are produced and marked, their transaction still open
 (a promotion: records up to sandbox offset N read, some of them produced)."""

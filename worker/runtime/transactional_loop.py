@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import msgspec
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from ..contract.checkpoints import CheckpointBase, now
@@ -122,11 +123,21 @@ class TransactionalLoop(Generic[C]):
         log.info("%s: resuming at offset %d", self._where, ckpt.committed_offset)
         return ckpt
 
-    def run(self, ckpt: C, fill: Fill[C]) -> C:
-        """Transactions until the range is committed to its end."""
-        while ckpt.committed_offset < self.end_offset:
+    def run(self, ckpt: C, fill: Fill[C], until: Callable[[C], bool] | None = None) -> C:
+        """Transactions until the range is committed to its end, or `until` says the caller stops
+        short of it (a promotion step's quota, `worker/promotion/rollout.py`)."""
+        while ckpt.committed_offset < self.end_offset and not (until is not None and until(ckpt)):
             ckpt = self._transaction(ckpt, fill)
         return ckpt
+
+    def pause(self, ckpt: C) -> C:
+        """Stopped short of the range's end: say so in the mirror (`paused`); the group's position
+        stays where the last transaction put it, for the next run to resume from."""
+        failpoints.reach(failpoints.BEFORE_PAUSE_MIRROR)
+        paused = msgspec.structs.replace(ckpt, state="paused", updated_at=now())
+        self._mirror(paused)
+        self.consumer.close()
+        return paused
 
     def finish(self, ckpt: C) -> C:
         """The range is done: say so in the mirror, and leave the group's position as it is."""
