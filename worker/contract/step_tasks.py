@@ -178,18 +178,13 @@ class ReconcileTask(SandboxStep):
 
 class RolloutStep(Contract):
     """One step of a progressive promotion (`spec.promotion.rollout`): how far each sandbox partition's
-    delta goes by the end of this step (cumulative), and how fast."""
+    delta goes by the end of this step, and how fast. `quota`, per sandbox partition (a decimal
+    string): the delta records handled (written + alreadyPromoted + rewritten) by the end of this
+    step, cumulative over steps; a partition not listed: 0; None: all of it (the last step)."""
 
     index: int = Field(ge=1, description="The step, from 1.")
-    quota: dict[str, int] | None = Field(
-        default=None,
-        description="Per sandbox partition (decimal string): the delta records handled (written + "
-        "alreadyPromoted + rewritten) by the end of this step, cumulative over steps; a partition not listed: "
-        "0; None: all (the last step).",
-    )
-    max_records_per_second: float | None = Field(
-        default=None, gt=0, description="Write at most this many records per second (over the Job, all partitions)."
-    )
+    quota: dict[str, int] | None = Field(default=None, description="See the class: cumulative, per partition.")
+    max_records_per_second: float | None = Field(default=None, gt=0, description="Over the Job, all partitions.")
 
     @model_validator(mode="after")
     def _quota(self) -> RolloutStep:
