@@ -15,6 +15,7 @@ from hashlib import sha256
 import redis
 
 from eventreplay.operator.api.v1alpha1 import EventReplaySpec, Plan
+from eventreplay.operator.job_names import Owner
 from eventreplay.operator.kafka import KafkaAccess, KafkaUnavailable
 from eventreplay.operator.planner import PlanRefused, format_time, make_plan
 from eventreplay.operator.retention import with_retention_notes
@@ -70,16 +71,8 @@ def plan(manifest: Manifest, access: KafkaAccess, as_of: datetime | None = None)
     refuse_aliases(spec)
     when = as_of or datetime.now(UTC)
     try:
-        count, observed = access.observe(spec, when)
-        found = make_plan(
-            spec,
-            namespace=manifest.namespace,
-            name=manifest.name,
-            uid=local_uid(manifest.namespace, manifest.name, when),
-            topic_partitions=count,
-            observed=observed,
-            as_of=when,
-        )
+        owner = Owner(manifest.namespace, manifest.name, local_uid(manifest.namespace, manifest.name, when))
+        found = make_plan(spec, owner, access.observe(spec, when), when)
         return with_retention_notes(found, spec, access.retention(spec), when)
     except KafkaUnavailable as err:
         raise unreachable("Kafka", spec.source.bootstrap_servers, str(err)) from err

@@ -16,7 +16,7 @@ from eventreplay.worker.contract.names import Tenant
 from .api.v1alpha1 import EventReplaySpec
 from .config import OperatorConfig
 from .kube import JSON
-from .planner import Observed
+from .planner import Observation
 from .results_scan import ResultsScan
 from .retention import TopicRetention
 
@@ -38,7 +38,7 @@ class KubePort(Protocol):
 class KafkaPort(Protocol):
     """What the operator asks Kafka (`kafka.KafkaAccess`): planning facts, topics, clean-up."""
 
-    def observe(self, spec: EventReplaySpec, as_of: datetime) -> tuple[int | None, dict[int, Observed]]: ...
+    def observe(self, spec: EventReplaySpec, as_of: datetime) -> Observation: ...
     def retention(self, spec: EventReplaySpec) -> TopicRetention: ...
     def writers(self, bootstrap: str, topics: list[str]) -> dict[str, set[str]]: ...
     def retained_records(self, bootstrap: str, topic: str) -> int | None: ...

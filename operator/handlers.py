@@ -14,8 +14,8 @@ import dataclasses
 import logging
 import os
 import random
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import kopf
 
@@ -25,7 +25,7 @@ from .checkpoints import CheckpointReader, CheckpointsUnavailable
 from .cleanup import clean_up, leftovers, reachable_spec
 from .clients import Clients
 from .config import OperatorConfig
-from .events import EVENT_NAME_PREFIX, REPORTING_COMPONENT
+from .events import EVENT_NAME_PREFIX, REPORTING_COMPONENT, Event
 from .job_names import LABEL_UID
 from .kafka import KafkaAccess, KafkaUnavailable
 from .kube import Kube, KubeError, api_client
@@ -33,6 +33,7 @@ from .sync import sync
 from .ticks import at_rest, job_finished, owner_reference
 
 RESOURCE = (GROUP, VERSION, PLURAL)
+Handler = TypeVar("Handler", bound=Callable[..., None])
 
 
 @kopf.on.startup()
@@ -123,18 +124,37 @@ def retry_delay(seconds: float, rng: random.Random | None = None) -> float:
     return seconds * (1 + (rng or random).random())
 
 
-def _run(memo: Any, body: Any, namespace: str | None, name: str) -> None:
-    assert namespace is not None, "EventReplay is namespaced"
+def run_pass(body: Any, one_pass: Callable[[], Iterable[Event]]) -> None:
+    """One level-based pass of an object (a replay's or a watch's), its Events posted on `body`: an
+    API server error is counted and retried by kopf, anything else counted and raised."""
     try:
-        outcome = sync(memo.clients, namespace, name)
+        events = one_pass()
     except KubeError as err:
         metrics.RECONCILE_ERRORS.labels("kubernetes").inc()
         raise kopf.TemporaryError(f"Kubernetes API: {err}", delay=retry_delay(5)) from err
     except Exception:
         metrics.RECONCILE_ERRORS.labels("unexpected").inc()
         raise
-    for event in outcome.events:
+    for event in events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+
+
+def on_spec_change(*resource: str) -> Callable[[Handler], Handler]:
+    """Registers a handler for the object's creation, the operator's resume and a spec update: each
+    runs the same level-based pass, so any of them may run again at any time."""
+
+    def register(handler: Handler) -> Handler:
+        kopf.on.update(*resource, field="spec")(handler)
+        kopf.on.resume(*resource)(handler)
+        kopf.on.create(*resource)(handler)
+        return handler
+
+    return register
+
+
+def _run(memo: Any, body: Any, namespace: str | None, name: str) -> None:
+    assert namespace is not None, "EventReplay is namespaced"
+    run_pass(body, lambda: sync(memo.clients, namespace, name).events)
 
 
 def _deletes_leftovers(spec: kopf.Spec, **_: Any) -> bool:
@@ -163,9 +183,7 @@ def replay_deleted(
         raise kopf.TemporaryError(f"cleanup (deletionPolicy Delete) waits: {err}", delay=retry_delay(10)) from err
 
 
-@kopf.on.create(*RESOURCE)
-@kopf.on.resume(*RESOURCE)
-@kopf.on.update(*RESOURCE, field="spec")
+@on_spec_change(*RESOURCE)
 def replay_changed(memo: Any, body: kopf.Body, namespace: str | None, name: str, **_: Any) -> None:
     _run(memo, body, namespace, name)
 

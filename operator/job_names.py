@@ -28,11 +28,13 @@ ANNOTATION_REFRESH = f"{GROUP}/refresh"
 ANNOTATION_ROLLOUT_STEP = f"{GROUP}/rollout-step"
 MAX_NAME = 63
 """The job-name label's limit, which the Job name must respect."""
+WORKER_LABELS = {"app.kubernetes.io/name": "eventreplay-worker", "app.kubernetes.io/managed-by": "eventreplay-operator"}
+"""On every worker Job (and pod) the operator creates, a replay's or a watch's."""
 
 
 @dataclass(frozen=True)
 class Owner:
-    """The EventReplay a Job belongs to."""
+    """The object a Job belongs to: an EventReplay, or the EventReplayWatch of a scan Job."""
 
     namespace: str
     name: str
@@ -90,19 +92,15 @@ def label_value(text: str) -> str:
 
 def owned_labels(owner: Owner) -> dict[str, str]:
     """The labels of everything the operator creates for a replay (its Jobs, pods and ConfigMap)."""
-    return {
-        "app.kubernetes.io/name": "eventreplay-worker",
-        "app.kubernetes.io/managed-by": "eventreplay-operator",
-        LABEL_REPLAY: label_value(owner.name),
-        LABEL_UID: owner.uid,
-    }
+    return {**WORKER_LABELS, LABEL_REPLAY: label_value(owner.name), LABEL_UID: owner.uid}
 
 
-def owner_reference(owner: Owner) -> dict[str, str | bool]:
-    """The replay as controller of what it owns: deleted with it by Kubernetes' garbage collector."""
+def owner_reference(owner: Owner, kind: str = KIND) -> dict[str, str | bool]:
+    """The owner (a replay, or a watch: `kind`) as controller of what it owns: deleted with it by
+    Kubernetes' garbage collector."""
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": KIND,
+        "kind": kind,
         "name": owner.name,
         "uid": owner.uid,
         "controller": True,

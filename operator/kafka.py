@@ -32,7 +32,7 @@ from eventreplay.worker.contract.sink_keys import sink_cluster
 
 from .api.v1alpha1 import EventReplaySpec
 from .consumer_lag import group_lags
-from .planner import PAST_END, Observed, PlanRefused, read_times, selected_partitions, window_times
+from .planner import PAST_END, Observation, Observed, PlanRefused, read_times, selected_partitions, window_times
 from .results_scan import ResultsScan, read_results
 from .retention import TopicRetention
 
@@ -85,7 +85,7 @@ class KafkaAccess:
     def admin(self, bootstrap: str) -> AdminClient:
         return AdminClient(self._config(bootstrap))
 
-    def observe(self, spec: EventReplaySpec, as_of: datetime) -> tuple[int | None, dict[int, Observed]]:
+    def observe(self, spec: EventReplaySpec, as_of: datetime) -> Observation:
         """(partition count or None when the topic is missing, facts per selected partition).
 
         Batched: one metadata request, two ListOffsets for the watermarks, two for a time window,

@@ -104,27 +104,35 @@ class Kube:
             raise KubeError(int(resp.status), str(message))
         return json.loads(text) if text else {}
 
-    # EventReplays
-    def _replay_path(self, ns: str, name: str = "") -> str:
-        return f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}" + (f"/{name}" if name else "")
+    # The operator's custom resources (EventReplays, EventReplayWatches), by their plural
+    def custom_path(self, plural: str, ns: str, name: str = "") -> str:
+        return f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{plural}" + (f"/{name}" if name else "")
 
-    def get_replay(self, ns: str, name: str) -> JSON | None:
+    def get_custom(self, plural: str, ns: str, name: str) -> JSON | None:
+        """The object, or None when there is none of that name."""
         try:
-            return self.call("GET", self._replay_path(ns, name))
+            return self.call("GET", self.custom_path(plural, ns, name))
         except KubeError as err:
             if err.status == 404:
                 return None
             raise
 
-    def patch_replay_status(self, ns: str, name: str, patch: JSON) -> int:
+    def patch_custom_status(self, plural: str, ns: str, name: str, patch: JSON) -> int:
         """Merge-patch the status; the bytes sent."""
         body = {"status": patch}
-        self.call("PATCH", self._replay_path(ns, name) + "/status", body, content_type=MERGE)
+        self.call("PATCH", self.custom_path(plural, ns, name) + "/status", body, content_type=MERGE)
         return len(json.dumps(body))
+
+    # EventReplays
+    def get_replay(self, ns: str, name: str) -> JSON | None:
+        return self.get_custom(PLURAL, ns, name)
+
+    def patch_replay_status(self, ns: str, name: str, patch: JSON) -> int:
+        return self.patch_custom_status(PLURAL, ns, name, patch)
 
     def json_patch_replay_status(self, ns: str, name: str, ops: list[JSON]) -> int:
         """Apply JSON Patch operations to the status (paths under /status); the bytes sent."""
-        self.call("PATCH", self._replay_path(ns, name) + "/status", ops, content_type=JSON_PATCH)
+        self.call("PATCH", self.custom_path(PLURAL, ns, name) + "/status", ops, content_type=JSON_PATCH)
         return len(json.dumps(ops))
 
     # Jobs

@@ -16,6 +16,7 @@ from eventreplay.worker.contract.names import KEY_LAYOUT, ReplayTopics
 from eventreplay.worker.contract.whole_windows import WindowShape
 
 from .api.v1alpha1 import EventReplaySpec, Plan, PlanPartition, PlanTimes, parse_time
+from .job_names import Owner
 
 PAST_END = -1
 """offsets_for_times answer when no record has a timestamp at or after the one asked for."""
@@ -44,6 +45,11 @@ class Observed:
     """offsets_for_times(window end), or PAST_END."""
     first_timestamp_ms: int | None = None
     """Timestamp of the record at `low` (probed only when the start resolved to `low` > 0)."""
+
+
+Observation = tuple[int | None, dict[int, Observed]]
+"""What Kafka says about the source topic at plan time: its partition count (None: no such topic)
+and the facts of each selected partition (`KafkaAccess.observe`)."""
 
 
 def format_time(moment: datetime) -> str:
@@ -171,18 +177,12 @@ def _lost_to_retention(start: int, seen: Observed, times: tuple[int, int] | None
 
 
 def make_plan(
-    spec: EventReplaySpec,
-    *,
-    namespace: str,
-    name: str,
-    uid: str,
-    topic_partitions: int | None,
-    observed: dict[int, Observed],
-    as_of: datetime,
-    max_partitions: int | None = None,
+    spec: EventReplaySpec, owner: Owner, observation: Observation, as_of: datetime, max_partitions: int | None = None
 ) -> Plan:
-    """Resolve the window to [start, end) per partition; raise PlanRefused for an impossible plan."""
+    """Resolve the window to [start, end) per partition; raise PlanRefused for an impossible plan.
+    The plan's topics are named for `owner` (a replay, or the watch whose scan reads the window)."""
     topic = spec.source.topic
+    topic_partitions, observed = observation
     if topic_partitions is None:
         raise PlanRefused("TopicNotFound", f"topic {topic} does not exist on {spec.source.bootstrap_servers}")
     chosen = selected_partitions(spec, topic_partitions, max_partitions)
@@ -208,7 +208,7 @@ def make_plan(
     if total == 0:
         raise PlanRefused("EmptyWindow", f"the window selects no record in partitions {ranges_text(chosen)} of {topic}")
     as_of_text = format_time(as_of)
-    topics = ReplayTopics.of(namespace, name, uid)
+    topics = ReplayTopics.of(owner.namespace, owner.name, owner.uid)
     return Plan(
         as_of=as_of_text,
         hash=short_hash([topic, [(r.partition, r.start_offset, r.end_offset) for r in ranges], as_of_text]),
@@ -218,7 +218,7 @@ def make_plan(
         sandbox_topic=topics.sandbox,
         dead_letter_topic=topics.dead_letter,
         report_topic=topics.report,
-        replay_uid=uid,
+        replay_uid=owner.uid,
         records=total,
         partitions=ranges,
         notes=[f"partitions {ranges_text(parts)}: {text}" for text, parts in notes.items()],

@@ -127,17 +127,8 @@ def run(p: Pass) -> Planned | Outcome:
 def _make(p: Pass, spec: EventReplaySpec) -> Plan | Outcome:
     """A new plan from what Kafka holds now, pinned in status before any Job is created."""
     try:
-        count, observed = p.c.kafka.observe(spec, p.now)
-        plan = make_plan(
-            spec,
-            namespace=p.ns,
-            name=p.name,
-            uid=p.owner.uid,
-            topic_partitions=count,
-            observed=observed,
-            as_of=p.now,
-            max_partitions=p.c.config.policy.max_partitions(p.ns, spec),
-        )
+        observation = p.c.kafka.observe(spec, p.now)
+        plan = make_plan(spec, p.owner, observation, p.now, p.c.config.policy.max_partitions(p.ns, spec))
         plan = with_retention_notes(plan, spec, p.c.kafka.retention(spec), p.now)
         outputs = [plan.sandbox_topic, plan.dead_letter_topic]
         refuse_foreign_output(p.c.kafka.writers(spec.source.bootstrap_servers, outputs), p.owner.uid)

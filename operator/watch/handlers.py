@@ -9,11 +9,10 @@ from typing import Any
 
 import kopf
 
-from .. import metrics as operator_metrics
 from ..api.v1alpha1 import GROUP, VERSION, WATCH_KIND, WATCH_PLURAL
 from ..clients import Clients
-from ..handlers import retry_delay
-from ..kube import Kube, KubeError
+from ..handlers import on_spec_change, run_pass
+from ..kube import Kube
 from ..ticks import job_finished
 from .conduct import sync_watch
 from .kube import WatchKube
@@ -27,18 +26,10 @@ def _run(memo: Any, body: Any, namespace: str | None, name: str) -> None:
     clients: Clients = memo.clients
     kube = clients.kube
     assert isinstance(kube, Kube), "the operator's own client"
-    try:
-        events = sync_watch(clients, WatchKube(kube), namespace, name)
-    except KubeError as err:
-        operator_metrics.RECONCILE_ERRORS.labels("kubernetes").inc()
-        raise kopf.TemporaryError(f"Kubernetes API: {err}", delay=retry_delay(5)) from err
-    for event in events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message[:1024])
+    run_pass(body, lambda: sync_watch(clients, WatchKube(kube), namespace, name))
 
 
-@kopf.on.create(*RESOURCE)
-@kopf.on.resume(*RESOURCE)
-@kopf.on.update(*RESOURCE, field="spec")
+@on_spec_change(*RESOURCE)
 def watch_changed(memo: Any, body: kopf.Body, namespace: str | None, name: str, **_: Any) -> None:
     _run(memo, body, namespace, name)
 

@@ -3,11 +3,10 @@ port (`WatchKubePort`), which the unit tests' fakes are type-checked against."""
 
 from __future__ import annotations
 
-import json
 from typing import Protocol
 
-from ..api.v1alpha1 import GROUP, PLURAL, VERSION, WATCH_PLURAL
-from ..kube import JSON, MERGE, Kube, KubeError
+from ..api.v1alpha1 import PLURAL, WATCH_PLURAL
+from ..kube import JSON, Kube, KubeError
 
 
 class WatchKubePort(Protocol):
@@ -25,29 +24,18 @@ class WatchKube:
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
 
-    def _path(self, ns: str, name: str = "") -> str:
-        return f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{WATCH_PLURAL}" + (f"/{name}" if name else "")
-
     def get_watch(self, ns: str, name: str) -> JSON | None:
-        try:
-            return self.kube.call("GET", self._path(ns, name))
-        except KubeError as err:
-            if err.status == 404:
-                return None
-            raise
+        return self.kube.get_custom(WATCH_PLURAL, ns, name)
 
     def patch_watch_status(self, ns: str, name: str, patch: JSON) -> int:
-        """Merge-patch the status; the bytes sent."""
-        body = {"status": patch}
-        self.kube.call("PATCH", self._path(ns, name) + "/status", body, content_type=MERGE)
-        return len(json.dumps(body))
+        return self.kube.patch_custom_status(WATCH_PLURAL, ns, name, patch)
 
     def create_draft(self, body: JSON) -> bool:
         """Create a draft EventReplay; False when one of its name exists (its name is the gap's: the
         same gap, drafted by an earlier pass)."""
         ns = body["metadata"]["namespace"]
         try:
-            self.kube.call("POST", f"/apis/{GROUP}/{VERSION}/namespaces/{ns}/{PLURAL}", body)
+            self.kube.call("POST", self.kube.custom_path(PLURAL, ns), body)
         except KubeError as err:
             if err.status == 409:
                 return False

@@ -3,8 +3,8 @@ drafts, and its scan Jobs' names (each defined once)."""
 
 from __future__ import annotations
 
-from ..api.v1alpha1 import GROUP, VERSION, WATCH_KIND
-from ..job_names import Owner, fitted_name, label_value
+from ..api.v1alpha1 import GROUP, WATCH_KIND
+from ..job_names import WORKER_LABELS, Owner, fitted_name, label_value, owner_reference
 
 LABEL_WATCH_UID = f"{GROUP}/watch-uid"
 LABEL_WATCH = f"{GROUP}/watch"
@@ -13,14 +13,7 @@ LABEL_SCAN = f"{GROUP}/scan"
 
 def watch_owner_reference(owner: Owner) -> dict[str, str | bool]:
     """The watch as controller of its scan Jobs and drafts: they go with it."""
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": WATCH_KIND,
-        "name": owner.name,
-        "uid": owner.uid,
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+    return owner_reference(owner, WATCH_KIND)
 
 
 def scan_job_name(watch: str, scan: int) -> str:
@@ -29,13 +22,7 @@ def scan_job_name(watch: str, scan: int) -> str:
 
 
 def scan_labels(owner: Owner, scan: int) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": "eventreplay-worker",
-        "app.kubernetes.io/managed-by": "eventreplay-operator",
-        LABEL_WATCH: label_value(owner.name),
-        LABEL_WATCH_UID: owner.uid,
-        LABEL_SCAN: str(scan),
-    }
+    return {**WORKER_LABELS, LABEL_WATCH: label_value(owner.name), LABEL_WATCH_UID: owner.uid, LABEL_SCAN: str(scan)}
 
 
 def scans_of(owner: Owner) -> str:

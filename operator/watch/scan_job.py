@@ -1,9 +1,9 @@
-"""A scan's Job (pure): the gap finder over the scan's window, planned as the EventReplay the watch
-would draft, its summary left in Redis under `names.watch_scan_key`; and that summary read back."""
+"""A scan's Job (pure): the gap finder over the scan's window, planned (`planner.make_plan`, its
+topics named for the watch) as the EventReplay the watch would draft, its summary left in Redis
+under `names.watch_scan_key`; and that summary read back."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from eventreplay.worker.contract.environment import GAP_TASK_ENV
@@ -15,23 +15,8 @@ from ..config import OperatorConfig
 from ..job_names import Owner
 from ..job_tasks import build_scan_task
 from ..jobs import job_manifest, step_command
-from ..planner import make_plan
 from ..worker_env import worker_env
 from .owner import scan_job_name, scan_labels, watch_owner_reference
-
-
-def scan_plan(spec: EventReplaySpec, owner: Owner, facts: tuple[int | None, dict[int, Any]], now: datetime) -> Plan:
-    """The scan's source ranges: the window planned as a replay of it would be (PlanRefused when impossible)."""
-    count, observed = facts
-    return make_plan(
-        spec,
-        namespace=owner.namespace,
-        name=owner.name,
-        uid=owner.uid,
-        topic_partitions=count,
-        observed=observed,
-        as_of=now,
-    )
 
 
 def scan_job(

@@ -12,12 +12,12 @@ from ..checkpoints import CheckpointsUnavailable
 from ..events import Event
 from ..job_state import job_state
 from ..kafka import KafkaUnavailable
-from ..planner import PlanRefused
+from ..planner import PlanRefused, make_plan
 from . import decide, metrics
 from .context import WatchPass
 from .owner import scan_job_name, scans_of
 from .replay_spec import rfc3339
-from .scan_job import read_summary, scan_job, scan_plan
+from .scan_job import read_summary, scan_job
 from .status_write import write
 
 EMPTY = "EmptyWindow"
@@ -46,7 +46,7 @@ def create_job(
 ) -> EventReplayWatchStatus:
     """The scan's Job over its recorded window; an impossible plan ends the scan at once."""
     try:
-        plan = scan_plan(spec, p.owner, p.c.kafka.observe(spec, p.now), p.now)
+        plan = make_plan(spec, p.owner, p.c.kafka.observe(spec, p.now), p.now)
     except PlanRefused as refused:
         if refused.reason == EMPTY:
             return _empty(p, status, active)

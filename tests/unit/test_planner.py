@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from operator_fixtures import spec
 
+from eventreplay.operator.job_names import Owner
 from eventreplay.operator.planner import (
     PAST_END,
     Observed,
@@ -19,10 +20,11 @@ from eventreplay.operator.planner import (
 from eventreplay.worker.contract.names import short_uid
 
 AS_OF = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+OWNER = Owner(namespace="ns", name="r", uid="u1")
 
 
 def plan_for(s, observed, count=3):  # type: ignore[no-untyped-def]
-    return make_plan(s, namespace="ns", name="r", uid="u1", topic_partitions=count, observed=observed, as_of=AS_OF)
+    return make_plan(s, OWNER, (count, observed), AS_OF)
 
 
 def test_offset_window_for_all_partitions() -> None:
@@ -78,7 +80,7 @@ def test_timestamp_window_uses_offsets_for_times_and_says_when_past_the_end() ->
 
 def test_missing_topic() -> None:
     with pytest.raises(PlanRefused) as err:
-        make_plan(spec(), namespace="ns", name="r", uid="u1", topic_partitions=None, observed={}, as_of=AS_OF)
+        make_plan(spec(), OWNER, (None, {}), AS_OF)
     assert err.value.reason == "TopicNotFound"
 
 

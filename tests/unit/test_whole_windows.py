@@ -68,7 +68,7 @@ def test_only_aggregate_time_windows_are_widened() -> None:
 
 def _plan(observed: dict[int, Observed], **overrides: Any) -> Any:
     s = spec(window=WINDOW, transform={"aggregate": HOURLY}, **overrides)
-    return s, make_plan(s, namespace="ns", name="r", uid="u1", topic_partitions=2, observed=observed, as_of=AS_OF)
+    return s, make_plan(s, Owner(namespace="ns", name="r", uid="u1"), (2, observed), AS_OF)
 
 
 def test_the_plan_records_the_requested_window_the_read_range_and_the_partitions_at_the_head() -> None:
@@ -98,9 +98,7 @@ def test_the_plan_records_the_requested_window_the_read_range_and_the_partitions
 
 def test_an_offset_window_reads_what_it_names_and_emits_every_window() -> None:
     s = spec(transform={"aggregate": HOURLY})
-    plan = make_plan(
-        s, namespace="ns", name="r", uid="u1", topic_partitions=1, observed={0: Observed(0, 9)}, as_of=AS_OF
-    )
+    plan = make_plan(s, Owner(namespace="ns", name="r", uid="u1"), (1, {0: Observed(0, 9)}), AS_OF)
     assert (plan.requested_window, plan.read_range) == (None, None)
     assert build_combine_task(s, plan, Owner(namespace="ns", name="r", uid="u1")).requested is None
 

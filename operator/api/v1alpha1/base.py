@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 
 TOPIC_RE = r"^[a-zA-Z0-9._-]{1,249}$"
 PARTITION_RE = r"^[0-9]{1,6}(-[0-9]{1,6})?$"
@@ -39,6 +40,14 @@ class ApiModel(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown fields refused (the API server prunes them)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+def same_as(model: type[BaseModel], name: str, description: str) -> Any:
+    """Field `name` of `model` (its constraints and default) for a field of another model that takes
+    exactly the same value, with a description of its own (the CRD shows it there)."""
+    # Pydantic merges a FieldInfo in `Annotated` with the one assigned, the latter's attributes winning.
+    original: Any = Annotated[Any, model.model_fields[name]]
+    return FieldInfo.from_annotated_attribute(original, Field(description=description))
 
 
 class SecretKeyRef(ApiModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -128,15 +128,43 @@ class ObjectMeta(ApiModel):
         return value
 
 
-class EventReplay(ApiModel):
-    """One EventReplay object: `apiVersion: eventreplay.io/v1alpha1`, `kind: EventReplay`, metadata, spec, status."""
+class ApiObject(ApiModel):
+    """What an object of each kind of this API has: its header (`apiVersion: eventreplay.io/v1alpha1`,
+    `kind`, checked) and metadata; each kind adds its spec and status."""
 
-    # Top-level fields beyond these five mean nothing to the API server (it prunes them): ignore them.
+    # Top-level fields beyond the header, metadata, spec and status mean nothing to the API server
+    # (it prunes them): ignore them.
     model_config = ConfigDict(extra="ignore")
+    object_kind: ClassVar[str]
+    """The `kind` an object of this model must say."""
 
     api_version: str
     kind: str
     metadata: ObjectMeta
+
+    @field_validator("api_version", "kind", mode="before")
+    @classmethod
+    def _header(cls, value: object, info: ValidationInfo) -> object:
+        expected = {"api_version": API_VERSION, "kind": cls.object_kind}[str(info.field_name)]
+        if value != expected:
+            raise ValueError(f"must be {expected} (got {value!r})")
+        return value
+
+    @classmethod
+    def desired(cls, obj: Mapping[str, Any]) -> Self:
+        """The object as declared: header, metadata and spec validated, `status` left out.
+
+        The status is the operator's record, not part of what is asked for: the operator reads
+        it leniently on its own, and a manifest's copy (from `kubectl get -o yaml`) is ignored.
+        """
+        return cls.model_validate({key: value for key, value in obj.items() if key != "status"})
+
+
+class EventReplay(ApiObject):
+    """One EventReplay object: `apiVersion: eventreplay.io/v1alpha1`, `kind: EventReplay`, metadata, spec, status."""
+
+    object_kind: ClassVar[str] = KIND
+
     spec: EventReplaySpec
     status: EventReplayStatus | None = None
 
@@ -153,29 +181,12 @@ class EventReplay(ApiModel):
         }
         return {**absent, **data}
 
-    @field_validator("api_version", "kind", mode="before")
-    @classmethod
-    def _header(cls, value: object, info: ValidationInfo) -> object:
-        expected = {"api_version": API_VERSION, "kind": KIND}[str(info.field_name)]
-        if value != expected:
-            raise ValueError(f"must be {expected} (got {value!r})")
-        return value
-
     @field_validator("metadata", "spec", mode="before")
     @classmethod
     def _mapping(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, Mapping | BaseModel):
             raise ValueError("required (with a name)" if info.field_name == "metadata" else "required (a mapping)")
         return value
-
-    @classmethod
-    def desired(cls, obj: Mapping[str, Any]) -> EventReplay:
-        """The object as declared: header, metadata and spec validated, `status` left out.
-
-        The status is the operator's record, not part of what is asked for: the operator reads
-        it leniently on its own, and a manifest's copy (from `kubectl get -o yaml`) is ignored.
-        """
-        return cls.model_validate({key: value for key, value in obj.items() if key != "status"})
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready object as given (fields that were not set are left out)."""

@@ -1,18 +1,18 @@
 """The root EventReplayWatch model: kind, plural, printer columns, and the object read from the API.
 
-Same group and version as the EventReplay (`resource.py`), and the same metadata model; a watch's
-name is shorter, as its drafts' names (`<watch>-gap-<hash>`) must fit an EventReplay's.
+Same group and version as the EventReplay (`resource.py`), the same header checks and metadata model
+(`resource.ApiObject`); a watch's name is shorter, as its drafts' names (`<watch>-gap-<hash>`) must
+fit an EventReplay's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 
-from .base import ApiModel, rule
-from .resource import API_VERSION, ObjectMeta
+from .base import rule
+from .resource import ApiObject, ObjectMeta
 from .watch_spec import EventReplayWatchSpec
 from .watch_status import EventReplayWatchStatus
 
@@ -41,24 +41,13 @@ WATCH_ROOT_RULES = [
 ]
 
 
-class EventReplayWatch(ApiModel):
+class EventReplayWatch(ApiObject):
     """One EventReplayWatch object: header, metadata, spec, status."""
 
-    model_config = ConfigDict(extra="ignore")
+    object_kind: ClassVar[str] = WATCH_KIND
 
-    api_version: str
-    kind: str
-    metadata: ObjectMeta
     spec: EventReplayWatchSpec
     status: EventReplayWatchStatus | None = Field(default=None)
-
-    @field_validator("api_version", "kind", mode="before")
-    @classmethod
-    def _header(cls, value: object, info: ValidationInfo) -> object:
-        expected = {"api_version": API_VERSION, "kind": WATCH_KIND}[str(info.field_name)]
-        if value != expected:
-            raise ValueError(f"must be {expected} (got {value!r})")
-        return value
 
     @field_validator("metadata", mode="after")
     @classmethod
@@ -66,8 +55,3 @@ class EventReplayWatch(ApiModel):
         if len(value.name) > WATCH_MAX_NAME:
             raise ValueError(f"metadata.name: at most {WATCH_MAX_NAME} characters (its drafts are named after it)")
         return value
-
-    @classmethod
-    def desired(cls, obj: Mapping[str, Any]) -> EventReplayWatch:
-        """The object as declared (its status left out: the operator reads that leniently)."""
-        return cls.model_validate({key: value for key, value in obj.items() if key != "status"})

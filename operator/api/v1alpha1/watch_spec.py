@@ -1,24 +1,24 @@
 """`.spec` of an EventReplayWatch: what to watch (source, sink, ids), the rolling window, how often,
 and the draft EventReplay each new gap may get (`draft.template`, a partial EventReplay spec).
 
-The parts shared with an EventReplay are its own models (`Source`, `Validation`, `Sink`, `Transform`,
-`Worker`, `RedisConnection`), so a watch admits exactly what a replay of the same source would, and
-the operator checks the replay policy on the EventReplay spec a scan would draft (`watch/scan.py`).
+The parts shared with an EventReplay are its own fields (`same_as`: their models, constraints and
+defaults, described for a watch) and models (`RedisConnection`), so a watch admits exactly what a
+replay of the same source would, and the operator checks the replay policy on the EventReplay spec a
+scan would draft (`watch/scan.py`).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from eventreplay.worker.contract.defaults import DEFAULT_TTL_SECONDS
-
-from .base import ApiModel, cel, rule
-from .dedup import RedisConnection
-from .reconciliation import EventIdSource, Promotion
+from .base import ApiModel, cel, rule, same_as
+from .dedup import Dedup, RedisConnection
+from .reconciliation import EventIdSource, Promotion, Reconciliation
 from .sink import Sink
 from .source import Source
+from .spec import EventReplaySpec
 from .transform import Transform
 from .validation import Validation
 from .worker import Worker
@@ -27,6 +27,9 @@ MIN_SCHEDULE_SECONDS = 60
 """A scan reads the whole rolling window from both topics: never more often than a minute."""
 MAX_WINDOW_SECONDS = 7 * 86400
 """The gap finder holds the sink's ids of the window in memory: a week of a topic at most."""
+EventTimeAllowance = Annotated[int, Field(ge=0, le=86400)]
+"""Seconds of event time a scan allows for (a consumer still processing, events joined into one gap):
+at most a day."""
 DRAFT_MANUAL = "draft.template.promotion: a draft is promoted only once a person approves its report: policy Manual"
 
 
@@ -44,12 +47,11 @@ class WatchSchedule(ApiModel):
 class WatchReconciliation(ApiModel):
     """How the sink's records are compared with the source's: by event id."""
 
-    event_id: EventIdSource = Field(default_factory=EventIdSource, description="How sink records name their id.")
-    slack_seconds: int = Field(
-        default=600,
-        ge=0,
-        le=86400,
-        description="Extra time read on each side of the window in the sink (its records come later).",
+    event_id: EventIdSource = same_as(Reconciliation, "event_id", "How sink records name their id.")
+    slack_seconds: int = same_as(
+        Reconciliation,
+        "slack_seconds",
+        "Extra time read on each side of the window in the sink (its records come later).",
     )
 
 
@@ -63,9 +65,7 @@ class DraftDedup(ApiModel):
         default="skipProcessed",
         description="As an EventReplay's dedup.mode; `skipProcessed` (missed events) by default.",
     )
-    ttl_seconds: int = Field(
-        default=DEFAULT_TTL_SECONDS, gt=0, le=366 * 86400, description="TTL of the ledger buckets a draft writes."
-    )
+    ttl_seconds: int = same_as(Dedup, "ttl_seconds", "TTL of the ledger buckets a draft writes.")
 
 
 class DraftTemplate(ApiModel):
@@ -85,11 +85,11 @@ class DraftTemplate(ApiModel):
     )
 
     dedup: DraftDedup = Field(default_factory=DraftDedup, description="The drafts' dedup ledger.")
-    transform: Transform = Field(default_factory=Transform, description="As an EventReplay's transform.")
-    promotion: Promotion = Field(default_factory=Promotion, description="Policy Manual only: a person approves.")
-    worker: Worker = Field(default_factory=Worker, description="The drafts' and the scans' worker Jobs.")
-    dry_run: bool = Field(default=False, description="Draft dry runs (plan only) instead of replays.")
-    deletion_policy: Literal["Keep", "Delete"] = Field(default="Keep", description="As an EventReplay's.")
+    transform: Transform = same_as(EventReplaySpec, "transform", "As an EventReplay's transform.")
+    promotion: Promotion = same_as(EventReplaySpec, "promotion", "Policy Manual only: a person approves.")
+    worker: Worker = same_as(EventReplaySpec, "worker", "The drafts' and the scans' worker Jobs.")
+    dry_run: bool = same_as(EventReplaySpec, "dry_run", "Draft dry runs (plan only) instead of replays.")
+    deletion_policy: Literal["Keep", "Delete"] = same_as(EventReplaySpec, "deletion_policy", "As an EventReplay's.")
 
     @model_validator(mode="after")
     def _manual(self) -> DraftTemplate:
@@ -114,11 +114,13 @@ class Draft(ApiModel):
 class EventReplayWatchSpec(ApiModel):
     """Desired watch: scan a rolling window of the source for events that never reached the sink."""
 
-    source: Source = Field(description="Kafka source, as an EventReplay's.")
-    validation: Validation = Field(
-        default_factory=Validation, description="Where a source record's id is (validation.eventIdField)."
+    source: Source = same_as(EventReplaySpec, "source", "Kafka source, as an EventReplay's.")
+    validation: Validation = same_as(
+        EventReplaySpec, "validation", "Where a source record's id is (validation.eventIdField)."
     )
-    sink: Sink = Field(description="The destination the source's events should reach, as an EventReplay's.")
+    sink: Sink = same_as(
+        EventReplaySpec, "sink", "The destination the source's events should reach, as an EventReplay's."
+    )
     reconciliation: WatchReconciliation = Field(
         default_factory=WatchReconciliation, description="How sink records name their id."
     )
@@ -129,14 +131,12 @@ class EventReplayWatchSpec(ApiModel):
         le=MAX_WINDOW_SECONDS,
         description="The rolling window: each scan reads the source events of these last seconds.",
     )
-    settle_seconds: int = Field(
+    settle_seconds: EventTimeAllowance = Field(
         default=60,
-        ge=0,
-        le=86400,
         description="The window ends this many seconds ago: events a consumer may still be processing are no gap yet.",
     )
-    join_seconds: int = Field(
-        default=60, ge=0, le=86400, description="Missing events closer than this in time belong to one gap."
+    join_seconds: EventTimeAllowance = Field(
+        default=60, description="Missing events closer than this in time belong to one gap."
     )
     schedule: WatchSchedule = Field(default_factory=WatchSchedule, description="How often to scan.")
     suspend: bool = Field(default=False, description="Start no scan (a running one finishes).")
