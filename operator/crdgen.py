@@ -49,6 +49,9 @@ class Kind:
     printer_columns: list[dict[str, Any]]
     root_rules: list[dict[str, str]]
     description: str
+    categories: tuple[str, ...] = ()
+    """`kubectl get <category>` lists every kind in it. Only the EventReplay is in `eventreplay`: a
+    category of that name holding two kinds makes `kubectl get eventreplay NAME` ambiguous."""
 
     @property
     def file_name(self) -> str:
@@ -64,6 +67,7 @@ REPLAY = Kind(
     ROOT_RULES,
     "EventReplay replays a window of a Kafka topic exactly once into a sandbox topic, "
     "reconciles it with the existing output and promotes the delta.",
+    ("eventreplay",),
 )
 WATCH = Kind(
     EventReplayWatch,
@@ -190,7 +194,7 @@ def crd(kind: Kind = REPLAY) -> dict[str, Any]:
                 "plural": kind.plural,
                 "singular": kind.kind.lower(),
                 "shortNames": kind.short_names,
-                "categories": ["eventreplay"],
+                **({"categories": list(kind.categories)} if kind.categories else {}),
             },
             "scope": "Namespaced",
             "versions": [
