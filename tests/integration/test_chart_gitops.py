@@ -88,9 +88,11 @@ def test_tenants_get_view_edit_and_approve_roles(chart: ChartDriver) -> None:
     roles = tenant_roles(chart.render())
     assert sorted(roles) == ["eventreplay-approve", "eventreplay-edit", "eventreplay-view"]
     read = {(r, v) for r in ("eventreplays", "eventreplays/status") for v in ("get", "list", "watch")}
-    assert grants(roles["eventreplay-view"]) == read
+    kinds = ("eventreplays", "eventreplaywatches")  # a tenant views and edits its gap watches as its replays
+    watches = {(r, v) for r in ("eventreplaywatches", "eventreplaywatches/status") for v in ("get", "list", "watch")}
+    assert grants(roles["eventreplay-view"]) == read | watches
     assert grants(roles["eventreplay-edit"]) == {
-        ("eventreplays", v) for v in ("create", "update", "patch", "delete", "deletecollection")
+        (k, v) for k in kinds for v in ("create", "update", "patch", "delete", "deletecollection")
     }
     assert grants(roles["eventreplay-approve"]) == read | {("eventreplays", "patch")}
     assert aggregated_to(roles["eventreplay-view"]) == ["admin", "edit", "view"]

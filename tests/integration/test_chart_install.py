@@ -133,6 +133,11 @@ MUST = [
     ("get", "configmaps", "b", None),
     ("list", "customresourcedefinitions.apiextensions.k8s.io", None, None),
     ("watch", "customresourcedefinitions.apiextensions.k8s.io", None, None),
+    # The gap watches (issue #31): scanned, their status written, their drafts created (policy-checked
+    # EventReplays with a Manual gate or a dry run, owned by the watch: they go with it).
+    ("watch", "eventreplaywatches.eventreplay.io", "a", None),
+    ("patch", "eventreplaywatches.eventreplay.io", "a", "status"),
+    ("create", ER, "a", None),
 ]
 MUST_NOT = [
     ("get", "secrets", "op", None),
@@ -147,8 +152,9 @@ MUST_NOT = [
     ("list", "namespaces", None, None),
     ("update", ER, "a", None),
     ("delete", ER, "a", None),
-    ("create", ER, "a", None),
     ("update", ER, "a", "status"),
+    ("create", "eventreplaywatches.eventreplay.io", "a", None),
+    ("delete", "eventreplaywatches.eventreplay.io", "a", None),
     ("update", "jobs.batch", "a", None),
     ("create", "deployments.apps", "a", None),
     ("delete", "configmaps", "a", None),
