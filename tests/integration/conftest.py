@@ -1,5 +1,5 @@
 """Fixtures shared by the integration modules: the Kubernetes client with the CRD installed, the drivers,
-and the schema registry's client."""
+the gap watches' path, and the schema registry's client."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from devstack import config
-from eventreplay.operator.kube import Kube
+from eventreplay.operator import crdgen
+from eventreplay.operator.kube import MERGE, Kube, KubeError
 from support.chart_render import ChartDriver
 from support.listener import Listener
 from support.operator_driver import OperatorDriver, install_crd, kube
@@ -31,6 +32,22 @@ def k(local_stack: dict[str, str]) -> Kube:
 def driver(k: Kube, namespace: str, tmp_path: Path) -> OperatorDriver:
     """The test's namespace on the local control plane: its replays, and the operator run for them."""
     return OperatorDriver(k, namespace, tmp_path)
+
+
+@pytest.fixture
+def watches(k: Kube, driver: OperatorDriver) -> Iterator[str]:
+    """The EventReplayWatches' path in the test's namespace, with their CRD installed; emptied afterwards."""
+    install_crd(k, crdgen.WATCH)
+    path = f"/apis/eventreplay.io/v1alpha1/namespaces/{driver.namespace}/eventreplaywatches"
+    yield path
+    for item in k.call("GET", path).get("items") or []:
+        name = item["metadata"]["name"]
+        k.call("PATCH", f"{path}/{name}", {"metadata": {"finalizers": None}}, content_type=MERGE)
+        try:
+            k.call("DELETE", f"{path}/{name}")
+        except KubeError as err:
+            if err.status != 404:
+                raise
 
 
 @pytest.fixture(scope="session")

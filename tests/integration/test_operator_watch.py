@@ -7,125 +7,34 @@ finds no gap and drafts nothing."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
 
-from datagen.orders import Record
-from devstack import config
-from eventreplay.operator import crdgen
 from eventreplay.operator.api.v1alpha1 import APPROVED_BY
-from eventreplay.operator.kube import MERGE, Kube, KubeError
-from support.kafka_tools import create_topic, produce, read_topic
-from support.operator_driver import OperatorDriver, install_crd
-from support.operator_process import free_port
-from support.prom_rules import scrape, series_name
+from eventreplay.operator.kube import MERGE, Kube
+from support.kafka_tools import read_topic
+from support.operator_driver import OperatorDriver
+from support.operator_process import CHECKOUT_WORKER, free_port
 from support.reconciliation_checks import COUNTS
+from support.watch_scenario import (
+    DROPPED,
+    LOST,
+    RECORDS,
+    drafts,
+    gap_events,
+    iso,
+    metric_is,
+    replays_path,
+    scanned,
+    seed,
+    watch_manifest,
+)
 
 pytestmark = pytest.mark.stack
-
-RECORDS = 60
-LOST = range(20, 30)
-"""Offsets (= seconds after the base time) the consumer never wrote to the sink."""
-DROPPED = {f"o-{i:03d}" for i in LOST}
-WORKER = f"{sys.executable} -P -m eventreplay.worker run"
-"""This checkout's worker (`-P`: the harness's working directory is not put first on sys.path)."""
-
-
-@pytest.fixture
-def watches(k: Kube, driver: OperatorDriver) -> Iterator[str]:
-    """The watches' path in the test's namespace, with their CRD installed; emptied afterwards."""
-    install_crd(k, crdgen.WATCH)
-    path = f"/apis/eventreplay.io/v1alpha1/namespaces/{driver.namespace}/eventreplaywatches"
-    yield path
-    for item in k.call("GET", path).get("items") or []:
-        name = item["metadata"]["name"]
-        k.call("PATCH", f"{path}/{name}", {"metadata": {"finalizers": None}}, content_type=MERGE)
-        try:
-            k.call("DELETE", f"{path}/{name}")
-        except KubeError as err:
-            if err.status != 404:
-                raise
-
-
-def _iso(ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
-
-
-def _seed(admin: Any, bootstrap: str, source: str, sink: str, base: int) -> None:
-    create_topic(admin, source, 1)
-    create_topic(admin, sink, 1)
-    records = []
-    for i in range(RECORDS):
-        event_id = f"o-{i:03d}"
-        records.append(Record(event_id.encode(), orjson.dumps({"event_id": event_id}), "valid", event_id))
-    produce(bootstrap, source, records, partition=0, timestamp_ms=[base + i * 1000 for i in range(RECORDS)])
-    kept = [i for i in range(RECORDS) if i not in LOST]
-    produce(bootstrap, sink, [records[i] for i in kept], partition=0, timestamp_ms=[base + i * 1000 for i in kept])
-
-
-def _watch(name: str, ns: str, source: str, sink: str, unique: str, *, dry_run: bool = True) -> dict[str, Any]:
-    """The watch over source and sink; its drafts dry runs, or (`dry_run=False`) Manual-gate replays."""
-    template: dict[str, Any] = {"dedup": {"ledger": f"gaps-{unique}"}, **({"dryRun": True} if dry_run else {})}
-    spec = {
-        "source": {"bootstrapServers": config.kafka_bootstrap(), "topic": source},
-        "sink": {"topic": sink},
-        "redis": {"url": config.redis_url()},
-        "lookbackSeconds": 1800,
-        "settleSeconds": 0,
-        "joinSeconds": 5,
-        "schedule": {"intervalSeconds": 60},
-        "draft": {
-            "enabled": True,
-            "marginSeconds": 5,
-            "template": template,
-        },
-    }
-    meta = {"name": name, "namespace": ns}
-    return {"apiVersion": "eventreplay.io/v1alpha1", "kind": "EventReplayWatch", "metadata": meta, "spec": spec}
-
-
-def _replays(driver: OperatorDriver) -> str:
-    return f"/apis/eventreplay.io/v1alpha1/namespaces/{driver.namespace}/eventreplays"
-
-
-def _drafts(driver: OperatorDriver) -> list[dict[str, Any]]:
-    items = (
-        driver.k.call("GET", _replays(driver), query={"labelSelector": "eventreplay.io/watch=orders"}).get("items")
-        or []
-    )
-    return list(items)
-
-
-def _gap_events(driver: OperatorDriver, watch: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for e in driver.events(watch) if e["reason"] == "GapFound"]
-
-
-def _scanned(driver: OperatorDriver, path: str, number: int) -> dict[str, Any]:
-    """The watch once its scan `number` (or a later one) has finished; a failed scan fails the test."""
-
-    def done() -> dict[str, Any] | None:
-        got = driver.k.call("GET", path)
-        last = (got.get("status") or {}).get("lastScan") or {}
-        assert last.get("result") != "Failed", last
-        return got if last.get("number", 0) >= number else None
-
-    return driver.wait_for(done, 120, f"scan {number} of the watch")
-
-
-def _metric_is(driver: OperatorDriver, port: int, value: float) -> None:
-    """The watch's missing-events gauge on the operator's metrics endpoint reaches `value`."""
-    missing = series_name("eventreplay_watch_missing_events", {"namespace": driver.namespace, "watch": "orders"})
-    driver.wait_for(
-        lambda: any(series_name(n, labels) == missing and v == value for n, labels, v in scrape(port)),
-        30,
-        f"the metric at {value}",
-    )
 
 
 def test_the_watch_finds_a_dropped_window_once_and_drafts_it_once(
@@ -133,28 +42,28 @@ def test_the_watch_finds_a_dropped_window_once_and_drafts_it_once(
 ) -> None:
     source, sink = f"watch-src-{unique}", f"watch-dst-{unique}"
     base = (int(time.time()) - 900) * 1000
-    _seed(kafka_admin, kafka_bootstrap, source, sink, base)
+    seed(kafka_admin, kafka_bootstrap, source, sink, base)
     port = free_port()
-    env = {"EVENTREPLAY_WORKER_COMMAND": WORKER, "EVENTREPLAY_METRICS_PORT": str(port)}
+    env = {"EVENTREPLAY_WORKER_COMMAND": CHECKOUT_WORKER, "EVENTREPLAY_METRICS_PORT": str(port)}
     k, path = driver.k, f"{watches}/orders"
     with driver.running(env) as op:
-        k.call("POST", watches, _watch("orders", driver.namespace, source, sink, unique))
-        first = _scanned(driver, path, 1)
+        k.call("POST", watches, watch_manifest(driver.namespace, source, sink, unique))
+        first = scanned(driver, path, 1)
         status = first["status"]
         (gap,) = status["gaps"]
         assert (gap["partition"], gap["firstOffset"], gap["lastOffset"], gap["missing"]) == (0, 20, 29, 10)
-        assert gap["from"] == _iso(base + 20_000) and gap["to"] == _iso(base + 29_000)
+        assert gap["from"] == iso(base + 20_000) and gap["to"] == iso(base + 29_000)
         assert gap["sampleIds"] == [f"o-{i:03d}" for i in range(20, 25)]
         assert status["missingEvents"] == 10
         ready = {c["type"]: c for c in status["conditions"]}
         assert (ready["Ready"]["status"], ready["Degraded"]["reason"]) == ("True", "GapsFound")
-        driver.wait_for(lambda: len(_gap_events(driver, first)) == 1, 30, "one GapFound Event")
-        _metric_is(driver, port, 10)
-        (draft,) = driver.wait_for(lambda: _drafts(driver) or None, 30, "the draft EventReplay")
+        driver.wait_for(lambda: len(gap_events(driver, first)) == 1, 30, "one GapFound Event")
+        metric_is(driver, port, 10)
+        (draft,) = driver.wait_for(lambda: drafts(driver) or None, 30, "the draft EventReplay")
         assert draft["metadata"]["name"] == gap["draft"]
         assert draft["metadata"]["ownerReferences"][0]["uid"] == first["metadata"]["uid"]
         window = draft["spec"]["window"]["timestamps"]
-        assert (window["from"], window["to"]) == (_iso(base + 15_000)[:19] + "Z", _iso(base + 35_000)[:19] + "Z")
+        assert (window["from"], window["to"]) == (iso(base + 15_000)[:19] + "Z", iso(base + 35_000)[:19] + "Z")
         assert draft["spec"]["promotion"] == {"policy": "Manual"} and draft["spec"]["source"]["partitions"] == ["0"]
         # A kill between the scan and its draft: status without the draft's record, the draft made.
         op.kill()
@@ -167,12 +76,12 @@ def test_the_watch_finds_a_dropped_window_once_and_drafts_it_once(
 def restarted(driver: OperatorDriver, k: Kube, path: str, gap: dict[str, Any]) -> None:
     """The restarted operator records the draft it finds, and its next scan drafts nothing new."""
     driver.wait_for(lambda: k.call("GET", path)["status"]["gaps"][0].get("draft") == gap["draft"], 60, "redrafted")
-    second = _scanned(driver, path, 2)
+    second = scanned(driver, path, 2)
     assert second["status"]["gaps"][0]["key"] == gap["key"]
-    assert [d["metadata"]["name"] for d in _drafts(driver)] == [gap["draft"]]
-    assert len(_gap_events(driver, second)) == 1
+    assert [d["metadata"]["name"] for d in drafts(driver)] == [gap["draft"]]
+    assert len(gap_events(driver, second)) == 1
     k.call("DELETE", path)
-    driver.wait_for(lambda: not _drafts(driver), 60, "the drafts to go with the watch")
+    driver.wait_for(lambda: not drafts(driver), 60, "the drafts to go with the watch")
 
 
 def test_the_approved_draft_fills_the_gap_exactly_and_the_next_scan_finds_none(
@@ -180,14 +89,14 @@ def test_the_approved_draft_fills_the_gap_exactly_and_the_next_scan_finds_none(
 ) -> None:
     source, sink = f"watch-src-{unique}", f"watch-dst-{unique}"
     base = (int(time.time()) - 900) * 1000
-    _seed(kafka_admin, kafka_bootstrap, source, sink, base)
+    seed(kafka_admin, kafka_bootstrap, source, sink, base)
     port = free_port()
-    env = {"EVENTREPLAY_WORKER_COMMAND": WORKER, "EVENTREPLAY_METRICS_PORT": str(port)}
+    env = {"EVENTREPLAY_WORKER_COMMAND": CHECKOUT_WORKER, "EVENTREPLAY_METRICS_PORT": str(port)}
     k, path = driver.k, f"{watches}/orders"
     with driver.running(env):
-        k.call("POST", watches, _watch("orders", driver.namespace, source, sink, unique, dry_run=False))
-        first = _scanned(driver, path, 1)
-        (draft,) = driver.wait_for(lambda: _drafts(driver) or None, 30, "the draft EventReplay")
+        k.call("POST", watches, watch_manifest(driver.namespace, source, sink, unique, dry_run=False))
+        first = scanned(driver, path, 1)
+        (draft,) = driver.wait_for(lambda: drafts(driver) or None, 30, "the draft EventReplay")
         name = draft["metadata"]["name"]
         assert draft["spec"].get("dryRun") is not True and draft["spec"]["promotion"] == {"policy": "Manual"}
         # The report: the draft's window (the gap plus its 5 s margins) holds the dropped events and
@@ -208,7 +117,7 @@ def test_the_approved_draft_fills_the_gap_exactly_and_the_next_scan_finds_none(
             "metadata": {"annotations": {APPROVED_BY: "reviewer"}},
             "spec": {"promotion": {"approvedReportHash": digest}},
         }
-        k.call("PATCH", f"{_replays(driver)}/{name}", approval, content_type=MERGE)
+        k.call("PATCH", f"{replays_path(driver)}/{name}", approval, content_type=MERGE)
         done = driver.wait_for_replay(
             name, lambda r: driver.condition(r, "Ready").get("status") == "True", "promoted", timeout=300
         )
@@ -217,7 +126,7 @@ def test_the_approved_draft_fills_the_gap_exactly_and_the_next_scan_finds_none(
         assert (promotion["written"], promotion["skippedIdentical"]) == (len(LOST), beside)
         assert promotion["reportHash"] == digest and promotion["approvedBy"] == "reviewer"
         _filled(kafka_bootstrap, sink, f"{driver.namespace}/{name}", digest)
-        clean = _scanned(driver, path, _first_scan_after_now(k, path))
+        clean = scanned(driver, path, _first_scan_after_now(k, path))
         _no_gap(driver, port, clean, first, name)
 
 
@@ -248,6 +157,6 @@ def _no_gap(driver: OperatorDriver, port: int, clean: dict[str, Any], first: dic
     assert (status.get("gaps") or [], status["missingEvents"], status["gapsTotal"]) == ([], 0, 0)
     degraded = driver.condition(clean, "Degraded")
     assert (degraded["status"], degraded["reason"]) == ("False", "NoGaps")
-    _metric_is(driver, port, 0)
-    assert [d["metadata"]["name"] for d in _drafts(driver)] == [name]
-    assert len(_gap_events(driver, first)) == 1
+    metric_is(driver, port, 0)
+    assert [d["metadata"]["name"] for d in drafts(driver)] == [name]
+    assert len(gap_events(driver, first)) == 1
